@@ -1,0 +1,119 @@
+/**
+ * A broker's configuration: identity, quorum voters, named listeners (Kafka style) and data directory, validated as
+ * a whole — every problem is listed, none alone. Only the CLI reads flags and environment into a `BrokerConfigInput`.
+ *
+ * Listeners: `NAME://host:port` items. `BROKER` is the inter-broker listener (raft, controller, replication; the
+ * voter addresses point at it), `ADMIN` serves HTTP (/healthz, /readyz); every other name is a client listener.
+ * Advertised listeners give the address others should dial for each name; by default the listener's own, which
+ * must then not be a wildcard host.
+ */
+import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
+import { defaultMetadataConfig } from '@gregor/metadata'
+import { defaultReplicationConfig } from './replica/replication-config.js'
+
+export interface ListenerAddress {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+}
+
+export interface BrokerConfig {
+  readonly nodeId: NodeId
+  readonly clusterId: string
+  readonly voters: ReadonlyMap<NodeId, string>
+  readonly listeners: readonly ListenerAddress[]
+  readonly advertisedListeners: readonly ListenerAddress[]
+  readonly dataDir: string
+  readonly rack: string
+  readonly logLevel: string
+  /** Auto leader rebalance period of the controller, 0 = off (Kafka `leader.imbalance.check.interval.seconds`). */
+  readonly leaderImbalanceCheckIntervalMs: number
+  /** How often old segments are deleted by their topic's retention.ms / retention.bytes (Kafka `log.retention.check.interval.ms`). */
+  readonly logRetentionCheckIntervalMs: number
+}
+
+export interface BrokerConfigInput {
+  readonly nodeId?: string
+  readonly clusterId?: string
+  readonly voters?: string
+  readonly listeners?: string
+  readonly advertisedListeners?: string
+  readonly dataDir?: string
+  readonly rack?: string
+  readonly logLevel?: string
+  readonly leaderImbalanceCheckIntervalMs?: string
+  readonly logRetentionCheckIntervalMs?: string
+}
+
+const defaultLeaderImbalanceCheckIntervalMs = defaultMetadataConfig.leaderImbalanceCheckIntervalMs
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const wildcardHosts = new Set(['0.0.0.0', '::', '[::]', ''])
+
+export function parseListeners (text: string, field: string, problems: string[]): ListenerAddress[] {
+  const listeners: ListenerAddress[] = []
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^([A-Za-z][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:/\s]*):(\d{1,5})$/.exec(item)
+    const port = Number(match?.[3])
+    if (match === null || port < 1 || port > 65535) { problems.push(`${field}: "${item}" is not NAME://host:port`); continue }
+    const name = (match[1] as string).toUpperCase()
+    if (listeners.some((listener) => listener.name === name)) problems.push(`${field}: listener ${name} given twice`)
+    listeners.push({ name, host: match[2] as string, port })
+  }
+  return listeners
+}
+
+export function parseVoters (text: string, problems: string[]): Map<NodeId, string> {
+  const voters = new Map<NodeId, string>()
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^(\d+)@([^:@\s]+):(\d{1,5})$/.exec(item)
+    const id = Number(match?.[1])
+    const port = Number(match?.[3])
+    if (match === null || id < 1 || port < 1 || port > 65535) { problems.push(`voters: "${item}" is not id@host:port`); continue }
+    if (voters.has(id as NodeId)) problems.push(`voters: node ${id} listed twice`)
+    voters.set(id as NodeId, `${match[2] as string}:${port}`)
+  }
+  if (voters.size === 0) problems.push('voters: at least one voter is required (GREGOR_VOTERS=1@host:port,...)')
+  return voters
+}
+
+export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
+  const problems: string[] = []
+  const nodeId = Number(input.nodeId)
+  if (!Number.isInteger(nodeId) || nodeId < 1) problems.push('node-id: a positive integer is required (GREGOR_NODE_ID)')
+  const clusterId = input.clusterId ?? ''
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(clusterId)) problems.push('cluster-id: 1-64 characters of [A-Za-z0-9._-] required (GREGOR_CLUSTER_ID)')
+  const voters = parseVoters(input.voters ?? '', problems)
+  if (Number.isInteger(nodeId) && voters.size > 0 && !voters.has(nodeId as NodeId)) problems.push(`voters: this node (${nodeId}) is not in the voter list`)
+  const listeners = parseListeners(input.listeners ?? '', 'listeners', problems)
+  for (const required of ['BROKER', 'ADMIN']) {
+    if (!listeners.some((listener) => listener.name === required)) problems.push(`listeners: a ${required} listener is required (GREGOR_LISTENERS)`)
+  }
+  if (!listeners.some((listener) => listener.name !== 'BROKER' && listener.name !== 'ADMIN')) problems.push('listeners: at least one client listener (e.g. CLIENT://0.0.0.0:9092) is required')
+  const advertised = parseListeners(input.advertisedListeners ?? '', 'advertised-listeners', problems)
+  const advertisedListeners = listeners.map((listener) => advertised.find((item) => item.name === listener.name) ?? listener)
+  for (const listener of advertisedListeners) {
+    if (wildcardHosts.has(listener.host)) problems.push(`advertised-listeners: ${listener.name} listens on a wildcard host; give its advertised address (GREGOR_ADVERTISED_LISTENERS)`)
+  }
+  for (const item of advertised) {
+    if (!listeners.some((listener) => listener.name === item.name)) problems.push(`advertised-listeners: ${item.name} is not a listener`)
+  }
+  const dataDir = input.dataDir ?? ''
+  if (dataDir === '') problems.push('data-dir: required (GREGOR_DATA_DIR)')
+  const logLevel = input.logLevel ?? 'info'
+  if (!logLevels.includes(logLevel)) problems.push(`log-level: one of ${logLevels.join(', ')}`)
+  /** An interval setting: an integer ≥ `min`, else `problem` is reported. */
+  const intervalMs = (value: string | undefined, fallback: number, min: number, problem: string): number => {
+    const parsed = Number(value ?? fallback)
+    if (!Number.isSafeInteger(parsed) || parsed < min) problems.push(problem)
+    return parsed
+  }
+  const leaderImbalanceCheckIntervalMs = intervalMs(input.leaderImbalanceCheckIntervalMs, defaultLeaderImbalanceCheckIntervalMs, 0,
+    'leader-imbalance-check-interval-ms: a non-negative integer is required, 0 turns it off (GREGOR_LEADER_IMBALANCE_CHECK_INTERVAL_MS)')
+  const logRetentionCheckIntervalMs = intervalMs(input.logRetentionCheckIntervalMs, defaultReplicationConfig.retentionCheckIntervalMs, 1,
+    'log-retention-check-interval-ms: a positive integer is required (GREGOR_LOG_RETENTION_CHECK_INTERVAL_MS)')
+  if (problems.length > 0) {
+    throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
+  }
+  return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs })
+}

@@ -1,0 +1,134 @@
+/**
+ * ClientService on one client listener: metadata and cluster description from this broker's applied image, admin
+ * requests forwarded to the active controller, produce/fetch/list-offsets handed to the replica manager.
+ *
+ * Invariant: a metadata answer names every broker by its advertised address on *this* listener (by name), so a
+ * client that reached the cluster through, say, the host-facing listener of a docker network keeps using host-facing
+ * addresses. Brokers without such a listener are left out rather than given an unreachable address.
+ */
+import type * as grpc from '@grpc/grpc-js'
+import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
+import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
+import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
+import type { QuorumStatusView } from './metadata-quorum.js'
+import type { BrokerMetrics, ClientApi } from './metrics/index.js'
+
+
+/** What the client API needs from the rest of the broker. */
+export interface ClientServiceDeps {
+  readonly clusterId: string
+  readonly image: () => MetadataImage
+  readonly quorum: () => QuorumStatusView
+  readonly createTopics: (request: gregor.cluster.CreateTopicsRequest) => Promise<gregor.cluster.CreateTopicsResponse.$Properties>
+  readonly deleteTopics: (request: gregor.cluster.DeleteTopicsRequest) => Promise<gregor.cluster.DeleteTopicsResponse.$Properties>
+  readonly produce: (request: gregor.cluster.ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
+  readonly fetch: (request: gregor.cluster.FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
+  readonly listOffsets: (request: gregor.cluster.ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
+  /** A producer id for an idempotent producer; throws a GregorError when none can be given now. */
+  readonly initProducerId: () => { producerId: number; producerEpoch: number }
+  /** Request latency, errors and bytes in/out (absent: nothing is measured). */
+  readonly metrics?: BrokerMetrics
+}
+
+export function addClientService (server: grpc.Server, listenerName: string, deps: ClientServiceDeps): void {
+  const metrics = deps.metrics
+  // Bound once per listener: a request then costs one histogram observe and a loop over its partitions.
+  const timed = <Request, Response> (api: ClientApi, handler: (request: Request) => Promise<Response> | Response) =>
+    metrics === undefined ? handler : metrics.timed(api, handler)
+  const handlers = {
+    metadata: unary(timed('metadata', (request: gregor.cluster.MetadataRequest) => metadataResponse(deps, listenerName, request))),
+    describeCluster: unary(timed('describe_cluster', () => describeClusterResponse(deps, listenerName))),
+    createTopics: unary(timed('create_topics', deps.createTopics)),
+    deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
+    produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
+      const response = await deps.produce(request)
+      metrics?.produced(request.partitions, response.partitions ?? [])
+      return response
+    })),
+    fetch: unary(timed('fetch', async (request: gregor.cluster.FetchRequest) => {
+      const response = await deps.fetch(request)
+      metrics?.fetched(response.partitions ?? [])
+      return response
+    })),
+    initProducerId: unary(timed('init_producer_id', (): gregor.cluster.InitProducerIdResponse.$Properties => {
+      try {
+        return { errorCode: '', ...deps.initProducerId() }
+      } catch (error) {
+        if (!isGregorError(error)) throw error
+        return { errorCode: error.code, errorMessage: error.message, producerId: -1, producerEpoch: -1 }
+      }
+    })),
+    listOffsets: unary(timed('list_offsets', async (request: gregor.cluster.ListOffsetsRequest) => {
+      const response = await deps.listOffsets(request)
+      metrics?.answered('list_offsets', response.partitions ?? [])
+      return response
+    })),
+  }
+  server.addService(serviceDefinition(clientMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
+}
+
+/** Wraps a handler: GregorErrors that escape become INVALID_ARGUMENT/UNAVAILABLE statuses, never a crash. */
+function unary<Request, Response> (handler: (request: Request) => Promise<Response> | Response): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    Promise.resolve().then(() => handler(call.request)).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const code = isGregorError(error) && error.code === ErrorCode.INVALID_REQUEST ? 3 /* INVALID_ARGUMENT */ : 14 /* UNAVAILABLE */
+        callback({ name: 'Error', message: error instanceof Error ? error.message : String(error), code, details: String(error) })
+      },
+    )
+  }
+}
+
+function endpoints (image: MetadataImage, listenerName: string): gregor.cluster.BrokerEndpoint.$Properties[] {
+  return image.brokers().flatMap((broker) => {
+    const listener = broker.listeners.find((item) => item.name === listenerName)
+    return listener === undefined ? [] : [{ brokerId: broker.brokerId, host: listener.host, port: listener.port, rack: broker.rack ?? '', fenced: broker.fenced }]
+  })
+}
+
+function metadataResponse (deps: ClientServiceDeps, listenerName: string, request: gregor.cluster.MetadataRequest): gregor.cluster.MetadataResponse.$Properties {
+  const image = deps.image()
+  const names = request.topics.length > 0 ? request.topics : image.topics().map((topic) => topic.name)
+  const topics = names.map((name): gregor.cluster.TopicMetadata.$Properties => {
+    const topic = image.topic(name)
+    if (topic === undefined) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'unknown topic', partitions: [] }
+    return {
+      name, topicId: topic.topicId, errorCode: '', internal: name.startsWith('__'),
+      partitions: image.partitionsOf(topic.topicId).map((partition) => ({
+        partition: partition.partition, leader: partition.leader === NO_LEADER ? -1 : partition.leader, leaderEpoch: partition.leaderEpoch,
+        replicas: [...partition.replicas], isr: [...partition.isr],
+        errorCode: partition.leader === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : '',
+      })),
+    }
+  })
+  return { clusterId: deps.clusterId, controllerId: controllerId(deps), brokers: endpoints(image, listenerName), topics }
+}
+
+function describeClusterResponse (deps: ClientServiceDeps, listenerName: string): gregor.cluster.DescribeClusterResponse.$Properties {
+  const image = deps.image()
+  const quorum = deps.quorum()
+  const leaderCounts = image.leaderCounts()
+  return {
+    clusterId: deps.clusterId, controllerId: controllerId(deps), raftTerm: quorum.term, raftLeaderId: quorum.leaderId || -1,
+    raftCommitIndex: quorum.commitIndex, raftAppliedIndex: quorum.appliedIndex,
+    brokers: image.brokers().map((broker) => {
+      const listener = broker.listeners.find((item) => item.name === listenerName)
+      return {
+        brokerId: broker.brokerId, host: listener?.host ?? '', port: listener?.port ?? 0, fenced: broker.fenced,
+        shuttingDown: broker.shuttingDown, rack: broker.rack ?? '',
+        partitionCount: image.partitionsReplicatedOn(broker.brokerId).length, leaderCount: leaderCounts.get(broker.brokerId) ?? 0,
+      }
+    }),
+  }
+}
+
+/** In combined mode the controller is the raft leader. */
+function controllerId (deps: ClientServiceDeps): number {
+  const leaderId = deps.quorum().leaderId
+  return leaderId === 0 ? -1 : leaderId
+}
+
+export function notController (): GregorError {
+  return new GregorError(ErrorCode.NOT_CONTROLLER, 'no active controller known')
+}

@@ -1,0 +1,70 @@
+/**
+ * ControllerService over gRPC: the transport around `Controller`, which holds every rule.
+ *
+ * Owns: the five handlers and the heartbeat stream's lifetime. A stream speaks for the broker incarnation named by
+ * its heartbeats; when the stream ends, errors or is cancelled, that incarnation's connection is reported lost at
+ * once (ARCHITECTURE §1, the broken-connection hint): a killed broker process is fenced after
+ * `brokerConnectionLossGraceMs`, not after a whole session timeout. Domain failures travel in `error_code`; a gRPC
+ * status here means a bug (INTERNAL) or a malformed message (grpc-js answers those itself).
+ */
+import * as grpc from '@grpc/grpc-js'
+import { type Logger, type NodeId, nodeId, silentLogger } from '@gregor/common'
+import { controllerMethods, serviceDefinition, statusError, type gregor } from '@gregor/protocol'
+import type { BrokerHeartbeatResponse, Controller } from './controller.js'
+
+type Unary<Request, Response> = (request: Request) => Promise<Response>
+
+function unary<Request, Response> (handle: Unary<Request, Response>, log: Logger): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    handle(call.request).then(
+      (response) => { callback(null, response) },
+      (error: unknown) => {
+        log.error({ err: error }, 'controller request failed')
+        callback(statusError(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)))
+      },
+    )
+  }
+}
+
+function heartbeatHandler (
+  controller: Controller,
+  log: Logger,
+): grpc.handleBidiStreamingCall<gregor.cluster.BrokerHeartbeat, BrokerHeartbeatResponse> {
+  return (call) => {
+    let sender: { brokerId: NodeId; incarnationId: string } | undefined
+    let closed = false
+    call.on('data', (heartbeat: gregor.cluster.BrokerHeartbeat) => {
+      if (closed) return
+      sender = { brokerId: nodeId(heartbeat.brokerId), incarnationId: heartbeat.incarnationId }
+      controller.heartbeat(heartbeat).then(
+        (response) => { if (!closed) call.write(response) },
+        (error: unknown) => {
+          log.error({ err: error, brokerId: heartbeat.brokerId }, 'heartbeat failed')
+          call.destroy(statusError(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)))
+        },
+      )
+    })
+    const lost = (): void => {
+      if (closed) return
+      closed = true
+      if (sender !== undefined) controller.connectionLost(sender.brokerId, sender.incarnationId)
+      if (!call.cancelled && call.writable) call.end()
+    }
+    call.on('end', lost)
+    call.on('error', lost)
+    call.on('cancelled', lost)
+    call.on('close', lost)
+  }
+}
+
+/** Registers ControllerService on `server`; every call goes to `controller`, active or not (it answers either way). */
+export function addControllerService (server: grpc.Server, controller: Controller, logger: Logger = silentLogger): void {
+  const log = logger.child({ component: 'controller' })
+  server.addService(serviceDefinition(controllerMethods), {
+    registerBroker: unary(async (request: gregor.cluster.RegisterBrokerRequest) => await controller.registerBroker(request), log),
+    heartbeat: heartbeatHandler(controller, log),
+    alterPartition: unary(async (request: gregor.cluster.AlterPartitionRequest) => await controller.alterPartition(request), log),
+    createTopics: unary(async (request: gregor.cluster.CreateTopicsRequest) => await controller.createTopics(request), log),
+    deleteTopics: unary(async (request: gregor.cluster.DeleteTopicsRequest) => await controller.deleteTopics(request), log),
+  })
+}

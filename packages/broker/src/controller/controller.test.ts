@@ -1,0 +1,309 @@
+import { type NodeId, nodeId, raftIndex, silentLogger } from '@gregor/common'
+import { MetadataImage, type MetadataRecord, defaultMetadataConfig, validateMetadataConfig } from '@gregor/metadata'
+import { describe, expect, test } from 'vitest'
+import { Controller, type ControllerTimers } from './controller.js'
+
+const sessionMs = 3000
+const graceMs = 400
+const config = validateMetadataConfig({
+  ...defaultMetadataConfig, brokerHeartbeatIntervalMs: 200, brokerSessionTimeoutMs: sessionMs, brokerConnectionLossGraceMs: graceMs,
+})
+
+/** Timers that never fire by themselves: the test sees what is armed and fires it. */
+class ManualTimers implements ControllerTimers {
+  armed: { callback: () => void; delayMs: number } | undefined
+  setTimeout (callback: () => void, delayMs: number): unknown {
+    this.armed = { callback, delayMs }
+    return this.armed
+  }
+
+  clearTimeout (handle: unknown): void {
+    if (handle === this.armed) this.armed = undefined
+  }
+}
+
+/** A controller over a real image whose `propose` applies each batch at once: the simulation seam. */
+function harness (options: { propose?: (records: readonly MetadataRecord[]) => Promise<void> } = {}) {
+  const image = new MetadataImage()
+  const clock = { now: 1_000, nowMs (): number { return this.now } }
+  const timers = new ManualTimers()
+  let ids = 0
+  const applied: (readonly MetadataRecord[])[] = []
+  const controller = new Controller({
+    brokerId: nodeId(1), clusterId: 'cluster-a', config, image: () => image,
+    propose: options.propose ?? (async (records) => {
+      applied.push(records)
+      image.applyBatch(records, raftIndex(image.appliedIndex + 1))
+    }),
+    newId: () => `topic-id-${++ids}`, clock, logger: silentLogger, timers, placementStartIndex: () => 0,
+  })
+  controller.activate()
+  const incarnation = (id: number): string => `incarnation-${id}`
+  const register = async (id: number) => await controller.registerBroker({
+    brokerId: id, incarnationId: incarnation(id), clusterId: 'cluster-a',
+    listeners: [{ name: 'BROKER', host: `broker-${id}`, port: 9093 }],
+  })
+  const heartbeat = async (id: number, extra: { wantShutDown?: boolean; metadataAppliedIndex?: number } = {}) =>
+    await controller.heartbeat({
+      brokerId: id, incarnationId: incarnation(id), metadataAppliedIndex: image.appliedIndex, ...extra,
+    })
+  const startBrokers = async (...brokerIds: number[]) => {
+    for (const id of brokerIds) expect((await register(id)).errorCode).toBe('')
+    for (const id of brokerIds) expect((await heartbeat(id)).fenced).toBe(false)
+  }
+  const advance = async (ms: number) => {
+    clock.now += ms
+    await controller.checkLiveness()
+  }
+  const broker = (id: number) => image.broker(id as NodeId)
+  return { image, clock, timers, controller, applied, incarnation, register, heartbeat, startBrokers, advance, broker }
+}
+
+describe('controller: registration and unfencing', () => {
+  test('a broker registers fenced and is unfenced once it reports the applied index', async () => {
+    const h = harness()
+    expect(await h.register(1)).toEqual({ errorCode: '' })
+    expect(h.broker(1)?.fenced).toBe(true)
+    const behind = await h.heartbeat(1, { metadataAppliedIndex: h.image.appliedIndex - 1 })
+    expect(behind).toMatchObject({ errorCode: '', fenced: true })
+    const caughtUp = await h.heartbeat(1)
+    expect(caughtUp).toMatchObject({ errorCode: '', fenced: false })
+    expect(h.broker(1)?.fenced).toBe(false)
+  })
+
+  test('a registration from another cluster is refused', async () => {
+    const h = harness()
+    const response = await h.controller.registerBroker({ brokerId: 1, incarnationId: 'x', clusterId: 'other' })
+    expect(response.errorCode).toBe('INCONSISTENT_CLUSTER_ID')
+  })
+
+  test('a heartbeat from an unknown broker or a stale incarnation asks it to register', async () => {
+    const h = harness()
+    expect((await h.heartbeat(7)).errorCode).toBe('BROKER_ID_NOT_REGISTERED')
+    await h.startBrokers(1)
+    const stale = await h.controller.heartbeat({ brokerId: 1, incarnationId: 'old', metadataAppliedIndex: 0 })
+    expect(stale.errorCode).toBe('STALE_BROKER_EPOCH')
+  })
+})
+
+describe('controller: topics', () => {
+  test('creates a topic, then refuses duplicates, too high a replication factor and bad names', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    const created = await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }] })
+    expect(created.topics).toEqual([{ name: 'orders', topicId: 'topic-id-1', errorCode: '' }])
+    expect(h.image.partitionsOf('topic-id-1')).toHaveLength(3)
+    const again = await h.controller.createTopics({
+      topics: [
+        { name: 'orders', partitions: 1, replicationFactor: 1 },
+        { name: 'wide', partitions: 1, replicationFactor: 4 },
+        { name: 'bad name!', partitions: 1, replicationFactor: 1 },
+        { name: 'tuned', partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2', 'retention.ms': '1000' } },
+      ],
+    })
+    expect(again.topics?.map((topic) => topic.errorCode))
+      .toEqual(['TOPIC_ALREADY_EXISTS', 'INVALID_REPLICATION_FACTOR', 'INVALID_TOPIC', ''])
+    expect(h.image.topic('tuned')?.config.retentionMs).toBe(1000)
+  })
+
+  test('the replication factor counts live brokers only', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    h.controller.connectionLost(nodeId(3), h.incarnation(3))
+    await h.advance(graceMs)
+    expect(h.broker(3)?.fenced).toBe(true)
+    const response = await h.controller.createTopics({ topics: [{ name: 't', partitions: 1, replicationFactor: 3 }] })
+    expect(response.topics?.[0]?.errorCode).toBe('INVALID_REPLICATION_FACTOR')
+  })
+
+  test('validate-only proposes nothing; delete removes the topic', async () => {
+    const h = harness()
+    await h.startBrokers(1)
+    const dry = await h.controller.createTopics({ topics: [{ name: 't', partitions: 1, replicationFactor: 1 }], validateOnly: true })
+    expect(dry.topics?.[0]?.errorCode).toBe('')
+    expect(h.image.topic('t')).toBeUndefined()
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 1, replicationFactor: 1 }] })
+    const deleted = await h.controller.deleteTopics({ topics: ['t', 'missing'] })
+    expect(deleted.topics?.map((topic) => topic.errorCode)).toEqual(['', 'UNKNOWN_TOPIC_OR_PARTITION'])
+    expect(h.image.topic('t')).toBeUndefined()
+  })
+})
+
+describe('controller: failure detection', () => {
+  async function clusterWithTopic () {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] })
+    const ledBy1 = h.image.partitionsLedBy(nodeId(1))
+    expect(ledBy1.length).toBeGreaterThan(0)
+    return { ...h, ledBy1 }
+  }
+
+  test('a lost connection fences the broker after the grace, and its partitions get new leaders from the ISR', async () => {
+    const h = await clusterWithTopic()
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    expect(h.timers.armed?.delayMs).toBe(graceMs)
+    await h.heartbeat(2)
+    await h.heartbeat(3)
+    await h.advance(graceMs - 1)
+    expect(h.broker(1)?.fenced).toBe(false)
+    await h.advance(1)
+    expect(h.broker(1)?.fenced).toBe(true)
+    for (const { partition } of h.ledBy1) {
+      const now = h.image.partition('topic-id-1', partition)
+      expect([2, 3]).toContain(now?.leader)
+      expect(now?.isr).not.toContain(1)
+    }
+    expect((await h.heartbeat(2)).fenced).toBe(false)
+  })
+
+  test('the fencing timer itself fences the broker', async () => {
+    const h = await clusterWithTopic()
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    h.clock.now += graceMs
+    h.timers.armed?.callback()
+    await h.controller.idle()
+    expect(h.broker(1)?.fenced).toBe(true)
+  })
+
+  test('a heartbeat within the grace cancels the suspicion', async () => {
+    const h = await clusterWithTopic()
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.advance(graceMs - 100)
+    expect((await h.heartbeat(1)).fenced).toBe(false)
+    await h.advance(200)
+    expect(h.broker(1)?.fenced).toBe(false)
+    // Brokers 2 and 3 last heartbeated at the start: theirs is now the earliest deadline, a session after it.
+    expect(h.timers.armed?.delayMs).toBe(sessionMs - (graceMs - 100) - 200)
+  })
+
+  test('a silent broker is fenced at its session timeout', async () => {
+    const h = await clusterWithTopic()
+    await h.advance(sessionMs - 100)
+    await h.heartbeat(1)
+    await h.heartbeat(2)
+    await h.advance(99)
+    expect(h.broker(3)?.fenced).toBe(false)
+    await h.advance(1)
+    expect(h.broker(3)?.fenced).toBe(true)
+    expect(h.broker(1)?.fenced).toBe(false)
+    expect(h.broker(2)?.fenced).toBe(false)
+  })
+
+  test('a fenced broker that heartbeats caught up is unfenced again', async () => {
+    const h = await clusterWithTopic()
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.advance(graceMs)
+    expect(h.broker(1)?.fenced).toBe(true)
+    expect((await h.heartbeat(1)).fenced).toBe(false)
+  })
+})
+
+describe('controller: controlled shutdown and ISR changes', () => {
+  test('controlled shutdown moves leadership away, then reports shutdown_ready', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] })
+    expect(h.image.partitionsLedBy(nodeId(2)).length).toBeGreaterThan(0)
+    const response = await h.heartbeat(2, { wantShutDown: true })
+    expect(response).toMatchObject({ errorCode: '', shutdownReady: true })
+    expect(h.image.partitionsLedBy(nodeId(2))).toEqual([])
+    expect(h.broker(2)?.shuttingDown).toBe(true)
+    expect((await h.heartbeat(2, { wantShutDown: true })).shutdownReady).toBe(true)
+  })
+
+  test('AlterPartition with a stale epoch is refused; a current one shrinks the ISR', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 1, replicationFactor: 3 }] })
+    const partition = h.image.partition('topic-id-1', 0)
+    expect(partition).toBeDefined()
+    const { leader, leaderEpoch, partitionEpoch, isr } = partition!
+    const newIsr = isr.filter((id) => id === leader || id !== isr.find((other) => other !== leader))
+    const ok = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsr })
+    expect(ok).toMatchObject({ errorCode: '', isr: newIsr, partitionEpoch: partitionEpoch + 1 })
+    const stale = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsr: [...isr] })
+    expect(stale).toMatchObject({ errorCode: 'FENCED_LEADER_EPOCH', partitionEpoch: partitionEpoch + 1 })
+    const unknown = await h.controller.alterPartition({ brokerId: leader, topicId: 'nope', partition: 0, leaderEpoch, partitionEpoch, newIsr })
+    expect(unknown.errorCode).toBe('UNKNOWN_TOPIC_OR_PARTITION')
+  })
+})
+
+describe('controller: preferred leaders', () => {
+  test('leadership returns to the preferred replica once it is back in the ISR, never before, and only when the check is due', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] })
+    const preferredBy1 = h.image.partitionsOf('topic-id-1').filter((p) => p.replicas[0] === 1)
+    expect(preferredBy1.length).toBeGreaterThan(0)
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.heartbeat(2)
+    await h.heartbeat(3)
+    await h.advance(graceMs)
+    expect(h.broker(1)?.fenced).toBe(true)
+    expect(h.image.partitionsLedBy(nodeId(1))).toEqual([])
+    // Broker 1 is back and unfenced, but out of every ISR (still catching up): a due check moves nothing.
+    const heartbeatAll = async (): Promise<void> => { for (const id of [1, 2, 3]) expect((await h.heartbeat(id)).fenced).toBe(false) }
+    h.clock.now += config.leaderImbalanceCheckIntervalMs
+    await heartbeatAll()
+    expect(h.image.partitionsLedBy(nodeId(1))).toEqual([])
+    // The leaders add broker 1 back to the ISR (it caught up); the next check is one interval later.
+    for (const { partition } of preferredBy1) {
+      const state = h.image.partition('topic-id-1', partition)!
+      const answer = await h.controller.alterPartition({
+        brokerId: state.leader, topicId: 'topic-id-1', partition, leaderEpoch: state.leaderEpoch,
+        partitionEpoch: state.partitionEpoch, newIsr: [...state.isr, 1],
+      })
+      expect(answer.errorCode).toBe('')
+    }
+    h.clock.now += config.leaderImbalanceCheckIntervalMs - 1
+    await heartbeatAll()
+    expect(h.image.partitionsLedBy(nodeId(1))).toEqual([])
+    h.clock.now += 1
+    await heartbeatAll()
+    expect(h.image.partitionsLedBy(nodeId(1)).map((p) => p.partition).sort()).toEqual(preferredBy1.map((p) => p.partition).sort())
+    for (const { partition } of preferredBy1) expect(h.image.partition('topic-id-1', partition)?.isr).toContain(1)
+  })
+})
+
+describe('controller: activation', () => {
+  test('decides nothing before an empty batch of its own term is applied (the catch-up barrier)', async () => {
+    const h = harness()
+    await h.register(1)
+    expect(h.applied[0]).toEqual([])
+    expect(h.applied[1]?.[0]?.type).toBe('RegisterBroker')
+    h.controller.deactivate()
+    h.controller.activate()
+    await h.register(2)
+    expect(h.applied.map((records) => records.length === 0)).toEqual([true, false, true, false])
+  })
+})
+
+describe('controller: inactive', () => {
+  test('every handler answers NOT_CONTROLLER and no timer is armed', async () => {
+    const h = harness()
+    await h.startBrokers(1)
+    h.controller.deactivate()
+    expect(h.controller.isActive).toBe(false)
+    expect(h.timers.armed).toBeUndefined()
+    expect((await h.register(2)).errorCode).toBe('NOT_CONTROLLER')
+    expect((await h.heartbeat(1)).errorCode).toBe('NOT_CONTROLLER')
+    const alter = await h.controller.alterPartition({ brokerId: 1, topicId: 'x', partition: 0, newIsr: [1] })
+    expect(alter.errorCode).toBe('NOT_CONTROLLER')
+    expect((await h.controller.createTopics({ topics: [{ name: 't' }] })).topics?.[0]?.errorCode).toBe('NOT_CONTROLLER')
+    expect((await h.controller.deleteTopics({ topics: ['t'] })).topics?.[0]?.errorCode).toBe('NOT_CONTROLLER')
+  })
+
+  test('deactivation fails work in flight and queued with NOT_CONTROLLER', async () => {
+    let release: () => void = () => {}
+    const pending = new Promise<void>((resolve) => { release = resolve })
+    const h = harness({ propose: async () => { await pending } })
+    const inFlight = h.register(1)
+    const queued = h.register(2)
+    h.controller.deactivate()
+    expect((await inFlight).errorCode).toBe('NOT_CONTROLLER')
+    expect((await queued).errorCode).toBe('NOT_CONTROLLER')
+    release()
+    await h.controller.idle()
+  })
+})

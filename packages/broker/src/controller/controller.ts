@@ -1,0 +1,432 @@
+/**
+ * The active controller: runs on the broker that leads the metadata Raft group, and turns broker and admin requests
+ * into metadata records (KRaft's `QuorumController`, minus the speculative image).
+ *
+ * Owns: the decision queue, broker liveness soft state (heartbeats, connection-loss hints, never in the log), the
+ * fencing timer, and the translation between wire requests and the pure decisions of @gregor/metadata.
+ *
+ * Invariants:
+ * - One decision at a time. Every decision runs on the queue: decide on `image()`, propose the records, await
+ *   `propose` (which resolves only once the entry is committed AND applied to `image()`), then the next. So a
+ *   decision never sees an image that lacks records this controller proposed, and records never fail to apply.
+ * - Soft state changes in arrival order, synchronously, outside the queue: a heartbeat refreshes its broker's entry
+ *   the moment it arrives, and a dropped stream marks it at once, so a queued decision can never resurrect a broker
+ *   whose connection dropped after its last heartbeat.
+ * - A new activation decides nothing until an entry of its own term has been applied (`#catchUp`), so the image
+ *   already holds every entry earlier controllers committed.
+ * - Inactive means inert: every handler answers NOT_CONTROLLER, queued and in-flight callers are failed with
+ *   NOT_CONTROLLER on `deactivate()`, no timer is armed and no soft state survives (a new activation counts every
+ *   broker's session from its own `controllerActivatedMs`, as Kafka does).
+ */
+import {
+  ErrorCode, GregorError, type Clock, type Logger, type NodeId, isGregorError, leaderEpoch, nodeId, raftIndex,
+} from '@gregor/common'
+import {
+  type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
+  type MetadataRecord, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
+  decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreateTopics, decideDeleteTopics,
+  decideIsrChange, decidePreferredLeaderElection, heartbeatReceived, nextFencingDeadlineMs,
+} from '@gregor/metadata'
+import type { gregor } from '@gregor/protocol'
+import { wireTopicConfigs } from './wire-topic-configs.js'
+
+export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
+export type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse.$Properties
+export type BrokerHeartbeatRequest = gregor.cluster.BrokerHeartbeat.$Properties
+export type BrokerHeartbeatResponse = gregor.cluster.BrokerHeartbeatResponse.$Properties
+export type AlterPartitionRequest = gregor.cluster.AlterPartitionRequest.$Properties
+export type AlterPartitionResponse = gregor.cluster.AlterPartitionResponse.$Properties
+export type CreateTopicsRequest = gregor.cluster.CreateTopicsRequest.$Properties
+export type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse.$Properties
+export type DeleteTopicsRequest = gregor.cluster.DeleteTopicsRequest.$Properties
+export type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse.$Properties
+
+/** Timers as a dependency, so tests can fire the fencing check themselves. */
+export interface ControllerTimers {
+  setTimeout (callback: () => void, delayMs: number): unknown
+  clearTimeout (handle: unknown): void
+}
+
+const systemTimers: ControllerTimers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clearTimeout: (handle) => { clearTimeout(handle as NodeJS.Timeout) },
+}
+
+export interface ControllerDeps {
+  readonly brokerId: NodeId
+  readonly clusterId: string
+  readonly config: MetadataConfig
+  readonly image: () => MetadataImage
+  /** Resolves after the records committed as one Raft entry AND were applied to `image()`; rejects otherwise. */
+  readonly propose: (records: readonly MetadataRecord[]) => Promise<void>
+  /** A fresh topic id. */
+  readonly newId: () => string
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly timers?: ControllerTimers
+  /** The metadata Raft leader's voters heard from this CheckQuorum round (brokers proven alive). */
+  readonly activeVoters?: () => readonly NodeId[]
+  /** Where replica placement starts (Kafka draws it at random); injectable for deterministic tests. */
+  readonly placementStartIndex?: () => number
+}
+
+/** After a failed fencing proposal, the check is retried no sooner than this (it would fail again at once). */
+const fencingRetryDelayMs = 50
+
+/** Kafka names the heartbeat and registration errors that tell a broker to register again; they travel as such. */
+const brokerKafkaCodes: ReadonlySet<unknown> = new Set(['BROKER_ID_NOT_REGISTERED', 'STALE_BROKER_EPOCH', 'DUPLICATE_BROKER_REGISTRATION'])
+
+export function notControllerError (): GregorError {
+  return new GregorError(ErrorCode.NOT_CONTROLLER, 'this broker is not the active controller')
+}
+
+/** `error_code` and `error_message` for a failure; anything but a GregorError is a bug and is rethrown. */
+export function errorFields (error: unknown): { errorCode: string; errorMessage: string } {
+  if (!isGregorError(error)) throw error
+  const kafkaCode = error.details.kafkaCode
+  const errorCode = brokerKafkaCodes.has(kafkaCode) ? String(kafkaCode) : error.code
+  return { errorCode, errorMessage: error.message }
+}
+
+export class Controller {
+  readonly #deps: ControllerDeps
+  readonly #log: Logger
+  readonly #timers: ControllerTimers
+  readonly #heartbeats = new Map<NodeId, BrokerHeartbeat>()
+  #active = false
+  #generation = 0
+  #controllerActivatedMs = 0
+  /** Settles when the last queued decision settled; never rejects. */
+  #tail: Promise<void> = Promise.resolve()
+  /** Rejects with NOT_CONTROLLER on deactivation, failing every caller still waiting. */
+  #deactivated: Promise<never> = new Promise(() => {})
+  #rejectWaiters: (error: GregorError) => void = () => {}
+  #fencingTimer: unknown
+  /** The activation whose catch-up barrier was applied; decisions of another wait for their own. */
+  #caughtUpGeneration = -1
+  /** When the next preferred-leader check is due (heartbeats drive it: no timer of its own). */
+  #nextLeaderRebalanceMs = 0
+
+  constructor (deps: ControllerDeps) {
+    this.#deps = deps
+    this.#log = deps.logger.child({ component: 'controller' })
+    this.#timers = deps.timers ?? systemTimers
+  }
+
+  get isActive (): boolean { return this.#active }
+
+  get controllerActivatedMs (): number { return this.#controllerActivatedMs }
+
+  /** This node became Raft leader: start deciding (after the catch-up barrier) and timing broker sessions. */
+  activate (): void {
+    if (this.#active) return
+    this.#active = true
+    this.#generation++
+    this.#controllerActivatedMs = this.#deps.clock.nowMs()
+    // As Kafka's scheduled task: the first check one interval after activation, when brokers have reported in.
+    this.#nextLeaderRebalanceMs = this.#controllerActivatedMs + this.#deps.config.leaderImbalanceCheckIntervalMs
+    this.#heartbeats.clear()
+    this.#deactivated = new Promise<never>((_resolve, reject) => { this.#rejectWaiters = reject })
+    this.#deactivated.catch(() => {})
+    this.#log.info({ brokerId: this.#deps.brokerId, appliedIndex: this.#deps.image().appliedIndex }, 'controller activated')
+    this.#armFencingTimer()
+    // Start the catch-up barrier now rather than on the first request; a failure is retried by the next decision.
+    this.#enqueue(async () => {}).catch((error: unknown) => {
+      this.#log.debug({ err: error }, 'controller catch-up failed')
+    })
+  }
+
+  deactivate (): void {
+    if (!this.#active) return
+    this.#active = false
+    this.#generation++
+    this.#timers.clearTimeout(this.#fencingTimer)
+    this.#fencingTimer = undefined
+    this.#heartbeats.clear()
+    this.#rejectWaiters(notControllerError())
+    this.#log.info({ brokerId: this.#deps.brokerId }, 'controller deactivated')
+  }
+
+  /** Resolves once every decision queued so far has settled (tests, orderly shutdown). */
+  async idle (): Promise<void> {
+    let tail: Promise<void>
+    do { tail = this.#tail; await tail } while (tail !== this.#tail)
+  }
+
+  async registerBroker (request: RegisterBrokerRequest): Promise<RegisterBrokerResponse> {
+    try {
+      if ((request.clusterId ?? '') !== this.#deps.clusterId) {
+        throw new GregorError(ErrorCode.INCONSISTENT_CLUSTER_ID,
+          `cluster id ${request.clusterId ?? ''} is not this cluster's ${this.#deps.clusterId}`)
+      }
+      const brokerId = nodeId(request.brokerId ?? 0)
+      const incarnationId = request.incarnationId ?? ''
+      await this.#enqueue(async () => {
+        const decision = decideBrokerRegistration(this.#deps.image(), {
+          brokerId, incarnationId,
+          listeners: (request.listeners ?? []).map((l) => ({ name: l.name ?? '', host: l.host ?? '', port: l.port ?? 0 })),
+          ...(request.rack ? { rack: request.rack } : {}),
+        }, this.#livenessInput())
+        if (decision.records.length > 0) await this.#deps.propose(decision.records)
+        // A registration counts as a heartbeat: the broker's session starts now.
+        this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: 0 })
+        if (decision.records.length > 0) {
+          this.#log.info({ brokerId, incarnationId, replacedIncarnationId: decision.replacedIncarnationId }, 'broker registered')
+        }
+      })
+      return { errorCode: '' }
+    } catch (error) {
+      return errorFields(error)
+    }
+  }
+
+  /**
+   * One heartbeat: liveness is refreshed synchronously, before this returns its promise; then, on the queue, the
+   * broker is unfenced once caught up, or its controlled shutdown advances.
+   */
+  async heartbeat (request: BrokerHeartbeatRequest): Promise<BrokerHeartbeatResponse> {
+    try {
+      if (!this.#active) throw notControllerError()
+      const brokerId = nodeId(request.brokerId ?? 0)
+      const incarnationId = request.incarnationId ?? ''
+      // A zombie incarnation must not keep its successor's session alive.
+      checkBrokerIncarnation(this.#deps.image(), brokerId, incarnationId)
+      this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: request.metadataAppliedIndex ?? 0 })
+      const wantShutDown = request.wantShutDown === true
+      return await this.#enqueue(async () => {
+        const shutdownReady = wantShutDown ? await this.#advanceShutdown(brokerId, incarnationId) : false
+        if (!wantShutDown) {
+          await this.#maybeUnfence()
+          await this.#maybeRebalanceLeaders()
+        }
+        const fenced = this.#deps.image().broker(brokerId)?.fenced ?? true
+        return { errorCode: '', fenced, shutdownReady }
+      })
+    } catch (error) {
+      return { ...errorFields(error), fenced: true, shutdownReady: false }
+    }
+  }
+
+  /** The broker's heartbeat stream broke: suspect it now, fence it after the grace unless it heartbeats again. */
+  connectionLost (brokerId: NodeId, incarnationId: string): void {
+    if (!this.#active) return
+    const previous = this.#heartbeats.get(brokerId)
+    if (previous?.incarnationId !== incarnationId || previous.connectionLostMs !== undefined) return
+    const entry = connectionLost(previous, this.#deps.clock.nowMs())
+    if (entry !== undefined) this.#heartbeats.set(brokerId, entry)
+    this.#log.info({ brokerId, incarnationId, graceMs: this.#deps.config.brokerConnectionLossGraceMs }, 'broker connection lost')
+    this.#armFencingTimer()
+  }
+
+  async alterPartition (request: AlterPartitionRequest): Promise<AlterPartitionResponse> {
+    const topicId = request.topicId ?? ''
+    const partition = request.partition ?? 0
+    const current = (): AlterPartitionResponse => {
+      const state = this.#deps.image().partition(topicId, partition)
+      return state === undefined
+        ? {}
+        : { isr: [...state.isr], leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }
+    }
+    try {
+      return await this.#enqueue(async () => {
+        const { records } = decideIsrChange(this.#deps.image(), {
+          brokerId: nodeId(request.brokerId ?? 0), topicId, partition,
+          leaderEpoch: leaderEpoch(request.leaderEpoch ?? 0), partitionEpoch: request.partitionEpoch ?? 0,
+          newIsr: (request.newIsr ?? []).map(nodeId),
+        })
+        if (records.length > 0) {
+          await this.#deps.propose(records)
+          const topic = this.#deps.image().topicById(topicId)?.name
+          this.#log.info({ topic, partition, isr: request.newIsr, brokerId: request.brokerId }, 'isr changed')
+        }
+        return { errorCode: '', ...current() }
+      })
+    } catch (error) {
+      return { ...errorFields(error), ...current() }
+    }
+  }
+
+  async createTopics (request: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    const specs = request.topics ?? []
+    try {
+      return await this.#enqueue(async () => {
+        const topics = specs.map((spec): CreateTopicRequest => ({
+          name: spec.name ?? '',
+          ...(spec.partitions ? { partitionCount: spec.partitions } : {}),
+          ...(spec.replicationFactor ? { replicationFactor: spec.replicationFactor } : {}),
+          configs: wireTopicConfigs(spec.configs),
+        }))
+        const validateOnly = request.validateOnly === true
+        const decision = decideCreateTopics(this.#deps.image(), {
+          topics, topicIds: topics.map(() => this.#deps.newId()), placementStartIndex: this.#placementStartIndex(), validateOnly,
+        }, this.#deps.config)
+        if (decision.records.length > 0) await this.#deps.propose(decision.records)
+        return {
+          topics: decision.results.map((result) => {
+            if ('error' in result) return { name: result.name, ...errorFields(result.error) }
+            if (!validateOnly) {
+              const { name: topic, topicId, partitionCount, replicationFactor } = result
+              this.#log.info({ topic, topicId, partitionCount, replicationFactor }, 'topic created')
+            }
+            return { name: result.name, topicId: result.topicId, errorCode: '' }
+          }),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+    }
+  }
+
+  async deleteTopics (request: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
+    const names = request.topics ?? []
+    try {
+      return await this.#enqueue(async () => {
+        const references: TopicReference[] = names.map((name) => ({ name }))
+        const decision = decideDeleteTopics(this.#deps.image(), { topics: references })
+        if (decision.records.length > 0) await this.#deps.propose(decision.records)
+        return {
+          topics: decision.results.map((result, i) => {
+            if ('error' in result) return { name: names[i] ?? '', ...errorFields(result.error) }
+            this.#log.info({ topic: result.name, topicId: result.topicId }, 'topic deleted')
+            return { name: result.name, topicId: result.topicId, errorCode: '' }
+          }),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { topics: names.map((name) => ({ name, ...fields })) }
+    }
+  }
+
+  /** Fence every broker whose session or connection-loss grace ran out; the fencing timer calls this. */
+  async checkLiveness (): Promise<void> {
+    await this.#enqueue(async () => {
+      const decision = decideBrokerFencing(this.#deps.image(), this.#livenessInput())
+      if (decision.records.length === 0) return
+      await this.#deps.propose(decision.records)
+      for (const { brokerId, incarnationId, reason, overdueMs } of decision.fencedBrokers) {
+        this.#log.info({ brokerId, incarnationId, reason, overdueMs }, 'broker fenced')
+      }
+    })
+  }
+
+  async #advanceShutdown (brokerId: NodeId, incarnationId: string): Promise<boolean> {
+    const first = decideControlledShutdown(this.#deps.image(), { brokerId, incarnationId })
+    if (first.records.length === 0) return first.shutdownReady
+    const wasShuttingDown = this.#deps.image().broker(brokerId)?.shuttingDown === true
+    await this.#deps.propose(first.records)
+    if (!wasShuttingDown) this.#log.info({ brokerId, incarnationId }, 'broker shutdown requested')
+    // The decision is idempotent: asked again on the applied image, it says whether anything is left to move.
+    const second = decideControlledShutdown(this.#deps.image(), { brokerId, incarnationId })
+    if (second.shutdownReady) this.#log.info({ brokerId, incarnationId }, 'broker shutdown ready')
+    return second.records.length === 0 && second.shutdownReady
+  }
+
+  async #maybeUnfence (): Promise<void> {
+    const decision = decideBrokerUnfencing(this.#deps.image(), this.#livenessInput())
+    if (decision.records.length === 0) return
+    await this.#deps.propose(decision.records)
+    for (const brokerId of decision.unfencedBrokers) this.#log.info({ brokerId }, 'broker unfenced')
+  }
+
+  /**
+   * Auto leader rebalance: every `leaderImbalanceCheckIntervalMs`, leadership goes back to each partition's preferred
+   * replica where that replica is in the ISR, unfenced and not shutting down (so never to a broker still catching up:
+   * a replica joins the ISR only once it has reached the high watermark).
+   */
+  async #maybeRebalanceLeaders (): Promise<void> {
+    const intervalMs = this.#deps.config.leaderImbalanceCheckIntervalMs
+    const nowMs = this.#deps.clock.nowMs()
+    if (intervalMs <= 0 || nowMs < this.#nextLeaderRebalanceMs) return
+    this.#nextLeaderRebalanceMs = nowMs + intervalMs
+    const decision = decidePreferredLeaderElection(this.#deps.image(), {})
+    if (decision.records.length === 0) return
+    await this.#deps.propose(decision.records)
+    for (const { topicId, partition, outcome } of decision.results) {
+      if (outcome !== 'elected') continue
+      const state = this.#deps.image().partition(topicId, partition)
+      const topic = this.#deps.image().topicById(topicId)?.name
+      this.#log.info({ topic, partition, leader: state?.leader, leaderEpoch: state?.leaderEpoch }, 'preferred leader elected')
+    }
+  }
+
+  #recordHeartbeat (brokerId: NodeId, report: { incarnationId: string; metadataAppliedIndex: number }): void {
+    const nowMs = this.#deps.clock.nowMs()
+    const previous = this.#heartbeats.get(brokerId)
+    if (previous?.connectionLostMs !== undefined && previous.incarnationId === report.incarnationId) {
+      this.#log.info({ brokerId, incarnationId: report.incarnationId }, 'broker connection restored')
+    }
+    this.#heartbeats.set(brokerId, heartbeatReceived(previous, {
+      nowMs, incarnationId: report.incarnationId, metadataAppliedIndex: raftIndex(report.metadataAppliedIndex),
+    }))
+  }
+
+  #livenessInput (): BrokerLivenessInput {
+    return {
+      heartbeats: this.#heartbeats,
+      nowMs: this.#deps.clock.nowMs(),
+      controllerActivatedMs: this.#controllerActivatedMs,
+      config: this.#deps.config,
+      ...(this.#deps.activeVoters === undefined ? {} : { activeVoters: new Set(this.#deps.activeVoters()) }),
+    }
+  }
+
+  #placementStartIndex (): number {
+    return this.#deps.placementStartIndex?.() ?? Math.floor(Math.random() * 1024)
+  }
+
+  /**
+   * Runs `work` after every decision queued before it. The caller is failed with NOT_CONTROLLER as soon as this
+   * controller deactivates, but the queue still waits for `work` to settle: a proposal in flight may yet be applied,
+   * and the next activation must decide on an image that includes it.
+   */
+  async #enqueue<T> (work: () => Promise<T>): Promise<T> {
+    if (!this.#active) throw notControllerError()
+    const generation = this.#generation
+    const run = async (): Promise<T> => {
+      if (generation !== this.#generation) throw notControllerError()
+      try {
+        if (this.#caughtUpGeneration !== generation) await this.#catchUp(generation)
+        return await work()
+      } finally {
+        if (generation === this.#generation) this.#armFencingTimer()
+      }
+    }
+    const result = this.#tail.then(run)
+    this.#tail = result.then(() => {}, () => {})
+    return await Promise.race([result, this.#deactivated])
+  }
+
+  /**
+   * The first decision of an activation waits for an empty batch of this term to be applied: Raft commits the
+   * previous terms' entries with it, so from then on `image()` holds everything committed before this controller
+   * (the Raft leader's no-op, used as a read barrier). Deciding earlier could produce records that no longer apply.
+   */
+  async #catchUp (generation: number): Promise<void> {
+    await this.#deps.propose([])
+    if (generation !== this.#generation) throw notControllerError()
+    this.#caughtUpGeneration = generation
+    this.#log.info({ appliedIndex: this.#deps.image().appliedIndex }, 'controller caught up')
+  }
+
+  /** Arms one timer at the earliest moment an unfenced broker could expire; re-armed after every decision. */
+  #armFencingTimer (delayMsMin = 0): void {
+    this.#timers.clearTimeout(this.#fencingTimer)
+    this.#fencingTimer = undefined
+    if (!this.#active) return
+    const deadlineMs = nextFencingDeadlineMs(this.#deps.image(), this.#livenessInput())
+    if (deadlineMs === undefined) return
+    const delayMs = Math.max(delayMsMin, deadlineMs - this.#deps.clock.nowMs())
+    this.#fencingTimer = this.#timers.setTimeout(() => { this.#onFencingTimer() }, delayMs)
+  }
+
+  #onFencingTimer (): void {
+    this.#fencingTimer = undefined
+    this.checkLiveness().catch((error: unknown) => {
+      if (!this.#active) return
+      this.#log.warn({ err: error }, 'broker fencing failed')
+      this.#armFencingTimer(fencingRetryDelayMs)
+    })
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The controller and the broker's side of the controller protocol: what the broker composition wires together.
+ */
+export {
+  Controller, errorFields, notControllerError,
+  type AlterPartitionRequest, type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse,
+  type ControllerDeps, type ControllerTimers, type CreateTopicsRequest, type CreateTopicsResponse,
+  type DeleteTopicsRequest, type DeleteTopicsResponse, type RegisterBrokerRequest, type RegisterBrokerResponse,
+} from './controller.js'
+export { addControllerService } from './controller-service.js'
+export { BrokerLifecycle, type BrokerLifecycleDeps } from './broker-lifecycle.js'
+export { type BrokerLifecycleConfig, defaultBrokerLifecycleConfig, defaultControllerConfig } from './controller-config.js'
+export { wireTopicConfigs } from './wire-topic-configs.js'

@@ -1,0 +1,29 @@
+/**
+ * Topic config overrides as they arrive on the wire (`map<string, string>` in CreateTopicsRequest) turned into a
+ * partial TopicConfig. Kafka's dotted names (`min.insync.replicas`) and Gregor's camelCase keys are both accepted.
+ * Nothing is validated here: unknown keys and non-numeric values are passed on as they are, so `resolveTopicConfig`
+ * reports every problem at once with its one table of ranges.
+ */
+import type { TopicConfig } from '@gregor/metadata'
+
+const kafkaNames: Readonly<Record<string, keyof TopicConfig>> = {
+  'min.insync.replicas': 'minInsyncReplicas',
+  'retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'segment.bytes': 'segmentBytes',
+  'segment.ms': 'segmentMs',
+  'max.message.bytes': 'maxMessageBytes',
+  'cleanup.policy': 'cleanupPolicy',
+}
+
+const integerPattern = /^-?\d+$/
+
+export function wireTopicConfigs (configs: Readonly<Record<string, string>> | null | undefined): Partial<TopicConfig> {
+  const overrides: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(configs ?? {})) {
+    const key = kafkaNames[name] ?? name
+    overrides[key] = key !== 'cleanupPolicy' && integerPattern.test(value) ? Number(value) : value
+  }
+  // Honest only after validation, which resolveTopicConfig does before using any value.
+  return overrides as Partial<TopicConfig>
+}

@@ -1,0 +1,8 @@
+export { RaftDriver, defaultRaftDriverConfig, type RaftDriverConfig, type RaftDriverDeps, type StateMachine } from './raft-driver.js'
+export { AppliedLog } from './applied-log.js'
+export { QuorumVoter, type QuorumVoterConfig } from './quorum-voter.js'
+export { MetadataQuorum, type MetadataQuorumConfig, type QuorumStatusView } from './metadata-quorum.js'
+export { MetadataStateMachine, type MetadataListener } from './metadata/metadata-state-machine.js'
+export { Broker } from './broker.js'
+export { validateBrokerConfig, parseListeners, parseVoters, type BrokerConfig, type BrokerConfigInput, type ListenerAddress } from './broker-config.js'
+export { BrokerMetrics, type BrokerMetricsDeps, type ClientApi, clientApis, metricsRoute } from './metrics/index.js'

@@ -1,0 +1,325 @@
+/**
+ * The leader's side of the data plane: client produce, consumer fetch, list offsets, and follower fetches on the
+ * replication stream, each answered per partition in the gRPC response shape (domain errors as `error_code`).
+ *
+ * Owns: request validation and limits, the acks=all wait and the long-polls (through the bounded
+ * `DelayedOperations`), and the KIP-595 divergence check. It owns no partition state: it reads `PartitionReplica`s
+ * and reports progress to the host, which moves high watermarks, wakes waiters and changes the ISR.
+ *
+ * Invariants: consumers never see data at or above the high watermark (`read({ maxOffset: highWatermark })`); an
+ * acks=all produce succeeds only once the HW passed its last offset in the leader epoch it was appended in; a
+ * follower's fetch offset is recorded before its long-poll, so it counts for the HW at once.
+ */
+import { ErrorCode, type Clock, isGregorError, leaderEpoch, offset } from '@gregor/common'
+import type { gregor } from '@gregor/protocol'
+import { walkBatches } from '@gregor/records'
+import type { DelayedOperations } from './delayed-operations.js'
+import type { PartitionReplica } from './partition-replica.js'
+import { reserveSequences } from './producer-state.js'
+import type { ReplicationConfig } from './replication-config.js'
+
+type Cluster = typeof gregor.cluster
+type Props<K extends keyof Cluster> = Cluster[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Cluster[K]>[0]> : never
+export type ProduceRequest = Props<'ProduceRequest'>
+export type ProduceResponse = Props<'ProduceResponse'>
+export type ProducePartitionResult = Props<'ProducePartitionResult'>
+export type FetchRequest = Props<'FetchRequest'>
+export type FetchResponse = Props<'FetchResponse'>
+export type FetchPartitionResult = Props<'FetchPartitionResult'>
+export type ListOffsetsRequest = Props<'ListOffsetsRequest'>
+export type ListOffsetsResponse = Props<'ListOffsetsResponse'>
+export type ReplicaFetchRequest = Props<'ReplicaFetchRequest'>
+export type ReplicaFetchResponse = Props<'ReplicaFetchResponse'>
+export type ReplicaFetchPartition = Props<'ReplicaFetchPartition'>
+export type ReplicaFetchPartitionResult = Props<'ReplicaFetchPartitionResult'>
+
+/** What the leader requests need from the replica manager. */
+export interface LeaderRequestsHost {
+  readonly config: ReplicationConfig
+  readonly clock: Clock
+  readonly delayed: DelayedOperations
+  replica (topic: string, partition: number): PartitionReplica | undefined
+  /** The leader's log end or a follower's progress changed: move the HW, wake waiters, maybe expand the ISR. */
+  onLeaderProgress (replica: PartitionReplica, followerId?: number): void
+}
+
+const EARLIEST_TIMESTAMP = -2
+const LATEST_TIMESTAMP = -1
+const EMPTY = new Uint8Array(0)
+
+/** The error of `replica` for a leader-only request, or undefined when it leads. */
+function leaderProblem (replica: PartitionReplica | undefined, currentLeaderEpoch = -1): { code: ErrorCode; message: string } | undefined {
+  if (replica === undefined) return { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: 'unknown partition on this broker' }
+  if (replica.role !== 'leader') return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: 'this broker does not lead the partition' }
+  // KIP-320: a request from an older epoch is fenced; one from a newer epoch means this broker has not caught up.
+  if (currentLeaderEpoch >= 0 && currentLeaderEpoch < replica.leaderEpoch) {
+    return { code: ErrorCode.FENCED_LEADER_EPOCH, message: 'leader epoch of the request is stale' }
+  }
+  if (currentLeaderEpoch > replica.leaderEpoch) {
+    return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: 'leader epoch of the request is newer than this leader' }
+  }
+  return undefined
+}
+
+function errorOf (error: unknown): { code: ErrorCode; message: string } {
+  if (isGregorError(error)) {
+    // The log says INVALID_REQUEST for an empty append: to a producer that is a malformed (corrupt) record set.
+    return { code: error.code === ErrorCode.INVALID_REQUEST ? ErrorCode.CORRUPT_MESSAGE : error.code, message: error.message }
+  }
+  return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: error instanceof Error ? error.message : String(error) }
+}
+
+function asBuffer (bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+export class LeaderRequests {
+  readonly #host: LeaderRequestsHost
+
+  constructor (host: LeaderRequestsHost) {
+    this.#host = host
+  }
+
+  // ---- produce ----
+
+  async produce (request: ProduceRequest): Promise<ProduceResponse> {
+    const partitions = request.partitions ?? []
+    const acks = request.acks ?? -1
+    const timeoutMs = Math.min(request.timeoutMs ?? 0, this.#host.config.produceTimeoutMsMax)
+    const totalBytes = partitions.reduce((sum, p) => sum + (p.records?.byteLength ?? 0), 0)
+    let refusal: { code: ErrorCode; message: string } | undefined
+    if (acks !== -1 && acks !== 0 && acks !== 1) refusal = { code: ErrorCode.INVALID_REQUEST, message: 'acks must be -1, 0 or 1' }
+    if (totalBytes > this.#host.config.requestBytesMax) refusal = { code: ErrorCode.MESSAGE_TOO_LARGE, message: 'produce request larger than requestBytesMax' }
+    const results = await Promise.all(partitions.map(async (p) => {
+      const base = { topic: p.topic ?? '', partition: p.partition ?? 0, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1 }
+      if (refusal !== undefined) return { ...base, errorCode: refusal.code, errorMessage: refusal.message }
+      return { ...base, ...await this.#producePartition(base.topic, base.partition, p.records ?? EMPTY, acks, timeoutMs) }
+    }))
+    return { partitions: results }
+  }
+
+  async #producePartition (topic: string, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<Partial<ProducePartitionResult>> {
+    const replica = this.#host.replica(topic, partition)
+    const problem = leaderProblem(replica)
+    if (problem !== undefined || replica === undefined) return { errorCode: problem?.code, errorMessage: problem?.message }
+    if (acks === -1 && replica.isr.length < replica.minInsyncReplicas) {
+      return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: 'fewer in-sync replicas than minInsyncReplicas' }
+    }
+    const epoch = replica.leaderEpoch
+    const bytes = asBuffer(records)
+    let lastOffset: number
+    let baseOffset: number
+    // Idempotence (KIP-98): sequences are checked and reserved, then the append is queued, with no await between.
+    const sequences = reserveSequences(replica.producers, [...walkBatches(bytes)].map((batch) => batch.header))
+    if (sequences.kind === 'refused') return { errorCode: sequences.code, errorMessage: sequences.message }
+    if (sequences.kind === 'duplicate') {
+      // A resend of a batch already in the log: its original offsets, nothing appended (acks=all still waits below).
+      try {
+        ({ baseOffset, lastOffset } = await sequences.offsets)
+      } catch {
+        return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'the first attempt of this batch failed; retry it' }
+      }
+    } else {
+      try {
+        const appended = await replica.log.append(bytes, { leaderEpoch: leaderEpoch(epoch), nowMs: this.#host.clock.nowMs() })
+        lastOffset = appended.lastOffset
+        baseOffset = appended.baseOffset
+        if (sequences.kind === 'reserved') sequences.settle(baseOffset)
+      } catch (error) {
+        if (sequences.kind === 'reserved') sequences.settle(undefined)
+        const { code, message } = errorOf(error)
+        return { errorCode: code, errorMessage: message }
+      }
+      this.#host.onLeaderProgress(replica)
+    }
+    const ok = { errorCode: '', baseOffset, logStartOffset: replica.log.logStartOffset }
+    if (acks !== -1) return ok
+    const stillLeading = (): boolean => replica.role === 'leader' && replica.leaderEpoch === epoch
+    await this.#host.delayed.wait({
+      keys: [replica.key], timeoutMs, ready: () => !stillLeading() || replica.highWatermark > lastOffset,
+    })
+    if (!stillLeading()) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: 'leadership moved before the batch was replicated' }
+    if (replica.highWatermark > lastOffset) return ok
+    return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'the in-sync replicas did not replicate the batch in time' }
+  }
+
+  // ---- consumer fetch ----
+
+  async fetch (request: FetchRequest): Promise<FetchResponse> {
+    const { config, clock } = this.#host
+    const partitions = request.partitions ?? []
+    const maxBytes = Math.min(request.maxBytes ?? config.fetchBytesMax, config.fetchBytesMax) || config.fetchBytesMax
+    const minBytes = request.minBytes ?? 0
+    const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
+    for (;;) {
+      const seenHighWatermarks = partitions.map((p) => this.#host.replica(p.topic ?? '', p.partition ?? 0)?.highWatermark ?? -1)
+      const results = await this.#readForConsumer(partitions, maxBytes)
+      const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
+      const remainingMs = deadlineMs - clock.nowMs()
+      // Kafka: min_bytes 0 answers at once; otherwise wait for that many bytes or the deadline.
+      if (bytes >= minBytes || remainingMs <= 0 || results.some((r) => r.errorCode !== '')) {
+        return { partitions: results }
+      }
+      const ready = (): boolean => partitions.some((p, i) => {
+        const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
+        return replica === undefined || replica.role !== 'leader' || replica.highWatermark > (seenHighWatermarks[i] ?? -1)
+      })
+      const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
+      const woken = await this.#host.delayed.wait({ keys, timeoutMs: remainingMs, ready })
+      if (!woken) return { partitions: await this.#readForConsumer(partitions, maxBytes) }
+    }
+  }
+
+  async #readForConsumer (partitions: readonly Props<'FetchPartition'>[], maxBytes: number): Promise<FetchPartitionResult[]> {
+    const results: FetchPartitionResult[] = []
+    let remainingBytes = maxBytes
+    for (const p of partitions) {
+      const topic = p.topic ?? ''
+      const partition = p.partition ?? 0
+      const replica = this.#host.replica(topic, partition)
+      const base = { topic, partition, highWatermark: -1, logStartOffset: -1, records: EMPTY }
+      const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+      if (problem !== undefined || replica === undefined) { results.push({ ...base, errorCode: problem?.code, errorMessage: problem?.message }); continue }
+      const fetchOffset = p.fetchOffset ?? 0
+      const state = { highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
+      if (fetchOffset < state.logStartOffset || fetchOffset > replica.log.logEndOffset) {
+        results.push({ ...base, ...state, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, errorMessage: 'fetch offset outside the log' })
+        continue
+      }
+      const bytesMax = Math.min(p.partitionMaxBytes || this.#host.config.fetchBytesMax, remainingBytes)
+      if (bytesMax <= 0 || fetchOffset >= state.highWatermark) { results.push({ ...base, ...state, errorCode: '' }); continue }
+      try {
+        const read = await replica.log.read({ offset: offset(fetchOffset), bytesMax, maxOffset: offset(state.highWatermark) })
+        remainingBytes -= read.bytes.length
+        results.push({ ...base, ...state, errorCode: '', records: read.bytes })
+      } catch (error) {
+        const { code, message } = errorOf(error)
+        results.push({ ...base, ...state, errorCode: code, errorMessage: message })
+      }
+    }
+    return results
+  }
+
+  // ---- list offsets ----
+
+  async listOffsets (request: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+    const results = await Promise.all((request.partitions ?? []).map(async (p) => {
+      const topic = p.topic ?? ''
+      const partition = p.partition ?? 0
+      const base = { topic, partition, offset: -1, timestamp: -1, leaderEpoch: -1 }
+      const replica = this.#host.replica(topic, partition)
+      const problem = leaderProblem(replica)
+      if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code, errorMessage: problem?.message }
+      const timestamp = p.timestamp ?? LATEST_TIMESTAMP
+      // A new leader learns the true high watermark only once its followers fetch in the new epoch; until then its
+      // own may lag behind offsets the previous leader acknowledged. Kafka (KIP-207) answers OFFSET_NOT_AVAILABLE,
+      // retriable, rather than a "latest" that goes backwards.
+      if (timestamp !== EARLIEST_TIMESTAMP && replica.highWatermark < replica.leaderEpochStartOffset) {
+        return {
+          ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE,
+          errorMessage: `the high watermark ${replica.highWatermark} is below the start offset ${replica.leaderEpochStartOffset} of leader epoch ${replica.leaderEpoch}`,
+        }
+      }
+      if (timestamp === EARLIEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.log.logStartOffset, leaderEpoch: replica.leaderEpoch }
+      if (timestamp === LATEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.highWatermark, leaderEpoch: replica.leaderEpoch }
+      try {
+        const found = await replica.log.offsetForTimestamp(timestamp)
+        // Only committed data is visible: an offset at or past the HW is "no such offset yet".
+        if (found === undefined || found.offset >= replica.highWatermark) return { ...base, errorCode: '' }
+        const epoch = replica.log.leaderEpochCache.epochForOffset(found.offset) ?? -1
+        return { ...base, errorCode: '', offset: found.offset, timestamp: found.timestamp, leaderEpoch: epoch }
+      } catch (error) {
+        const { code, message } = errorOf(error)
+        return { ...base, errorCode: code, errorMessage: message }
+      }
+    }))
+    return { partitions: results }
+  }
+
+  // ---- follower fetch (ReplicationService) ----
+
+  /**
+   * One follower fetch: records each partition's fetch offset (the follower's durable log end) first, so the HW and
+   * the acks=all waiters move at once, then long-polls until a partition has data past its fetch offset.
+   */
+  async replicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+    const { config, clock } = this.#host
+    const followerId = request.replicaId ?? -1
+    const partitions = request.partitions ?? []
+    const early = partitions.map((p) => this.#checkFollowerFetch(followerId, p))
+    const maxBytes = Math.min(request.maxBytes || config.replicaFetchMaxBytes, config.replicaFetchMaxBytes)
+    const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
+    for (;;) {
+      const results = await this.#readForFollower(partitions, early, maxBytes)
+      const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
+      const remainingMs = deadlineMs - clock.nowMs()
+      if (bytes >= (request.minBytes ?? 0) || remainingMs <= 0 || early.some((e) => e !== undefined)) {
+        return { partitions: results }
+      }
+      const epochs = partitions.map((p) => this.#host.replica(p.topic ?? '', p.partition ?? 0)?.leaderEpoch ?? -1)
+      const ready = (): boolean => partitions.some((p, i) => {
+        const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
+        return replica === undefined || replica.role !== 'leader' || replica.leaderEpoch !== epochs[i] ||
+          replica.log.logEndOffset > (p.fetchOffset ?? 0)
+      })
+      const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
+      const woken = await this.#host.delayed.wait({ keys, timeoutMs: remainingMs, ready })
+      if (!woken) return { partitions: await this.#readForFollower(partitions, early, maxBytes) }
+    }
+  }
+
+  /** Validates one partition of a follower fetch and records its progress; a final answer when it gets no data. */
+  #checkFollowerFetch (followerId: number, p: ReplicaFetchPartition): ReplicaFetchPartitionResult | undefined {
+    const topic = p.topic ?? ''
+    const partition = p.partition ?? 0
+    const replica = this.#host.replica(topic, partition)
+    const base = { topic, partition, highWatermark: -1, logStartOffset: -1, records: EMPTY }
+    const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+    if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code }
+    if (!replica.replicas.includes(followerId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }
+    const state = { highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
+    const fetchOffset = p.fetchOffset ?? 0
+    const lastFetchedEpoch = p.lastFetchedEpoch ?? -1
+    // KIP-595 (and KIP-320 before it): the follower's log forked if our log ends its last epoch below its fetch
+    // offset, or that epoch is unknown here. It truncates to our end of that epoch, never to the HW alone.
+    if (lastFetchedEpoch >= 0) {
+      const end = replica.log.endOffsetForEpoch(leaderEpoch(lastFetchedEpoch))
+      if (end !== undefined && (end.epoch !== lastFetchedEpoch || end.endOffset < fetchOffset)) {
+        return { ...base, ...state, errorCode: '', divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } }
+      }
+    }
+    if (fetchOffset < state.logStartOffset || fetchOffset > replica.log.logEndOffset) {
+      return { ...base, ...state, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }
+    }
+    replica.recordFollowerFetch(followerId, fetchOffset, this.#host.clock.nowMs())
+    this.#host.onLeaderProgress(replica, followerId)
+    return undefined
+  }
+
+  async #readForFollower (
+    partitions: readonly ReplicaFetchPartition[], early: readonly (ReplicaFetchPartitionResult | undefined)[], maxBytes: number,
+  ): Promise<ReplicaFetchPartitionResult[]> {
+    const results: ReplicaFetchPartitionResult[] = []
+    let remainingBytes = maxBytes
+    for (const [i, p] of partitions.entries()) {
+      const answered = early[i]
+      if (answered !== undefined) { results.push(answered); continue }
+      const topic = p.topic ?? ''
+      const partition = p.partition ?? 0
+      const replica = this.#host.replica(topic, partition)
+      const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+      if (problem !== undefined || replica === undefined) { results.push({ topic, partition, errorCode: problem?.code }); continue }
+      const state = { topic, partition, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
+      const fetchOffset = p.fetchOffset ?? 0
+      if (remainingBytes <= 0 || fetchOffset >= replica.log.logEndOffset) { results.push({ ...state, errorCode: '', records: EMPTY }); continue }
+      try {
+        const read = await replica.log.read({ offset: offset(fetchOffset), bytesMax: remainingBytes })
+        remainingBytes -= read.bytes.length
+        results.push({ ...state, errorCode: '', records: read.bytes })
+      } catch (error) {
+        results.push({ ...state, errorCode: errorOf(error).code, records: EMPTY })
+      }
+    }
+    return results
+  }
+}

@@ -1,0 +1,547 @@
+/**
+ * The replica manager: every partition replica this broker holds, as leader or follower, driven by the metadata
+ * image (Kafka's `ReplicaManager`, fed by KRaft metadata deltas).
+ *
+ * Owns: the partition logs it opens, each replica's role and high watermark, the replica fetchers (one per leader
+ * broker), the purgatory of waiting requests, the ISR shrink timer, and the high-watermark and recovery-point
+ * checkpoints of `dataDir`. Leader request handling lives in `LeaderRequests`, per-partition state in
+ * `PartitionReplica`, the follower stream in `ReplicaFetcher`.
+ *
+ * Async model: images apply one at a time, in order; within a partition, role changes, follower appends and
+ * truncations run one at a time (`PartitionReplica.runExclusive`). Leader appends do not take that turn (the log's
+ * own writer orders them, and its epoch fence rejects a stale leader's append).
+ *
+ * Producer state: each replica's table is rebuilt when its log opens or truncates, from the newest producer-state
+ * snapshot plus the log after it (producer-state.ts). Snapshots are taken as the log rolls (`onRoll`) and when a
+ * replica's log closes cleanly (at its end); a truncation deletes those above its target first.
+ *
+ * Invariants:
+ * - A stale image (leader epoch older than the replica's, or the same epochs again) changes nothing.
+ * - ISR changes go through `alterPartition` and take effect only when an image shows them (KIP-497); until then the
+ *   HW counts the maximal ISR, so a leader cut off from the controller can never shrink the ISR to itself and ack.
+ * - A new follower never truncates on becoming one: it fetches with its last epoch and truncates only to what the
+ *   leader's diverging-epoch answer proves divergent (KIP-595).
+ */
+import { mkdir, rm } from 'node:fs/promises'
+import { type Clock, ErrorCode, type Logger, type NodeId, leaderEpoch, nodeId, offset } from '@gregor/common'
+import { type MetadataImage, NO_LEADER, type PartitionImage, type TopicImage } from '@gregor/metadata'
+import type { gregor } from '@gregor/protocol'
+import { type BatchHeader, walkBatches } from '@gregor/records'
+import {
+  type FileHandleCache, type LogConfig, OffsetCheckpoints, PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE,
+  REPLICATION_OFFSET_CHECKPOINT_FILE, topicPartitionKey,
+} from '@gregor/storage'
+import { DelayedOperations } from './delayed-operations.js'
+import {
+  type FetchRequest, type FetchResponse, LeaderRequests, type ListOffsetsRequest, type ListOffsetsResponse,
+  type ProduceRequest, type ProduceResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResult,
+  type ReplicaFetchRequest, type ReplicaFetchResponse,
+} from './leader-requests.js'
+import { PartitionReplica, type ReplicaRole } from './partition-replica.js'
+import { loadProducerState } from './producer-state.js'
+import { ReplicaFetcher } from './replica-fetcher.js'
+import type { ReplicationConfig } from './replication-config.js'
+import { topicLogConfig } from './topic-log-config.js'
+
+export interface ReplicaManagerDeps {
+  readonly brokerId: number
+  /** The log directory: partition directories and the broker-level checkpoints live here. */
+  readonly dataDir: string
+  readonly logConfig: Partial<LogConfig>
+  readonly files: FileHandleCache
+  /** Sends an ISR change to the active controller (the composition wires ControllerService.AlterPartition). */
+  readonly alterPartition: (request: gregor.cluster.AlterPartitionRequest.$Properties) => Promise<gregor.cluster.AlterPartitionResponse>
+  /** A broker's BROKER listener `host:port`, if known. */
+  readonly brokerAddress: (brokerId: NodeId) => string | undefined
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly config: ReplicationConfig
+  /** Told of every applied ISR change of a partition this broker leads (metrics: ISR shrinks and expands). */
+  readonly onIsrChange?: (previousIsr: readonly number[], isr: readonly number[]) => void
+}
+
+/** A read-only view of one replica, for admin, metrics and tests. */
+export interface ReplicaState {
+  readonly role: ReplicaRole
+  readonly leaderId: number
+  readonly leaderEpoch: number
+  readonly isr: readonly number[]
+  readonly highWatermark: number
+  readonly logStartOffset: number
+  readonly logEndOffset: number
+}
+
+export class ReplicaManager {
+  readonly #deps: ReplicaManagerDeps
+  readonly #log: Logger
+  readonly #fetcherLog: Logger
+  readonly #replicas = new Map<string, PartitionReplica>()
+  readonly #fetchers = new Map<number, ReplicaFetcher>()
+  readonly #delayed: DelayedOperations
+  readonly #requests: LeaderRequests
+  readonly #highWatermarks: OffsetCheckpoints
+  readonly #recoveryPoints: OffsetCheckpoints
+  #checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> } | undefined
+  #metadataChain: Promise<void> = Promise.resolve()
+  #isrTimer: NodeJS.Timeout | undefined
+  #checkpointTimer: NodeJS.Timeout | undefined
+  #checkpointing = false
+  #retentionTimer: NodeJS.Timeout | undefined
+  #retaining = false
+  #closing: Promise<void> | undefined
+
+  constructor (deps: ReplicaManagerDeps) {
+    this.#deps = deps
+    this.#log = deps.logger.child({ component: 'replica-manager' })
+    this.#fetcherLog = deps.logger.child({ component: 'fetcher' })
+    this.#delayed = new DelayedOperations({ waitersMax: deps.config.delayedOperationsMax })
+    this.#highWatermarks = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: REPLICATION_OFFSET_CHECKPOINT_FILE })
+    this.#recoveryPoints = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: RECOVERY_POINT_CHECKPOINT_FILE })
+    this.#requests = new LeaderRequests({
+      config: deps.config,
+      clock: deps.clock,
+      delayed: this.#delayed,
+      replica: (topic, partition) => this.#replicas.get(topicPartitionKey(topic, partition)),
+      onLeaderProgress: (replica, followerId) => { this.#onLeaderProgress(replica, followerId) },
+    })
+    this.#isrTimer = setInterval(() => { this.#maybeShrinkIsrs() }, deps.config.isrCheckIntervalMs)
+    this.#isrTimer.unref()
+    this.#checkpointTimer = setInterval(() => { void this.#periodicCheckpoint() }, deps.config.checkpointIntervalMs)
+    this.#checkpointTimer.unref()
+    this.#retentionTimer = setInterval(() => { void this.applyRetention() }, deps.config.retentionCheckIntervalMs)
+    this.#retentionTimer.unref()
+  }
+
+  // ---- client and replication requests ----
+
+  /** ClientService.Produce for the partitions this broker leads. */
+  produce (request: ProduceRequest): Promise<ProduceResponse> {
+    return this.#requests.produce(request)
+  }
+
+  /** ClientService.Fetch: consumers read below the high watermark, with long-poll. */
+  fetch (request: FetchRequest): Promise<FetchResponse> {
+    return this.#requests.fetch(request)
+  }
+
+  /** ClientService.ListOffsets: earliest, latest (= HW) or by timestamp. */
+  listOffsets (request: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+    return this.#requests.listOffsets(request)
+  }
+
+  /** One request of a follower's ReplicationService.Fetch stream. */
+  handleReplicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+    return this.#requests.replicaFetch(request)
+  }
+
+  /** The state of one replica on this broker, if it holds one. */
+  replicaState (topic: string, partition: number): ReplicaState | undefined {
+    const replica = this.#replicas.get(topicPartitionKey(topic, partition))
+    if (replica === undefined) return undefined
+    return {
+      role: replica.role,
+      leaderId: replica.leaderId,
+      leaderEpoch: replica.leaderEpoch,
+      isr: replica.isr,
+      highWatermark: replica.highWatermark,
+      logStartOffset: replica.log.logStartOffset,
+      logEndOffset: replica.log.logEndOffset,
+    }
+  }
+
+  /** The log of a replica on this broker (for admin tools and tests; never write to it). */
+  partitionLog (topic: string, partition: number): PartitionLog | undefined {
+    return this.#replicas.get(topicPartitionKey(topic, partition))?.log
+  }
+
+  // ---- metadata ----
+
+  /** Applies `image` (after every image before it): open, lead, follow, stop. */
+  onMetadata (image: MetadataImage): Promise<void> {
+    const run = this.#metadataChain.then(async () => {
+      if (this.#closing === undefined) await this.#applyImage(image)
+    })
+    this.#metadataChain = run.catch(() => {})
+    return run
+  }
+
+  async #applyImage (image: MetadataImage): Promise<void> {
+    const checkpointed = await this.#loadCheckpoints()
+    const assigned = new Set<string>()
+    for (const partition of image.partitionsReplicatedOn(nodeId(this.#deps.brokerId))) {
+      const topic = image.topicById(partition.topicId)
+      if (topic === undefined) continue
+      const key = topicPartitionKey(topic.name, partition.partition)
+      assigned.add(key)
+      try {
+        await this.#applyPartition(topic, partition, checkpointed)
+      } catch (error) {
+        this.#log.error({ topic: topic.name, partition: partition.partition, err: error }, 'partition state change failed')
+      }
+    }
+    for (const [key, replica] of [...this.#replicas]) {
+      if (assigned.has(key)) continue
+      await this.#stopReplica(replica, { deleteLog: image.topicById(replica.topicId) === undefined })
+    }
+    this.#refreshFetchers()
+  }
+
+  async #applyPartition (topic: TopicImage, image: PartitionImage, checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }): Promise<void> {
+    const key = topicPartitionKey(topic.name, image.partition)
+    let replica = this.#replicas.get(key)
+    if (replica !== undefined && replica.topicId !== image.topicId) {
+      // The topic was deleted and re-created under the same name: the old log is not this partition's history.
+      await this.#stopReplica(replica, { deleteLog: true })
+      replica = undefined
+    }
+    if (replica === undefined) replica = await this.#openReplica(topic, image, checkpointed)
+    const target = replica
+    target.minInsyncReplicas = topic.config.minInsyncReplicas
+    await target.runExclusive(async () => {
+      if (image.leaderEpoch < target.leaderEpoch) return
+      if (image.leaderEpoch === target.leaderEpoch) {
+        if (image.partitionEpoch <= target.partitionEpoch) return
+        const before = target.isr
+        target.updateIsr(image)
+        if (target.role === 'leader') {
+          target.logger.info({ isr: image.isr, previousIsr: before, partitionEpoch: image.partitionEpoch }, 'isr updated')
+          this.#deps.onIsrChange?.(before, image.isr)
+          this.#onLeaderProgress(target)
+        }
+        return
+      }
+      if (image.leader === this.#deps.brokerId) await this.#becomeLeader(target, image)
+      else this.#becomeFollower(target, image)
+    })
+  }
+
+  async #openReplica (topic: TopicImage, image: PartitionImage, checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }): Promise<PartitionReplica> {
+    const key = topicPartitionKey(topic.name, image.partition)
+    const config = topicLogConfig(this.#deps.logConfig, topic.config)
+    const recoveryPoint = checkpointed.recoveryPoints.get(key)
+    let opened: PartitionReplica | undefined
+    const log = await PartitionLog.open({
+      dir: this.#deps.dataDir, topic: topic.name, partition: image.partition, config, logger: this.#deps.logger,
+      files: this.#deps.files, ...(recoveryPoint === undefined ? {} : { recoveryPoint }),
+      // As Kafka does: a snapshot per roll, so a restart replays at most the active segment's headers.
+      onRoll: (baseOffset) => { void opened?.snapshotProducers(baseOffset) },
+      // Followers fetch what the leader has written while its fdatasync runs; acks=all still waits for both.
+      onWritten: () => { if (opened?.role === 'leader') this.#delayed.notify(opened.key) },
+    })
+    const replica = new PartitionReplica({
+      topic: topic.name, partition: image.partition, topicId: image.topicId, log,
+      logger: this.#log.child({ topic: topic.name, partition: image.partition }),
+      highWatermark: checkpointed.highWatermarks.get(key) ?? 0,
+    })
+    opened = replica
+    const loaded = await loadProducerState(log, replica.producers, replica.snapshots)
+    replica.logger.debug({ ...loaded, producers: replica.producers.size, logEndOffset: log.logEndOffset }, 'producer state loaded')
+    this.#replicas.set(key, replica)
+    return replica
+  }
+
+  async #becomeLeader (replica: PartitionReplica, image: PartitionImage): Promise<void> {
+    this.#detachFromFetcher(replica)
+    // KIP-101: the new epoch starts at our log end, durably, before any batch of it is written.
+    await replica.log.assignLeaderEpoch(leaderEpoch(image.leaderEpoch), replica.log.logEndOffset)
+    replica.becomeLeader(image, this.#deps.clock.nowMs())
+    replica.maybeAdvanceHighWatermark()
+    replica.logger.info({
+      leaderEpoch: image.leaderEpoch, highWatermark: replica.highWatermark, logEndOffset: replica.log.logEndOffset, isr: image.isr,
+    }, 'became leader')
+    this.#delayed.notify(replica.key)
+  }
+
+  #becomeFollower (replica: PartitionReplica, image: PartitionImage): void {
+    replica.becomeFollower(image)
+    // Waiters of the old leadership answer NOT_LEADER_OR_FOLLOWER now rather than at their deadline.
+    this.#delayed.notify(replica.key)
+    this.#detachFromFetcher(replica)
+    replica.logger.info({
+      leaderId: image.leader, leaderEpoch: image.leaderEpoch, highWatermark: replica.highWatermark, logEndOffset: replica.log.logEndOffset,
+    }, 'became follower')
+    if (image.leader !== NO_LEADER) this.#fetcherFor(image.leader).addPartition(replica.key)
+  }
+
+  async #stopReplica (replica: PartitionReplica, options: { deleteLog: boolean }): Promise<void> {
+    this.#replicas.delete(replica.key)
+    this.#detachFromFetcher(replica)
+    this.#delayed.notify(replica.key)
+    await replica.runExclusive(async () => {
+      replica.role = 'follower'
+      await this.#closeLog(replica, { snapshot: !options.deleteLog })
+      if (options.deleteLog) await rm(replica.log.dir, { recursive: true, force: true })
+    })
+    replica.logger.info({ deleted: options.deleteLog }, 'replica stopped')
+  }
+
+  // ---- follower side ----
+
+  #fetcherFor (leaderId: number): ReplicaFetcher {
+    const existing = this.#fetchers.get(leaderId)
+    if (existing !== undefined) return existing
+    const fetcher = new ReplicaFetcher({
+      brokerId: this.#deps.brokerId, leaderId, config: this.#deps.config, clock: this.#deps.clock,
+      resolveAddress: () => this.#deps.brokerAddress(nodeId(leaderId)),
+      logger: this.#fetcherLog,
+      host: {
+        fetchState: (key, leader) => this.#fetchState(key, leader),
+        handleFetchResult: async (key, leader, sent, result) => await this.#handleFetchResult(key, leader, sent, result),
+      },
+    })
+    this.#fetchers.set(leaderId, fetcher)
+    return fetcher
+  }
+
+  #detachFromFetcher (replica: PartitionReplica): void {
+    for (const fetcher of this.#fetchers.values()) fetcher.removePartition(replica.key)
+  }
+
+  /** Closes fetchers left without partitions, so a broker that leads nothing here holds no stream to it. */
+  #refreshFetchers (): void {
+    for (const [leaderId, fetcher] of [...this.#fetchers]) {
+      if (fetcher.partitionCount > 0) continue
+      const follows = [...this.#replicas.values()].some((r) => r.role === 'follower' && r.leaderId === leaderId)
+      if (follows) continue
+      this.#fetchers.delete(leaderId)
+      void fetcher.close()
+    }
+  }
+
+  #fetchState (key: string, leaderId: number): ReplicaFetchPartition | undefined {
+    const replica = this.#replicas.get(key)
+    if (replica === undefined || replica.role !== 'follower' || replica.leaderId !== leaderId) return undefined
+    const log = replica.log
+    return {
+      topic: replica.topic,
+      partition: replica.partition,
+      fetchOffset: log.logEndOffset,
+      lastFetchedEpoch: lastFetchedEpoch(log),
+      currentLeaderEpoch: replica.leaderEpoch,
+      logStartOffset: log.logStartOffset,
+    }
+  }
+
+  /** Applies one partition of a leader's fetch response, durably, on the partition's turn. */
+  async #handleFetchResult (key: string, leaderId: number, sent: ReplicaFetchPartition, result: ReplicaFetchPartitionResult): Promise<boolean> {
+    const replica = this.#replicas.get(key)
+    if (replica === undefined) return true
+    return await replica.runExclusive(async () => {
+      const log = replica.log
+      // The response is for a log state that no longer holds (role change, truncation): just fetch again.
+      if (replica.role !== 'follower' || replica.leaderId !== leaderId || replica.leaderEpoch !== sent.currentLeaderEpoch) return true
+      if (log.logEndOffset !== sent.fetchOffset) return true
+      const errorCode = result.errorCode ?? ''
+      if (errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) return await this.#handleOutOfRange(replica, sent, result)
+      if (errorCode !== '') {
+        replica.logger.debug({ leaderId, errorCode }, 'fetch partition error')
+        return false
+      }
+      const diverging = result.divergingEpoch
+      if (diverging !== undefined && diverging !== null) {
+        await this.#truncateOnDivergence(replica, diverging.epoch ?? -1, diverging.endOffset ?? 0)
+        return true
+      }
+      const records = result.records
+      if (records !== undefined && records !== null && records.byteLength > 0) {
+        const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength)
+        await log.appendAsFollower(bytes, { nowMs: this.#deps.clock.nowMs() })
+        // Headers only, from the bytes just written: a promoted follower dedupes retries of its leader's batches.
+        replica.producers.observe(headersOf(bytes))
+      }
+      replica.updateFollowerHighWatermark(result.highWatermark ?? 0)
+      return true
+    })
+  }
+
+  /**
+   * KIP-320/KIP-595 truncation: the leader ends `epoch` at `endOffset`. If our log has that epoch too, the logs agree
+   * up to the smaller end; otherwise truncate to our end of the largest epoch not after it and ask again.
+   */
+  async #truncateOnDivergence (replica: PartitionReplica, epoch: number, endOffset: number): Promise<void> {
+    const log = replica.log
+    const own = epoch >= 0 ? log.endOffsetForEpoch(leaderEpoch(epoch)) : undefined
+    let target = own === undefined ? endOffset : own.epoch === epoch ? Math.min(endOffset, own.endOffset) : own.endOffset
+    target = Math.max(0, Math.min(target, log.logEndOffset))
+    const before = log.logEndOffset
+    // Snapshots above the target describe a tail about to go: they go first, or the truncation does not happen.
+    await replica.snapshots.deleteAbove(target)
+    await log.truncateTo(offset(target))
+    await loadProducerState(log, replica.producers, replica.snapshots)
+    // Only reachable after an unclean election: the HW must stay within the log.
+    replica.highWatermark = Math.min(replica.highWatermark, log.logEndOffset)
+    replica.logger.info({ offset: target, previousLogEndOffset: before, logEndOffset: log.logEndOffset, divergingEpoch: epoch, divergingEndOffset: endOffset }, 'truncated')
+  }
+
+  async #handleOutOfRange (replica: PartitionReplica, sent: ReplicaFetchPartition, result: ReplicaFetchPartitionResult): Promise<boolean> {
+    const leaderStart = result.logStartOffset ?? -1
+    if (leaderStart >= 0 && (sent.fetchOffset ?? 0) < leaderStart) {
+      // Behind the leader's log start (retention): nothing here can be completed, start over where the leader starts.
+      await replica.snapshots.deleteAll()
+      await replica.log.truncateFullyAndStartAt(offset(leaderStart))
+      replica.producers.clear()
+      replica.highWatermark = Math.max(replica.highWatermark, leaderStart)
+      replica.logger.info({ offset: leaderStart, logEndOffset: replica.log.logEndOffset }, 'truncated')
+      return true
+    }
+    replica.logger.warn({ fetchOffset: sent.fetchOffset, leaderLogStartOffset: leaderStart }, 'fetch offset out of range')
+    return false
+  }
+
+  // ---- leader side: high watermark and ISR ----
+
+  #onLeaderProgress (replica: PartitionReplica, followerId?: number): void {
+    if (replica.role !== 'leader') return
+    replica.maybeAdvanceHighWatermark()
+    // Wake on any progress: acks=all waiters check the HW, follower long-polls the log end.
+    this.#delayed.notify(replica.key)
+    if (followerId !== undefined && replica.pendingIsr === undefined && replica.canJoinIsr(followerId)) {
+      this.#alterIsr(replica, [...replica.isr, followerId], 'isr expanded')
+    }
+  }
+
+  #maybeShrinkIsrs (): void {
+    const nowMs = this.#deps.clock.nowMs()
+    for (const replica of this.#replicas.values()) {
+      if (replica.role !== 'leader' || replica.pendingIsr !== undefined) continue
+      const lagging = replica.laggingFollowers(nowMs, this.#deps.config.replicaLagTimeMaxMs)
+      if (lagging.length === 0) continue
+      this.#alterIsr(replica, replica.isr.filter((id) => !lagging.includes(id)), 'isr shrunk', lagging)
+    }
+  }
+
+  /** Asks the controller for `newIsr`; it counts (as the maximal ISR) until an image shows the outcome. */
+  #alterIsr (replica: PartitionReplica, newIsr: readonly number[], message: 'isr shrunk' | 'isr expanded', lagging: readonly number[] = []): void {
+    replica.pendingIsr = newIsr
+    const request = {
+      brokerId: this.#deps.brokerId, topicId: replica.topicId, partition: replica.partition,
+      leaderEpoch: replica.leaderEpoch, partitionEpoch: replica.partitionEpoch, newIsr: [...newIsr],
+    }
+    const clearPending = (): void => { if (replica.pendingIsr === newIsr) replica.pendingIsr = undefined }
+    this.#deps.alterPartition(request).then((response) => {
+      if (response.errorCode !== '') {
+        replica.logger.warn({ newIsr, errorCode: response.errorCode, errorMessage: response.errorMessage }, 'isr change rejected')
+        clearPending()
+        return
+      }
+      replica.logger.info({ isr: response.isr, previousIsr: replica.isr, lagging, highWatermark: replica.highWatermark, partitionEpoch: response.partitionEpoch }, message)
+      // Accepted, but the image decides: if it already shows the change, nothing is pending any more.
+      if (replica.partitionEpoch >= response.partitionEpoch) clearPending()
+    }, (error: unknown) => {
+      replica.logger.warn({ newIsr, err: error }, 'isr change failed')
+      clearPending()
+    })
+  }
+
+  // ---- checkpoints and shutdown ----
+
+  async #loadCheckpoints (): Promise<{ highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }> {
+    if (this.#checkpointed !== undefined) return this.#checkpointed
+    const read = async (file: OffsetCheckpoints): Promise<Map<string, number>> => {
+      try {
+        return await file.read()
+      } catch (error) {
+        // A malformed checkpoint: the conservative fallback is none (full recovery scans, HW from 0).
+        this.#log.warn({ path: file.path, err: error }, 'checkpoint unreadable')
+        return new Map()
+      }
+    }
+    this.#checkpointed = { highWatermarks: await read(this.#highWatermarks), recoveryPoints: await read(this.#recoveryPoints) }
+    return this.#checkpointed
+  }
+
+  /** Writes the high-watermark and recovery-point checkpoints of every replica (call periodically and at close). */
+  async checkpoint (): Promise<void> {
+    const replicas = [...this.#replicas.values()]
+    await mkdir(this.#deps.dataDir, { recursive: true })
+    await this.#highWatermarks.write(replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.highWatermark })))
+    await this.#recoveryPoints.write(replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.log.recoveryPoint })))
+  }
+
+  /**
+   * Deletes the segments that `retention.ms` / `retention.bytes` of their topic let go, on every replica (leader or
+   * follower), never past the replica's own high watermark (Kafka's log retention check, every
+   * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them.
+   */
+  async applyRetention (): Promise<void> {
+    if (this.#retaining || this.#closing !== undefined) return
+    this.#retaining = true
+    try {
+      const nowMs = this.#deps.clock.nowMs()
+      for (const replica of [...this.#replicas.values()]) {
+        if (replica.log.failure !== undefined || this.#closing !== undefined) continue
+        try {
+          const { deletedSegments, logStartOffset } = await replica.log.applyRetention(nowMs, { highWatermark: offset(replica.highWatermark) })
+          if (deletedSegments > 0) await replica.snapshots.prune(logStartOffset)
+        } catch (error) {
+          replica.logger.warn({ err: error }, 'retention failed')
+        }
+      }
+    } finally {
+      this.#retaining = false
+    }
+  }
+
+  async #periodicCheckpoint (): Promise<void> {
+    if (this.#checkpointing || this.#closing !== undefined) return
+    this.#checkpointing = true
+    try {
+      await this.checkpoint()
+    } catch (error) {
+      this.#log.warn({ err: error }, 'checkpoint failed')
+    } finally {
+      this.#checkpointing = false
+    }
+  }
+
+  /**
+   * Closes a replica's log; one that closed cleanly leaves a producer-state snapshot at its end (Kafka does on close),
+   * so the next open replays nothing. Failures are logged: the next open recovers the log and scans if it must.
+   */
+  async #closeLog (replica: PartitionReplica, options: { snapshot: boolean }): Promise<void> {
+    try {
+      await replica.log.close()
+      if (options.snapshot && replica.log.failure === undefined) await replica.snapshotProducers(replica.log.logEndOffset)
+    } catch (error) {
+      replica.logger.warn({ err: error }, 'log close failed')
+    }
+    await replica.snapshots.close()
+  }
+
+  /** Clean shutdown: stop fetchers and the ISR timer, answer every waiter, close the logs, write the checkpoints. */
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
+    clearInterval(this.#isrTimer)
+    clearInterval(this.#checkpointTimer)
+    clearInterval(this.#retentionTimer)
+    await this.#metadataChain
+    await Promise.all([...this.#fetchers.values()].map(async (f) => { await f.close() }))
+    this.#fetchers.clear()
+    for (const replica of this.#replicas.values()) replica.role = 'follower'
+    this.#delayed.expireAll()
+    for (const replica of this.#replicas.values()) {
+      await replica.runExclusive(async () => { await this.#closeLog(replica, { snapshot: true }) })
+    }
+    await this.checkpoint().catch((error: unknown) => { this.#log.warn({ err: error }, 'checkpoint failed') })
+    this.#log.info({ partitions: this.#replicas.size }, 'replica manager closed')
+  }
+}
+
+/**
+ * The epoch of the last batch in the log (KIP-595 `lastFetchedEpoch`). Not the epoch cache's latest entry: a broker
+ * that led an epoch without writing in it keeps an entry starting at its log end, which names no data; sending it
+ * would make the leader answer a divergence that truncating to the log end cannot resolve, since `truncateTo` at or
+ * past the log end leaves the epoch cache as it is.
+ */
+function lastFetchedEpoch (log: PartitionLog): number {
+  if (log.logEndOffset <= log.logStartOffset) return -1
+  return log.leaderEpochCache.epochForOffset(offset(log.logEndOffset - 1)) ?? -1
+}
+
+function * headersOf (bytes: Buffer): Generator<BatchHeader> {
+  for (const { header } of walkBatches(bytes)) yield header
+}

@@ -1,0 +1,92 @@
+/**
+ * Configuration of the replica manager and its fetchers: the type, frozen defaults (Kafka's where Kafka has the
+ * setting) and a validator that lists every problem at once.
+ *
+ * Owns: nothing at run time. Every wait, buffer and queue of the data plane has a named maximum here (ARCHITECTURE.md
+ * §4 Limits): beyond it a request fails with a clear code instead of the broker growing without bound.
+ */
+import { ErrorCode, GregorError } from '@gregor/common'
+
+export interface ReplicationConfig {
+  /** A follower that has not caught up with the leader's log end for this long leaves the ISR (`replica.lag.time.max.ms`). */
+  readonly replicaLagTimeMaxMs: number
+  /** Long-poll wait of a follower fetch (`replica.fetch.wait.max.ms`). */
+  readonly replicaFetchMaxWaitMs: number
+  readonly replicaFetchMinBytes: number
+  /** Bytes one follower fetch response may carry, all partitions together (`replica.fetch.response.max.bytes`). */
+  readonly replicaFetchMaxBytes: number
+  /** A follower fetch whose response has not arrived after maxWait + this is treated as a broken stream. */
+  readonly replicaFetchResponseTimeoutMs: number
+  /** Pause before a partition that failed (wrong leader, error) is fetched again (`replica.fetch.backoff.ms`). */
+  readonly replicaFetchBackoffMs: number
+  readonly reconnectBackoffMsMin: number
+  readonly reconnectBackoffMsMax: number
+  /** Upper bound on a produce request's `timeout_ms` (acks=all wait). */
+  readonly produceTimeoutMsMax: number
+  /** Upper bound on a consumer fetch's `max_wait_ms`. */
+  readonly fetchMaxWaitMsMax: number
+  /** Upper bound on a consumer fetch's `max_bytes` (and each partition's). */
+  readonly fetchBytesMax: number
+  /** Largest produce request, all record bytes together. */
+  readonly requestBytesMax: number
+  /** Waiting operations (acks=all, long-polls) at once; beyond it a new one expires at once. */
+  readonly delayedOperationsMax: number
+  /** Largest gRPC message on the replication stream (must hold replicaFetchMaxBytes plus one batch). */
+  readonly messageBytesMax: number
+  /** Interval of the leader's ISR shrink check. */
+  readonly isrCheckIntervalMs: number
+  /** Interval of the high-watermark and recovery-point checkpoints (Kafka's `replica.high.watermark.checkpoint.interval.ms`). */
+  readonly checkpointIntervalMs: number
+  /** Interval of the retention check that deletes old segments (Kafka's `log.retention.check.interval.ms`). */
+  readonly retentionCheckIntervalMs: number
+}
+
+const MiB = 1024 * 1024
+
+export const defaultReplicationConfig: ReplicationConfig = Object.freeze({
+  replicaLagTimeMaxMs: 5000,
+  replicaFetchMaxWaitMs: 500,
+  replicaFetchMinBytes: 1,
+  replicaFetchMaxBytes: 8 * MiB,
+  replicaFetchResponseTimeoutMs: 30_000,
+  replicaFetchBackoffMs: 200,
+  reconnectBackoffMsMin: 50,
+  reconnectBackoffMsMax: 1000,
+  produceTimeoutMsMax: 60_000,
+  fetchMaxWaitMsMax: 30_000,
+  fetchBytesMax: 50 * MiB,
+  requestBytesMax: 100 * MiB,
+  delayedOperationsMax: 10_000,
+  messageBytesMax: 128 * MiB,
+  isrCheckIntervalMs: 1000,
+  checkpointIntervalMs: 5000,
+  retentionCheckIntervalMs: 300_000,
+})
+
+/** Every problem with `config`, one sentence each; empty when valid. */
+export function replicationConfigProblems (config: ReplicationConfig): string[] {
+  const problems: string[] = []
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      problems.push(`${name} must be a positive integer, got ${String(value)}`)
+    }
+  }
+  if (config.reconnectBackoffMsMin > config.reconnectBackoffMsMax) {
+    problems.push('reconnectBackoffMsMin must not exceed reconnectBackoffMsMax')
+  }
+  if (config.messageBytesMax < config.replicaFetchMaxBytes * 2) {
+    problems.push('messageBytesMax must be at least twice replicaFetchMaxBytes (a response may exceed it by one batch)')
+  }
+  if (config.messageBytesMax < config.fetchBytesMax) problems.push('messageBytesMax must be at least fetchBytesMax')
+  return problems
+}
+
+/** Defaults overlaid with `overrides`, validated and frozen. Throws INVALID_CONFIG listing every problem. */
+export function validateReplicationConfig (overrides: Partial<ReplicationConfig> = {}): ReplicationConfig {
+  const config: ReplicationConfig = { ...defaultReplicationConfig, ...overrides }
+  const problems = replicationConfigProblems(config)
+  if (problems.length > 0) {
+    throw new GregorError(ErrorCode.INVALID_CONFIG, 'invalid replication config', { details: { problems } })
+  }
+  return Object.freeze(config)
+}

@@ -1,0 +1,59 @@
+/**
+ * `gregor dev [--dir D]`: a local three-broker cluster, each broker in its own OS process (so one can be killed),
+ * on 127.0.0.1 with fixed ports: clients 9092-9094, inter-broker 9192-9194, admin HTTP 8081-8083 (the first of each
+ * with `--client-port`, `--broker-port`, `--admin-port`; 0 lets the OS pick). Prints the bootstrap servers, admin
+ * URLs and PIDs; Ctrl-C stops all three with a controlled shutdown.
+ */
+import { BrokerProcesses } from '../broker-processes.js'
+import { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
+
+const usage = `usage: gregor dev [--dir D] [--log-level L] [--client-port 9092] [--broker-port 9192] [--admin-port 8081]
+`
+
+export async function devCommand (argv: string[]): Promise<number> {
+  return await runClientCommand('dev', usage, async () => await runDev(argv))
+}
+
+async function runDev (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    dir: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
+    'client-port': { type: 'string' }, 'broker-port': { type: 'string' }, 'admin-port': { type: 'string' },
+  })
+  const problems: string[] = []
+  const portFlag = (name: string, text: string | undefined, fallback: number): number => {
+    const value = integerFlag(name, text, problems, 0) ?? fallback
+    if (value > 65533) problems.push(`--${name} must leave room for three ports (at most 65533, got ${value})`)
+    return value
+  }
+  const ports = {
+    client: portFlag('client-port', values['client-port'], 9092),
+    broker: portFlag('broker-port', values['broker-port'], 9192),
+    admin: portFlag('admin-port', values['admin-port'], 8081),
+  }
+  if (problems.length > 0) throw new UsageError(problems)
+  // Listen before anything starts: a Ctrl-C that arrives while the brokers start must still stop them.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+  const cluster = await BrokerProcesses.start({
+    ...(values.dir === undefined ? {} : { dir: values.dir }),
+    logLevel: values['log-level'],
+    ports,
+  })
+  process.stdout.write(`gregor dev: three brokers starting, data and logs in ${cluster.dir}\n`)
+  for (const broker of cluster.brokers) {
+    process.stdout.write(`  broker ${broker.nodeId}  pid ${broker.process?.pid ?? '-'}  client ${broker.clientAddress}  admin ${broker.adminUrl}  log ${cluster.dir}/broker-${broker.nodeId}.log\n`)
+  }
+  try {
+    await Promise.race([cluster.waitForReady(undefined, 60_000), stopRequested])
+    process.stdout.write(`ready. bootstrap servers: ${cluster.bootstrapServers}\n`)
+    process.stdout.write(`try: npx gregor topics create -b ${cluster.bootstrapServers} --topic demo --partitions 3 --replication-factor 3\n`)
+  } catch (error) {
+    process.stderr.write(`brokers not ready: ${error instanceof Error ? error.message : String(error)} (see the logs above)\n`)
+  }
+  await stopRequested
+  process.stdout.write('stopping the three brokers (controlled shutdown)\n')
+  await cluster.stop({ keepDir: true })
+  return 0
+}

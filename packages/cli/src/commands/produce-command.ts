@@ -1,0 +1,98 @@
+/**
+ * `gregor produce --topic T`: sends each stdin line as a record (`kafka-console-producer.sh`, kcat `-P`).
+ *
+ * With `--key-separator S` the line is split at the first S into key and value (a line without S is a keyless
+ * record). Lines are sent as they are read, with at most `WINDOW_RECORDS` unacknowledged at a time (stdin is paused
+ * beyond that, so memory stays bounded however large the input), and acknowledged in input order: `--json` prints
+ * `{"topic","partition","offset","key","value"}` per acknowledged record in that order. Every failed record is
+ * reported on stderr by line number, and then the exit code is 1.
+ */
+import { createInterface } from 'node:readline'
+import { type Acks, Producer, type RecordMetadata } from '@gregor/client'
+import { isGregorError } from '@gregor/common'
+import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
+import { writeLine } from './client-output.js'
+
+const usage = `usage: gregor produce --topic T [--acks all|1|0] [--key-separator S] [--json] [-b servers]   (records from stdin, one per line)
+`
+
+/** Records sent and not yet acknowledged; reading stdin waits beyond this. */
+const WINDOW_RECORDS = 10_000
+/** Failures described on stderr; the rest are only counted. */
+const REPORTED_FAILURES_MAX = 100
+
+const acksByFlag: Readonly<Record<string, Acks>> = { all: 'all', '-1': 'all', 1: 'leader', leader: 'leader', 0: 'none', none: 'none' }
+
+interface Pending {
+  readonly lineNumber: number
+  readonly key: string | null
+  readonly value: string
+  readonly result: Promise<RecordMetadata[]>
+}
+
+export async function produceCommand (argv: string[]): Promise<number> {
+  return await runClientCommand('produce', usage, async () => {
+    const { values } = parseCommandArgs(argv, {
+      ...bootstrapOption, topic: { type: 'string' }, acks: { type: 'string' }, 'key-separator': { type: 'string' }, json: { type: 'boolean' },
+    })
+    const problems: string[] = []
+    if (values.topic === undefined) problems.push('--topic is required')
+    const acks = acksByFlag[values.acks ?? 'all']
+    if (acks === undefined) problems.push(`--acks must be all, 1 or 0 (got '${values.acks ?? ''}')`)
+    if (values['key-separator'] === '') problems.push('--key-separator must not be empty')
+    if (problems.length > 0) throw new UsageError(problems)
+    const servers = bootstrapServers(values['bootstrap-server'])
+    const producer = new Producer({ bootstrapServers: servers, acks })
+    try {
+      return await produceLines(producer, { topic: values.topic ?? '', separator: values['key-separator'], json: values.json === true })
+    } finally {
+      await producer.close()
+    }
+  })
+}
+
+async function produceLines (
+  producer: Producer,
+  options: { readonly topic: string; readonly separator: string | undefined; readonly json: boolean },
+): Promise<number> {
+  const pending: Pending[] = []
+  const failures = { count: 0, total: 0 }
+  let lineNumber = 0
+  const settleHead = async (): Promise<void> => {
+    const head = pending.shift()
+    if (head === undefined) return
+    failures.total++
+    try {
+      const [metadata] = await head.result
+      if (options.json && metadata !== undefined) {
+        await writeLine(JSON.stringify({ topic: metadata.topic, partition: metadata.partition, offset: metadata.offset, key: head.key, value: head.value }))
+      }
+    } catch (error) {
+      failures.count++
+      if (failures.count <= REPORTED_FAILURES_MAX) {
+        const reason = isGregorError(error) ? `${error.code}: ${error.message}` : String(error)
+        process.stderr.write(`gregor produce: line ${head.lineNumber} failed: ${reason}\n`)
+      }
+    }
+  }
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    lineNumber++
+    const { key, value } = splitLine(line, options.separator)
+    const result = producer.send({ topic: options.topic, messages: [{ key, value }] })
+    result.catch(() => undefined) // settled (and reported) in order by settleHead
+    pending.push({ lineNumber, key, value, result })
+    if (pending.length >= WINDOW_RECORDS) await settleHead()
+  }
+  while (pending.length > 0) await settleHead()
+  if (failures.count === 0) return 0
+  process.stderr.write(`gregor produce: ${failures.count} of ${failures.total} records failed` +
+    `${failures.count > REPORTED_FAILURES_MAX ? ` (first ${REPORTED_FAILURES_MAX} listed)` : ''}\n`)
+  return 1
+}
+
+/** Key and value of a line: split at the first separator when one is given and present. */
+export function splitLine (line: string, separator: string | undefined): { key: string | null; value: string } {
+  if (separator === undefined) return { key: null, value: line }
+  const at = line.indexOf(separator)
+  return at < 0 ? { key: null, value: line } : { key: line.slice(0, at), value: line.slice(at + separator.length) }
+}

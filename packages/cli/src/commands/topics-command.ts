@@ -1,0 +1,119 @@
+/**
+ * `gregor topics create|list|describe|delete`: topic administration through `Admin`, with `kafka-topics.sh`'s
+ * output shape (`Topic: t  Partition: 0  Leader: 1  Replicas: 1,2,3  Isr: 1,2,3`) and its two health filters.
+ */
+import { Admin, type TopicDescription } from '@gregor/client'
+import type { PartitionInfo } from '@gregor/client'
+import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
+import { writeLine } from './client-output.js'
+
+const usage = `usage:
+  gregor topics create --topic T --partitions P --replication-factor R [--config k=v ...] [-b servers]
+  gregor topics list [--json] [-b servers]
+  gregor topics describe [--topic T] [--under-replicated-partitions] [--unavailable-partitions] [--json] [-b servers]
+  gregor topics delete --topic T [-b servers]
+`
+
+export async function topicsCommand (argv: string[]): Promise<number> {
+  return await runClientCommand('topics', usage, async () => {
+    const [action, ...rest] = argv
+    switch (action) {
+      case 'create': return await createTopic(rest)
+      case 'list': return await listTopics(rest)
+      case 'describe': return await describeTopics(rest)
+      case 'delete': return await deleteTopic(rest)
+      default: throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
+    }
+  })
+}
+
+async function withAdmin (server: string | undefined, body: (admin: Admin) => Promise<number>): Promise<number> {
+  const admin = new Admin({ bootstrapServers: bootstrapServers(server) })
+  try {
+    return await body(admin)
+  } finally {
+    admin.close()
+  }
+}
+
+async function createTopic (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...bootstrapOption, topic: { type: 'string' }, partitions: { type: 'string' }, 'replication-factor': { type: 'string' },
+    config: { type: 'string', multiple: true },
+  })
+  const problems: string[] = []
+  if (values.topic === undefined) problems.push('--topic is required')
+  const numPartitions = integerFlag('partitions', values.partitions, problems, 1) ?? (values.partitions === undefined ? 1 : 0)
+  const replicationFactor = integerFlag('replication-factor', values['replication-factor'], problems, 1) ??
+    (values['replication-factor'] === undefined ? 1 : 0)
+  const configs: Record<string, string> = {}
+  for (const entry of values.config ?? []) {
+    const separator = entry.indexOf('=')
+    if (separator <= 0) problems.push(`--config '${entry}' is not key=value`)
+    else configs[entry.slice(0, separator)] = entry.slice(separator + 1)
+  }
+  if (problems.length > 0) throw new UsageError(problems)
+  const topic = values.topic ?? ''
+  return await withAdmin(values['bootstrap-server'], async (admin) => {
+    await admin.createTopics([{ topic, numPartitions, replicationFactor, configs }])
+    await writeLine(`Created topic ${topic}.`)
+    return 0
+  })
+}
+
+async function listTopics (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...bootstrapOption, json: { type: 'boolean' } })
+  return await withAdmin(values['bootstrap-server'], async (admin) => {
+    const names = await admin.listTopics()
+    if (values.json === true) await writeLine(JSON.stringify(names))
+    else for (const name of names) await writeLine(name)
+    return 0
+  })
+}
+
+async function deleteTopic (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...bootstrapOption, topic: { type: 'string', multiple: true } })
+  const topics = values.topic ?? []
+  if (topics.length === 0) throw new UsageError(['--topic is required'])
+  return await withAdmin(values['bootstrap-server'], async (admin) => {
+    await admin.deleteTopics(topics)
+    for (const topic of topics) await writeLine(`Deleted topic ${topic}.`)
+    return 0
+  })
+}
+
+async function describeTopics (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...bootstrapOption, topic: { type: 'string', multiple: true }, json: { type: 'boolean' },
+    'under-replicated-partitions': { type: 'boolean' }, 'unavailable-partitions': { type: 'boolean' },
+  })
+  const underReplicated = values['under-replicated-partitions'] === true
+  const unavailable = values['unavailable-partitions'] === true
+  const filtered = underReplicated || unavailable
+  const keep = (partition: PartitionInfo): boolean => !filtered ||
+    (underReplicated && partition.isr.length < partition.replicas.length) || (unavailable && partition.leader < 0)
+  return await withAdmin(values['bootstrap-server'], async (admin) => {
+    const topics = (await admin.describeTopics(values.topic ?? []))
+      .map((topic) => ({ ...topic, partitions: topic.partitions.filter(keep) }))
+      .filter((topic) => !filtered || topic.partitions.length > 0)
+    if (values.json === true) {
+      await writeLine(JSON.stringify({ topics }))
+      return 0
+    }
+    for (const topic of topics) await printTopic(topic, { header: !filtered })
+    return 0
+  })
+}
+
+async function printTopic (topic: TopicDescription, options: { readonly header: boolean }): Promise<void> {
+  if (options.header) {
+    const replicationFactor = topic.partitions[0]?.replicas.length ?? 0
+    await writeLine(`Topic: ${topic.name}  TopicId: ${topic.topicId}  PartitionCount: ${topic.partitions.length}  ReplicationFactor: ${replicationFactor}`)
+  }
+  for (const partition of topic.partitions) {
+    const leader = partition.leader < 0 ? 'none' : String(partition.leader)
+    const error = partition.errorCode === '' ? '' : `  Error: ${partition.errorCode}`
+    await writeLine(`Topic: ${topic.name}  Partition: ${partition.partition}  Leader: ${leader}  ` +
+      `Replicas: ${partition.replicas.join(',')}  Isr: ${partition.isr.join(',')}  LeaderEpoch: ${partition.leaderEpoch}${error}`)
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * `Admin`: topic management and cluster inspection (KafkaJS `admin()`, Kafka's AdminClient).
+ *
+ * Every request goes to any reachable broker (`ClusterConnection.callAny`): brokers forward CreateTopics and
+ * DeleteTopics to the active controller themselves, so the client never has to find it. ListOffsets is the exception:
+ * only a partition's leader knows its high watermark, so it goes to each leader. Failures per topic come
+ * back as GregorErrors with the broker's code; transport failures as retriable REQUEST_TIMED_OUT (see
+ * response-error.ts). Nothing here retries a domain error: whether to retry "topic already exists" is the caller's
+ * business.
+ */
+import { ErrorCode, GregorError } from '@gregor/common'
+import { type gregor, clientMethods } from '@gregor/protocol'
+import { ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig } from './cluster-connection.js'
+import { groupByLeader } from './group-by-leader.js'
+import type { PartitionInfo } from './metadata-snapshot.js'
+import type { TopicPartition } from './record-accumulator.js'
+import { responseError } from './response-error.js'
+
+export interface ClientConfig extends Partial<Omit<ClusterConnectionConfig, 'bootstrapServers'>> {
+  readonly bootstrapServers: readonly string[] | string
+}
+
+export interface NewTopic {
+  readonly topic: string
+  readonly numPartitions: number
+  readonly replicationFactor: number
+  readonly configs?: Readonly<Record<string, string>>
+}
+
+export interface TopicDescription {
+  readonly name: string
+  readonly topicId: string
+  readonly internal: boolean
+  readonly partitions: readonly PartitionInfo[]
+}
+
+export interface BrokerDescription {
+  readonly brokerId: number
+  readonly host: string
+  readonly port: number
+  readonly rack: string
+  readonly fenced: boolean
+  readonly shuttingDown: boolean
+  readonly partitionCount: number
+  readonly leaderCount: number
+}
+
+/** A partition's offset from ListOffsets; `errorCode` "" when `offset` is valid (-1: no such offset). */
+export interface ListedOffset extends TopicPartition {
+  readonly offset: number
+  readonly leaderEpoch: number
+  readonly errorCode: string
+}
+
+export interface ClusterDescription {
+  readonly clusterId: string
+  /** -1 when no controller is known. */
+  readonly controllerId: number
+  readonly raftTerm: number
+  readonly raftLeaderId: number
+  readonly raftCommitIndex: number
+  readonly raftAppliedIndex: number
+  readonly brokers: readonly BrokerDescription[]
+}
+
+/** Builds a ClusterConnection from a client config, filling defaults. */
+export function connectionFor (config: ClientConfig): ClusterConnection {
+  const bootstrapServers = typeof config.bootstrapServers === 'string' ? config.bootstrapServers.split(',') : config.bootstrapServers
+  return new ClusterConnection({
+    bootstrapServers,
+    requestTimeoutMs: config.requestTimeoutMs ?? defaultClusterConnectionConfig.requestTimeoutMs,
+    messageBytesMax: config.messageBytesMax ?? defaultClusterConnectionConfig.messageBytesMax,
+  })
+}
+
+export class Admin {
+  readonly #connection: ClusterConnection
+
+  constructor (config: ClientConfig) {
+    this.#connection = connectionFor(config)
+  }
+
+  /** Creates the topics; throws the error of the first topic that failed, with every failure in `details.failures`. */
+  async createTopics (topics: readonly NewTopic[], options: { readonly validateOnly?: boolean } = {}): Promise<void> {
+    const response = await this.#connection.callAny(clientMethods.createTopics, {
+      topics: topics.map((topic) => ({
+        name: topic.topic, partitions: topic.numPartitions, replicationFactor: topic.replicationFactor, configs: { ...topic.configs },
+      })),
+      validateOnly: options.validateOnly ?? false,
+      timeoutMs: this.#connection.requestTimeoutMs,
+    })
+    throwTopicFailures(response.topics, topics.map((topic) => topic.topic))
+  }
+
+  /** Deletes the topics; throws like `createTopics`. */
+  async deleteTopics (topics: readonly string[]): Promise<void> {
+    const response = await this.#connection.callAny(clientMethods.deleteTopics, {
+      topics: [...topics], timeoutMs: this.#connection.requestTimeoutMs,
+    })
+    throwTopicFailures(response.topics, topics)
+  }
+
+  /** Names of the topics that are not internal, sorted. */
+  async listTopics (): Promise<string[]> {
+    const snapshot = await this.#connection.metadata([])
+    return [...snapshot.topics.values()].filter((topic) => !topic.internal && topic.errorCode === '').map((topic) => topic.name).sort()
+  }
+
+  /**
+   * Partitions with leader, replicas, ISR and leader epoch, sorted by topic name; all topics when `names` is absent
+   * or empty. A named topic the broker does not know throws its error (UNKNOWN_TOPIC_OR_PARTITION).
+   */
+  async describeTopics (names: readonly string[] = []): Promise<TopicDescription[]> {
+    const snapshot = await this.#connection.metadata(names)
+    const descriptions: TopicDescription[] = []
+    for (const topic of snapshot.topics.values()) {
+      const error = responseError(topic.errorCode, topic.errorMessage, { topic: topic.name })
+      if (error !== undefined) throw error
+      descriptions.push({ name: topic.name, topicId: topic.topicId, internal: topic.internal, partitions: topic.partitions })
+    }
+    return descriptions.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  /** Cluster id, controller, metadata quorum state and brokers with their partition and leader counts. */
+  async describeCluster (): Promise<ClusterDescription> {
+    return clusterDescription(await this.#connection.callAny(clientMethods.describeCluster, {}))
+  }
+
+  /**
+   * The earliest offset or the latest (= the high watermark) of each partition, asked of its leader by the latest
+   * metadata (refreshed first for a topic it lacks): one request per leader, all at once, so an unreachable leader
+   * costs one request timeout, not one per partition. Never throws for a partition: a leaderless partition answers
+   * LEADER_NOT_AVAILABLE, an unreachable leader REQUEST_TIMED_OUT, each in `errorCode`.
+   */
+  async listOffsets (partitions: readonly TopicPartition[], spec: 'earliest' | 'latest'): Promise<ListedOffset[]> {
+    const missing = [...new Set(partitions.map((tp) => tp.topic))].filter((topic) => !this.#connection.snapshot.topics.has(topic))
+    if (missing.length > 0) await this.#connection.metadata(missing)
+    const { groups, leaderless } = groupByLeader(partitions, (tp) => this.#connection.leaderFor(tp))
+    const failed = (items: readonly TopicPartition[], errorCode: string): ListedOffset[] =>
+      items.map(({ topic, partition }) => ({ topic, partition, offset: -1, leaderEpoch: -1, errorCode }))
+    const answers = await Promise.all([...groups.values()].map(async (group) => {
+      try {
+        const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
+          partitions: group.items.map(({ topic, partition }) => ({ topic, partition, timestamp: spec === 'earliest' ? -2 : -1 })),
+        })
+        return response.partitions.map((result): ListedOffset => ({
+          topic: result.topic ?? '', partition: result.partition ?? 0, offset: result.offset ?? -1,
+          leaderEpoch: result.leaderEpoch ?? -1, errorCode: result.errorCode ?? '',
+        }))
+      } catch {
+        return failed(group.items, ErrorCode.REQUEST_TIMED_OUT)
+      }
+    }))
+    return [...answers.flat(), ...failed(leaderless, ErrorCode.LEADER_NOT_AVAILABLE)]
+  }
+
+  close (): void {
+    this.#connection.close()
+  }
+}
+
+function clusterDescription (response: gregor.cluster.DescribeClusterResponse): ClusterDescription {
+  return {
+    clusterId: response.clusterId,
+    controllerId: response.controllerId,
+    raftTerm: response.raftTerm,
+    raftLeaderId: response.raftLeaderId,
+    raftCommitIndex: response.raftCommitIndex,
+    raftAppliedIndex: response.raftAppliedIndex,
+    brokers: response.brokers.map((broker) => ({
+      brokerId: broker.brokerId ?? 0,
+      host: broker.host ?? '',
+      port: broker.port ?? 0,
+      rack: broker.rack ?? '',
+      fenced: broker.fenced ?? false,
+      shuttingDown: broker.shuttingDown ?? false,
+      partitionCount: broker.partitionCount ?? 0,
+      leaderCount: broker.leaderCount ?? 0,
+    })).sort((a, b) => a.brokerId - b.brokerId),
+  }
+}
+
+/** Throws for failed topic results, and for topics asked about that the response does not mention. */
+export function throwTopicFailures (results: readonly gregor.cluster.TopicResult.$Properties[], asked: readonly string[]): void {
+  const failures: GregorError[] = []
+  const answered = new Set<string>()
+  for (const result of results) {
+    const topic = result.name ?? ''
+    answered.add(topic)
+    const error = responseError(result.errorCode, result.errorMessage, { topic })
+    if (error !== undefined) failures.push(error)
+  }
+  for (const topic of asked) {
+    if (!answered.has(topic)) failures.push(new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no result for topic', { details: { topic } }))
+  }
+  const first = failures[0]
+  if (first === undefined) return
+  if (failures.length === 1) throw first
+  const summary = failures.map((failure) => ({ topic: failure.details.topic, code: failure.code, message: failure.message }))
+  throw new GregorError(first.code, `${failures.length} topics failed: ${summary.map((s) => `${String(s.topic)}: ${s.code}`).join(', ')}`, {
+    details: { failures: summary }, retriable: first.retriable,
+  })
+}

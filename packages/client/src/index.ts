@@ -1,0 +1,44 @@
+/**
+ * @gregor/client: the producer's network-free core so far. Keys are partitioned as Kafka's Java client does
+ * (murmur2), keyless records stick to a partition per batch (KIP-480), records are batched per partition into
+ * RecordBatch v2 buffers under a memory bound, and retries back off exponentially within a delivery timeout.
+ * Over gRPC: `ClusterConnection` (bootstrap, channels, metadata, leader lookup), `Admin`, `Producer` (with its
+ * `ProducerSender` loop) and a group-less `Consumer`. `testing/` helpers are not exported here.
+ */
+export { murmur2, toPositive } from './murmur2.js'
+export type { NewBatchEvent, Partitioner, PartitionerInput } from './partitioner.js'
+export { createDefaultPartitioner, partitionForKey } from './default-partitioner.js'
+export { type PartitionLayout, StickyPartitionCache } from './sticky-partition-cache.js'
+export { type Acks, type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
+export { type RetryDecision, type RetryInput, RetryPolicy, type RetryPolicyConfig } from './retry-policy.js'
+export { type Scheduler, systemClock, systemScheduler, systemWallClock } from './scheduler.js'
+export { type AllocationPlan, BufferPool } from './buffer-pool.js'
+export { checkRecordTimestamp, type RecordPlacement, recordBytes } from './record-bytes.js'
+export { ProducerBatch, type ProducerBatchState, type RecordMetadata, type StampedRecord } from './producer-batch.js'
+export {
+  type AppendInput,
+  type AppendResult,
+  type DrainOptions,
+  type ReadyCheck,
+  RecordAccumulator,
+  type RecordAccumulatorConfig,
+  type RecordAccumulatorDeps,
+  type TopicPartition,
+} from './record-accumulator.js'
+export { type PartitionAndAppendInput, type PartitionAndAppendResult, partitionAndAppend } from './partition-and-append.js'
+export {
+  ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig, parseBootstrapServers,
+} from './cluster-connection.js'
+export {
+  type BrokerInfo, type MetadataSnapshot, type PartitionInfo, type PartitionLeader, type TopicInfo,
+  availablePartitions, leaderFor, metadataSnapshot,
+} from './metadata-snapshot.js'
+export { type GroupedByLeader, type LeaderGroup, groupByLeader } from './group-by-leader.js'
+export { isStaleMetadataError, responseError, transportError } from './response-error.js'
+export {
+  Admin, type BrokerDescription, type ClientConfig, type ClusterDescription, type ListedOffset, type NewTopic, type TopicDescription, connectionFor,
+} from './admin.js'
+export { type ProduceOutcome, ProducerSender, type ProducerSenderDeps, produceOutcomes, produceRequest } from './producer-sender.js'
+export { Producer, type ProducerDeps, type ProducerMessage, type ProducerOptions, type ProducerRecord, recordInput } from './producer.js'
+export { type ConsumerMessage, type FetchedRecords, fetchedRecords } from './fetch-records.js'
+export { Consumer, type ConsumerAssignment, type ConsumerOptions, type StartOffset } from './consumer.js'

@@ -1,0 +1,247 @@
+/**
+ * The producer's network half (Kafka's `Sender`): takes ready batches from a RecordAccumulator, sends them to
+ * their partition leaders, and settles or retries each one from the response.
+ *
+ * Loop: woken by the accumulator's `onReady` (new full batch, linger over, retry backoff over, flush), it asks which
+ * partitions are ready, groups them by leader broker from the cached metadata, and drains and sends one Produce
+ * request per broker (bounded by `requestBytesMax`). Partitions without a known leader stay queued and trigger a
+ * metadata refresh, at most one at a time and one per `retryBackoffMs`; the refresh wakes the loop again.
+ *
+ * Per batch outcome: success completes it at the broker's base offset; a failure goes to RetryPolicy, which either
+ * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, or the broker was
+ * unreachable) or fails it, never past `deliveryTimeoutMs`. The accumulator mutes a partition while its batch is in
+ * flight, so at most one request per partition is outstanding and order per partition holds.
+ */
+import { ErrorCode, GregorError, type Clock, type Rng } from '@gregor/common'
+import { type gregor, clientMethods } from '@gregor/protocol'
+import type { ClusterConnection } from './cluster-connection.js'
+import { groupByLeader } from './group-by-leader.js'
+import type { ProducerBatch } from './producer-batch.js'
+import type { Acks, ProducerConfig } from './producer-config.js'
+import { RecordAccumulator } from './record-accumulator.js'
+import { isStaleMetadataError, responseError } from './response-error.js'
+import { RetryPolicy } from './retry-policy.js'
+import type { Scheduler } from './scheduler.js'
+
+/** Kafka's `max.request.size` default: one Produce request carries batches of many partitions up to this. */
+const REQUEST_BYTES_MAX = 1024 * 1024
+
+export const acksOnWire: Readonly<Record<Acks, number>> = Object.freeze({ all: -1, leader: 1, none: 0 })
+
+export interface ProducerSenderDeps {
+  readonly connection: ClusterConnection
+  readonly clock: Clock
+  readonly wallClock: Clock
+  readonly scheduler: Scheduler
+  readonly rng: Rng
+}
+
+/** What one batch's attempt came to. */
+export type ProduceOutcome =
+  | { readonly batch: ProducerBatch; readonly ok: true; readonly baseOffset: number; readonly logAppendTimeMs: number | undefined }
+  | { readonly batch: ProducerBatch; readonly ok: false; readonly error: GregorError }
+
+/** The Produce request for `batches` (at most one per partition, as `drain` returns them). */
+export function produceRequest (
+  batches: readonly ProducerBatch[],
+  options: { readonly acks: Acks; readonly timeoutMs: number },
+): gregor.cluster.ProduceRequest.$Properties {
+  return {
+    acks: acksOnWire[options.acks],
+    timeoutMs: options.timeoutMs,
+    partitions: batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, records: batch.buffer })),
+  }
+}
+
+/** Matches a ProduceResponse to the batches sent; a partition the response leaves out fails (not retriable). */
+export function produceOutcomes (
+  response: gregor.cluster.ProduceResponse.$Properties,
+  batches: readonly ProducerBatch[],
+): ProduceOutcome[] {
+  const results = new Map<string, gregor.cluster.ProducePartitionResult.$Properties>()
+  for (const result of response.partitions ?? []) results.set(`${result.topic ?? ''}\u0000${result.partition ?? 0}`, result)
+  return batches.map((batch): ProduceOutcome => {
+    const details = { topic: batch.topic, partition: batch.partition }
+    const result = results.get(`${batch.topic}\u0000${batch.partition}`)
+    if (result === undefined) {
+      return { batch, ok: false, error: new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no result for partition', { details }) }
+    }
+    const error = responseError(result.errorCode, result.errorMessage, details)
+    if (error !== undefined) return { batch, ok: false, error }
+    const logAppendTimeMs = result.logAppendTimeMs ?? -1
+    return { batch, ok: true, baseOffset: result.baseOffset ?? 0, logAppendTimeMs: logAppendTimeMs >= 0 ? logAppendTimeMs : undefined }
+  })
+}
+
+export class ProducerSender {
+  readonly accumulator: RecordAccumulator
+  readonly #config: ProducerConfig
+  readonly #deps: ProducerSenderDeps
+  readonly #retryPolicy: RetryPolicy
+  #running = false
+  #runAgain = false
+  #closed = false
+  #refreshInFlight = false
+  #lastRefreshMs = Number.NEGATIVE_INFINITY
+  #refreshTimer: (() => void) | undefined
+  #readyCheckTimer: (() => void) | undefined
+  readonly #staleTopics = new Set<string>()
+  /** Idempotent (Kafka `enable.idempotence` with acks=all): batches wait for a producer id before they are sent. */
+  readonly #idempotent: boolean
+  #initInFlight = false
+  #initRetryTimer: (() => void) | undefined
+
+  /** `config` must have passed `validateProducerConfig`. */
+  constructor (config: ProducerConfig, deps: ProducerSenderDeps) {
+    this.#config = config
+    this.#deps = deps
+    this.#retryPolicy = new RetryPolicy(config, { rng: deps.rng })
+    this.#idempotent = config.idempotent && config.acks === 'all'
+    this.accumulator = new RecordAccumulator(config, {
+      clock: deps.clock, wallClock: deps.wallClock, scheduler: deps.scheduler, onReady: () => this.#wake(),
+    })
+  }
+
+  /** Stops the loop: batches not yet sent fail with SHUTTING_DOWN; requests in flight settle as they answer. */
+  close (): void {
+    this.#closed = true
+    this.#refreshTimer?.()
+    this.#readyCheckTimer?.()
+    this.#initRetryTimer?.()
+    this.accumulator.close()
+    this.accumulator.abortQueued(new GregorError(ErrorCode.SHUTTING_DOWN, 'producer closed'))
+  }
+
+  #wake (): void {
+    if (this.#closed) return
+    if (this.#running) {
+      this.#runAgain = true
+      return
+    }
+    this.#running = true
+    try {
+      do {
+        this.#runAgain = false
+        this.#sendReady()
+      } while (this.#runAgain)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  #sendReady (): void {
+    const { connection } = this.#deps
+    if (this.#idempotent && this.accumulator.producerIdentity === undefined) {
+      this.#initProducerId()
+      return
+    }
+    const { partitions, nextReadyCheckDelayMs } = this.accumulator.ready()
+    this.#scheduleReadyCheck(nextReadyCheckDelayMs)
+    const { groups, leaderless } = groupByLeader(partitions, (tp) => connection.leaderFor(tp))
+    if (leaderless.length > 0) this.#refreshMetadata(leaderless.map((tp) => tp.topic))
+    for (const group of groups.values()) {
+      const batches = this.accumulator.drain({
+        bytesMax: REQUEST_BYTES_MAX,
+        filter: (tp) => connection.leaderFor(tp)?.brokerId === group.brokerId,
+      })
+      if (batches.length > 0) void this.#produce(group.address, batches)
+    }
+  }
+
+  /**
+   * Looks again when the accumulator says a batch becomes ready by time alone. Its own linger and backoff timers
+   * usually wake us first, but a timer may fire a little before the monotonic clock agrees that the time is up;
+   * without this, such a batch would wait for its delivery timeout.
+   */
+  #scheduleReadyCheck (delayMs: number | undefined): void {
+    this.#readyCheckTimer?.()
+    this.#readyCheckTimer = undefined
+    if (delayMs === undefined || this.#closed) return
+    this.#readyCheckTimer = this.#deps.scheduler.setTimer(Math.max(1, Math.ceil(delayMs)), () => {
+      this.#readyCheckTimer = undefined
+      this.#wake()
+    })
+  }
+
+  async #produce (address: string, batches: ProducerBatch[]): Promise<void> {
+    const request = produceRequest(batches, { acks: this.#config.acks, timeoutMs: this.#config.requestTimeoutMs })
+    let outcomes: ProduceOutcome[]
+    try {
+      const response = await this.#deps.connection.call(address, clientMethods.produce, request)
+      outcomes = produceOutcomes(response, batches)
+    } catch (error) {
+      const failure = error instanceof GregorError ? error : new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, String(error), { cause: error })
+      outcomes = batches.map((batch) => ({ batch, ok: false, error: failure }))
+    }
+    for (const outcome of outcomes) {
+      if (outcome.ok) this.accumulator.complete(outcome.batch, { baseOffset: outcome.baseOffset, logAppendTimeMs: outcome.logAppendTimeMs })
+      else this.#retryOrFail(outcome.batch, outcome.error)
+    }
+  }
+
+  #retryOrFail (batch: ProducerBatch, error: GregorError): void {
+    if (this.#closed) {
+      this.accumulator.fail(batch, error)
+      return
+    }
+    const decision = this.#retryPolicy.decide({
+      error, attempts: batch.attempts, createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
+    })
+    if (!decision.retry) {
+      this.accumulator.fail(batch, decision.error)
+      // A given-up batch leaves a gap in its partition's sequence that the broker would refuse after it (Kafka bumps
+      // the epoch, KIP-360): take a new producer id, whose sequences start at 0 again.
+      if (batch.producerId >= 0 && batch.producerId === this.accumulator.producerIdentity?.producerId) {
+        this.accumulator.setProducerIdentity(undefined)
+      }
+      return
+    }
+    if (decision.refreshMetadata || isStaleMetadataError(error)) this.#refreshMetadata([batch.topic])
+    this.accumulator.reenqueue(batch, { delayMs: decision.delayMs })
+  }
+
+  /** Asks any broker for a producer id (Kafka InitProducerId): one request at a time, `retryBackoffMs` apart on failure. */
+  #initProducerId (): void {
+    if (this.#initInFlight || this.#initRetryTimer !== undefined || this.#closed) return
+    this.#initInFlight = true
+    this.#deps.connection.callAny(clientMethods.initProducerId, {}).then((response) => {
+      const error = responseError(response.errorCode, response.errorMessage)
+      if (error !== undefined) throw error
+      this.accumulator.setProducerIdentity({ producerId: response.producerId, producerEpoch: response.producerEpoch })
+    }).catch(() => {
+      // Batches wait (bounded by their delivery timeout) until a broker can answer.
+      this.#initRetryTimer = this.#deps.scheduler.setTimer(this.#config.retryBackoffMs, () => {
+        this.#initRetryTimer = undefined
+        this.#wake()
+      })
+    }).finally(() => {
+      this.#initInFlight = false
+      this.#wake()
+    })
+  }
+
+  /** Refreshes the metadata of `topics`: one refresh at a time, none sooner than `retryBackoffMs` after the last. */
+  #refreshMetadata (topics: readonly string[]): void {
+    for (const topic of topics) this.#staleTopics.add(topic)
+    if (this.#refreshInFlight || this.#refreshTimer !== undefined || this.#closed) return
+    const waitMs = this.#lastRefreshMs + this.#config.retryBackoffMs - this.#deps.clock.nowMs()
+    if (waitMs > 0) {
+      this.#refreshTimer = this.#deps.scheduler.setTimer(waitMs, () => {
+        this.#refreshTimer = undefined
+        this.#refreshMetadata([])
+      })
+      return
+    }
+    const stale = [...this.#staleTopics]
+    this.#staleTopics.clear()
+    // An empty Metadata request means every topic: never send one by accident.
+    if (stale.length === 0) return
+    this.#refreshInFlight = true
+    this.#lastRefreshMs = this.#deps.clock.nowMs()
+    // A failed refresh is not an error of any record: the batches wait and expire by their delivery timeout.
+    this.#deps.connection.metadata(stale).catch(() => undefined).finally(() => {
+      this.#refreshInFlight = false
+      this.#wake()
+    })
+  }
+}

@@ -1,0 +1,450 @@
+/**
+ * Collects records into per topic-partition batches until they are worth sending (Kafka `RecordAccumulator`).
+ *
+ * Owns: the queue of batches of every partition, their readiness, the memory bound (through `BufferPool`), and the
+ * delivery timeout of batches that wait in it. Does not own the network: a sender (not built yet) learns from
+ * `onReady` that something may be ready, takes batches with `drain`, and reports each attempt back with `complete`,
+ * `fail` or `reenqueue` (after asking `RetryPolicy`).
+ *
+ * Readiness (Kafka's rules): the head batch of a partition is ready when it is full (closed, or followed by another
+ * batch), when it has waited `lingerMs` since its creation, when a retried batch's backoff is over, or at once
+ * while a flush or close is under way or someone waits for buffer space (holding batches back would only make
+ * the wait longer).
+ *
+ * Invariants:
+ * - Order per partition: records are batched in append order (FIFO waits keep it when the buffer is full), and a
+ *   partition with a batch in flight is muted, so at most one batch per partition is in flight and a retried batch
+ *   is resent before anything appended after it. This is Kafka's ordering with `max.in.flight.requests = 1`.
+ * - Memory: the estimated bytes of every batch not yet settled are held in the pool; they are released exactly once,
+ *   when the batch is settled (sent, failed or expired).
+ * - Every delivery promise settles: success, failure, or REQUEST_TIMED_OUT once its batch has waited in the
+ *   accumulator for `deliveryTimeoutMs` since creation. A batch in flight is the sender's to settle.
+ * - Time only comes from the injected clocks and scheduler; `onReady` is called asynchronously (coalesced in a
+ *   microtask), never from inside an accumulator method, so a sender may call back in without re-entrancy.
+ */
+import assert from 'node:assert/strict'
+import { type Clock, ErrorCode, GregorError } from '@gregor/common'
+import { BATCH_HEADER_BYTES, type RecordInput, recordsLimits } from '@gregor/records'
+import { type AllocationPlan, BufferPool } from './buffer-pool.js'
+import { ProducerBatch, type RecordMetadata, type StampedRecord } from './producer-batch.js'
+import type { ProducerConfig } from './producer-config.js'
+import { checkRecordTimestamp, recordBytes } from './record-bytes.js'
+import type { Scheduler } from './scheduler.js'
+
+export type RecordAccumulatorConfig =
+  Pick<ProducerConfig, 'lingerMs' | 'batchBytesMax' | 'bufferBytesMax' | 'maxBlockMs' | 'compression' | 'deliveryTimeoutMs'>
+
+export interface RecordAccumulatorDeps {
+  /** Monotonic: linger, backoff, timeouts. */
+  readonly clock: Clock
+  /** Epoch milliseconds: the timestamp of records appended without one. */
+  readonly wallClock: Clock
+  readonly scheduler: Scheduler
+  /** The sender's cue that a batch may have become ready: call `drain`. */
+  readonly onReady?: () => void
+}
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface AppendInput extends TopicPartition {
+  readonly record: RecordInput
+  /**
+   * Append only to an open batch that has room; if the record would start a new batch, append nothing and answer
+   * 'abortedForNewBatch' (Kafka's `abortOnNewBatch`, so a sticky partitioner can move on first, KIP-480).
+   */
+  readonly abortOnNewBatch?: boolean
+}
+
+/** A record in its batch: its metadata is `batch.metadataAt(index, await batch.result)`. */
+export class Appended {
+  readonly status = 'appended'
+  constructor (readonly batch: ProducerBatch, readonly index: number) {}
+
+  get partition (): number {
+    return this.batch.partition
+  }
+
+  /** The record's own delivery promise (a new promise per call; the batch's `result` is the cheap path). */
+  get delivery (): Promise<RecordMetadata> {
+    return this.batch.delivery(this.index)
+  }
+}
+
+export type AppendResult = Appended | { readonly status: 'abortedForNewBatch' }
+
+export interface ReadyCheck {
+  /** Partitions whose head batch is ready and not muted. */
+  readonly partitions: TopicPartition[]
+  /** When the next not-yet-ready batch becomes ready, if any does by time alone. */
+  readonly nextReadyCheckDelayMs: number | undefined
+}
+
+export interface DrainOptions {
+  /** Stop before the batches taken pass this many (estimated) bytes; the first batch is always taken. */
+  readonly bytesMax?: number
+  /** Only partitions for which this holds (e.g. those led by the broker a request is for). */
+  readonly filter?: (topicPartition: TopicPartition) => boolean
+}
+
+/** The batches of one partition: queued in order, and the one in flight (which mutes the partition). */
+interface PartitionQueue extends TopicPartition {
+  readonly batches: ProducerBatch[]
+  inFlight: ProducerBatch | undefined
+  /** The sequence number the next batch encoded for this partition starts at (idempotent producers). */
+  nextSequence: number
+}
+
+/** An idempotent producer's id and epoch (Kafka InitProducerId). */
+export interface ProducerIdentity {
+  readonly producerId: number
+  readonly producerEpoch: number
+}
+
+const INT32_MAX = 2 ** 31 - 1
+
+/** The cancel functions of a batch's timers. */
+interface BatchTimers {
+  wake: (() => void) | undefined
+  expiry: () => void
+}
+
+export class RecordAccumulator {
+  readonly #config: RecordAccumulatorConfig
+  readonly #clock: Clock
+  readonly #wallClock: Clock
+  readonly #scheduler: Scheduler
+  readonly #onReady: (() => void) | undefined
+  readonly #pool: BufferPool
+  readonly #queues = new Map<string, PartitionQueue>()
+  /** The same queues by topic, then partition: the per-record lookup allocates nothing. */
+  readonly #queuesByTopic = new Map<string, PartitionQueue[]>()
+  readonly #timers = new Map<ProducerBatch, BatchTimers>()
+  #drainStart = 0
+  #identity: ProducerIdentity | undefined
+  #flushesInProgress = 0
+  #closed = false
+  #notifyPending = false
+
+  /** `config` must have passed `validateProducerConfig`. */
+  constructor (config: RecordAccumulatorConfig, deps: RecordAccumulatorDeps) {
+    this.#config = config
+    this.#clock = deps.clock
+    this.#wallClock = deps.wallClock
+    this.#scheduler = deps.scheduler
+    this.#onReady = deps.onReady
+    this.#pool = new BufferPool(config.bufferBytesMax, { clock: deps.clock, scheduler: deps.scheduler })
+  }
+
+  /** Estimated bytes held by batches not yet settled (queued or in flight). */
+  get bufferedBytes (): number {
+    return this.#pool.usedBytes
+  }
+
+  /** Batches not yet settled, queued or in flight. */
+  get batchCount (): number {
+    return this.#timers.size
+  }
+
+  /**
+   * Adds a record to the open batch of its partition, or to a new one, waiting up to `maxBlockMs` for buffer space.
+   * Resolves once the record is in a batch; its `delivery` settles when the batch does. Fails with INVALID_REQUEST
+   * (bad record), MESSAGE_TOO_LARGE (a record that fits no batch or no buffer), REQUEST_TIMED_OUT (buffer still
+   * full after `maxBlockMs`) or SHUTTING_DOWN (after `close`).
+   */
+  async append (input: AppendInput): Promise<AppendResult> {
+    if (this.#closed) throw shuttingDown()
+    checkTopicPartition(input)
+    const record = this.#stamp(input.record)
+    const queue = this.#queueFor(input)
+    return this.#pool.allocate(() => this.#planAppend(queue, record, input.abortOnNewBatch === true), this.#config.maxBlockMs)
+  }
+
+  /**
+   * `append` when it need not wait: the result, or undefined when the record would have to wait for buffer space
+   * (nothing was appended; call `append`). Throws what `append` rejects with.
+   */
+  tryAppend (input: AppendInput): AppendResult | undefined {
+    if (this.#closed) throw shuttingDown()
+    checkTopicPartition(input)
+    const record = this.#stamp(input.record)
+    const queue = this.#queueFor(input)
+    // The common case, without a plan object or closure: the open batch has room and so has the buffer.
+    const last = queue.batches[queue.batches.length - 1]
+    if (last !== undefined && last.state === 'open') {
+      const bytes = last.appendBytes(record)
+      if (last.sizeBytes + bytes <= this.#config.batchBytesMax && this.#pool.tryTake(bytes)) return this.#appendTo(last, record, bytes)
+    }
+    return this.#pool.tryAllocate(() => this.#planAppend(queue, record, input.abortOnNewBatch === true))
+  }
+
+  /**
+   * From now on, batches are numbered for `identity` when first encoded: per partition, from sequence 0 (KIP-98). A new
+   * identity (after a batch was given up, which leaves a gap the broker would refuse) starts every partition at 0
+   * again; batches already encoded keep their old numbers, which the broker tracks as another producer.
+   */
+  setProducerIdentity (identity: ProducerIdentity | undefined): void {
+    this.#identity = identity
+    for (const queue of this.#queues.values()) queue.nextSequence = 0
+  }
+
+  get producerIdentity (): ProducerIdentity | undefined { return this.#identity }
+
+  /** Which partitions have a batch to send now, and when to look again. */
+  ready (): ReadyCheck {
+    const nowMs = this.#clock.nowMs()
+    const partitions: TopicPartition[] = []
+    let nextReadyCheckDelayMs: number | undefined
+    for (const queue of this.#queues.values()) {
+      const waitMs = this.#readyInMs(queue, nowMs)
+      if (waitMs === 0) partitions.push({ topic: queue.topic, partition: queue.partition })
+      else if (waitMs !== undefined) nextReadyCheckDelayMs = Math.min(nextReadyCheckDelayMs ?? waitMs, waitMs)
+    }
+    return { partitions, nextReadyCheckDelayMs }
+  }
+
+  /**
+   * Takes the head batch of every ready partition (one per partition, so order holds), encodes it and marks it in
+   * flight; its partition stays muted until the batch is completed, failed or re-enqueued. Partitions are visited
+   * from where the last drain stopped, so a `bytesMax` cannot starve the ones at the end. A batch that cannot be
+   * encoded is failed here and not returned.
+   */
+  drain (options: DrainOptions = {}): ProducerBatch[] {
+    const bytesMax = options.bytesMax ?? Number.POSITIVE_INFINITY
+    const nowMs = this.#clock.nowMs()
+    const queues = [...this.#queues.values()]
+    const drained: ProducerBatch[] = []
+    let drainedBytes = 0
+    for (let visited = 0; visited < queues.length; visited++) {
+      const index = (this.#drainStart + visited) % queues.length
+      const queue = queues[index] as PartitionQueue
+      if (this.#readyInMs(queue, nowMs) !== 0 || options.filter?.(queue) === false) continue
+      const batch = queue.batches[0] as ProducerBatch
+      if (drained.length > 0 && drainedBytes + batch.sizeBytes > bytesMax) {
+        this.#drainStart = index
+        return drained
+      }
+      if (!this.#encode(batch, queue)) continue
+      queue.batches.shift()
+      queue.inFlight = batch
+      batch.markInFlight()
+      this.#cancelWake(batch)
+      drainedBytes += batch.sizeBytes
+      drained.push(batch)
+    }
+    return drained
+  }
+
+  /** The broker wrote `batch` at `baseOffset`: resolves its records and unmutes its partition. */
+  complete (batch: ProducerBatch, result: { readonly baseOffset: number; readonly logAppendTimeMs?: number }): void {
+    if (batch.complete(result)) this.#settled(batch)
+  }
+
+  /** `batch` will not be delivered: rejects its records with `error` and unmutes its partition. */
+  fail (batch: ProducerBatch, error: unknown): void {
+    if (batch.fail(error)) this.#settled(batch)
+  }
+
+  /**
+   * `batch` (in flight) failed and will be resent after `delayMs`: it goes back to the front of its partition's
+   * queue, ahead of everything appended after it, and its partition is unmuted.
+   */
+  reenqueue (batch: ProducerBatch, options: { readonly delayMs: number }): void {
+    const queue = this.#queueFor(batch)
+    assert.equal(queue.inFlight, batch, 'only the batch in flight of a partition is re-enqueued')
+    const nowMs = this.#clock.nowMs()
+    batch.markRetry(nowMs + options.delayMs)
+    queue.inFlight = undefined
+    queue.batches.unshift(batch)
+    const timers = this.#timers.get(batch) as BatchTimers
+    timers.wake = this.#scheduler.setTimer(options.delayMs, () => this.#notify())
+    // It was in flight when its expiry timer may have fired: arm the timer again for the time left.
+    timers.expiry()
+    timers.expiry = this.#armExpiry(batch, Math.max(0, batch.createdMs + this.#config.deliveryTimeoutMs - nowMs))
+  }
+
+  /**
+   * Makes every batch ready at once and resolves when every batch that exists now is settled (Kafka `flush`). Appends
+   * made during the flush are sent without lingering too, but not waited for.
+   */
+  async flush (): Promise<void> {
+    this.#flushesInProgress++
+    this.#notify()
+    try {
+      await Promise.all([...this.#timers.keys()].map((batch) => batch.done))
+    } finally {
+      this.#flushesInProgress--
+    }
+  }
+
+  /**
+   * Stops taking records: later appends, and those waiting for buffer space, fail with SHUTTING_DOWN. What is queued
+   * becomes ready at once, so a sender can still deliver it (`flush` waits for that); `abortQueued` gives it up.
+   */
+  close (): void {
+    this.#closed = true
+    this.#pool.close(shuttingDown())
+    this.#notify()
+  }
+
+  /** Fails every batch not in flight with `error` (a producer closed without waiting). */
+  abortQueued (error: unknown): void {
+    for (const queue of this.#queues.values()) {
+      for (const batch of [...queue.batches]) this.fail(batch, error)
+    }
+  }
+
+  #planAppend (queue: PartitionQueue, record: StampedRecord, abortOnNewBatch: boolean): AllocationPlan<AppendResult> {
+    const last = queue.batches.at(-1)
+    if (last?.state === 'open') {
+      const bytes = last.appendBytes(record)
+      if (last.sizeBytes + bytes <= this.#config.batchBytesMax) {
+        return { bytes, commit: () => this.#appendTo(last, record, bytes) }
+      }
+      // Full for this record: it takes no more, whatever happens to this one (Kafka closes it the same way).
+      last.close()
+      this.#notify()
+    }
+    if (abortOnNewBatch) return { result: { status: 'abortedForNewBatch' } }
+    const recordBytesInNewBatch = recordBytes(record, { timestampDeltaMs: 0, offsetDelta: 0 })
+    const bytes = BATCH_HEADER_BYTES + recordBytesInNewBatch
+    if (bytes > recordsLimits.batchBytesMax) {
+      // Kafka's max.request.size check: no batch could carry this record.
+      const details = { sizeBytes: bytes, batchBytesMax: recordsLimits.batchBytesMax }
+      throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE, 'record larger than the batch limit', { details })
+    }
+    return { bytes, commit: () => this.#appendToNewBatch(queue, record, recordBytesInNewBatch) }
+  }
+
+  #appendTo (batch: ProducerBatch, record: StampedRecord, bytes: number): AppendResult {
+    const index = batch.append(record, bytes)
+    this.#maybeCloseFull(batch)
+    return new Appended(batch, index)
+  }
+
+  #appendToNewBatch (queue: PartitionQueue, record: StampedRecord, bytes: number): AppendResult {
+    const batch = new ProducerBatch({ topic: queue.topic, partition: queue.partition, createdMs: this.#clock.nowMs() })
+    queue.batches.push(batch)
+    const { lingerMs, deliveryTimeoutMs } = this.#config
+    this.#timers.set(batch, {
+      wake: lingerMs > 0 ? this.#scheduler.setTimer(lingerMs, () => this.#notify()) : undefined,
+      expiry: this.#armExpiry(batch, deliveryTimeoutMs),
+    })
+    if (lingerMs === 0) this.#notify()
+    return this.#appendTo(batch, record, bytes)
+  }
+
+  #maybeCloseFull (batch: ProducerBatch): void {
+    if (batch.sizeBytes >= this.#config.batchBytesMax) {
+      batch.close()
+      this.#notify()
+    }
+  }
+
+  /** 0: the partition's head batch is ready now; n: in n ms by time alone; undefined: nothing to send or muted. */
+  #readyInMs (queue: PartitionQueue, nowMs: number): number | undefined {
+    const head = queue.batches[0]
+    if (head === undefined || queue.inFlight !== undefined) return undefined
+    if (head.retryAtMs > nowMs) return head.retryAtMs - nowMs
+    const urgent = this.#flushesInProgress > 0 || this.#closed || this.#pool.hasWaiters
+    if (urgent || head.state === 'closed' || queue.batches.length > 1) return 0
+    return Math.max(0, head.createdMs + this.#config.lingerMs - nowMs)
+  }
+
+  /** Closes and encodes `batch` (numbered if idempotent); if that fails, fails the batch and returns false. */
+  #encode (batch: ProducerBatch, queue: PartitionQueue): boolean {
+    batch.close()
+    try {
+      if (batch.isEncoded || this.#identity === undefined) {
+        batch.encode(this.#config.compression)
+      } else {
+        batch.encode(this.#config.compression, { ...this.#identity, baseSequence: queue.nextSequence })
+        const next = queue.nextSequence + batch.recordCount
+        queue.nextSequence = next > INT32_MAX ? next - INT32_MAX - 1 : next
+      }
+      return true
+    } catch (error) {
+      this.fail(batch, error)
+      return false
+    }
+  }
+
+  #armExpiry (batch: ProducerBatch, delayMs: number): () => void {
+    return this.#scheduler.setTimer(delayMs, () => {
+      // In flight, the batch is the sender's: its RetryPolicy bounds it by the same deadline.
+      if (batch.state !== 'open' && batch.state !== 'closed') return
+      const { topic, partition, recordCount } = batch
+      const details = { topic, partition, recordCount, deliveryTimeoutMs: this.#config.deliveryTimeoutMs }
+      this.fail(batch, new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'record batch expired before it was sent', { details }))
+    })
+  }
+
+  #settled (batch: ProducerBatch): void {
+    const queue = this.#queueFor(batch)
+    if (queue.inFlight === batch) queue.inFlight = undefined
+    const index = queue.batches.indexOf(batch)
+    if (index >= 0) queue.batches.splice(index, 1)
+    const timers = this.#timers.get(batch)
+    assert(timers !== undefined, 'a batch is settled once')
+    timers.wake?.()
+    timers.expiry()
+    this.#timers.delete(batch)
+    this.#pool.release(batch.sizeBytes)
+    this.#notify()
+  }
+
+  #cancelWake (batch: ProducerBatch): void {
+    const timers = this.#timers.get(batch)
+    timers?.wake?.()
+    if (timers !== undefined) timers.wake = undefined
+  }
+
+  #stamp (record: RecordInput): StampedRecord {
+    if (typeof record !== 'object' || record === null) {
+      throw new GregorError(ErrorCode.INVALID_REQUEST, 'record must be an object')
+    }
+    // Already stamped (the producer stamps what it builds): no copy per record.
+    if (record.timestamp !== undefined) {
+      checkRecordTimestamp(record.timestamp)
+      return record as StampedRecord
+    }
+    return { ...record, timestamp: checkRecordTimestamp(Math.floor(this.#wallClock.nowMs())) }
+  }
+
+  #queueFor (topicPartition: TopicPartition): PartitionQueue {
+    const { topic, partition } = topicPartition
+    let byPartition = this.#queuesByTopic.get(topic)
+    if (byPartition === undefined) {
+      byPartition = []
+      this.#queuesByTopic.set(topic, byPartition)
+    }
+    let queue = byPartition[partition]
+    if (queue === undefined) {
+      queue = { topic, partition, batches: [], inFlight: undefined, nextSequence: 0 }
+      byPartition[partition] = queue
+      this.#queues.set(`${partition}:${topic}`, queue)
+    }
+    return queue
+  }
+
+  #notify (): void {
+    if (this.#onReady === undefined || this.#notifyPending) return
+    this.#notifyPending = true
+    queueMicrotask(() => {
+      this.#notifyPending = false
+      this.#onReady?.()
+    })
+  }
+}
+
+function checkTopicPartition ({ topic, partition }: TopicPartition): void {
+  if (typeof topic !== 'string' || topic.length === 0 || !Number.isSafeInteger(partition) || partition < 0) {
+    throw new GregorError(ErrorCode.INVALID_REQUEST, 'invalid topic-partition', { details: { topic, partition } })
+  }
+}
+
+function shuttingDown (): GregorError {
+  return new GregorError(ErrorCode.SHUTTING_DOWN, 'producer is closing')
+}

@@ -1,0 +1,76 @@
+/**
+ * Whether and when a failed produce attempt is tried again: exponential backoff with jitter (Kafka KIP-580), bounded
+ * by the delivery timeout (Kafka KIP-91).
+ *
+ * Owns: the retry decision, nothing else (the sender re-enqueues, the accumulator waits out the delay). Invariants:
+ * only a GregorError whose `retriable` flag is set is retried (the flag defaults from its code, `isRetriableCode`);
+ * the backoff after attempt n is `min(retryBackoffMs * 2^(n-1), retryBackoffMaxMs)` times a jitter factor in
+ * [0.8, 1.2), never above `retryBackoffMaxMs`; no retry is scheduled that would start at or after
+ * `createdMs + deliveryTimeoutMs`, so a record is settled within its delivery timeout plus at most one request.
+ * Pure given the injected Rng.
+ */
+import { ErrorCode, GregorError, type Rng, isGregorError } from '@gregor/common'
+import type { ProducerConfig } from './producer-config.js'
+
+/** Kafka's `CommonClientConfigs.RETRY_BACKOFF_JITTER`: ±20% keeps clients that failed together from retrying together. */
+const JITTER = 0.2
+/** Kafka's `RETRY_BACKOFF_EXP_BASE`. */
+const BACKOFF_BASE = 2
+
+/** The codes after which the producer should refresh its metadata before retrying (Kafka's InvalidMetadataException). */
+const metadataCodes: ReadonlySet<string> = new Set<string>([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+])
+
+export type RetryPolicyConfig = Pick<ProducerConfig, 'retryBackoffMs' | 'retryBackoffMaxMs' | 'deliveryTimeoutMs'>
+
+/** The outcome of one failed attempt. */
+export interface RetryInput {
+  readonly error: unknown
+  /** Attempts made so far, the failed one included (≥ 1). */
+  readonly attempts: number
+  /** When the batch was created: the delivery timeout counts from here. */
+  readonly createdMs: number
+  readonly nowMs: number
+}
+
+export type RetryDecision =
+  | { readonly retry: true; readonly delayMs: number; readonly refreshMetadata: boolean }
+  | { readonly retry: false; readonly error: unknown }
+
+export class RetryPolicy {
+  readonly #config: RetryPolicyConfig
+  readonly #rng: Rng
+
+  constructor (config: RetryPolicyConfig, deps: { readonly rng: Rng }) {
+    this.#config = config
+    this.#rng = deps.rng
+  }
+
+  /** The delay before the attempt after `attempts` failed ones: exponential, jittered, capped. */
+  backoffMs (attempts: number): number {
+    const { retryBackoffMs, retryBackoffMaxMs } = this.#config
+    // Capped before the jitter, so capped delays still spread over [0.8, 1] × cap instead of all being the cap (as
+    // Kafka's ExponentialBackoff); the exponent is clamped so that large attempt counts cannot overflow.
+    const term = Math.min(retryBackoffMaxMs, retryBackoffMs * BACKOFF_BASE ** Math.min(Math.max(0, attempts - 1), 64))
+    const factor = 1 - JITTER + 2 * JITTER * this.#rng.next()
+    return Math.min(retryBackoffMaxMs, Math.floor(term * factor))
+  }
+
+  /** Retry (after `delayMs`) or give up (with `error`, the original one or a delivery timeout caused by it). */
+  decide (input: RetryInput): RetryDecision {
+    const { error, attempts, createdMs, nowMs } = input
+    if (!isGregorError(error) || !error.retriable) return { retry: false, error }
+    const delayMs = this.backoffMs(attempts)
+    const deadlineMs = createdMs + this.#config.deliveryTimeoutMs
+    if (nowMs + delayMs >= deadlineMs) {
+      const details = { deliveryTimeoutMs: this.#config.deliveryTimeoutMs, attempts, elapsedMs: nowMs - createdMs }
+      const timedOut = new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'delivery timeout expired', { cause: error, details })
+      return { retry: false, error: timedOut }
+    }
+    return { retry: true, delayMs, refreshMetadata: metadataCodes.has(error.code) }
+  }
+}

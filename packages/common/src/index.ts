@@ -1,0 +1,6 @@
+export { ErrorCode, isRetriableCode } from './error-code.js'
+export { GregorError, isGregorError, type GregorErrorOptions } from './gregor-error.js'
+export * from './ids.js'
+export type { Clock } from './clock.js'
+export { type Rng, seededRng } from './rng.js'
+export { type Logger, silentLogger } from './logger.js'

@@ -1,0 +1,119 @@
+import { ErrorCode, type GregorError } from '@gregor/common'
+import { describe, expect, test } from 'vitest'
+import { type CreateTopicRequest, type CreateTopicResult, type CreatedTopic, decideCreateTopics } from './create-topics.js'
+import { type MetadataConfig, defaultMetadataConfig } from './metadata-config.js'
+import type { MetadataImage } from './metadata-image.js'
+import { defaultTopicConfig } from './topic-config.js'
+import { scenario } from './testing/metadata-scenario.js'
+
+const config: MetadataConfig = { ...defaultMetadataConfig, partitionCountMax: 100 }
+
+function create (image: MetadataImage, topics: CreateTopicRequest[], extra: { validateOnly?: boolean } = {}) {
+  return decideCreateTopics(image, { topics, topicIds: topics.map((_, i) => `topic-id-${i}`), placementStartIndex: 0, ...extra }, config)
+}
+
+const errorOf = (result: CreateTopicResult | undefined): GregorError => {
+  if (result === undefined || !('error' in result)) throw new Error(`expected an error, got ${JSON.stringify(result)}`)
+  return result.error
+}
+const createdOf = (result: CreateTopicResult | undefined): CreatedTopic => {
+  if (result === undefined || 'error' in result) throw new Error(`expected success, got ${String(result && 'error' in result ? result.error.message : result)}`)
+  return result
+}
+
+describe('CreateTopics: what a new topic looks like', () => {
+  test('Topic then Partition records: every replica in the ISR, the first replica leads, epochs start at 0', () => {
+    const s = scenario().brokers(1, 2, 3)
+    const decision = create(s.image, [{ name: 'orders', partitionCount: 2, replicationFactor: 3 }])
+    expect(decision.records).toEqual([
+      { type: 'Topic', name: 'orders', topicId: 'topic-id-0', partitionCount: 2, config: { ...defaultTopicConfig } },
+      { type: 'Partition', topicId: 'topic-id-0', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
+      { type: 'Partition', topicId: 'topic-id-0', partition: 1, replicas: [2, 3, 1], isr: [2, 3, 1], leader: 2, leaderEpoch: 0, partitionEpoch: 0 },
+    ])
+    s.commit(decision.records)
+    expect(s.image.describeTopic('orders')).toMatchObject({ partitionCount: 2, internal: false })
+    expect(s.image.invariantProblems()).toEqual([])
+  })
+
+  test('leaderships spread evenly over the live brokers', () => {
+    const s = scenario().brokers(1, 2, 3, 4)
+    s.commit(create(s.image, [{ name: 'wide', partitionCount: 10, replicationFactor: 2 }]).records)
+    expect([...s.image.leaderCounts().values()].sort()).toEqual([2, 2, 3, 3])
+  })
+
+  test('defaults: RF 3 and one partition; minInsyncReplicas 2 by default, capped at an explicit RF below it', () => {
+    const { image } = scenario().brokers(1, 2, 3)
+    const [byDefault, single] = create(image, [{ name: 'a' }, { name: 'b', replicationFactor: 1 }]).results
+    expect(createdOf(byDefault)).toMatchObject({ partitionCount: 1, replicationFactor: 3, config: { minInsyncReplicas: 2 } })
+    expect(createdOf(single)).toMatchObject({ replicationFactor: 1, config: { minInsyncReplicas: 1 } })
+  })
+
+  test('config overrides apply on top of the defaults', () => {
+    const { image } = scenario().brokers(1, 2, 3)
+    const [result] = create(image, [{ name: 'logs', configs: { retentionMs: 60_000, cleanupPolicy: 'delete' } }]).results
+    expect(createdOf(result).config).toEqual({ ...defaultTopicConfig, retentionMs: 60_000, cleanupPolicy: 'delete' })
+  })
+
+  test('cleanup.policy compact is refused: compaction is not built, and a topic must not pretend it is', () => {
+    const { image } = scenario().brokers(1, 2, 3)
+    const error = errorOf(create(image, [{ name: 'changelog', configs: { cleanupPolicy: 'compact' } }]).results[0])
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG)
+    expect(error.details.problems).toEqual(['cleanupPolicy compact is not supported yet (only delete)'])
+  })
+
+  test('an internal (__) name is created but flagged', () => {
+    const { image } = scenario().brokers(1, 2, 3)
+    expect(createdOf(create(image, [{ name: '__consumer_offsets' }]).results[0]).internal).toBe(true)
+  })
+
+  test('validateOnly reports the outcome and proposes nothing', () => {
+    const { image } = scenario().brokers(1, 2, 3)
+    const decision = create(image, [{ name: 'orders' }], { validateOnly: true })
+    expect(createdOf(decision.results[0]).name).toBe('orders')
+    expect(decision.records).toEqual([])
+  })
+})
+
+describe('CreateTopics: refusals, per topic', () => {
+  const { image } = scenario().brokers(1, 2, 3).broker(4, { fenced: true }).topic('existing', [[1, 2]]).topic('a.b', [[1]])
+
+  test.each([
+    ['an illegal name', { name: 'bad name' }, ErrorCode.INVALID_TOPIC, /may contain only/],
+    ['an existing name', { name: 'existing' }, ErrorCode.TOPIC_ALREADY_EXISTS, /topic existing already exists/],
+    ['a name colliding on . versus _', { name: 'a_b' }, ErrorCode.INVALID_TOPIC, /collides with existing topic a\.b/],
+    ['no partitions', { name: 't', partitionCount: 0 }, ErrorCode.INVALID_REQUEST, /partition count must be an integer from 1 to 100, not 0/],
+    ['more partitions than partitionCountMax', { name: 't', partitionCount: 101 }, ErrorCode.INVALID_REQUEST, /from 1 to 100, not 101/],
+    ['a replication factor of 0', { name: 't', replicationFactor: 0 }, ErrorCode.INVALID_REPLICATION_FACTOR, /not 0/],
+    ['a replication factor above the live brokers (fenced ones do not count)', { name: 't', replicationFactor: 4 }, ErrorCode.INVALID_REPLICATION_FACTOR, /larger than the 3 live brokers/],
+    ['minInsyncReplicas above the replication factor', { name: 't', replicationFactor: 2, configs: { minInsyncReplicas: 3 } }, ErrorCode.INVALID_CONFIG, /minInsyncReplicas 3 must not exceed the replication factor 2/],
+  ])('refuses %s', (_name, request, code, message) => {
+    const error = errorOf(create(image, [request]).results[0])
+    expect(error).toMatchObject({ code, message: expect.stringMatching(message) })
+  })
+
+  test('bad configs are refused with every problem listed', () => {
+    const configs = { segmentBytes: 10, retentionMs: -5, cleanupPolicy: 'shred', colour: 'blue' } as unknown as CreateTopicRequest['configs']
+    const error = errorOf(create(image, [{ name: 't', configs }]).results[0])
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG)
+    expect(error.details.problems).toEqual([
+      'colour is not a topic config',
+      'retentionMs must be an integer in [-1, 9007199254740991]',
+      'segmentBytes must be an integer in [1024, 2147483647]',
+      'cleanupPolicy must be one of delete',
+    ])
+  })
+
+  test('a name twice in one request fails both, and the other topics still succeed', () => {
+    const decision = create(image, [{ name: 'x' }, { name: 'ok' }, { name: 'x' }])
+    expect(errorOf(decision.results[0]).code).toBe(ErrorCode.INVALID_REQUEST)
+    expect(createdOf(decision.results[1]).name).toBe('ok')
+    expect(errorOf(decision.results[2]).message).toMatch(/appears more than once/)
+    expect(decision.records.filter((record) => record.type === 'Topic')).toHaveLength(1)
+  })
+
+  test('later topics of a request see the earlier ones', () => {
+    const decision = create(image, [{ name: 'c.d' }, { name: 'c_d' }])
+    expect(createdOf(decision.results[0]).name).toBe('c.d')
+    expect(errorOf(decision.results[1]).code).toBe(ErrorCode.INVALID_TOPIC)
+  })
+})

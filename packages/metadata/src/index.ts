@@ -1,0 +1,69 @@
+/**
+ * @gregor/metadata: metadata records, the metadata image, and the controller's pure decisions.
+ *
+ * Every decision is a function of (image, request, time given as `nowMs`) that returns the records to propose, or
+ * throws a GregorError; none mutates the image. The controller proposes a decision's records as one Raft entry and
+ * every broker applies the committed entry with `MetadataImage.applyBatch`. Decide against an image that already
+ * includes every record you proposed and have not yet seen applied (KRaft's controller keeps such a speculative image
+ * in memory), or propose one decision at a time; a decision made on a stale image can produce records that no longer
+ * apply, which the image rejects with an assertion.
+ */
+export {
+  NO_LEADER, metadataLimits,
+  type BrokerListener, type BrokerShutdownRequestedRecord, type BrokerStateRecord, type FenceBrokerRecord,
+  type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
+  type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord,
+  type UnregisterBrokerRecord,
+} from './metadata-record.js'
+export {
+  METADATA_RECORD_VERSION, decodeMetadataRecord, decodeMetadataRecords, encodeMetadataRecord, encodeMetadataRecords,
+  readMetadataRecord,
+} from './metadata-record-codec.js'
+export {
+  MetadataImage, type BrokerRegistration, type MetadataImageState, type PartitionDescription, type PartitionImage,
+  type TopicDescription, type TopicImage,
+} from './metadata-image.js'
+export { METADATA_SNAPSHOT_VERSION } from './metadata-snapshot.js'
+export { MetadataDraft } from './metadata-draft.js'
+export { type MetadataConfig, defaultMetadataConfig, validateMetadataConfig } from './metadata-config.js'
+export {
+  type CleanupPolicy, type TopicConfig, defaultTopicConfig, resolveTopicConfig, topicConfigProblems,
+} from './topic-config.js'
+export {
+  TOPIC_NAME_LENGTH_MAX, isInternalTopicName, topicNameProblem, topicNamesCollide, validateTopicName,
+} from './topic-name.js'
+export {
+  type PlacementBroker, type ReplicaPlacementRequest, assignReplicasToBrokers, placeReplicas,
+} from './replica-placement.js'
+export {
+  type PreferredElectionOutcome, type PreferredLeaderElectionDecision, type TopicPartition,
+  decidePreferredLeaderElection, electLeader, electPreferredLeader, isAcceptableLeader,
+} from './leader-election.js'
+export { type PartitionTarget, buildPartitionChange } from './partition-change.js'
+export { type AlterPartitionRequest, type IsrChangeDecision, decideIsrChange } from './isr-change.js'
+export {
+  type BrokerExpiryReason, type BrokerHeartbeat, type BrokerHeartbeats, type BrokerLiveness,
+  type BrokerLivenessInput, type HeartbeatReport, brokerLiveness, checkBrokerIncarnation, connectionLost,
+  heartbeatOf, heartbeatReceived,
+} from './broker-heartbeat.js'
+export { type BrokerFencingDecision, type FencedBroker, decideBrokerFencing, nextFencingDeadlineMs } from './broker-fencing.js'
+export { type BrokerUnfencingDecision, decideBrokerUnfencing } from './broker-unfencing.js'
+export {
+  type BrokerRegistrationDecision, type BrokerRegistrationRequest, decideBrokerRegistration,
+  decideBrokerUnregistration,
+} from './broker-registration.js'
+export {
+  type ControlledShutdownDecision, type ControlledShutdownRequest, decideControlledShutdown,
+} from './controlled-shutdown.js'
+export {
+  type CreateTopicRequest, type CreateTopicResult, type CreateTopicsDecision, type CreateTopicsInput,
+  type CreatedTopic, decideCreateTopics,
+} from './create-topics.js'
+export {
+  type DeleteTopicResult, type DeleteTopicsDecision, type DeleteTopicsInput, type TopicReference, decideDeleteTopics,
+} from './delete-topics.js'
+export {
+  type BrokerState, type BrokerView, type ClusterEvent, type ClusterEventEntry, type ClusterUpdate, type ClusterView,
+  type PartitionStatus, type PartitionView, type QuorumView, clusterUpdate, clusterView, clusterViewsEqual,
+  diffClusterViews, formatClusterEvent, partitionName, partitionStatus,
+} from './cluster-view.js'

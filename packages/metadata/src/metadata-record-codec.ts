@@ -1,0 +1,236 @@
+/**
+ * The bytes of metadata records in the Raft log: versioned JSON (`{"v":1,"type":"Topic",...}`), compact enough for
+ * metadata volumes and readable in a hex dump.
+ *
+ * Owns: `encodeMetadataRecord(s)` / `decodeMetadataRecord(s)` and `readMetadataRecord`, the strict validator behind
+ * them. Decoding is given input from disk and network, so every field is checked (type, range, length, no unknown
+ * keys, lists without duplicates, `leader ∈ isr ⊆ replicas` where one record holds all three) and anything else is
+ * GregorError INVALID_REQUEST naming the field. Encoding runs the same validator first (a pair assertion, TigerBeetle
+ * style): a controller bug that builds a bad record crashes the controller, instead of committing a record that
+ * every broker would then refuse to apply.
+ */
+import assert from 'node:assert/strict'
+import { type LeaderEpoch, type NodeId, leaderEpoch, nodeId } from '@gregor/common'
+import {
+  malformed, parseJsonBytes, readAnyObject, readArray, readInteger, readObject, readOneOf, readString, withContext,
+} from './json-reader.js'
+import {
+  type BrokerListener, type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
+  type RegisterBrokerRecord, type TopicRecord, metadataLimits,
+} from './metadata-record.js'
+import { type CleanupPolicy, type TopicConfig, topicConfigFieldProblem, topicConfigKeys } from './topic-config.js'
+import { topicNameProblem } from './topic-name.js'
+
+/** The only version written; a reader meeting a newer one refuses it rather than guess. */
+export const METADATA_RECORD_VERSION = 1
+
+const recordsPerBatchMax = 1_000_000
+const idPattern = /^[A-Za-z0-9_-]+$/
+const hostPattern = /^[A-Za-z0-9.:_[\]-]+$/
+const printablePattern = /^[^\p{Cc}]+$/u
+
+const recordTypes: readonly MetadataRecordType[] = [
+  'RegisterBroker', 'UnregisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerShutdownRequested',
+  'Topic', 'Partition', 'PartitionChange', 'RemoveTopic',
+]
+
+export const readBrokerId = (value: unknown, path: string): NodeId =>
+  nodeId(readInteger(value, path, 0, metadataLimits.int32Max))
+export const readLeader = (value: unknown, path: string): NodeId =>
+  nodeId(readInteger(value, path, -1, metadataLimits.int32Max))
+export const readLeaderEpoch = (value: unknown, path: string): LeaderEpoch =>
+  leaderEpoch(readInteger(value, path, 0, metadataLimits.int32Max))
+export const readPartitionEpoch = (value: unknown, path: string): number =>
+  readInteger(value, path, 0, metadataLimits.int32Max)
+export const readPartitionIndex = (value: unknown, path: string): number =>
+  readInteger(value, path, 0, metadataLimits.partitionCountMax - 1)
+export const readId = (value: unknown, path: string): string =>
+  readString(value, path, metadataLimits.idLengthMax, idPattern)
+
+/** A non-empty list of distinct broker ids. */
+export function readBrokerIds (value: unknown, path: string): readonly NodeId[] {
+  const ids = readArray(value, path, 1, metadataLimits.replicasMax).map((id, i) => readBrokerId(id, `${path}[${i}]`))
+  if (new Set(ids).size !== ids.length) throw malformed(path, 'must not repeat a broker')
+  return Object.freeze(ids)
+}
+
+export function readListeners (value: unknown, path: string): readonly BrokerListener[] {
+  const listeners = readArray(value, path, 1, metadataLimits.listenersMax).map((item, i) => {
+    const at = `${path}[${i}]`
+    const listener = readObject(item, at, ['name', 'host', 'port'])
+    return Object.freeze({
+      name: readString(listener.name, `${at}.name`, metadataLimits.idLengthMax, idPattern),
+      host: readString(listener.host, `${at}.host`, metadataLimits.hostLengthMax, hostPattern),
+      port: readInteger(listener.port, `${at}.port`, 1, 65535),
+    })
+  })
+  if (new Set(listeners.map((listener) => listener.name)).size !== listeners.length) {
+    throw malformed(path, 'must not repeat a listener name')
+  }
+  return Object.freeze(listeners)
+}
+
+export const readRack = (value: unknown, path: string): string =>
+  readString(value, path, metadataLimits.rackLengthMax, printablePattern)
+
+export function readTopicConfig (value: unknown, path: string): TopicConfig {
+  const config = readObject(value, path, topicConfigKeys)
+  for (const key of topicConfigKeys) {
+    const problem = topicConfigFieldProblem(key, config[key])
+    if (problem !== undefined) throw malformed(`${path}.${key}`, problem)
+  }
+  // `+ 0` turns a JSON `-0` into 0, as readInteger does: decode(encode(x)) must be x exactly.
+  return Object.freeze({
+    minInsyncReplicas: (config.minInsyncReplicas as number) + 0,
+    retentionMs: (config.retentionMs as number) + 0,
+    retentionBytes: (config.retentionBytes as number) + 0,
+    segmentBytes: (config.segmentBytes as number) + 0,
+    segmentMs: (config.segmentMs as number) + 0,
+    maxMessageBytes: (config.maxMessageBytes as number) + 0,
+    cleanupPolicy: config.cleanupPolicy as CleanupPolicy,
+  })
+}
+
+export function readTopicName (value: unknown, path: string): string {
+  const problem = topicNameProblem(value)
+  if (problem !== undefined) throw malformed(path, `is not a legal topic name (${problem})`)
+  return value as string
+}
+
+function readRegisterBroker (object: Readonly<Record<string, unknown>>, path: string): RegisterBrokerRecord {
+  const record: RegisterBrokerRecord = {
+    type: 'RegisterBroker',
+    brokerId: readBrokerId(object.brokerId, `${path}.brokerId`),
+    incarnationId: readId(object.incarnationId, `${path}.incarnationId`),
+    listeners: readListeners(object.listeners, `${path}.listeners`),
+  }
+  return object.rack === undefined ? record : { ...record, rack: readRack(object.rack, `${path}.rack`) }
+}
+
+function readTopic (object: Readonly<Record<string, unknown>>, path: string): TopicRecord {
+  return {
+    type: 'Topic',
+    name: readTopicName(object.name, `${path}.name`),
+    topicId: readId(object.topicId, `${path}.topicId`),
+    partitionCount: readInteger(object.partitionCount, `${path}.partitionCount`, 1, metadataLimits.partitionCountMax),
+    config: readTopicConfig(object.config, `${path}.config`),
+  }
+}
+
+function readPartition (object: Readonly<Record<string, unknown>>, path: string): PartitionRecord {
+  const replicas = readBrokerIds(object.replicas, `${path}.replicas`)
+  const isr = readBrokerIds(object.isr, `${path}.isr`)
+  const leader = readLeader(object.leader, `${path}.leader`)
+  if (!isr.every((id) => replicas.includes(id))) throw malformed(`${path}.isr`, 'must be a subset of replicas')
+  if (leader !== -1 && !isr.includes(leader)) throw malformed(`${path}.leader`, 'must be -1 or a member of isr')
+  const epoch = readLeaderEpoch(object.leaderEpoch, `${path}.leaderEpoch`)
+  const partitionEpoch = readPartitionEpoch(object.partitionEpoch, `${path}.partitionEpoch`)
+  if (epoch > partitionEpoch) throw malformed(`${path}.leaderEpoch`, 'must not exceed partitionEpoch')
+  return {
+    type: 'Partition',
+    topicId: readId(object.topicId, `${path}.topicId`),
+    partition: readPartitionIndex(object.partition, `${path}.partition`),
+    replicas,
+    isr,
+    leader,
+    leaderEpoch: epoch,
+    partitionEpoch,
+  }
+}
+
+function readPartitionChange (object: Readonly<Record<string, unknown>>, path: string): PartitionChangeRecord {
+  const change: { -readonly [K in keyof PartitionChangeRecord]: PartitionChangeRecord[K] } = {
+    type: 'PartitionChange',
+    topicId: readId(object.topicId, `${path}.topicId`),
+    partition: readPartitionIndex(object.partition, `${path}.partition`),
+  }
+  if (object.leader !== undefined) change.leader = readLeader(object.leader, `${path}.leader`)
+  if (object.isr !== undefined) change.isr = readBrokerIds(object.isr, `${path}.isr`)
+  if (object.replicas !== undefined) change.replicas = readBrokerIds(object.replicas, `${path}.replicas`)
+  if (change.leader === undefined && change.isr === undefined && change.replicas === undefined) {
+    throw malformed(path, 'must change at least one of leader, isr, replicas')
+  }
+  const { isr, replicas } = change
+  if (isr !== undefined && replicas !== undefined && !isr.every((id) => replicas.includes(id))) {
+    throw malformed(`${path}.isr`, 'must be a subset of replicas')
+  }
+  return change
+}
+
+const brokerStateKeys = ['brokerId', 'incarnationId'] as const
+const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[], readonly string[]]>> = {
+  RegisterBroker: [['brokerId', 'incarnationId', 'listeners'], ['rack']],
+  UnregisterBroker: [brokerStateKeys, []],
+  FenceBroker: [brokerStateKeys, []],
+  UnfenceBroker: [brokerStateKeys, []],
+  BrokerShutdownRequested: [brokerStateKeys, []],
+  Topic: [['name', 'topicId', 'partitionCount', 'config'], []],
+  Partition: [['topicId', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], []],
+  PartitionChange: [['topicId', 'partition'], ['leader', 'isr', 'replicas']],
+  RemoveTopic: [['topicId'], []],
+}
+
+/** Validates one record object (its `type` and fields, plus any `extraKeys` the caller already read). */
+export function readMetadataRecord (value: unknown, path: string, extraKeys: readonly string[] = []): MetadataRecord {
+  const type = readOneOf(readAnyObject(value, path).type, `${path}.type`, recordTypes)
+  const [required, optional] = keysByType[type]
+  const object = readObject(value, path, ['type', ...required], [...optional, ...extraKeys])
+  switch (type) {
+    case 'RegisterBroker': return readRegisterBroker(object, path)
+    case 'Topic': return readTopic(object, path)
+    case 'Partition': return readPartition(object, path)
+    case 'PartitionChange': return readPartitionChange(object, path)
+    case 'RemoveTopic': return { type, topicId: readId(object.topicId, `${path}.topicId`) }
+    default: return {
+      type,
+      brokerId: readBrokerId(object.brokerId, `${path}.brokerId`),
+      incarnationId: readId(object.incarnationId, `${path}.incarnationId`),
+    }
+  }
+}
+
+function readVersion (value: unknown, path: string): void {
+  readInteger(value, `${path}.v`, 1, Number.MAX_SAFE_INTEGER)
+  if (value !== METADATA_RECORD_VERSION) throw malformed(`${path}.v`, `is ${String(value)}; this broker reads version 1`)
+}
+
+/** Pair assertion: what we are about to commit must be something every broker will accept. */
+function assertEncodable (record: MetadataRecord): void {
+  try {
+    readMetadataRecord(record, 'record')
+  } catch (error) {
+    assert.fail(`refusing to encode an invalid metadata record: ${(error as Error).message}`)
+  }
+}
+
+const utf8 = new TextEncoder()
+
+export function encodeMetadataRecord (record: MetadataRecord): Uint8Array {
+  assertEncodable(record)
+  return utf8.encode(JSON.stringify({ v: METADATA_RECORD_VERSION, ...record }))
+}
+
+/** Throws GregorError INVALID_REQUEST on anything but a valid, current-version record. */
+export function decodeMetadataRecord (bytes: Uint8Array): MetadataRecord {
+  return withContext('malformed metadata record', () => {
+    const value = parseJsonBytes(bytes, 'record')
+    readVersion(readAnyObject(value, 'record').v, 'record')
+    return readMetadataRecord(value, 'record', ['v'])
+  })
+}
+
+/** One Raft entry's worth of records: the records of one controller decision, applied atomically. */
+export function encodeMetadataRecords (records: readonly MetadataRecord[]): Uint8Array {
+  assert(records.length <= recordsPerBatchMax, `a metadata batch holds at most ${recordsPerBatchMax} records`)
+  for (const record of records) assertEncodable(record)
+  return utf8.encode(JSON.stringify({ v: METADATA_RECORD_VERSION, records }))
+}
+
+export function decodeMetadataRecords (bytes: Uint8Array): readonly MetadataRecord[] {
+  return withContext('malformed metadata batch', () => {
+    const batch = readObject(parseJsonBytes(bytes, 'batch'), 'batch', ['v', 'records'])
+    readVersion(batch.v, 'batch')
+    const records = readArray(batch.records, 'batch.records', 0, recordsPerBatchMax)
+    return Object.freeze(records.map((record, i) => readMetadataRecord(record, `batch.records[${i}]`)))
+  })
+}

@@ -1,0 +1,122 @@
+/**
+ * The metadata log's vocabulary: every fact the cluster knows is one of these records (KRaft's metadata records,
+ * KIP-631), proposed by the active controller and applied in log order to the `MetadataImage` on every broker.
+ *
+ * Owns: the record shapes, `NO_LEADER`, and the hard limits the codec enforces on every field. Records are plain,
+ * immutable data; what applying one means (and which invariants it must keep) belongs to `MetadataImage`.
+ *
+ * Vocabulary: brokers are `NodeId`s (a broker is a Raft voter in combined mode); a partition's leadership is counted
+ * in `leaderEpoch`, every change to it in `partitionEpoch` (KIP-380/KIP-704); neither is ever a Raft term.
+ */
+import { type LeaderEpoch, type NodeId, nodeId } from '@gregor/common'
+import type { TopicConfig } from './topic-config.js'
+
+/** A partition with no leader (Kafka `LeaderConstants.NO_LEADER`): offline until an ISR member is electable. */
+export const NO_LEADER: NodeId = nodeId(-1)
+
+/** Ceilings on every field, so a corrupt or hostile record cannot make a broker allocate without bound. */
+export const metadataLimits = Object.freeze({
+  /** Broker ids, partition indexes and epochs are int32 on Kafka's wire; so they are here. */
+  int32Max: 2 ** 31 - 1,
+  partitionCountMax: 100_000,
+  replicasMax: 128,
+  listenersMax: 16,
+  /** Topic ids and incarnation ids: caller-made UUIDs or similar tokens. */
+  idLengthMax: 64,
+  hostLengthMax: 255,
+  rackLengthMax: 255,
+})
+
+export interface BrokerListener {
+  /** The listener's name, e.g. `INTERNAL` or `EXTERNAL`. */
+  readonly name: string
+  readonly host: string
+  readonly port: number
+}
+
+/** A broker (re)joins: it starts fenced (KRaft) and is unfenced once it has caught up with the metadata log. */
+export interface RegisterBrokerRecord {
+  readonly type: 'RegisterBroker'
+  readonly brokerId: NodeId
+  /** Unique per process start (made by the caller): a new incarnation means the broker restarted. */
+  readonly incarnationId: string
+  readonly listeners: readonly BrokerListener[]
+  readonly rack?: string
+}
+
+/** The broker records that change one registration name its incarnation, like KRaft's broker epoch. */
+interface BrokerIncarnationFields {
+  readonly brokerId: NodeId
+  readonly incarnationId: string
+}
+
+/** A fenced broker leaves the cluster for good (decommissioning). */
+export interface UnregisterBrokerRecord extends BrokerIncarnationFields { readonly type: 'UnregisterBroker' }
+/** The broker's session expired: it may not lead and may not join an ISR. */
+export interface FenceBrokerRecord extends BrokerIncarnationFields { readonly type: 'FenceBroker' }
+/** The broker caught up with the metadata log: it may lead again. */
+export interface UnfenceBrokerRecord extends BrokerIncarnationFields { readonly type: 'UnfenceBroker' }
+/** Controlled shutdown began: leadership moves away and the broker may not lead or join an ISR until it restarts. */
+export interface BrokerShutdownRequestedRecord extends BrokerIncarnationFields { readonly type: 'BrokerShutdownRequested' }
+
+/** The records that change an existing registration. */
+export type BrokerStateRecord =
+  | UnregisterBrokerRecord | FenceBrokerRecord | UnfenceBrokerRecord | BrokerShutdownRequestedRecord
+
+/** A topic; its partitions follow as Partition records in the same batch. */
+export interface TopicRecord {
+  readonly type: 'Topic'
+  readonly name: string
+  /** Unique for all time (made by the caller), so a recreated topic is never confused with its predecessor. */
+  readonly topicId: string
+  readonly partitionCount: number
+  readonly config: TopicConfig
+}
+
+/** One partition's full state, as created. */
+export interface PartitionRecord {
+  readonly type: 'Partition'
+  readonly topicId: string
+  readonly partition: number
+  /** The assignment; its order is the election order, and `replicas[0]` is the preferred leader. */
+  readonly replicas: readonly NodeId[]
+  readonly isr: readonly NodeId[]
+  /** `NO_LEADER` when the partition is offline. */
+  readonly leader: NodeId
+  readonly leaderEpoch: LeaderEpoch
+  readonly partitionEpoch: number
+}
+
+/**
+ * A change to one partition; absent fields are unchanged. Applying it bumps `partitionEpoch`, and bumps
+ * `leaderEpoch` exactly when `leader` is present (KRaft `PartitionRegistration.merge`). The controller sets `leader`
+ * only when the leader changes, or to bump the epoch when a replica is removed from the assignment
+ * (KRaft `PartitionChangeBuilder.triggerLeaderEpochBumpIfNeeded`).
+ */
+export interface PartitionChangeRecord {
+  readonly type: 'PartitionChange'
+  readonly topicId: string
+  readonly partition: number
+  readonly leader?: NodeId
+  readonly isr?: readonly NodeId[]
+  readonly replicas?: readonly NodeId[]
+}
+
+/** A topic and all its partitions are deleted. */
+export interface RemoveTopicRecord {
+  readonly type: 'RemoveTopic'
+  readonly topicId: string
+}
+
+export type MetadataRecord =
+  | RegisterBrokerRecord
+  | UnregisterBrokerRecord
+  | FenceBrokerRecord
+  | UnfenceBrokerRecord
+  | BrokerShutdownRequestedRecord
+  | TopicRecord
+  | PartitionRecord
+  | PartitionChangeRecord
+  | RemoveTopicRecord
+
+export type MetadataRecordType = MetadataRecord['type']

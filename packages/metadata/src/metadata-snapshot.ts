@@ -1,0 +1,125 @@
+/**
+ * The bytes of a metadata image snapshot (Raft log compaction): versioned JSON of the image's full state in canonical
+ * order, so equal images give equal bytes and `encode(decode(bytes))` returns the same bytes.
+ *
+ * Owns: the snapshot layout and its strict reader. A snapshot arrives from disk or from the leader
+ * (InstallSnapshot), so decoding checks every field (GregorError INVALID_REQUEST naming it); cross-field consistency
+ * (duplicates, invariants) is checked by `MetadataImage.restore`, which builds the image.
+ */
+import { type RaftIndex, raftIndex } from '@gregor/common'
+import { malformed, parseJsonBytes, readArray, readBoolean, readInteger, readObject, withContext } from './json-reader.js'
+import type { BrokerRegistration, MetadataImageState, PartitionImage, TopicImage } from './metadata-image.js'
+import {
+  readBrokerId, readBrokerIds, readId, readLeader, readLeaderEpoch, readListeners, readPartitionEpoch,
+  readPartitionIndex, readRack, readTopicConfig, readTopicName,
+} from './metadata-record-codec.js'
+import { metadataLimits } from './metadata-record.js'
+
+export const METADATA_SNAPSHOT_VERSION = 1
+
+const brokersMax = 100_000
+const topicsMax = 1_000_000
+
+type TopicState = MetadataImageState['topics'][number]
+
+function brokerJson (broker: BrokerRegistration): object {
+  return {
+    brokerId: broker.brokerId,
+    incarnationId: broker.incarnationId,
+    listeners: broker.listeners.map(({ name, host, port }) => ({ name, host, port })),
+    ...(broker.rack === undefined ? {} : { rack: broker.rack }),
+    fenced: broker.fenced,
+    shuttingDown: broker.shuttingDown,
+    brokerEpoch: broker.brokerEpoch,
+  }
+}
+
+function topicJson (topic: TopicState): object {
+  const { config } = topic
+  return {
+    name: topic.name,
+    topicId: topic.topicId,
+    partitionCount: topic.partitionCount,
+    config: {
+      minInsyncReplicas: config.minInsyncReplicas,
+      retentionMs: config.retentionMs,
+      retentionBytes: config.retentionBytes,
+      segmentBytes: config.segmentBytes,
+      segmentMs: config.segmentMs,
+      maxMessageBytes: config.maxMessageBytes,
+      cleanupPolicy: config.cleanupPolicy,
+    },
+    partitions: topic.partitions.map((p) => ({
+      partition: p.partition,
+      replicas: p.replicas,
+      isr: p.isr,
+      leader: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      partitionEpoch: p.partitionEpoch,
+    })),
+  }
+}
+
+export function encodeMetadataSnapshot (state: MetadataImageState): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({
+    v: METADATA_SNAPSHOT_VERSION,
+    appliedIndex: state.appliedIndex,
+    brokers: state.brokers.map(brokerJson),
+    topics: state.topics.map(topicJson),
+  }))
+}
+
+function readBroker (value: unknown, path: string): BrokerRegistration {
+  const broker = readObject(value, path, ['brokerId', 'incarnationId', 'listeners', 'fenced', 'shuttingDown'], ['rack', 'brokerEpoch'])
+  return Object.freeze({
+    brokerId: readBrokerId(broker.brokerId, `${path}.brokerId`),
+    incarnationId: readId(broker.incarnationId, `${path}.incarnationId`),
+    listeners: readListeners(broker.listeners, `${path}.listeners`),
+    ...(broker.rack === undefined ? {} : { rack: readRack(broker.rack, `${path}.rack`) }),
+    fenced: readBoolean(broker.fenced, `${path}.fenced`),
+    shuttingDown: readBoolean(broker.shuttingDown, `${path}.shuttingDown`),
+    brokerEpoch: broker.brokerEpoch === undefined ? 0 : readInteger(broker.brokerEpoch, `${path}.brokerEpoch`, 0, Number.MAX_SAFE_INTEGER),
+  })
+}
+
+function readPartition (value: unknown, path: string, topicId: string): PartitionImage {
+  const partition = readObject(value, path, ['partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'])
+  return Object.freeze({
+    topicId,
+    partition: readPartitionIndex(partition.partition, `${path}.partition`),
+    replicas: readBrokerIds(partition.replicas, `${path}.replicas`),
+    isr: readBrokerIds(partition.isr, `${path}.isr`),
+    leader: readLeader(partition.leader, `${path}.leader`),
+    leaderEpoch: readLeaderEpoch(partition.leaderEpoch, `${path}.leaderEpoch`),
+    partitionEpoch: readPartitionEpoch(partition.partitionEpoch, `${path}.partitionEpoch`),
+  })
+}
+
+function readTopic (value: unknown, path: string): TopicState {
+  const object = readObject(value, path, ['name', 'topicId', 'partitionCount', 'config', 'partitions'])
+  const topic: TopicImage = Object.freeze({
+    name: readTopicName(object.name, `${path}.name`),
+    topicId: readId(object.topicId, `${path}.topicId`),
+    partitionCount: readInteger(object.partitionCount, `${path}.partitionCount`, 1, metadataLimits.partitionCountMax),
+    config: readTopicConfig(object.config, `${path}.config`),
+  })
+  const partitions = readArray(object.partitions, `${path}.partitions`, 0, metadataLimits.partitionCountMax)
+    .map((partition, i) => readPartition(partition, `${path}.partitions[${i}]`, topic.topicId))
+  return { ...topic, partitions }
+}
+
+/** Throws GregorError INVALID_REQUEST on anything but a well-formed, current-version snapshot. */
+export function decodeMetadataSnapshot (bytes: Uint8Array): MetadataImageState {
+  return withContext('malformed metadata snapshot', () => {
+    const snapshot = readObject(parseJsonBytes(bytes, 'snapshot'), 'snapshot', ['v', 'appliedIndex', 'brokers', 'topics'])
+    if (snapshot.v !== METADATA_SNAPSHOT_VERSION) {
+      throw malformed('snapshot.v', `is ${JSON.stringify(snapshot.v)}; this broker reads version ${METADATA_SNAPSHOT_VERSION}`)
+    }
+    const appliedIndex: RaftIndex = raftIndex(readInteger(snapshot.appliedIndex, 'snapshot.appliedIndex', 0, Number.MAX_SAFE_INTEGER))
+    const brokers = readArray(snapshot.brokers, 'snapshot.brokers', 0, brokersMax)
+      .map((broker, i) => readBroker(broker, `snapshot.brokers[${i}]`))
+    const topics = readArray(snapshot.topics, 'snapshot.topics', 0, topicsMax)
+      .map((topic, i) => readTopic(topic, `snapshot.topics[${i}]`))
+    return { appliedIndex, brokers, topics }
+  })
+}

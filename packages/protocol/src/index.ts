@@ -1,0 +1,7 @@
+export { wire, type gregor } from './generated.js'
+export { grpcMethod, channelOptions, type Codec, type GrpcMethod } from './grpc-method.js'
+export { decodeRaftMessage, encodeRaftMessage, defaultRaftCodecLimits, type RaftCodecLimits } from './raft-codec.js'
+export { raftSendMethod, quorumProposeMethod, quorumStatusMethod, quorumReadAppliedMethod } from './raft-services.js'
+export { RaftTransport, addRaftService, defaultRaftTransportConfig, statusError, type RaftTransportConfig, type RaftServiceOptions } from './raft-transport.js'
+export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type QuorumStatus } from './quorum-service.js'
+export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'

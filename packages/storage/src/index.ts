@@ -1,0 +1,2 @@
+export * from './log/index.js'
+export * from './raft-store.js'

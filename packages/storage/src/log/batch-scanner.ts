@@ -1,0 +1,109 @@
+/**
+ * Walks the record batches of a byte range of a segment file in large sequential reads, for recovery (with full
+ * validation: length, magic, CRC-32C, record count, offset continuity) and for index rebuilds and log-end lookups
+ * (headers only). Reads go through the injected `read`, so the walk itself is testable without files.
+ *
+ * The walk stops at the first batch that fails a check and reports where and why; everything before that position
+ * is a sequence of whole, continuous batches. Chunks are `chunkBytes` (1 MiB) unless a batch is larger, in which case
+ * exactly that batch is read. A batch may be as large as the rest of the range: the configured `batchBytesMax` limits
+ * new appends, not data already in the log (lowering the setting must not make recovery discard valid batches).
+ */
+import { BATCH_HEADER_BYTES, BATCH_MAGIC, validateBatch } from '@gregor/records'
+
+export interface ScannedBatch {
+  /** Position of the batch in the file. */
+  readonly position: number
+  readonly sizeBytes: number
+  readonly baseOffset: number
+  readonly lastOffset: number
+  readonly maxTimestamp: number
+  readonly partitionLeaderEpoch: number
+}
+
+export interface ScanResult {
+  /** Position after the last good batch. */
+  readonly endPosition: number
+  /** Offset after the last good batch (the expected base offset when no batch was good). */
+  readonly nextOffset: number
+  /** Why the walk stopped before `toPosition`, if it did. */
+  readonly stop?: { readonly position: number; readonly reason: string }
+}
+
+export interface ScanOptions {
+  /** Reads up to `length` bytes at `position` (fewer at end of file). */
+  readonly read: (position: number, length: number) => Promise<Buffer>
+  readonly fromPosition: number
+  /** End of the range (the file size). */
+  readonly toPosition: number
+  /** Base offset the first batch must have; later batches must continue from their predecessor. */
+  readonly expectedBaseOffset?: number
+  /** Check CRC, record count and magic (recovery); otherwise only lengths, magic and continuity. */
+  readonly validate: boolean
+  readonly chunkBytes?: number
+  /** Called for every good batch in order; return false to stop the walk there (not reported as `stop`). */
+  readonly onBatch: (batch: ScannedBatch) => boolean | void
+}
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024
+
+export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
+  let chunk: Buffer = Buffer.alloc(0)
+  let chunkStart = options.fromPosition
+  let position = options.fromPosition
+  let nextOffset = options.expectedBaseOffset
+  const stopped = (reason: string): ScanResult => ({ endPosition: position, nextOffset: nextOffset ?? -1, stop: { position, reason } })
+
+  while (position < options.toPosition) {
+    const remaining = options.toPosition - position
+    if (remaining < BATCH_HEADER_BYTES) return stopped('incomplete batch header')
+    if (position + BATCH_HEADER_BYTES > chunkStart + chunk.length) {
+      chunk = await options.read(position, Math.min(chunkBytes, remaining))
+      chunkStart = position
+      if (chunk.length < BATCH_HEADER_BYTES) return stopped('incomplete batch header')
+    }
+    let at = position - chunkStart
+    const sizeBytes = 12 + chunk.readInt32BE(at + 8)
+    if (sizeBytes < BATCH_HEADER_BYTES) return stopped('batch length smaller than its header')
+    if (sizeBytes > remaining) return stopped('batch extends past the end of the file')
+    if (at + sizeBytes > chunk.length) {
+      chunk = await options.read(position, Math.min(Math.max(sizeBytes, chunkBytes), remaining))
+      chunkStart = position
+      at = 0
+      if (chunk.length < sizeBytes) return stopped('batch extends past the end of the file')
+    }
+    const problem = options.validate ? validationProblem(chunk, at, sizeBytes) : headerProblem(chunk, at)
+    if (problem !== undefined) return stopped(problem)
+    const baseOffset = Number(chunk.readBigInt64BE(at))
+    const lastOffset = baseOffset + chunk.readInt32BE(at + 23)
+    if (nextOffset !== undefined && baseOffset !== nextOffset) return stopped('batch offset does not continue the log')
+    if (baseOffset < 0 || !Number.isSafeInteger(lastOffset)) return stopped('batch offset out of range')
+    const proceed = options.onBatch({
+      position,
+      sizeBytes,
+      baseOffset,
+      lastOffset,
+      maxTimestamp: Number(chunk.readBigInt64BE(at + 35)),
+      partitionLeaderEpoch: chunk.readInt32BE(at + 12),
+    })
+    position += sizeBytes
+    nextOffset = lastOffset + 1
+    if (proceed === false) break
+  }
+  return { endPosition: position, nextOffset: nextOffset ?? -1 }
+}
+
+function validationProblem (chunk: Buffer, at: number, sizeBytes: number): string | undefined {
+  try {
+    validateBatch(chunk, at, { batchBytesMax: sizeBytes })
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
+function headerProblem (chunk: Buffer, at: number): string | undefined {
+  if (chunk.readInt8(at + 16) !== BATCH_MAGIC) return 'unsupported batch magic'
+  if (chunk.readInt32BE(at + 23) < 0) return 'negative lastOffsetDelta'
+  return undefined
+}

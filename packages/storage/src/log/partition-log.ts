@@ -1,0 +1,646 @@
+/**
+ * The log of one partition replica: appends (leader and follower paths), reads, truncation, retention, flushing and
+ * the leader-epoch cache, over a list of segments in `<logDir>/<topic>-<partition>/`.
+ *
+ * Owns: the segments, the log start offset, the recovery point, the epoch cache and the append queue. The broker owns
+ * everything that needs a clock or a peer: it passes `nowMs` in, calls `maybeFlush` and `applyRetention` on its
+ * schedule, and persists `recoveryPoint` / high watermarks through `OffsetCheckpoints`. It hears of each roll
+ * (`onRoll`) to snapshot its producer state, whose files share the directory but are not the log's.
+ *
+ * Async model: one writer. Appends (through `LogAppender`), rolls, truncations, retention, epoch assignment and close
+ * run one at a time on a `SerialExecutor`. Appends that arrive while the writer is busy queue up and are written
+ * together with a single positioned writev (write coalescing); durability is then `GroupCommit`'s business (see
+ * there), so the writer never waits for an fdatasync and the next group is written while the previous one syncs.
+ * Reads run concurrently with the writer, see only whole batches written before they started, and never take the
+ * writer's turn.
+ *
+ * Invariants:
+ * - Offsets are dense and increasing: a leader append gets `logEndOffset` as its base offset; a follower append must
+ *   start exactly there. `logStartOffset ≤ recoveryPoint ≤ logEndOffset` (recovery point: everything below it is
+ *   synced, so recovery after a crash starts from the segment holding it).
+ * - An append's promise resolves only after its bytes are durable under the flush policy ('always': after an
+ *   fdatasync that covers them); a batch is stamped in the caller's buffer (baseOffset, partitionLeaderEpoch), so the
+ *   caller must not reuse the buffer before the promise settles.
+ * - A new leader epoch reaches the `leader-epoch-checkpoint` before the first batch of that epoch is written.
+ * - Any I/O failure on the write path takes the log offline (`failure`, KAFKA_STORAGE_ERROR on every later call) and
+ *   is never retried: after a failed write or fdatasync nothing can be assumed about the file, and recovery on the
+ *   next open is the one safe repair.
+ * - After recovery found corruption below the recovery point, `needsRefetch` is set: leader appends are refused (this
+ *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`.
+ */
+import assert from 'node:assert/strict'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, isGregorError, offset,
+} from '@gregor/common'
+import { FileHandleCache } from './file-handle-cache.js'
+import { fsyncDirectory } from './fsync-directory.js'
+import { GroupCommit } from './group-commit.js'
+import type { EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js'
+import { type AppendResult, LogAppender } from './log-appender.js'
+import { type LogConfig, validateLogConfig } from './log-config.js'
+import { type CorruptionReport, loadLog } from './log-loader.js'
+import { planRetention } from './log-retention.js'
+import { LogSegment, type LogSegmentDeps } from './log-segment.js'
+import { topicPartitionKey } from './offset-checkpoints.js'
+import { CLEAN_SHUTDOWN_FILE } from './segment-file-names.js'
+import { SerialExecutor } from './serial-executor.js'
+import { hasErrno, storageError } from './storage-error.js'
+
+export type { AppendResult } from './log-appender.js'
+
+export interface PartitionLogOptions {
+  /** The log directory; the partition lives in `<dir>/<topic>-<partition>`. */
+  readonly dir: string
+  readonly topic: string
+  readonly partition: number
+  /** Overrides of `defaultLogConfig` (validated here). */
+  readonly config?: Partial<LogConfig>
+  readonly logger: Logger
+  /** The broker's shared handle cache; without one the log makes (and closes) its own. */
+  readonly files?: FileHandleCache
+  /** From the broker's recovery-point checkpoint; without it an unclean open scans the whole log. */
+  readonly recoveryPoint?: number
+  /** From the broker's log-start-offset checkpoint (after `deleteRecordsBefore`). */
+  readonly logStartOffset?: number
+  /**
+   * Told, on the writer's turn, that a new segment became active at `baseOffset` (the log end at that moment): every
+   * batch below it is written, none at or above it yet. The broker snapshots its producer state here, as Kafka does
+   * in `roll`. It must return at once (it holds up the writer) and not throw; an error it throws is logged only.
+   */
+  readonly onRoll?: (baseOffset: Offset) => void
+  /**
+   * Told, on the writer's turn, each time appended batches become readable: written, not yet durable under
+   * `flush: always`. A leader wakes its followers' fetches here, so replication overlaps its own fdatasync instead
+   * of waiting for it (the leader's HW still counts only its durable end). Must return at once and not throw.
+   */
+  readonly onWritten?: (logEndOffset: Offset) => void
+}
+
+export interface LogReadResult {
+  /** Whole batches, exactly as stored; empty when nothing qualifies. */
+  readonly bytes: Buffer
+  /** Base offset of the first batch (≤ the requested offset), or the requested offset when empty. */
+  readonly baseOffset: Offset
+  /** Offset after the last batch returned: where the next read continues. */
+  readonly nextOffset: Offset
+  readonly logStartOffset: Offset
+  readonly logEndOffset: Offset
+}
+
+export interface RetentionResult {
+  readonly deletedSegments: number
+  readonly logStartOffset: Offset
+}
+
+/** The read side of the leader-epoch cache; changes go through `PartitionLog.assignLeaderEpoch`. */
+export type LeaderEpochCacheView = Pick<LeaderEpochCache, 'entries' | 'latestEpoch' | 'endOffsetFor' | 'epochForOffset'>
+
+const INT32_MAX = 2 ** 31 - 1
+/** Inactive segments whose indexes stay in memory after a read (per log), to bound index memory. */
+const LOADED_INACTIVE_INDEXES_MAX = 3
+const EMPTY = Buffer.alloc(0)
+
+export class PartitionLog {
+  readonly topic: string
+  readonly partition: number
+  /** The partition directory. */
+  readonly dir: string
+  readonly config: LogConfig
+  readonly #logger: Logger
+  readonly #files: FileHandleCache
+  readonly #ownsFiles: boolean
+  readonly #segmentDeps: LogSegmentDeps
+  readonly #segments: LogSegment[]
+  readonly #epochCache: LeaderEpochCache
+  readonly #groupCommit: GroupCommit
+  readonly #writer = new SerialExecutor()
+  readonly #appender: LogAppender
+  readonly #onRoll: ((baseOffset: Offset) => void) | undefined
+  readonly #onWritten: ((logEndOffset: Offset) => void) | undefined
+  #logStartOffset: number
+  #recoveryPoint: number
+  #state: 'open' | 'closing' | 'closed' | 'failed' = 'open'
+  #failure: GregorError | undefined
+  #closed: Promise<void> | undefined
+  #corruption: CorruptionReport | undefined
+  #lastFlushMs: number | undefined
+  #recentlyRead: LogSegment[] = []
+
+  private constructor (init: {
+    options: PartitionLogOptions; config: LogConfig; dir: string; logger: Logger; files: FileHandleCache
+    segments: LogSegment[]; epochCache: LeaderEpochCache; logStartOffset: number; recoveryPoint: number
+    corruption: CorruptionReport | undefined
+  }) {
+    this.topic = init.options.topic
+    this.partition = init.options.partition
+    this.dir = init.dir
+    this.config = init.config
+    this.#logger = init.logger
+    this.#files = init.files
+    this.#ownsFiles = init.options.files === undefined
+    this.#segmentDeps = { files: init.files, indexIntervalBytes: init.config.indexIntervalBytes, logger: init.logger }
+    this.#segments = init.segments
+    this.#epochCache = init.epochCache
+    this.#logStartOffset = init.logStartOffset
+    this.#recoveryPoint = init.recoveryPoint
+    this.#corruption = init.corruption
+    this.#onRoll = init.options.onRoll
+    this.#onWritten = init.options.onWritten
+    this.#groupCommit = new GroupCommit({
+      syncedEnd: init.recoveryPoint,
+      onSynced: (end) => { this.#recoveryPoint = Math.max(this.#recoveryPoint, end) },
+      onFailure: (error) => { this.#fail(error) },
+    })
+    this.#appender = new LogAppender({
+      config: this.config,
+      epochCache: this.#epochCache,
+      groupCommit: this.#groupCommit,
+      activeSegment: () => this.#active,
+      runExclusive: async (task) => { await this.#writer.run(task) },
+      notWritable: () => this.#state === 'open' ? undefined : this.#notWritable(),
+      notLeaderCapable: () => this.#corruption === undefined
+        ? undefined
+        : storageError('log needs re-fetch from the leader before it can lead', { details: { ...this.#corruption } }),
+      roll: async (nowMs) => { await this.#roll(nowMs) },
+      fail: (error) => this.#fail(error),
+      afterWrite: () => { this.#afterWrite() },
+    })
+  }
+
+  /** Opens (creating if needed) and recovers the partition directory. */
+  static async open (options: PartitionLogOptions): Promise<PartitionLog> {
+    if (!/^[a-zA-Z0-9._-]+$/.test(options.topic) || options.topic === '.' || options.topic === '..') {
+      throw new GregorError(ErrorCode.INVALID_TOPIC, 'invalid topic name', { details: { topic: options.topic } })
+    }
+    assert.ok(Number.isSafeInteger(options.partition) && options.partition >= 0, 'partition must be a non-negative integer')
+    const config = validateLogConfig(options.config)
+    const dir = join(options.dir, topicPartitionKey(options.topic, options.partition))
+    const logger = options.logger.child({ component: 'partition-log', topic: options.topic, partition: options.partition })
+    const files = options.files ?? new FileHandleCache({ openFilesMax: config.openFilesMax })
+    const loaded = await loadLog({
+      dir, config, files, logger, recoveryPoint: options.recoveryPoint, logStartOffset: options.logStartOffset,
+    })
+    const log = new PartitionLog({ options, config, dir, logger, files, ...loaded })
+    logger.info({
+      logStartOffset: loaded.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      segments: loaded.segments.length,
+      cleanShutdown: loaded.cleanShutdown,
+      needsRefetch: loaded.corruption !== undefined,
+    }, 'log opened')
+    return log
+  }
+
+  // ---- state ----
+
+  get logStartOffset (): Offset {
+    return offset(this.#logStartOffset)
+  }
+
+  /** Offset after the last batch written (readable; durable only up to `recoveryPoint`). */
+  get logEndOffset (): Offset {
+    return offset(this.#active.nextOffset)
+  }
+
+  /** Everything below this offset is synced to disk; the broker checkpoints it. */
+  get recoveryPoint (): Offset {
+    return offset(Math.min(this.#recoveryPoint, this.#active.nextOffset))
+  }
+
+  get sizeBytes (): number {
+    return this.#segments.reduce((sum, s) => sum + s.sizeBytes, 0)
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets (): Offset[] {
+    return this.#segments.map((s) => offset(s.baseOffset))
+  }
+
+  /** True after corruption below the recovery point: re-fetch from the leader, do not lead. */
+  get needsRefetch (): boolean {
+    return this.#corruption !== undefined
+  }
+
+  get corruption (): CorruptionReport | undefined {
+    return this.#corruption
+  }
+
+  /** The error that took the log offline, if one did. */
+  get failure (): GregorError | undefined {
+    return this.#failure
+  }
+
+  get leaderEpochCache (): LeaderEpochCacheView {
+    return this.#epochCache
+  }
+
+  /** KIP-101 / KIP-595: the end of `epoch` in this log, for a follower's divergence check. */
+  endOffsetForEpoch (epoch: LeaderEpoch): { epoch: LeaderEpoch; endOffset: Offset } | undefined {
+    return this.#epochCache.endOffsetFor(epoch, this.logEndOffset)
+  }
+
+  /** Number of fdatasync rounds so far (group commit effectiveness, for tests and metrics). */
+  get syncRounds (): number {
+    return this.#groupCommit.rounds
+  }
+
+  get #active (): LogSegment {
+    return this.#segments.at(-1) as LogSegment
+  }
+
+  // ---- appends ----
+
+  /**
+   * Leader path: validates each batch, assigns offsets from `logEndOffset`, stamps baseOffset and
+   * `leaderEpoch` into `batches` in place, writes the whole buffer with one write, and resolves once it is durable
+   * under the flush policy. `nowMs` drives roll-by-age (omit it to skip that check).
+   */
+  append (batches: Buffer, options: { leaderEpoch: LeaderEpoch; nowMs?: number; assignOffsets?: true }): Promise<AppendResult> {
+    assert.ok(Number.isSafeInteger(options.leaderEpoch) && options.leaderEpoch >= 0 && options.leaderEpoch <= INT32_MAX, 'invalid leader epoch')
+    return this.#appender.enqueue(batches, options.leaderEpoch, options.nowMs)
+  }
+
+  /** Follower path: keeps the leader's offsets and epochs; the first batch must start at `logEndOffset`. */
+  appendAsFollower (batches: Buffer, options: { nowMs?: number } = {}): Promise<AppendResult> {
+    return this.#appender.enqueue(batches, undefined, options.nowMs)
+  }
+
+  // ---- rolling and flushing ----
+
+  /** Rolls the active segment now (a no-op when it is empty). */
+  async roll (nowMs?: number): Promise<void> {
+    await this.#writer.run(async () => {
+      this.#assertWritable()
+      await this.#guard(async () => { await this.#roll(nowMs) })
+    })
+  }
+
+  async #roll (nowMs: number | undefined): Promise<void> {
+    const previous = this.#active
+    if (previous.sizeBytes === 0) return
+    await previous.persistIndexes()
+    const next = await LogSegment.create(this.dir, previous.nextOffset, this.#segmentDeps)
+    await fsyncDirectory(this.dir)
+    this.#segments.push(next)
+    this.#noteIndexUse(previous)
+    this.#logger.info({
+      baseOffset: next.baseOffset, previousBaseOffset: previous.baseOffset, previousSizeBytes: previous.sizeBytes, nowMs,
+    }, 'segment rolled')
+    this.#tell(this.#onRoll, offset(next.baseOffset), 'roll listener failed')
+    // Kafka flushes the rolled segment in the background whatever the flush policy; 'always' has it covered already.
+    if (this.config.flush !== 'always') void this.#groupCommit.syncAll().catch(() => {})
+  }
+
+  /** Syncs everything written so far (advancing the recovery point); resolves once durable. */
+  async flush (): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    await this.#groupCommit.syncAll()
+  }
+
+  /** flush='interval': syncs when `flushIntervalMs` passed since the last such flush. Returns whether it flushed. */
+  async maybeFlush (nowMs: number): Promise<boolean> {
+    if (this.config.flush !== 'interval') return false
+    if (this.#lastFlushMs === undefined) this.#lastFlushMs = nowMs
+    if (nowMs - this.#lastFlushMs < this.config.flushIntervalMs) return false
+    this.#lastFlushMs = nowMs
+    await this.flush()
+    return true
+  }
+
+  // ---- reads ----
+
+  /**
+   * Whole batches starting with the one that holds `offset`, straight from the file: at least one batch (even when
+   * larger than `bytesMax`), then more while the total stays within `bytesMax`, never a batch starting at or after
+   * `maxOffset` (the broker passes the high watermark for consumers). A read returns data from one segment; the
+   * next read continues at `nextOffset`. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   */
+  async read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult> {
+    this.#assertReadable()
+    const start = options.offset
+    const logStartOffset = this.logStartOffset
+    const logEndOffset = this.logEndOffset
+    if (!Number.isSafeInteger(start) || start < logStartOffset || start > logEndOffset) {
+      throw new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'read offset outside the log', {
+        details: { offset: start, logStartOffset, logEndOffset },
+      })
+    }
+    const limit = Math.min(options.maxOffset ?? logEndOffset, logEndOffset)
+    const empty: LogReadResult = { bytes: EMPTY, baseOffset: start, nextOffset: start, logStartOffset, logEndOffset }
+    if (start >= limit) return empty
+    for (const segment of this.#segments.slice(this.#segmentIndexFor(start))) {
+      if (segment.baseOffset >= limit) break
+      let run
+      try {
+        run = await segment.readBatches({ offset: start, bytesMax: options.bytesMax, maxOffset: limit })
+      } catch (error) {
+        throw this.#readFailure(error, start, segment)
+      }
+      this.#noteIndexUse(segment)
+      if (run !== undefined) {
+        return { bytes: run.bytes, baseOffset: offset(run.baseOffset), nextOffset: offset(run.nextOffset), logStartOffset, logEndOffset }
+      }
+    }
+    return empty
+  }
+
+  /**
+   * The first batch whose maxTimestamp is ≥ `timestamp` (Kafka's ListOffsets by time), at batch granularity: the
+   * offset is that batch's base offset (or the log start offset, if later). Undefined when no batch is that recent.
+   */
+  async offsetForTimestamp (timestamp: number): Promise<{ offset: Offset; timestamp: number } | undefined> {
+    this.#assertReadable()
+    for (const segment of this.#segments.slice()) {
+      if ((await segment.maxTimestamp()) < timestamp) continue
+      const found = await segment.findOffsetForTimestamp(timestamp, this.#logStartOffset)
+      this.#noteIndexUse(segment)
+      if (found !== undefined) return { offset: offset(Math.max(found.offset, this.#logStartOffset)), timestamp: found.timestamp }
+    }
+    return undefined
+  }
+
+  // ---- truncation, retention ----
+
+  /**
+   * Removes every batch whose last offset is ≥ `target` (a batch holding `target` goes whole, so the log may end
+   * below `target`); a no-op at or past the log end; below the log start it empties the log and restarts it there.
+   * Truncates the epoch cache too and syncs the change before resolving.
+   */
+  async truncateTo (target: Offset): Promise<void> {
+    assertOffset(target)
+    await this.#writer.run(async () => {
+      this.#assertWritable()
+      if (target >= this.logEndOffset) return
+      if (target < this.#logStartOffset) {
+        await this.#guard(async () => { await this.#restartAt(target) })
+        return
+      }
+      await this.#guard(async () => { await this.#truncate(target) })
+    })
+  }
+
+  /** Deletes the whole log and restarts it, empty, at `target` (a follower far behind the leader's log start). */
+  async truncateFullyAndStartAt (target: Offset): Promise<void> {
+    assertOffset(target)
+    await this.#writer.run(async () => {
+      this.#assertWritable()
+      await this.#guard(async () => { await this.#restartAt(target) })
+    })
+  }
+
+  async #truncate (target: number): Promise<void> {
+    await this.#groupCommit.idle()
+    let firstGone = this.#segments.findIndex((s) => s.baseOffset >= target)
+    if (firstGone < 1) firstGone = firstGone === 0 ? 1 : this.#segments.length
+    const gone = this.#segments.splice(firstGone)
+    for (const segment of gone) await segment.delete()
+    if (gone.length > 0) await fsyncDirectory(this.dir)
+    this.#forgetIndexUse(this.#active)
+    const removedBytes = await this.#active.truncateTo(target) + gone.reduce((sum, s) => sum + s.sizeBytes, 0)
+    const logEndOffset = this.logEndOffset
+    this.#epochCache.truncateFromEnd(logEndOffset)
+    await this.#epochCache.flush()
+    this.#groupCommit.truncateTo(logEndOffset)
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, logEndOffset)
+    this.#logger.info({ offset: target, logEndOffset, removedBytes, deletedSegments: gone.length }, 'log truncated')
+  }
+
+  async #restartAt (target: number): Promise<void> {
+    await this.#groupCommit.idle()
+    const gone = this.#segments.splice(0)
+    for (const segment of gone) await segment.delete()
+    this.#recentlyRead = []
+    this.#segments.push(await LogSegment.create(this.dir, target, this.#segmentDeps))
+    await fsyncDirectory(this.dir)
+    this.#logStartOffset = target
+    this.#recoveryPoint = target
+    this.#epochCache.clear()
+    await this.#epochCache.flush()
+    this.#groupCommit.restartAt(target)
+    this.#maybeFinishRefetch()
+    this.#logger.info({ offset: target, deletedSegments: gone.length }, 'log truncated fully')
+  }
+
+  /** Advances the log start offset to `target` (≤ logEndOffset; the broker checks the high watermark) and deletes
+   * the segments wholly below it. Returns the new log start offset. */
+  async deleteRecordsBefore (target: Offset): Promise<Offset> {
+    assertOffset(target)
+    return await this.#writer.run(async () => {
+      this.#assertWritable()
+      if (target > this.logEndOffset) {
+        throw new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'log start offset beyond the log end', {
+          details: { offset: target, logEndOffset: this.logEndOffset },
+        })
+      }
+      if (target <= this.#logStartOffset) return this.logStartOffset
+      await this.#guard(async () => {
+        this.#logStartOffset = target
+        let below = 0
+        while (below + 1 < this.#segments.length && (this.#segments[below + 1] as LogSegment).baseOffset <= target) below += 1
+        await this.#deleteOldest(below)
+        await this.#trimEpochsToLogStart()
+        this.#logger.info({ logStartOffset: target, deletedSegments: below }, 'log start offset advanced')
+      })
+      return this.logStartOffset
+    })
+  }
+
+  /**
+   * Deletes whole segments by time (`retentionMs` against `nowMs`), by size (`retentionBytes`) and below the log start
+   * offset, oldest first, never past `highWatermark` (default: the log end). See log-retention.ts for the rules.
+   */
+  async applyRetention (nowMs: number, options: { highWatermark?: Offset } = {}): Promise<RetentionResult> {
+    return await this.#writer.run(async () => {
+      this.#assertWritable()
+      const logEndOffset = this.logEndOffset
+      const plan = await planRetention(this.#segments, {
+        nowMs,
+        retentionMs: this.config.retentionMs,
+        retentionBytes: this.config.retentionBytes,
+        logEndOffset,
+        highWatermark: Math.min(options.highWatermark ?? logEndOffset, logEndOffset),
+        logStartOffset: this.#logStartOffset,
+      })
+      if (plan.count === 0) return { deletedSegments: 0, logStartOffset: this.logStartOffset }
+      await this.#guard(async () => {
+        if (plan.count === this.#segments.length) await this.#roll(nowMs)
+        await this.#deleteOldest(plan.count)
+        this.#logStartOffset = Math.max(this.#logStartOffset, (this.#segments[0] as LogSegment).baseOffset)
+        await this.#trimEpochsToLogStart()
+      })
+      this.#logger.info({
+        deletedSegments: plan.count, byTime: plan.byTime, bySize: plan.bySize, byStartOffset: plan.byStartOffset, logStartOffset: this.#logStartOffset,
+      }, 'segments deleted by retention')
+      return { deletedSegments: plan.count, logStartOffset: this.logStartOffset }
+    })
+  }
+
+  async #deleteOldest (count: number): Promise<void> {
+    const gone = this.#segments.splice(0, count)
+    for (const segment of gone) {
+      this.#forgetIndexUse(segment)
+      await segment.delete()
+    }
+    if (gone.length > 0) await fsyncDirectory(this.dir)
+  }
+
+  async #trimEpochsToLogStart (): Promise<void> {
+    this.#epochCache.truncateFromStart(offset(this.#logStartOffset))
+    await this.#epochCache.flush()
+  }
+
+  // ---- leader epochs ----
+
+  /** Records that `epoch` starts at `startOffset` (a new leader calls this with its log end offset), durably. */
+  async assignLeaderEpoch (epoch: LeaderEpoch, startOffset: Offset): Promise<void> {
+    await this.#writer.run(async () => {
+      this.#assertWritable()
+      this.#epochCache.assign(epoch, startOffset)
+      await this.#guard(async () => { await this.#epochCache.flush() })
+    })
+  }
+
+  /** The epoch entries (for tests and admin tools). */
+  get leaderEpochs (): readonly EpochEntry[] {
+    return this.#epochCache.entries
+  }
+
+  // ---- closing ----
+
+  /**
+   * Waits for queued appends, syncs everything, writes the active segment's indexes and the epoch cache, leaves the
+   * clean-shutdown marker (so the next open skips recovery) and releases the file handles. A failed log only
+   * releases its handles: the next open recovers it.
+   */
+  close (): Promise<void> {
+    this.#closed ??= this.#writer.run(async () => { await this.#close() })
+    if (this.#state === 'open') this.#state = 'closing'
+    return this.#closed
+  }
+
+  async #close (): Promise<void> {
+    let closeError: GregorError | undefined
+    try {
+      if (this.#failure === undefined) {
+        await this.#groupCommit.syncAll()
+        for (const segment of this.#segments) await segment.persistIndexes()
+        await this.#epochCache.flush()
+        const marker = await open(join(this.dir, CLEAN_SHUTDOWN_FILE), 'w')
+        await marker.close()
+        await fsyncDirectory(this.dir)
+        this.#logger.info({ logEndOffset: this.logEndOffset }, 'log closed')
+      }
+    } catch (error) {
+      closeError = this.#fail(error)
+    } finally {
+      this.#state = 'closed'
+      await Promise.all(this.#segments.map(async (s) => await this.#files.forget(s.logPath)))
+      if (this.#ownsFiles) await this.#files.closeAll()
+    }
+    if (closeError !== undefined) throw closeError
+  }
+
+  // ---- internals ----
+
+  async #guard (operation: () => Promise<void>): Promise<void> {
+    try {
+      await operation()
+    } catch (error) {
+      if (isGregorError(error) && error.code !== ErrorCode.KAFKA_STORAGE_ERROR) throw error
+      throw this.#fail(error)
+    }
+  }
+
+  /** Takes the log offline: every later call fails with KAFKA_STORAGE_ERROR. */
+  #fail (error: unknown): GregorError {
+    if (this.#failure !== undefined) return this.#failure
+    this.#failure = isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR
+      ? error
+      : storageError('partition log failed', { cause: error })
+    if (this.#state === 'open' || this.#state === 'closing') this.#state = 'failed'
+    this.#logger.error({ err: error, logEndOffset: this.#active.nextOffset }, 'partition log failed')
+    this.#appender.rejectQueued(this.#failure)
+    return this.#failure
+  }
+
+  #notWritable (): GregorError {
+    if (this.#failure !== undefined) return this.#failure
+    return new GregorError(ErrorCode.SHUTTING_DOWN, 'partition log is closed', { details: { topic: this.topic, partition: this.partition } })
+  }
+
+  #assertWritable (): void {
+    if (this.#state !== 'open') throw this.#notWritable()
+  }
+
+  #assertReadable (): void {
+    if (this.#state === 'closed' || this.#state === 'failed') throw this.#notWritable()
+  }
+
+  #afterWrite (): void {
+    this.#maybeFinishRefetch()
+    this.#tell(this.#onWritten, offset(this.logEndOffset), 'write listener failed')
+  }
+
+  /** Tells a listener (onRoll, onWritten) of `at`; its bug must not take the log offline, what it heard of succeeded. */
+  #tell (listener: ((at: Offset) => void) | undefined, at: Offset, failedMessage: string): void {
+    try {
+      listener?.(at)
+    } catch (error) {
+      this.#logger.warn({ err: error, offset: at }, failedMessage)
+    }
+  }
+
+  #maybeFinishRefetch (): void {
+    if (this.#corruption === undefined || this.logEndOffset < this.#corruption.refetchToOffset) return
+    this.#logger.info({ logEndOffset: this.logEndOffset, ...this.#corruption }, 'refetch after corruption complete')
+    this.#corruption = undefined
+  }
+
+  #readFailure (error: unknown, start: number, segment: LogSegment): Error {
+    if (hasErrno(error, 'ENOENT') && start < this.#logStartOffset) {
+      return new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'read offset was deleted', { details: { offset: start } })
+    }
+    if (isGregorError(error)) {
+      if (error.details.corruptSegment === true && this.#corruption === undefined) {
+        this.#corruption = {
+          offset: segment.baseOffset, refetchToOffset: this.#active.nextOffset, segmentBaseOffset: segment.baseOffset,
+          position: Number(error.details.position ?? 0), reason: String(error.details.reason),
+        }
+        this.#logger.error({ ...this.#corruption }, 'corrupt segment found on read')
+      }
+      return error
+    }
+    return storageError('read failed', { cause: error, details: { offset: start } })
+  }
+
+  #segmentIndexFor (target: number): number {
+    let low = 0
+    let high = this.#segments.length - 1
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1
+      if ((this.#segments[mid] as LogSegment).baseOffset <= target) low = mid
+      else high = mid - 1
+    }
+    return low
+  }
+
+  /** Keeps at most LOADED_INACTIVE_INDEXES_MAX inactive segments' indexes in memory. */
+  #noteIndexUse (segment: LogSegment): void {
+    if (segment === this.#active) return
+    this.#recentlyRead = [segment, ...this.#recentlyRead.filter((s) => s !== segment)]
+    while (this.#recentlyRead.length > LOADED_INACTIVE_INDEXES_MAX) {
+      const evicted = this.#recentlyRead.pop() as LogSegment
+      if (evicted !== this.#active) evicted.unloadIndexes()
+    }
+  }
+
+  #forgetIndexUse (segment: LogSegment): void {
+    this.#recentlyRead = this.#recentlyRead.filter((s) => s !== segment)
+  }
+}
+
+function assertOffset (value: number): void {
+  assert.ok(Number.isSafeInteger(value) && value >= 0, `offset must be a non-negative safe integer, got ${value}`)
+}

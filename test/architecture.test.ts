@@ -1,0 +1,104 @@
+/**
+ * Enforces ARCHITECTURE.md §3: imports point down the package stack, and the pure packages do no I/O.
+ *
+ * It reads every source file's import specifiers (static `import`/`export ... from` and dynamic `import()`), so a new
+ * file cannot quietly add an upward arrow or reach for the clock. Globals that bypass imports (`Date`, `setTimeout`,
+ * `Math.random`, `process`) are checked by name in the pure packages.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+
+const packagesDir = new URL('../packages/', import.meta.url).pathname
+
+/** Which @gregor packages each package may import (the arrows of §3, transitively closed). */
+const allowed: Record<string, readonly string[]> = {
+  common: [],
+  raft: ['common'],
+  records: ['common'],
+  metadata: ['common', 'raft', 'records'],
+  storage: ['common', 'raft', 'records'],
+  protocol: ['common', 'raft', 'records', 'metadata'],
+  broker: ['common', 'raft', 'records', 'metadata', 'storage', 'protocol'],
+  client: ['common', 'records', 'protocol'],
+  cli: ['common', 'raft', 'records', 'metadata', 'storage', 'protocol', 'broker', 'client'],
+}
+const purePackages = ['common', 'raft', 'records', 'metadata']
+/**
+ * Command-line entry points inside pure packages: they only read argv, time the run and print. Nothing imports
+ * them (checked below), so the purity of the code they drive is unaffected.
+ */
+const entryPoints = new Set(['raft/src/testing/sim-cli.ts'])
+/** Modules that do I/O, or that bring clocks, timers and transports with them. */
+const ioModule = /^(node:)?(fs|fs\/promises|net|http|http2|https|dgram|child_process|worker_threads|timers|timers\/promises|os|cluster|dns|tls|readline|perf_hooks)$|^@grpc\/|^protobufjs|^level|^classic-level|^pino/
+/** Ambient nondeterminism that needs no import. */
+const ambient = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Math\.random|performance\.now|process\.)/
+// Compression codecs are pure computation over buffers (zlib and napi codecs, no files, clock or sockets).
+const pureAllowed = /^(node:)?(zlib|assert|assert\/strict|buffer|util)$|^lz4|^snappy|^@node-rs\/crc32|^@mongodb-js\/zstd/
+
+function sourceFiles (dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return sourceFiles(path)
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') ? [path] : []
+  })
+}
+
+function importsOf (source: string): string[] {
+  const specifiers: string[] = []
+  const pattern = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g
+  for (const match of source.matchAll(pattern)) specifiers.push((match[1] ?? match[2] ?? match[3]) as string)
+  return specifiers
+}
+
+const packages = readdirSync(packagesDir).filter((name) => statSync(join(packagesDir, name)).isDirectory())
+
+describe('package dependency direction', () => {
+  test('every package is placed in the stack', () => {
+    expect(packages.filter((name) => !(name in allowed))).toEqual([])
+  })
+
+  for (const pkg of packages) {
+    test(`${pkg} imports only packages below it`, () => {
+      const violations: string[] = []
+      for (const file of sourceFiles(join(packagesDir, pkg, 'src'))) {
+        for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+          const target = /^@gregor\/([^/]+)/.exec(specifier)?.[1]
+          if (target !== undefined && target !== pkg && !(allowed[pkg] ?? []).includes(target)) {
+            violations.push(`${file}: ${specifier}`)
+          }
+        }
+      }
+      expect(violations).toEqual([])
+    })
+  }
+
+  for (const pkg of purePackages.filter((name) => packages.includes(name))) {
+    test(`${pkg} is pure: no I/O module, timer, clock or randomness`, () => {
+      const violations: string[] = []
+      for (const file of sourceFiles(join(packagesDir, pkg, 'src'))) {
+        if (entryPoints.has(file.slice(packagesDir.length))) continue
+        const source = readFileSync(file, 'utf8')
+        for (const specifier of importsOf(source)) {
+          const external = !specifier.startsWith('.') && !specifier.startsWith('@gregor/')
+          if (ioModule.test(specifier) || (external && !pureAllowed.test(specifier))) violations.push(`${file}: ${specifier}`)
+        }
+        const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+        const hit = ambient.exec(code)
+        if (hit !== null) violations.push(`${file}: ${hit[0]}`)
+      }
+      expect(violations).toEqual([])
+    })
+  }
+
+  test('no module imports a command-line entry point', () => {
+    const importers = packages.flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src'))
+      .filter((file) => importsOf(readFileSync(file, 'utf8')).some((specifier) => /sim-cli(\.js)?$/.test(specifier))))
+    expect(importers).toEqual([])
+  })
+
+  test('the checker itself sees an upward import and a clock', () => {
+    expect(importsOf("import { x } from '@gregor/broker'\nconst m = await import('node:fs')")).toEqual(['@gregor/broker', 'node:fs'])
+    expect(ambient.test('const t = Date.now()')).toBe(true)
+  })
+})

@@ -1,0 +1,244 @@
+/**
+ * Shared helpers of the multi-process cluster tests: read a whole partition back, describe leaders, produce raw
+ * requests for bad-input checks. Everything talks to real broker processes over real gRPC.
+ */
+import * as grpc from '@grpc/grpc-js'
+import { Admin, Consumer, type ConsumerMessage, type Producer } from '@gregor/client'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
+import { BrokerProcesses, type BrokerProcessesOptions, waitFor } from '@gregor/cli'
+import { clientMethods, unaryCall, type gregor } from '@gregor/protocol'
+
+export async function leadersOf (cluster: BrokerProcesses, topic: string): Promise<Map<number, number>> {
+  const admin = new Admin({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress) })
+  try {
+    const [description] = await admin.describeTopics([topic])
+    return new Map((description?.partitions ?? []).map((partition) => [partition.partition, partition.leader]))
+  } finally {
+    admin.close()
+  }
+}
+
+export async function describePartitions (cluster: BrokerProcesses, topic: string): Promise<ReadonlyArray<{ partition: number; leader: number; replicas: readonly number[]; isr: readonly number[]; leaderEpoch: number }>> {
+  const admin = new Admin({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress) })
+  try {
+    const [description] = await admin.describeTopics([topic])
+    return description?.partitions ?? []
+  } finally {
+    admin.close()
+  }
+}
+
+/** Waits until every partition of `topic` has a leader and an ISR of `isrSize`. */
+export async function waitForIsr (cluster: BrokerProcesses, topic: string, isrSize: number, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`every partition of ${topic} with a leader and ${isrSize} in sync`, async () => {
+    const partitions = await describePartitions(cluster, topic)
+    return partitions.length > 0 && partitions.every((partition) => partition.leader > 0 && partition.isr.length === isrSize) ? true : undefined
+  }, { timeoutMs, intervalMs: 100 })
+}
+
+/**
+ * Waits until the controller counts `count` live brokers (registered, unfenced, not shutting down). A restarted
+ * broker is ready by its own /readyz a moment before every later decision of the controller sees it unfenced, and a
+ * live broker can be fenced for a moment when the controller moves; tests that create topics right after a restart
+ * wait here, as an operator would retry INVALID_REPLICATION_FACTOR.
+ */
+export async function waitForLiveBrokers (cluster: BrokerProcesses, count = 3, timeoutMs = 30_000): Promise<void> {
+  const admin = new Admin({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress) })
+  try {
+    await waitFor(`${count} live brokers`, async () => {
+      const { brokers } = await admin.describeCluster()
+      return brokers.filter((broker) => !broker.fenced).length >= count ? true : undefined
+    }, { timeoutMs, intervalMs: 100 })
+  } finally {
+    admin.close()
+  }
+}
+
+/** Processes started by the test, or the bootstrap servers of a cluster it reaches otherwise (docker-compose). */
+export type ClusterAddress = BrokerProcesses | readonly string[]
+
+function serversOf (cluster: ClusterAddress): string[] {
+  return Array.isArray(cluster) ? [...cluster] : (cluster as BrokerProcesses).running().map((broker) => broker.clientAddress)
+}
+
+/** Reads partition `partition` of `topic` from `fromOffset` (0) up to `count` records (or fails at the deadline). */
+export async function readPartition (
+  cluster: ClusterAddress, topic: string, partition: number, count: number, options: { timeoutMs?: number; fromOffset?: number } = {},
+): Promise<ConsumerMessage[]> {
+  const { timeoutMs = 60_000, fromOffset = 0 } = options
+  const consumer = new Consumer({ bootstrapServers: serversOf(cluster), maxWaitMs: 200 })
+  consumer.assign([{ topic, partition, offset: fromOffset }])
+  const messages: ConsumerMessage[] = []
+  const timer = setTimeout(() => consumer.close(), timeoutMs)
+  try {
+    if (count === 0) return messages
+    for await (const message of consumer) {
+      messages.push(message)
+      if (messages.length >= count) break
+    }
+    return messages
+  } finally {
+    clearTimeout(timer)
+    consumer.close()
+  }
+}
+
+/** One raw ClientService call to a given broker, for requests a well-behaved client would never send. */
+export async function rawCall<Request, RequestProperties, Response, ResponseProperties> (
+  address: string,
+  method: { path: string; requestSerialize: (value: RequestProperties) => Buffer; responseDeserialize: (bytes: Buffer) => Response } & Record<string, unknown>,
+  request: RequestProperties,
+): Promise<Response> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure())
+  try {
+    return await unaryCall(client, method as never, request as never, { deadlineMs: 10_000 }) as Response
+  } finally {
+    client.close()
+  }
+}
+
+export async function produceRaw (address: string, request: gregor.cluster.ProduceRequest.$Properties): Promise<gregor.cluster.ProduceResponse> {
+  return await rawCall(address, clientMethods.produce as never, request)
+}
+
+/**
+ * A ClientService channel to one broker, connected (HTTP/2 settings exchanged) before it is used: a call made on it
+ * while the broker is SIGSTOPped is written into the paused process's socket rather than waiting for a handshake.
+ */
+export async function connectRaw (address: string, timeoutMs = 10_000): Promise<{
+  produce: (request: gregor.cluster.ProduceRequest.$Properties, deadlineMs?: number) => Promise<gregor.cluster.ProduceResponse>
+  close: () => void
+}> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure())
+  await new Promise<void>((resolve, reject) => {
+    client.waitForReady(Date.now() + timeoutMs, (error) => { if (error === undefined || error === null) resolve(); else reject(error) })
+  })
+  return {
+    produce: async (request, deadlineMs = 10_000) =>
+      await unaryCall(client, clientMethods.produce as never, request as never, { deadlineMs }) as gregor.cluster.ProduceResponse,
+    close: () => { client.close() },
+  }
+}
+
+/** The latest offset (high watermark) of a partition, asked of the broker at `address`. */
+export async function latestOffset (address: string, topic: string, partition: number): Promise<{ errorCode: string; offset: number }> {
+  const response = await rawCall(address, clientMethods.listOffsets as never, { partitions: [{ topic, partition, timestamp: -1 }] }) as gregor.cluster.ListOffsetsResponse
+  const result = response.partitions[0]
+  return { errorCode: result?.errorCode ?? 'NO_RESULT', offset: Number(result?.offset ?? -1) }
+}
+
+/**
+ * Registers the hooks every cluster test file needs: three brokers started and ready before the tests, an Admin on
+ * them, and at the end every broker resumed (a failed test may leave one SIGSTOPped) and stopped by PID.
+ * `GREGOR_KEEP_DIR=1` keeps the data directory for a post-mortem.
+ */
+export function useCluster (onStarted: (cluster: BrokerProcesses, admin: Admin) => void, options: BrokerProcessesOptions = {}): void {
+  let cluster: BrokerProcesses | undefined
+  let admin: Admin | undefined
+  beforeAll(async () => {
+    cluster = await BrokerProcesses.start({ logLevel: 'info', ...options })
+    await cluster.waitForReady()
+    admin = new Admin({ bootstrapServers: cluster.bootstrapServers })
+    onStarted(cluster, admin)
+  }, 60_000)
+  // A test that fails halfway may leave a broker killed or stopped: heal the cluster so one failure stays one failure
+  // and does not fail every later test of the file with INVALID_REPLICATION_FACTOR.
+  afterEach(async () => {
+    if (cluster === undefined) return
+    for (const broker of cluster.brokers) {
+      if (broker.process === undefined) cluster.startBroker(broker.nodeId)
+      else cluster.signal(broker.nodeId, 'SIGCONT')
+    }
+    await cluster.waitForReady(undefined, 60_000)
+    await waitForLiveBrokers(cluster, cluster.brokers.length, 60_000)
+  }, 130_000)
+  afterAll(async () => {
+    admin?.close()
+    for (const broker of cluster?.running() ?? []) cluster?.signal(broker.nodeId, 'SIGCONT')
+    await cluster?.stop({ graceMs: 5_000, keepDir: process.env.GREGOR_KEEP_DIR === '1' })
+  })
+}
+
+export interface AckedRecord { readonly partition: number; readonly offset: number; readonly value: string }
+
+/**
+ * The no-loss check of every failover test: each partition read back from offset 0 has contiguous offsets, every
+ * acknowledged record sits at the offset it was acknowledged with, nothing appears that was never sent, and nothing
+ * appears twice — the idempotent producer's retries of a batch whose acknowledgement was lost are stored once.
+ */
+export async function expectAckedReadBack (cluster: ClusterAddress, topic: string, partitions: readonly number[], acked: readonly AckedRecord[], sent: ReadonlySet<string>): Promise<void> {
+  for (const partition of partitions) {
+    const mine = acked.filter((item) => item.partition === partition).sort((a, b) => a.offset - b.offset)
+    const end = (mine[mine.length - 1]?.offset ?? -1) + 1
+    const read = await readPartition(cluster, topic, partition, end)
+    expect(read.map((message) => message.offset)).toEqual(Array.from({ length: end }, (_, i) => i))
+    const byOffset = new Map(read.map((message) => [message.offset as number, message.value?.toString()]))
+    for (const item of mine) expect(byOffset.get(item.offset), `offset ${item.offset} of partition ${partition}`).toBe(item.value)
+    const values = read.map((message) => message.value?.toString() ?? '')
+    for (const value of values) expect(sent.has(value), value).toBe(true)
+    const seen = new Map<string, number[]>()
+    read.forEach((message) => { const value = message.value?.toString() ?? ''; seen.set(value, [...(seen.get(value) ?? []), message.offset as number]) })
+    expect([...seen].filter(([, offsets]) => offsets.length > 1).map(([value, offsets]) => `${value}@${offsets.join('/')}`), `partition ${partition} stored twice`).toEqual([])
+  }
+}
+
+/**
+ * The acks=all load of the failover tests: `workers` loops, each sending `recordsPerSend` fresh values per send
+ * without pause, recording every acknowledged record (and every failure) until `stop()`. After `markKilled(led)`,
+ * `firstAckAfterKillMs` is the time to the first acknowledgement, for a send issued after the kill, that names a
+ * partition the victim led: only its successor can give that one (an earlier send's ack may be the victim's own).
+ */
+export class AcksAllLoad {
+  readonly acked: AckedRecord[] = []
+  readonly sent = new Set<string>()
+  readonly failures: unknown[] = []
+  firstAckAfterKillMs = 0
+  #killedAtMs = 0
+  #victimPartitions: ReadonlySet<number> = new Set()
+  #sequence = 0
+  #stopped = false
+  readonly #workers: Promise<void>[]
+
+  constructor (readonly producer: Producer, readonly topic: string, options: { workers?: number; recordsPerSend?: number; prefix?: string } = {}) {
+    const perSend = options.recordsPerSend ?? 20
+    const prefix = options.prefix ?? 'm'
+    this.#workers = Array.from({ length: options.workers ?? 8 }, async () => {
+      while (!this.#stopped) {
+        const values = Array.from({ length: perSend }, () => `${prefix}-${this.#sequence++}`)
+        values.forEach((value) => this.sent.add(value))
+        const sentAfterKill = this.#killedAtMs > 0
+        try {
+          const metadata = await producer.send({ topic, messages: values.map((value) => ({ value })), acks: 'all' })
+          metadata.forEach((item, i) => this.acked.push({ partition: item.partition, offset: item.offset, value: values[i] as string }))
+          if (sentAfterKill && this.firstAckAfterKillMs === 0 && metadata.some((item) => this.#victimPartitions.has(item.partition))) {
+            this.firstAckAfterKillMs = Date.now() - this.#killedAtMs
+          }
+        } catch (error) {
+          this.failures.push(error)
+        }
+      }
+    })
+  }
+
+  /** The victim is dead from now; `partitions` are those it led. */
+  markKilled (partitions: Iterable<number>): void {
+    this.#victimPartitions = new Set(partitions)
+    this.#killedAtMs = Date.now()
+  }
+
+  /** Waits until `count` more records than now are acknowledged (failing early on any send failure). */
+  async waitForAcks (count: number, what: string, timeoutMs = 30_000): Promise<void> {
+    const target = this.acked.length + count
+    await waitFor(what, () => {
+      if (this.failures.length > 0) throw this.failures[0] as Error
+      return this.acked.length >= target ? true : undefined
+    }, { timeoutMs })
+  }
+
+  /** Stops the loops, waits for the sends in flight, and closes the producer. */
+  async stop (): Promise<void> {
+    this.#stopped = true
+    await Promise.all(this.#workers)
+    await this.producer.close()
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `gregor dev` (what `npm start` runs): three broker processes on 127.0.0.1 that print their PIDs and addresses,
+ * answer clients and `/readyz`, and stop together on Ctrl-C (SIGINT) with exit code 0. Ports 0 let the OS pick, so
+ * the test does not collide with a cluster a developer already runs on 9092-9094.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+import { Admin } from '@gregor/client'
+import { cliBin, waitFor } from '@gregor/cli'
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl-C stops all three', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gregor-dev-test-'))
+  const child = spawn(process.execPath, [cliBin, 'dev', '--dir', dir, '--client-port', '0', '--broker-port', '0', '--admin-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.resume()
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  let brokerPids: number[] = []
+  try {
+    const bootstrap = await waitFor('gregor dev to say ready', () => /ready\. bootstrap servers: (\S+)/.exec(stdout)?.[1], { timeoutMs: 60_000 })
+    const brokers = [...stdout.matchAll(/broker (\d) {2}pid (\d+) {2}client (\S+) {2}admin (\S+)/g)]
+    expect(brokers.map((match) => match[1])).toEqual(['1', '2', '3'])
+    brokerPids = brokers.map((match) => Number(match[2]))
+    expect(brokerPids.every(isAlive)).toBe(true)
+    expect(bootstrap).toBe(brokers.map((match) => match[3]).join(','))
+    for (const match of brokers) expect((await fetch(`${match[4] as string}/readyz`)).status).toBe(200)
+
+    const admin = new Admin({ bootstrapServers: bootstrap })
+    try {
+      const { brokers: registered } = await waitFor('three live brokers', async () => {
+        const described = await admin.describeCluster()
+        return described.brokers.filter((broker) => !broker.fenced).length === 3 ? described : undefined
+      }, { timeoutMs: 30_000, intervalMs: 100 })
+      expect(registered.map((broker) => broker.brokerId).sort()).toEqual([1, 2, 3])
+    } finally {
+      admin.close()
+    }
+
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(stdout).toContain('stopping the three brokers (controlled shutdown)')
+    expect(brokerPids.filter(isAlive)).toEqual([])
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    for (const pid of brokerPids.filter(isAlive)) process.kill(pid, 'SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+}, 120_000)
+
+test('gregor dev refuses a bad port with exit code 2', async () => {
+  const child = spawn(process.execPath, [cliBin, 'dev', '--client-port', 'x'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  expect(code).toBe(2)
+  expect(stderr).toContain('--client-port must be an integer')
+})
+
+test('gregor broker with an invalid configuration lists every problem at once and exits with code 2', async () => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GREGOR_')))
+  const child = spawn(process.execPath, [cliBin, 'broker', '--node-id', 'zero', '--listeners', 'CLIENT://127.0.0.1:notaport'], {
+    stdio: ['ignore', 'ignore', 'pipe'], env,
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  expect(code).toBe(2)
+  const problems = stderr.split('\n').filter((line) => line.startsWith('  - '))
+  expect(problems.length).toBeGreaterThanOrEqual(4)
+  for (const field of ['node-id', 'cluster-id', 'voters', 'listeners', 'data-dir']) expect(stderr).toContain(field)
+})

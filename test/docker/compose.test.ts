@@ -1,0 +1,214 @@
+/**
+ * The docker-compose path as users run it (issue 5): `docker-compose up -d --build` on the repository's Dockerfile
+ * and docker-compose.yml, three healthy brokers, a topic with RF 3, acks=all load, `docker kill` of the busiest
+ * leader, the producer carrying on, every acknowledged record read back at its offset, `gregor cluster watch
+ * --json` showing the new leaders, and `docker start` bringing the broker back into the ISR.
+ *
+ * The engine (scripts/docker/): Debian's dockerd in a private network namespace with its own data root under a
+ * scratch dir, and a locally fabricated `node:20-slim` whose npm cache holds the lockfile (no registry here; the
+ * namespace has no way out, so the image build is proven offline). This test installs, starts, seeds and stops it
+ * itself; it needs root and fails (never skips) without it.
+ *
+ * Reaching the brokers: published ports live in the engine's namespace. start-engine.sh links that namespace to
+ * ours with a veth pair (the engine at GREGOR_DOCKER_ADDRESS), and compose gets GREGOR_ADVERTISED_HOST set to that
+ * address, so the HOST listeners advertise `<address>:19092` etc. instead of `localhost:19092`. The test process
+ * then uses the real client library in-process, exactly as a host-side client would, with no driver process to
+ * talk to. Figures are printed as JSON lines.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { Admin, Producer } from '@gregor/client'
+import { cliBin, waitFor } from '@gregor/cli'
+import { AcksAllLoad, expectAckedReadBack } from '../cluster/cluster-helpers.js'
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+const scriptsDir = `${repoRoot}scripts/docker`
+const topic = 'failover'
+const execFileAsync = promisify(execFile)
+
+// A short scratch path: the engine's unix socket lives in it (108-byte limit).
+const scratch = mkdtempSync('/tmp/gregor-dk-')
+const project = `gregore2e${process.pid}`
+let engineEnv: NodeJS.ProcessEnv | undefined
+let engineStarted = false
+let composeUp = false
+let bootstrapServers: string[] = []
+let admin: Admin | undefined
+
+/** Runs a command to completion; a failure throws with its stderr tail, so the reason shows in the test output. */
+async function run (file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(file, args, {
+      cwd: repoRoot, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024,
+    })
+    return stdout
+  } catch (error) {
+    const failure = error as { stderr?: string; stdout?: string; message: string }
+    const tail = `${failure.stdout ?? ''}\n${failure.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n')
+    throw new Error(`${file} ${args.join(' ')} failed: ${failure.message.split('\n')[0] ?? ''}\n${tail}`)
+  }
+}
+
+async function docker (...args: string[]): Promise<string> {
+  return (await run('docker', args, { env: engineEnv })).trim()
+}
+
+async function compose (...args: string[]): Promise<string> {
+  return await run('docker-compose', ['-p', project, '-f', `${repoRoot}docker-compose.yml`, ...args], { env: engineEnv, timeoutMs: 240_000 })
+}
+
+async function containerOf (nodeId: number): Promise<string> {
+  return await compose('ps', '-q', `broker-${nodeId}`).then((out) => out.trim())
+}
+
+async function describePartitions (): Promise<ReadonlyArray<{ partition: number; leader: number; isr: readonly number[] }>> {
+  const [description] = await (admin as Admin).describeTopics([topic])
+  return description?.partitions ?? []
+}
+
+async function waitForIsr (size: number, timeoutMs: number): Promise<void> {
+  await waitFor(`every partition of ${topic} with a leader and ${size} in sync`, async () => {
+    const partitions = await describePartitions()
+    return partitions.length === 3 && partitions.every((partition) => partition.leader > 0 && partition.isr.length === size) ? true : undefined
+  }, { timeoutMs, intervalMs: 100 })
+}
+
+/** `gregor cluster watch --json` from the host: its updates, one JSON object per line, collected as they come. */
+function watchCluster (): { child: ChildProcess; updates: Array<{ partitions?: Array<{ topic: string; partition: number; leader: number; isr: number[] }>; events?: Array<{ kind: string; text?: string }> }> } {
+  const child = spawn(process.execPath, [cliBin, 'cluster', 'watch', '--json', '--interval-ms', '200', '-b', bootstrapServers.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const updates: ReturnType<typeof watchCluster>['updates'] = []
+  let pending = ''
+  child.stdout?.setEncoding('utf8')
+  child.stdout?.on('data', (chunk: string) => {
+    pending += chunk
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) if (line.trim() !== '') updates.push(JSON.parse(line) as (typeof updates)[number])
+  })
+  return { child, updates }
+}
+
+beforeAll(async () => {
+  // Never a skip: a machine that cannot run this test fails it, with the reason.
+  if (process.getuid?.() !== 0) throw new Error('the docker-compose test needs root (it installs and runs dockerd in a private network namespace); run npm test as root')
+  await run('bash', [`${scriptsDir}/install-engine.sh`], { timeoutMs: 300_000 })
+  const exports = await run('bash', [`${scriptsDir}/start-engine.sh`, scratch, project.slice(-12)], { timeoutMs: 90_000 })
+  engineStarted = true
+  const vars = Object.fromEntries([...exports.matchAll(/^export (\w+)=(.*)$/gm)].map((match) => [match[1] as string, match[2] as string]))
+  if (vars.DOCKER_HOST === undefined || vars.GREGOR_DOCKER_ADDRESS === undefined) throw new Error(`start-engine.sh printed no DOCKER_HOST/GREGOR_DOCKER_ADDRESS:\n${exports}`)
+  const address = vars.GREGOR_DOCKER_ADDRESS
+  engineEnv = { ...process.env, DOCKER_HOST: vars.DOCKER_HOST, GREGOR_ADVERTISED_HOST: address }
+  await run('bash', [`${scriptsDir}/seed-base-image.sh`, scratch, repoRoot], { env: engineEnv, timeoutMs: 180_000 })
+
+  const upStartedMs = Date.now()
+  composeUp = true
+  await compose('up', '-d', '--build')
+  const upReturnedMs = Date.now()
+  const containers = await Promise.all([1, 2, 3].map(containerOf))
+  await waitFor('three healthy brokers', async () => {
+    const states = (await docker('inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', ...containers)).split('\n')
+    if (states.some((state) => state.startsWith('exited'))) throw new Error(`a broker exited: ${states.join(', ')}`)
+    return states.every((state) => state === 'running healthy') ? true : undefined
+  }, { timeoutMs: 60_000, intervalMs: 200 })
+  const healthyMs = Date.now()
+  // The containers start at the end of `up` (after the build): measure from the last start to all healthy.
+  const startedAt = (await docker('inspect', '-f', '{{.State.StartedAt}}', ...containers)).split('\n').map((text) => Date.parse(text))
+  console.log(JSON.stringify({
+    name: 'compose-up',
+    upWithBuildMs: upReturnedMs - upStartedMs,
+    startToHealthyMs: healthyMs - Math.max(...startedAt),
+    upToHealthyMs: healthyMs - upStartedMs,
+  }))
+  bootstrapServers = [`${address}:19092`, `${address}:29092`, `${address}:39092`]
+  admin = new Admin({ bootstrapServers })
+}, 420_000)
+
+afterAll(async () => {
+  admin?.close()
+  const problems: string[] = []
+  if (composeUp && process.env.GREGOR_KEEP_DOCKER !== '1') {
+    // -t 10: the data is deleted anyway; a broker that lingers after its controlled shutdown is cut off at 10 s.
+    await compose('down', '-v', '-t', '10').catch((error: unknown) => problems.push(String(error)))
+  }
+  if (engineStarted && process.env.GREGOR_KEEP_DOCKER !== '1') {
+    await run('bash', [`${scriptsDir}/stop-engine.sh`, scratch, '--purge'], { timeoutMs: 120_000 }).catch((error: unknown) => problems.push(String(error)))
+  }
+  if (process.env.GREGOR_KEEP_DOCKER !== '1') rmSync(scratch, { recursive: true, force: true })
+  if (problems.length > 0) throw new Error(`teardown: ${problems.join('\n')}`)
+}, 180_000)
+
+describe('docker-compose: three brokers, kill one, watch the failover', () => {
+  test('docker kill of the busiest leader under acks=all load: the producer carries on, nothing acknowledged is lost, the broker rejoins', async () => {
+    const testStartedMs = Date.now()
+    await (admin as Admin).createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }])
+    await waitForIsr(3, 30_000)
+    const leaders = new Map((await describePartitions()).map((partition) => [partition.partition, partition.leader]))
+    const counts = new Map<number, number>()
+    for (const leader of leaders.values()) counts.set(leader, (counts.get(leader) ?? 0) + 1)
+    // Ties (3 partitions over 3 brokers) go to the active controller: the hardest case (a controller failover and
+    // partition failovers at once), and the same case on every run.
+    const { controllerId } = await (admin as Admin).describeCluster()
+    const victim = [...counts].sort((a, b) => b[1] - a[1] || Number(b[0] === controllerId) - Number(a[0] === controllerId))[0]?.[0] as number
+    const victimContainer = await containerOf(victim)
+    const watch = watchCluster()
+
+    const load = new AcksAllLoad(new Producer({ bootstrapServers, lingerMs: 5, deliveryTimeoutMs: 30_000, requestTimeoutMs: 5_000 }), topic)
+    try {
+      await load.waitForAcks(2_000, 'load before the kill')
+      const killStartedMs = Date.now()
+      // `docker kill` returns once the daemon has handled the exit (seconds here): the victim is dead from then on,
+      // so acks of sends issued later are its successors' (scripts/docker/failover-bench.mjs times the signal itself).
+      await docker('kill', victimContainer)
+      const dockerKillMs = Date.now() - killStartedMs
+      load.markKilled([...leaders].filter(([, leader]) => leader === victim).map(([partition]) => partition))
+      await waitFor('new leaders for every partition', async () => {
+        const partitions = await describePartitions()
+        return partitions.every((partition) => partition.leader > 0 && partition.leader !== victim) ? true : undefined
+      }, { timeoutMs: 30_000, intervalMs: 50 })
+      // As seen by the Admin: includes its request deadline on the dead broker's address, so later than the failover.
+      const newLeadersSeenMs = Date.now() - killStartedMs
+      await load.waitForAcks(2_000, 'acks after the failover')
+      await waitFor('an ack from a successor', () => load.firstAckAfterKillMs > 0 ? true : undefined, { timeoutMs: 30_000 })
+
+      // `gregor cluster watch --json` saw it too: an update where no partition is led by the victim, and the events.
+      await waitFor('cluster watch to show the new leaders', () => watch.updates.some((update) => {
+        const mine = (update.partitions ?? []).filter((partition) => partition.topic === topic)
+        return mine.length === 3 && mine.every((partition) => partition.leader > 0 && partition.leader !== victim) ? true : undefined
+      }) ? true : undefined, { timeoutMs: 10_000 })
+      const leaderEvents = watch.updates.flatMap((update) => update.events ?? []).filter((event) => event.kind === 'leader').map((event) => event.text)
+      expect(leaderEvents.length).toBeGreaterThan(0)
+
+      const restartedAtMs = Date.now()
+      await docker('start', victimContainer)
+      await waitForIsr(3, 60_000)
+      const rejoinMs = Date.now() - restartedAtMs
+
+      await load.stop()
+      expect(load.failures).toEqual([])
+      await expectAckedReadBack(bootstrapServers, topic, [0, 1, 2], load.acked, load.sent)
+      // `docker stop` delivers SIGTERM to node (exec-form CMD, PID 1): the broker's logs show the controlled shutdown.
+      // -t 5: the shutdown takes about a second; a broker still running at 5 s would be SIGKILLed (exit 137).
+      const stopStartedMs = Date.now()
+      await docker('stop', '-t', '5', victimContainer)
+      const stopMs = Date.now() - stopStartedMs
+      const exitCode = Number(await docker('inspect', '-f', '{{.State.ExitCode}}', victimContainer))
+      const { stdout: logText } = await execFileAsync('docker', ['logs', victimContainer], { env: engineEnv, maxBuffer: 64 * 1024 * 1024 })
+      const logLines = logText.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg?: string; signal?: string; shutdownReady?: boolean })
+      expect(logLines.some((line) => line.msg === 'shutdown requested' && line.signal === 'SIGTERM')).toBe(true)
+      expect(logLines.some((line) => line.msg === 'controlled shutdown finished' && line.shutdownReady === true)).toBe(true)
+      expect(exitCode).toBe(0)
+
+      console.log(JSON.stringify({
+        name: 'compose-failover', victim, victimWasController: victim === controllerId, dockerKillMs, firstAckAfterDockerKillMs: load.firstAckAfterKillMs, newLeadersSeenMs, rejoinMs, acked: load.acked.length, leaderEvents,
+        dockerStop: { stopMs, exitCode, brokerStoppedLogged: logLines.some((line) => line.msg === 'broker stopped') },
+        testMs: Date.now() - testStartedMs,
+      }))
+    } finally {
+      await load.stop().catch(() => undefined) // a second stop after the one above is a no-op
+      watch.child.kill('SIGTERM')
+    }
+  }, 240_000)
+})
