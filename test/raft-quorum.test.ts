@@ -1,5 +1,5 @@
 /**
- * The metadata quorum as three real OS processes on 127.0.0.1 (real level, real gRPC): election, 1,000 commits,
+ * The metadata quorum as three real OS processes on loopback addresses (real level, real gRPC): election, 1,000 commits,
  * kill -9 of the leader, catch-up of the restarted node, and a full stop/restart that loses nothing committed.
  *
  * Check used throughout: every proposal that was acknowledged appears exactly once in every voter's applied

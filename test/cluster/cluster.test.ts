@@ -1,5 +1,5 @@
 /**
- * Gregor as users run it: three real `gregor broker` processes on 127.0.0.1 (real raft, level, segment files,
+ * Gregor as users run it: three real `gregor broker` processes on loopback addresses (real raft, level, segment files,
  * gRPC), driven by the real client library. Scenarios follow issue 4: bulk acks=all round trip, bad input, min ISR,
  * kill -9 of the busiest leader under load, and SIGTERM with leadership moving first.
  *

@@ -1,7 +1,7 @@
 /**
- * `gregor dev` (what `npm start` runs): three broker processes on 127.0.0.1 that print their PIDs and addresses,
- * answer clients and `/readyz`, and stop together on Ctrl-C (SIGINT) with exit code 0. Ports 0 let the OS pick, so
- * the test does not collide with a cluster a developer already runs on 9092-9094.
+ * `gregor dev` (what `npm start` runs): three broker processes on loopback that print their PIDs and addresses,
+ * answer clients and `/readyz`, and stop together on Ctrl-C (SIGINT) with exit code 0. Ports 0 give the `gregor dev`
+ * process its own loopback address, so the test does not collide with a cluster a developer already runs on 9092-9094.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'

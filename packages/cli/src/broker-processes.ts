@@ -1,19 +1,21 @@
 /**
- * Runs real `gregor broker` OS processes on 127.0.0.1: for `gregor dev`, the multi-process tests and benchmarks.
+ * Runs real `gregor broker` OS processes on loopback addresses: for `gregor dev`, the multi-process tests and benchmarks.
  * Start, kill (any signal), restart on the same data directory, and wait for readiness through each broker's
  * `/readyz`. Every process it starts it ends by PID (ChildProcess.kill), never by name.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './free-port.js'
+import { loopbackAddress } from './loopback-address.js'
 import { waitFor } from './wait-for.js'
 
 const cliBin = fileURLToPath(new URL('../bin/gregor.js', import.meta.url))
 const cliMain = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+/** Lines of a broker's log quoted when it does not become ready. */
+const logTailLines = 15
 
 export interface BrokerProcess {
   readonly nodeId: number
@@ -28,7 +30,10 @@ export interface BrokerProcessesOptions {
   /** Where data and logs go; a new temp directory when absent (removed by stop() unless `keepDir`). */
   readonly dir?: string
   readonly logLevel?: string
-  /** Fixed ports: broker n uses client+n-1, broker+n-1, admin+n-1; free ports where a base is 0 or not given. */
+  /**
+   * Fixed ports on 127.0.0.1: broker n uses client+n-1, broker+n-1, admin+n-1. Where a base is 0 or not given, a
+   * private loopback address of this process (see loopback-address.ts), never an OS-picked ephemeral port.
+   */
   readonly ports?: { readonly client: number; readonly broker: number; readonly admin: number }
   /** Write each broker's output to `<dir>/broker-<n>.log` (default) or pass it through to this process. */
   readonly output?: 'file' | 'inherit'
@@ -45,6 +50,8 @@ export class BrokerProcesses {
   readonly #dir: string
   readonly #ownsDir: boolean
   readonly #options: BrokerProcessesOptions
+  /** How each broker's last process ended, for the message of a readiness timeout. */
+  readonly #exits = new Map<number, string>()
 
   private constructor (dir: string, ownsDir: boolean, options: BrokerProcessesOptions) {
     this.#dir = dir
@@ -60,12 +67,12 @@ export class BrokerProcesses {
     const cluster = new BrokerProcesses(dir, options.dir === undefined, options)
     const count = options.count ?? 3
     for (let nodeId = 1; nodeId <= count; nodeId++) {
-      const port = async (base: number | undefined): Promise<number> => base === undefined || base === 0 ? await freePort() : base + nodeId - 1
+      const address = (base: number | undefined): string => base === undefined || base === 0 ? loopbackAddress() : `127.0.0.1:${base + nodeId - 1}`
       cluster.brokers.push({
         nodeId,
-        clientAddress: `127.0.0.1:${await port(options.ports?.client)}`,
-        brokerAddress: `127.0.0.1:${await port(options.ports?.broker)}`,
-        adminUrl: `http://127.0.0.1:${await port(options.ports?.admin)}`,
+        clientAddress: address(options.ports?.client),
+        brokerAddress: address(options.ports?.broker),
+        adminUrl: `http://${address(options.ports?.admin)}`,
         process: undefined,
       })
     }
@@ -101,7 +108,12 @@ export class BrokerProcesses {
       child.stderr?.pipe(log)
     }
     broker.process = child
-    child.once('exit', () => { if (broker.process === child) broker.process = undefined })
+    this.#exits.delete(nodeId)
+    child.once('exit', (code, signal) => {
+      if (broker.process !== child) return
+      broker.process = undefined
+      this.#exits.set(nodeId, signal === null ? `exited with code ${String(code)}` : `killed by ${signal}`)
+    })
   }
 
   /** Sends `signal` (SIGKILL by default) and waits until the process is gone. */
@@ -131,11 +143,37 @@ export class BrokerProcesses {
     }
   }
 
+  /**
+   * Waits until every broker of `nodeIds` answers /readyz with 200. On timeout the error says, for each broker not
+   * ready, whether its process still runs and what its log ended with: a CI failure must be diagnosable from the
+   * test output alone, since the data directory is gone by then.
+   */
   async waitForReady (nodeIds: readonly number[] = this.brokers.map((broker) => broker.nodeId), timeoutMs = 30_000): Promise<void> {
-    await waitFor(`brokers ${nodeIds.join(',')} ready`, async () => {
-      const ready = await Promise.all(nodeIds.map(async (nodeId) => await this.isReady(nodeId)))
-      return ready.every(Boolean) ? true : undefined
-    }, { timeoutMs, intervalMs: 100 })
+    let notReady: number[] = []
+    try {
+      await waitFor(`brokers ${nodeIds.join(',')} ready`, async () => {
+        const ready = await Promise.all(nodeIds.map(async (nodeId) => await this.isReady(nodeId)))
+        notReady = nodeIds.filter((_, i) => ready[i] !== true)
+        return notReady.length === 0 ? true : undefined
+      }, { timeoutMs, intervalMs: 100 })
+    } catch (error) {
+      const reports = await Promise.all(notReady.map(async (nodeId) => await this.#report(nodeId)))
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${reports.join('\n')}`)
+    }
+  }
+
+  async #report (nodeId: number): Promise<string> {
+    const broker = this.broker(nodeId)
+    const state = broker.process !== undefined ? `running as pid ${String(broker.process.pid)}` : this.#exits.get(nodeId) ?? 'not started'
+    let tail = '(output not kept in a file)'
+    if (this.#options.output !== 'inherit') {
+      try {
+        tail = (await readFile(join(this.#dir, `broker-${nodeId}.log`), 'utf8')).trimEnd().split('\n').slice(-logTailLines).join('\n')
+      } catch (error) {
+        tail = `(no log: ${error instanceof Error ? error.message : String(error)})`
+      }
+    }
+    return `broker ${nodeId} (client ${broker.clientAddress}, broker ${broker.brokerAddress}, admin ${broker.adminUrl}) not ready, ${state}; its log ends:\n${tail}`
   }
 
   /** SIGTERM every broker (controlled shutdown), SIGKILL what is still running after `graceMs`. */

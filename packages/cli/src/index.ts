@@ -1,5 +1,5 @@
 export { main } from './main.js'
 export { VoterProcesses, type VoterProcess, cliBin } from './voter-processes.js'
 export { waitFor } from './wait-for.js'
-export { freePort } from './free-port.js'
+export { loopbackAddress, loopbackHost } from './loopback-address.js'
 export { BrokerProcesses, type BrokerProcess, type BrokerProcessesOptions } from './broker-processes.js'

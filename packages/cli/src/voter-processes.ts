@@ -1,5 +1,5 @@
 /**
- * Runs real `gregor voter` OS processes on 127.0.0.1 for multi-process tests and the quorum benchmark: start,
+ * Runs real `gregor voter` OS processes on loopback addresses for multi-process tests and the quorum benchmark: start,
  * kill -9, SIGTERM, restart with the same data directory, and typed QuorumService clients to each. Every process it
  * starts it ends by PID (ChildProcess.kill), never by name.
  */
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { QuorumClient } from '@gregor/protocol'
-import { freePort } from './free-port.js'
+import { loopbackAddress } from './loopback-address.js'
 import { waitFor } from './wait-for.js'
 
 /** The CLI entry; resolved from this file whether it runs from src/ (vitest) or dist/. */
@@ -38,7 +38,7 @@ export class VoterProcesses {
     cluster.#logLevel = options.logLevel ?? 'info'
     cluster.#dir = await mkdtemp(join(tmpdir(), 'gregor-voters-'))
     for (let nodeId = 1; nodeId <= size; nodeId++) {
-      const address = `127.0.0.1:${await freePort()}`
+      const address = loopbackAddress()
       cluster.voters.push({ nodeId, address, client: new QuorumClient(address), process: undefined })
     }
     for (const voter of cluster.voters) cluster.startVoter(voter.nodeId)

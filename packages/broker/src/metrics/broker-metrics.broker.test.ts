@@ -1,8 +1,7 @@
-// Three real Brokers in this one process (real raft, logs, gRPC and admin HTTP on 127.0.0.1), scraped over HTTP:
+// Three real Brokers in this one process (real raft, logs, gRPC and admin HTTP on loopback), scraped over HTTP:
 // each has its own registry, and the numbers describe the cluster the way Kafka's would. The kill -9 scenario needs
 // separate processes and lives in test/cluster/metrics.test.ts; here a follower leaves by controlled shutdown.
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
@@ -15,13 +14,15 @@ import { type BrokerConfig, validateBrokerConfig } from '../broker-config.js'
 
 interface Node { readonly id: number; readonly broker: Broker; readonly client: string; readonly admin: string; running: boolean }
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
+/**
+ * A listening address no other process can take before the broker binds it: this process's own loopback address
+ * (127.128.0.0/10 by pid, apart from @gregor/cli's 127.64.0.0/10) and ports below Linux's ephemeral range. An
+ * OS-picked port, closed and passed on, may meanwhile become some outgoing connection's source port.
+ */
+let nextPort = 21_000
+function privateAddress (): string {
+  const pid = process.pid
+  return `127.${128 + ((pid >> 16) & 63)}.${(pid >> 8) & 255}.${pid & 255}:${nextPort++}`
 }
 
 /** Polls `probe` until it returns a value, or fails at the deadline (never a bare sleep). */
@@ -65,14 +66,14 @@ const nodes: Node[] = []
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gregor-metrics-'))
-  const ports = await Promise.all([1, 2, 3].map(async () => ({ client: await freePort(), broker: await freePort(), admin: await freePort() })))
-  const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p.broker}`).join(',')
-  for (const [i, p] of ports.entries()) {
+  const addresses = [1, 2, 3].map(() => ({ client: privateAddress(), broker: privateAddress(), admin: privateAddress() }))
+  const voters = addresses.map((a, i) => `${i + 1}@${a.broker}`).join(',')
+  for (const [i, a] of addresses.entries()) {
     const config: BrokerConfig = validateBrokerConfig({
       nodeId: String(i + 1), clusterId: 'metrics-test', voters, dataDir: join(dir, `broker-${i + 1}`),
-      listeners: `CLIENT://127.0.0.1:${p.client},BROKER://127.0.0.1:${p.broker},ADMIN://127.0.0.1:${p.admin}`,
+      listeners: `CLIENT://${a.client},BROKER://${a.broker},ADMIN://${a.admin}`,
     })
-    nodes.push({ id: i + 1, broker: new Broker(config, silentLogger), client: `127.0.0.1:${p.client}`, admin: `127.0.0.1:${p.admin}`, running: true })
+    nodes.push({ id: i + 1, broker: new Broker(config, silentLogger), client: a.client, admin: a.admin, running: true })
   }
   await Promise.all(nodes.map(async (node) => { await node.broker.start() }))
   await until('every broker ready', async () => nodes.every((node) => node.broker.readiness().ready) ? true : undefined)
