@@ -4,12 +4,13 @@
  * process its own loopback address, so the test does not collide with a cluster a developer already runs on 9092-9094.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { Admin } from '@gregor/client'
-import { cliBin, waitFor } from '@gregor/cli'
+import { cliBin, loopbackAddress, waitFor } from '@gregor/cli'
 
 function isAlive (pid: number): boolean {
   try {
@@ -83,3 +84,25 @@ test('gregor broker with an invalid configuration lists every problem at once an
   expect(problems.length).toBeGreaterThanOrEqual(4)
   for (const field of ['node-id', 'cluster-id', 'voters', 'listeners', 'data-dir']) expect(stderr).toContain(field)
 })
+
+test('gregor broker whose client port is taken says which listener and exits with code 1, not lingering as a voter', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gregor-port-taken-'))
+  const [client, brokerAddress, admin] = [loopbackAddress(), loopbackAddress(), loopbackAddress()] as [string, string, string]
+  const [host, port] = client.split(':') as [string, string]
+  const occupier = createServer()
+  await new Promise<void>((resolve) => occupier.listen(Number(port), host, resolve))
+  const child = spawn(process.execPath, [cliBin, 'broker', '--node-id', '1', '--cluster-id', 'port-taken', '--voters', `1@${brokerAddress}`,
+    '--listeners', `CLIENT://${client},BROKER://${brokerAddress},ADMIN://${admin}`, '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] })
+  try {
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    expect(code).toBe(1)
+    expect(stderr).toContain(`cannot listen on CLIENT://${client}`)
+    expect(stderr).toContain('EADDRINUSE')
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await new Promise<void>((resolve) => occupier.close(() => resolve()))
+    await rm(dir, { recursive: true, force: true })
+  }
+}, 30_000)

@@ -75,7 +75,21 @@ export class Broker {
     })
   }
 
+  /**
+   * Starts every part, or none: a listener that cannot bind (its port taken) undoes what already started, so a
+   * half-started broker never lingers as a raft voter that clients cannot reach; the error names the listener.
+   */
   async start (): Promise<void> {
+    try {
+      await this.#start()
+    } catch (error) {
+      this.#lifecycleStopped = true
+      await this.#teardown()
+      throw error
+    }
+  }
+
+  async #start (): Promise<void> {
     const { config } = this
     await mkdir(join(config.dataDir, 'logs'), { recursive: true })
     const brokerServer = new grpc.Server({ 'grpc.max_receive_message_length': defaultRaftTransportConfig.messageBytesMax })
@@ -175,6 +189,12 @@ export class Broker {
     const shutdownReady = await Promise.race([this.#lifecycle?.requestShutdown(10_000), this.#quorumLost()])
     this.#lifecycleStopped = true
     this.#log.info({ shutdownReady }, 'controlled shutdown finished')
+    await this.#teardown()
+    this.#log.info({}, 'broker stopped')
+  }
+
+  /** Stops whatever has started, in dependency order; safe on a broker whose start failed halfway. */
+  async #teardown (): Promise<void> {
     this.#lifecycle?.stop()
     this.#controller?.deactivate()
     await this.#replicas?.close()
@@ -189,7 +209,6 @@ export class Broker {
       this.#admin.closeAllConnections() // keep-alive sockets of scrapers and browsers would hold close() open
     })
     await this.#files?.closeAll()
-    this.#log.info({}, 'broker stopped')
   }
 
   /**
@@ -211,6 +230,9 @@ export class Broker {
 
 async function bind (server: grpc.Server, listener: ListenerAddress): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`${listener.host}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) => error === null ? resolve() : reject(error))
+    server.bindAsync(`${listener.host}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) => {
+      if (error === null) resolve()
+      else reject(new Error(`cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${error.message}`))
+    })
   })
 }

@@ -30,7 +30,16 @@ export async function voterCommand (argv: string[]): Promise<number> {
   const logger = createRootLogger({ level: config.logLevel, base: { nodeId: config.nodeId, clusterId: config.clusterId } })
   logger.info({ config: { ...config, voters: Object.fromEntries(config.voters) } }, 'effective config')
   const voter = new QuorumVoter(config, logger)
-  await voter.start()
+  try {
+    await voter.start()
+  } catch (error) {
+    // Its raft timers would keep a voter without a listener alive: undo the start and exit.
+    logger.fatal({ err: error }, 'voter failed to start')
+    process.stderr.write(`gregor voter: ${error instanceof Error ? error.message : String(error)}\n`)
+    await voter.stop(0)
+    logger.flush()
+    process.exit(1)
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => { logger.info({ signal }, 'shutdown requested'); resolve() }
     process.once('SIGTERM', onSignal)

@@ -1,7 +1,8 @@
 /**
  * `gregor broker`: runs one broker until SIGTERM/SIGINT, then shuts down in a controlled way (leadership moves
  * away before the process exits). Flags override `GREGOR_*` environment variables; an invalid configuration
- * prints every problem and exits with code 2.
+ * prints every problem and exits with code 2; a broker that cannot start (a listener's port taken, a data directory
+ * it cannot write) says why and exits with code 1.
  */
 import { parseArgs } from 'node:util'
 import { createRootLogger } from '../root-logger.js'
@@ -48,7 +49,15 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'))
     process.once('SIGINT', () => resolve('SIGINT'))
   })
-  await broker.start()
+  try {
+    await broker.start()
+  } catch (error) {
+    // Broker.start has undone what it started; exit rather than linger with timers but no listeners.
+    logger.fatal({ err: error }, 'broker failed to start')
+    process.stderr.write(`gregor broker: ${error instanceof Error ? error.message : String(error)}\n`)
+    logger.flush()
+    process.exit(1)
+  }
   const signal = await stopping
   logger.info({ signal }, 'shutdown requested')
   await broker.stop()
