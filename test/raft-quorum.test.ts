@@ -5,6 +5,8 @@
  * Check used throughout: every proposal that was acknowledged appears exactly once in every voter's applied
  * sequence, and all voters applied the same sequence (compared in full, not by a digest).
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { VoterProcesses, waitFor } from '@gregor/cli'
 
@@ -55,6 +57,13 @@ describe('metadata quorum: three voter processes', () => {
     const { leaderId, term } = await cluster.waitForLeader(10_000)
     expect(leaderId).not.toBe(oldLeader)
     expect(term).toBeGreaterThan(oldTerm)
+    // The survivors did not wait out the leader lease: each saw the stream from the dead leader close and forgot it.
+    for (const survivor of cluster.voters.filter((voter) => voter.nodeId !== oldLeader)) {
+      await waitFor(`voter ${survivor.nodeId} to log that it forgot leader ${oldLeader}`, async () => {
+        const lines = (await readFile(join(cluster.dir, `voter-${survivor.nodeId}.log`), 'utf8')).split('\n')
+        return lines.some((line) => line.includes('"msg":"forgot leader on a failure hint"') && line.includes(`"leaderId":${oldLeader}`)) ? true : undefined
+      }, { timeoutMs: 5_000 })
+    }
     await proposeAll(cluster, 'after-kill', 200, 16)
     await expectAllVotersApplied(cluster)
   })

@@ -82,7 +82,7 @@ export class MetadataQuorum {
       onSoftState: (softState) => { for (const listener of this.#roleListeners) listener(softState) },
     })
     this.#driver = driver
-    addRaftService(server, { clusterId, nodeId, voters: new Set(voterIds), onMessage: (message) => driver.receive(message), logger: this.#log })
+    addRaftService(server, { clusterId, nodeId, voters: new Set(voterIds), onMessage: (message) => driver.receive(message), onPeerGone: (peerId) => driver.peerGone(peerId), logger: this.#log })
     driver.start()
   }
 

@@ -68,6 +68,7 @@ export class RaftDriver {
   #inbox: Message[] = []
   #proposals: QueuedProposal[] = []
   #transfers: NodeId[] = []
+  #peersGone: NodeId[] = []
   #reads: Array<{ readonly context: Uint8Array; readonly resolve: () => void; readonly reject: (error: GregorError) => void }> = []
   readonly #pendingReads = new Map<string, { readonly resolve: () => void; readonly reject: (error: GregorError) => void; readonly deadlineMs: number; index?: RaftIndex }>()
   #readSequence = 0
@@ -139,6 +140,17 @@ export class RaftDriver {
     this.#notify()
   }
 
+  /**
+   * The transport saw the last stream from `peerId` close: if it leads, the Raft core forgets it and elects a new
+   * leader without waiting out the lease (`RawNode.forgetLeader`; a wrong hint is harmless). Bounded: a repeat of a
+   * queued hint is not queued again.
+   */
+  peerGone (peerId: NodeId): void {
+    if (this.#peersGone.includes(peerId)) return
+    this.#peersGone.push(peerId)
+    this.#notify()
+  }
+
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
@@ -163,7 +175,7 @@ export class RaftDriver {
 
   async #run (): Promise<void> {
     while (!this.#stopped) {
-      if (this.#inbox.length === 0 && this.#proposals.length === 0 && this.#reads.length === 0 && this.#transfers.length === 0 && this.#ticks === 0) {
+      if (this.#inbox.length === 0 && this.#proposals.length === 0 && this.#reads.length === 0 && this.#transfers.length === 0 && this.#peersGone.length === 0 && this.#ticks === 0) {
         await new Promise<void>((resolve) => { this.#wake = resolve })
         continue
       }
@@ -189,6 +201,7 @@ export class RaftDriver {
         this.#log.warn({ err: { code: error.code, message: error.message, details: error.details }, from: message.from }, 'raft message rejected')
       }
     }
+    for (const peerId of this.#peersGone.splice(0)) node.forgetLeader(peerId)
     for (const to of this.#transfers.splice(0)) {
       try {
         node.transferLeadership(to)

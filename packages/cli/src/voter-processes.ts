@@ -45,6 +45,9 @@ export class VoterProcesses {
     return cluster
   }
 
+  /** Where each voter keeps its data and its log (`voter-<n>.log`). */
+  get dir (): string { return this.#dir }
+
   get votersFlag (): string {
     return this.voters.map((voter) => `${voter.nodeId}@${voter.address}`).join(',')
   }

@@ -1,12 +1,16 @@
 /**
  * RaftTransport and RaftService over real gRPC on 127.0.0.1: delivery, cluster-id fencing, unknown senders,
- * malformed bytes, and reconnection after the receiver restarts on the same address.
+ * malformed bytes, a peer's closed or killed stream reported as a failure hint, and reconnection after the receiver
+ * restarts on the same address.
  */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest'
 import { silentLogger, type NodeId, type RaftIndex, type Term } from '@gregor/common'
 import type { Message } from '@gregor/raft'
 import { addRaftService, RaftTransport, defaultRaftTransportConfig } from './raft-transport.js'
+import { encodeRaftMessage } from './raft-codec.js'
 import { raftSendMethod } from './raft-services.js'
 
 const heartbeat = (from: number, to: number, term = 1): Message => ({
@@ -17,13 +21,16 @@ const heartbeat = (from: number, to: number, term = 1): Message => ({
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => { for (const cleanup of cleanups.splice(0).reverse()) await cleanup() })
 
-async function receiver (port = 0, clusterId = 'c1'): Promise<{ port: number; received: Message[]; server: grpc.Server }> {
+async function receiver (port = 0, clusterId = 'c1'): Promise<{ port: number; received: Message[]; gone: NodeId[]; server: grpc.Server }> {
   const received: Message[] = []
+  const gone: NodeId[] = []
   const server = new grpc.Server()
-  addRaftService(server, { clusterId, nodeId: 2 as NodeId, voters: new Set([1, 2, 3]), onMessage: (message) => received.push(message), logger: silentLogger })
+  addRaftService(server, {
+    clusterId, nodeId: 2 as NodeId, voters: new Set([1, 2, 3]), onMessage: (message) => received.push(message), onPeerGone: (peerId) => gone.push(peerId), logger: silentLogger,
+  })
   const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) => error === null ? resolve(p) : reject(error)))
   cleanups.push(() => { server.forceShutdown() })
-  return { port: bound, received, server }
+  return { port: bound, received, gone, server }
 }
 
 function transport (port: number, clusterId = 'c1'): RaftTransport {
@@ -72,6 +79,41 @@ describe('RaftTransport over gRPC', () => {
     expect((await failed)?.code).toBeDefined()
     transport(port).send(heartbeat(1, 2, 3))
     await until(() => received.length === 1, 'a valid message after the malformed one')
+  })
+
+  test('a peer whose stream closes is reported gone once, and only after its last stream closed', async () => {
+    const { port, received, gone } = await receiver()
+    const first = transport(port)
+    const second = transport(port)
+    first.send(heartbeat(1, 2, 1))
+    second.send(heartbeat(1, 2, 2))
+    await until(() => received.length === 2, 'a message on each stream')
+    first.close()
+    // Both streams share one HTTP/2 connection, so the server sees the first one's cancellation before this message.
+    second.send(heartbeat(1, 2, 3))
+    await until(() => received.length === 3, 'a message on the stream still open')
+    expect(gone).toEqual([])
+    second.close()
+    await until(() => gone.length === 1, 'node 1 reported gone')
+    expect(gone).toEqual([1])
+  })
+
+  test('a peer process killed with SIGKILL mid-stream is reported gone', async () => {
+    const { port, received, gone } = await receiver()
+    const envelope = raftSendMethod.requestSerialize({ clusterId: 'c1', message: encodeRaftMessage(heartbeat(1, 2, 5)) })
+    // A separate process holding one raft stream open, as a leader's transport does, until it is killed.
+    const script = `const grpc = require('@grpc/grpc-js')
+      const client = new grpc.Client('127.0.0.1:${port}', grpc.credentials.createInsecure())
+      const call = client.makeClientStreamRequest('${raftSendMethod.path}', (b) => b, (b) => b, () => {})
+      call.write(Buffer.from('${envelope.toString('hex')}', 'hex'))
+      setInterval(() => {}, 1000)`
+    const child = spawn(process.execPath, ['-e', script], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: 'ignore' })
+    cleanups.push(() => { child.kill('SIGKILL') })
+    await until(() => received.length === 1, 'the message from the child')
+    expect(gone).toEqual([])
+    child.kill('SIGKILL')
+    await until(() => gone.length === 1, 'node 1 reported gone after the kill')
+    expect(gone).toEqual([1])
   })
 
   test('reconnects after the receiver restarts on the same port', async () => {

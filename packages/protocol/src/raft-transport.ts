@@ -144,6 +144,12 @@ export interface RaftServiceOptions {
   readonly voters: ReadonlySet<number>
   readonly limits?: RaftCodecLimits
   readonly onMessage: (message: Message) => void
+  /**
+   * The last open stream from a peer closed (its process died, or the connection broke): a failure hint for Raft
+   * (`RawNode.forgetLeader`). Streams carry the sender's id in each message, so a stream that delivered nothing
+   * names no peer and gives no hint.
+   */
+  readonly onPeerGone?: (peerId: NodeId) => void
   readonly logger: Logger
 }
 
@@ -151,12 +157,24 @@ export interface RaftServiceOptions {
 export function addRaftService (server: grpc.Server, options: RaftServiceOptions): void {
   const log = options.logger.child({ component: 'raft-transport' })
   const limits = options.limits ?? defaultRaftCodecLimits
+  // Open inbound streams per peer: a peer reconnecting opens its new stream before the old one is seen to close.
+  const openStreams = new Map<NodeId, number>()
   const handler: grpc.handleClientStreamingCall<gregor.raft.Envelope, gregor.raft.StreamAck.$Properties> = (call, callback) => {
     let finished = false
+    let peerId: NodeId | undefined
     const finish = (error: grpc.ServiceError | null): void => {
       if (finished) return
       finished = true
       callback(error, error === null ? {} : undefined)
+      if (peerId === undefined) return
+      const open = (openStreams.get(peerId) ?? 1) - 1
+      if (open > 0) {
+        openStreams.set(peerId, open)
+        return
+      }
+      openStreams.delete(peerId)
+      log.info({ peerId }, 'raft stream from peer closed')
+      options.onPeerGone?.(peerId)
     }
     call.on('data', (envelope: gregor.raft.Envelope) => {
       if (envelope.clusterId !== options.clusterId) {
@@ -168,13 +186,17 @@ export function addRaftService (server: grpc.Server, options: RaftServiceOptions
       try {
         const message = decodeRaftMessage(envelope.message ?? {}, options.voters, limits)
         if (message.to !== options.nodeId) throw new Error('message addressed to another node')
+        if (peerId === undefined && !finished) {
+          peerId = message.from
+          openStreams.set(peerId, (openStreams.get(peerId) ?? 0) + 1)
+        }
         options.onMessage(message)
       } catch (error) {
         log.warn({ err: isGregorError(error) ? { code: error.code, message: error.message, details: error.details } : String(error) }, 'invalid raft message dropped')
       }
     })
     call.on('end', () => finish(null))
-    call.on('error', () => finish(null))
+    call.on('error', () => finish(null)) // also a peer killed mid-stream (raft-transport.test.ts)
   }
   server.addService({ send: raftSendMethod } as grpc.ServiceDefinition, { send: handler })
 }

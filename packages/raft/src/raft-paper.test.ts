@@ -389,6 +389,62 @@ describe('§6.2 CheckQuorum and the leader lease', () => {
   })
 })
 
+describe('failure hints (etcd ForgetLeader): the lease ends when the leader is known to be gone', () => {
+  /** Ticks nodes 2 and 3 `rounds` times on the network as it is, delivering everything after each round. */
+  function tickFollowers (c: InMemoryCluster, rounds: number): void {
+    for (let i = 0; i < rounds; i++) {
+      c.tick(2)
+      c.tick(3)
+      c.stabilize()
+    }
+  }
+
+  test('followers told that the leader died elect a new one within electionTicks - 1 ticks; untold, they still wait', () => {
+    for (const told of [true, false]) {
+      const c = new InMemoryCluster({ size: 3 })
+      c.elect(1)
+      c.isolate(1) // the leader's process is gone
+      if (told) {
+        c.raw(2).forgetLeader(nodeId(1))
+        c.raw(3).forgetLeader(nodeId(1))
+        c.processAll()
+        expect(c.status(2).leaderId).toBe(0)
+      }
+      tickFollowers(c, electionTicks - 1)
+      const leader = [2, 3].find((id) => c.status(id).role === 'leader')
+      if (told) {
+        expect(leader).toBeDefined()
+        expect(c.status(leader as number).term).toBe(2)
+      } else {
+        expect(leader).toBeUndefined()
+        expect(c.status(2)).toMatchObject({ term: 1, leaderId: 1 })
+      }
+    }
+  })
+
+  test('a wrong hint does not disturb a live leader: the other follower is in its lease, the next heartbeat restores it', () => {
+    const c = new InMemoryCluster({ size: 3 })
+    c.elect(1)
+    c.raw(2).forgetLeader(nodeId(1))
+    c.processAll()
+    expect(c.status(2).leaderId).toBe(0)
+    run(c, 3 * electionTicks)
+    expect(c.leader()).toBe(1)
+    expect(c.status(1).term).toBe(1)
+    expect(c.status(2)).toMatchObject({ role: 'follower', leaderId: 1, term: 1 })
+  })
+
+  test('a hint about a node that is not this follower\'s leader, or given to the leader itself, changes nothing', () => {
+    const c = new InMemoryCluster({ size: 3 })
+    c.elect(1)
+    c.raw(2).forgetLeader(nodeId(3))
+    c.raw(1).forgetLeader(nodeId(1))
+    expect(c.raw(2).hasReady()).toBe(false)
+    expect(c.status(2).leaderId).toBe(1)
+    expect(c.status(1)).toMatchObject({ role: 'leader', leaderId: 1 })
+  })
+})
+
 describe('§3.10 leadership transfer', () => {
   test('an up-to-date target gets timeoutNow, campaigns past the leader lease and wins', () => {
     const c = new InMemoryCluster({ size: 3 })

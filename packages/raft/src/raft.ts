@@ -492,6 +492,26 @@ export class Raft {
     for (const context of contexts) this.sendReadIndex(context)
   }
 
+  // ---- failure hints ------------------------------------------------------------------------------------------
+
+  /**
+   * A side channel says `leaderId` is gone (etcd's ForgetLeader; here the transport saw the leader's stream die with
+   * its process). A follower of that leader forgets it and counts its lease as run out, as if an election timeout
+   * had passed since it last heard from it: it grants pre-votes at once and campaigns after a randomized
+   * [0, electionTicks) ticks instead of [electionTicks, 2 × electionTicks). Returns whether anything changed.
+   *
+   * Only liveness is touched: terms and votes follow the usual rules. A wrong hint costs nothing while the leader
+   * lives: the other followers still hear it, are in its lease and reject the pre-vote, and its next heartbeat gives
+   * this follower its leader back.
+   */
+  forgetLeader (leaderId: NodeId): boolean {
+    if (this.role !== 'follower' || this.leaderId === NO_NODE || this.leaderId !== leaderId) return false
+    this.leaderId = NO_NODE
+    this.electionElapsed = Math.max(this.electionElapsed, this.config.electionTicks)
+    this.logger.info({ term: this.term, leaderId }, 'forgot leader on a failure hint')
+    return true
+  }
+
   // ---- leadership transfer (thesis §3.10) -------------------------------------------------------------------
 
   transferLeadership (to: NodeId): void {

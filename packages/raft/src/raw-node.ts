@@ -105,6 +105,16 @@ export class RawNode {
   }
 
   /**
+   * A failure hint from outside Raft (etcd's ForgetLeader): `leaderId` is believed gone, e.g. its connection died
+   * with its process. A follower of that leader forgets it and may campaign within one election timeout's worth of
+   * randomized ticks; anything else ignores the hint. Safe whether or not the hint is true (see `Raft.forgetLeader`).
+   * Returns whether the hint changed anything.
+   */
+  forgetLeader (leaderId: NodeId): boolean {
+    return this.raft.forgetLeader(leaderId)
+  }
+
+  /**
    * Raft thesis §6.4 ReadIndex: once this leader has confirmed with a heartbeat quorum that it still leads, a
    * `ReadState { index, context }` appears in a Ready; a read tagged `context` is linearizable once `index` is
    * applied. `context` must be unique among pending reads. Followers do not forward: they throw

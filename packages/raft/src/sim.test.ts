@@ -45,7 +45,7 @@ describe('deterministic simulation', () => {
     expect(a.events).toBeGreaterThan(1_000)
   })
 
-  test('the seeds cover every fault family, 3 and 5 voters, and actually commit, crash and partition', () => {
+  test('the seeds cover every fault family, 3 and 5 voters, and actually commit, crash, partition and forget leaders on hints', () => {
     const seeds = Array.from({ length: 40 }, (_, i) => drawSimParams(i + 1))
     expect(new Set(seeds.map((p) => p.family))).toEqual(new Set(['swarm', 'leaderChurn', 'crash', 'partition']))
     expect(new Set(seeds.map((p) => p.nodeCount))).toEqual(new Set([3, 5]))
@@ -54,5 +54,7 @@ describe('deterministic simulation', () => {
     expect(totals.reduce((sum, s) => sum + s.crashes, 0)).toBeGreaterThan(10)
     expect(totals.reduce((sum, s) => sum + s.partitions, 0)).toBeGreaterThan(10)
     expect(totals.reduce((sum, s) => sum + s.lostWrites, 0)).toBeGreaterThan(0)
+    // Failure hints (RawNode.forgetLeader) reach followers of live and of dead leaders.
+    expect(totals.reduce((sum, s) => sum + s.leadersForgotten, 0)).toBeGreaterThan(10)
   })
 })

@@ -26,7 +26,7 @@ export interface SimResult {
   readonly events: number
   readonly virtualTimeMs: number
   readonly failure?: SimFailure
-  readonly stats: { readonly committed: number; readonly crashes: number; readonly partitions: number; readonly lostWrites: number }
+  readonly stats: { readonly committed: number; readonly crashes: number; readonly partitions: number; readonly lostWrites: number; readonly leadersForgotten: number }
 }
 
 const traceLength = 60
@@ -74,6 +74,7 @@ export class SimCluster {
   /** Heals the current partition (see `cut`). */
   private healPartition: () => void = () => {}
   private partitions = 0
+  private leadersForgotten = 0
 
   constructor (readonly params: SimParams) {
     this.rng = seededRng(params.seed)
@@ -165,6 +166,7 @@ export class SimCluster {
         crashes: this.crashes,
         partitions: this.partitions,
         lostWrites: this.nodes.reduce((sum, node) => sum + node.lostWrites(), 0),
+        leadersForgotten: this.leadersForgotten,
       },
     }
   }
@@ -273,10 +275,28 @@ export class SimCluster {
     this.crashes++
     node.crash()
     this.trace.add(`crash node ${node.id}`)
+    this.hint(node.id, this.nodes.filter((other) => other !== node))
     const incarnation = node.incarnation
     this.scheduler.after(this.faultDurationMs(), () => {
       if (!node.up && node.incarnation === incarnation) this.restart(node)
     })
+  }
+
+  /**
+   * With `failureHintProbability`, tells each of `to` a moment later that `about` is gone, as the transport does when
+   * the stream from `about` breaks. A paused or crashed receiver misses it.
+   */
+  private hint (about: NodeId, to: readonly SimNode[]): void {
+    if (this.rng.next() >= this.params.failureHintProbability) return
+    const { delayMinMs, delayMeanMs } = this.params.network
+    for (const node of to) {
+      const incarnation = node.incarnation
+      this.scheduler.after(delayMinMs + this.rng.next() * delayMeanMs, () => {
+        if (!node.up || node.incarnation !== incarnation || node.pausedUntilMs > this.scheduler.nowMs) return
+        this.trace.add(`hint to node ${node.id}: node ${about} gone`)
+        if (node.forgetLeader(about)) this.leadersForgotten++
+      })
+    }
   }
 
   private pause (node: SimNode | undefined): void {
@@ -310,6 +330,7 @@ export class SimCluster {
     if (replace) this.healPartition()
     this.trace.add(`${describe} for ${durationMs.toFixed(0)}ms`)
     const heal = this.network.cut(links)
+    for (const [from, to] of links) this.hint(from, [this.node(to)])
     let healed = false
     const healOnce = (): void => {
       if (healed) return

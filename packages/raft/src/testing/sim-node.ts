@@ -84,6 +84,13 @@ export class SimNode implements ObservedNode {
     this.processReadies()
   }
 
+  /** A failure hint from the transport: `leaderId` is believed gone. */
+  forgetLeader (leaderId: NodeId): boolean {
+    const forgot = this.raw.forgetLeader(leaderId)
+    this.processReadies()
+    return forgot
+  }
+
   /** The driver loop body, until the node has nothing more to hand out. */
   processReadies (): void {
     while (this.raw.hasReady()) {

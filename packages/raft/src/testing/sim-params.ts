@@ -52,6 +52,11 @@ export interface SimParams {
   readonly uncommittedBytesMax: number
   readonly snapshotEveryEntries: number
   readonly snapshotKeepEntries: number
+  /**
+   * Chance that a crash or a cut link is reported to the nodes that lose the stream, as the gRPC transport does
+   * (`RawNode.forgetLeader`). A cut link gives hints that are wrong for the rest of the cluster (the leader lives).
+   */
+  readonly failureHintProbability: number
 }
 
 const uniform = (rng: Rng, min: number, max: number): number => min + rng.next() * (max - min)
@@ -122,6 +127,8 @@ export function drawSimParams (seed: number, overrides: Partial<SimParams> = {})
     uncommittedBytesMax: churn ? rng.int(1_024, 4_096) : rng.int(64, 4_096),
     snapshotEveryEntries: rng.int(4, 60),
     snapshotKeepEntries: rng.int(0, 12),
+    // Drawn last so that adding it left every earlier draw of a seed as it was.
+    failureHintProbability: chance(rng, 0.3) ? 0 : uniform(rng, 0.3, 1),
     ...overrides,
   }
 }
