@@ -19,6 +19,7 @@ import { encodeMetadataRecords } from '@gregor/metadata'
 import { defaultRaftTransportConfig } from '@gregor/protocol'
 import { FileHandleCache, defaultLogConfig } from '@gregor/storage'
 import { type AdminRoute, startAdminServer } from './admin-server.js'
+import { bindServer } from './bind-server.js'
 import type { BrokerConfig, ListenerAddress } from './broker-config.js'
 import { addClientService } from './client-service.js'
 import { ClusterPage } from './cluster-page/index.js'
@@ -139,7 +140,8 @@ export class Broker {
     addReplicationService(brokerServer, replicas)
     this.#stateMachine.onChange((image) => replicas.onMetadata(image))
 
-    await bind(brokerServer, this.#listener('BROKER'))
+    const brokerListener = this.#listener('BROKER')
+    await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`)
     const producerIds = new ProducerIdAllocator(() => {
       const self = this.#stateMachine.image.broker(config.nodeId)
       return self?.incarnationId === this.#incarnationId ? self.brokerEpoch : 0
@@ -158,7 +160,7 @@ export class Broker {
         initProducerId: () => producerIds.allocate(),
         metrics: this.#metrics,
       })
-      await bind(server, listener)
+      await bindServer(server, listener.name, `${listener.host}:${listener.port}`)
       this.#servers.push(server)
     }
     const admin = this.#listener('ADMIN')
@@ -226,13 +228,4 @@ export class Broker {
     if (listener === undefined) throw new Error(`no ${name} listener`) // validateBrokerConfig guarantees it
     return listener
   }
-}
-
-async function bind (server: grpc.Server, listener: ListenerAddress): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`${listener.host}:${listener.port}`, grpc.ServerCredentials.createInsecure(), (error) => {
-      if (error === null) resolve()
-      else reject(new Error(`cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${error.message}`))
-    })
-  })
 }

@@ -3,6 +3,7 @@
  * QuorumService, on one gRPC listener. It runs and tests the quorum alone; brokers embed MetadataQuorum directly.
  */
 import * as grpc from '@grpc/grpc-js'
+import { bindServer } from './bind-server.js'
 import type { Logger, NodeId } from '@gregor/common'
 import { addQuorumService, defaultRaftTransportConfig } from '@gregor/protocol'
 import { AppliedLog } from './applied-log.js'
@@ -33,6 +34,7 @@ export class QuorumVoter {
     this.#quorum = new MetadataQuorum(config, { stateMachine: this.stateMachine, logger })
   }
 
+  /** Starts the quorum and its listener, or neither: a failed bind stops the quorum again (as `Broker.start`). */
   async start (): Promise<void> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': defaultRaftTransportConfig.messageBytesMax })
     this.#server = server
@@ -43,9 +45,12 @@ export class QuorumVoter {
       readApplied: (fromPosition, entriesMax) => ({ payloads: this.stateMachine.read(fromPosition, entriesMax), appliedCount: this.stateMachine.count }),
       leaderId: () => this.#quorum.leaderId,
     })
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(this.#config.listenAddress, grpc.ServerCredentials.createInsecure(), (error) => error === null ? resolve() : reject(error))
-    })
+    try {
+      await bindServer(server, 'RAFT', this.#config.listenAddress)
+    } catch (error) {
+      await this.stop(0)
+      throw error
+    }
     this.#log.info({ nodeId: this.#config.nodeId, listenAddress: this.#config.listenAddress }, 'voter started')
   }
 

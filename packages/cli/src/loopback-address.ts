@@ -12,13 +12,15 @@
  * ephemeral range (32768-60999), so neither connect() nor bind(0) ever hands one out. Within one process, an address
  * is not handed out again until 12,000 later calls.
  */
+import { loopbackHost as hostOf } from '@gregor/common'
+
 const portFirst = 20_000
 const portCount = 12_000
 let calls = 0
 
-/** The loopback host of this process: 127.64.0.0 + pid. */
+/** The loopback host of this process (or of `pid`): 127.64.0.0 + pid. */
 export function loopbackHost (pid = process.pid): string {
-  return `127.${64 + ((pid >> 16) & 63)}.${(pid >> 8) & 255}.${pid & 255}`
+  return hostOf(pid, 64)
 }
 
 /** A `host:port` on this process's own loopback address that no other process and no earlier call was given. */

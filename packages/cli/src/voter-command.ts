@@ -3,6 +3,7 @@
  * The full broker (`gregor broker`) embeds the same voter; this command exists to run and test the quorum alone.
  */
 import { parseArgs } from 'node:util'
+import { exitOnStartFailure } from './exit-on-start-failure.js'
 import { createRootLogger } from './root-logger.js'
 import { QuorumVoter } from '@gregor/broker'
 import { isGregorError } from '@gregor/common'
@@ -33,12 +34,7 @@ export async function voterCommand (argv: string[]): Promise<number> {
   try {
     await voter.start()
   } catch (error) {
-    // Its raft timers would keep a voter without a listener alive: undo the start and exit.
-    logger.fatal({ err: error }, 'voter failed to start')
-    process.stderr.write(`gregor voter: ${error instanceof Error ? error.message : String(error)}\n`)
-    await voter.stop(0)
-    logger.flush()
-    process.exit(1)
+    exitOnStartFailure(logger, 'voter', error)
   }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => { logger.info({ signal }, 'shutdown requested'); resolve() }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { silentLogger } from '@gregor/common'
+import { loopbackHost, silentLogger } from '@gregor/common'
 import { clientMethods, type gregor, unaryCall } from '@gregor/protocol'
 import { buildBatch } from '@gregor/records'
 import { Broker } from '../broker.js'
@@ -16,14 +16,11 @@ interface Node { readonly id: number; readonly broker: Broker; readonly client: 
 
 /**
  * A listening address no other process can take before the broker binds it: this process's own loopback address
- * (127.128.0.0/10 by pid, apart from @gregor/cli's 127.64.0.0/10) and ports below Linux's ephemeral range. An
- * OS-picked port, closed and passed on, may meanwhile become some outgoing connection's source port.
+ * (block 128, apart from @gregor/cli's block 64) and ports below Linux's ephemeral range. An OS-picked port, closed
+ * and passed on, may meanwhile become some outgoing connection's source port.
  */
 let nextPort = 21_000
-function privateAddress (): string {
-  const pid = process.pid
-  return `127.${128 + ((pid >> 16) & 63)}.${(pid >> 8) & 255}.${pid & 255}:${nextPort++}`
-}
+const privateAddress = (): string => `${loopbackHost(process.pid, 128)}:${nextPort++}`
 
 /** Polls `probe` until it returns a value, or fails at the deadline (never a bare sleep). */
 async function until<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

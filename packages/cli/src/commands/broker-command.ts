@@ -5,6 +5,7 @@
  * it cannot write) says why and exits with code 1.
  */
 import { parseArgs } from 'node:util'
+import { exitOnStartFailure } from '../exit-on-start-failure.js'
 import { createRootLogger } from '../root-logger.js'
 import { Broker, validateBrokerConfig, type BrokerConfigInput } from '@gregor/broker'
 import { isGregorError } from '@gregor/common'
@@ -52,11 +53,7 @@ export async function brokerCommand (argv: string[]): Promise<number> {
   try {
     await broker.start()
   } catch (error) {
-    // Broker.start has undone what it started; exit rather than linger with timers but no listeners.
-    logger.fatal({ err: error }, 'broker failed to start')
-    process.stderr.write(`gregor broker: ${error instanceof Error ? error.message : String(error)}\n`)
-    logger.flush()
-    process.exit(1)
+    exitOnStartFailure(logger, 'broker', error)
   }
   const signal = await stopping
   logger.info({ signal }, 'shutdown requested')

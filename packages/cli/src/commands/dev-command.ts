@@ -1,8 +1,8 @@
 /**
  * `gregor dev [--dir D]`: a local three-broker cluster, each broker in its own OS process (so one can be killed),
  * on 127.0.0.1 with fixed ports: clients 9092-9094, inter-broker 9192-9194, admin HTTP 8081-8083 (the first of each
- * with `--client-port`, `--broker-port`, `--admin-port`; 0 picks a private loopback address and port, for tests). Prints the bootstrap servers, admin
- * URLs and PIDs; Ctrl-C stops all three with a controlled shutdown.
+ * with `--client-port`, `--broker-port`, `--admin-port`; 0 picks a private loopback address and port, for tests).
+ * Prints the bootstrap servers, admin URLs and PIDs; Ctrl-C stops all three with a controlled shutdown.
  */
 import { BrokerProcesses } from '../broker-processes.js'
 import { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
