@@ -18,12 +18,13 @@ const allowed: Record<string, readonly string[]> = {
   records: ['common'],
   metadata: ['common', 'raft', 'records'],
   storage: ['common', 'raft', 'records'],
+  coordinator: ['common'],
   protocol: ['common', 'raft', 'records', 'metadata'],
-  broker: ['common', 'raft', 'records', 'metadata', 'storage', 'protocol'],
+  broker: ['common', 'raft', 'records', 'metadata', 'storage', 'coordinator', 'protocol'],
   client: ['common', 'records', 'protocol'],
-  cli: ['common', 'raft', 'records', 'metadata', 'storage', 'protocol', 'broker', 'client'],
+  cli: ['common', 'raft', 'records', 'metadata', 'storage', 'coordinator', 'protocol', 'broker', 'client'],
 }
-const purePackages = ['common', 'raft', 'records', 'metadata']
+const purePackages = ['common', 'raft', 'records', 'metadata', 'coordinator']
 /**
  * Command-line entry points inside pure packages: they only read argv, time the run and print. Nothing imports
  * them (checked below), so the purity of the code they drive is unaffected.

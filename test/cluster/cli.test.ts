@@ -81,7 +81,7 @@ describe('gregor CLI against three brokers', () => {
     expect(tooMany.stderr).toContain('INVALID_REPLICATION_FACTOR')
     const badName = await gregor(['topics', 'create', '--topic', 'bad name!'])
     expect(badName.code).toBe(1)
-    expect(badName.stderr).toContain('INVALID_TOPIC')
+    expect(badName.stderr).toContain('INVALID_TOPIC_EXCEPTION')
   }, 60_000)
 
   test('produce sends stdin lines with keys and prints each acknowledgement; consume prints them back as JSON lines', async () => {

@@ -65,7 +65,7 @@ describe('three broker processes', () => {
   }, 180_000)
 
   test('bad input gets clear error codes and the brokers stay up with data intact', async () => {
-    await expectCode(admin.createTopics([{ topic: 'bad name!', numPartitions: 1, replicationFactor: 1 }]), 'INVALID_TOPIC')
+    await expectCode(admin.createTopics([{ topic: 'bad name!', numPartitions: 1, replicationFactor: 1 }]), 'INVALID_TOPIC_EXCEPTION')
     await expectCode(admin.createTopics([{ topic: 'too-many-replicas', numPartitions: 1, replicationFactor: 4 }]), 'INVALID_REPLICATION_FACTOR')
     await admin.createTopics([{ topic: 'bad-input', numPartitions: 1, replicationFactor: 3 }])
     await waitForIsr(cluster, 'bad-input', 3)

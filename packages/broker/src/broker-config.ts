@@ -8,6 +8,7 @@
  * must then not be a wildcard host.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
+import { defaultCoordinatorConfig } from '@gregor/coordinator'
 import { defaultMetadataConfig } from '@gregor/metadata'
 import { defaultReplicationConfig } from './replica/replication-config.js'
 
@@ -30,6 +31,12 @@ export interface BrokerConfig {
   readonly leaderImbalanceCheckIntervalMs: number
   /** How often old segments are deleted by their topic's retention.ms / retention.bytes (Kafka `log.retention.check.interval.ms`). */
   readonly logRetentionCheckIntervalMs: number
+  /** A group member silent this long is removed and its partitions move (Kafka `group.consumer.session.timeout.ms`). */
+  readonly groupSessionTimeoutMs: number
+  /** How often a stable group member heartbeats (Kafka `group.consumer.heartbeat.interval.ms`, there 5 s). */
+  readonly groupHeartbeatIntervalMs: number
+  /** Partitions of `__consumer_offsets` when it is first created (Kafka `offsets.topic.num.partitions`). */
+  readonly offsetsTopicNumPartitions: number
 }
 
 export interface BrokerConfigInput {
@@ -43,7 +50,13 @@ export interface BrokerConfigInput {
   readonly logLevel?: string
   readonly leaderImbalanceCheckIntervalMs?: string
   readonly logRetentionCheckIntervalMs?: string
+  readonly groupSessionTimeoutMs?: string
+  readonly groupHeartbeatIntervalMs?: string
+  readonly offsetsTopicNumPartitions?: string
 }
+
+/** Kafka's `offsets.topic.num.partitions` default. */
+export const defaultOffsetsTopicNumPartitions = 50
 
 const defaultLeaderImbalanceCheckIntervalMs = defaultMetadataConfig.leaderImbalanceCheckIntervalMs
 
@@ -112,8 +125,20 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
     'leader-imbalance-check-interval-ms: a non-negative integer is required, 0 turns it off (GREGOR_LEADER_IMBALANCE_CHECK_INTERVAL_MS)')
   const logRetentionCheckIntervalMs = intervalMs(input.logRetentionCheckIntervalMs, defaultReplicationConfig.retentionCheckIntervalMs, 1,
     'log-retention-check-interval-ms: a positive integer is required (GREGOR_LOG_RETENTION_CHECK_INTERVAL_MS)')
+  const groupSessionTimeoutMs = intervalMs(input.groupSessionTimeoutMs, defaultCoordinatorConfig.sessionTimeoutMs, 100,
+    'group-session-timeout-ms: an integer of at least 100 is required (GREGOR_GROUP_SESSION_TIMEOUT_MS)')
+  const groupHeartbeatIntervalMs = intervalMs(input.groupHeartbeatIntervalMs, defaultCoordinatorConfig.heartbeatIntervalMs, 10,
+    'group-heartbeat-interval-ms: an integer of at least 10 is required (GREGOR_GROUP_HEARTBEAT_INTERVAL_MS)')
+  if (problems.length === 0 && groupHeartbeatIntervalMs >= groupSessionTimeoutMs) {
+    problems.push('group-heartbeat-interval-ms must be less than group-session-timeout-ms')
+  }
+  const offsetsTopicNumPartitions = intervalMs(input.offsetsTopicNumPartitions, defaultOffsetsTopicNumPartitions, 1,
+    'offsets-topic-num-partitions: a positive integer is required (GREGOR_OFFSETS_TOPIC_NUM_PARTITIONS)')
+  if (offsetsTopicNumPartitions > 1000) problems.push('offsets-topic-num-partitions: at most 1000')
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
-  return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs })
+  return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
+    groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions,
+  })
 }

@@ -14,7 +14,8 @@ import { mkdir } from 'node:fs/promises'
 import type { Server as HttpServer } from 'node:http'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
-import type { Logger, NodeId } from '@gregor/common'
+import { type ErrorCode, GregorError, type Logger, type NodeId } from '@gregor/common'
+import { CONSUMER_OFFSETS_TOPIC, defaultCoordinatorConfig } from '@gregor/coordinator'
 import { encodeMetadataRecords } from '@gregor/metadata'
 import { defaultRaftTransportConfig } from '@gregor/protocol'
 import { FileHandleCache, defaultLogConfig } from '@gregor/storage'
@@ -22,13 +23,15 @@ import { type AdminRoute, startAdminServer } from './admin-server.js'
 import { bindServer } from './bind-server.js'
 import type { BrokerConfig, ListenerAddress } from './broker-config.js'
 import { addClientService } from './client-service.js'
-import { ClusterPage } from './cluster-page/index.js'
+import { ClusterPage, coordinatedGroups } from './cluster-page/index.js'
 import { BrokerLifecycle, Controller, addControllerService, defaultControllerConfig } from './controller/index.js'
 import { MetadataQuorum } from './metadata-quorum.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import { MetadataStateMachine } from './metadata/metadata-state-machine.js'
-import { BrokerMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
+import { BrokerMetrics, GroupMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
 import { ReplicaManager, addReplicationService, defaultReplicationConfig } from './replica/index.js'
+import { addGroupService } from './group-service.js'
+import { GroupCoordinatorRuntime, appendCoordinatorRecords, offsetsReplicaOf, systemTimer } from './group-coordinator/index.js'
 
 const systemClock = { nowMs: (): number => Date.now() }
 
@@ -58,6 +61,7 @@ export class Broker {
   #controller: Controller | undefined
   #lifecycle: BrokerLifecycle | undefined
   #replicas: ReplicaManager | undefined
+  #groups: GroupCoordinatorRuntime | undefined
   #files: FileHandleCache | undefined
   #lifecycleStopped = false
 
@@ -138,7 +142,28 @@ export class Broker {
     })
     this.#replicas = replicas
     addReplicationService(brokerServer, replicas)
-    this.#stateMachine.onChange((image) => replicas.onMetadata(image))
+    const groups = this.#groups = new GroupCoordinatorRuntime({
+      brokerId: config.nodeId,
+      config: { ...defaultCoordinatorConfig, sessionTimeoutMs: config.groupSessionTimeoutMs, heartbeatIntervalMs: config.groupHeartbeatIntervalMs },
+      offsetsTopicNumPartitions: config.offsetsTopicNumPartitions,
+      image: () => this.#stateMachine.image,
+      replica: (partition) => offsetsReplicaOf(replicas, partition),
+      append: async (partition, records) => await appendCoordinatorRecords(replicas, partition, records),
+      createOffsetsTopic: async (spec) => {
+        const response = await lifecycle.createTopics({ topics: [{ name: CONSUMER_OFFSETS_TOPIC, ...spec }] })
+        const result = response.topics[0]
+        const code = result?.errorCode ?? ''
+        if (code !== '') throw new GregorError(code as ErrorCode, result?.errorMessage ?? code)
+      },
+      newMemberId: () => randomUUID(), clock: systemClock, timer: systemTimer, logger: this.#rootLogger,
+      onDecision: (_groupId, result) => { groupMetrics.decided(result.records) },
+    })
+    const groupMetrics = new GroupMetrics({
+      registry: this.#metrics.registry, shards: () => groups.activeShards(),
+      highWatermark: (topic, partition) => replicas.replicaState(topic, partition)?.highWatermark,
+    })
+    // The coordinator follows leadership of __consumer_offsets as the replica manager has applied it.
+    this.#stateMachine.onChange(async (image) => { await replicas.onMetadata(image); await groups.onMetadata() })
 
     const brokerListener = this.#listener('BROKER')
     await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`)
@@ -160,6 +185,7 @@ export class Broker {
         initProducerId: () => producerIds.allocate(),
         metrics: this.#metrics,
       })
+      addGroupService(server, listener.name, { runtime: groups, image: () => this.#stateMachine.image, brokerId: config.nodeId })
       await bindServer(server, listener.name, `${listener.host}:${listener.port}`)
       this.#servers.push(server)
     }
@@ -170,6 +196,7 @@ export class Broker {
     const clusterPage = this.#clusterPage = new ClusterPage({
       brokerId: config.nodeId, clusterId: config.clusterId, image: () => this.#stateMachine.image, quorum: () => this.#quorum.status(),
       highWatermark: (topic, partition) => replicas.replicaState(topic, partition)?.highWatermark, wallClockMs: () => Date.now(), logger: this.#rootLogger,
+      groups: () => coordinatedGroups(groups.activeShards(), (topic, partition) => replicas.replicaState(topic, partition)?.highWatermark),
     })
     for (const [path, route] of clusterPage.routes()) adminRoutes.set(path, route)
     this.#stateMachine.onChange(() => { clusterPage.onMetadataChange() })
@@ -199,6 +226,7 @@ export class Broker {
   async #teardown (): Promise<void> {
     this.#lifecycle?.stop()
     this.#controller?.deactivate()
+    await this.#groups?.close()
     await this.#replicas?.close()
     await this.#quorum.stop()
     // Peers keep long-lived streams open to us (raft transport, follower fetch): tryShutdown would wait for them to

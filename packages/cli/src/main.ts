@@ -10,10 +10,11 @@ commands:
   dev [--dir D]          run a local three-broker cluster, each broker in its own process
   topics                 create | list | describe | delete topics
   produce                send stdin lines as records
-  consume                print records
+  consume                print records (--group G: as a member of a consumer group, committing offsets)
+  groups                 list | describe | delete | reset-offsets consumer groups (kafka-consumer-groups)
   cluster describe       controller, quorum, brokers
   cluster watch          the same plus every partition, live, an event per change (--json)
-  bench produce|consume  throughput and latency
+  bench produce|consume  throughput and latency (consume --group G --consumers N: N members share the topic)
   bench failover         kill -9 of a partition leader → first acks=all ack by the new leader (--trials 10)
   bench quorum           metadata quorum: commits/s and elections after kill -9 (--trials 20 --proposals 5000)
   voter                  run a bare metadata-quorum voter (no partitions)
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   topics: async (argv) => await (await import('./commands/topics-command.js')).topicsCommand(argv),
   produce: async (argv) => await (await import('./commands/produce-command.js')).produceCommand(argv),
   consume: async (argv) => await (await import('./commands/consume-command.js')).consumeCommand(argv),
+  groups: async (argv) => await (await import('./commands/groups-command.js')).groupsCommand(argv),
   cluster: async (argv) => await (await import('./commands/cluster-command.js')).clusterCommand(argv),
   voter: async (argv) => await (await import('./voter-command.js')).voterCommand(argv),
   healthcheck: async (argv) => await (await import('./commands/healthcheck-command.js')).healthcheckCommand(argv),

@@ -6,15 +6,22 @@
  * only a partition's leader knows its high watermark, so it goes to each leader. Failures per topic come
  * back as GregorErrors with the broker's code; transport failures as retriable REQUEST_TIMED_OUT (see
  * response-error.ts). Nothing here retries a domain error: whether to retry "topic already exists" is the caller's
- * business.
+ * business. Consumer group methods delegate to GroupAdmin (group-admin.ts): they go to the group's coordinator and
+ * are the exception, retrying a moved or loading coordinator within the request timeout.
  */
-import { ErrorCode, GregorError } from '@gregor/common'
+import { type Clock, ErrorCode, GregorError } from '@gregor/common'
 import { type gregor, clientMethods } from '@gregor/protocol'
-import { ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig } from './cluster-connection.js'
+import { type BrokerConnection, ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig } from './cluster-connection.js'
+import type { GroupCoordinatorInfo, TopicPartitionList } from './coordinator-lookup.js'
 import { groupByLeader } from './group-by-leader.js'
+import {
+  type CommittedOffset, type GroupDescription, type GroupLagRow, type ListOffsetsSpec, type ListedGroup, type OffsetResetPlanRow,
+  type OffsetResetSpec, GroupAdmin,
+} from './group-admin.js'
 import type { PartitionInfo } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
+import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
 export interface ClientConfig extends Partial<Omit<ClusterConnectionConfig, 'bootstrapServers'>> {
   readonly bootstrapServers: readonly string[] | string
@@ -73,11 +80,32 @@ export function connectionFor (config: ClientConfig): ClusterConnection {
   })
 }
 
-export class Admin {
-  readonly #connection: ClusterConnection
+/** Injected for tests: a fake cluster at the transport seam, and virtual time for the coordinator retries. */
+export interface AdminDeps {
+  readonly connection?: BrokerConnection
+  readonly clock?: Clock
+  readonly scheduler?: Scheduler
+}
 
-  constructor (config: ClientConfig) {
-    this.#connection = connectionFor(config)
+/** Backoff between retries of a group request whose coordinator moved or is loading (Kafka `retry.backoff.ms`). */
+const GROUP_RETRY_BACKOFF_MS = 100
+const GROUP_RETRY_BACKOFF_MAX_MS = 1000
+
+export class Admin {
+  readonly #connection: BrokerConnection
+  readonly #groups: GroupAdmin
+
+  constructor (config: ClientConfig, deps: AdminDeps = {}) {
+    this.#connection = deps.connection ?? connectionFor(config)
+    this.#groups = new GroupAdmin({
+      connection: this.#connection,
+      clock: deps.clock ?? systemClock,
+      scheduler: deps.scheduler ?? systemScheduler,
+      timeoutMs: this.#connection.requestTimeoutMs,
+      retryBackoffMs: GROUP_RETRY_BACKOFF_MS,
+      retryBackoffMaxMs: GROUP_RETRY_BACKOFF_MAX_MS,
+      listOffsets: async (partitions, spec) => await this.listOffsets(partitions, spec),
+    })
   }
 
   /** Creates the topics; throws the error of the first topic that failed, with every failure in `details.failures`. */
@@ -127,12 +155,17 @@ export class Admin {
   }
 
   /**
-   * The earliest offset or the latest (= the high watermark) of each partition, asked of its leader by the latest
+   * The earliest offset, the latest (= the high watermark), or the first offset whose record timestamp is at least
+   * `timestampMs` (-1 when there is none) of each partition, asked of its leader by the latest
    * metadata (refreshed first for a topic it lacks): one request per leader, all at once, so an unreachable leader
    * costs one request timeout, not one per partition. Never throws for a partition: a leaderless partition answers
    * LEADER_NOT_AVAILABLE, an unreachable leader REQUEST_TIMED_OUT, each in `errorCode`.
    */
-  async listOffsets (partitions: readonly TopicPartition[], spec: 'earliest' | 'latest'): Promise<ListedOffset[]> {
+  async listOffsets (partitions: readonly TopicPartition[], spec: ListOffsetsSpec): Promise<ListedOffset[]> {
+    const timestamp = spec === 'earliest' ? -2 : spec === 'latest' ? -1 : spec.timestampMs
+    if (!Number.isSafeInteger(timestamp) || timestamp < -2) {
+      throw new GregorError(ErrorCode.INVALID_REQUEST, 'timestamp must be a non-negative integer (epoch ms)', { details: { timestamp } })
+    }
     const missing = [...new Set(partitions.map((tp) => tp.topic))].filter((topic) => !this.#connection.snapshot.topics.has(topic))
     if (missing.length > 0) await this.#connection.metadata(missing)
     const { groups, leaderless } = groupByLeader(partitions, (tp) => this.#connection.leaderFor(tp))
@@ -141,7 +174,7 @@ export class Admin {
     const answers = await Promise.all([...groups.values()].map(async (group) => {
       try {
         const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
-          partitions: group.items.map(({ topic, partition }) => ({ topic, partition, timestamp: spec === 'earliest' ? -2 : -1 })),
+          partitions: group.items.map(({ topic, partition }) => ({ topic, partition, timestamp })),
         })
         return response.partitions.map((result): ListedOffset => ({
           topic: result.topic ?? '', partition: result.partition ?? 0, offset: result.offset ?? -1,
@@ -152,6 +185,51 @@ export class Admin {
       }
     }))
     return [...answers.flat(), ...failed(leaderless, ErrorCode.LEADER_NOT_AVAILABLE)]
+  }
+
+  // ---- consumer groups (logic in group-admin.ts) ----
+
+  /** The group's coordinator; retries COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS within the request timeout. */
+  async findCoordinator (groupId: string): Promise<GroupCoordinatorInfo> {
+    return await this.#groups.findCoordinator(groupId)
+  }
+
+  /** Asks every broker, merges, sorted by groupId; `states` filters by lower-case state name. */
+  async listGroups (options?: { states?: string[] }): Promise<ListedGroup[]> {
+    return await this.#groups.listGroups(options)
+  }
+
+  /** One description per id, in order; throws a GregorError for a failed group (GROUP_ID_NOT_FOUND, …). */
+  async describeGroups (groupIds: string[]): Promise<GroupDescription[]> {
+    return await this.#groups.describeGroups(groupIds)
+  }
+
+  async deleteGroups (groupIds: string[]): Promise<{ groupId: string; errorCode: string; errorMessage: string }[]> {
+    return await this.#groups.deleteGroups(groupIds)
+  }
+
+  /** Committed offsets of the group (all of them when `partitions` is absent); offset -1: nothing committed. */
+  async fetchOffsets (groupId: string, partitions?: TopicPartitionList[]): Promise<CommittedOffset[]> {
+    return await this.#groups.fetchOffsets(groupId, partitions)
+  }
+
+  async deleteOffsets (groupId: string, partitions: TopicPartitionList[]): Promise<{ topic: string; partition: number; errorCode: string }[]> {
+    return await this.#groups.deleteOffsets(groupId, partitions)
+  }
+
+  /** Every partition with a committed offset or owned by a member, sorted by topic, partition. */
+  async groupLag (groupId: string): Promise<GroupLagRow[]> {
+    return await this.#groups.groupLag(groupId)
+  }
+
+  /** New offsets for `topic` (all partitions, or `partitions`) under `spec`, clamped to [logStart, logEnd]. */
+  async planOffsetReset (groupId: string, topic: string, spec: OffsetResetSpec, partitions?: number[]): Promise<OffsetResetPlanRow[]> {
+    return await this.#groups.planOffsetReset(groupId, topic, spec, partitions)
+  }
+
+  /** Executes a plan (ResetOffsets); NON_EMPTY_GROUP while the group has members, as a GregorError. */
+  async resetOffsets (groupId: string, plan: readonly OffsetResetPlanRow[]): Promise<void> {
+    await this.#groups.resetOffsets(groupId, plan)
   }
 
   close (): void {

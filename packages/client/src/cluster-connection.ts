@@ -51,6 +51,13 @@ export function parseBootstrapServers (input: string | readonly string[]): strin
   return entries
 }
 
+/**
+ * What the producer, consumer, admin and group components use of a ClusterConnection: the seam where tests put a
+ * fake cluster (a Pick of the class, so a plain object with these members fits).
+ */
+export type BrokerConnection = Pick<ClusterConnection,
+  'requestTimeoutMs' | 'snapshot' | 'leaderFor' | 'metadata' | 'topic' | 'call' | 'callAny' | 'close'>
+
 export class ClusterConnection {
   readonly #config: ClusterConnectionConfig
   readonly #clients = new Map<string, grpc.Client>()

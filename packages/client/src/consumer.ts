@@ -1,39 +1,30 @@
 /**
- * `Consumer` without groups: the caller assigns partitions and a start position, and iterates records with
- * `for await (const message of consumer)`.
+ * `Consumer`: `for await (const message of consumer)` or `run({ eachMessage | eachBatch })` over records of
+ * partitions that the caller assigns (`assign`, no group) or that a consumer group gives it (`groupId` +
+ * `subscribe`, KIP-848: the coordinator assigns, `group-membership.ts` heartbeats and reconciles).
  *
- * Owns: the fetch position of each assigned partition, the fetches in flight, and a buffer of fetched records.
- * When the buffer is empty, a round resolves 'earliest'/'latest' starts with ListOffsets, groups the partitions by
- * leader, keeps one long-polling Fetch in flight per leader broker (the broker holds it up to `maxWaitMs` until
- * `minBytes` are there) and returns as soon as any of them answers; answers are decoded with `fetchedRecords`,
- * which skips records below the position (a fetch returns whole batches).
- * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
- * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
- * later round, after `retryBackoffMs`. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
- * or was never in the log) moves the position to `autoOffsetReset` ('earliest' or 'latest', Kafka's
- * `auto.offset.reset`), or with 'none', the default, ends the iteration with that error, as other errors that are
- * not retriable do.
+ * Owns: the facade over a FetchEngine (positions, fetches, buffer: fetch-engine.ts) and, with a group, a
+ * GroupMembership whose target is that engine. Offsets: `commit()` commits the positions after the records handed
+ * out; auto-commit (every `autoCommitIntervalMs`, and before partitions are revoked or the consumer closes) commits
+ * the positions after the records the application finished (the next one was asked for, or `eachMessage` /
+ * `eachBatch` resolved), so a crash redelivers rather than skips (at-least-once).
  *
- * Bounded: one fetch in flight per broker, each answer at most `fetchBytesMax` of encoded records, and no new
- * fetch while the buffer still holds records. `close` ends a running iteration after the fetch in flight (cancelled) returns.
+ * Without a group, behaviour is as before: `autoOffsetReset` defaults to 'none', `close` closes at once. With a
+ * group it defaults to 'latest' (Kafka), and applies when the group has no committed offset for a partition too.
  */
-import { ErrorCode, GregorError, isGregorError, type Offset, offset as toOffset } from '@gregor/common'
-import { clientMethods, type gregor } from '@gregor/protocol'
+import { type Clock, ErrorCode, GregorError, type Logger, type Offset, offset as toOffset } from '@gregor/common'
 import { type ClientConfig, connectionFor } from './admin.js'
-import type { ClusterConnection } from './cluster-connection.js'
-import { type ConsumerMessage, fetchedRecords } from './fetch-records.js'
-import { groupByLeader } from './group-by-leader.js'
-import { responseError } from './response-error.js'
+import type { BrokerConnection } from './cluster-connection.js'
+import { type ConsumerAssignment, FetchEngine, type StartOffset } from './fetch-engine.js'
+import type { ConsumerMessage } from './fetch-records.js'
+import { type AssignedPartition, GroupMembership, defaultGroupMembershipConfig } from './group-membership.js'
+import type { TopicPartition } from './record-accumulator.js'
+import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
-export type StartOffset = number | 'earliest' | 'latest'
-
-export interface ConsumerAssignment {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: StartOffset
-}
+export type { ConsumerAssignment, StartOffset }
 
 export interface ConsumerOptions extends ClientConfig {
+  readonly clientId?: string
   /** How long the broker may hold a fetch that has fewer than `minBytes` (Kafka `fetch.max.wait.ms`). */
   readonly maxWaitMs?: number
   readonly minBytes?: number
@@ -42,230 +33,216 @@ export interface ConsumerOptions extends ClientConfig {
   /** Bytes of records per partition in one response (Kafka `max.partition.fetch.bytes`). */
   readonly partitionBytesMax?: number
   readonly retryBackoffMs?: number
-  /** Where an out-of-range position goes (Kafka `auto.offset.reset`); 'none' (default) ends the iteration instead. */
+  /**
+   * Where a position goes when it is out of range, or (with a group) when nothing is committed (Kafka
+   * `auto.offset.reset`); 'none' ends the iteration instead. Default 'none' without a group, 'latest' with one.
+   */
   readonly autoOffsetReset?: 'earliest' | 'latest' | 'none'
+  /** With a group: membership via ConsumerGroupHeartbeat, `subscribe()` instead of `assign()`. */
+  readonly groupId?: string
+  /** Default true with a group. */
+  readonly autoCommit?: boolean
+  /** Default 5000. */
+  readonly autoCommitIntervalMs?: number
+  /** How long this member may take to revoke partitions (Kafka `max.poll.interval.ms`); default 300000. */
+  readonly rebalanceTimeoutMs?: number
+  /** Without a successful heartbeat for this long the consumer drops its partitions as lost; default 45000. */
+  readonly sessionTimeoutMs?: number
+  /** Server-side assignor; the coordinator's default when absent. */
+  readonly groupAssignor?: 'uniform' | 'range'
+  readonly onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>
+  /** Called before the revocation is acknowledged to the coordinator; auto-commit has committed them first. */
+  readonly onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>
 }
 
-interface PartitionPosition {
+/** Injected for tests: a fake cluster at the transport seam and virtual time. */
+export interface ConsumerDeps {
+  readonly connection?: BrokerConnection
+  readonly scheduler?: Scheduler
+  readonly clock?: Clock
+  readonly logger?: Logger
+}
+
+export interface ConsumerBatch {
   readonly topic: string
   readonly partition: number
-  readonly start: StartOffset
-  /** The next offset to fetch; undefined until 'earliest'/'latest' is resolved. */
-  offset: number | undefined
+  readonly messages: ConsumerMessage[]
+}
+
+export interface ConsumerRunOptions {
+  readonly eachMessage?: (message: ConsumerMessage) => Promise<void>
+  readonly eachBatch?: (batch: ConsumerBatch) => Promise<void>
+}
+
+export interface OffsetCommitEntry {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly metadata?: string
 }
 
 const defaults = {
   maxWaitMs: 500, minBytes: 1, fetchBytesMax: 16 * 1024 * 1024, partitionBytesMax: 1024 * 1024, retryBackoffMs: 100,
-  autoOffsetReset: 'none' as 'earliest' | 'latest' | 'none',
 }
-const LIST_OFFSETS_EARLIEST = -2
-const LIST_OFFSETS_LATEST = -1
 
 export class Consumer implements AsyncIterable<ConsumerMessage> {
-  readonly #options: typeof defaults
-  readonly #connection: ClusterConnection
-  readonly #positions = new Map<string, PartitionPosition>()
-  #buffer: ConsumerMessage[] = []
-  #bufferIndex = 0
+  readonly #connection: BrokerConnection
+  readonly #engine: FetchEngine
+  readonly #membership: GroupMembership | undefined
+  readonly #autoOffsetReset: 'earliest' | 'latest' | 'none'
   #closed = false
-  #wakeSleep: (() => void) | undefined
-  /** The fetch in flight per broker id: at most one each, so at most one response per broker is buffered. */
-  readonly #inFlight = new Map<number, Promise<void>>()
-  /** Partitions (by key) in a fetch in flight: not fetched again until it answers. */
-  readonly #fetching = new Set<string>()
-  #needsRefresh = false
-  #fatalError: unknown
 
-  constructor (options: ConsumerOptions) {
-    this.#options = {
+  constructor (options: ConsumerOptions, deps: ConsumerDeps = {}) {
+    const group = options.groupId !== undefined
+    if (group && options.groupId === '') throw new GregorError(ErrorCode.INVALID_GROUP_ID, 'groupId must not be empty')
+    this.#autoOffsetReset = options.autoOffsetReset ?? (group ? 'latest' : 'none')
+    this.#connection = deps.connection ?? connectionFor(options)
+    const scheduler = deps.scheduler ?? systemScheduler
+    this.#engine = new FetchEngine({
       maxWaitMs: options.maxWaitMs ?? defaults.maxWaitMs,
       minBytes: options.minBytes ?? defaults.minBytes,
       fetchBytesMax: options.fetchBytesMax ?? defaults.fetchBytesMax,
       partitionBytesMax: options.partitionBytesMax ?? defaults.partitionBytesMax,
       retryBackoffMs: options.retryBackoffMs ?? defaults.retryBackoffMs,
-      autoOffsetReset: options.autoOffsetReset ?? defaults.autoOffsetReset,
-    }
-    this.#connection = connectionFor(options)
+      autoOffsetReset: this.#autoOffsetReset,
+    }, { connection: this.#connection, scheduler })
+    if (options.groupId === undefined) return
+    const engine = this.#engine
+    this.#membership = new GroupMembership({
+      ...defaultGroupMembershipConfig,
+      groupId: options.groupId,
+      clientId: options.clientId ?? defaultGroupMembershipConfig.clientId,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? defaultGroupMembershipConfig.rebalanceTimeoutMs,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? defaultGroupMembershipConfig.sessionTimeoutMs,
+      groupAssignor: options.groupAssignor ?? defaultGroupMembershipConfig.groupAssignor,
+      autoCommit: options.autoCommit ?? defaultGroupMembershipConfig.autoCommit,
+      autoCommitIntervalMs: options.autoCommitIntervalMs ?? defaultGroupMembershipConfig.autoCommitIntervalMs,
+      retryBackoffMs: options.retryBackoffMs ?? defaultGroupMembershipConfig.retryBackoffMs,
+      requestTimeoutMs: this.#connection.requestTimeoutMs,
+    }, {
+      startPartitions: (partitions) => { this.#startPartitions(partitions) },
+      stopPartitions: (partitions) => { engine.remove(partitions) },
+      committableOffsets: (partitions) => engine.committable('processed', partitions),
+      onPartitionsAssigned: options.onPartitionsAssigned,
+      onPartitionsRevoked: options.onPartitionsRevoked,
+      onFatalError: (error) => { engine.fail(error) },
+    }, { connection: this.#connection, clock: deps.clock ?? systemClock, scheduler, logger: deps.logger })
   }
 
-  /** Replaces the assignment; buffered records of partitions no longer assigned are dropped. */
+  /** The member id the coordinator gave (undefined before joining, or without a group). */
+  get memberId (): string | undefined { return this.#membership?.memberId }
+
+  /** The member epoch (0 before joining or while rejoining, -1 after leaving; 0 without a group). */
+  get memberEpoch (): number { return this.#membership?.memberEpoch ?? 0 }
+
+  /** Replaces the assignment (no group only); buffered records of partitions no longer assigned are dropped. */
   assign (assignments: readonly ConsumerAssignment[]): void {
-    this.#positions.clear()
-    for (const { topic, partition, offset } of assignments) {
-      if (typeof offset === 'number' && (!Number.isSafeInteger(offset) || offset < 0)) {
-        throw new GregorError(ErrorCode.INVALID_REQUEST, 'start offset must be a non-negative integer', { details: { topic, partition, offset } })
-      }
-      this.#positions.set(key(topic, partition), { topic, partition, start: offset, offset: typeof offset === 'number' ? offset : undefined })
-    }
-    this.#buffer = this.#buffer.slice(this.#bufferIndex).filter((message) => this.#positions.has(key(message.topic, message.partition)))
-    this.#bufferIndex = 0
+    if (this.#membership !== undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'a consumer with a groupId subscribes; it cannot assign')
+    this.#engine.assign(assignments)
   }
 
-  /** The next offset the consumer will yield for a partition (after the records buffered so far). */
+  /** Joins the group (groupId required) for these topics, or topics matching `regex` (a JavaScript RegExp source). */
+  subscribe (topics: string[] | { topics?: string[]; regex?: string }): void {
+    const membership = this.#membership
+    if (membership === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'subscribe needs a groupId; use assign() without one')
+    const subscription = Array.isArray(topics) ? { topics, regex: '' } : { topics: topics.topics ?? [], regex: topics.regex ?? '' }
+    if (subscription.topics.length === 0 && subscription.regex === '') {
+      throw new GregorError(ErrorCode.INVALID_REQUEST, 'subscribe to at least one topic or a regex')
+    }
+    membership.subscribe(subscription)
+  }
+
+  /** Partitions owned right now (with a group), or assigned (without). */
+  assignment (): TopicPartition[] {
+    return this.#membership?.owned() ?? this.#engine.partitions()
+  }
+
+  /** The next offset the consumer fetches for a partition (after the records buffered so far). */
   position (topic: string, partition: number): Offset | undefined {
-    const position = this.#positions.get(key(topic, partition))?.offset
+    const position = this.#engine.fetchPosition(topic, partition)
     return position === undefined ? undefined : toOffset(position)
   }
 
-  async * [Symbol.asyncIterator] (): AsyncGenerator<ConsumerMessage, void, undefined> {
-    while (!this.#closed) {
-      const message = this.#buffer[this.#bufferIndex]
-      if (message === undefined) {
-        this.#buffer = []
-        this.#bufferIndex = 0
-        await this.#fetchRound()
-        continue
-      }
-      this.#bufferIndex++
-      yield message
-    }
+  pause (partitions: TopicPartition[]): void { this.#engine.pause(partitions) }
+
+  resume (partitions: TopicPartition[]): void { this.#engine.resume(partitions) }
+
+  /** The next record of this partition will be `offset`; throws INVALID_REQUEST for a partition not owned. */
+  seek (topic: string, partition: number, offset: number): void { this.#engine.seek(topic, partition, offset) }
+
+  /**
+   * Commits offsets for the group (with the member's id and epoch); by default the positions of all owned
+   * partitions after the records already handed out. Rejects with the coordinator's error (a GregorError).
+   */
+  async commit (offsets?: OffsetCommitEntry[]): Promise<void> {
+    const membership = this.#membership
+    if (membership === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'commit needs a groupId')
+    await membership.commit(offsets ?? this.#engine.committable('consumed', membership.owned()))
   }
 
-  /** Ends any iteration (it returns, without error) and closes the connections. */
-  close (): void {
-    this.#closed = true
-    this.#wakeSleep?.()
-    this.#connection.close()
+  async * [Symbol.asyncIterator] (): AsyncGenerator<ConsumerMessage, void, undefined> {
+    for (;;) {
+      const message = await this.#engine.next()
+      if (message === undefined) return
+      yield message
+      // Asked for the next one: the application is done with this one.
+      this.#engine.processed(message)
+    }
   }
 
   /**
-   * Starts a Fetch to every leader that has none in flight, then waits for any one fetch to finish: a broker that
-   * holds its long poll does not delay the records another broker returned. Rethrows a fatal fetch error; backs off
-   * (refreshing metadata) when nothing arrived and some partition has no leader or needs a refresh.
+   * Hands records to `eachBatch` (all buffered records of one partition at a time) or else `eachMessage`, one call
+   * at a time; resolves when the consumer is closed, rejects with a fatal consumer error or a handler's error.
    */
-  async #fetchRound (): Promise<void> {
-    if (this.#positions.size === 0) {
-      await this.#sleep(this.#options.maxWaitMs)
-      return
-    }
-    try {
-      if (await this.#resolveStartOffsets()) this.#needsRefresh = true
-    } catch (error) {
-      if (!isGregorError(error) || !error.retriable) throw error
-      this.#needsRefresh = true
-    }
-    const ready = [...this.#positions.entries()]
-      .filter(([partitionKey, position]) => position.offset !== undefined && !this.#fetching.has(partitionKey))
-      .map(([, position]) => position)
-    const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
-    if (leaderless.length > 0) this.#needsRefresh = true
-    for (const group of groups.values()) {
-      if (!this.#inFlight.has(group.brokerId)) this.#startFetch(group.brokerId, group.address, group.items)
-    }
-    if (this.#inFlight.size > 0) await Promise.race(this.#inFlight.values())
-    if (this.#closed) return
-    const fatal = this.#fatalError
-    if (fatal !== undefined) {
-      this.#fatalError = undefined
-      throw fatal
-    }
-    if (this.#needsRefresh && this.#bufferIndex >= this.#buffer.length) {
-      this.#needsRefresh = false
-      await this.#connection.metadata([...new Set([...this.#positions.values()].map((p) => p.topic))]).catch(() => undefined)
-      await this.#sleep(this.#options.retryBackoffMs)
-    }
-  }
-
-  #startFetch (brokerId: number, address: string, positions: PartitionPosition[]): void {
-    const keys = positions.map((position) => key(position.topic, position.partition))
-    for (const partitionKey of keys) this.#fetching.add(partitionKey)
-    const fetch = this.#fetchFrom(address, positions).then(
-      (refresh) => { if (refresh) this.#needsRefresh = true },
-      (error: unknown) => {
-        if (this.#closed) return
-        if (isGregorError(error) && error.retriable) this.#needsRefresh = true
-        else this.#fatalError ??= error
-      },
-    ).finally(() => {
-      this.#inFlight.delete(brokerId)
-      for (const partitionKey of keys) this.#fetching.delete(partitionKey)
-    })
-    this.#inFlight.set(brokerId, fetch)
-  }
-
-  /** One Fetch to one broker; buffers what came back. Returns whether some partition needs a metadata refresh. */
-  async #fetchFrom (address: string, positions: PartitionPosition[]): Promise<boolean> {
-    const request: gregor.cluster.FetchRequest.$Properties = {
-      maxWaitMs: this.#options.maxWaitMs,
-      minBytes: this.#options.minBytes,
-      maxBytes: this.#options.fetchBytesMax,
-      partitions: positions.map((position) => ({
-        topic: position.topic, partition: position.partition, fetchOffset: position.offset,
-        partitionMaxBytes: this.#options.partitionBytesMax,
-        currentLeaderEpoch: this.#connection.leaderFor(position)?.leaderEpoch ?? -1,
-      })),
-    }
-    const requestedOffsets = new Map(positions.map((position) => [position, position.offset]))
-    const response = await this.#connection.call(address, clientMethods.fetch, request, { extraWaitMs: this.#options.maxWaitMs })
-    let refresh = false
-    for (const result of response.partitions) {
-      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
-      // Re-assigned or moved while the fetch was out: this answer is for a position that no longer exists.
-      if (position?.offset === undefined || requestedOffsets.get(position) !== position.offset) continue
-      const details = { topic: position.topic, partition: position.partition, fetchOffset: position.offset }
-      const error = responseError(result.errorCode, result.errorMessage, details)
-      if (error !== undefined) {
-        const reset = this.#options.autoOffsetReset
-        if (error.code === ErrorCode.OFFSET_OUT_OF_RANGE && reset !== 'none') {
-          // Resolved with ListOffsets in the next round, like an assignment to 'earliest' or 'latest'.
-          this.#positions.set(key(position.topic, position.partition), { topic: position.topic, partition: position.partition, start: reset, offset: undefined })
-          continue
-        }
-        if (!error.retriable) throw error
-        refresh = true
-        continue
+  async run (handlers: ConsumerRunOptions): Promise<void> {
+    const { eachBatch, eachMessage } = handlers
+    if (eachBatch === undefined && eachMessage === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'run needs eachMessage or eachBatch')
+    for (;;) {
+      if (eachBatch !== undefined) {
+        const messages = await this.#engine.nextBatch()
+        const first = messages[0]
+        if (first === undefined) return
+        await eachBatch({ topic: first.topic, partition: first.partition, messages })
+        for (const message of messages) this.#engine.processed(message)
+      } else if (eachMessage !== undefined) {
+        const message = await this.#engine.next()
+        if (message === undefined) return
+        await eachMessage(message)
+        this.#engine.processed(message)
       }
-      const records = result.records ?? new Uint8Array(0)
-      const fetched = fetchedRecords(Buffer.from(records.buffer, records.byteOffset, records.byteLength), {
-        topic: position.topic, partition: position.partition, fetchOffset: position.offset,
-      })
-      for (const message of fetched.messages) this.#buffer.push(message)
-      position.offset = fetched.nextOffset
     }
-    return refresh
   }
 
-  /** Resolves 'earliest'/'latest' positions with ListOffsets to each leader; returns whether to back off. */
-  async #resolveStartOffsets (): Promise<boolean> {
-    const unresolved = [...this.#positions.values()].filter((position) => position.offset === undefined)
-    if (unresolved.length === 0) return false
-    const { groups, leaderless } = groupByLeader(unresolved, (tp) => this.#connection.leaderFor(tp))
-    let backoff = leaderless.length > 0
-    for (const group of groups.values()) {
-      const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
-        partitions: group.items.map((position) => ({
-          topic: position.topic, partition: position.partition,
-          timestamp: position.start === 'earliest' ? LIST_OFFSETS_EARLIEST : LIST_OFFSETS_LATEST,
-        })),
-      })
-      backoff = this.#applyListOffsets(response) || backoff
+  /**
+   * Stops fetching and ends any iteration; with a group, commits (autoCommit), calls onPartitionsRevoked and leaves
+   * the group (epoch -1) at once; then closes the connections. Without a group everything happens before the first
+   * await, so a caller that does not await still gets a closed consumer.
+   */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#engine.close()
+    try {
+      if (this.#membership !== undefined) await this.#membership.close()
+    } finally {
+      this.#connection.close()
     }
-    return backoff
   }
 
-  #applyListOffsets (response: gregor.cluster.ListOffsetsResponse): boolean {
-    let backoff = false
-    for (const result of response.partitions) {
-      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
-      if (position === undefined || position.offset !== undefined) continue
-      const error = responseError(result.errorCode, result.errorMessage, { topic: position.topic, partition: position.partition })
-      if (error !== undefined && !error.retriable) throw error
-      if (error !== undefined || (result.offset ?? -1) < 0) backoff = true
-      else position.offset = result.offset ?? 0
+  #startPartitions (partitions: readonly AssignedPartition[]): void {
+    const assignments: ConsumerAssignment[] = []
+    const uncommitted: TopicPartition[] = []
+    for (const { topic, partition, committedOffset } of partitions) {
+      if (committedOffset !== undefined) assignments.push({ topic, partition, offset: committedOffset })
+      else if (this.#autoOffsetReset === 'none') uncommitted.push({ topic, partition })
+      else assignments.push({ topic, partition, offset: this.#autoOffsetReset })
     }
-    return backoff
-  }
-
-  async #sleep (delayMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs)
-      this.#wakeSleep = () => { clearTimeout(timer); resolve() }
-    })
-    this.#wakeSleep = undefined
+    this.#engine.add(assignments)
+    if (uncommitted.length > 0) {
+      // Kafka's NoOffsetForPartitionException: the application chose to decide itself (seek) rather than reset.
+      this.#engine.fail(new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'no committed offset and autoOffsetReset is none', {
+        details: { partitions: uncommitted },
+      }))
+    }
   }
 }
-
-function key (topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
-}
-

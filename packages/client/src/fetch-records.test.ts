@@ -1,5 +1,5 @@
 import { ErrorCode, GregorError } from '@gregor/common'
-import { type RecordInput, buildBatch } from '@gregor/records'
+import { type RecordInput, buildBatch, filterBatch } from '@gregor/records'
 import { describe, expect, test } from 'vitest'
 import { fetchedRecords } from './fetch-records.js'
 
@@ -21,6 +21,13 @@ describe('fetchedRecords', () => {
     const { messages, nextOffset } = fetchedRecords(logBytes(), { ...position, fetchOffset: 11 })
     expect(messages.map((m) => [m.offset, m.value?.toString()])).toEqual([[11, 'b'], [12, 'c'], [13, 'd'], [14, 'e']])
     expect(nextOffset).toBe(15)
+  })
+
+  test('a compacted batch (records removed, its offset span kept) reads with gaps and the next offset after its span', () => {
+    const thinned = filterBatch(buildBatch(records(['a', 'b', 'c', 'd']), { baseOffset: 20 }), 0, (r) => r.offset === 21).batch as Buffer
+    const { messages, nextOffset } = fetchedRecords(thinned, { ...position, fetchOffset: 20 })
+    expect(messages.map((m) => [m.offset, m.value?.toString()])).toEqual([[21, 'b']])
+    expect(nextOffset).toBe(24)
   })
 
   test('a batch wholly below the fetch offset yields nothing', () => {

@@ -3,7 +3,8 @@
  * (murmur2), keyless records stick to a partition per batch (KIP-480), records are batched per partition into
  * RecordBatch v2 buffers under a memory bound, and retries back off exponentially within a delivery timeout.
  * Over gRPC: `ClusterConnection` (bootstrap, channels, metadata, leader lookup), `Admin`, `Producer` (with its
- * `ProducerSender` loop) and a group-less `Consumer`. `testing/` helpers are not exported here.
+ * `ProducerSender` loop), and a `Consumer` (its `FetchEngine`, and with a group its KIP-848 `GroupMembership`);
+ * consumer group admin in `GroupAdmin` behind `Admin`. `testing/` helpers are not exported here.
  */
 export { murmur2, toPositive } from './murmur2.js'
 export type { NewBatchEvent, Partitioner, PartitionerInput } from './partitioner.js'
@@ -27,7 +28,7 @@ export {
 } from './record-accumulator.js'
 export { type PartitionAndAppendInput, type PartitionAndAppendResult, partitionAndAppend } from './partition-and-append.js'
 export {
-  ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig, parseBootstrapServers,
+  type BrokerConnection, ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig, parseBootstrapServers,
 } from './cluster-connection.js'
 export {
   type BrokerInfo, type MetadataSnapshot, type PartitionInfo, type PartitionLeader, type TopicInfo,
@@ -36,9 +37,24 @@ export {
 export { type GroupedByLeader, type LeaderGroup, groupByLeader } from './group-by-leader.js'
 export { isStaleMetadataError, responseError, transportError } from './response-error.js'
 export {
-  Admin, type BrokerDescription, type ClientConfig, type ClusterDescription, type ListedOffset, type NewTopic, type TopicDescription, connectionFor,
+  Admin, type AdminDeps, type BrokerDescription, type ClientConfig, type ClusterDescription, type ListedOffset, type NewTopic, type TopicDescription,
+  connectionFor,
 } from './admin.js'
+export {
+  type CoordinatorAddress, type GroupCoordinatorInfo, type TopicPartitionList, findCoordinator, findCoordinators, isCoordinatorError,
+} from './coordinator-lookup.js'
+export {
+  type CommittedOffset, type GroupDescription, type GroupLagRow, type GroupMemberDescription, type ListOffsetsSpec, type ListedGroup,
+  type OffsetResetInput, type OffsetResetPlanRow, type OffsetResetSpec, GroupAdmin, type GroupAdminDeps, offsetResetPlan,
+} from './group-admin.js'
+export {
+  type AssignedPartition, GroupMembership, type GroupMembershipConfig, type GroupMembershipDeps, type MembershipTarget, type OffsetToCommit,
+  type Subscription, defaultGroupMembershipConfig,
+} from './group-membership.js'
+export { type ConsumerAssignment, FetchEngine, type FetchEngineConfig, type PartitionOffset, type StartOffset } from './fetch-engine.js'
 export { type ProduceOutcome, ProducerSender, type ProducerSenderDeps, produceOutcomes, produceRequest } from './producer-sender.js'
 export { Producer, type ProducerDeps, type ProducerMessage, type ProducerOptions, type ProducerRecord, recordInput } from './producer.js'
 export { type ConsumerMessage, type FetchedRecords, fetchedRecords } from './fetch-records.js'
-export { Consumer, type ConsumerAssignment, type ConsumerOptions, type StartOffset } from './consumer.js'
+export {
+  Consumer, type ConsumerBatch, type ConsumerDeps, type ConsumerOptions, type ConsumerRunOptions, type OffsetCommitEntry,
+} from './consumer.js'

@@ -54,11 +54,15 @@ describe('CreateTopics: what a new topic looks like', () => {
     expect(createdOf(result).config).toEqual({ ...defaultTopicConfig, retentionMs: 60_000, cleanupPolicy: 'delete' })
   })
 
-  test('cleanup.policy compact is refused: compaction is not built, and a topic must not pretend it is', () => {
+  test('cleanup.policy compact and compact,delete (either order) are accepted with the compaction configs', () => {
     const { image } = scenario().brokers(1, 2, 3)
-    const error = errorOf(create(image, [{ name: 'changelog', configs: { cleanupPolicy: 'compact' } }]).results[0])
+    const [compact] = create(image, [{ name: 'changelog', configs: { cleanupPolicy: 'compact', minCleanableDirtyRatio: 0.1, deleteRetentionMs: 5 } }]).results
+    expect(createdOf(compact).config).toMatchObject({ cleanupPolicy: 'compact', minCleanableDirtyRatio: 0.1, deleteRetentionMs: 5, minCompactionLagMs: 0 })
+    const [both] = create(image, [{ name: 'both', configs: { cleanupPolicy: 'delete,compact' as 'compact,delete' } }]).results
+    expect(createdOf(both).config.cleanupPolicy).toBe('compact,delete')
+    const error = errorOf(create(image, [{ name: 'bad', configs: { cleanupPolicy: 'shred' as 'delete', minCleanableDirtyRatio: 1.5 } }]).results[0])
     expect(error.code).toBe(ErrorCode.INVALID_CONFIG)
-    expect(error.details.problems).toEqual(['cleanupPolicy compact is not supported yet (only delete)'])
+    expect(error.details.problems).toEqual(['cleanupPolicy must be one of delete, compact, compact,delete', 'minCleanableDirtyRatio must be a number in [0, 1]'])
   })
 
   test('an internal (__) name is created but flagged', () => {
@@ -78,9 +82,9 @@ describe('CreateTopics: refusals, per topic', () => {
   const { image } = scenario().brokers(1, 2, 3).broker(4, { fenced: true }).topic('existing', [[1, 2]]).topic('a.b', [[1]])
 
   test.each([
-    ['an illegal name', { name: 'bad name' }, ErrorCode.INVALID_TOPIC, /may contain only/],
+    ['an illegal name', { name: 'bad name' }, ErrorCode.INVALID_TOPIC_EXCEPTION, /may contain only/],
     ['an existing name', { name: 'existing' }, ErrorCode.TOPIC_ALREADY_EXISTS, /topic existing already exists/],
-    ['a name colliding on . versus _', { name: 'a_b' }, ErrorCode.INVALID_TOPIC, /collides with existing topic a\.b/],
+    ['a name colliding on . versus _', { name: 'a_b' }, ErrorCode.INVALID_TOPIC_EXCEPTION, /collides with existing topic a\.b/],
     ['no partitions', { name: 't', partitionCount: 0 }, ErrorCode.INVALID_REQUEST, /partition count must be an integer from 1 to 100, not 0/],
     ['more partitions than partitionCountMax', { name: 't', partitionCount: 101 }, ErrorCode.INVALID_REQUEST, /from 1 to 100, not 101/],
     ['a replication factor of 0', { name: 't', replicationFactor: 0 }, ErrorCode.INVALID_REPLICATION_FACTOR, /not 0/],
@@ -99,7 +103,7 @@ describe('CreateTopics: refusals, per topic', () => {
       'colour is not a topic config',
       'retentionMs must be an integer in [-1, 9007199254740991]',
       'segmentBytes must be an integer in [1024, 2147483647]',
-      'cleanupPolicy must be one of delete',
+      'cleanupPolicy must be one of delete, compact, compact,delete',
     ])
   })
 
@@ -114,6 +118,6 @@ describe('CreateTopics: refusals, per topic', () => {
   test('later topics of a request see the earlier ones', () => {
     const decision = create(image, [{ name: 'c.d' }, { name: 'c_d' }])
     expect(createdOf(decision.results[0]).name).toBe('c.d')
-    expect(errorOf(decision.results[1]).code).toBe(ErrorCode.INVALID_TOPIC)
+    expect(errorOf(decision.results[1]).code).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION)
   })
 })

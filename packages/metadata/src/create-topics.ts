@@ -2,9 +2,9 @@
  * CreateTopics (KRaft `ReplicationControlManager.createTopics`): validate each requested topic against the image and
  * produce its Topic and Partition records.
  *
- * Owns: the order of checks and their codes (Kafka's): illegal name INVALID_TOPIC; the same name twice in one request
+ * Owns: the order of checks and their codes (Kafka's): illegal name INVALID_TOPIC_EXCEPTION; the same name twice in one request
  * INVALID_REQUEST; existing name TOPIC_ALREADY_EXISTS; a name that collides with an existing one on `.` versus `_`
- * INVALID_TOPIC; bad partition count INVALID_REQUEST (Kafka INVALID_PARTITIONS); bad replication factor, or one
+ * INVALID_TOPIC_EXCEPTION; bad partition count INVALID_REQUEST (Kafka INVALID_PARTITIONS); bad replication factor, or one
  * above the live brokers, INVALID_REPLICATION_FACTOR; bad configs (including minInsyncReplicas above the replication
  * factor) INVALID_CONFIG listing every problem. Each topic succeeds or fails on its own, as in Kafka; later topics
  * of a request see the earlier ones. A new partition starts with every replica in the ISR, the first replica as
@@ -70,7 +70,7 @@ function checkName (image: MetadataImage, name: string, repeated: boolean): bool
   }
   const collision = image.topics().find((topic) => topicNamesCollide(name, topic.name))
   if (collision !== undefined) {
-    throw new GregorError(ErrorCode.INVALID_TOPIC,
+    throw new GregorError(ErrorCode.INVALID_TOPIC_EXCEPTION,
       `topic ${name} collides with existing topic ${collision.name}: names differing only in '.' and '_' share metrics`)
   }
   return internal

@@ -22,7 +22,7 @@ describe('DeleteTopics', () => {
   test.each([
     ['an unknown topic', [{ name: 'nope' }], ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, /topic nope does not exist/],
     ['an unknown topic id', [{ topicId: 'nope' }], ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, /with id nope/],
-    ['an internal topic', [{ name: '__consumer_offsets' }], ErrorCode.INVALID_TOPIC, /internal and may not be deleted/],
+    ['an internal topic', [{ name: '__consumer_offsets' }], ErrorCode.INVALID_TOPIC_EXCEPTION, /internal and may not be deleted/],
   ])('refuses %s', (_name, topics, code, message) => {
     const [result] = decideDeleteTopics(cluster().image, { topics }).results
     expect(result).toMatchObject({ error: { code, message: expect.stringMatching(message) } })

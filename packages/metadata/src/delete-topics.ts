@@ -4,7 +4,7 @@
  * Owns: lookup by name or by id (Kafka DeleteTopics v6), per-topic outcomes (unknown topic
  * UNKNOWN_TOPIC_OR_PARTITION; the same topic twice in a request INVALID_REQUEST), and the protection of internal
  * (`__`) topics: deleting `__consumer_offsets` would drop every group's committed offsets, so it takes an explicit
- * `allowInternal` (INVALID_TOPIC otherwise).
+ * `allowInternal` (INVALID_TOPIC_EXCEPTION otherwise).
  */
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import type { MetadataImage, TopicImage } from './metadata-image.js'
@@ -55,7 +55,7 @@ export function decideDeleteTopics (image: MetadataImage, input: DeleteTopicsInp
       return { reference, error: new GregorError(ErrorCode.INVALID_REQUEST, `topic ${topic.name} is named more than once`) }
     }
     if (isInternalTopicName(topic.name) && input.allowInternal !== true) {
-      return { reference, error: new GregorError(ErrorCode.INVALID_TOPIC, `topic ${topic.name} is internal and may not be deleted`) }
+      return { reference, error: new GregorError(ErrorCode.INVALID_TOPIC_EXCEPTION, `topic ${topic.name} is internal and may not be deleted`) }
     }
     records.push({ type: 'RemoveTopic', topicId: topic.topicId })
     return { name: topic.name, topicId: topic.topicId }

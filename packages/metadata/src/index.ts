@@ -27,7 +27,8 @@ export { METADATA_SNAPSHOT_VERSION } from './metadata-snapshot.js'
 export { MetadataDraft } from './metadata-draft.js'
 export { type MetadataConfig, defaultMetadataConfig, validateMetadataConfig } from './metadata-config.js'
 export {
-  type CleanupPolicy, type TopicConfig, defaultTopicConfig, resolveTopicConfig, topicConfigProblems,
+  type CleanupPolicy, type TopicConfig, cleanupCompacts, cleanupDeletes, defaultTopicConfig, normalizeCleanupPolicy, resolveTopicConfig,
+  topicConfigProblems,
 } from './topic-config.js'
 export {
   TOPIC_NAME_LENGTH_MAX, isInternalTopicName, topicNameProblem, topicNamesCollide, validateTopicName,

@@ -46,6 +46,16 @@ describe('metadata record codec: round trips', () => {
     expect(decodeMetadataRecords(encodeMetadataRecords([]))).toEqual([])
   })
 
+  test('a Topic record written before the compaction configs existed decodes with their defaults', () => {
+    const { deleteRetentionMs, minCleanableDirtyRatio, minCompactionLagMs, ...older } = defaultTopicConfig
+    const bytes = new TextEncoder().encode(JSON.stringify({ v: 1, type: 'Topic', name: 'old', topicId: 'Fbrrdcfi_KC2CPSTHaJrg', partitionCount: 1, config: older }))
+    const decoded = decodeMetadataRecord(bytes)
+    expect(decoded).toMatchObject({ type: 'Topic', config: { ...older, deleteRetentionMs, minCleanableDirtyRatio, minCompactionLagMs } })
+    const compacted = { ...defaultTopicConfig, cleanupPolicy: 'compact,delete' as const, minCleanableDirtyRatio: 0.25 }
+    const record = { type: 'Topic' as const, name: 'new', topicId: 'Fbrrdcfi_KC2CPSTHaJrg', partitionCount: 1, config: compacted }
+    expect(decodeMetadataRecord(encodeMetadataRecord(record))).toEqual(record)
+  })
+
   test('the encoding is versioned, compact JSON', () => {
     expect(new TextDecoder().decode(encodeMetadataRecord({ type: 'RemoveTopic', topicId: 't' })))
       .toBe('{"v":1,"type":"RemoveTopic","topicId":"t"}')

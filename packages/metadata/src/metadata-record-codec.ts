@@ -18,7 +18,9 @@ import {
   type BrokerListener, type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
   type RegisterBrokerRecord, type TopicRecord, metadataLimits,
 } from './metadata-record.js'
-import { type CleanupPolicy, type TopicConfig, topicConfigFieldProblem, topicConfigKeys } from './topic-config.js'
+import {
+  type TopicConfig, defaultTopicConfig, laterTopicConfigKeys, normalizeCleanupPolicy, topicConfigFieldProblem, topicConfigKeys,
+} from './topic-config.js'
 import { topicNameProblem } from './topic-name.js'
 
 /** The only version written; a reader meeting a newer one refuses it rather than guess. */
@@ -74,7 +76,13 @@ export const readRack = (value: unknown, path: string): string =>
   readString(value, path, metadataLimits.rackLengthMax, printablePattern)
 
 export function readTopicConfig (value: unknown, path: string): TopicConfig {
-  const config = readObject(value, path, topicConfigKeys)
+  const required = topicConfigKeys.filter((key) => !laterTopicConfigKeys.includes(key))
+  const given = readObject(value, path, required, laterTopicConfigKeys)
+  // Records written before a key existed lack it: they mean its default.
+  const config: Readonly<Record<string, unknown>> = {
+    ...Object.fromEntries(laterTopicConfigKeys.map((key) => [key, defaultTopicConfig[key]])),
+    ...given,
+  }
   for (const key of topicConfigKeys) {
     const problem = topicConfigFieldProblem(key, config[key])
     if (problem !== undefined) throw malformed(`${path}.${key}`, problem)
@@ -87,7 +95,10 @@ export function readTopicConfig (value: unknown, path: string): TopicConfig {
     segmentBytes: (config.segmentBytes as number) + 0,
     segmentMs: (config.segmentMs as number) + 0,
     maxMessageBytes: (config.maxMessageBytes as number) + 0,
-    cleanupPolicy: config.cleanupPolicy as CleanupPolicy,
+    cleanupPolicy: normalizeCleanupPolicy(config.cleanupPolicy),
+    deleteRetentionMs: (config.deleteRetentionMs as number) + 0,
+    minCleanableDirtyRatio: (config.minCleanableDirtyRatio as number) + 0,
+    minCompactionLagMs: (config.minCompactionLagMs as number) + 0,
   })
 }
 

@@ -48,6 +48,9 @@ function topicJson (topic: TopicState): object {
       segmentMs: config.segmentMs,
       maxMessageBytes: config.maxMessageBytes,
       cleanupPolicy: config.cleanupPolicy,
+      deleteRetentionMs: config.deleteRetentionMs,
+      minCleanableDirtyRatio: config.minCleanableDirtyRatio,
+      minCompactionLagMs: config.minCompactionLagMs,
     },
     partitions: topic.partitions.map((p) => ({
       partition: p.partition,

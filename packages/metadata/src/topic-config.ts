@@ -7,7 +7,7 @@
  */
 import { ErrorCode, GregorError } from '@gregor/common'
 
-export type CleanupPolicy = 'delete' | 'compact'
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete'
 
 export interface TopicConfig {
   /** acks=all needs this many ISR members (Kafka `min.insync.replicas`); at most the replication factor. */
@@ -22,8 +22,14 @@ export interface TopicConfig {
   readonly segmentMs: number
   /** The largest record batch the leader accepts (`max.message.bytes`). */
   readonly maxMessageBytes: number
-  /** `delete` by retention, or `compact` by key (`cleanup.policy`). */
+  /** `delete` by retention, `compact` by key, or both (`cleanup.policy`; Kafka's `delete,compact` reads the same). */
   readonly cleanupPolicy: CleanupPolicy
+  /** A compacted topic keeps tombstones (null values) at least this long after their segment (`delete.retention.ms`). */
+  readonly deleteRetentionMs: number
+  /** Clean a compacted log once its dirty bytes reach this share of its cleanable bytes (`min.cleanable.dirty.ratio`). */
+  readonly minCleanableDirtyRatio: number
+  /** A record stays uncompacted at least this long after its timestamp (`min.compaction.lag.ms`). */
+  readonly minCompactionLagMs: number
 }
 
 const dayMs = 24 * 60 * 60 * 1000
@@ -42,30 +48,49 @@ export const defaultTopicConfig: TopicConfig = Object.freeze({
   segmentMs: 7 * dayMs,
   maxMessageBytes: 1024 * 1024 + 12,
   cleanupPolicy: 'delete',
+  deleteRetentionMs: dayMs,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
 })
 
 export const topicConfigKeys: readonly (keyof TopicConfig)[] = Object.freeze([
   'minInsyncReplicas', 'retentionMs', 'retentionBytes', 'segmentBytes', 'segmentMs', 'maxMessageBytes', 'cleanupPolicy',
+  'deleteRetentionMs', 'minCleanableDirtyRatio', 'minCompactionLagMs',
 ])
 
-const supportedCleanupPolicies: readonly CleanupPolicy[] = ['delete']
+/**
+ * Keys added after the first release: a record or snapshot written before them lacks them and decodes with their
+ * defaults (the codec reads them as optional).
+ */
+export const laterTopicConfigKeys: readonly (keyof TopicConfig)[] = Object.freeze([
+  'deleteRetentionMs', 'minCleanableDirtyRatio', 'minCompactionLagMs',
+])
+
+/** Whether `policy` deletes by retention / compacts by key. */
+export const cleanupDeletes = (policy: CleanupPolicy): boolean => policy !== 'compact'
+export const cleanupCompacts = (policy: CleanupPolicy): boolean => policy !== 'delete'
+
+const supportedCleanupPolicies: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete']
 
 /** Inclusive integer ranges; a segment below 1 KiB would roll on nearly every batch. */
-const integerRanges: Readonly<Record<Exclude<keyof TopicConfig, 'cleanupPolicy'>, readonly [number, number]>> = {
+const integerRanges: Readonly<Record<Exclude<keyof TopicConfig, 'cleanupPolicy' | 'minCleanableDirtyRatio'>, readonly [number, number]>> = {
   minInsyncReplicas: [1, 128],
   retentionMs: [-1, Number.MAX_SAFE_INTEGER],
   retentionBytes: [-1, Number.MAX_SAFE_INTEGER],
   segmentBytes: [1024, int32Max],
   segmentMs: [1, Number.MAX_SAFE_INTEGER],
   maxMessageBytes: [1, int32Max],
+  deleteRetentionMs: [0, Number.MAX_SAFE_INTEGER],
+  minCompactionLagMs: [0, Number.MAX_SAFE_INTEGER],
 }
 
 /** Why `value` is not valid for `key` ("must be ..."), or undefined when it is. */
 export function topicConfigFieldProblem (key: keyof TopicConfig, value: unknown): string | undefined {
   if (key === 'cleanupPolicy') {
-    // Key-based compaction is not built: accepting `compact` would keep a topic whose log is never compacted.
-    if (value === 'compact') return 'compact is not supported yet (only delete)'
-    return supportedCleanupPolicies.includes(value as CleanupPolicy) ? undefined : `must be one of ${supportedCleanupPolicies.join(', ')}`
+    return supportedCleanupPolicies.includes(normalizeCleanupPolicy(value)) ? undefined : `must be one of ${supportedCleanupPolicies.join(', ')}`
+  }
+  if (key === 'minCleanableDirtyRatio') {
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1 ? undefined : 'must be a number in [0, 1]'
   }
   const [min, max] = integerRanges[key]
   const valid = typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max
@@ -115,6 +140,16 @@ export function resolveTopicConfig (
     segmentBytes: overrides.segmentBytes ?? defaults.segmentBytes,
     segmentMs: overrides.segmentMs ?? defaults.segmentMs,
     maxMessageBytes: overrides.maxMessageBytes ?? defaults.maxMessageBytes,
-    cleanupPolicy: overrides.cleanupPolicy ?? defaults.cleanupPolicy,
+    cleanupPolicy: normalizeCleanupPolicy(overrides.cleanupPolicy ?? defaults.cleanupPolicy),
+    deleteRetentionMs: overrides.deleteRetentionMs ?? defaults.deleteRetentionMs,
+    minCleanableDirtyRatio: overrides.minCleanableDirtyRatio ?? defaults.minCleanableDirtyRatio,
+    minCompactionLagMs: overrides.minCompactionLagMs ?? defaults.minCompactionLagMs,
   })
+}
+
+/** Kafka's list `delete,compact` (any order, spaces allowed) names the same policy as `compact,delete`. */
+export function normalizeCleanupPolicy (value: unknown): CleanupPolicy {
+  if (typeof value !== 'string') return value as CleanupPolicy
+  const parts = [...new Set(value.split(',').map((part) => part.trim()))].sort()
+  return (parts.length === 2 && parts[0] === 'compact' && parts[1] === 'delete' ? 'compact,delete' : value) as CleanupPolicy
 }

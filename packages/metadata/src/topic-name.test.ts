@@ -18,12 +18,12 @@ describe('validateTopicName (Kafka Topic.validate)', () => {
     ['slash/name', /illegal/],
     ['ünïcode', /illegal/],
     ['tab\t', /illegal/],
-  ])('rejects %j with INVALID_TOPIC and says why', (name, message) => {
-    expect(() => validateTopicName(name)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_TOPIC, message: expect.stringMatching(message) }))
+  ])('rejects %j with INVALID_TOPIC_EXCEPTION and says why', (name, message) => {
+    expect(() => validateTopicName(name)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_TOPIC_EXCEPTION, message: expect.stringMatching(message) }))
   })
 
   test('rejects a value that is not a string', () => {
-    expect(() => validateTopicName(42)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_TOPIC }))
+    expect(() => validateTopicName(42)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_TOPIC_EXCEPTION }))
   })
 
   test('a __ prefix is allowed but flagged internal', () => {

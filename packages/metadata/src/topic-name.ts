@@ -31,10 +31,10 @@ export function isInternalTopicName (name: string): boolean {
   return name.startsWith('__')
 }
 
-/** Throws GregorError INVALID_TOPIC with the reason; returns whether the (legal) name is an internal one. */
+/** Throws GregorError INVALID_TOPIC_EXCEPTION with the reason; returns whether the (legal) name is an internal one. */
 export function validateTopicName (name: unknown): { readonly internal: boolean } {
   const problem = topicNameProblem(name)
-  if (problem !== undefined) throw new GregorError(ErrorCode.INVALID_TOPIC, problem, { details: { name } })
+  if (problem !== undefined) throw new GregorError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem, { details: { name } })
   return { internal: isInternalTopicName(name as string) }
 }
 

@@ -5,3 +5,4 @@ export { raftSendMethod, quorumProposeMethod, quorumStatusMethod, quorumReadAppl
 export { RaftTransport, addRaftService, defaultRaftTransportConfig, statusError, type RaftTransportConfig, type RaftServiceOptions } from './raft-transport.js'
 export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type QuorumStatus } from './quorum-service.js'
 export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
+export { groupMethods } from './group-services.js'

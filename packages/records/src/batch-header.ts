@@ -104,12 +104,18 @@ export function writeBatchHeader (buffer: Buffer, position: number, sizeBytes: n
 export interface ValidateBatchOptions {
   /** Largest batch accepted, header included. */
   readonly batchBytesMax: number
+  /**
+   * true (default): count = lastOffsetDelta + 1, Kafka's rule for produced batches. false: 1 ≤ count ≤
+   * lastOffsetDelta + 1, for batches a log compaction has thinned (they keep their offset span; records are gone).
+   */
+  readonly denseOffsets?: boolean
 }
 
 /**
  * Checks the batch at `position`: complete, within `batchBytesMax`, magic 2, CRC-32C, a codec id Kafka defines,
  * and a record count that agrees with lastOffsetDelta (Kafka's LogValidator rule for produced batches: offsets
- * are contiguous, so count = lastOffsetDelta + 1). Throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE; returns the batch
+ * are contiguous, so count = lastOffsetDelta + 1; with `denseOffsets: false`, only count ≤ lastOffsetDelta + 1, as a
+ * compacted batch has gaps). Throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE; returns the batch
  * size in bytes. It reads the header only, so it costs one CRC pass and never decompresses.
  */
 export function validateBatch (buffer: Buffer, position: number, options: ValidateBatchOptions = recordsLimits): number {
@@ -133,7 +139,10 @@ export function validateBatch (buffer: Buffer, position: number, options: Valida
   if (codecId > CODEC_ID_MAX) throw corrupt('unknown compression codec id', { codecId })
   const recordCount = buffer.readInt32BE(position + 57)
   const lastOffsetDelta = buffer.readInt32BE(position + 23)
-  if (recordCount < 1 || lastOffsetDelta !== recordCount - 1) {
+  const countMatches = options.denseOffsets === false
+    ? lastOffsetDelta >= 0 && recordCount <= lastOffsetDelta + 1
+    : lastOffsetDelta === recordCount - 1
+  if (recordCount < 1 || !countMatches) {
     throw corrupt('record count does not match lastOffsetDelta', { recordCount, lastOffsetDelta })
   }
   return sizeBytes

@@ -6,6 +6,7 @@ export * from './batch-header.js'
 /** CRC-32C (Castagnoli), the batch checksum; other checksummed files (producer-state snapshots) reuse it. */
 export { crc32c } from '@node-rs/crc32'
 export { buildBatch, type BuildBatchOptions } from './build-batch.js'
+export { filterBatch, type FilteredBatch } from './filter-batch.js'
 export { parseBatch, type ParseBatchOptions, type ParsedBatch } from './parse-batch.js'
 export type { ParsedRecord, RecordHeader, RecordInput } from './record-codec.js'
 export {

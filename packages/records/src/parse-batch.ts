@@ -37,7 +37,8 @@ export function parseBatch (buffer: Buffer, position = 0, options: ParseBatchOpt
   // Limits come from configuration, not from the bytes: a bad one is a bug.
   assert(Number.isSafeInteger(batchBytesMax) && batchBytesMax > 0, 'batchBytesMax must be a positive integer')
   assert(Number.isSafeInteger(decompressedBytesMax) && decompressedBytesMax > 0, 'decompressedBytesMax must be a positive integer')
-  const sizeBytes = validateBatch(buffer, position, { batchBytesMax })
+  // Consumers read compacted logs: a batch may hold fewer records than its offset span (gaps, never reordering).
+  const sizeBytes = validateBatch(buffer, position, { batchBytesMax, denseOffsets: false })
   const header = readBatchHeader(buffer, position)
   const codec = compressionCodecById(header.attributes & ATTRIBUTE_COMPRESSION_MASK)
   const stored = buffer.subarray(position + BATCH_HEADER_BYTES, position + sizeBytes)
@@ -46,11 +47,14 @@ export function parseBatch (buffer: Buffer, position = 0, options: ParseBatchOpt
     baseOffset: header.baseOffset,
     baseTimestamp: header.baseTimestamp,
     logAppendTime: (header.attributes & ATTRIBUTE_LOG_APPEND_TIME) !== 0 ? header.maxTimestamp : undefined,
+    lastOffsetDelta: header.lastOffsetDelta,
   }
   const cursor: Cursor = { position: 0, end: section.length }
   // Not preallocated from recordCount: the count is the producer's claim, the bytes are what bound the loop.
   const records: ParsedRecord[] = []
-  for (let index = 0; index < header.recordCount; index++) records.push(readRecord(section, cursor, index, context))
+  for (let index = 0; index < header.recordCount; index++) {
+    records.push(readRecord(section, cursor, index, context, index === 0 ? 0 : (records[index - 1] as ParsedRecord).offset - header.baseOffset + 1))
+  }
   if (cursor.position !== cursor.end) {
     throw new GregorError(ErrorCode.CORRUPT_MESSAGE, 'bytes left after the last record', {
       details: { recordCount: header.recordCount, remainingBytes: cursor.end - cursor.position },

@@ -45,6 +45,8 @@ export interface RecordContext {
   readonly baseTimestamp: number
   /** For LOG_APPEND_TIME batches: every record's timestamp is the batch's maxTimestamp (Kafka DefaultRecordBatch). */
   readonly logAppendTime: number | undefined
+  /** The batch's lastOffsetDelta: no record's offsetDelta may pass it. */
+  readonly lastOffsetDelta: number
 }
 
 /** Bytes of a record after its length field. */
@@ -83,10 +85,10 @@ export function writeRecord (
 
 /**
  * Decodes the record at `cursor.position` (the `index`-th of its batch) and advances the cursor past it. Its
- * offsetDelta must equal `index`: validateBatch has established count = lastOffsetDelta + 1, so contiguous deltas
- * are the only ones that fit.
+ * offsetDelta must lie in [`minOffsetDelta`, context.lastOffsetDelta] (the caller passes one past the previous
+ * record's): increasing, as produced (0..n-1) or after compaction removed records (gaps, never reordering).
  */
-export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext): ParsedRecord {
+export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta = index): ParsedRecord {
   const bodyBytes = readVarint(buffer, cursor)
   if (bodyBytes < 0 || bodyBytes > cursor.end - cursor.position) {
     throw corrupt('record length out of bounds', { index, bodyBytes, available: cursor.end - cursor.position })
@@ -96,7 +98,9 @@ export function readRecord (buffer: Buffer, cursor: Cursor, index: number, conte
   const record: Cursor = { position: cursor.position + 1, end }
   const timestampDelta = readVarlong(buffer, record)
   const offsetDelta = readVarint(buffer, record)
-  if (offsetDelta !== index) throw corrupt('record offsetDelta out of sequence', { index, offsetDelta })
+  if (offsetDelta < minOffsetDelta || offsetDelta > context.lastOffsetDelta) {
+    throw corrupt('record offsetDelta out of sequence', { index, offsetDelta })
+  }
   const key = readNullableBytes(buffer, record)
   const value = readNullableBytes(buffer, record)
   const headers = readHeaders(buffer, record)

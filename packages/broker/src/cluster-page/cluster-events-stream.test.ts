@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { silentLogger } from '@gregor/common'
 import { type ClusterUpdate, type ClusterView, clusterView } from '@gregor/metadata'
 import { afterEach, describe, expect, test } from 'vitest'
+import { type ClusterPageUpdate, clusterGroupViews } from './cluster-group-view.js'
 import { ClusterEventsStream } from './cluster-events-stream.js'
 
 /** A view whose broker 2 is alive or fenced, observed at `timeMs`. */
@@ -79,6 +80,35 @@ describe('ClusterEventsStream', () => {
     subscriber.close()
     late.close()
     await until(() => stream.subscriberCount === 0)
+    stream.close()
+  })
+
+  test('picks up group changes on its periodic push, without a metadata change, and tells each once', async () => {
+    const base = view(1_000, 'alive')
+    let groups = clusterGroupViews([])
+    let timeMs = 1_000
+    const stream = new ClusterEventsStream({ observe: () => ({ ...base, timeMs, groups }), logger: silentLogger, config: { pushIntervalMs: 50 } })
+    const url = await serve(stream)
+    const subscriber = await subscribe(url)
+    const updates = subscriber.updates as unknown as ClusterPageUpdate[]
+    await until(() => updates.length >= 1)
+    expect(updates[0]?.groups).toEqual([])
+
+    timeMs = 2_000
+    groups = clusterGroupViews([{
+      groupId: 'orders-app', state: 'stable', groupEpoch: 2,
+      members: [{ memberId: 'm1', clientId: 'c1', clientHost: '/127.0.0.1', memberEpoch: 2, assignment: [{ topic: 'orders', partitions: [0] }] }],
+      offsets: [{ topic: 'orders', partition: 0, committedOffset: 3, highWatermark: 5, lag: 2 }],
+    }])
+    await until(() => updates.some((update) => update.groups.length === 1))
+    const first = updates.findIndex((update) => update.groups.length === 1)
+    expect(updates[first]?.groups[0]?.offsets[0]?.lag).toBe(2)
+    expect(updates[first]?.events.map((event) => event.text)).toEqual(['group orders-app coordinated here, stable epoch 2'])
+    // Later pushes carry the groups but not the event again.
+    await until(() => updates.length >= first + 3)
+    expect(updates.slice(first + 1).every((update) => update.events.length === 0 && update.groups.length === 1)).toBe(true)
+
+    subscriber.close()
     stream.close()
   })
 

@@ -1,23 +1,27 @@
 /**
- * `ClusterEventsStream`: `GET /cluster/events`, a server-sent-events stream of `ClusterUpdate`s (the same JSON
- * `gregor cluster watch --json` prints per line): the full view once a second and at once on a metadata change,
- * each with the events since the previous message to that subscriber.
+ * `ClusterEventsStream`: `GET /cluster/events`, a server-sent-events stream of `ClusterPageUpdate`s (the JSON
+ * `gregor cluster watch --json` prints per line, plus `groups`: the consumer groups this broker coordinates): the
+ * full view once a second and at once on a metadata change, each with the events since the previous message to that
+ * subscriber.
  *
  * Owns: the subscribers (at most `subscribersMax`; beyond that 503 with Retry-After, so a page left open in many
  * tabs cannot make the broker grow without bound), the one push timer (running only while someone subscribes),
  * the last observed view and a bounded history of recent events (a new subscriber gets them first, so the page's
  * log is not empty after a reload).
  *
- * Events are detected by diffing views: on every metadata change (whether anyone watches or not: it is rare and
- * cheap) and on every push. Controller and term changes without a metadata change are therefore stamped when the
- * next subscriber's first push sees them, if nobody was watching.
+ * Events are detected by diffing views (metadata and groups): on every metadata change (whether anyone watches or
+ * not: it is rare and cheap) and on every push. Changes without a metadata change (controller and term, and every
+ * group change: groups live in `__consumer_offsets`, not in the metadata log) are therefore picked up by the
+ * once-a-second push, within `pushIntervalMs` while someone watches, and stamped when the next subscriber's first
+ * push sees them if nobody was watching.
  *
  * Backpressure: a subscriber whose socket buffer is full is skipped until it drains; its events wait for it
  * (bounded by `eventsMax`), and the view it then gets is the newest, so a slow page costs no memory beyond that.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '@gregor/common'
-import { type ClusterEventEntry, type ClusterView, clusterUpdate, clusterViewsEqual, diffClusterViews } from '@gregor/metadata'
+import { type ClusterView, clusterUpdate, clusterViewsEqual, diffClusterViews } from '@gregor/metadata'
+import { type ClusterGroupView, type ClusterPageEventEntry, diffGroupViews, groupEventEntries, groupViewsEqual } from './cluster-group-view.js'
 
 export interface ClusterEventsStreamConfig {
   readonly subscribersMax: number
@@ -33,15 +37,21 @@ export const defaultClusterEventsStreamConfig: ClusterEventsStreamConfig = Objec
 })
 
 export interface ClusterEventsStreamDeps {
-  /** The view as of now (built from the broker's image, quorum status and replicas). */
-  readonly observe: () => ClusterView
+  /**
+   * The view as of now (built from the broker's image, quorum status, replicas and coordinated groups); `groups`
+   * in canonical order (`clusterGroupViews`), none when absent.
+   */
+  readonly observe: () => ObservedView
   readonly logger: Logger
   readonly config?: Partial<ClusterEventsStreamConfig>
 }
 
+/** A `ClusterPageView` whose groups may be left out (a broker without a coordinator). */
+export type ObservedView = ClusterView & { readonly groups?: readonly ClusterGroupView[] }
+
 interface Subscriber {
   readonly response: ServerResponse
-  pending: ClusterEventEntry[]
+  pending: ClusterPageEventEntry[]
   draining: boolean
 }
 
@@ -50,8 +60,8 @@ export class ClusterEventsStream {
   readonly #config: ClusterEventsStreamConfig
   readonly #log: Logger
   readonly #subscribers = new Set<Subscriber>()
-  readonly #recent: ClusterEventEntry[] = []
-  #view: ClusterView | undefined
+  readonly #recent: ClusterPageEventEntry[] = []
+  #view: ObservedView | undefined
   #timer: NodeJS.Timeout | undefined
   #pushScheduled = false
   #closed = false
@@ -125,8 +135,11 @@ export class ClusterEventsStream {
     const view = this.#deps.observe()
     const previous = this.#view
     this.#view = view
-    if (previous === undefined || clusterViewsEqual(previous, view)) return
-    const events = clusterUpdate(view, diffClusterViews(previous, view)).events
+    if (previous === undefined) return
+    const events: ClusterPageEventEntry[] = []
+    if (!clusterViewsEqual(previous, view)) events.push(...clusterUpdate(view, diffClusterViews(previous, view)).events)
+    const [groupsBefore, groupsNow] = [previous.groups ?? [], view.groups ?? []]
+    if (!groupViewsEqual(groupsBefore, groupsNow)) events.push(...groupEventEntries(diffGroupViews(groupsBefore, groupsNow, view.timeMs)))
     if (events.length === 0) return
     this.#keepLast(this.#recent, events)
     for (const subscriber of this.#subscribers) this.#keepLast(subscriber.pending, events)
@@ -135,7 +148,7 @@ export class ClusterEventsStream {
   #send (subscriber: Subscriber): void {
     const view = this.#view
     if (view === undefined || subscriber.draining) return
-    const data = JSON.stringify({ ...view, events: subscriber.pending })
+    const data = JSON.stringify({ ...view, groups: view.groups ?? [], events: subscriber.pending })
     subscriber.pending = []
     if (!subscriber.response.write(`data: ${data}\n\n`)) {
       subscriber.draining = true
@@ -143,7 +156,7 @@ export class ClusterEventsStream {
     }
   }
 
-  #keepLast (list: ClusterEventEntry[], events: readonly ClusterEventEntry[]): void {
+  #keepLast (list: ClusterPageEventEntry[], events: readonly ClusterPageEventEntry[]): void {
     list.push(...events)
     list.splice(0, Math.max(0, list.length - this.#config.eventsMax))
   }

@@ -4,12 +4,17 @@
  *
  * The page subscribes to `/cluster/events` (EventSource, which reconnects by itself) and renders each
  * `ClusterUpdate`: the quorum (controller, raft term, commit index), brokers (alive, fenced, shutting down), every
- * partition's leader, replicas, ISR, leader epoch and high watermark, and a scrolling event log. When the stream
+ * partition's leader, replicas, ISR, leader epoch and high watermark, the consumer groups this broker coordinates
+ * (state, group epoch, members with their assignment, per partition the committed offset, high watermark and lag),
+ * and a scrolling event log. When the stream
  * breaks it says "disconnected from broker N" at the top and greys out the last state it had until the broker is
  * back. It builds the DOM with `textContent` only: nothing from the stream is ever parsed as HTML.
  *
  * Stable hooks for tests and scripts: `#status[data-state]` (`live` | `stale` | `disconnected`), one
- * `tr[data-partition="topic-N"]` per partition with `td.leader`, `td.isr`, `td.hw`, and `#events li`.
+ * `tr[data-partition="topic-N"]` per partition with `td.leader`, `td.isr`, `td.hw`; one `#groups
+ * .group[data-group="id"]` per group with `.group-state`, `.group-epoch`, `tr[data-member="memberId"]` (`td.client`,
+ * `td.host`, `td.assignment`) and `tr[data-group-partition="topic-N"]` (`td.owner`, `td.committed`, `td.hw`,
+ * `td.lag`); and `#events li`.
  */
 
 /** The page for broker `brokerId` (shown in the title and in the disconnection notice). */
@@ -50,6 +55,12 @@ export function clusterPageHtml (page: { readonly brokerId: number; readonly clu
     </table>
     <p class="note">High watermark as broker ${brokerId} knows it: exact where it leads; where it follows, the leader's
       as of its last fetch; – where it holds no replica.</p>
+  </section>
+  <section>
+    <h2>Consumer groups <span class="muted" id="group-count"></span></h2>
+    <div id="groups" class="groups"><p class="empty-text">No consumer groups coordinated by this broker.</p></div>
+    <p class="note">The groups whose coordinator is broker ${brokerId} (it leads their partition of __consumer_offsets).
+      Lag is the high watermark as broker ${brokerId} knows it minus the committed offset; – where it does not know it.</p>
   </section>
   <section>
     <h2>Events <span class="muted" id="event-count"></span></h2>
@@ -125,6 +136,23 @@ tr.under-replicated td.isr, tr.under-replicated td.status { color: var(--amber);
 .changed { animation: flash 1.6s ease-out; }
 @keyframes flash { from { background: #fff2a8; } to { background: transparent; } }
 .note { color: var(--muted); font-size: 12px; margin: 8px 2px; }
+.empty-text { color: var(--muted); background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 16px; margin: 0; text-align: center; }
+.group { background: var(--panel); border: 1px solid var(--line); border-left: 4px solid var(--muted); border-radius: 10px;
+  margin-bottom: 12px; overflow: hidden; }
+.group.stable { border-left-color: var(--green); }
+.group.assigning, .group.reconciling { border-left-color: var(--amber); }
+.group.dead { border-left-color: var(--red); }
+.group-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; padding: 10px 14px; }
+.group-id { font-size: 16px; font-weight: 600; overflow-wrap: anywhere; }
+.group-state { font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.group.stable .group-state { color: var(--green); }
+.group.assigning .group-state, .group.reconciling .group-state { color: var(--amber); }
+.group.dead .group-state { color: var(--red); }
+.group-head .facts { color: var(--muted); font-size: 13px; font-variant-numeric: tabular-nums; }
+.group table { border: none; border-top: 1px solid var(--line); border-radius: 0; }
+.group td.member, .group td.client, .group td.host { white-space: normal; overflow-wrap: anywhere; }
+.chip { display: inline-block; padding: 0 6px; margin: 1px 3px 1px 0; border-radius: 4px; background: var(--bg);
+  border: 1px solid var(--line); font-size: 12px; white-space: nowrap; }
 .events { list-style: none; margin: 0; padding: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 10px;
   max-height: 320px; overflow-y: auto; font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .events li { padding: 5px 14px; border-bottom: 1px solid var(--line); display: flex; gap: 16px; }
@@ -187,6 +215,7 @@ function render(update) {
   $('commit').textContent = update.quorum.commitIndex === null ? '–' : String(update.quorum.commitIndex);
   renderBrokers(update);
   renderPartitions(update.partitions);
+  renderGroups(update.groups || []);
   renderEvents(update.events);
   $('updated').textContent = 'updated ' + clock(update.timeMs);
 }
@@ -261,7 +290,119 @@ function renderPartitions(partitions) {
   $('partition-health').style.color = offline > 0 ? 'var(--red)' : under > 0 ? 'var(--amber)' : 'var(--green)';
 }
 
+function cell(tag, className, text, colSpan) {
+  const node = el(tag, className, text);
+  if (colSpan) node.colSpan = colSpan;
+  return node;
+}
+function table(headings, numeric) {
+  const node = el('table');
+  const head = el('tr');
+  headings.forEach((text, i) => head.append(el('th', numeric.includes(i) ? 'num' : '', text)));
+  const thead = el('thead');
+  thead.append(head);
+  const body = el('tbody');
+  node.append(thead, body);
+  return { node, body };
+}
+function emptyRow(body, text, columns) {
+  const row = el('tr', 'empty');
+  row.append(cell('td', '', text, columns));
+  body.append(row);
+}
+function number(value) { return value === null || value === undefined ? '–' : String(value); }
+
+let previousGroups = new Map();
+
+function renderGroups(groups) {
+  const box = $('groups');
+  box.replaceChildren();
+  const next = new Map();
+  for (const group of groups) {
+    // Who owns each partition, from the members' assignments (a partition with no committed offset yet still shows).
+    const owners = new Map();
+    for (const member of group.members) {
+      for (const owned of member.assignment) {
+        for (const partition of owned.partitions) {
+          const name = owned.topic + '-' + partition;
+          if (!owners.has(name)) owners.set(name, []);
+          owners.get(name).push(member);
+        }
+      }
+    }
+    const rows = new Map();
+    for (const offset of group.offsets) rows.set(offset.topic + '-' + offset.partition, offset);
+    for (const name of owners.keys()) {
+      if (rows.has(name)) continue;
+      const at = name.lastIndexOf('-');
+      rows.set(name, { topic: name.slice(0, at), partition: Number(name.slice(at + 1)), committedOffset: null, highWatermark: null, lag: null });
+    }
+    const partitions = [...rows.entries()].sort((a, b) =>
+      a[1].topic < b[1].topic ? -1 : a[1].topic > b[1].topic ? 1 : a[1].partition - b[1].partition);
+
+    const panel = el('div', 'group ' + group.state);
+    panel.dataset.group = group.groupId;
+    const head = el('div', 'group-head');
+    let lag = 0;
+    let lagKnown = false;
+    for (const offset of group.offsets) if (offset.lag !== null) { lag += offset.lag; lagKnown = true; }
+    const facts = el('span', 'facts');
+    facts.append(el('span', 'group-epoch', 'epoch ' + group.groupEpoch), document.createTextNode(' · ' +
+      group.members.length + (group.members.length === 1 ? ' member' : ' members') +
+      ' · total lag ' + (lagKnown ? String(lag) : '–')));
+    head.append(el('span', 'group-id', group.groupId), el('span', 'group-state', group.state), facts);
+    const before = previousGroups.get(group.groupId);
+    if (before !== undefined && (before.state !== group.state || before.groupEpoch !== group.groupEpoch)) head.classList.add('changed');
+    panel.append(head);
+
+    const members = table(['member id', 'client id', 'host', 'member epoch', 'assigned partitions'], [3]);
+    for (const member of group.members) {
+      const row = el('tr');
+      row.dataset.member = member.memberId;
+      const assignment = el('td', 'assignment');
+      for (const owned of member.assignment) {
+        for (const partition of owned.partitions) assignment.append(el('span', 'chip', owned.topic + '-' + partition));
+      }
+      if (assignment.children.length === 0) assignment.append(el('span', 'muted', 'none'));
+      row.append(el('td', 'member', member.memberId), el('td', 'client', member.clientId), el('td', 'host', member.clientHost),
+        el('td', 'num epoch', String(member.memberEpoch)), assignment);
+      if (before !== undefined && !before.members.has(member.memberId)) row.classList.add('changed');
+      members.body.append(row);
+    }
+    if (group.members.length === 0) emptyRow(members.body, 'no members', 5);
+    panel.append(members.node);
+
+    const offsets = table(['topic', 'partition', 'owner', 'committed offset', 'high watermark', 'lag'], [1, 3, 4, 5]);
+    const ownerNames = new Map();
+    for (const [name, offset] of partitions) {
+      const row = el('tr');
+      row.dataset.groupPartition = name;
+      const owner = (owners.get(name) || []).map((member) => member.clientId || member.memberId).join(', ');
+      const ownerCell = el('td', 'owner', owner === '' ? '–' : owner);
+      ownerCell.title = (owners.get(name) || []).map((member) => member.memberId).join(', ');
+      row.append(el('td', 'topic', offset.topic), el('td', 'num', String(offset.partition)), ownerCell,
+        el('td', 'num committed', number(offset.committedOffset)), el('td', 'num hw', number(offset.highWatermark)),
+        el('td', 'num lag', number(offset.lag)));
+      if (before !== undefined && before.owners.has(name) && before.owners.get(name) !== ownerCell.title) row.classList.add('changed');
+      ownerNames.set(name, ownerCell.title);
+      offsets.body.append(row);
+    }
+    if (partitions.length === 0) emptyRow(offsets.body, 'no committed offsets and no assigned partitions', 6);
+    panel.append(offsets.node);
+
+    next.set(group.groupId, { state: group.state, groupEpoch: group.groupEpoch, members: new Set(group.members.map((m) => m.memberId)), owners: ownerNames });
+    box.append(panel);
+  }
+  previousGroups = next;
+  if (groups.length === 0) box.append(el('p', 'empty-text', 'No consumer groups coordinated by this broker.'));
+  $('group-count').textContent = groups.length > 0 ? '(' + groups.length + ')' : '';
+}
+
 function eventClass(event) {
+  if (event.kind === 'group') {
+    if (event.change === 'state' && event.next === 'stable') return 'good';
+    return event.change === 'state' && event.next === 'dead' ? 'bad' : '';
+  }
   if (event.kind === 'broker') return event.next === 'alive' ? 'good' : 'bad';
   if (event.kind === 'leader' && event.next < 0) return 'bad';
   if (event.kind === 'controller' || event.kind === 'term') return 'quorum';

@@ -3,8 +3,9 @@
  * page (cluster-page-html.ts), `GET /cluster/events` streams `ClusterUpdate`s to it (cluster-events-stream.ts).
  *
  * Owns the wiring only: the view comes from this broker's own state (`brokerClusterView`: applied metadata image,
- * quorum status, own replicas' high watermarks), never from another broker, so the page of a broker that is cut off
- * shows what that broker believes. The broker calls `onMetadataChange` after each applied metadata batch and
+ * quorum status, own replicas' high watermarks, the consumer groups it coordinates), never from another broker, so
+ * the page of a broker that is cut off shows what that broker believes. Group changes need no call: the stream
+ * re-observes once a second while someone watches. The broker calls `onMetadataChange` after each applied metadata batch and
  * `close` before closing its admin server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -12,6 +13,7 @@ import type { Logger } from '@gregor/common'
 import type { MetadataImage } from '@gregor/metadata'
 import type { AdminRoute } from '../admin-server.js'
 import { brokerClusterView } from './broker-cluster-view.js'
+import type { ClusterGroupView } from './cluster-group-view.js'
 import { ClusterEventsStream, type ClusterEventsStreamConfig } from './cluster-events-stream.js'
 import { clusterPageHtml } from './cluster-page-html.js'
 
@@ -21,6 +23,11 @@ export interface ClusterPageDeps {
   readonly image: () => MetadataImage
   readonly quorum: () => { readonly leaderId: number; readonly term: number; readonly commitIndex: number }
   readonly highWatermark: (topic: string, partition: number) => number | undefined
+  /**
+   * The consumer groups this broker coordinates, as of now (any order; called once a second while the page is
+   * watched, so it must be cheap). Absent: the page shows no group.
+   */
+  readonly groups?: () => readonly ClusterGroupView[]
   /** Wall-clock milliseconds (events are shown with the time of day). */
   readonly wallClockMs: () => number
   readonly logger: Logger
@@ -35,7 +42,12 @@ export class ClusterPage {
     this.#html = clusterPageHtml({ brokerId: deps.brokerId, clusterId: deps.clusterId })
     this.#stream = new ClusterEventsStream({
       observe: () => brokerClusterView({
-        clusterId: deps.clusterId, image: deps.image(), quorum: deps.quorum(), highWatermark: deps.highWatermark, timeMs: deps.wallClockMs(),
+        clusterId: deps.clusterId,
+        image: deps.image(),
+        quorum: deps.quorum(),
+        highWatermark: deps.highWatermark,
+        groups: deps.groups?.() ?? [],
+        timeMs: deps.wallClockMs(),
       }),
       logger: deps.logger,
       ...(deps.config === undefined ? {} : { config: deps.config }),

@@ -102,7 +102,7 @@ describe('controller: topics', () => {
       ],
     })
     expect(again.topics?.map((topic) => topic.errorCode))
-      .toEqual(['TOPIC_ALREADY_EXISTS', 'INVALID_REPLICATION_FACTOR', 'INVALID_TOPIC', ''])
+      .toEqual(['TOPIC_ALREADY_EXISTS', 'INVALID_REPLICATION_FACTOR', 'INVALID_TOPIC_EXCEPTION', ''])
     expect(h.image.topic('tuned')?.config.retentionMs).toBe(1000)
   })
 

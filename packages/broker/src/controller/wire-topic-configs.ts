@@ -14,15 +14,21 @@ const kafkaNames: Readonly<Record<string, keyof TopicConfig>> = {
   'segment.ms': 'segmentMs',
   'max.message.bytes': 'maxMessageBytes',
   'cleanup.policy': 'cleanupPolicy',
+  'delete.retention.ms': 'deleteRetentionMs',
+  'min.cleanable.dirty.ratio': 'minCleanableDirtyRatio',
+  'min.compaction.lag.ms': 'minCompactionLagMs',
 }
 
 const integerPattern = /^-?\d+$/
+/** The ratio is the one non-integer config: a decimal such as `0.5`, `.1` or `1`. */
+const decimalPattern = /^-?(\d+\.?\d*|\.\d+)$/
 
 export function wireTopicConfigs (configs: Readonly<Record<string, string>> | null | undefined): Partial<TopicConfig> {
   const overrides: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(configs ?? {})) {
     const key = kafkaNames[name] ?? name
-    overrides[key] = key !== 'cleanupPolicy' && integerPattern.test(value) ? Number(value) : value
+    const numeric = key === 'minCleanableDirtyRatio' ? decimalPattern.test(value) : key !== 'cleanupPolicy' && integerPattern.test(value)
+    overrides[key] = numeric ? Number(value) : value
   }
   // Honest only after validation, which resolveTopicConfig does before using any value.
   return overrides as Partial<TopicConfig>

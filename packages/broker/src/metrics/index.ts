@@ -4,3 +4,4 @@
  */
 export { BrokerMetrics, type BrokerMetricsDeps, type ClientApi, clientApis, leaderElectionsIn, requestLatencyBucketsSeconds } from './broker-metrics.js'
 export { metricsRoute } from './metrics-route.js'
+export { GroupMetrics, type GroupMetricsDeps, lagSeriesMax } from './group-metrics.js'

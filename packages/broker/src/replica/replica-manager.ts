@@ -461,7 +461,9 @@ export class ReplicaManager {
   /**
    * Deletes the segments that `retention.ms` / `retention.bytes` of their topic let go, on every replica (leader or
    * follower), never past the replica's own high watermark (Kafka's log retention check, every
-   * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them.
+   * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them. Then, for topics whose
+   * `cleanup.policy` compacts, runs the log cleaner (storage log-cleaner.ts) on each replica in turn, one partition at a
+   * time, below the replica's high watermark and never on the active segment (the log's rules).
    */
   async applyRetention (): Promise<void> {
     if (this.#retaining || this.#closing !== undefined) return
@@ -475,6 +477,12 @@ export class ReplicaManager {
           if (deletedSegments > 0) await replica.snapshots.prune(logStartOffset)
         } catch (error) {
           replica.logger.warn({ err: error }, 'retention failed')
+        }
+        if (replica.log.config.cleanupPolicy === 'delete' || replica.log.failure !== undefined || this.#closing !== undefined) continue
+        try {
+          await replica.log.clean(nowMs, { highWatermark: offset(replica.highWatermark) })
+        } catch (error) {
+          replica.logger.warn({ err: error }, 'log clean failed')
         }
       }
     } finally {

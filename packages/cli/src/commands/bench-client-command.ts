@@ -7,13 +7,21 @@
  * consume: reads the topic's partitions from the beginning until N records arrived (failing after `--timeout-ms`
  * without a new record); latency is the wait of each record, from asking the iterator for it to getting it, so
  * p50 shows the in-memory path and p99/max the fetch round trips. Throughput counts value bytes only.
+ * consume --group G [--consumers N]: N consumers of group G in this process (default 1) subscribe to the topic and
+ * share its records as the coordinator assigns them, until N records arrived among them; throughput and latency
+ * as above (the elapsed time includes joining the group), plus the records each consumer got and `firstAssignmentMs`:
+ * per consumer, from its start (subscribe, the first heartbeat) to owning its first partitions, median and max over
+ * the consumers that got any (`consumersAssigned`; with more consumers than partitions some get none). Where the
+ * group has committed offsets, consumers resume there, so a rerun needs a fresh group or a `groups reset-offsets`.
  */
 import { randomBytes } from 'node:crypto'
-import { type Acks, Admin, Consumer, Producer } from '@gregor/client'
+import { type Acks, Admin, Consumer, Producer, type TopicPartition } from '@gregor/client'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
 import { latencySummaryMs, writeLine } from './client-output.js'
 
-const usage = `usage: gregor bench produce|consume --topic T --records N --record-bytes S [--acks all|1|0] [--timeout-ms T] [-b servers]
+const usage = `usage:
+  gregor bench produce|consume --topic T --records N --record-bytes S [--acks all|1|0] [--timeout-ms T] [-b servers]
+  gregor bench consume --group G [--consumers N] --topic T --records N --record-bytes S [--timeout-ms T] [-b servers]
 `
 
 /** Sends not yet acknowledged in the produce benchmark. */
@@ -28,12 +36,17 @@ interface BenchOptions {
   readonly recordBytes: number
   readonly acks: Acks
   readonly timeoutMs: number
+  /** consume as members of this group; undefined: assign every partition to one consumer. */
+  readonly groupId: string | undefined
+  readonly consumers: number
 }
 
 export async function benchClientCommand (argv: string[]): Promise<number> {
   return await runClientCommand('bench', usage, async () => {
     const options = benchOptions(argv)
-    const result = options.mode === 'produce' ? await benchProduce(options) : await benchConsume(options)
+    const result = options.mode === 'produce'
+      ? await benchProduce(options)
+      : options.groupId === undefined ? await benchConsume(options) : await benchGroupConsume(options, options.groupId)
     await writeLine(JSON.stringify(result))
     return result.failedRecords === 0 ? 0 : 1
   })
@@ -43,7 +56,7 @@ function benchOptions (argv: string[]): BenchOptions {
   const [mode, ...rest] = argv
   const { values } = parseCommandArgs(rest, {
     ...bootstrapOption, topic: { type: 'string' }, records: { type: 'string' }, 'record-bytes': { type: 'string' },
-    acks: { type: 'string' }, 'timeout-ms': { type: 'string' },
+    acks: { type: 'string' }, 'timeout-ms': { type: 'string' }, group: { type: 'string' }, consumers: { type: 'string' },
   })
   const problems: string[] = []
   if (mode !== 'produce' && mode !== 'consume') problems.push(`expected 'bench produce' or 'bench consume'${mode === undefined ? '' : ` (got '${mode}')`}`)
@@ -54,10 +67,15 @@ function benchOptions (argv: string[]): BenchOptions {
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], problems, 1) ?? 30_000
   const acks = acksByFlag[values.acks ?? 'all']
   if (acks === undefined) problems.push(`--acks must be all, 1 or 0 (got '${values.acks ?? ''}')`)
+  const consumers = integerFlag('consumers', values.consumers, problems, 1) ?? 1
+  if (values.group !== undefined && mode !== 'consume') problems.push('--group only goes with bench consume')
+  if (values.group === '') problems.push('--group must not be empty')
+  if (values.consumers !== undefined && values.group === undefined) problems.push('--consumers needs --group')
   if (problems.length > 0) throw new UsageError(problems)
   return {
     mode: mode === 'produce' ? 'produce' : 'consume', servers: bootstrapServers(values['bootstrap-server']),
     topic: values.topic ?? '', records: records ?? 0, recordBytes, acks: acks ?? 'all', timeoutMs,
+    groupId: values.group, consumers,
   }
 }
 
@@ -73,6 +91,14 @@ interface BenchResult {
   readonly latencyMs: ReturnType<typeof latencySummaryMs>
   readonly acks?: Acks
   readonly firstError?: string
+  readonly group?: string
+  readonly consumers?: number
+  /** Records each consumer got, in start order. */
+  readonly recordsPerConsumer?: number[]
+  /** Consumers that came to own partitions before the end. */
+  readonly consumersAssigned?: number
+  /** From a consumer's start to owning its first partitions, over the assigned consumers. */
+  readonly firstAssignmentMs?: { readonly median: number; readonly max: number }
 }
 
 function summary (options: BenchOptions, done: number, elapsedMs: number, latenciesMs: Float64Array): Omit<BenchResult, 'failedRecords'> {
@@ -133,7 +159,7 @@ async function benchConsume (options: BenchOptions): Promise<BenchResult> {
   consumer.assign((description?.partitions ?? []).map((info) => ({ topic: options.topic, partition: info.partition, offset: 'earliest' })))
   const latenciesMs = new Float64Array(options.records)
   let count = 0
-  const idleTimer = setTimeout(() => { consumer.close() }, options.timeoutMs)
+  const idleTimer = setTimeout(() => { consumer.close().catch(() => undefined) }, options.timeoutMs)
   const startMs = performance.now()
   const iterator = consumer[Symbol.asyncIterator]()
   try {
@@ -147,12 +173,88 @@ async function benchConsume (options: BenchOptions): Promise<BenchResult> {
   } finally {
     clearTimeout(idleTimer)
     await iterator.return(undefined)
-    consumer.close()
+    await consumer.close()
   }
   const elapsedMs = performance.now() - startMs
   const failedRecords = options.records - count
   return {
     ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
     ...(failedRecords === 0 ? {} : { firstError: `only ${count} records within --timeout-ms ${options.timeoutMs} of the last one` }),
+  }
+}
+
+/** One group member of the group benchmark: what it read and when it first owned partitions. */
+interface BenchMember {
+  readonly consumer: Consumer
+  readonly startMs: number
+  firstAssignmentMs: number | undefined
+  records: number
+}
+
+async function benchGroupConsume (options: BenchOptions, groupId: string): Promise<BenchResult> {
+  const latenciesMs = new Float64Array(options.records)
+  let count = 0
+  const members: BenchMember[] = []
+  const closeAll = async (): Promise<void> => { await Promise.all(members.map(async (member) => { await member.consumer.close() })) }
+  let closing: Promise<void> | undefined
+  const stop = (): Promise<void> => (closing ??= closeAll())
+  const idleTimer = setTimeout(() => { stop().catch(() => undefined) }, options.timeoutMs)
+  const startMs = performance.now()
+  /** When the last record arrived: closing (commit, leave) is not part of the throughput. */
+  let endMs: number | undefined
+  /** Reads until the members together got `records`, then stops all of them. */
+  const read = async (member: BenchMember): Promise<void> => {
+    const iterator = member.consumer[Symbol.asyncIterator]()
+    try {
+      while (count < options.records) {
+        const askedMs = performance.now()
+        const next = await iterator.next()
+        if (next.done === true || count >= options.records) break
+        latenciesMs[count++] = performance.now() - askedMs
+        member.records++
+        idleTimer.refresh()
+      }
+    } finally {
+      await iterator.return(undefined)
+    }
+    if (count >= options.records) {
+      endMs ??= performance.now()
+      await stop()
+    }
+  }
+  let firstError: string | undefined
+  try {
+    // Each consumer starts reading (and so heartbeating) as soon as it subscribed, as applications started one
+    // after another would: later members join a group that already assigned everything to the first ones.
+    const reading: Promise<void>[] = []
+    for (let index = 0; index < options.consumers; index++) {
+      const consumer = new Consumer({
+        bootstrapServers: options.servers, groupId, autoOffsetReset: 'earliest', clientId: `gregor-bench-${index + 1}`,
+        onPartitionsAssigned: (partitions: TopicPartition[]) => {
+          if (partitions.length > 0) member.firstAssignmentMs ??= performance.now() - member.startMs
+        },
+      })
+      const member: BenchMember = { consumer, startMs: performance.now(), firstAssignmentMs: undefined, records: 0 }
+      members.push(member)
+      consumer.subscribe([options.topic])
+      reading.push(read(member))
+    }
+    for (const outcome of await Promise.allSettled(reading)) {
+      if (outcome.status === 'rejected') firstError ??= outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)
+    }
+  } finally {
+    clearTimeout(idleTimer)
+    await stop()
+  }
+  const elapsedMs = (endMs ?? performance.now()) - startMs
+  const failedRecords = options.records - count
+  const assignedMs = Float64Array.from(members.flatMap((member) => member.firstAssignmentMs === undefined ? [] : [member.firstAssignmentMs]))
+  const { p50, max } = latencySummaryMs(assignedMs)
+  firstError ??= failedRecords === 0 ? undefined : `only ${count} records within --timeout-ms ${options.timeoutMs} of the last one`
+  return {
+    ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
+    group: groupId, consumers: options.consumers, recordsPerConsumer: members.map((member) => member.records),
+    consumersAssigned: assignedMs.length, firstAssignmentMs: { median: p50, max },
+    ...(firstError === undefined ? {} : { firstError }),
   }
 }

@@ -21,6 +21,9 @@ const flags = {
   'log-level': 'GREGOR_LOG_LEVEL',
   'leader-imbalance-check-interval-ms': 'GREGOR_LEADER_IMBALANCE_CHECK_INTERVAL_MS',
   'log-retention-check-interval-ms': 'GREGOR_LOG_RETENTION_CHECK_INTERVAL_MS',
+  'group-session-timeout-ms': 'GREGOR_GROUP_SESSION_TIMEOUT_MS',
+  'group-heartbeat-interval-ms': 'GREGOR_GROUP_HEARTBEAT_INTERVAL_MS',
+  'offsets-topic-num-partitions': 'GREGOR_OFFSETS_TOPIC_NUM_PARTITIONS',
 } as const
 
 export async function brokerCommand (argv: string[]): Promise<number> {
@@ -35,6 +38,9 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     advertisedListeners: pick('advertised-listeners'), dataDir: pick('data-dir'), rack: pick('rack'), logLevel: pick('log-level'),
     leaderImbalanceCheckIntervalMs: pick('leader-imbalance-check-interval-ms'),
     logRetentionCheckIntervalMs: pick('log-retention-check-interval-ms'),
+    groupSessionTimeoutMs: pick('group-session-timeout-ms'),
+    groupHeartbeatIntervalMs: pick('group-heartbeat-interval-ms'),
+    offsetsTopicNumPartitions: pick('offsets-topic-num-partitions'),
   }
   let config
   try {

@@ -6,12 +6,22 @@
  * Starts at the end of each partition unless `--from-beginning` or `--offset O` (which needs `--partition`) says
  * otherwise; reads every partition of the topic unless `--partition P`. Stops after `--max-messages N`, after
  * `--timeout-ms T` without a new record, or on SIGINT/SIGTERM; prints how many records it processed on stderr.
+ *
+ * With `--group G` it consumes as a member of that group (as `kafka-console-consumer --group`): subscribes to the
+ * topic, reads the partitions the coordinator assigns it, resumes from the group's committed offsets, and where
+ * nothing is committed starts at the end, or at the beginning with `--from-beginning` (auto.offset.reset). Offsets
+ * are committed automatically; every way of stopping (max messages, idle timeout, SIGINT, SIGTERM) goes through
+ * `consumer.close()`, which commits what was printed and leaves the group at once, so the partitions move to the
+ * other members without waiting for the session timeout. `--partition` and `--offset` make no sense in a group
+ * (the coordinator assigns, the commits position) and are usage errors.
  */
 import { Admin, Consumer, type ConsumerAssignment, type StartOffset } from '@gregor/client'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
 import { headersObject, text, writeLine } from './client-output.js'
 
-const usage = `usage: gregor consume --topic T [--partition P] [--from-beginning | --offset O] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
+const usage = `usage:
+  gregor consume --topic T [--partition P] [--from-beginning | --offset O] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
+  gregor consume --topic T --group G [--from-beginning] [--client-id C] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
 `
 
 interface ConsumeOptions {
@@ -22,11 +32,21 @@ interface ConsumeOptions {
   readonly maxMessages: number | undefined
   readonly timeoutMs: number | undefined
   readonly json: boolean
+  readonly groupId: string | undefined
+  readonly clientId: string | undefined
 }
 
 export async function consumeCommand (argv: string[]): Promise<number> {
   return await runClientCommand('consume', usage, async () => {
     const options = consumeOptions(argv)
+    if (options.groupId !== undefined) {
+      const consumer = new Consumer({
+        bootstrapServers: options.servers, groupId: options.groupId, autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest',
+        ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+      })
+      consumer.subscribe([options.topic])
+      return await printRecords(consumer, options)
+    }
     const assignments = await assignmentsFor(options)
     // As Kafka's console consumer: a position that retention overtook resets to the start with --from-beginning,
     // else to the end (auto.offset.reset=latest).
@@ -40,6 +60,7 @@ function consumeOptions (argv: string[]): ConsumeOptions {
   const { values } = parseCommandArgs(argv, {
     ...bootstrapOption, topic: { type: 'string' }, partition: { type: 'string' }, 'from-beginning': { type: 'boolean' },
     offset: { type: 'string' }, 'max-messages': { type: 'string' }, 'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
+    group: { type: 'string' }, 'client-id': { type: 'string' },
   })
   const problems: string[] = []
   if (values.topic === undefined) problems.push('--topic is required')
@@ -48,12 +69,20 @@ function consumeOptions (argv: string[]): ConsumeOptions {
   const maxMessages = integerFlag('max-messages', values['max-messages'], problems, 1)
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], problems, 1)
   if (values['from-beginning'] === true && values.offset !== undefined) problems.push('--from-beginning and --offset exclude each other')
-  if (values.offset !== undefined && values.partition === undefined) problems.push('--offset needs --partition')
+  if (values.group !== undefined) {
+    if (values.group === '') problems.push('--group must not be empty')
+    if (values.partition !== undefined) problems.push('--partition cannot be used with --group (the group coordinator assigns partitions)')
+    if (values.offset !== undefined) problems.push('--offset cannot be used with --group (members start at the committed offsets)')
+  } else {
+    if (values.offset !== undefined && values.partition === undefined) problems.push('--offset needs --partition')
+    if (values['client-id'] !== undefined) problems.push('--client-id needs --group')
+  }
   if (problems.length > 0) throw new UsageError(problems)
   const start: StartOffset = offset ?? (values['from-beginning'] === true ? 'earliest' : 'latest')
   return {
     servers: bootstrapServers(values['bootstrap-server']),
     topic: values.topic ?? '', partition, start, maxMessages, timeoutMs, json: values.json === true,
+    groupId: values.group, clientId: values['client-id'],
   }
 }
 
@@ -73,17 +102,26 @@ async function assignmentsFor (options: ConsumeOptions): Promise<ConsumerAssignm
 async function printRecords (consumer: Consumer, options: ConsumeOptions): Promise<number> {
   let count = 0
   let idleTimer: NodeJS.Timeout | undefined
+  // One close for every way of stopping: with a group it commits and leaves, which must happen once and be awaited
+  // before the process exits.
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => (closing ??= consumer.close())
+  const closeInBackground = (): void => { close().catch(() => undefined) } // the error surfaces where `finally` awaits it
   const resetIdle = (): void => {
     if (options.timeoutMs === undefined) return
     clearTimeout(idleTimer)
-    idleTimer = setTimeout(() => { consumer.close() }, options.timeoutMs)
+    idleTimer = setTimeout(closeInBackground, options.timeoutMs)
   }
-  const onSignal = (): void => { consumer.close() }
+  const onSignal = closeInBackground
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   resetIdle()
+  const iterator = consumer[Symbol.asyncIterator]()
   try {
-    for await (const message of consumer) {
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done === true) break
+      const message = next.value
       resetIdle()
       count++
       await writeLine(options.json
@@ -92,14 +130,23 @@ async function printRecords (consumer: Consumer, options: ConsumeOptions): Promi
           key: text(message.key), value: text(message.value), headers: headersObject(message.headers),
         })
         : text(message.value) ?? 'null')
-      if (options.maxMessages !== undefined && count >= options.maxMessages) break
+      if (options.maxMessages !== undefined && count >= options.maxMessages) {
+        // The consumer counts a record as processed (what close commits) when the next one is asked for, which a
+        // `break` never does: ask, then close, so the commit includes the record just printed. Whatever the ask
+        // returns is not printed (and not committed).
+        const after = iterator.next().catch(() => undefined)
+        await close()
+        await after
+        break
+      }
     }
   } finally {
     clearTimeout(idleTimer)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    consumer.close()
     process.stderr.write(`Processed a total of ${count} messages\n`)
+    await close()
+    await iterator.return(undefined)
   }
   return 0
 }

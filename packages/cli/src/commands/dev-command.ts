@@ -40,6 +40,8 @@ async function runDev (argv: string[]): Promise<number> {
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     logLevel: values['log-level'],
     ports,
+    // A dev cluster notices a killed consumer in 10 s instead of Kafka's 45 (the environment still wins).
+    env: { GREGOR_GROUP_SESSION_TIMEOUT_MS: process.env.GREGOR_GROUP_SESSION_TIMEOUT_MS ?? '10000' },
   })
   process.stdout.write(`gregor dev: three brokers starting, data and logs in ${cluster.dir}\n`)
   for (const broker of cluster.brokers) {

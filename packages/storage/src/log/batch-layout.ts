@@ -21,7 +21,11 @@ export interface BatchLayout {
   readonly partitionLeaderEpoch: number
 }
 
-export function layoutBatches (buffer: Buffer, limits: { batchBytesMax: number; segmentBytes: number }): BatchLayout[] {
+/**
+ * `denseOffsets` (default true) is Kafka's rule for produced batches (record count = lastOffsetDelta + 1); a
+ * follower passes false, as its leader's log may be compacted (batches with fewer records than offsets).
+ */
+export function layoutBatches (buffer: Buffer, limits: { batchBytesMax: number; segmentBytes: number }, denseOffsets = true): BatchLayout[] {
   if (buffer.length === 0) throw new GregorError(ErrorCode.INVALID_REQUEST, 'append of no record batches')
   if (buffer.length > limits.segmentBytes) {
     throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE, 'append larger than a segment', {
@@ -31,7 +35,7 @@ export function layoutBatches (buffer: Buffer, limits: { batchBytesMax: number; 
   const layout: BatchLayout[] = []
   let position = 0
   while (position < buffer.length) {
-    const sizeBytes = validateBatch(buffer, position, { batchBytesMax: limits.batchBytesMax })
+    const sizeBytes = validateBatch(buffer, position, { batchBytesMax: limits.batchBytesMax, denseOffsets })
     layout.push({
       position,
       sizeBytes,

@@ -1,6 +1,6 @@
 /**
  * Walks the record batches of a byte range of a segment file in large sequential reads, for recovery (with full
- * validation: length, magic, CRC-32C, record count, offset continuity) and for index rebuilds and log-end lookups
+ * validation: length, magic, CRC-32C, record count, offset continuity, or only increasing offsets in a compacted log) and for index rebuilds and log-end lookups
  * (headers only). Reads go through the injected `read`, so the walk itself is testable without files.
  *
  * The walk stops at the first batch that fails a check and reports where and why; everything before that position
@@ -35,8 +35,14 @@ export interface ScanOptions {
   readonly fromPosition: number
   /** End of the range (the file size). */
   readonly toPosition: number
-  /** Base offset the first batch must have; later batches must continue from their predecessor. */
+  /**
+   * Base offset the first batch must have; later batches must continue from their predecessor. With `offsetGaps`
+   * (a compacted log: whole batches cleaned away, batches with fewer records than offsets) it is a lower bound and
+   * batches must only not overlap. Without it, the exact check catches a flipped bit in a baseOffset, which the CRC
+   * does not cover.
+   */
   readonly expectedBaseOffset?: number
+  readonly offsetGaps?: boolean
   /** Check CRC, record count and magic (recovery); otherwise only lengths, magic and continuity. */
   readonly validate: boolean
   readonly chunkBytes?: number
@@ -72,11 +78,13 @@ export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
       at = 0
       if (chunk.length < sizeBytes) return stopped('batch extends past the end of the file')
     }
-    const problem = options.validate ? validationProblem(chunk, at, sizeBytes) : headerProblem(chunk, at)
+    const problem = options.validate ? validationProblem(chunk, at, sizeBytes, options.offsetGaps !== true) : headerProblem(chunk, at)
     if (problem !== undefined) return stopped(problem)
     const baseOffset = Number(chunk.readBigInt64BE(at))
     const lastOffset = baseOffset + chunk.readInt32BE(at + 23)
-    if (nextOffset !== undefined && baseOffset !== nextOffset) return stopped('batch offset does not continue the log')
+    if (nextOffset !== undefined && (options.offsetGaps === true ? baseOffset < nextOffset : baseOffset !== nextOffset)) {
+      return stopped('batch offset does not continue the log')
+    }
     if (baseOffset < 0 || !Number.isSafeInteger(lastOffset)) return stopped('batch offset out of range')
     const proceed = options.onBatch({
       position,
@@ -93,9 +101,9 @@ export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
   return { endPosition: position, nextOffset: nextOffset ?? -1 }
 }
 
-function validationProblem (chunk: Buffer, at: number, sizeBytes: number): string | undefined {
+function validationProblem (chunk: Buffer, at: number, sizeBytes: number, denseOffsets: boolean): string | undefined {
   try {
-    validateBatch(chunk, at, { batchBytesMax: sizeBytes })
+    validateBatch(chunk, at, { batchBytesMax: sizeBytes, denseOffsets })
     return undefined
   } catch (error) {
     return error instanceof Error ? error.message : String(error)

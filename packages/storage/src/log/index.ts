@@ -4,9 +4,13 @@
  * checkpoints. See partition-log.ts for the model and log-loader.ts for recovery.
  */
 export { PartitionLog } from './partition-log.js'
-export type { AppendResult, LeaderEpochCacheView, LogReadResult, PartitionLogOptions, RetentionResult } from './partition-log.js'
+export type { AppendResult, CleanResult, LeaderEpochCacheView, LogReadResult, PartitionLogOptions, RetentionResult } from './partition-log.js'
 export { defaultLogConfig, logConfigProblems, validateLogConfig } from './log-config.js'
-export type { FlushPolicy, LogConfig } from './log-config.js'
+export type { FlushPolicy, LogCleanupPolicy, LogConfig } from './log-config.js'
+export { groupSegments, planClean } from './clean-plan.js'
+export type { CleanLimits, CleanPlan, CleanSegment } from './clean-plan.js'
+export { OFFSET_MAP_ENTRY_BYTES, OffsetMap } from './offset-map.js'
+export { CLEANER_OFFSET_CHECKPOINT_FILE } from './segment-file-names.js'
 export type { CorruptionReport } from './log-loader.js'
 export { FileHandleCache } from './file-handle-cache.js'
 export type { FileLease } from './file-handle-cache.js'

@@ -8,7 +8,8 @@
  * business: a written group registers its waiters and the drain goes on writing, so the next group is written while
  * the previous one's fdatasync is in flight.
  *
- * Invariants: requests are written in the order they were queued and get dense offsets in that order; a request is
+ * Invariants: requests are written in the order they were queued; leader requests get dense offsets in that order,
+ * follower requests keep the leader's (increasing, with gaps where the leader's cleaner removed whole batches); a request is
  * never split across segments or writes; the epoch checkpoint is flushed before the first batch of a new epoch is
  * written; on any error in a write or roll, the log goes offline (`host.fail`) and every request not yet acknowledged
  * is rejected with that failure.
@@ -86,8 +87,9 @@ export class LogAppender {
     try {
       const notWritable = this.#host.notWritable()
       if (notWritable !== undefined) throw notWritable
-      layout = layoutBatches(buffer, this.#host.config)
-      if (epoch === undefined) assertContinuous(layout)
+      const offsetGaps = epoch === undefined && this.#host.config.cleanupPolicy !== 'delete'
+      layout = layoutBatches(buffer, this.#host.config, !offsetGaps)
+      if (epoch === undefined) assertIncreasing(layout, offsetGaps)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -160,8 +162,10 @@ export class LogAppender {
     if (notWritable !== undefined) return notWritable
     const first = request.layout[0] as BatchLayout
     if (request.leaderEpoch === undefined) {
-      if (first.baseOffset === nextOffset) return undefined
-      return new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'follower append does not start at the log end offset', {
+      // Kafka's rule, baseOffset ≥ log end, for a compacted log (above it is a gap the leader's cleaner made);
+      // exactly the log end otherwise, where a gap can only be a bug or corruption.
+      if (first.baseOffset === nextOffset || (first.baseOffset > nextOffset && this.#host.config.cleanupPolicy !== 'delete')) return undefined
+      return new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'follower append does not continue the log end offset', {
         details: { baseOffset: first.baseOffset, logEndOffset: nextOffset },
       })
     }
@@ -197,7 +201,7 @@ export class LogAppender {
   #place (group: PendingWrite, request: AppendRequest): void {
     const segmentPosition = group.segment.sizeBytes + group.totalBytes
     const isLeader = request.leaderEpoch !== undefined
-    const baseOffset = group.nextOffset
+    const baseOffset = isLeader ? group.nextOffset : (request.layout[0] as BatchLayout).baseOffset
     let next = baseOffset
     for (const batch of request.layout) {
       const batchBase = isLeader ? next : batch.baseOffset
@@ -241,12 +245,13 @@ export class LogAppender {
   }
 }
 
-/** Follower batches must carry dense offsets: each starts right after its predecessor. */
-function assertContinuous (layout: readonly BatchLayout[]): void {
+/** Follower batches continue each other: densely, or in a compacted log at or after their predecessor's end. */
+function assertIncreasing (layout: readonly BatchLayout[], offsetGaps: boolean): void {
   for (let i = 1; i < layout.length; i++) {
     const previous = layout[i - 1] as BatchLayout
     const batch = layout[i] as BatchLayout
-    if (batch.baseOffset !== previous.baseOffset + previous.lastOffsetDelta + 1) {
+    const end = previous.baseOffset + previous.lastOffsetDelta + 1
+    if (offsetGaps ? batch.baseOffset < end : batch.baseOffset !== end) {
       throw new GregorError(ErrorCode.CORRUPT_MESSAGE, 'follower batches are not contiguous', {
         details: { expected: previous.baseOffset + previous.lastOffsetDelta + 1, baseOffset: batch.baseOffset },
       })

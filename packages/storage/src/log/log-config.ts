@@ -10,6 +10,9 @@ import { ErrorCode, GregorError } from '@gregor/common'
 /** When an append counts as durable. */
 export type FlushPolicy = 'always' | 'interval' | 'never'
 
+/** Kafka's `cleanup.policy`: delete whole segments by retention, compact by key (log-cleaner.ts), or both. */
+export type LogCleanupPolicy = 'delete' | 'compact' | 'compact,delete'
+
 export interface LogConfig {
   /** Roll the active segment before it would exceed this size. Positions in the indexes are int32, hence ≤ 2 GiB-1. */
   readonly segmentBytes: number
@@ -29,6 +32,18 @@ export interface LogConfig {
   readonly flushIntervalMs: number
   /** Size of the shared `FileHandleCache` the broker creates once for all logs. */
   readonly openFilesMax: number
+  /** 'compact' or 'compact,delete': `clean` keeps the last record of each key. Retention applies as configured. */
+  readonly cleanupPolicy: LogCleanupPolicy
+  /** A tombstone (null value) survives cleaning while its segment's newest timestamp is younger than this. */
+  readonly deleteRetentionMs: number
+  /** Clean only when dirty bytes / cleanable bytes reach this ratio (Kafka `min.cleanable.dirty.ratio`). */
+  readonly minCleanableDirtyRatio: number
+  /** A segment whose newest timestamp is younger than this is not cleaned yet (Kafka `min.compaction.lag.ms`). */
+  readonly minCompactionLagMs: number
+  /** Memory of the cleaner's key → offset map for one pass (Kafka `log.cleaner.dedupe.buffer.size`). */
+  readonly cleanerDedupeBufferBytes: number
+  /** Bytes per second the cleaner reads and writes at most; -1 for no limit (`log.cleaner.io.max.bytes.per.second`). */
+  readonly cleanerIoBytesPerSecondMax: number
 }
 
 const MiB = 1024 * 1024
@@ -46,9 +61,16 @@ export const defaultLogConfig: LogConfig = Object.freeze({
   flush: 'always',
   flushIntervalMs: 1000,
   openFilesMax: 1000,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: dayMs,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  cleanerDedupeBufferBytes: 32 * MiB,
+  cleanerIoBytesPerSecondMax: -1,
 })
 
 const flushPolicies: ReadonlySet<string> = new Set(['always', 'interval', 'never'])
+const cleanupPolicies: ReadonlySet<string> = new Set(['delete', 'compact', 'compact,delete'])
 
 /** Every problem with `config`, as one sentence each; empty when valid. */
 export function logConfigProblems (config: LogConfig): string[] {
@@ -67,6 +89,18 @@ export function logConfigProblems (config: LogConfig): string[] {
   integerAtLeast('batchBytesMax', 61, SEGMENT_BYTES_LIMIT)
   integerAtLeast('flushIntervalMs', 1)
   integerAtLeast('openFilesMax', 1)
+  integerAtLeast('deleteRetentionMs', 0)
+  integerAtLeast('minCompactionLagMs', 0)
+  integerAtLeast('cleanerDedupeBufferBytes', 1024)
+  integerAtLeast('cleanerIoBytesPerSecondMax', -1)
+  if (config.cleanerIoBytesPerSecondMax === 0) problems.push('cleanerIoBytesPerSecondMax must be -1 (no limit) or positive, got 0')
+  const ratio = config.minCleanableDirtyRatio
+  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    problems.push(`minCleanableDirtyRatio must be a number in [0, 1], got ${String(ratio)}`)
+  }
+  if (!cleanupPolicies.has(config.cleanupPolicy)) {
+    problems.push(`cleanupPolicy must be 'delete', 'compact' or 'compact,delete', got ${String(config.cleanupPolicy)}`)
+  }
   if (!flushPolicies.has(config.flush)) problems.push(`flush must be 'always', 'interval' or 'never', got ${String(config.flush)}`)
   if (config.batchBytesMax > config.segmentBytes) {
     problems.push(`batchBytesMax (${config.batchBytesMax}) must not exceed segmentBytes (${config.segmentBytes})`)

@@ -4,6 +4,11 @@
  * Owns: the decisions taken at open, none of the state (it hands a `LoadedLog` to the `PartitionLog`).
  *
  * What it does (Kafka's LogLoader, simplified):
+ * 0. Finishes or discards what the cleaner left mid-swap (Kafka's `removeTempFilesAndCollectSwapFiles` and
+ *    swap completion): a `<base>.log.cleaned` file is deleted (the segments it was to replace are still whole); a
+ *    `<base>.log.swap` file (whole and synced before it got that name) replaces every segment whose base offset lies
+ *    in its offset range [base, offset after its last batch) (at least its own base), index files included, and is
+ *    renamed `<base>.log`; the directory is fsynced. Its indexes are then missing, so step 3 scans and indexes it.
  * 1. Creates the directory if needed; deletes leftovers: `*.tmp` files (temp files of checkpoints and of the broker's
  *    producer-state snapshots) and index files whose `.log` is gone (a crash in the middle of a segment deletion).
  *    Other files, such as the broker's `.snapshot` files, are not the log's and are left alone.
@@ -28,7 +33,7 @@
  *    [logStartOffset, logEndOffset) and written, and the clean-shutdown marker is removed (durably) before the log
  *    accepts its first write.
  */
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type Logger, leaderEpoch, offset } from '@gregor/common'
 import { scanBatches } from './batch-scanner.js'
@@ -37,7 +42,10 @@ import { fsyncDirectory } from './fsync-directory.js'
 import { LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCache } from './leader-epoch-cache.js'
 import type { LogConfig } from './log-config.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
-import { CLEAN_SHUTDOWN_FILE, LOG_FILE_SUFFIX, parseSegmentFileName, segmentFileName } from './segment-file-names.js'
+import {
+  CLEANED_FILE_SUFFIX, CLEAN_SHUTDOWN_FILE, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, SWAP_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX,
+  parseLogFileWithSuffix, parseSegmentFileName, segmentFileName,
+} from './segment-file-names.js'
 import { hasErrno } from './storage-error.js'
 
 /** Corruption found where the log had already been durable: the partition must re-fetch, not lead. */
@@ -80,11 +88,14 @@ export async function loadLog (options: LoadOptions): Promise<LoadedLog> {
   const { dir, logger } = options
   const created = await mkdir(dir, { recursive: true })
   if (created !== undefined) await fsyncDirectory(dirname(dir))
-  const names = await readdir(dir)
+  const found = await readdir(dir)
+  const names = await finishInterruptedSwaps(dir, found, logger) ? await readdir(dir) : found
   await removeLeftovers(dir, names)
   const cleanShutdown = names.includes(CLEAN_SHUTDOWN_FILE)
   const { cache: epochCache, state: epochState } = await LeaderEpochCache.load(join(dir, LEADER_EPOCH_CHECKPOINT_FILE))
-  const deps: LogSegmentDeps = { files: options.files, indexIntervalBytes: options.config.indexIntervalBytes, logger }
+  const deps: LogSegmentDeps = {
+    files: options.files, indexIntervalBytes: options.config.indexIntervalBytes, logger, offsetGaps: options.config.cleanupPolicy !== 'delete',
+  }
   const segments = await listSegments(dir, names, deps)
   if (segments.length === 0) {
     const start = options.logStartOffset ?? 0
@@ -97,7 +108,7 @@ export async function loadLog (options: LoadOptions): Promise<LoadedLog> {
     logger.warn({ epochCheckpoint: epochState }, 'rebuilding leader epoch cache from the log')
   }
   const scan = chooseScan(segments, { ...options, cleanShutdown, rebuildEpochs })
-  const recovery = await recoverSegments(segments, scan, { dir, epochCache, logger, cleanShutdown })
+  const recovery = await recoverSegments(segments, scan, { dir, epochCache, logger, cleanShutdown, offsetGaps: deps.offsetGaps })
   const durableCorruption = recovery.corruption
   if (recovery.scanned.length > 0 || recovery.deleted > 0) {
     await Promise.all(recovery.scanned.filter((s) => !s.deleted).map(async (s) => { await s.sync(); await s.persistIndexes() }))
@@ -118,21 +129,23 @@ function chooseScan (segments: readonly LogSegment[], options: LoadOptions & { c
 async function recoverSegments (
   segments: LogSegment[],
   scan: Scan,
-  context: { dir: string; epochCache: LeaderEpochCache; logger: Logger; cleanShutdown: boolean },
+  context: { dir: string; epochCache: LeaderEpochCache; logger: Logger; cleanShutdown: boolean; offsetGaps: boolean },
 ): Promise<{ scanned: LogSegment[]; deleted: number; corruption: CorruptionReport | undefined }> {
   const scanned: LogSegment[] = []
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as LogSegment
     const previous = segments[i - 1]
-    if (previous !== undefined && scanned.includes(previous) && segment.baseOffset !== previous.nextOffset) {
-      // A gap or an overlap between segments: the log is valid only up to the end of the previous one.
+    const overlaps = previous !== undefined && (context.offsetGaps ? segment.baseOffset < previous.nextOffset : segment.baseOffset !== previous.nextOffset)
+    if (previous !== undefined && scanned.includes(previous) && overlaps) {
+      // A gap (unless the log is compacted: the cleaner removed the previous segment's last batches) or an
+      // overlap between segments: the log is valid only up to the end of the previous one.
       const stop = { position: 0, reason: 'segment does not continue the log', offset: previous.nextOffset, droppedBytes: 0 }
       const lost = await deleteFrom(segments, i)
       return { scanned, deleted: lost.length, corruption: report(previous, stop, lost, scan, context.logger) }
     }
     if (!(await needsScan(segments, i, scan))) continue
     scanned.push(segment)
-    const stop = await recoverSegment(segment, context.epochCache)
+    const stop = await recoverSegment(segment, context.epochCache, context.offsetGaps)
     if (stop === undefined) continue
     await segment.truncateFileTo(stop.position)
     const lost = await deleteFrom(segments, i + 1)
@@ -149,7 +162,7 @@ async function needsScan (segments: readonly LogSegment[], i: number, scan: Scan
 }
 
 /** Rebuilds `segment`'s indexes from a validating scan; returns where and why it stopped, if before the end. */
-async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache): Promise<Stop | undefined> {
+async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache, offsetGaps: boolean): Promise<Stop | undefined> {
   const sizeOnDisk = segment.sizeBytes
   segment.resetIndexes()
   const result = await scanBatches({
@@ -157,6 +170,7 @@ async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache
     fromPosition: 0,
     toPosition: sizeOnDisk,
     expectedBaseOffset: segment.baseOffset,
+    offsetGaps,
     validate: true,
     onBatch: (batch) => {
       segment.indexBatch(batch)
@@ -242,6 +256,62 @@ async function finishLoad (
   }
   await setActiveRollBase(active)
   return { segments, logStartOffset, recoveryPoint: logEndOffset, epochCache, corruption: context.corruption, cleanShutdown: context.cleanShutdown }
+}
+
+/** Step 0: discards `.cleaned` files, completes `.swap` files. Returns whether it changed the directory. */
+async function finishInterruptedSwaps (dir: string, names: readonly string[], logger: Logger): Promise<boolean> {
+  const cleaned = names.filter((name) => parseLogFileWithSuffix(name, CLEANED_FILE_SUFFIX) !== undefined)
+  for (const name of cleaned) {
+    await unlinkIfPresent(join(dir, name))
+    logger.info({ file: name }, 'discarded interrupted clean')
+  }
+  const swaps = names.flatMap((name) => {
+    const base = parseLogFileWithSuffix(name, SWAP_FILE_SUFFIX)
+    return base === undefined ? [] : [base]
+  }).sort((a, b) => a - b)
+  const segmentBases = names.flatMap((name) => {
+    const parsed = parseSegmentFileName(name)
+    return parsed?.suffix === LOG_FILE_SUFFIX ? [parsed.baseOffset] : []
+  })
+  for (const base of swaps) {
+    const swapPath = join(dir, segmentFileName(base, LOG_FILE_SUFFIX) + SWAP_FILE_SUFFIX)
+    const end = await swapEndOffset(swapPath, base)
+    const replaced = segmentBases.filter((b) => b >= base && b < Math.max(base + 1, end))
+    for (const b of new Set([base, ...replaced])) {
+      for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
+        await unlinkIfPresent(join(dir, segmentFileName(b, suffix)))
+      }
+    }
+    await rename(swapPath, join(dir, segmentFileName(base, LOG_FILE_SUFFIX)))
+    logger.warn({ baseOffset: base, endOffset: end, replacedSegments: replaced }, 'completed interrupted segment swap')
+  }
+  const changed = cleaned.length > 0 || swaps.length > 0
+  if (changed) await fsyncDirectory(dir)
+  return changed
+}
+
+/** Offset after the last batch of a swap file (its base when empty): the range of segments it replaces. */
+async function swapEndOffset (path: string, base: number): Promise<number> {
+  const handle = await open(path, 'r')
+  try {
+    const { size } = await handle.stat()
+    const result = await scanBatches({
+      read: async (position, length) => {
+        const buffer = Buffer.allocUnsafe(length)
+        const { bytesRead } = await handle.read(buffer, 0, length, position)
+        return buffer.subarray(0, bytesRead)
+      },
+      fromPosition: 0,
+      toPosition: size,
+      expectedBaseOffset: base,
+      offsetGaps: true,
+      validate: false,
+      onBatch: () => {},
+    })
+    return result.endPosition > 0 ? result.nextOffset : base
+  } finally {
+    await handle.close()
+  }
 }
 
 async function listSegments (dir: string, names: readonly string[], deps: LogSegmentDeps): Promise<LogSegment[]> {

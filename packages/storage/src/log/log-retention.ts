@@ -5,7 +5,8 @@
  * - A segment may go only if everything in it is below the high watermark (its end, the next segment's base offset
  *   or the log end, is ≤ it), so the log start offset never passes data followers may still need.
  * - The active segment may go when it qualifies and is not empty (the caller rolls first so one segment remains).
- * - By time: a segment whose largest timestamp is more than `retentionMs` before `nowMs`. A segment without any
+ * - By time: a segment whose largest timestamp is more than `retentionMs` before `nowMs`, or an empty inactive one
+ *   (the cleaner can leave one). A segment without any
  *   timestamp (all -1) is never deleted by time (Kafka falls back to the file's mtime; storage reads no clocks).
  * - By size, after the time rule: the oldest segments while the log without them is still ≥ `retentionBytes`.
  * - By log start offset, after both: segments that end at or below `logStartOffset` (left over when
@@ -36,6 +37,8 @@ export interface RetentionPlan {
 
 export async function planRetention (segments: readonly RetentionSegment[], limits: RetentionLimits): Promise<RetentionPlan> {
   const byTime = limits.retentionMs < 0 ? 0 : await countPrefix(segments, 0, limits, async (segment) => {
+    // An inactive segment the cleaner emptied holds nothing to keep (countPrefix never offers the active one empty).
+    if (segment.sizeBytes === 0) return true
     const maxTimestamp = await segment.maxTimestamp()
     return maxTimestamp >= 0 && limits.nowMs - maxTimestamp > limits.retentionMs
   })

@@ -12,8 +12,9 @@
  * other.
  *
  * Invariants:
- * - `sizeBytes` covers only whole, continuous batches; `nextOffset` is the offset after the last one
- *   (`baseOffset` when empty). The file never holds bytes past `sizeBytes` except after a failed write, which takes
+ * - `sizeBytes` covers only whole batches with increasing offsets (gaps where the cleaner removed batches);
+ *   `nextOffset` is the offset after the last one (`baseOffset` when empty; for a segment listed at open and not yet
+ *   walked, the next segment's base offset). The file never holds bytes past `sizeBytes` except after a failed write, which takes
  *   the whole log offline until recovery.
  * - Index entries are added as batches are written (Kafka's rule: an entry when more than `indexIntervalBytes` were
  *   written since the last one). The active segment's indexes live in memory and reach their files when the segment
@@ -39,6 +40,8 @@ export interface LogSegmentDeps {
   readonly files: FileHandleCache
   readonly indexIntervalBytes: number
   readonly logger: Logger
+  /** The log is compacted: batches may leave offset gaps (batch-scanner.ts `offsetGaps`). */
+  readonly offsetGaps: boolean
 }
 
 /** A run of whole batches read from a segment. */
@@ -223,6 +226,7 @@ export class LogSegment {
       fromPosition: position,
       toPosition: this.#sizeBytes,
       expectedBaseOffset,
+      offsetGaps: this.#deps.offsetGaps,
       validate: false,
       chunkBytes: LOOKUP_CHUNK_BYTES,
       onBatch,
@@ -244,19 +248,25 @@ export class LogSegment {
   }
 
   /**
-   * Whole batches from the one holding `offset`: at least one, then more while the total stays within `bytesMax`,
+   * Whole batches from the first whose last offset is ≥ `offset` (the one holding it, or the next one above a gap
+   * the cleaner left): at least one, then more while the total stays within `bytesMax`,
    * none starting at or after `maxOffset`. One positioned read in the common case (a window from the index entry
    * below `offset`), a second when the run starts too far into it. Undefined when no batch qualifies.
    */
   async readBatches (options: { offset: number; bytesMax: number; maxOffset: number }): Promise<SegmentRead | undefined> {
+    // Deleted (retention, truncation, or replaced by its cleaned copy, which takes over its file name): nothing here.
+    if (this.#deleted) return undefined
     const shrinks = this.#shrinks
+    let run: SegmentRead | undefined
     try {
-      return await this.#readBatches(options)
+      run = await this.#readBatches(options)
     } catch (error) {
       // Truncated or deleted under the read: what it saw is gone, not corrupt. The caller reads again.
       if (this.#shrinks !== shrinks) return undefined
       throw error
     }
+    // A cleaned copy renamed over a deleted segment's file during the read may have answered it: discard.
+    return this.#shrinks === shrinks ? run : undefined
   }
 
   async #readBatches (options: { offset: number; bytesMax: number; maxOffset: number }): Promise<SegmentRead | undefined> {

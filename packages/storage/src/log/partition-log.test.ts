@@ -90,6 +90,27 @@ describe('PartitionLog appends', () => {
     await log.close()
   })
 
+  test('a compacted log\'s appendAsFollower accepts a gap (the leader cleaned batches away) and rejects an overlap', async () => {
+    const log = await open({ cleanupPolicy: 'compact' })
+    const leaderBatches = Buffer.concat([
+      makeTestBatch({ baseOffset: 0, recordCount: 2, partitionLeaderEpoch: 1 }),
+      makeTestBatch({ baseOffset: 2, recordCount: 3, partitionLeaderEpoch: 2 }),
+    ])
+    expect(await log.appendAsFollower(leaderBatches)).toEqual({ baseOffset: 0, lastOffset: 4, logEndOffset: 5 })
+    expect(log.leaderEpochs).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 2 }])
+    await expect(log.appendAsFollower(makeTestBatch({ baseOffset: 4, partitionLeaderEpoch: 2 })))
+      .rejects.toMatchObject({ code: ErrorCode.OFFSET_OUT_OF_RANGE })
+    expect(await log.appendAsFollower(makeTestBatch({ baseOffset: 7, partitionLeaderEpoch: 2 }))).toEqual({ baseOffset: 7, lastOffset: 7, logEndOffset: 8 })
+    // A fetch at an offset in the gap gets the next batch above it.
+    const read = await log.read({ offset: offset(5), bytesMax: 1 << 20 })
+    expect([...walkBatches(read.bytes)].map((b) => b.header.baseOffset)).toEqual([7])
+    expect(read.nextOffset).toBe(8)
+    await log.close()
+    const reopened = await open({ cleanupPolicy: 'compact' })
+    expect(reopened.logEndOffset).toBe(8)
+    await reopened.close()
+  })
+
   test('flush=never resolves after the write and flush() advances the recovery point', async () => {
     const log = await open({ flush: 'never' })
     await log.append(batch(10), { leaderEpoch: leaderEpoch(0) })

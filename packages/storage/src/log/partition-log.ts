@@ -14,9 +14,14 @@
  * Reads run concurrently with the writer, see only whole batches written before they started, and never take the
  * writer's turn.
  *
+ * Compaction (`cleanupPolicy` compact): the broker calls `clean` on its schedule; log-cleaner.ts rewrites inactive
+ * segments below the high watermark without the records a later one of the same key supersedes. The cleaned copy is
+ * written aside and swapped in on the writer's turn; a read that raced with the swap retries on the new segments.
+ *
  * Invariants:
- * - Offsets are dense and increasing: a leader append gets `logEndOffset` as its base offset; a follower append must
- *   start exactly there. `logStartOffset ≤ recoveryPoint ≤ logEndOffset` (recovery point: everything below it is
+ * - Offsets are increasing: a leader append gets `logEndOffset` as its base offset (dense); a follower append starts
+ *   at or after it (above it when the leader's cleaner removed whole batches). A batch keeps its offsets forever, so
+ *   a compacted log has gaps, never moved records. `logStartOffset ≤ recoveryPoint ≤ logEndOffset` (recovery point: everything below it is
  *   synced, so recovery after a crash starts from the segment holding it).
  * - An append's promise resolves only after its bytes are durable under the flush policy ('always': after an
  *   fdatasync that covers them); a batch is stamped in the caller's buffer (baseOffset, partitionLeaderEpoch), so the
@@ -29,22 +34,27 @@
  *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`.
  */
 import assert from 'node:assert/strict'
-import { open } from 'node:fs/promises'
+import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, isGregorError, offset,
 } from '@gregor/common'
+import { CheckpointFile } from './checkpoint-file.js'
+import { planClean } from './clean-plan.js'
 import { FileHandleCache } from './file-handle-cache.js'
 import { fsyncDirectory } from './fsync-directory.js'
 import { GroupCommit } from './group-commit.js'
 import type { EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js'
 import { type AppendResult, LogAppender } from './log-appender.js'
+import { type CleanedSegment, runCleanPass } from './log-cleaner.js'
 import { type LogConfig, validateLogConfig } from './log-config.js'
 import { type CorruptionReport, loadLog } from './log-loader.js'
 import { planRetention } from './log-retention.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
 import { topicPartitionKey } from './offset-checkpoints.js'
-import { CLEAN_SHUTDOWN_FILE } from './segment-file-names.js'
+import {
+  CLEANER_OFFSET_CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, LOG_FILE_SUFFIX, SWAP_FILE_SUFFIX, segmentFileName,
+} from './segment-file-names.js'
 import { SerialExecutor } from './serial-executor.js'
 import { hasErrno, storageError } from './storage-error.js'
 
@@ -81,7 +91,8 @@ export interface PartitionLogOptions {
 export interface LogReadResult {
   /** Whole batches, exactly as stored; empty when nothing qualifies. */
   readonly bytes: Buffer
-  /** Base offset of the first batch (≤ the requested offset), or the requested offset when empty. */
+  /** Base offset of the first batch (above the requested offset when compaction left a gap there), or the requested
+   * offset when empty. */
   readonly baseOffset: Offset
   /** Offset after the last batch returned: where the next read continues. */
   readonly nextOffset: Offset
@@ -93,6 +104,31 @@ export interface RetentionResult {
   readonly deletedSegments: number
   readonly logStartOffset: Offset
 }
+
+export interface CleanResult {
+  /** Whether segments were rewritten. */
+  readonly cleaned: boolean
+  /** Why nothing (or not everything cleanable) was cleaned: 'not compacted', 'below dirty ratio', ... */
+  readonly reason?: string
+  /** The cleaner checkpoint after the pass: everything below it is clean. */
+  readonly firstDirtyOffset: Offset
+  readonly dirtyRatio: number
+  readonly bytesBefore: number
+  readonly bytesAfter: number
+  readonly recordsRemoved: number
+  /** True when the offset map filled before the cleanable end: a next pass has work even at the same ratio. */
+  readonly moreToClean: boolean
+}
+
+/** The cleaner checkpoint: one line, the offset below which the log is clean. */
+const cleanerCheckpointFormat = {
+  version: 0,
+  format: (value: number): string => String(value),
+  parse: (line: string): number | undefined => /^\d+$/.test(line) && Number.isSafeInteger(Number(line)) ? Number(line) : undefined,
+}
+
+/** Reads that meet a segment replaced under them (cleaner swap, retention) retry this often before answering empty. */
+const READ_RETRIES_MAX = 3
 
 /** The read side of the leader-epoch cache; changes go through `PartitionLog.assignLeaderEpoch`. */
 export type LeaderEpochCacheView = Pick<LeaderEpochCache, 'entries' | 'latestEpoch' | 'endOffsetFor' | 'epochForOffset'>
@@ -127,11 +163,17 @@ export class PartitionLog {
   #corruption: CorruptionReport | undefined
   #lastFlushMs: number | undefined
   #recentlyRead: LogSegment[] = []
+  readonly #cleanerCheckpoint: CheckpointFile<number>
+  /** The cleaner checkpoint (undefined: never cleaned). */
+  #firstDirtyOffset: number | undefined
+  #cleaning = false
+  /** Settles when the cleaner's swap in progress (on the writer turn) is done; reads that raced with it wait. */
+  #swapping: Promise<void> | undefined
 
   private constructor (init: {
     options: PartitionLogOptions; config: LogConfig; dir: string; logger: Logger; files: FileHandleCache
     segments: LogSegment[]; epochCache: LeaderEpochCache; logStartOffset: number; recoveryPoint: number
-    corruption: CorruptionReport | undefined
+    corruption: CorruptionReport | undefined; cleanerCheckpoint: CheckpointFile<number>; firstDirtyOffset: number | undefined
   }) {
     this.topic = init.options.topic
     this.partition = init.options.partition
@@ -140,12 +182,16 @@ export class PartitionLog {
     this.#logger = init.logger
     this.#files = init.files
     this.#ownsFiles = init.options.files === undefined
-    this.#segmentDeps = { files: init.files, indexIntervalBytes: init.config.indexIntervalBytes, logger: init.logger }
+    this.#segmentDeps = {
+      files: init.files, indexIntervalBytes: init.config.indexIntervalBytes, logger: init.logger, offsetGaps: init.config.cleanupPolicy !== 'delete',
+    }
     this.#segments = init.segments
     this.#epochCache = init.epochCache
     this.#logStartOffset = init.logStartOffset
     this.#recoveryPoint = init.recoveryPoint
     this.#corruption = init.corruption
+    this.#cleanerCheckpoint = init.cleanerCheckpoint
+    this.#firstDirtyOffset = init.firstDirtyOffset
     this.#onRoll = init.options.onRoll
     this.#onWritten = init.options.onWritten
     this.#groupCommit = new GroupCommit({
@@ -172,7 +218,7 @@ export class PartitionLog {
   /** Opens (creating if needed) and recovers the partition directory. */
   static async open (options: PartitionLogOptions): Promise<PartitionLog> {
     if (!/^[a-zA-Z0-9._-]+$/.test(options.topic) || options.topic === '.' || options.topic === '..') {
-      throw new GregorError(ErrorCode.INVALID_TOPIC, 'invalid topic name', { details: { topic: options.topic } })
+      throw new GregorError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'invalid topic name', { details: { topic: options.topic } })
     }
     assert.ok(Number.isSafeInteger(options.partition) && options.partition >= 0, 'partition must be a non-negative integer')
     const config = validateLogConfig(options.config)
@@ -182,7 +228,15 @@ export class PartitionLog {
     const loaded = await loadLog({
       dir, config, files, logger, recoveryPoint: options.recoveryPoint, logStartOffset: options.logStartOffset,
     })
-    const log = new PartitionLog({ options, config, dir, logger, files, ...loaded })
+    const cleanerCheckpoint = new CheckpointFile(join(dir, CLEANER_OFFSET_CHECKPOINT_FILE), cleanerCheckpointFormat)
+    let firstDirtyOffset: number | undefined
+    try {
+      firstDirtyOffset = (await cleanerCheckpoint.read())?.[0]
+    } catch (error) {
+      // Losing it only makes the next pass treat the whole log as dirty.
+      logger.warn({ err: error }, 'cleaner checkpoint unreadable')
+    }
+    const log = new PartitionLog({ options, config, dir, logger, files, ...loaded, cleanerCheckpoint, firstDirtyOffset })
     logger.info({
       logStartOffset: loaded.logStartOffset,
       logEndOffset: log.logEndOffset,
@@ -312,12 +366,27 @@ export class PartitionLog {
   // ---- reads ----
 
   /**
-   * Whole batches starting with the one that holds `offset`, straight from the file: at least one batch (even when
+   * Whole batches starting with the one that holds `offset` (or, when the cleaner removed it, the next one above it),
+   * straight from the file: at least one batch (even when
    * larger than `bytesMax`), then more while the total stays within `bytesMax`, never a batch starting at or after
    * `maxOffset` (the broker passes the high watermark for consumers). A read returns data from one segment; the
    * next read continues at `nextOffset`. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
   async read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.#read(options)
+      if (result !== 'raced') return result
+      // A segment was replaced (cleaner swap) or removed under the read: once the change is done, read again.
+      await this.#swapping
+      if (attempt + 1 >= READ_RETRIES_MAX) {
+        const last = await this.#read(options)
+        if (last !== 'raced') return last
+        return { bytes: EMPTY, baseOffset: options.offset, nextOffset: options.offset, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset }
+      }
+    }
+  }
+
+  async #read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult | 'raced'> {
     this.#assertReadable()
     const start = options.offset
     const logStartOffset = this.logStartOffset
@@ -338,6 +407,7 @@ export class PartitionLog {
       } catch (error) {
         throw this.#readFailure(error, start, segment)
       }
+      if (run === undefined && segment.deleted) return 'raced'
       this.#noteIndexUse(segment)
       if (run !== undefined) {
         return { bytes: run.bytes, baseOffset: offset(run.baseOffset), nextOffset: offset(run.nextOffset), logStartOffset, logEndOffset }
@@ -404,6 +474,7 @@ export class PartitionLog {
     await this.#epochCache.flush()
     this.#groupCommit.truncateTo(logEndOffset)
     this.#recoveryPoint = Math.min(this.#recoveryPoint, logEndOffset)
+    await this.#lowerCleanerCheckpoint(logEndOffset)
     this.#logger.info({ offset: target, logEndOffset, removedBytes, deletedSegments: gone.length }, 'log truncated')
   }
 
@@ -419,6 +490,7 @@ export class PartitionLog {
     this.#epochCache.clear()
     await this.#epochCache.flush()
     this.#groupCommit.restartAt(target)
+    await this.#lowerCleanerCheckpoint(target)
     this.#maybeFinishRefetch()
     this.#logger.info({ offset: target, deletedSegments: gone.length }, 'log truncated fully')
   }
@@ -489,6 +561,123 @@ export class PartitionLog {
   async #trimEpochsToLogStart (): Promise<void> {
     this.#epochCache.truncateFromStart(offset(this.#logStartOffset))
     await this.#epochCache.flush()
+  }
+
+  // ---- compaction ----
+
+  /**
+   * One cleaning pass (log-cleaner.ts) when `cleanupPolicy` compacts and the dirty ratio of the cleanable part (see
+   * clean-plan.ts: inactive segments below `highWatermark`, default the log end) reaches `minCleanableDirtyRatio`.
+   * Runs beside appends and reads; only each swap takes the writer's turn. One pass at a time per log: a call while
+   * one runs returns at once. I/O failures during a swap take the log offline, as on the write path; failures while
+   * reading or writing the cleaned copy only fail the pass.
+   */
+  async clean (nowMs: number, options: { highWatermark?: Offset } = {}): Promise<CleanResult> {
+    const idle = (reason: string, dirtyRatio = 0): CleanResult => ({
+      cleaned: false, reason, firstDirtyOffset: offset(this.#firstDirtyOffset ?? this.#logStartOffset), dirtyRatio, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, moreToClean: false,
+    })
+    if (this.config.cleanupPolicy === 'delete') return idle('not compacted')
+    if (this.#cleaning) return idle('already cleaning')
+    this.#assertWritable()
+    this.#cleaning = true
+    const startedMs = performance.now()
+    try {
+      const logEndOffset = this.logEndOffset
+      const plan = await planClean(this.#segments.slice(), {
+        nowMs,
+        logStartOffset: this.#logStartOffset,
+        logEndOffset,
+        highWatermark: Math.min(options.highWatermark ?? logEndOffset, logEndOffset),
+        firstDirtyOffset: this.#firstDirtyOffset,
+        minCleanableDirtyRatio: this.config.minCleanableDirtyRatio,
+        minCompactionLagMs: this.config.minCompactionLagMs,
+      })
+      if (!plan.shouldClean) return idle(plan.dirtyBytes === 0 ? 'nothing dirty' : 'below dirty ratio', plan.dirtyRatio)
+      const pass = await runCleanPass({
+        dir: this.dir,
+        config: this.config,
+        logger: this.#logger,
+        segments: () => this.#segments,
+        isOpen: () => this.#state === 'open',
+        swapIn: async (group, cleaned) => await this.#writer.run(async () => await this.#swapIn(group, cleaned)),
+      }, plan, { nowMs })
+      if (pass.cleanedTo !== undefined) {
+        this.#firstDirtyOffset = pass.cleanedTo
+        await this.#cleanerCheckpoint.write([pass.cleanedTo])
+      }
+      const durationMs = Math.round(performance.now() - startedMs)
+      const fields = {
+        bytesBefore: pass.bytesBefore, bytesAfter: pass.bytesAfter, recordsRemoved: pass.recordsRemoved, durationMs,
+        segmentsBefore: pass.segmentsBefore, segmentsAfter: pass.segmentsAfter, dirtyRatio: plan.dirtyRatio,
+        firstDirtyOffset: this.#firstDirtyOffset, mapFull: pass.mapFull,
+      }
+      if (pass.stopped === undefined) this.#logger.info(fields, 'log cleaned')
+      else this.#logger.warn({ ...fields, reason: pass.stopped }, 'log clean stopped')
+      return {
+        cleaned: pass.segmentsAfter > 0,
+        ...(pass.stopped === undefined ? {} : { reason: pass.stopped }),
+        firstDirtyOffset: offset(this.#firstDirtyOffset ?? this.#logStartOffset),
+        dirtyRatio: plan.dirtyRatio,
+        bytesBefore: pass.bytesBefore,
+        bytesAfter: pass.bytesAfter,
+        recordsRemoved: pass.recordsRemoved,
+        moreToClean: pass.mapFull,
+      }
+    } finally {
+      this.#cleaning = false
+    }
+  }
+
+  /** The cleaner checkpoint (for tests and tools): below it the log was cleaned. */
+  get cleanerCheckpoint (): Offset | undefined {
+    return this.#firstDirtyOffset === undefined ? undefined : offset(this.#firstDirtyOffset)
+  }
+
+  /**
+   * On the writer turn: replaces `group` by the cleaned segment if the group is still in the log, inactive. The
+   * order is what makes a crash safe (log-loader.ts completes or discards it): `.cleaned` → `.swap` (directory
+   * synced), old segments deleted, `.swap` → `.log` (directory synced), indexes written.
+   */
+  async #swapIn (group: readonly LogSegment[], cleaned: CleanedSegment): Promise<boolean> {
+    if (this.#state !== 'open') return false
+    const start = this.#segments.indexOf(group[0] as LogSegment)
+    const inPlace = start >= 0 && start + group.length < this.#segments.length &&
+      group.every((segment, i) => this.#segments[start + i] === segment && !segment.deleted)
+    if (!inPlace) return false
+    let done!: () => void
+    this.#swapping = new Promise((resolve) => { done = resolve })
+    try {
+      await this.#guard(async () => {
+        const logPath = join(this.dir, segmentFileName(cleaned.baseOffset, LOG_FILE_SUFFIX))
+        const swapPath = logPath + SWAP_FILE_SUFFIX
+        await rename(cleaned.path, swapPath)
+        await fsyncDirectory(this.dir)
+        for (const segment of group) {
+          this.#forgetIndexUse(segment)
+          await segment.delete()
+        }
+        await rename(swapPath, logPath)
+        await fsyncDirectory(this.dir)
+        const segment = LogSegment.existing(this.dir, cleaned.baseOffset, { sizeBytes: cleaned.sizeBytes, nextOffset: cleaned.nextOffset }, this.#segmentDeps)
+        segment.resetIndexes()
+        for (const batch of cleaned.batches) segment.indexBatch(batch)
+        segment.setRecoveredEnd(cleaned.sizeBytes, cleaned.nextOffset)
+        this.#segments.splice(start, group.length, segment)
+        await segment.persistIndexes()
+        segment.unloadIndexes()
+      })
+    } finally {
+      this.#swapping = undefined
+      done()
+    }
+    return true
+  }
+
+  /** After a truncation below the cleaner checkpoint: what follows it is new, hence dirty. */
+  async #lowerCleanerCheckpoint (logEndOffset: number): Promise<void> {
+    if (this.#firstDirtyOffset === undefined || this.#firstDirtyOffset <= logEndOffset) return
+    this.#firstDirtyOffset = logEndOffset
+    await this.#cleanerCheckpoint.write([logEndOffset])
   }
 
   // ---- leader epochs ----

@@ -5,6 +5,15 @@
 export const LOG_FILE_SUFFIX = '.log'
 export const INDEX_FILE_SUFFIX = '.index'
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex'
+/**
+ * The cleaner's crash-safe replacement of segments (Kafka's): a cleaned segment is written as `<base>.log.cleaned`,
+ * renamed `<base>.log.swap` once whole and synced, and renamed `<base>.log` after the segments it replaces are gone.
+ * On open a `.cleaned` file is discarded and a `.swap` file completes its swap (log-loader.ts).
+ */
+export const CLEANED_FILE_SUFFIX = '.cleaned'
+export const SWAP_FILE_SUFFIX = '.swap'
+/** Per partition: the offset below which the log has been cleaned (Kafka's `cleaner-offset-checkpoint`). */
+export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
 /** Present only while the log is closed cleanly; lets the next open skip the recovery scan. */
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown'
 
@@ -21,4 +30,11 @@ export function parseSegmentFileName (name: string): { baseOffset: number; suffi
   const baseOffset = Number(match[1])
   if (!Number.isSafeInteger(baseOffset)) return undefined
   return { baseOffset, suffix: match[2] as SegmentFileSuffix }
+}
+
+/** The base offset of a `<base>.log<suffix>` file (`.cleaned`, `.swap`), or undefined for any other name. */
+export function parseLogFileWithSuffix (name: string, suffix: typeof CLEANED_FILE_SUFFIX | typeof SWAP_FILE_SUFFIX): number | undefined {
+  if (!name.endsWith(suffix)) return undefined
+  const parsed = parseSegmentFileName(name.slice(0, -suffix.length))
+  return parsed?.suffix === LOG_FILE_SUFFIX ? parsed.baseOffset : undefined
 }

@@ -1,0 +1,42 @@
+/**
+ * The group coordinator runtime and its production wiring (real timers, the replica manager's append path).
+ */
+import { CONSUMER_OFFSETS_TOPIC } from '@gregor/coordinator'
+import { ErrorCode, GregorError } from '@gregor/common'
+import type { ReplicaManager } from '../replica/index.js'
+import type { IntervalTimer, OffsetsReplicaView } from './group-coordinator-runtime.js'
+
+export { GroupCoordinatorRuntime, type GroupCoordinatorRuntimeDeps, type IntervalTimer, type OffsetsReplicaView } from './group-coordinator-runtime.js'
+export { CoordinatorPartition, coordinatorError } from './coordinator-partition.js'
+
+/** How long a coordinator write may wait for the in-sync replicas (Kafka's offsets.commit.timeout.ms is 5 s). */
+export const coordinatorWriteTimeoutMs = 5000
+
+export const systemTimer: IntervalTimer = {
+  setInterval: (callback, intervalMs) => {
+    const handle = setInterval(callback, intervalMs)
+    handle.unref()
+    return { cancel: () => { clearInterval(handle) } }
+  },
+  sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
+}
+
+/** This broker's replica of `__consumer_offsets-<partition>`, as the runtime sees it. */
+export function offsetsReplicaOf (replicas: ReplicaManager, partition: number): OffsetsReplicaView | undefined {
+  const state = replicas.replicaState(CONSUMER_OFFSETS_TOPIC, partition)
+  const log = replicas.partitionLog(CONSUMER_OFFSETS_TOPIC, partition)
+  if (state === undefined || log === undefined) return undefined
+  return { role: state.role, leaderEpoch: state.leaderEpoch, highWatermark: state.highWatermark, log }
+}
+
+/** Appends through the leader's normal acks=all path: resolves once the records are committed. */
+export async function appendCoordinatorRecords (replicas: ReplicaManager, partition: number, records: Buffer): Promise<void> {
+  const response = await replicas.produce({
+    acks: -1, timeoutMs: coordinatorWriteTimeoutMs, partitions: [{ topic: CONSUMER_OFFSETS_TOPIC, partition, records }],
+  })
+  const result = response.partitions?.[0]
+  if (result === undefined) throw new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no produce result')
+  if (result.errorCode !== undefined && result.errorCode !== null && result.errorCode !== '') {
+    throw new GregorError(result.errorCode as ErrorCode, result.errorMessage ?? result.errorCode)
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * GroupService on one client listener: the wire (proto/groups.proto) turned into the coordinator runtime's domain
+ * requests and back. Nothing below this file sees a protobuf object.
+ *
+ * Owns: validation of the wire shapes (lengths and counts bounded by `groupRequestLimits`, so a malformed or huge
+ * request is refused with INVALID_REQUEST before it reaches a decision) and the mapping of thrown GregorErrors to the
+ * response's `error_code`. A client's host is the peer address of its connection, as Kafka reports it.
+ */
+import type * as grpc from '@grpc/grpc-js'
+import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
+import type { TopicPartitions } from '@gregor/coordinator'
+import type { MetadataImage } from '@gregor/metadata'
+import { type gregor, groupMethods, serviceDefinition } from '@gregor/protocol'
+import type { GroupCoordinatorRuntime } from './group-coordinator/group-coordinator-runtime.js'
+
+type Wire = typeof gregor.groups
+type Props<K extends keyof Wire> = Wire[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Wire[K]>[0]> : never
+
+/** Bounds of one group request: everything a decision iterates over. */
+export const groupRequestLimits = Object.freeze({
+  groupIdsMax: 1000,
+  partitionsMax: 100_000,
+  subscribedTopicsMax: 10_000,
+  stringLengthMax: 32 * 1024,
+})
+
+export interface GroupServiceDeps {
+  readonly runtime: GroupCoordinatorRuntime
+  readonly image: () => MetadataImage
+  readonly brokerId: number
+}
+
+export function addGroupService (server: grpc.Server, listenerName: string, deps: GroupServiceDeps): void {
+  const { runtime } = deps
+  const handlers = {
+    findCoordinator: unary(async (request: gregor.groups.FindCoordinatorRequest): Promise<Props<'FindCoordinatorResponse'>> => {
+      const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const coordinators = await Promise.all(groupIds.map(async (groupId): Promise<Props<'Coordinator'>> => {
+        try {
+          const { nodeId, partition } = await runtime.findCoordinator(groupId)
+          const listener = deps.image().broker(nodeId as never)?.listeners.find((item) => item.name === listenerName)
+          if (listener === undefined) {
+            return { groupId, nodeId: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: `broker ${nodeId} has no ${listenerName} listener` }
+          }
+          return { groupId, nodeId, host: listener.host, port: listener.port, partition, errorCode: '' }
+        } catch (error) {
+          return { groupId, nodeId: -1, ...errorFields(error) }
+        }
+      }))
+      return { coordinators }
+    }),
+    consumerGroupHeartbeat: unary(async (request: gregor.groups.ConsumerGroupHeartbeatRequest, peer: string): Promise<Props<'ConsumerGroupHeartbeatResponse'>> => {
+      try {
+        const response = await runtime.heartbeat({
+          groupId: request.groupId,
+          memberId: text(request.memberId, 'member_id'),
+          memberEpoch: request.memberEpoch,
+          instanceId: text(request.instanceId, 'instance_id'),
+          rackId: text(request.rackId, 'rack_id'),
+          rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+          subscribedTopicNames: bounded(request.subscribedTopicNames, groupRequestLimits.subscribedTopicsMax, 'subscribed_topic_names').map((name) => text(name, 'topic')),
+          subscribedTopicRegex: text(request.subscribedTopicRegex, 'subscribed_topic_regex'),
+          serverAssignor: text(request.serverAssignor, 'server_assignor'),
+          ownedPartitions: topicPartitions(request.ownedPartitions),
+          clientId: text(request.clientId, 'client_id'),
+          clientHost: peerHost(peer),
+        })
+        return { errorCode: '', ...response, assignment: response.assignment.map(wireTopicPartitions) }
+      } catch (error) {
+        return { ...errorFields(error), memberId: request.memberId, memberEpoch: -1 }
+      }
+    }),
+    offsetCommit: unary(async (request: gregor.groups.OffsetCommitRequest): Promise<Props<'OffsetCommitResponse'>> => {
+      try {
+        const response = await runtime.commitOffsets({
+          groupId: request.groupId, memberId: text(request.memberId, 'member_id'), memberEpoch: request.memberEpoch,
+          partitions: commitPartitions(request.partitions),
+        })
+        return { errorCode: '', partitions: [...response.partitions] }
+      } catch (error) {
+        return { ...errorFields(error), partitions: [] }
+      }
+    }),
+    offsetFetch: unary(async (request: gregor.groups.OffsetFetchRequest): Promise<Props<'OffsetFetchResponse'>> => {
+      try {
+        const response = await runtime.fetchOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) })
+        return { errorCode: '', partitions: response.partitions.map((p) => ({ ...p, errorCode: '' })) }
+      } catch (error) {
+        return { ...errorFields(error), partitions: [] }
+      }
+    }),
+    offsetDelete: unary(async (request: gregor.groups.OffsetDeleteRequest): Promise<Props<'OffsetDeleteResponse'>> => {
+      try {
+        const response = await runtime.deleteOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) })
+        return { errorCode: '', partitions: [...response.partitions] }
+      } catch (error) {
+        return { ...errorFields(error), partitions: [] }
+      }
+    }),
+    resetOffsets: unary(async (request: gregor.groups.ResetOffsetsRequest): Promise<Props<'ResetOffsetsResponse'>> => {
+      try {
+        const response = await runtime.resetOffsets({ groupId: request.groupId, partitions: commitPartitions(request.partitions) })
+        return { errorCode: '', partitions: [...response.partitions] }
+      } catch (error) {
+        return { ...errorFields(error), partitions: [] }
+      }
+    }),
+    describeGroups: unary(async (request: gregor.groups.DescribeGroupsRequest): Promise<Props<'DescribeGroupsResponse'>> => {
+      const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const groups = await Promise.all(groupIds.map(async (groupId): Promise<Props<'DescribedGroup'>> => {
+        try {
+          const group = await runtime.describeGroup(groupId)
+          return {
+            ...group, errorCode: '', coordinatorId: deps.brokerId,
+            members: group.members.map((member) => ({
+              ...member, subscribedTopicNames: [...member.subscribedTopicNames],
+              assignment: member.assignment.map(wireTopicPartitions), targetAssignment: member.targetAssignment.map(wireTopicPartitions),
+            })),
+          }
+        } catch (error) {
+          return { groupId, ...errorFields(error), coordinatorId: deps.brokerId, members: [] }
+        }
+      }))
+      return { groups }
+    }),
+    deleteGroups: unary(async (request: gregor.groups.DeleteGroupsRequest): Promise<Props<'DeleteGroupsResponse'>> => {
+      const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const groups = await Promise.all(groupIds.map(async (groupId) => {
+        try {
+          return await runtime.deleteGroup(groupId)
+        } catch (error) {
+          return { groupId, ...errorFields(error) }
+        }
+      }))
+      return { groups }
+    }),
+    listGroups: unary((request: gregor.groups.ListGroupsRequest): Props<'ListGroupsResponse'> => {
+      const states = new Set(request.statesFilter.map((state) => state.toLowerCase()))
+      const types = new Set(request.typesFilter.map((type) => type.toLowerCase()))
+      const groups = runtime.listGroups()
+        .filter((group) => (states.size === 0 || states.has(group.state)) && (types.size === 0 || types.has(group.groupType)))
+        .map((group) => ({ ...group, coordinatorId: deps.brokerId }))
+      return { errorCode: '', groups }
+    }),
+  }
+  server.addService(serviceDefinition(groupMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
+}
+
+function errorFields (error: unknown): { errorCode: string; errorMessage: string } {
+  if (isGregorError(error)) return { errorCode: error.code, errorMessage: error.message }
+  return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: error instanceof Error ? error.message : String(error) }
+}
+
+function invalid (message: string): GregorError {
+  return new GregorError(ErrorCode.INVALID_REQUEST, message)
+}
+
+function bounded<T> (list: readonly T[], max: number, field: string): readonly T[] {
+  if (list.length > max) throw invalid(`${field}: at most ${max} entries`)
+  return list
+}
+
+function text (value: string, field: string): string {
+  if (value.length > groupRequestLimits.stringLengthMax) throw invalid(`${field}: at most ${groupRequestLimits.stringLengthMax} characters`)
+  return value
+}
+
+function topicPartitions (list: readonly gregor.groups.ITopicPartitions[]): TopicPartitions[] {
+  let count = 0
+  const result = bounded(list, groupRequestLimits.partitionsMax, 'partitions').map((item) => {
+    const partitions = [...new Set(item.partitions ?? [])].sort((a, b) => a - b)
+    count += partitions.length
+    return { topic: text(item.topic ?? '', 'topic'), partitions }
+  })
+  if (count > groupRequestLimits.partitionsMax) throw invalid(`at most ${groupRequestLimits.partitionsMax} partitions per request`)
+  return result
+}
+
+function commitPartitions (list: readonly gregor.groups.IOffsetCommitPartition[]): { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string }[] {
+  return bounded(list, groupRequestLimits.partitionsMax, 'partitions').map((item) => ({
+    topic: text(item.topic ?? '', 'topic'), partition: item.partition ?? 0, offset: item.offset ?? 0,
+    leaderEpoch: item.leaderEpoch ?? -1, metadata: text(item.metadata ?? '', 'metadata'),
+  }))
+}
+
+function wireTopicPartitions (item: TopicPartitions): Props<'TopicPartitions'> {
+  return { topic: item.topic, partitions: [...item.partitions] }
+}
+
+/** `ipv4:127.0.0.1:53312` / `ipv6:[::1]:53312` → the host part, as Kafka's CLIENT-HOST column shows it. */
+function peerHost (peer: string): string {
+  const address = peer.replace(/^ipv[46]:/, '')
+  const host = address.startsWith('[') ? address.slice(0, address.indexOf(']') + 1) : address.slice(0, address.lastIndexOf(':'))
+  return `/${host === '' ? address : host}`
+}
+
+/** Wraps a handler: a GregorError that escapes (a malformed request) becomes INVALID_ARGUMENT, never a crash. */
+function unary<Request, Response> (handler: (request: Request, peer: string) => Promise<Response> | Response): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    Promise.resolve().then(() => handler(call.request, call.getPeer())).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const code = isGregorError(error) && error.code === ErrorCode.INVALID_REQUEST ? 3 /* INVALID_ARGUMENT */ : 13 /* INTERNAL */
+        callback({ name: 'Error', message: error instanceof Error ? error.message : String(error), code, details: String(error) })
+      },
+    )
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Finding a consumer group's coordinator (Kafka FindCoordinator, key type GROUP) and the facts about group RPCs that
+ * the admin and the group consumer share: which failures mean "ask the coordinator again, maybe a different one",
+ * how long to back off, and the wire ↔ domain form of partition lists.
+ *
+ * Owns: the one place that decides a group call failed because of *where* it went (NOT_COORDINATOR,
+ * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, or a transport failure): callers then forget the cached
+ * coordinator and look it up again. `retryOnCoordinator` bounds such retries by a deadline (the request timeout), so
+ * an admin call never spins forever while a coordinator moves. Pure apart from the injected connection and timers.
+ */
+import { type Clock, ErrorCode, GregorError, isGregorError } from '@gregor/common'
+import { type gregor, groupMethods } from '@gregor/protocol'
+import type { BrokerConnection } from './cluster-connection.js'
+import { joinHostPort } from './metadata-snapshot.js'
+import type { TopicPartition } from './record-accumulator.js'
+import { responseError } from './response-error.js'
+import type { Scheduler } from './scheduler.js'
+
+export interface GroupCoordinatorInfo {
+  groupId: string
+  nodeId: number
+  host: string
+  port: number
+  /** The `__consumer_offsets` partition that holds the group. */
+  partition: number
+}
+
+/** A coordinator and the address a gRPC channel is opened to. */
+export interface CoordinatorAddress extends GroupCoordinatorInfo {
+  readonly address: string
+}
+
+/** A topic and some of its partitions: the shape group requests and responses name partitions in. */
+export interface TopicPartitionList {
+  topic: string
+  partitions: number[]
+}
+
+const coordinatorCodes: ReadonlySet<string> = new Set<string>([
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+])
+
+/** Whether `error` means the request should go to the coordinator again, found anew: the coordinator moved, is not
+ * ready yet, or could not be reached. */
+export function isCoordinatorError (error: unknown): boolean {
+  return isGregorError(error) && (coordinatorCodes.has(error.code) || error.details.transport === true)
+}
+
+/** Backoff before retry `attempt` (1-based): `baseMs` doubling up to `maxMs`. */
+export function coordinatorBackoffMs (attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 20))
+}
+
+/**
+ * Asks any broker for the coordinators of `groupIds`: one FindCoordinator request. A group the broker could not
+ * place (COORDINATOR_NOT_AVAILABLE while `__consumer_offsets` is created or leaderless) comes back as its error.
+ */
+export async function findCoordinators (
+  connection: Pick<BrokerConnection, 'callAny'>,
+  groupIds: readonly string[],
+): Promise<Map<string, CoordinatorAddress | GregorError>> {
+  const response = await connection.callAny(groupMethods.findCoordinator, { groupIds: [...groupIds] })
+  const found = new Map<string, CoordinatorAddress | GregorError>()
+  for (const coordinator of response.coordinators) {
+    const groupId = coordinator.groupId ?? ''
+    const error = responseError(coordinator.errorCode, coordinator.errorMessage, { groupId })
+    const nodeId = coordinator.nodeId ?? -1
+    if (error !== undefined) found.set(groupId, error)
+    else if (nodeId < 0) found.set(groupId, new GregorError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'coordinator unknown', { details: { groupId } }))
+    else {
+      const host = coordinator.host ?? ''
+      const port = coordinator.port ?? 0
+      found.set(groupId, { groupId, nodeId, host, port, partition: coordinator.partition ?? 0, address: joinHostPort(host, port) })
+    }
+  }
+  for (const groupId of groupIds) {
+    if (!found.has(groupId)) found.set(groupId, new GregorError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no coordinator in response', { details: { groupId } }))
+  }
+  return found
+}
+
+/** The coordinator of one group; throws its error (COORDINATOR_NOT_AVAILABLE, retriable) when there is none. */
+export async function findCoordinator (connection: Pick<BrokerConnection, 'callAny'>, groupId: string): Promise<CoordinatorAddress> {
+  const found = (await findCoordinators(connection, [groupId])).get(groupId)
+  if (found === undefined || found instanceof GregorError) throw found ?? new GregorError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no coordinator', { details: { groupId } })
+  return found
+}
+
+export interface CoordinatorRetryDeps {
+  readonly clock: Clock
+  readonly scheduler: Scheduler
+  /** Retries stop once this much time has passed since the first attempt. */
+  readonly timeoutMs: number
+  readonly retryBackoffMs: number
+  readonly retryBackoffMaxMs: number
+}
+
+/**
+ * Runs `attempt` until it succeeds, or fails with an error that `isCoordinatorError` does not accept, or the deadline
+ * passes (then the last error is thrown). `attempt` receives its 1-based number; it must look the coordinator up
+ * again itself (the caller knows what it cached).
+ */
+export async function retryOnCoordinator<T> (deps: CoordinatorRetryDeps, attempt: (attemptNumber: number) => Promise<T>): Promise<T> {
+  const deadlineMs = deps.clock.nowMs() + deps.timeoutMs
+  for (let attemptNumber = 1; ; attemptNumber++) {
+    try {
+      return await attempt(attemptNumber)
+    } catch (error) {
+      if (!isCoordinatorError(error)) throw error
+      const delayMs = coordinatorBackoffMs(attemptNumber, deps.retryBackoffMs, deps.retryBackoffMaxMs)
+      if (deps.clock.nowMs() + delayMs >= deadlineMs) throw error
+      await new Promise<void>((resolve) => { deps.scheduler.setTimer(delayMs, resolve) })
+    }
+  }
+}
+
+/** Wire partition lists → domain, partitions sorted; lists of the same topic merged. */
+export function topicPartitionLists (wire: readonly gregor.groups.TopicPartitions.$Properties[] | null | undefined): TopicPartitionList[] {
+  const byTopic = new Map<string, Set<number>>()
+  for (const entry of wire ?? []) {
+    const topic = entry.topic ?? ''
+    let partitions = byTopic.get(topic)
+    if (partitions === undefined) byTopic.set(topic, partitions = new Set())
+    for (const partition of entry.partitions ?? []) partitions.add(partition)
+  }
+  return [...byTopic.entries()].sort(([a], [b]) => a.localeCompare(b))
+    .map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }))
+}
+
+/** Flat topic-partitions → one list per topic, topics and partitions sorted. */
+export function groupPartitionsByTopic (partitions: Iterable<TopicPartition>): TopicPartitionList[] {
+  return topicPartitionLists([...partitions].map(({ topic, partition }) => ({ topic, partitions: [partition] })))
+}
+
+/** Lists → flat topic-partitions, in list order. */
+export function flattenPartitionLists (lists: readonly TopicPartitionList[]): TopicPartition[] {
+  return lists.flatMap(({ topic, partitions }) => partitions.map((partition) => ({ topic, partition })))
+}

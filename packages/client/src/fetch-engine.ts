@@ -1,0 +1,450 @@
+/**
+ * The consumer's fetch engine (Kafka's Fetcher + SubscriptionState): fetch positions of the partitions it is given,
+ * the fetches in flight, and a buffer of fetched records handed out one at a time. `Consumer` drives it, with
+ * partitions assigned by the caller (group-less) or by the group membership (`group-membership.ts`).
+ *
+ * Rounds: when the buffer is empty, a round resolves 'earliest'/'latest' starts with ListOffsets, groups the
+ * partitions by leader, keeps one long-polling Fetch in flight per leader broker (the broker holds it up to
+ * `maxWaitMs` until `minBytes` are there) and returns as soon as any of them answers; answers are decoded with
+ * `fetchedRecords`, which skips records below the position (a fetch returns whole batches).
+ * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
+ * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
+ * later round, after `retryBackoffMs`. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
+ * or was never in the log) moves the position to `autoOffsetReset` ('earliest' or 'latest', Kafka's
+ * `auto.offset.reset`), or with 'none' ends the iteration with that error, as other errors that are not retriable do.
+ *
+ * Positions per partition, in order: `processed` ≤ `consumed` ≤ `fetchOffset`. `fetchOffset` is the next offset to
+ * fetch (after the buffered records); `consumed` the next to hand out (Kafka's position: what `commit()` commits);
+ * `processed` the next after the records the application has finished with (what auto-commit commits, so a crash
+ * mid-record redelivers it: at-least-once). Removing, pausing or seeking a partition drops its buffered records, and
+ * an answer to a fetch sent before such a change is discarded, so a removed partition never yields again.
+ *
+ * Bounded: one fetch in flight per broker, each answer at most `fetchBytesMax` of encoded records, and no new fetch
+ * while the buffer still holds records.
+ */
+import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
+import { clientMethods, type gregor } from '@gregor/protocol'
+import type { BrokerConnection } from './cluster-connection.js'
+import { type ConsumerMessage, fetchedRecords } from './fetch-records.js'
+import { groupByLeader } from './group-by-leader.js'
+import type { TopicPartition } from './record-accumulator.js'
+import { responseError } from './response-error.js'
+import type { Scheduler } from './scheduler.js'
+
+export type StartOffset = number | 'earliest' | 'latest'
+
+export interface ConsumerAssignment {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: StartOffset
+}
+
+export interface FetchEngineConfig {
+  /** How long the broker may hold a fetch that has fewer than `minBytes` (Kafka `fetch.max.wait.ms`). */
+  readonly maxWaitMs: number
+  readonly minBytes: number
+  /** Bytes of records per fetch response (Kafka `fetch.max.bytes`). */
+  readonly fetchBytesMax: number
+  /** Bytes of records per partition in one response (Kafka `max.partition.fetch.bytes`). */
+  readonly partitionBytesMax: number
+  readonly retryBackoffMs: number
+  /** Where an out-of-range position goes; 'none' ends the iteration instead. */
+  readonly autoOffsetReset: 'earliest' | 'latest' | 'none'
+}
+
+/** A partition's offset to commit. */
+export interface PartitionOffset extends TopicPartition {
+  readonly offset: number
+}
+
+interface PartitionPosition {
+  readonly topic: string
+  readonly partition: number
+  readonly start: StartOffset
+  /** The next offset to fetch; undefined until 'earliest'/'latest' is resolved. */
+  fetchOffset: number | undefined
+  /** The next offset to hand out; undefined until the start is resolved. */
+  consumed: number | undefined
+  /** The next offset after the records the application finished; undefined until the start is resolved. */
+  processed: number | undefined
+  paused: boolean
+}
+
+const LIST_OFFSETS_EARLIEST = -2
+const LIST_OFFSETS_LATEST = -1
+
+export class FetchEngine {
+  readonly #config: FetchEngineConfig
+  readonly #connection: BrokerConnection
+  readonly #scheduler: Scheduler
+  readonly #positions = new Map<string, PartitionPosition>()
+  #buffer: ConsumerMessage[] = []
+  #bufferIndex = 0
+  #closed = false
+  /** Waits of the iteration that an assignment change, `fail` or `close` ends early. */
+  readonly #wakers = new Set<() => void>()
+  /** The fetch in flight per broker id: at most one each, so at most one response per broker is buffered. */
+  readonly #inFlight = new Map<number, Promise<void>>()
+  /** Partitions (by key) in a fetch in flight: not fetched again until it answers. */
+  readonly #fetching = new Set<string>()
+  #needsRefresh = false
+  #fatalError: unknown
+
+  constructor (config: FetchEngineConfig, deps: { readonly connection: BrokerConnection; readonly scheduler: Scheduler }) {
+    this.#config = config
+    this.#connection = deps.connection
+    this.#scheduler = deps.scheduler
+  }
+
+  /** Replaces every partition; buffered records of partitions no longer assigned are dropped. */
+  assign (assignments: readonly ConsumerAssignment[]): void {
+    this.remove([...this.#positions.values()])
+    this.add(assignments)
+  }
+
+  /** Starts fetching these partitions from their start (replacing any position they had). */
+  add (assignments: readonly ConsumerAssignment[]): void {
+    for (const { topic, partition, offset } of assignments) {
+      if (typeof offset === 'number' && (!Number.isSafeInteger(offset) || offset < 0)) {
+        throw new GregorError(ErrorCode.INVALID_REQUEST, 'start offset must be a non-negative integer', { details: { topic, partition, offset } })
+      }
+    }
+    this.remove(assignments)
+    for (const { topic, partition, offset } of assignments) {
+      const known = typeof offset === 'number' ? offset : undefined
+      this.#positions.set(key(topic, partition), {
+        topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false,
+      })
+    }
+    this.#wake()
+  }
+
+  /** Stops fetching these partitions and drops their buffered records; an answer in flight for them is discarded. */
+  remove (partitions: readonly TopicPartition[]): void {
+    const keys = new Set(partitions.map((tp) => key(tp.topic, tp.partition)))
+    for (const partitionKey of keys) this.#positions.delete(partitionKey)
+    this.#dropBuffered(keys)
+  }
+
+  /** The partitions being fetched (or paused), in the order they were added. */
+  partitions (): TopicPartition[] {
+    return [...this.#positions.values()].map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  has (topic: string, partition: number): boolean {
+    return this.#positions.has(key(topic, partition))
+  }
+
+  /** Stops handing out and fetching records of these partitions until `resume`; unknown partitions are ignored. */
+  pause (partitions: readonly TopicPartition[]): void {
+    const keys = new Set<string>()
+    for (const tp of partitions) {
+      const position = this.#positions.get(key(tp.topic, tp.partition))
+      if (position === undefined) continue
+      position.paused = true
+      keys.add(key(tp.topic, tp.partition))
+    }
+    // Rewound to the first dropped record, so nothing is skipped when the partition resumes.
+    this.#dropBuffered(keys)
+  }
+
+  resume (partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const position = this.#positions.get(key(tp.topic, tp.partition))
+      if (position !== undefined) position.paused = false
+    }
+    this.#wake()
+  }
+
+  paused (): TopicPartition[] {
+    return [...this.#positions.values()].filter((p) => p.paused).map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  /** Moves a partition's position: the next record handed out is at `offset`; throws for a partition not assigned. */
+  seek (topic: string, partition: number, offset: number): void {
+    const position = this.#positions.get(key(topic, partition))
+    if (position === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'partition is not assigned', { details: { topic, partition } })
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new GregorError(ErrorCode.INVALID_REQUEST, 'offset must be a non-negative integer', { details: { topic, partition, offset } })
+    }
+    this.#dropBuffered(new Set([key(topic, partition)]))
+    position.fetchOffset = offset
+    position.consumed = offset
+    position.processed = offset
+    this.#wake()
+  }
+
+  /** The next offset to fetch for a partition (after the records buffered so far). */
+  fetchPosition (topic: string, partition: number): number | undefined {
+    return this.#positions.get(key(topic, partition))?.fetchOffset
+  }
+
+  /** Positions to commit of these partitions (all when absent): after the records handed out, or (`processed`) after
+   * those the application finished. Partitions whose start is not resolved yet are left out. */
+  committable (which: 'consumed' | 'processed', partitions?: readonly TopicPartition[]): PartitionOffset[] {
+    const positions = partitions === undefined
+      ? [...this.#positions.values()]
+      : partitions.map((tp) => this.#positions.get(key(tp.topic, tp.partition))).filter((p): p is PartitionPosition => p !== undefined)
+    const offsets: PartitionOffset[] = []
+    for (const position of positions) {
+      const offset = position[which]
+      if (offset !== undefined) offsets.push({ topic: position.topic, partition: position.partition, offset })
+    }
+    return offsets
+  }
+
+  /** Marks `message` finished by the application: auto-commit may now commit past it. */
+  processed (message: ConsumerMessage): void {
+    const position = this.#positions.get(key(message.topic, message.partition))
+    if (position?.processed !== undefined && position.consumed !== undefined && message.offset < position.consumed) {
+      position.processed = Math.max(position.processed, message.offset + 1)
+    }
+  }
+
+  /** Ends `next` with `error` (thrown from the iteration), as a fatal fetch error would. */
+  fail (error: unknown): void {
+    this.#fatalError ??= error
+    this.#wake()
+  }
+
+  /**
+   * The next record, fetching as needed; undefined once closed. Throws a fatal error (one not retriable, or
+   * OFFSET_OUT_OF_RANGE with autoOffsetReset 'none', or one given to `fail`).
+   */
+  async next (): Promise<ConsumerMessage | undefined> {
+    while (!this.#closed) {
+      this.#throwFatal()
+      const message = this.#buffer[this.#bufferIndex]
+      if (message === undefined) {
+        this.#buffer = []
+        this.#bufferIndex = 0
+        await this.#fetchRound()
+        continue
+      }
+      this.#bufferIndex++
+      const position = this.#positions.get(key(message.topic, message.partition))
+      if (position !== undefined) position.consumed = message.offset + 1
+      return message
+    }
+    return undefined
+  }
+
+  /**
+   * The buffered records of one partition (the partition of the next record), fetching first if nothing is buffered;
+   * empty once closed. For `eachBatch`: a batch is never longer than one fetch answer.
+   */
+  async nextBatch (): Promise<ConsumerMessage[]> {
+    const first = await this.next()
+    if (first === undefined) return []
+    const batch = [first]
+    for (;;) {
+      const message = this.#buffer[this.#bufferIndex]
+      if (message === undefined || message.topic !== first.topic || message.partition !== first.partition) break
+      this.#bufferIndex++
+      batch.push(message)
+    }
+    const position = this.#positions.get(key(first.topic, first.partition))
+    const last = batch[batch.length - 1]
+    if (position !== undefined && last !== undefined) position.consumed = last.offset + 1
+    return batch
+  }
+
+  /** Ends any `next` (it returns undefined). Does not close the connection (the owner does). */
+  close (): void {
+    this.#closed = true
+    this.#wake()
+  }
+
+  #throwFatal (): void {
+    const fatal = this.#fatalError
+    if (fatal === undefined) return
+    this.#fatalError = undefined
+    throw fatal
+  }
+
+  #dropBuffered (keys: ReadonlySet<string>): void {
+    if (keys.size === 0) return
+    const kept: ConsumerMessage[] = []
+    for (let index = this.#bufferIndex; index < this.#buffer.length; index++) {
+      const message = this.#buffer[index]
+      if (message === undefined) continue
+      const partitionKey = key(message.topic, message.partition)
+      if (!keys.has(partitionKey)) {
+        kept.push(message)
+        continue
+      }
+      const position = this.#positions.get(partitionKey)
+      // Still assigned (paused): fetch again from the first record not handed out.
+      if (position?.fetchOffset !== undefined && message.offset < position.fetchOffset) position.fetchOffset = message.offset
+    }
+    this.#buffer = kept
+    this.#bufferIndex = 0
+  }
+
+  #wake (): void {
+    for (const waker of [...this.#wakers]) waker()
+  }
+
+  /**
+   * Starts a Fetch to every leader that has none in flight, then waits for any one fetch to finish: a broker that
+   * holds its long poll does not delay the records another broker returned. Backs off (refreshing metadata) when
+   * nothing arrived and some partition has no leader or needs a refresh.
+   */
+  async #fetchRound (): Promise<void> {
+    const active = [...this.#positions.values()].filter((position) => !position.paused)
+    if (active.length === 0) {
+      await this.#waitForWake(this.#config.maxWaitMs)
+      return
+    }
+    try {
+      if (await this.#resolveStartOffsets()) this.#needsRefresh = true
+    } catch (error) {
+      if (!isGregorError(error) || !error.retriable) throw error
+      this.#needsRefresh = true
+    }
+    const ready = [...this.#positions.entries()]
+      .filter(([partitionKey, position]) => position.fetchOffset !== undefined && !position.paused && !this.#fetching.has(partitionKey))
+      .map(([, position]) => position)
+    const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
+    if (leaderless.length > 0) this.#needsRefresh = true
+    for (const group of groups.values()) {
+      if (!this.#inFlight.has(group.brokerId)) this.#startFetch(group.brokerId, group.address, group.items)
+    }
+    if (this.#inFlight.size > 0) {
+      const wake = this.#wakeSignal()
+      await Promise.race([...this.#inFlight.values(), wake.promise])
+      wake.cancel()
+    }
+    if (this.#closed) return
+    this.#throwFatal()
+    if (this.#needsRefresh && this.#bufferIndex >= this.#buffer.length) {
+      this.#needsRefresh = false
+      await this.#connection.metadata([...new Set([...this.#positions.values()].map((p) => p.topic))]).catch(() => undefined)
+      await this.#waitForWake(this.#config.retryBackoffMs)
+    }
+  }
+
+  #startFetch (brokerId: number, address: string, positions: PartitionPosition[]): void {
+    const keys = positions.map((position) => key(position.topic, position.partition))
+    for (const partitionKey of keys) this.#fetching.add(partitionKey)
+    const fetch = this.#fetchFrom(address, positions).then(
+      (refresh) => { if (refresh) this.#needsRefresh = true },
+      (error: unknown) => {
+        if (this.#closed) return
+        if (isGregorError(error) && error.retriable) this.#needsRefresh = true
+        else this.#fatalError ??= error
+      },
+    ).finally(() => {
+      this.#inFlight.delete(brokerId)
+      for (const partitionKey of keys) this.#fetching.delete(partitionKey)
+    })
+    this.#inFlight.set(brokerId, fetch)
+  }
+
+  /** One Fetch to one broker; buffers what came back. Returns whether some partition needs a metadata refresh. */
+  async #fetchFrom (address: string, positions: PartitionPosition[]): Promise<boolean> {
+    const request: gregor.cluster.FetchRequest.$Properties = {
+      maxWaitMs: this.#config.maxWaitMs,
+      minBytes: this.#config.minBytes,
+      maxBytes: this.#config.fetchBytesMax,
+      partitions: positions.map((position) => ({
+        topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset,
+        partitionMaxBytes: this.#config.partitionBytesMax,
+        currentLeaderEpoch: this.#connection.leaderFor(position)?.leaderEpoch ?? -1,
+      })),
+    }
+    const requestedOffsets = new Map(positions.map((position) => [position, position.fetchOffset]))
+    const response = await this.#connection.call(address, clientMethods.fetch, request, { extraWaitMs: this.#config.maxWaitMs })
+    let refresh = false
+    for (const result of response.partitions) {
+      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
+      // Removed, re-added, paused or moved while the fetch was out: this answer is for a position that no longer exists.
+      if (position?.fetchOffset === undefined || position.paused || requestedOffsets.get(position) !== position.fetchOffset) continue
+      const details = { topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset }
+      const error = responseError(result.errorCode, result.errorMessage, details)
+      if (error !== undefined) {
+        const reset = this.#config.autoOffsetReset
+        if (error.code === ErrorCode.OFFSET_OUT_OF_RANGE && reset !== 'none') {
+          // Resolved with ListOffsets in the next round, like an assignment to 'earliest' or 'latest'.
+          this.#positions.set(key(position.topic, position.partition), {
+            topic: position.topic, partition: position.partition, start: reset,
+            fetchOffset: undefined, consumed: undefined, processed: undefined, paused: false,
+          })
+          continue
+        }
+        if (!error.retriable) throw error
+        refresh = true
+        continue
+      }
+      const records = result.records ?? new Uint8Array(0)
+      const fetched = fetchedRecords(Buffer.from(records.buffer, records.byteOffset, records.byteLength), {
+        topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset,
+      })
+      for (const message of fetched.messages) this.#buffer.push(message)
+      position.fetchOffset = fetched.nextOffset
+    }
+    return refresh
+  }
+
+  /** Resolves 'earliest'/'latest' positions with ListOffsets to each leader; returns whether to back off. */
+  async #resolveStartOffsets (): Promise<boolean> {
+    const unresolved = [...this.#positions.values()].filter((position) => position.fetchOffset === undefined && !position.paused)
+    if (unresolved.length === 0) return false
+    const { groups, leaderless } = groupByLeader(unresolved, (tp) => this.#connection.leaderFor(tp))
+    let backoff = leaderless.length > 0
+    for (const group of groups.values()) {
+      const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
+        partitions: group.items.map((position) => ({
+          topic: position.topic, partition: position.partition,
+          timestamp: position.start === 'earliest' ? LIST_OFFSETS_EARLIEST : LIST_OFFSETS_LATEST,
+        })),
+      })
+      backoff = this.#applyListOffsets(response, new Set(group.items)) || backoff
+    }
+    return backoff
+  }
+
+  #applyListOffsets (response: gregor.cluster.ListOffsetsResponse, asked: ReadonlySet<PartitionPosition>): boolean {
+    let backoff = false
+    for (const result of response.partitions) {
+      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
+      // Removed or replaced (seek, re-assignment) while ListOffsets was out.
+      if (position === undefined || !asked.has(position) || position.fetchOffset !== undefined) continue
+      const error = responseError(result.errorCode, result.errorMessage, { topic: position.topic, partition: position.partition })
+      if (error !== undefined && !error.retriable) throw error
+      if (error !== undefined || (result.offset ?? -1) < 0) backoff = true
+      else {
+        const offset = result.offset ?? 0
+        position.fetchOffset = offset
+        position.consumed = offset
+        position.processed = offset
+      }
+    }
+    return backoff
+  }
+
+  /** Resolves when `#wake` is called (assignment changed, closed, failed) or after `delayMs` if given. */
+  async #waitForWake (delayMs?: number): Promise<void> {
+    await this.#wakeSignal(delayMs).promise
+  }
+
+  /** A wait that `#wake` ends (or `delayMs`, if given); `cancel` unregisters it, so unused waits do not pile up. */
+  #wakeSignal (delayMs?: number): { readonly promise: Promise<void>; readonly cancel: () => void } {
+    let done: () => void = () => {}
+    const promise = new Promise<void>((resolve) => {
+      const cancelTimer = delayMs === undefined ? undefined : this.#scheduler.setTimer(delayMs, () => { done() })
+      done = (): void => {
+        cancelTimer?.()
+        this.#wakers.delete(done)
+        resolve()
+      }
+      if (this.#closed) done()
+      else this.#wakers.add(done)
+    })
+    return { promise, cancel: done }
+  }
+}
+
+function key (topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
