@@ -37,6 +37,10 @@ export interface BrokerConfig {
   readonly groupHeartbeatIntervalMs: number
   /** Partitions of `__consumer_offsets` when it is first created (Kafka `offsets.topic.num.partitions`). */
   readonly offsetsTopicNumPartitions: number
+  /** `segment.bytes` of `__consumer_offsets` (Kafka `offsets.topic.segment.bytes`): only rolled segments are cleaned. */
+  readonly offsetsTopicSegmentBytes: number
+  /** Pause between log cleaner passes (Kafka `log.cleaner.backoff.ms`). */
+  readonly logCleanerBackoffMs: number
 }
 
 export interface BrokerConfigInput {
@@ -53,10 +57,14 @@ export interface BrokerConfigInput {
   readonly groupSessionTimeoutMs?: string
   readonly groupHeartbeatIntervalMs?: string
   readonly offsetsTopicNumPartitions?: string
+  readonly offsetsTopicSegmentBytes?: string
+  readonly logCleanerBackoffMs?: string
 }
 
 /** Kafka's `offsets.topic.num.partitions` default. */
 export const defaultOffsetsTopicNumPartitions = 50
+/** Kafka's `offsets.topic.segment.bytes` default (100 MiB). */
+export const defaultOffsetsTopicSegmentBytes = 100 * 1024 * 1024
 
 const defaultLeaderImbalanceCheckIntervalMs = defaultMetadataConfig.leaderImbalanceCheckIntervalMs
 
@@ -135,10 +143,14 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   const offsetsTopicNumPartitions = intervalMs(input.offsetsTopicNumPartitions, defaultOffsetsTopicNumPartitions, 1,
     'offsets-topic-num-partitions: a positive integer is required (GREGOR_OFFSETS_TOPIC_NUM_PARTITIONS)')
   if (offsetsTopicNumPartitions > 1000) problems.push('offsets-topic-num-partitions: at most 1000')
+  const offsetsTopicSegmentBytes = intervalMs(input.offsetsTopicSegmentBytes, defaultOffsetsTopicSegmentBytes, 16 * 1024,
+    'offsets-topic-segment-bytes: an integer of at least 16384 is required (GREGOR_OFFSETS_TOPIC_SEGMENT_BYTES)')
+  const logCleanerBackoffMs = intervalMs(input.logCleanerBackoffMs, defaultReplicationConfig.cleanerBackoffMs, 1,
+    'log-cleaner-backoff-ms: a positive integer is required (GREGOR_LOG_CLEANER_BACKOFF_MS)')
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
   return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
-    groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions,
+    groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
   })
 }

@@ -137,7 +137,7 @@ export class Broker {
         return listener === undefined ? undefined : `${listener.host}:${listener.port}`
       },
       clock: systemClock, logger: this.#rootLogger,
-      config: { ...defaultReplicationConfig, retentionCheckIntervalMs: config.logRetentionCheckIntervalMs },
+      config: { ...defaultReplicationConfig, retentionCheckIntervalMs: config.logRetentionCheckIntervalMs, cleanerBackoffMs: config.logCleanerBackoffMs },
       onIsrChange: (previousIsr, isr) => { this.#metrics.isrChanged(previousIsr, isr) },
     })
     this.#replicas = replicas
@@ -146,6 +146,7 @@ export class Broker {
       brokerId: config.nodeId,
       config: { ...defaultCoordinatorConfig, sessionTimeoutMs: config.groupSessionTimeoutMs, heartbeatIntervalMs: config.groupHeartbeatIntervalMs },
       offsetsTopicNumPartitions: config.offsetsTopicNumPartitions,
+      offsetsTopicSegmentBytes: config.offsetsTopicSegmentBytes,
       image: () => this.#stateMachine.image,
       replica: (partition) => offsetsReplicaOf(replicas, partition),
       append: async (partition, records) => await appendCoordinatorRecords(replicas, partition, records),

@@ -184,9 +184,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     for (;;) {
       const message = await this.#engine.next()
       if (message === undefined) return
-      yield message
-      // Asked for the next one: the application is done with this one.
-      this.#engine.processed(message)
+      try {
+        yield message
+      } finally {
+        // Asked for the next one, or left the loop (break/return: the generator is closed here): the application is
+        // done with this one, as Kafka's close() commits the position of every record poll() returned.
+        this.#engine.processed(message)
+      }
     }
   }
 

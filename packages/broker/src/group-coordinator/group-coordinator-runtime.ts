@@ -46,6 +46,8 @@ export interface GroupCoordinatorRuntimeDeps {
   readonly brokerId: number
   readonly config: CoordinatorConfig
   readonly offsetsTopicNumPartitions: number
+  /** `segment.bytes` of `__consumer_offsets` (Kafka `offsets.topic.segment.bytes`). */
+  readonly offsetsTopicSegmentBytes: number
   readonly image: () => MetadataImage
   /** This broker's replica of `__consumer_offsets-<partition>`, if it holds one. */
   readonly replica: (partition: number) => OffsetsReplicaView | undefined
@@ -113,8 +115,8 @@ export class GroupCoordinatorRuntime {
       configs: {
         'cleanup.policy': 'compact',
         'min.insync.replicas': String(Math.min(2, replicationFactor)),
-        // Kafka's offsets.topic.segment.bytes: small segments, so the cleaner can keep the topic small.
-        'segment.bytes': String(100 * 1024 * 1024),
+        // Small segments (Kafka's offsets.topic.segment.bytes), so the cleaner, which never touches the active segment, keeps the topic small.
+        'segment.bytes': String(this.#deps.offsetsTopicSegmentBytes),
       },
     }
     this.#creatingTopic = this.#deps.createOffsetsTopic(spec).then(() => {

@@ -88,6 +88,8 @@ export class ReplicaManager {
   #checkpointing = false
   #retentionTimer: NodeJS.Timeout | undefined
   #retaining = false
+  #cleanerTimer: NodeJS.Timeout | undefined
+  #cleaning = false
   #closing: Promise<void> | undefined
 
   constructor (deps: ReplicaManagerDeps) {
@@ -110,6 +112,8 @@ export class ReplicaManager {
     this.#checkpointTimer.unref()
     this.#retentionTimer = setInterval(() => { void this.applyRetention() }, deps.config.retentionCheckIntervalMs)
     this.#retentionTimer.unref()
+    this.#cleanerTimer = setInterval(() => { void this.cleanLogs() }, deps.config.cleanerBackoffMs)
+    this.#cleanerTimer.unref()
   }
 
   // ---- client and replication requests ----
@@ -461,9 +465,7 @@ export class ReplicaManager {
   /**
    * Deletes the segments that `retention.ms` / `retention.bytes` of their topic let go, on every replica (leader or
    * follower), never past the replica's own high watermark (Kafka's log retention check, every
-   * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them. Then, for topics whose
-   * `cleanup.policy` compacts, runs the log cleaner (storage log-cleaner.ts) on each replica in turn, one partition at a
-   * time, below the replica's high watermark and never on the active segment (the log's rules).
+   * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them.
    */
   async applyRetention (): Promise<void> {
     if (this.#retaining || this.#closing !== undefined) return
@@ -478,15 +480,31 @@ export class ReplicaManager {
         } catch (error) {
           replica.logger.warn({ err: error }, 'retention failed')
         }
+      }
+    } finally {
+      this.#retaining = false
+    }
+  }
+
+  /**
+   * Kafka's log cleaner thread: for topics whose `cleanup.policy` compacts, runs the cleaner (storage log-cleaner.ts)
+   * on each replica in turn, one partition at a time, below the replica's high watermark and never on the active
+   * segment (the log's rules; the log's dirty ratio decides whether a pass is worth it). Every `cleanerBackoffMs`.
+   */
+  async cleanLogs (): Promise<void> {
+    if (this.#cleaning || this.#closing !== undefined) return
+    this.#cleaning = true
+    try {
+      for (const replica of [...this.#replicas.values()]) {
         if (replica.log.config.cleanupPolicy === 'delete' || replica.log.failure !== undefined || this.#closing !== undefined) continue
         try {
-          await replica.log.clean(nowMs, { highWatermark: offset(replica.highWatermark) })
+          await replica.log.clean(this.#deps.clock.nowMs(), { highWatermark: offset(replica.highWatermark) })
         } catch (error) {
           replica.logger.warn({ err: error }, 'log clean failed')
         }
       }
     } finally {
-      this.#retaining = false
+      this.#cleaning = false
     }
   }
 
@@ -526,6 +544,7 @@ export class ReplicaManager {
     clearInterval(this.#isrTimer)
     clearInterval(this.#checkpointTimer)
     clearInterval(this.#retentionTimer)
+    clearInterval(this.#cleanerTimer)
     await this.#metadataChain
     await Promise.all([...this.#fetchers.values()].map(async (f) => { await f.close() }))
     this.#fetchers.clear()

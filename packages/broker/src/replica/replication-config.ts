@@ -39,6 +39,8 @@ export interface ReplicationConfig {
   readonly checkpointIntervalMs: number
   /** Interval of the retention check that deletes old segments (Kafka's `log.retention.check.interval.ms`). */
   readonly retentionCheckIntervalMs: number
+  /** Pause between log cleaner passes over the compacted partitions (Kafka's `log.cleaner.backoff.ms`). */
+  readonly cleanerBackoffMs: number
 }
 
 const MiB = 1024 * 1024
@@ -61,6 +63,7 @@ export const defaultReplicationConfig: ReplicationConfig = Object.freeze({
   isrCheckIntervalMs: 1000,
   checkpointIntervalMs: 5000,
   retentionCheckIntervalMs: 300_000,
+  cleanerBackoffMs: 15_000,
 })
 
 /** Every problem with `config`, one sentence each; empty when valid. */

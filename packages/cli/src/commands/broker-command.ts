@@ -24,6 +24,8 @@ const flags = {
   'group-session-timeout-ms': 'GREGOR_GROUP_SESSION_TIMEOUT_MS',
   'group-heartbeat-interval-ms': 'GREGOR_GROUP_HEARTBEAT_INTERVAL_MS',
   'offsets-topic-num-partitions': 'GREGOR_OFFSETS_TOPIC_NUM_PARTITIONS',
+  'offsets-topic-segment-bytes': 'GREGOR_OFFSETS_TOPIC_SEGMENT_BYTES',
+  'log-cleaner-backoff-ms': 'GREGOR_LOG_CLEANER_BACKOFF_MS',
 } as const
 
 export async function brokerCommand (argv: string[]): Promise<number> {
@@ -41,6 +43,8 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     groupSessionTimeoutMs: pick('group-session-timeout-ms'),
     groupHeartbeatIntervalMs: pick('group-heartbeat-interval-ms'),
     offsetsTopicNumPartitions: pick('offsets-topic-num-partitions'),
+    offsetsTopicSegmentBytes: pick('offsets-topic-segment-bytes'),
+    logCleanerBackoffMs: pick('log-cleaner-backoff-ms'),
   }
   let config
   try {

@@ -131,12 +131,8 @@ async function printRecords (consumer: Consumer, options: ConsumeOptions): Promi
         })
         : text(message.value) ?? 'null')
       if (options.maxMessages !== undefined && count >= options.maxMessages) {
-        // The consumer counts a record as processed (what close commits) when the next one is asked for, which a
-        // `break` never does: ask, then close, so the commit includes the record just printed. Whatever the ask
-        // returns is not printed (and not committed).
-        const after = iterator.next().catch(() => undefined)
-        await close()
-        await after
+        // Closing the iterator marks the record just printed as processed, so the close below commits it.
+        await iterator.return(undefined)
         break
       }
     }
@@ -145,8 +141,8 @@ async function printRecords (consumer: Consumer, options: ConsumeOptions): Promi
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     process.stderr.write(`Processed a total of ${count} messages\n`)
-    await close()
     await iterator.return(undefined)
+    await close()
   }
   return 0
 }
