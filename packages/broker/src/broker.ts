@@ -15,7 +15,7 @@ import type { Server as HttpServer } from 'node:http'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { type ErrorCode, GregorError, type Logger, type NodeId } from '@gregor/common'
-import { CONSUMER_OFFSETS_TOPIC, defaultCoordinatorConfig } from '@gregor/coordinator'
+import { CONSUMER_OFFSETS_TOPIC, defaultCoordinatorConfig, resolveCoordinatorConfig } from '@gregor/coordinator'
 import { encodeMetadataRecords } from '@gregor/metadata'
 import { defaultRaftTransportConfig } from '@gregor/protocol'
 import { FileHandleCache, defaultLogConfig } from '@gregor/storage'
@@ -144,7 +144,11 @@ export class Broker {
     addReplicationService(brokerServer, replicas)
     const groups = this.#groups = new GroupCoordinatorRuntime({
       brokerId: config.nodeId,
-      config: { ...defaultCoordinatorConfig, sessionTimeoutMs: config.groupSessionTimeoutMs, heartbeatIntervalMs: config.groupHeartbeatIntervalMs },
+      config: resolveCoordinatorConfig({
+        sessionTimeoutMs: config.groupSessionTimeoutMs,
+        heartbeatIntervalMs: config.groupHeartbeatIntervalMs,
+        reconcileHeartbeatIntervalMs: Math.min(defaultCoordinatorConfig.reconcileHeartbeatIntervalMs, config.groupHeartbeatIntervalMs),
+      }),
       offsetsTopicNumPartitions: config.offsetsTopicNumPartitions,
       offsetsTopicSegmentBytes: config.offsetsTopicSegmentBytes,
       image: () => this.#stateMachine.image,
