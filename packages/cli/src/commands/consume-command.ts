@@ -12,8 +12,9 @@
  * nothing is committed starts at the end, or at the beginning with `--from-beginning` (auto.offset.reset). Offsets
  * are committed automatically; every way of stopping (max messages, idle timeout, SIGINT, SIGTERM) goes through
  * `consumer.close()`, which commits what was printed and leaves the group at once, so the partitions move to the
- * other members without waiting for the session timeout. `--partition` and `--offset` make no sense in a group
- * (the coordinator assigns, the commits position) and are usage errors.
+ * other members without waiting for the session timeout. `--auto-commit-interval-ms` sets how often the positions
+ * are committed in between (auto.commit.interval.ms, default 5000): what a crash re-delivers. `--partition` and
+ * `--offset` make no sense in a group (the coordinator assigns, the commits position) and are usage errors.
  */
 import { Admin, Consumer, type ConsumerAssignment, type StartOffset } from '@gregor/client'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
@@ -21,7 +22,7 @@ import { headersObject, text, writeLine } from './client-output.js'
 
 const usage = `usage:
   gregor consume --topic T [--partition P] [--from-beginning | --offset O] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
-  gregor consume --topic T --group G [--from-beginning] [--client-id C] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
+  gregor consume --topic T --group G [--from-beginning] [--client-id C] [--auto-commit-interval-ms MS] [--max-messages N] [--timeout-ms T] [--json] [-b servers]
 `
 
 interface ConsumeOptions {
@@ -34,6 +35,7 @@ interface ConsumeOptions {
   readonly json: boolean
   readonly groupId: string | undefined
   readonly clientId: string | undefined
+  readonly autoCommitIntervalMs: number | undefined
 }
 
 export async function consumeCommand (argv: string[]): Promise<number> {
@@ -43,6 +45,7 @@ export async function consumeCommand (argv: string[]): Promise<number> {
       const consumer = new Consumer({
         bootstrapServers: options.servers, groupId: options.groupId, autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest',
         ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+        ...(options.autoCommitIntervalMs === undefined ? {} : { autoCommitIntervalMs: options.autoCommitIntervalMs }),
       })
       consumer.subscribe([options.topic])
       return await printRecords(consumer, options)
@@ -60,7 +63,7 @@ function consumeOptions (argv: string[]): ConsumeOptions {
   const { values } = parseCommandArgs(argv, {
     ...bootstrapOption, topic: { type: 'string' }, partition: { type: 'string' }, 'from-beginning': { type: 'boolean' },
     offset: { type: 'string' }, 'max-messages': { type: 'string' }, 'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
-    group: { type: 'string' }, 'client-id': { type: 'string' },
+    group: { type: 'string' }, 'client-id': { type: 'string' }, 'auto-commit-interval-ms': { type: 'string' },
   })
   const problems: string[] = []
   if (values.topic === undefined) problems.push('--topic is required')
@@ -68,6 +71,7 @@ function consumeOptions (argv: string[]): ConsumeOptions {
   const offset = integerFlag('offset', values.offset, problems)
   const maxMessages = integerFlag('max-messages', values['max-messages'], problems, 1)
   const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], problems, 1)
+  const autoCommitIntervalMs = integerFlag('auto-commit-interval-ms', values['auto-commit-interval-ms'], problems, 1)
   if (values['from-beginning'] === true && values.offset !== undefined) problems.push('--from-beginning and --offset exclude each other')
   if (values.group !== undefined) {
     if (values.group === '') problems.push('--group must not be empty')
@@ -76,13 +80,14 @@ function consumeOptions (argv: string[]): ConsumeOptions {
   } else {
     if (values.offset !== undefined && values.partition === undefined) problems.push('--offset needs --partition')
     if (values['client-id'] !== undefined) problems.push('--client-id needs --group')
+    if (values['auto-commit-interval-ms'] !== undefined) problems.push('--auto-commit-interval-ms needs --group')
   }
   if (problems.length > 0) throw new UsageError(problems)
   const start: StartOffset = offset ?? (values['from-beginning'] === true ? 'earliest' : 'latest')
   return {
     servers: bootstrapServers(values['bootstrap-server']),
     topic: values.topic ?? '', partition, start, maxMessages, timeoutMs, json: values.json === true,
-    groupId: values.group, clientId: values['client-id'],
+    groupId: values.group, clientId: values['client-id'], autoCommitIntervalMs,
   }
 }
 

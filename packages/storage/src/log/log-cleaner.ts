@@ -127,9 +127,11 @@ export async function runCleanPass (host: CleanerHost, plan: CleanPlan, options:
   }
   const mapFull = endOffset < plan.firstUncleanableOffset
   if (endOffset <= plan.firstDirtyOffset) return { ...nothing, mapFull, stopped: 'offset map too small for one batch' }
+  // A snapshot: each swap splices the log's own list (a group of n segments becomes one), so indexes into the live
+  // list would shift under the later groups (skipping segments, or reaching past the list's end).
+  const all = host.segments().slice()
   let rewriteCount = 0
-  while (rewriteCount < segments.length && (segments[rewriteCount] as LogSegment).baseOffset < endOffset) rewriteCount += 1
-  const all = host.segments()
+  while (rewriteCount < all.length - 1 && (all[rewriteCount] as LogSegment).baseOffset < endOffset) rewriteCount += 1
   const groups = groupSegments(all, rewriteCount, host.config.segmentBytes)
   const rules: KeepRules = { map, endOffset, tombstoneHorizonMs: options.nowMs - host.config.deleteRetentionMs }
   let bytesBefore = 0
