@@ -16,6 +16,7 @@ COPY packages/common/package.json packages/common/
 COPY packages/raft/package.json packages/raft/
 COPY packages/records/package.json packages/records/
 COPY packages/storage/package.json packages/storage/
+COPY packages/coordinator/package.json packages/coordinator/
 COPY packages/metadata/package.json packages/metadata/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/broker/package.json packages/broker/
@@ -45,6 +46,7 @@ COPY --from=build /app/packages/common/dist packages/common/dist
 COPY --from=build /app/packages/raft/dist packages/raft/dist
 COPY --from=build /app/packages/records/dist packages/records/dist
 COPY --from=build /app/packages/storage/dist packages/storage/dist
+COPY --from=build /app/packages/coordinator/dist packages/coordinator/dist
 COPY --from=build /app/packages/metadata/dist packages/metadata/dist
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/protocol/generated packages/protocol/generated

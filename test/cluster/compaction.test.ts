@@ -14,10 +14,11 @@ import * as grpc from '@grpc/grpc-js'
 import { describe, expect, test } from 'vitest'
 import { type Admin, Consumer, type ConsumerMessage, Producer } from '@gregor/client'
 import { type BrokerProcesses, waitFor } from '@gregor/cli'
-import { offset, silentLogger } from '@gregor/common'
+import { silentLogger } from '@gregor/common'
 import { groupMethods, unaryCall, type gregor } from '@gregor/protocol'
-import { parseBatch, walkBatches } from '@gregor/records'
 import { PartitionLog } from '@gregor/storage'
+// The storage tests' reader of a keyed log (a consumer's walk: the next offset is the batch end, gaps allowed).
+import { type KeyedRecord, readAllRecords } from '../../packages/storage/src/log/testing/keyed-log.js'
 import { describePartitions, useCluster, waitForIsr } from './cluster-helpers.js'
 
 let cluster: BrokerProcesses
@@ -64,7 +65,6 @@ async function segmentBytesOf (nodeId: number, topic: string, partition = 0): Pr
   return total
 }
 
-interface KeyedRecord { readonly offset: number; readonly key: string; readonly value: string | null }
 
 const asKeyed = (message: ConsumerMessage): KeyedRecord =>
   ({ offset: message.offset as number, key: message.key?.toString() ?? '', value: message.value === null ? null : message.value.toString() })
@@ -99,20 +99,7 @@ async function readReplicaCopy (nodeId: number, topic: string): Promise<KeyedRec
     // A compacted log's batches leave offset gaps, which the loader accepts only under a compacting policy.
     const log = await PartitionLog.open({ dir: copy, topic, partition: 0, config: { cleanupPolicy: 'compact' }, logger: silentLogger })
     try {
-      const records: KeyedRecord[] = []
-      let next = log.logStartOffset as number
-      while (next < log.logEndOffset) {
-        const read = await log.read({ offset: offset(next), bytesMax: 1 << 20 })
-        if (read.bytes.length === 0) break
-        for (const { position, header } of walkBatches(read.bytes)) {
-          for (const record of parseBatch(read.bytes, position).records) {
-            if (record.offset < next) continue
-            records.push({ offset: record.offset, key: String(record.key), value: record.value === null ? null : String(record.value) })
-          }
-          next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1)
-        }
-      }
-      return records
+      return await readAllRecords(log)
     } finally {
       await log.close()
     }
