@@ -46,10 +46,13 @@ try {
   }
   let next = 0
   const startedMs = Date.now()
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (next < requests - 1) await commit(next++) }))
-  await commit(requests - 1)
+  try {
+    await Promise.all(Array.from({ length: inFlight }, async () => { while (next < requests - 1) await commit(next++) }))
+    await commit(requests - 1)
+  } finally {
+    client.close()
+  }
   const stormMs = Date.now() - startedMs
-  client.close()
   const dirBytes = async (nodeId) => {
     const dir = join(cluster.dir, `broker-${nodeId}`, 'logs', `__consumer_offsets-${coordinator.partition}`)
     let total = 0

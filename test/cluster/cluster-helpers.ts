@@ -1,11 +1,13 @@
 /**
  * Shared helpers of the multi-process cluster tests: read a whole partition back, describe leaders, produce raw
- * requests for bad-input checks. Everything talks to real broker processes over real gRPC.
+ * requests for bad-input checks, run the `gregor` CLI as its own process, read a group's committed offsets.
+ * Everything talks to real broker processes over real gRPC.
  */
+import { spawn } from 'node:child_process'
 import * as grpc from '@grpc/grpc-js'
-import { Admin, Consumer, type ConsumerMessage, type Producer } from '@gregor/client'
+import { Admin, Consumer, type ConsumerMessage, type NewTopic, type Producer } from '@gregor/client'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
-import { BrokerProcesses, type BrokerProcessesOptions, waitFor } from '@gregor/cli'
+import { BrokerProcesses, type BrokerProcessesOptions, cliBin, waitFor } from '@gregor/cli'
 import { clientMethods, unaryCall, type gregor } from '@gregor/protocol'
 
 export async function leadersOf (cluster: BrokerProcesses, topic: string): Promise<Map<number, number>> {
@@ -26,6 +28,11 @@ export async function describePartitions (cluster: BrokerProcesses, topic: strin
   } finally {
     admin.close()
   }
+}
+
+/** One partition of `topic` as described now (e.g. the `__consumer_offsets` partition a group's coordinator owns). */
+export async function describePartition (cluster: BrokerProcesses, topic: string, partition: number): Promise<Awaited<ReturnType<typeof describePartitions>>[number] | undefined> {
+  return (await describePartitions(cluster, topic)).find((item) => item.partition === partition)
 }
 
 /** Waits until every partition of `topic` has a leader and an ISR of `isrSize`. */
@@ -57,7 +64,8 @@ export async function waitForLiveBrokers (cluster: BrokerProcesses, count = 3, t
 /** Processes started by the test, or the bootstrap servers of a cluster it reaches otherwise (docker-compose). */
 export type ClusterAddress = BrokerProcesses | readonly string[]
 
-function serversOf (cluster: ClusterAddress): string[] {
+/** The client addresses of the brokers running now (or the given bootstrap servers). */
+export function serversOf (cluster: ClusterAddress): string[] {
   return Array.isArray(cluster) ? [...cluster] : (cluster as BrokerProcesses).running().map((broker) => broker.clientAddress)
 }
 
@@ -65,22 +73,67 @@ function serversOf (cluster: ClusterAddress): string[] {
 export async function readPartition (
   cluster: ClusterAddress, topic: string, partition: number, count: number, options: { timeoutMs?: number; fromOffset?: number } = {},
 ): Promise<ConsumerMessage[]> {
+  if (count === 0) return []
+  return await readPartitionUntil(cluster, topic, partition, (messages) => messages.length >= count, options)
+}
+
+/**
+ * Reads partition `partition` of `topic` from `fromOffset` (0) until `done(messages so far)` (a compacted log's
+ * offsets have gaps, so its readers stop at an offset rather than a count); at `timeoutMs` the read stops short.
+ */
+export async function readPartitionUntil (
+  cluster: ClusterAddress, topic: string, partition: number, done: (messages: readonly ConsumerMessage[]) => boolean,
+  options: { timeoutMs?: number; fromOffset?: number } = {},
+): Promise<ConsumerMessage[]> {
   const { timeoutMs = 60_000, fromOffset = 0 } = options
   const consumer = new Consumer({ bootstrapServers: serversOf(cluster), maxWaitMs: 200 })
   consumer.assign([{ topic, partition, offset: fromOffset }])
   const messages: ConsumerMessage[] = []
-  const timer = setTimeout(() => consumer.close(), timeoutMs)
+  const timer = setTimeout(() => { consumer.close().catch(() => undefined) }, timeoutMs)
   try {
-    if (count === 0) return messages
     for await (const message of consumer) {
       messages.push(message)
-      if (messages.length >= count) break
+      if (done(messages)) break
     }
     return messages
   } finally {
     clearTimeout(timer)
-    consumer.close()
+    await consumer.close()
   }
+}
+
+/** Creates the topic and waits until each of its partitions has a leader and all its replicas in sync. */
+export async function createTopicInSync (cluster: BrokerProcesses, admin: Admin, spec: NewTopic): Promise<void> {
+  await admin.createTopics([spec])
+  await waitForIsr(cluster, spec.topic, spec.replicationFactor)
+}
+
+/** The offsets group `groupId` has committed for `topic`, by partition. */
+export async function committedOffsets (admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchOffsets(groupId)
+  return new Map(offsets.filter((item) => item.topic === topic).map((item) => [item.partition, item.offset]))
+}
+
+export interface CliRun { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+
+/** Runs `gregor <args>` as its own process with `input` on stdin and the cluster in GREGOR_BOOTSTRAP_SERVERS. */
+export async function runGregor (cluster: BrokerProcesses, args: readonly string[], input = ''): Promise<CliRun> {
+  const child = spawn(process.execPath, [cliBin, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  child.stdin.end(input)
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  return { code, stdout, stderr }
+}
+
+/** The non-empty lines of a command's output. */
+export function lines (text: string): string[] {
+  return text.split('\n').filter((line) => line !== '')
 }
 
 /** One raw ClientService call to a given broker, for requests a well-behaved client would never send. */
@@ -184,7 +237,10 @@ export async function expectAckedReadBack (cluster: ClusterAddress, topic: strin
 
 /**
  * The acks=all load of the failover tests: `workers` loops, each sending `recordsPerSend` fresh values per send
- * without pause, recording every acknowledged record (and every failure) until `stop()`. After `markKilled(led)`,
+ * without pause (or `paceMs` after each send, a production rate for consumers that must keep up), recording every
+ * acknowledged record (and every failure) until `stop()`. With `partitions`, each send carries one record to each of
+ * partitions 0..partitions-1 (so every partition grows on every send) instead of `recordsPerSend` records the
+ * partitioner places. After `markKilled(led)`,
  * `firstAckAfterKillMs` is the time to the first acknowledgement, for a send issued after the kill, that names a
  * partition the victim led: only its successor can give that one (an earlier send's ack may be the victim's own).
  */
@@ -199,16 +255,21 @@ export class AcksAllLoad {
   #stopped = false
   readonly #workers: Promise<void>[]
 
-  constructor (readonly producer: Producer, readonly topic: string, options: { workers?: number; recordsPerSend?: number; prefix?: string } = {}) {
-    const perSend = options.recordsPerSend ?? 20
+  constructor (
+    readonly producer: Producer, readonly topic: string,
+    options: { workers?: number; recordsPerSend?: number; prefix?: string; paceMs?: number; partitions?: number } = {},
+  ) {
+    const { partitions, paceMs = 0 } = options
+    const perSend = partitions ?? options.recordsPerSend ?? 20
     const prefix = options.prefix ?? 'm'
     this.#workers = Array.from({ length: options.workers ?? 8 }, async () => {
       while (!this.#stopped) {
         const values = Array.from({ length: perSend }, () => `${prefix}-${this.#sequence++}`)
         values.forEach((value) => this.sent.add(value))
         const sentAfterKill = this.#killedAtMs > 0
+        const messages = values.map((value, partition) => (partitions === undefined ? { value } : { value, partition }))
         try {
-          const metadata = await producer.send({ topic, messages: values.map((value) => ({ value })), acks: 'all' })
+          const metadata = await producer.send({ topic, messages, acks: 'all' })
           metadata.forEach((item, i) => this.acked.push({ partition: item.partition, offset: item.offset, value: values[i] as string }))
           if (sentAfterKill && this.firstAckAfterKillMs === 0 && metadata.some((item) => this.#victimPartitions.has(item.partition))) {
             this.firstAckAfterKillMs = Date.now() - this.#killedAtMs
@@ -216,6 +277,8 @@ export class AcksAllLoad {
         } catch (error) {
           this.failures.push(error)
         }
+        // A production rate, not a synchronisation.
+        if (paceMs > 0) await new Promise((resolve) => setTimeout(resolve, paceMs))
       }
     })
   }

@@ -12,14 +12,14 @@ import { cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { describe, expect, test } from 'vitest'
-import { type Admin, Consumer, type ConsumerMessage, Producer } from '@gregor/client'
+import { type Admin, type ConsumerMessage, Producer } from '@gregor/client'
 import { type BrokerProcesses, waitFor } from '@gregor/cli'
 import { silentLogger } from '@gregor/common'
 import { groupMethods, unaryCall, type gregor } from '@gregor/protocol'
 import { PartitionLog } from '@gregor/storage'
 // The storage tests' reader of a keyed log (a consumer's walk: the next offset is the batch end, gaps allowed).
 import { type KeyedRecord, readAllRecords } from '../../packages/storage/src/log/testing/keyed-log.js'
-import { describePartitions, useCluster, waitForIsr } from './cluster-helpers.js'
+import { createTopicInSync, describePartition, describePartitions, readPartitionUntil, serversOf, useCluster, waitForIsr } from './cluster-helpers.js'
 
 let cluster: BrokerProcesses
 let admin: Admin
@@ -34,7 +34,7 @@ useCluster((started, startedAdmin) => { cluster = started; admin = startedAdmin 
 })
 
 function producer (): Producer {
-  return new Producer({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress), lingerMs: 5, deliveryTimeoutMs: 60_000, batchBytesMax: 16_384 })
+  return new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 5, deliveryTimeoutMs: 60_000, batchBytesMax: 16_384 })
 }
 
 function compactedTopic (topic: string, configs: Record<string, string> = {}): { topic: string; numPartitions: number; replicationFactor: number; configs: Record<string, string> } {
@@ -65,27 +65,15 @@ async function segmentBytesOf (nodeId: number, topic: string, partition = 0): Pr
   return total
 }
 
-
 const asKeyed = (message: ConsumerMessage): KeyedRecord =>
   ({ offset: message.offset as number, key: message.key?.toString() ?? '', value: message.value === null ? null : message.value.toString() })
 
 /** Reads the partition with a Consumer from offset 0 until the record at `lastOffset` (compaction leaves gaps). */
 async function readUpTo (topic: string, lastOffset: number, timeoutMs = 30_000): Promise<KeyedRecord[]> {
-  const consumer = new Consumer({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress), maxWaitMs: 200 })
-  consumer.assign([{ topic, partition: 0, offset: 0 }])
-  const records: KeyedRecord[] = []
-  const timer = setTimeout(() => consumer.close(), timeoutMs)
-  try {
-    for await (const message of consumer) {
-      records.push(asKeyed(message))
-      if ((message.offset as number) >= lastOffset) break
-    }
-    if ((records.at(-1)?.offset ?? -1) < lastOffset) throw new Error(`read of ${topic} stopped at ${records.at(-1)?.offset ?? -1} before ${lastOffset}`)
-    return records
-  } finally {
-    clearTimeout(timer)
-    consumer.close()
-  }
+  const messages = await readPartitionUntil(cluster, topic, 0, (read) => (read.at(-1)?.offset as number) >= lastOffset, { timeoutMs })
+  const records = messages.map(asKeyed)
+  if ((records.at(-1)?.offset ?? -1) < lastOffset) throw new Error(`read of ${topic} stopped at ${records.at(-1)?.offset ?? -1} before ${lastOffset}`)
+  return records
 }
 
 /**
@@ -156,8 +144,7 @@ async function activeBaseOffset (nodeId: number, topic: string): Promise<number>
 describe('log compaction across three brokers', () => {
   test('100,000 records over 1,000 keys compact to the latest per key, at unchanged offsets, on every replica', async () => {
     const topic = 'compacted'
-    await admin.createTopics([compactedTopic(topic)])
-    await waitForIsr(cluster, topic, 3)
+    await createTopicInSync(cluster, admin, compactedTopic(topic))
     const p = producer()
     const ledger = new AckLedger()
     const padding = 'x'.repeat(40)
@@ -210,8 +197,7 @@ describe('log compaction across three brokers', () => {
   test('tombstones stay readable until delete.retention.ms has passed, then a cleaning pass removes their keys', async () => {
     const topic = 'tombstoned'
     const deleteRetentionMs = 8_000
-    await admin.createTopics([compactedTopic(topic, { 'delete.retention.ms': String(deleteRetentionMs) })])
-    await waitForIsr(cluster, topic, 3)
+    await createTopicInSync(cluster, admin, compactedTopic(topic, { 'delete.retention.ms': String(deleteRetentionMs) }))
     const p = producer()
     const ledger = new AckLedger()
     for (let round = 0; round < 5; round++) {
@@ -301,7 +287,7 @@ describe('log compaction across three brokers', () => {
     // of 0.5 (no more than the clean part, else a pass runs), with a segment of slack: 4 segments. Uncompacted, the
     // same commits take ≈ commits × 80 bytes.
     const boundBytes = 4 * SEGMENT_BYTES
-    const offsetsPartition = (await describePartitions(cluster, '__consumer_offsets')).find((item) => item.partition === coordinator.partition)
+    const offsetsPartition = await describePartition(cluster, '__consumer_offsets', coordinator.partition)
     const replicas = offsetsPartition?.replicas ?? []
     expect(replicas.length).toBe(3)
     const sizes: Record<number, number> = {}
@@ -317,8 +303,7 @@ describe('log compaction across three brokers', () => {
   }, 120_000)
   test('a broker killed with SIGKILL while it cleans comes back with the same latest record per key', async () => {
     const topic = 'kill-clean'
-    await admin.createTopics([compactedTopic(topic)])
-    await waitForIsr(cluster, topic, 3)
+    await createTopicInSync(cluster, admin, compactedTopic(topic))
     const [described] = await describePartitions(cluster, topic)
     const victim = (described?.replicas ?? []).find((nodeId) => nodeId !== described?.leader) as number
     const p = producer()

@@ -13,7 +13,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
 import { type Admin, Consumer, Producer } from '@gregor/client'
 import { type BrokerProcesses, cliBin, waitFor } from '@gregor/cli'
-import { AcksAllLoad, describePartitions, useCluster, waitForIsr, waitForLiveBrokers } from './cluster-helpers.js'
+import {
+  AcksAllLoad, type AckedRecord, committedOffsets, createTopicInSync, describePartition, serversOf, useCluster, waitForIsr,
+  waitForLiveBrokers,
+} from './cluster-helpers.js'
 
 const sessionTimeoutMs = 4_000
 const autoCommitIntervalMs = 500
@@ -25,10 +28,7 @@ useCluster((started, startedAdmin) => { cluster = started; admin = startedAdmin 
   env: { GREGOR_GROUP_SESSION_TIMEOUT_MS: String(sessionTimeoutMs) },
 })
 
-const servers = (): string[] => cluster.running().map((broker) => broker.clientAddress)
-
 interface Processed { readonly member: string; readonly partition: number; readonly offset: number; readonly value: string; readonly atMs: number }
-interface Acked { readonly partition: number; readonly offset: number; readonly value: string }
 
 const key = (partition: number, offset: number): string => `${partition}@${offset}`
 
@@ -67,56 +67,6 @@ class CliMember {
   }
 }
 
-/**
- * Produces `partitions` records per send (one to each partition, so every partition grows), values `prefix-N`,
- * paced so the CLI members keep up; keeps every acknowledgement.
- */
-class PacedLoad {
-  readonly acked: Acked[] = []
-  readonly failures: unknown[] = []
-  #stopped = false
-  readonly #producer: Producer
-  readonly #loop: Promise<void>
-
-  constructor (topic: string, partitions: number, prefix: string, paceMs: number) {
-    const producer = new Producer({ bootstrapServers: servers(), lingerMs: 2 })
-    this.#producer = producer
-    let sequence = 0
-    this.#loop = (async () => {
-      while (!this.#stopped) {
-        const messages = Array.from({ length: partitions }, (_, partition) => ({ value: `${prefix}-${sequence++}`, partition }))
-        try {
-          const metadata = await producer.send({ topic, messages, acks: 'all' })
-          metadata.forEach((item, i) => this.acked.push({ partition: item.partition, offset: item.offset, value: messages[i]?.value ?? '' }))
-        } catch (error) {
-          this.failures.push(error)
-        }
-        // A production rate, not a synchronisation: the members print JSON lines and must stay close behind.
-        await new Promise((resolve) => setTimeout(resolve, paceMs))
-      }
-    })()
-  }
-
-  async waitForAcks (count: number, what: string, timeoutMs = 20_000): Promise<void> {
-    const target = this.acked.length + count
-    await waitFor(what, () => {
-      if (this.failures.length > 0) throw this.failures[0] as Error
-      return this.acked.length >= target ? true : undefined
-    }, { timeoutMs })
-  }
-
-  async stop (): Promise<void> {
-    this.#stopped = true
-    await this.#loop
-    await this.#producer.close()
-  }
-}
-
-async function createTopic (topic: string, numPartitions: number): Promise<void> {
-  await admin.createTopics([{ topic, numPartitions, replicationFactor: 3 }])
-  await waitForIsr(cluster, topic, 3)
-}
-
 /** Waits until the group is stable with `members` members, each owning what it is meant to own; returns it. */
 async function waitForStableGroup (groupId: string, members: number, timeoutMs = 30_000): Promise<Awaited<ReturnType<Admin['describeGroups']>>[number]> {
   const flat = (lists: ReadonlyArray<{ topic: string; partitions: number[] }>): string =>
@@ -129,14 +79,9 @@ async function waitForStableGroup (groupId: string, members: number, timeoutMs =
   }, { timeoutMs, intervalMs: 100 })
 }
 
-async function committedOffsets (groupId: string, topic: string): Promise<Map<number, number>> {
-  const offsets = await admin.fetchOffsets(groupId)
-  return new Map(offsets.filter((item) => item.topic === topic).map((item) => [item.partition, item.offset]))
-}
-
 /** A group member in this process: consumes with auto-commit and keeps what it processed. */
 function startMember (name: string, topic: string, groupId: string): { consumer: Consumer; processed: Processed[]; done: Promise<unknown> } {
-  const consumer = new Consumer({ bootstrapServers: servers(), groupId, clientId: name, autoOffsetReset: 'earliest', autoCommitIntervalMs, maxWaitMs: 200 })
+  const consumer = new Consumer({ bootstrapServers: serversOf(cluster), groupId, clientId: name, autoOffsetReset: 'earliest', autoCommitIntervalMs, maxWaitMs: 200 })
   consumer.subscribe([topic])
   const processed: Processed[] = []
   const done = (async () => {
@@ -148,7 +93,7 @@ function startMember (name: string, topic: string, groupId: string): { consumer:
 }
 
 /** Every acknowledged record was processed by some member, with the value it was acknowledged with. */
-function expectAllProcessed (acked: readonly Acked[], processed: readonly Processed[]): void {
+function expectAllProcessed (acked: readonly AckedRecord[], processed: readonly Processed[]): void {
   const seen = new Map(processed.map((item) => [key(item.partition, item.offset), item.value]))
   const missing = acked.filter((item) => seen.get(key(item.partition, item.offset)) !== item.value)
   expect(missing.slice(0, 10).map((item) => `${key(item.partition, item.offset)}=${item.value} seen ${String(seen.get(key(item.partition, item.offset)))}`), `${missing.length} acknowledged records not processed`).toEqual([])
@@ -159,8 +104,9 @@ describe('consumer groups under failures', () => {
     const topic = 'members-victim'
     const groupId = 'g-member-kill'
     const partitions = 6
-    await createTopic(topic, partitions)
-    const load = new PacedLoad(topic, partitions, 'v', 20)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: partitions, replicationFactor: 3 })
+    // Paced so the CLI members, printing JSON lines, stay close behind; one record to every partition per send.
+    const load = new AcksAllLoad(new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 2 }), topic, { workers: 1, partitions, prefix: 'v', paceMs: 20 })
     const members = ['member-1', 'member-2', 'member-3'].map((name) => new CliMember(name, topic, groupId))
     try {
       const stable = await waitForStableGroup(groupId, 3)
@@ -171,21 +117,21 @@ describe('consumer groups under failures', () => {
       expect(victimPartitions.length).toBeGreaterThan(0)
       // The victim has processed and committed some of each of its partitions, so "resume from the commit" means something.
       await waitFor('the victim to commit offsets of its partitions', async () => {
-        const committed = await committedOffsets(groupId, topic)
+        const committed = await committedOffsets(admin, groupId, topic)
         return victimPartitions.every((partition) => (committed.get(partition) ?? -1) > 20) ? true : undefined
       }, { timeoutMs: 20_000, intervalMs: 100 })
-      await load.waitForAcks(partitions * 20, 'more records after the first commits')
+      await load.waitForAcks(partitions * 20, 'more records after the first commits', 20_000)
 
       const killedAtMs = Date.now()
       await victim.signal('SIGKILL')
       // Nobody owns the victim's partitions until its session expires: what is committed now is its last commit.
-      const victimCommitted = await committedOffsets(groupId, topic)
+      const victimCommitted = await committedOffsets(admin, groupId, topic)
       const survivors = members.filter((member) => member !== victim)
       const takeover = await waitFor('a survivor to process a record of the victim\'s partitions', () => {
         const after = survivors.flatMap((member) => member.processed).filter((item) => item.atMs >= killedAtMs && victimPartitions.includes(item.partition))
         return after.length > 0 ? Math.min(...after.map((item) => item.atMs)) - killedAtMs : undefined
       }, { timeoutMs: sessionTimeoutMs + 15_000, intervalMs: 20 })
-      await load.waitForAcks(partitions * 20, 'records after the takeover')
+      await load.waitForAcks(partitions * 20, 'records after the takeover', 20_000)
       await load.stop()
       expect(load.failures).toEqual([])
       const survivorsProcessed = (): Processed[] => survivors.flatMap((member) => member.processed)
@@ -233,8 +179,8 @@ describe('consumer groups under failures', () => {
     const topic = 'coordinator-victim'
     const groupId = 'g-coordinator-kill'
     const partitions = 6
-    await createTopic(topic, partitions)
-    const load = new AcksAllLoad(new Producer({ bootstrapServers: servers(), lingerMs: 5, deliveryTimeoutMs: 30_000, requestTimeoutMs: 5_000 }), topic, { workers: 2, recordsPerSend: 10, prefix: 'c' })
+    await createTopicInSync(cluster, admin, { topic, numPartitions: partitions, replicationFactor: 3 })
+    const load = new AcksAllLoad(new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 5, deliveryTimeoutMs: 30_000, requestTimeoutMs: 5_000 }), topic, { workers: 2, recordsPerSend: 10, prefix: 'c' })
     const members = ['member-a', 'member-b'].map((name) => startMember(name, topic, groupId))
     // Every committed offset seen, in order: one that goes back is a lost commit.
     const regressions: string[] = []
@@ -245,7 +191,7 @@ describe('consumer groups under failures', () => {
     const sampler = (async () => {
       while (sampling) {
         try {
-          const committed = await committedOffsets(groupId, topic)
+          const committed = await committedOffsets(admin, groupId, topic)
           for (const [partition, offset] of committed) {
             const before = highest.get(partition) ?? -1
             if (offset < before) regressions.push(`partition ${partition}: ${before} -> ${offset}`)
@@ -262,12 +208,12 @@ describe('consumer groups under failures', () => {
       await waitForStableGroup(groupId, 2)
       await load.waitForAcks(1_000, 'load before the kill')
       await waitFor('commits of every partition', async () => {
-        const committed = await committedOffsets(groupId, topic)
+        const committed = await committedOffsets(admin, groupId, topic)
         return committed.size === partitions && [...committed.values()].every((offset) => offset > 0) ? true : undefined
       }, { timeoutMs: 20_000, intervalMs: 100 })
       const coordinator = await admin.findCoordinator(groupId)
       const { controllerId } = await admin.describeCluster()
-      const before = await committedOffsets(groupId, topic)
+      const before = await committedOffsets(admin, groupId, topic)
 
       killedAtMs = Date.now()
       await cluster.kill(coordinator.nodeId)
@@ -279,7 +225,7 @@ describe('consumer groups under failures', () => {
       // The group carries on: commits advance again, and what is produced after the kill gets consumed.
       await waitFor('a commit after the kill', () => firstAdvanceAfterKillMs > 0 ? true : undefined, { timeoutMs: 20_000, intervalMs: 50 })
       await load.waitForAcks(1_000, 'acks after the kill')
-      const after = await committedOffsets(groupId, topic)
+      const after = await committedOffsets(admin, groupId, topic)
       for (const [partition, offset] of before) expect(after.get(partition) ?? -1, `partition ${partition}`).toBeGreaterThanOrEqual(offset)
 
       // The killed broker comes back and rejoins: ISR of the data topic and of the group's offsets partition.
@@ -288,7 +234,7 @@ describe('consumer groups under failures', () => {
       await waitForLiveBrokers(cluster, 3, 60_000)
       await waitForIsr(cluster, topic, 3, 60_000)
       await waitFor('the restarted broker back in the ISR of the offsets partition', async () => {
-        const offsetsPartition = (await describePartitions(cluster, '__consumer_offsets')).find((item) => item.partition === coordinator.partition)
+        const offsetsPartition = await describePartition(cluster, '__consumer_offsets', coordinator.partition)
         return offsetsPartition?.isr.includes(coordinator.nodeId) === true ? true : undefined
       }, { timeoutMs: 60_000, intervalMs: 200 })
 
@@ -302,7 +248,7 @@ describe('consumer groups under failures', () => {
       sampling = false
       await sampler
       expect(regressions).toEqual([])
-      const final = await committedOffsets(groupId, topic)
+      const final = await committedOffsets(admin, groupId, topic)
       for (const [partition, offset] of after) expect(final.get(partition) ?? -1).toBeGreaterThanOrEqual(offset)
       console.log(JSON.stringify({
         name: 'groups-coordinator-kill', victim: coordinator.nodeId, victimWasController: controllerId === coordinator.nodeId,
@@ -322,8 +268,8 @@ describe('consumer groups under failures', () => {
     const topic = 'restart-offsets'
     const groupId = 'g-cluster-restart'
     const partitions = 3
-    await createTopic(topic, partitions)
-    const producer = new Producer({ bootstrapServers: servers(), lingerMs: 2 })
+    await createTopicInSync(cluster, admin, { topic, numPartitions: partitions, replicationFactor: 3 })
+    const producer = new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 2 })
     const produce = async (prefix: string, perPartition: number): Promise<void> => {
       const messages = Array.from({ length: perPartition * partitions }, (_, i) => ({ value: `${prefix}-${i}`, partition: i % partitions }))
       await producer.send({ topic, messages, acks: 'all' })
@@ -338,7 +284,7 @@ describe('consumer groups under failures', () => {
       await producer.close()
       const [described] = await admin.describeGroups([groupId])
       expect(described?.state.toLowerCase()).toBe('empty')
-      const before = await committedOffsets(groupId, topic)
+      const before = await committedOffsets(admin, groupId, topic)
       expect([...before.entries()].sort((a, b) => a[0] - b[0])).toEqual([[0, 100], [1, 100], [2, 100]])
 
       await Promise.all(cluster.brokers.map(async (broker) => await cluster.kill(broker.nodeId)))
@@ -354,14 +300,14 @@ describe('consumer groups under failures', () => {
       const groupBackMs = Date.now() - stoppedAtMs
       expect(afterRestart.groupId).toBe(groupId)
       expect(afterRestart.state.toLowerCase()).toBe('empty')
-      expect(await committedOffsets(groupId, topic)).toEqual(before)
+      expect(await committedOffsets(admin, groupId, topic)).toEqual(before)
 
       // A new member (auto.offset.reset=earliest, so a lost commit would show as a re-read from 0) resumes at 100.
       const resumed = startMember('member-after', topic, groupId)
       try {
         await waitFor('the new member to process the second records', () => resumed.processed.length >= 50 * partitions ? true : undefined, { timeoutMs: 30_000, intervalMs: 50 })
         await waitFor('its commits of the end offsets', async () => {
-          const committed = await committedOffsets(groupId, topic)
+          const committed = await committedOffsets(admin, groupId, topic)
           return [...committed.values()].every((offset) => offset === 150) && committed.size === partitions ? true : undefined
         }, { timeoutMs: 20_000, intervalMs: 100 })
       } finally {

@@ -19,15 +19,16 @@
  * partition gone, and onPartitionsAssigned after the coordinator handed the partition over, so with a correct
  * coordinator these intervals never overlap per partition; every record handed to a member must fall in one of them.
  */
-import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { describe, expect, test } from 'vitest'
 import { type Admin, Consumer, type ConsumerMessage, Producer, type TopicPartition } from '@gregor/client'
-import { type BrokerProcesses, cliBin, waitFor } from '@gregor/cli'
+import { type BrokerProcesses, waitFor } from '@gregor/cli'
 import { isGregorError } from '@gregor/common'
 import { type gregor, groupMethods } from '@gregor/protocol'
 import { buildBatch } from '@gregor/records'
-import { AcksAllLoad, produceRaw, rawCall, useCluster, waitForIsr } from './cluster-helpers.js'
+import {
+  AcksAllLoad, committedOffsets, createTopicInSync, lines, produceRaw, rawCall, runGregor, serversOf, useCluster,
+} from './cluster-helpers.js'
 
 let cluster: BrokerProcesses
 let admin: Admin
@@ -82,6 +83,13 @@ class GroupLog {
     }
   }
 
+  /** The promises every test checks at its end: no member errors, no broken ownership, no overlapping intervals. */
+  expectClean (): void {
+    expect(this.errors).toEqual([])
+    expect(this.violations).toEqual([])
+    expect(this.overlaps()).toEqual([])
+  }
+
   #open (member: string, partition: number): Interval | undefined {
     return this.intervals.find((interval) => interval.member === member && interval.partition === partition && interval.endMs === undefined)
   }
@@ -119,7 +127,7 @@ class Member {
 
   constructor (readonly name: string, readonly groupId: string, readonly topic: string, readonly log: GroupLog, options: { autoCommit?: boolean } = {}) {
     this.consumer = new Consumer({
-      bootstrapServers: cluster.running().map((broker) => broker.clientAddress),
+      bootstrapServers: serversOf(cluster),
       clientId: name,
       groupId,
       autoOffsetReset: 'earliest',
@@ -199,7 +207,7 @@ async function waitForStable (groupId: string, topic: string, members: readonly 
  */
 async function waitForCaughtUp (groupId: string, topic: string, members: readonly Member[], ends: ReadonlyMap<number, number>): Promise<void> {
   await waitFor(`members of ${groupId} caught up with ${JSON.stringify([...ends])}`, async () => {
-    const committed = new Map((await admin.fetchOffsets(groupId)).filter((row) => row.topic === topic).map((row) => [row.partition, row.offset]))
+    const committed = await committedOffsets(admin, groupId, topic)
     for (const [partition, end] of ends) {
       const owner = members.find((member) => member.owned.has(partition))
       if (owner === undefined || Number(owner.consumer.position(topic, partition) ?? -1) !== end) return undefined
@@ -209,45 +217,25 @@ async function waitForCaughtUp (groupId: string, topic: string, members: readonl
   }, { timeoutMs: 30_000, intervalMs: 50 })
 }
 
-async function createTopic (topic: string, partitions: number): Promise<void> {
-  await admin.createTopics([{ topic, numPartitions: partitions, replicationFactor: 3 }])
-  await waitForIsr(cluster, topic, 3)
+/** Per partition, the offset after the last acknowledged record: the log end the acknowledgements reached. */
+function endOffsets (acked: Iterable<{ readonly partition: number; readonly offset: number }>): Map<number, number> {
+  const ends = new Map<number, number>()
+  for (const { partition, offset } of acked) ends.set(partition, Math.max(ends.get(partition) ?? 0, offset + 1))
+  return ends
 }
 
 /** Sends `count` keyed records with acks=all and returns the log end offset each partition reached. */
 async function produceKeyed (topic: string, count: number, prefix: string): Promise<Map<number, number>> {
-  const producer = new Producer({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress), lingerMs: 5 })
+  const producer = new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 5 })
   try {
-    const acked = await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ key: `${prefix}-${i}`, value: `${prefix}-value-${i}` })), acks: 'all' })
-    const ends = new Map<number, number>()
-    for (const { partition, offset } of acked) ends.set(partition, Math.max(ends.get(partition) ?? 0, offset + 1))
-    return ends
+    return endOffsets(await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ key: `${prefix}-${i}`, value: `${prefix}-value-${i}` })), acks: 'all' }))
   } finally {
     await producer.close()
   }
 }
 
-interface Run { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-
-/** Runs `gregor <args>` as its own process, as cli.test.ts does. */
-async function runCli (args: readonly string[]): Promise<Run> {
-  const child = spawn(process.execPath, [cliBin, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
-  return { code, stdout, stderr }
-}
-
-function lines (text: string): string[] {
-  return text.split('\n').filter((line) => line !== '')
-}
-
-async function committedOffsets (groupId: string): Promise<Array<[string, number]>> {
+/** Every committed offset of the group, as `topic:partition` → offset pairs sorted by name. */
+async function committedPairs (groupId: string): Promise<Array<[string, number]>> {
   return (await admin.fetchOffsets(groupId))
     .map((row): [string, number] => [`${row.topic}:${row.partition}`, row.offset])
     .sort(([a], [b]) => a.localeCompare(b))
@@ -274,10 +262,10 @@ describe('consumer groups on three brokers', () => {
   test('three members under load: no partition owned twice at any moment, every record consumed, lag 0 after the last commit', async () => {
     const topic = 'group-orders'
     const groupId = 'orders-group'
-    await createTopic(topic, 6)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 6, replicationFactor: 3 })
     const log = new GroupLog()
     const members: Member[] = []
-    const load = new AcksAllLoad(new Producer({ bootstrapServers: cluster.running().map((broker) => broker.clientAddress), lingerMs: 5 }), topic,
+    const load = new AcksAllLoad(new Producer({ bootstrapServers: serversOf(cluster), lingerMs: 5 }), topic,
       { workers: 2, recordsPerSend: 10, prefix: 'o' })
     try {
       // Members join one at a time while records flow, so partitions move twice under load (6 → 3+3 → 2+2+2).
@@ -292,8 +280,7 @@ describe('consumer groups on three brokers', () => {
       await load.stop()
     }
     expect(load.failures).toEqual([])
-    const ends = new Map<number, number>()
-    for (const { partition, offset } of load.acked) ends.set(partition, Math.max(ends.get(partition) ?? 0, offset + 1))
+    const ends = endOffsets(load.acked)
     expect(sortedNumbers(ends.keys())).toEqual([0, 1, 2, 3, 4, 5])
 
     // Every acknowledged record reaches some member (at least once).
@@ -309,7 +296,7 @@ describe('consumer groups on three brokers', () => {
       expect(row, `partition ${row.partition}`).toMatchObject({ currentOffset: ends.get(row.partition), logEndOffset: ends.get(row.partition), lag: 0 })
       expect(memberIds).toContain(row.memberId)
     }
-    const described = await runCli(['groups', 'describe', '--group', groupId])
+    const described = await runGregor(cluster, ['groups', 'describe', '--group', groupId])
     expect(described.code, described.stderr).toBe(0)
     const [header, ...rows] = lines(described.stdout).map((line) => line.split(/ +/))
     expect(header).toEqual(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'])
@@ -326,9 +313,7 @@ describe('consumer groups on three brokers', () => {
 
     const revokedUnderLoad = log.events.filter((event) => event.kind === 'revoked').length
     for (const member of members) await member.close()
-    expect(log.errors).toEqual([])
-    expect(log.violations).toEqual([])
-    expect(log.overlaps()).toEqual([])
+    log.expectClean()
     expect(log.intervals.every((interval) => interval.endMs !== undefined)).toBe(true)
     // The rebalances happened under load: m1 gave up 3 partitions to m2, then m1 and m2 one each to m3.
     expect(revokedUnderLoad).toBeGreaterThanOrEqual(5)
@@ -338,7 +323,7 @@ describe('consumer groups on three brokers', () => {
   test('a fourth member joins and one leaves: only what must move is revoked, within 2 s each, well before the session timeout', async () => {
     const topic = 'group-moves'
     const groupId = 'moves-group'
-    await createTopic(topic, 6)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 6, replicationFactor: 3 })
     const log = new GroupLog()
     const originals = ['a1', 'a2', 'a3'].map((name) => new Member(name, groupId, topic, log))
     for (const member of originals) member.start()
@@ -383,15 +368,13 @@ describe('consumer groups on three brokers', () => {
     expect(leaveToMovedMs).toBeLessThan(SESSION_TIMEOUT_MS / 2)
 
     for (const member of remaining) await member.close()
-    expect(log.errors).toEqual([])
-    expect(log.violations).toEqual([])
-    expect(log.overlaps()).toEqual([])
+    log.expectClean()
     console.log(JSON.stringify({ name: 'groups-join-leave', joinToOwnMs: Math.round(joinToOwnMs), leaveToMovedMs: Math.round(leaveToMovedMs), joinerPartitions, leaverPartitions }))
   }, 60_000)
 
   test('two groups each read every record; only an empty group can be deleted, and the other keeps its offsets', async () => {
     const topic = 'group-shared'
-    await createTopic(topic, 3)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 3, replicationFactor: 3 })
     const ends = await produceKeyed(topic, 300, 's')
     const total = [...ends.values()].reduce((sum, end) => sum + end, 0)
     expect(total).toBe(300)
@@ -407,33 +390,29 @@ describe('consumer groups on three brokers', () => {
     expect(log2.consumed.size).toBe(300)
     for (const member of [...g1, ...g2]) await member.consumer.commit()
     const endsAsCommitted = sortedNumbers(ends.keys()).map((partition): [string, number] => [`${topic}:${partition}`, ends.get(partition) ?? -1])
-    expect(await committedOffsets('shared-g1')).toEqual(endsAsCommitted)
+    expect(await committedPairs('shared-g1')).toEqual(endsAsCommitted)
     const g2Before = await admin.fetchOffsets('shared-g2')
-    expect(await committedOffsets('shared-g2')).toEqual(endsAsCommitted)
+    expect(await committedPairs('shared-g2')).toEqual(endsAsCommitted)
 
     expect(await admin.deleteGroups(['shared-g1'])).toEqual([expect.objectContaining({ groupId: 'shared-g1', errorCode: 'NON_EMPTY_GROUP' })])
     for (const member of g1) await member.close()
     expect(await admin.deleteGroups(['shared-g1'])).toEqual([expect.objectContaining({ groupId: 'shared-g1', errorCode: '' })])
     expect(await admin.fetchOffsets('shared-g2')).toEqual(g2Before)
-    expect(await committedOffsets('shared-g1')).toEqual([])
+    expect(await committedPairs('shared-g1')).toEqual([])
 
-    const listed = await runCli(['groups', 'list'])
+    const listed = await runGregor(cluster, ['groups', 'list'])
     expect(listed.code, listed.stderr).toBe(0)
     expect(lines(listed.stdout)).toContain('shared-g2')
     expect(lines(listed.stdout)).not.toContain('shared-g1')
 
     for (const member of g2) await member.close()
-    for (const log of [log1, log2]) {
-      expect(log.errors).toEqual([])
-      expect(log.violations).toEqual([])
-      expect(log.overlaps()).toEqual([])
-    }
+    for (const log of [log1, log2]) log.expectClean()
   }, 60_000)
 
   test('bad input gets exact error codes and the brokers keep serving', async () => {
     const topic = 'group-bad'
     const groupId = 'bad-group'
-    await createTopic(topic, 2)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 2, replicationFactor: 3 })
     const log = new GroupLog()
     const members = [new Member('b1', groupId, topic, log).start()]
     await waitForStable(groupId, topic, members)
@@ -487,15 +466,13 @@ describe('consumer groups on three brokers', () => {
     await waitForCaughtUp(groupId, topic, members, ends)
     expect(log.consumed.size).toBe(20)
     for (const member of members) await member.close()
-    expect(log.errors).toEqual([])
-    expect(log.violations).toEqual([])
-    expect(log.overlaps()).toEqual([])
+    log.expectClean()
   }, 60_000)
 
   test('groups reset-offsets: a dry run changes nothing, --execute moves an empty group to the log start, a group with members is refused', async () => {
     const topic = 'group-reset'
     const groupId = 'reset-group'
-    await createTopic(topic, 2)
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 2, replicationFactor: 3 })
     const ends = await produceKeyed(topic, 40, 'r')
     const log = new GroupLog()
     const first = new Member('r1', groupId, topic, log).start()
@@ -504,37 +481,35 @@ describe('consumer groups on three brokers', () => {
     await first.consumer.commit()
     await first.close()
     const atEnd = sortedNumbers(ends.keys()).map((partition): [string, number] => [`${topic}:${partition}`, ends.get(partition) ?? -1])
-    expect(await committedOffsets(groupId)).toEqual(atEnd)
+    expect(await committedPairs(groupId)).toEqual(atEnd)
     const logStart = await admin.listOffsets([0, 1].map((partition) => ({ topic, partition })), 'earliest')
     const startOf = new Map(logStart.map((row) => [row.partition, row.offset]))
     expect([...startOf.values()].every((offset) => offset >= 0)).toBe(true)
 
-    const dryRun = await runCli(['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-earliest'])
+    const dryRun = await runGregor(cluster, ['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-earliest'])
     expect(dryRun.code, dryRun.stderr).toBe(0)
     expect(dryRun.stderr).toContain('dry run')
     const [header, ...rows] = lines(dryRun.stdout).map((line) => line.split(/ +/))
     expect(header).toEqual(['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'])
     expect(rows.sort((a, b) => Number(a[2]) - Number(b[2]))).toEqual([0, 1].map((partition) => [groupId, topic, String(partition), String(startOf.get(partition))]))
-    expect(await committedOffsets(groupId)).toEqual(atEnd)
+    expect(await committedPairs(groupId)).toEqual(atEnd)
 
-    const executed = await runCli(['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-earliest', '--execute'])
+    const executed = await runGregor(cluster, ['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-earliest', '--execute'])
     expect(executed.code, executed.stderr).toBe(0)
     const atStart = [0, 1].map((partition): [string, number] => [`${topic}:${partition}`, startOf.get(partition) ?? -1])
-    expect(await committedOffsets(groupId)).toEqual(atStart)
+    expect(await committedPairs(groupId)).toEqual(atStart)
     expect(atStart).not.toEqual(atEnd)
 
     // A member (not committing) makes the group non-empty: the reset is refused and the offsets stay.
     const second = new Member('r2', groupId, topic, log, { autoCommit: false }).start()
     await waitForStable(groupId, topic, [second])
-    const refused = await runCli(['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-latest', '--execute'])
+    const refused = await runGregor(cluster, ['groups', 'reset-offsets', '--group', groupId, '--topic', topic, '--to-latest', '--execute'])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('inactive')
-    expect(await committedOffsets(groupId)).toEqual(atStart)
+    expect(await committedPairs(groupId)).toEqual(atStart)
     // The member started from the reset offsets: it reads the partitions again from their start.
     await waitForCaughtUp(groupId, topic, [second], ends)
     await second.close()
-    expect(log.errors).toEqual([])
-    expect(log.violations).toEqual([])
-    expect(log.overlaps()).toEqual([])
+    log.expectClean()
   }, 60_000)
 })

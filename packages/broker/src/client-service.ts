@@ -8,7 +8,7 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
-import { type MetadataImage, NO_LEADER, isInternalTopicName } from '@gregor/metadata'
+import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
 import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
 import type { QuorumStatusView } from './metadata-quorum.js'
 import type { BrokerMetrics, ClientApi } from './metrics/index.js'
@@ -41,7 +41,7 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     createTopics: unary(timed('create_topics', deps.createTopics)),
     deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
     produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
-      const response = await produceRefusingInternal(deps, request)
+      const response = await deps.produce(request)
       metrics?.produced(request.partitions, response.partitions ?? [])
       return response
     })),
@@ -65,24 +65,6 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     })),
   }
   server.addService(serviceDefinition(clientMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
-}
-
-/**
- * Internal topics (`__consumer_offsets`) are written by the broker itself, never by clients: as Kafka does, a produce
- * to one is refused with INVALID_TOPIC_EXCEPTION, partition by partition, and the rest of the request goes on.
- */
-async function produceRefusingInternal (deps: ClientServiceDeps, request: gregor.cluster.ProduceRequest): Promise<gregor.cluster.ProduceResponse.$Properties> {
-  const internal = request.partitions.filter((p) => isInternalTopicName(p.topic ?? ''))
-  if (internal.length === 0) return await deps.produce(request)
-  const refused = internal.map((p) => ({
-    topic: p.topic, partition: p.partition, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
-    errorMessage: `topic ${p.topic} is internal: clients may not produce to it`, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1,
-  }))
-  const rest = request.partitions.filter((p) => !isInternalTopicName(p.topic ?? ''))
-  if (rest.length === 0) return { partitions: refused }
-  // Only the fields are read below the listener, so a plain copy stands in for the decoded message.
-  const response = await deps.produce({ ...request, partitions: rest } as gregor.cluster.ProduceRequest)
-  return { partitions: [...(response.partitions ?? []), ...refused] }
 }
 
 /** Wraps a handler: GregorErrors that escape become INVALID_ARGUMENT/UNAVAILABLE statuses, never a crash. */

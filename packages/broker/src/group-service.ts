@@ -8,7 +8,7 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
-import type { TopicPartitions } from '@gregor/coordinator'
+import type { PartitionResult, TopicPartitions } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
 import { type gregor, groupMethods, serviceDefinition } from '@gregor/protocol'
 import type { GroupCoordinatorRuntime } from './group-coordinator/group-coordinator-runtime.js'
@@ -70,17 +70,10 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
         return { ...errorFields(error), memberId: request.memberId, memberEpoch: -1 }
       }
     }),
-    offsetCommit: unary(async (request: gregor.groups.OffsetCommitRequest): Promise<Props<'OffsetCommitResponse'>> => {
-      try {
-        const response = await runtime.commitOffsets({
-          groupId: request.groupId, memberId: text(request.memberId, 'member_id'), memberEpoch: request.memberEpoch,
-          partitions: commitPartitions(request.partitions),
-        })
-        return { errorCode: '', partitions: [...response.partitions] }
-      } catch (error) {
-        return { ...errorFields(error), partitions: [] }
-      }
-    }),
+    offsetCommit: unary(async (request: gregor.groups.OffsetCommitRequest) => await partitionResults(async () => await runtime.commitOffsets({
+      groupId: request.groupId, memberId: text(request.memberId, 'member_id'), memberEpoch: request.memberEpoch,
+      partitions: commitPartitions(request.partitions),
+    }))),
     offsetFetch: unary(async (request: gregor.groups.OffsetFetchRequest): Promise<Props<'OffsetFetchResponse'>> => {
       try {
         const response = await runtime.fetchOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) })
@@ -89,22 +82,10 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
         return { ...errorFields(error), partitions: [] }
       }
     }),
-    offsetDelete: unary(async (request: gregor.groups.OffsetDeleteRequest): Promise<Props<'OffsetDeleteResponse'>> => {
-      try {
-        const response = await runtime.deleteOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) })
-        return { errorCode: '', partitions: [...response.partitions] }
-      } catch (error) {
-        return { ...errorFields(error), partitions: [] }
-      }
-    }),
-    resetOffsets: unary(async (request: gregor.groups.ResetOffsetsRequest): Promise<Props<'ResetOffsetsResponse'>> => {
-      try {
-        const response = await runtime.resetOffsets({ groupId: request.groupId, partitions: commitPartitions(request.partitions) })
-        return { errorCode: '', partitions: [...response.partitions] }
-      } catch (error) {
-        return { ...errorFields(error), partitions: [] }
-      }
-    }),
+    offsetDelete: unary(async (request: gregor.groups.OffsetDeleteRequest) => await partitionResults(async () =>
+      await runtime.deleteOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) }))),
+    resetOffsets: unary(async (request: gregor.groups.ResetOffsetsRequest) => await partitionResults(async () =>
+      await runtime.resetOffsets({ groupId: request.groupId, partitions: commitPartitions(request.partitions) }))),
     describeGroups: unary(async (request: gregor.groups.DescribeGroupsRequest): Promise<Props<'DescribeGroupsResponse'>> => {
       const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
       const groups = await Promise.all(groupIds.map(async (groupId): Promise<Props<'DescribedGroup'>> => {
@@ -144,6 +125,15 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
     }),
   }
   server.addService(serviceDefinition(groupMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
+}
+
+/** OffsetCommit, OffsetDelete and ResetOffsets share one answer shape: per-partition results, or a group-level error. */
+async function partitionResults (run: () => Promise<{ readonly partitions: readonly PartitionResult[] }>): Promise<Props<'OffsetCommitResponse'>> {
+  try {
+    return { errorCode: '', partitions: [...(await run()).partitions] }
+  } catch (error) {
+    return { ...errorFields(error), partitions: [] }
+  }
 }
 
 function errorFields (error: unknown): { errorCode: string; errorMessage: string } {

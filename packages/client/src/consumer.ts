@@ -17,7 +17,7 @@ import { type ClientConfig, connectionFor } from './admin.js'
 import type { BrokerConnection } from './cluster-connection.js'
 import { type ConsumerAssignment, FetchEngine, type StartOffset } from './fetch-engine.js'
 import type { ConsumerMessage } from './fetch-records.js'
-import { type AssignedPartition, GroupMembership, defaultGroupMembershipConfig } from './group-membership.js'
+import { type AssignedPartition, GroupMembership, type OffsetToCommit, defaultGroupMembershipConfig } from './group-membership.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
@@ -74,12 +74,8 @@ export interface ConsumerRunOptions {
   readonly eachBatch?: (batch: ConsumerBatch) => Promise<void>
 }
 
-export interface OffsetCommitEntry {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: number
-  readonly metadata?: string
-}
+/** An offset to commit, with optional metadata (the membership's type). */
+export type OffsetCommitEntry = OffsetToCommit
 
 const defaults = {
   maxWaitMs: 500, minBytes: 1, fetchBytesMax: 16 * 1024 * 1024, partitionBytesMax: 1024 * 1024, retryBackoffMs: 100,
@@ -90,7 +86,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly #engine: FetchEngine
   readonly #membership: GroupMembership | undefined
   readonly #autoOffsetReset: 'earliest' | 'latest' | 'none'
-  #closed = false
+  #closing: Promise<void> | undefined
 
   constructor (options: ConsumerOptions, deps: ConsumerDeps = {}) {
     const group = options.groupId !== undefined
@@ -220,11 +216,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /**
    * Stops fetching and ends any iteration; with a group, commits (autoCommit), calls onPartitionsRevoked and leaves
    * the group (epoch -1) at once; then closes the connections. Without a group everything happens before the first
-   * await, so a caller that does not await still gets a closed consumer.
+   * await, so a caller that does not await still gets a closed consumer. Every call returns the one close, so a
+   * signal handler and a normal exit can both await it.
    */
-  async close (): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
     this.#engine.close()
     try {
       if (this.#membership !== undefined) await this.#membership.close()

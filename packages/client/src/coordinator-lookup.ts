@@ -5,8 +5,9 @@
  *
  * Owns: the one place that decides a group call failed because of *where* it went (NOT_COORDINATOR,
  * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, or a transport failure): callers then forget the cached
- * coordinator and look it up again. `retryOnCoordinator` bounds such retries by a deadline (the request timeout), so
- * an admin call never spins forever while a coordinator moves. Pure apart from the injected connection and timers.
+ * coordinator and look it up again. `retryOnCoordinator` is the one retry loop of group calls (admin, commit,
+ * OffsetFetch): it bounds such retries by a deadline (the request timeout), so an admin call never spins forever
+ * while a coordinator moves. Pure apart from the injected connection and timers.
  */
 import { type Clock, ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { type gregor, groupMethods } from '@gregor/protocol'
@@ -14,6 +15,7 @@ import type { BrokerConnection } from './cluster-connection.js'
 import { joinHostPort } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
+import { exponentialBackoffMs } from './retry-policy.js'
 import type { Scheduler } from './scheduler.js'
 
 export interface GroupCoordinatorInfo {
@@ -46,11 +48,6 @@ const coordinatorCodes: ReadonlySet<string> = new Set<string>([
  * ready yet, or could not be reached. */
 export function isCoordinatorError (error: unknown): boolean {
   return isGregorError(error) && (coordinatorCodes.has(error.code) || error.details.transport === true)
-}
-
-/** Backoff before retry `attempt` (1-based): `baseMs` doubling up to `maxMs`. */
-export function coordinatorBackoffMs (attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 20))
 }
 
 /**
@@ -91,26 +88,52 @@ export async function findCoordinator (connection: Pick<BrokerConnection, 'callA
 export interface CoordinatorRetryDeps {
   readonly clock: Clock
   readonly scheduler: Scheduler
-  /** Retries stop once this much time has passed since the first attempt. */
+  /** Retries stop once this much time has passed since the first attempt (Infinity: never). */
   readonly timeoutMs: number
   readonly retryBackoffMs: number
   readonly retryBackoffMaxMs: number
 }
 
+/** What a caller with more state than a coordinator cache adds to `retryOnCoordinator`. */
+export interface CoordinatorRetryOptions {
+  /** Which failures are retried after a backoff; default `isCoordinatorError`. */
+  readonly retriable?: (error: unknown) => boolean
+  /** Told before each retry after a coordinator error: forget the cached coordinator. */
+  readonly onCoordinatorError?: () => void
+  /**
+   * A failure to retry at once after this wait instead (e.g. STALE_MEMBER_EPOCH: wait for the next heartbeat), or
+   * undefined for one it does not handle. Only asked while time remains; `remainingMs` bounds the wait.
+   */
+  readonly waitBeforeRetry?: (error: unknown, remainingMs: number) => Promise<void> | undefined
+}
+
 /**
- * Runs `attempt` until it succeeds, or fails with an error that `isCoordinatorError` does not accept, or the deadline
- * passes (then the last error is thrown). `attempt` receives its 1-based number; it must look the coordinator up
- * again itself (the caller knows what it cached).
+ * Runs `attempt` until it succeeds, or fails with an error that is not retriable (default: not `isCoordinatorError`),
+ * or the deadline passes (then the last error is thrown). Retries back off exponentially (`exponentialBackoffMs`).
+ * `attempt` receives its 1-based number; it must look the coordinator up again itself (the caller knows what it
+ * cached; `onCoordinatorError` is where to forget it).
  */
-export async function retryOnCoordinator<T> (deps: CoordinatorRetryDeps, attempt: (attemptNumber: number) => Promise<T>): Promise<T> {
+export async function retryOnCoordinator<T> (
+  deps: CoordinatorRetryDeps,
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: CoordinatorRetryOptions = {},
+): Promise<T> {
   const deadlineMs = deps.clock.nowMs() + deps.timeoutMs
+  const retriable = options.retriable ?? isCoordinatorError
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
       return await attempt(attemptNumber)
     } catch (error) {
-      if (!isCoordinatorError(error)) throw error
-      const delayMs = coordinatorBackoffMs(attemptNumber, deps.retryBackoffMs, deps.retryBackoffMaxMs)
-      if (deps.clock.nowMs() + delayMs >= deadlineMs) throw error
+      const remainingMs = deadlineMs - deps.clock.nowMs()
+      const wait = remainingMs > 0 ? options.waitBeforeRetry?.(error, remainingMs) : undefined
+      if (wait !== undefined) {
+        await wait
+        continue
+      }
+      if (!retriable(error)) throw error
+      if (isCoordinatorError(error)) options.onCoordinatorError?.()
+      const delayMs = exponentialBackoffMs(attemptNumber, deps.retryBackoffMs, deps.retryBackoffMaxMs)
+      if (delayMs >= remainingMs) throw error
       await new Promise<void>((resolve) => { deps.scheduler.setTimer(delayMs, resolve) })
     }
   }

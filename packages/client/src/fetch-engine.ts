@@ -30,6 +30,7 @@ import { groupByLeader } from './group-by-leader.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
 import type { Scheduler } from './scheduler.js'
+import { topicPartitionKey } from './topic-partition-key.js'
 
 export type StartOffset = number | 'earliest' | 'latest'
 
@@ -112,7 +113,7 @@ export class FetchEngine {
     this.remove(assignments)
     for (const { topic, partition, offset } of assignments) {
       const known = typeof offset === 'number' ? offset : undefined
-      this.#positions.set(key(topic, partition), {
+      this.#positions.set(topicPartitionKey(topic, partition), {
         topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false,
       })
     }
@@ -121,7 +122,7 @@ export class FetchEngine {
 
   /** Stops fetching these partitions and drops their buffered records; an answer in flight for them is discarded. */
   remove (partitions: readonly TopicPartition[]): void {
-    const keys = new Set(partitions.map((tp) => key(tp.topic, tp.partition)))
+    const keys = new Set(partitions.map((tp) => topicPartitionKey(tp.topic, tp.partition)))
     for (const partitionKey of keys) this.#positions.delete(partitionKey)
     this.#dropBuffered(keys)
   }
@@ -131,18 +132,14 @@ export class FetchEngine {
     return [...this.#positions.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  has (topic: string, partition: number): boolean {
-    return this.#positions.has(key(topic, partition))
-  }
-
   /** Stops handing out and fetching records of these partitions until `resume`; unknown partitions are ignored. */
   pause (partitions: readonly TopicPartition[]): void {
     const keys = new Set<string>()
     for (const tp of partitions) {
-      const position = this.#positions.get(key(tp.topic, tp.partition))
+      const position = this.#positions.get(topicPartitionKey(tp.topic, tp.partition))
       if (position === undefined) continue
       position.paused = true
-      keys.add(key(tp.topic, tp.partition))
+      keys.add(topicPartitionKey(tp.topic, tp.partition))
     }
     // Rewound to the first dropped record, so nothing is skipped when the partition resumes.
     this.#dropBuffered(keys)
@@ -150,24 +147,20 @@ export class FetchEngine {
 
   resume (partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) {
-      const position = this.#positions.get(key(tp.topic, tp.partition))
+      const position = this.#positions.get(topicPartitionKey(tp.topic, tp.partition))
       if (position !== undefined) position.paused = false
     }
     this.#wake()
   }
 
-  paused (): TopicPartition[] {
-    return [...this.#positions.values()].filter((p) => p.paused).map(({ topic, partition }) => ({ topic, partition }))
-  }
-
   /** Moves a partition's position: the next record handed out is at `offset`; throws for a partition not assigned. */
   seek (topic: string, partition: number, offset: number): void {
-    const position = this.#positions.get(key(topic, partition))
+    const position = this.#positions.get(topicPartitionKey(topic, partition))
     if (position === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'partition is not assigned', { details: { topic, partition } })
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new GregorError(ErrorCode.INVALID_REQUEST, 'offset must be a non-negative integer', { details: { topic, partition, offset } })
     }
-    this.#dropBuffered(new Set([key(topic, partition)]))
+    this.#dropBuffered(new Set([topicPartitionKey(topic, partition)]))
     position.fetchOffset = offset
     position.consumed = offset
     position.processed = offset
@@ -176,7 +169,7 @@ export class FetchEngine {
 
   /** The next offset to fetch for a partition (after the records buffered so far). */
   fetchPosition (topic: string, partition: number): number | undefined {
-    return this.#positions.get(key(topic, partition))?.fetchOffset
+    return this.#positions.get(topicPartitionKey(topic, partition))?.fetchOffset
   }
 
   /** Positions to commit of these partitions (all when absent): after the records handed out, or (`processed`) after
@@ -184,7 +177,7 @@ export class FetchEngine {
   committable (which: 'consumed' | 'processed', partitions?: readonly TopicPartition[]): PartitionOffset[] {
     const positions = partitions === undefined
       ? [...this.#positions.values()]
-      : partitions.map((tp) => this.#positions.get(key(tp.topic, tp.partition))).filter((p): p is PartitionPosition => p !== undefined)
+      : partitions.map((tp) => this.#positions.get(topicPartitionKey(tp.topic, tp.partition))).filter((p): p is PartitionPosition => p !== undefined)
     const offsets: PartitionOffset[] = []
     for (const position of positions) {
       const offset = position[which]
@@ -195,7 +188,7 @@ export class FetchEngine {
 
   /** Marks `message` finished by the application: auto-commit may now commit past it. */
   processed (message: ConsumerMessage): void {
-    const position = this.#positions.get(key(message.topic, message.partition))
+    const position = this.#positions.get(topicPartitionKey(message.topic, message.partition))
     if (position?.processed !== undefined && position.consumed !== undefined && message.offset < position.consumed) {
       position.processed = Math.max(position.processed, message.offset + 1)
     }
@@ -222,7 +215,7 @@ export class FetchEngine {
         continue
       }
       this.#bufferIndex++
-      const position = this.#positions.get(key(message.topic, message.partition))
+      const position = this.#positions.get(topicPartitionKey(message.topic, message.partition))
       if (position !== undefined) position.consumed = message.offset + 1
       return message
     }
@@ -243,7 +236,7 @@ export class FetchEngine {
       this.#bufferIndex++
       batch.push(message)
     }
-    const position = this.#positions.get(key(first.topic, first.partition))
+    const position = this.#positions.get(topicPartitionKey(first.topic, first.partition))
     const last = batch[batch.length - 1]
     if (position !== undefined && last !== undefined) position.consumed = last.offset + 1
     return batch
@@ -268,7 +261,7 @@ export class FetchEngine {
     for (let index = this.#bufferIndex; index < this.#buffer.length; index++) {
       const message = this.#buffer[index]
       if (message === undefined) continue
-      const partitionKey = key(message.topic, message.partition)
+      const partitionKey = topicPartitionKey(message.topic, message.partition)
       if (!keys.has(partitionKey)) {
         kept.push(message)
         continue
@@ -291,8 +284,7 @@ export class FetchEngine {
    * nothing arrived and some partition has no leader or needs a refresh.
    */
   async #fetchRound (): Promise<void> {
-    const active = [...this.#positions.values()].filter((position) => !position.paused)
-    if (active.length === 0) {
+    if (![...this.#positions.values()].some((position) => !position.paused)) {
       await this.#waitForWake(this.#config.maxWaitMs)
       return
     }
@@ -325,7 +317,7 @@ export class FetchEngine {
   }
 
   #startFetch (brokerId: number, address: string, positions: PartitionPosition[]): void {
-    const keys = positions.map((position) => key(position.topic, position.partition))
+    const keys = positions.map((position) => topicPartitionKey(position.topic, position.partition))
     for (const partitionKey of keys) this.#fetching.add(partitionKey)
     const fetch = this.#fetchFrom(address, positions).then(
       (refresh) => { if (refresh) this.#needsRefresh = true },
@@ -357,7 +349,7 @@ export class FetchEngine {
     const response = await this.#connection.call(address, clientMethods.fetch, request, { extraWaitMs: this.#config.maxWaitMs })
     let refresh = false
     for (const result of response.partitions) {
-      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
+      const position = this.#positions.get(topicPartitionKey(result.topic ?? '', result.partition ?? 0))
       // Removed, re-added, paused or moved while the fetch was out: this answer is for a position that no longer exists.
       if (position?.fetchOffset === undefined || position.paused || requestedOffsets.get(position) !== position.fetchOffset) continue
       const details = { topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset }
@@ -366,7 +358,7 @@ export class FetchEngine {
         const reset = this.#config.autoOffsetReset
         if (error.code === ErrorCode.OFFSET_OUT_OF_RANGE && reset !== 'none') {
           // Resolved with ListOffsets in the next round, like an assignment to 'earliest' or 'latest'.
-          this.#positions.set(key(position.topic, position.partition), {
+          this.#positions.set(topicPartitionKey(position.topic, position.partition), {
             topic: position.topic, partition: position.partition, start: reset,
             fetchOffset: undefined, consumed: undefined, processed: undefined, paused: false,
           })
@@ -407,7 +399,7 @@ export class FetchEngine {
   #applyListOffsets (response: gregor.cluster.ListOffsetsResponse, asked: ReadonlySet<PartitionPosition>): boolean {
     let backoff = false
     for (const result of response.partitions) {
-      const position = this.#positions.get(key(result.topic ?? '', result.partition ?? 0))
+      const position = this.#positions.get(topicPartitionKey(result.topic ?? '', result.partition ?? 0))
       // Removed or replaced (seek, re-assignment) while ListOffsets was out.
       if (position === undefined || !asked.has(position) || position.fetchOffset !== undefined) continue
       const error = responseError(result.errorCode, result.errorMessage, { topic: position.topic, partition: position.partition })
@@ -443,8 +435,4 @@ export class FetchEngine {
     })
     return { promise, cancel: done }
   }
-}
-
-function key (topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
 }

@@ -23,6 +23,7 @@ import {
 import { joinHostPort } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
+import { topicPartitionKey } from './topic-partition-key.js'
 
 export interface ListedGroup { groupId: string; groupType: string; state: string; coordinatorId: number }
 
@@ -194,7 +195,7 @@ export class GroupAdmin {
   /** Committed offsets (all of the group's when `partitions` is absent), sorted by topic, partition; -1 = none. */
   async fetchOffsets (groupId: string, partitions?: readonly TopicPartitionList[]): Promise<CommittedOffset[]> {
     const response = await this.#callCoordinator(groupId, groupMethods.offsetFetch, {
-      groupId, partitions: (partitions ?? []).map(({ topic, partitions: numbers }) => ({ topic, partitions: [...numbers] })),
+      groupId, partitions: [...(partitions ?? [])],
     })
     const offsets: CommittedOffset[] = []
     for (const result of response.partitions) {
@@ -211,7 +212,7 @@ export class GroupAdmin {
 
   async deleteOffsets (groupId: string, partitions: readonly TopicPartitionList[]): Promise<{ topic: string; partition: number; errorCode: string }[]> {
     const response = await this.#callCoordinator(groupId, groupMethods.offsetDelete, {
-      groupId, partitions: partitions.map(({ topic, partitions: numbers }) => ({ topic, partitions: [...numbers] })),
+      groupId, partitions: [...partitions],
     })
     return response.partitions.map((result) => ({ topic: result.topic ?? '', partition: result.partition ?? 0, errorCode: result.errorCode ?? '' }))
       .sort(byTopicPartition)
@@ -224,15 +225,19 @@ export class GroupAdmin {
   async groupLag (groupId: string): Promise<GroupLagRow[]> {
     const [description] = await this.describeGroups([groupId])
     const committed = await this.fetchOffsets(groupId)
+    const committedByKey = new Map<string, number>()
+    const keys = new Map<string, TopicPartition>()
+    for (const c of committed) {
+      if (c.offset < 0) continue
+      committedByKey.set(partitionKey(c), c.offset)
+      keys.set(partitionKey(c), { topic: c.topic, partition: c.partition })
+    }
     const owners = new Map<string, GroupMemberDescription>()
     for (const member of description?.members ?? []) {
-      for (const tp of flattenPartitionLists(member.assignment)) owners.set(partitionKey(tp), member)
-    }
-    const committedByKey = new Map(committed.filter((c) => c.offset >= 0).map((c) => [partitionKey(c), c.offset]))
-    const keys = new Map<string, TopicPartition>()
-    for (const c of committed) if (c.offset >= 0) keys.set(partitionKey(c), { topic: c.topic, partition: c.partition })
-    for (const member of description?.members ?? []) {
-      for (const tp of flattenPartitionLists(member.assignment)) keys.set(partitionKey(tp), tp)
+      for (const tp of flattenPartitionLists(member.assignment)) {
+        owners.set(partitionKey(tp), member)
+        keys.set(partitionKey(tp), tp)
+      }
     }
     const partitions = [...keys.values()].sort(byTopicPartition)
     const ends = partitions.length === 0 ? [] : await this.#deps.listOffsets(partitions, 'latest')
@@ -379,7 +384,7 @@ function offsetsByPartition (answers: readonly PartitionOffsetAnswer[]): Map<num
 }
 
 function partitionKey (tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`
+  return topicPartitionKey(tp.topic, tp.partition)
 }
 
 function byTopicPartition (a: TopicPartition, b: TopicPartition): number {

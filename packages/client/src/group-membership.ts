@@ -33,13 +33,15 @@ import { type Clock, ErrorCode, GregorError, type Logger, isGregorError, silentL
 import { type gregor, groupMethods } from '@gregor/protocol'
 import type { BrokerConnection } from './cluster-connection.js'
 import {
-  type CoordinatorAddress, coordinatorBackoffMs, findCoordinator, flattenPartitionLists, groupPartitionsByTopic, isCoordinatorError,
-  topicPartitionLists,
+  type CoordinatorAddress, type CoordinatorRetryDeps, findCoordinator, flattenPartitionLists, groupPartitionsByTopic, isCoordinatorError,
+  retryOnCoordinator, topicPartitionLists,
 } from './coordinator-lookup.js'
 import type { PartitionOffset } from './fetch-engine.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
+import { exponentialBackoffMs } from './retry-policy.js'
 import type { Scheduler } from './scheduler.js'
+import { topicPartitionKey } from './topic-partition-key.js'
 
 export const JOIN_MEMBER_EPOCH = 0
 export const LEAVE_MEMBER_EPOCH = -1
@@ -88,8 +90,7 @@ export interface AssignedPartition extends TopicPartition {
 }
 
 /** An offset to commit, with optional metadata. */
-export interface OffsetToCommit extends TopicPartition {
-  readonly offset: number
+export interface OffsetToCommit extends PartitionOffset {
   readonly metadata?: string
 }
 
@@ -179,28 +180,16 @@ export class GroupMembership {
    */
   async commit (offsets: readonly OffsetToCommit[]): Promise<void> {
     if (offsets.length === 0) return
-    const deadlineMs = this.#deps.clock.nowMs() + this.#config.requestTimeoutMs
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#commitOnce(offsets)
-        return
-      } catch (error) {
-        const remainingMs = deadlineMs - this.#deps.clock.nowMs()
-        if (!isGregorError(error) || remainingMs <= 0) throw error
-        if (error.code === ErrorCode.STALE_MEMBER_EPOCH && !this.#closed) {
-          // The coordinator bumped our epoch in a heartbeat answer we have not seen yet: get it, then commit again.
-          const next = this.#nextHeartbeat(remainingMs)
-          this.#heartbeatSoon()
-          await next
-          continue
-        }
-        if (!isCoordinatorError(error)) throw error
-        this.#coordinator = undefined
-        const delayMs = coordinatorBackoffMs(attempt, this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs)
-        if (delayMs >= remainingMs) throw error
-        await this.#delay(delayMs)
-      }
-    }
+    await retryOnCoordinator(this.#retryDeps(this.#config.requestTimeoutMs), async () => { await this.#commitOnce(offsets) }, {
+      onCoordinatorError: () => { this.#coordinator = undefined },
+      waitBeforeRetry: (error, remainingMs) => {
+        if (!isGregorError(error) || error.code !== ErrorCode.STALE_MEMBER_EPOCH || this.#closed) return undefined
+        // The coordinator bumped our epoch in a heartbeat answer we have not seen yet: get it, then commit again.
+        const next = this.#nextHeartbeat(remainingMs)
+        this.#heartbeatSoon()
+        return next
+      },
+    })
   }
 
   /**
@@ -326,7 +315,7 @@ export class GroupMembership {
     if (isCoordinatorError(error) || (isGregorError(error) && error.retriable)) {
       if (isCoordinatorError(error)) this.#coordinator = undefined
       this.#failedHeartbeats++
-      const delayMs = coordinatorBackoffMs(this.#failedHeartbeats, this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs)
+      const delayMs = exponentialBackoffMs(this.#failedHeartbeats, this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs)
       this.#log.debug({ code, delayMs }, 'heartbeat failed, retrying')
       this.#scheduleHeartbeat(delayMs)
       return
@@ -430,33 +419,37 @@ export class GroupMembership {
   /** Committed offsets of `partitions` (absent: none); retries coordinator errors until it succeeds or the member
    * loses its partitions. */
   async #fetchCommitted (partitions: readonly TopicPartition[], incarnation: number): Promise<Map<string, number>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const coordinator = await this.#findCoordinator()
-        const response = await this.#deps.connection.call(coordinator.address, groupMethods.offsetFetch, {
-          groupId: this.#config.groupId, partitions: groupPartitionsByTopic(partitions),
-        })
-        const groupError = responseError(response.errorCode, response.errorMessage, { groupId: this.#config.groupId })
-        if (groupError !== undefined) throw groupError
-        const committed = new Map<string, number>()
-        for (const result of response.partitions) {
-          const tp = { topic: result.topic ?? '', partition: result.partition ?? 0 }
-          const error = responseError(result.errorCode, result.errorMessage, tp)
-          if (error !== undefined) throw error
-          const offset = result.offset ?? -1
-          if (offset >= 0) {
-            committed.set(partitionKey(tp), offset)
-            this.#committed.set(partitionKey(tp), offset)
-          }
-        }
-        return committed
-      } catch (error) {
-        if (incarnation !== this.#incarnation || this.#closed) return new Map()
-        if (!isGregorError(error) || !(isCoordinatorError(error) || error.retriable)) throw error
-        if (isCoordinatorError(error)) this.#coordinator = undefined
-        await this.#delay(coordinatorBackoffMs(attempt, this.#config.retryBackoffMs, this.#config.retryBackoffMaxMs))
+    const abandoned = (): boolean => incarnation !== this.#incarnation || this.#closed
+    try {
+      return await retryOnCoordinator(this.#retryDeps(Infinity), async () => await this.#offsetFetch(partitions), {
+        retriable: (error) => !abandoned() && (isCoordinatorError(error) || (isGregorError(error) && error.retriable)),
+        onCoordinatorError: () => { this.#coordinator = undefined },
+      })
+    } catch (error) {
+      if (abandoned()) return new Map()
+      throw error
+    }
+  }
+
+  async #offsetFetch (partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const coordinator = await this.#findCoordinator()
+    const response = await this.#deps.connection.call(coordinator.address, groupMethods.offsetFetch, {
+      groupId: this.#config.groupId, partitions: groupPartitionsByTopic(partitions),
+    })
+    const groupError = responseError(response.errorCode, response.errorMessage, { groupId: this.#config.groupId })
+    if (groupError !== undefined) throw groupError
+    const committed = new Map<string, number>()
+    for (const result of response.partitions) {
+      const tp = { topic: result.topic ?? '', partition: result.partition ?? 0 }
+      const error = responseError(result.errorCode, result.errorMessage, tp)
+      if (error !== undefined) throw error
+      const offset = result.offset ?? -1
+      if (offset >= 0) {
+        committed.set(partitionKey(tp), offset)
+        this.#committed.set(partitionKey(tp), offset)
       }
     }
+    return committed
   }
 
   // ---- commits ----
@@ -516,8 +509,9 @@ export class GroupMembership {
     })
   }
 
-  async #delay (delayMs: number): Promise<void> {
-    await new Promise<void>((resolve) => { this.#deps.scheduler.setTimer(delayMs, resolve) })
+  #retryDeps (timeoutMs: number): CoordinatorRetryDeps {
+    const { clock, scheduler } = this.#deps
+    return { clock, scheduler, timeoutMs, retryBackoffMs: this.#config.retryBackoffMs, retryBackoffMaxMs: this.#config.retryBackoffMaxMs }
   }
 
   /** Runs an application callback; its failure is logged, never allowed to stop the membership. */
@@ -531,5 +525,5 @@ export class GroupMembership {
 }
 
 function partitionKey (tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`
+  return topicPartitionKey(tp.topic, tp.partition)
 }

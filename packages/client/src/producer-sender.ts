@@ -22,6 +22,7 @@ import { RecordAccumulator } from './record-accumulator.js'
 import { isStaleMetadataError, responseError } from './response-error.js'
 import { RetryPolicy } from './retry-policy.js'
 import type { Scheduler } from './scheduler.js'
+import { topicPartitionKey } from './topic-partition-key.js'
 
 /** Kafka's `max.request.size` default: one Produce request carries batches of many partitions up to this. */
 const REQUEST_BYTES_MAX = 1024 * 1024
@@ -59,10 +60,10 @@ export function produceOutcomes (
   batches: readonly ProducerBatch[],
 ): ProduceOutcome[] {
   const results = new Map<string, gregor.cluster.ProducePartitionResult.$Properties>()
-  for (const result of response.partitions ?? []) results.set(`${result.topic ?? ''}\u0000${result.partition ?? 0}`, result)
+  for (const result of response.partitions ?? []) results.set(topicPartitionKey(result.topic ?? '', result.partition ?? 0), result)
   return batches.map((batch): ProduceOutcome => {
     const details = { topic: batch.topic, partition: batch.partition }
-    const result = results.get(`${batch.topic}\u0000${batch.partition}`)
+    const result = results.get(topicPartitionKey(batch.topic, batch.partition))
     if (result === undefined) {
       return { batch, ok: false, error: new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no result for partition', { details }) }
     }

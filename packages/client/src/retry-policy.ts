@@ -25,6 +25,15 @@ const metadataCodes: ReadonlySet<string> = new Set<string>([
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
 ])
 
+/**
+ * The delay after `attempts` failed attempts (1-based), without jitter: `baseMs` doubling per attempt, capped at
+ * `maxMs`. The exponent is clamped so that large attempt counts cannot overflow. Shared by the producer's retries
+ * and the group clients' coordinator retries (coordinator-lookup.ts), which do not jitter.
+ */
+export function exponentialBackoffMs (attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * BACKOFF_BASE ** Math.min(Math.max(0, attempts - 1), 64))
+}
+
 export type RetryPolicyConfig = Pick<ProducerConfig, 'retryBackoffMs' | 'retryBackoffMaxMs' | 'deliveryTimeoutMs'>
 
 /** The outcome of one failed attempt. */
@@ -54,8 +63,8 @@ export class RetryPolicy {
   backoffMs (attempts: number): number {
     const { retryBackoffMs, retryBackoffMaxMs } = this.#config
     // Capped before the jitter, so capped delays still spread over [0.8, 1] × cap instead of all being the cap (as
-    // Kafka's ExponentialBackoff); the exponent is clamped so that large attempt counts cannot overflow.
-    const term = Math.min(retryBackoffMaxMs, retryBackoffMs * BACKOFF_BASE ** Math.min(Math.max(0, attempts - 1), 64))
+    // Kafka's ExponentialBackoff).
+    const term = exponentialBackoffMs(attempts, retryBackoffMs, retryBackoffMaxMs)
     const factor = 1 - JITTER + 2 * JITTER * this.#rng.next()
     return Math.min(retryBackoffMaxMs, Math.floor(term * factor))
   }

@@ -1,17 +1,7 @@
-import { isGregorError } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import type { HeartbeatRequest } from './coordinator-types.js'
+import { codeOf } from './testing/code-of.js'
 import { GroupSimulation, SimulatedMember } from './testing/group-simulation.js'
-
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    if (isGregorError(error)) return error.code
-    throw error
-  }
-  return ''
-}
 
 function joinRequest (overrides: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
   return {

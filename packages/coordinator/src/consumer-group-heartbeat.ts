@@ -29,8 +29,8 @@
 import { ErrorCode, GregorError } from '@gregor/common'
 import type { CoordinatorConfig } from './coordinator-config.js'
 import {
-  type CoordinatorResult, type DecisionContext, type HeartbeatRequest, type HeartbeatResponse, JOIN_GROUP_MEMBER_EPOCH,
-  LEAVE_GROUP_MEMBER_EPOCH, type TopicPartitions,
+  type CoordinatorResult, type DecisionContext, type GroupType, type HeartbeatRequest, type HeartbeatResponse,
+  JOIN_GROUP_MEMBER_EPOCH, LEAVE_GROUP_MEMBER_EPOCH, type TopicPartitions,
 } from './coordinator-types.js'
 import { reconcileMember } from './current-assignment-builder.js'
 import type { ConsumerGroupCurrentMemberAssignmentValue, ConsumerGroupMemberMetadataValue, GroupRecord } from './group-record.js'
@@ -44,7 +44,7 @@ import { compareStrings, isSubset, toPartitionSet } from './topic-partitions.js'
 
 const int32Max = 2_147_483_647
 
-export function invalidRequest (message: string, details: Record<string, unknown> = {}): GregorError {
+function invalidRequest (message: string, details: Record<string, unknown> = {}): GregorError {
   return new GregorError(ErrorCode.INVALID_REQUEST, message, { details })
 }
 
@@ -227,16 +227,11 @@ export function decideHeartbeat (request: HeartbeatRequest, env: HeartbeatEnv): 
   }
   const convertFromClassic = group !== undefined && group.groupType === 'classic'
   if (existing === undefined || !sameSubscription(existing, metadata) || convertFromClassic) {
-    const updated = new Map(members)
-    updated.set(memberId, metadata)
-    members = updated
-    const resolved = resolvePartitionMetadata(members.values(), context.topics)
-    if (!samePartitionMetadata(resolved, group?.partitionMetadata)) {
-      records.push({ type: 'ConsumerGroupPartitionMetadata', groupId, value: { topics: resolved } })
-      partitionMetadata = new Map(resolved.map(({ topic, partitionCount }) => [topic, partitionCount]))
-    }
-    groupEpoch++
-    records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: groupEpoch, groupType: 'consumer' } })
+    members = new Map(members).set(memberId, metadata)
+    const bump = bumpGroupEpoch(groupId, group, members, 'consumer', context)
+    records.push(...bump.records)
+    groupEpoch = bump.groupEpoch
+    partitionMetadata = bump.partitionMetadata
   }
 
   let assignmentEpoch = group?.assignmentEpoch ?? 0
@@ -294,21 +289,33 @@ export function removeMembers (
   return records
 }
 
+/**
+ * A group epoch bump for `members`: their partition metadata resolved afresh (a record only when it changed), then the
+ * group metadata at the next epoch. Returns the records, the new epoch and the partition metadata in force.
+ */
+function bumpGroupEpoch (
+  groupId: string, group: ConsumerGroupState | undefined, members: ReadonlyMap<string, ConsumerGroupMemberMetadataValue>,
+  groupType: GroupType, context: DecisionContext,
+): { records: GroupRecord[]; groupEpoch: number; partitionMetadata: ReadonlyMap<string, number> } {
+  const records: GroupRecord[] = []
+  const resolved = resolvePartitionMetadata(members.values(), context.topics)
+  let partitionMetadata: ReadonlyMap<string, number> = group?.partitionMetadata ?? new Map()
+  if (!samePartitionMetadata(resolved, group?.partitionMetadata)) {
+    records.push({ type: 'ConsumerGroupPartitionMetadata', groupId, value: { topics: resolved } })
+    partitionMetadata = new Map(resolved.map(({ topic, partitionCount }) => [topic, partitionCount]))
+  }
+  const groupEpoch = (group?.groupEpoch ?? 0) + 1
+  records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: groupEpoch, groupType } })
+  return { records, groupEpoch, partitionMetadata }
+}
+
 /** A group epoch bump with fresh partition metadata and a new target for `members`. */
 export function bumpAndReassign (
   group: ConsumerGroupState, members: ReadonlyMap<string, ConsumerGroupMemberMetadataValue>,
   targets: ReadonlyMap<string, readonly TopicPartitions[]>, context: DecisionContext, config: CoordinatorConfig,
 ): GroupRecord[] {
   const groupId = group.groupId
-  const records: GroupRecord[] = []
-  const resolved = resolvePartitionMetadata(members.values(), context.topics)
-  let partitionMetadata = group.partitionMetadata ?? new Map<string, number>()
-  if (!samePartitionMetadata(resolved, group.partitionMetadata)) {
-    records.push({ type: 'ConsumerGroupPartitionMetadata', groupId, value: { topics: resolved } })
-    partitionMetadata = new Map(resolved.map(({ topic, partitionCount }) => [topic, partitionCount]))
-  }
-  const groupEpoch = group.groupEpoch + 1
-  records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: groupEpoch, groupType: group.groupType } })
+  const { records, groupEpoch, partitionMetadata } = bumpGroupEpoch(groupId, group, members, group.groupType, context)
   records.push(...computeTargetAssignment({ groupId, groupEpoch, members, partitionMetadata, targets, config }).records)
   return records
 }

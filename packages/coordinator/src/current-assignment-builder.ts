@@ -15,7 +15,9 @@
  */
 import type { MemberState, TopicPartitions } from './coordinator-types.js'
 import type { ConsumerGroupCurrentMemberAssignmentValue } from './group-record.js'
-import { type PartitionSet, intersects, sameTopicPartitions, toPartitionSet, toTopicPartitions } from './topic-partitions.js'
+import {
+  type PartitionSet, addPartition, intersects, sameTopicPartitions, toPartitionSet, toTopicPartitions,
+} from './topic-partitions.js'
 
 export interface ReconcileInput {
   readonly current: ConsumerGroupCurrentMemberAssignmentValue
@@ -38,27 +40,22 @@ export function reconcileMember (input: ReconcileInput): ConsumerGroupCurrentMem
   const revoking = new Map<string, Set<number>>()
   const adding = new Map<string, Set<number>>()
   let unreleased = false
-  const add = (set: Map<string, Set<number>>, topic: string, p: number): void => {
-    let entry = set.get(topic)
-    if (entry === undefined) set.set(topic, entry = new Set())
-    entry.add(p)
-  }
   for (const [topic, partitions] of assigned) {
     const wanted = target.get(topic)
-    for (const p of partitions) add(wanted?.has(p) === true ? kept : revoking, topic, p)
+    for (const p of partitions) addPartition(wanted?.has(p) === true ? kept : revoking, topic, p)
   }
   for (const [topic, partitions] of target) {
     const have = assigned.get(topic)
     for (const p of partitions) {
       if (have?.has(p) === true) continue
       if (input.isOwnedByOther(topic, p)) unreleased = true
-      else add(adding, topic, p)
+      else addPartition(adding, topic, p)
     }
   }
   if (revoking.size > 0 && intersects(owned, revoking)) {
     return build(current, current.memberEpoch, 'unrevoked_partitions', toTopicPartitions(kept), toTopicPartitions(revoking))
   }
-  for (const [topic, partitions] of adding) for (const p of partitions) add(kept, topic, p)
+  for (const [topic, partitions] of adding) for (const p of partitions) addPartition(kept, topic, p)
   return build(current, input.targetEpoch, unreleased ? 'unreleased_partitions' : 'stable', toTopicPartitions(kept), [])
 }
 

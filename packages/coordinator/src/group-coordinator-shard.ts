@@ -9,11 +9,11 @@
  * Soft state (not records, as in Kafka, and the one thing decisions do change directly): each member's session
  * deadline (renewed by its heartbeats) and, while a member is revoking (`unrevoked_partitions`), the deadline of its
  * rebalance timeout. `heartbeat` sets them for the member it answers; `onLoaded` gives every member of a loaded
- * partition a fresh session; `tick` fills in any that are missing and forgets those of members that are gone. Losing
- * soft state only ever grants members more time.
+ * partition a fresh session; `tick` fills in any that are missing; replaying a member's metadata tombstone (a leave,
+ * an expiry) forgets that member's. Losing soft state only ever grants members more time.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
-import { type CoordinatorConfig, validateCoordinatorConfig } from './coordinator-config.js'
+import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js'
 import type {
   CoordinatorResult, DecisionContext, DescribedGroup, GroupResult, HeartbeatRequest, HeartbeatResponse, ListedGroup,
   OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest,
@@ -23,13 +23,13 @@ import { bumpAndReassign, checkGroupId, decideHeartbeat, removeMembers } from '.
 import type { GroupRecord } from './group-record.js'
 import { ConsumerGroupState } from './group-state.js'
 import {
-  decideOffsetCommit, decideOffsetDelete, decideResetOffsets, fetchOffsets, groupTombstones,
+  type OffsetEnv, decideOffsetCommit, decideOffsetDelete, decideResetOffsets, fetchOffsets, groupTombstones,
 } from './offset-decisions.js'
 import { groupAssignorName, resolvePartitionMetadata, samePartitionMetadata } from './subscription.js'
 import { compareStrings } from './topic-partitions.js'
 
 /** Offset retention is checked at most this often (it scans every offset of every group without members). */
-export const OFFSET_RETENTION_CHECK_INTERVAL_MS = 1000
+const OFFSET_RETENTION_CHECK_INTERVAL_MS = 1000
 
 export interface GroupCoordinatorShardOptions {
   readonly config: CoordinatorConfig
@@ -50,11 +50,7 @@ export class GroupCoordinatorShard {
   #lastRetentionCheckMs = Number.NEGATIVE_INFINITY
 
   constructor (options: GroupCoordinatorShardOptions) {
-    const problems = validateCoordinatorConfig(options.config)
-    if (problems.length > 0) {
-      throw new GregorError(ErrorCode.INVALID_CONFIG, 'invalid coordinator config', { details: { problems } })
-    }
-    this.#config = options.config
+    this.#config = resolveCoordinatorConfig(options.config)
     this.#newMemberId = options.newMemberId
   }
 
@@ -70,6 +66,10 @@ export class GroupCoordinatorShard {
       this.#groups.set(record.groupId, group = new ConsumerGroupState(record.groupId))
     }
     group.replay(record)
+    if (record.type === 'ConsumerGroupMemberMetadata' && record.value === null) {
+      this.#sessions.get(record.groupId)?.delete(record.memberId)
+      this.#revocations.get(record.groupId)?.delete(record.memberId)
+    }
     if (group.isVoid) {
       this.#groups.delete(record.groupId)
       this.#sessions.delete(record.groupId)
@@ -95,11 +95,9 @@ export class GroupCoordinatorShard {
     const decision = decideHeartbeat(request, {
       config: this.#config, group, groupCount: this.#groups.size, newMemberId: this.#newMemberId, context,
     })
-    const memberId = decision.response.memberId
-    if (decision.member === undefined) {
-      this.#sessions.get(request.groupId)?.delete(memberId)
-      this.#revocations.get(request.groupId)?.delete(memberId)
-    } else {
+    // A leave's soft state goes when its member tombstone is replayed.
+    if (decision.member !== undefined) {
+      const memberId = decision.response.memberId
       softMap(this.#sessions, request.groupId).set(memberId, context.nowMs + this.#config.sessionTimeoutMs)
       const revocations = softMap(this.#revocations, request.groupId)
       if (decision.member.current.state !== 'unrevoked_partitions') revocations.delete(memberId)
@@ -125,7 +123,7 @@ export class GroupCoordinatorShard {
     return decideResetOffsets(request, this.#offsetEnv(request.groupId, context))
   }
 
-  #offsetEnv (groupId: string, context: DecisionContext): Parameters<typeof decideOffsetCommit>[1] {
+  #offsetEnv (groupId: string, context: DecisionContext): OffsetEnv {
     return { config: this.#config, group: this.#groups.get(groupId), groupCount: this.#groups.size, context }
   }
 
@@ -206,16 +204,11 @@ export class GroupCoordinatorShard {
     const checkRetention = nowMs - this.#lastRetentionCheckMs >= OFFSET_RETENTION_CHECK_INTERVAL_MS
     if (checkRetention) this.#lastRetentionCheckMs = nowMs
     for (const group of this.#groups.values()) {
-      this.#forgetGoneMembers(group)
       if (group.members.size > 0) {
         const expired = this.#expiredMembers(group, nowMs)
         records.push(...this.#ghostTombstones(group))
         if (expired.length > 0) {
           records.push(...removeMembers(group, expired.map((e) => e.memberId), context, this.#config))
-          for (const e of expired) {
-            this.#sessions.get(group.groupId)?.delete(e.memberId)
-            this.#revocations.get(group.groupId)?.delete(e.memberId)
-          }
           expiredMembers.push(...expired)
         } else if (!samePartitionMetadata(resolvePartitionMetadata(group.members.values(), context.topics), group.partitionMetadata)) {
           records.push(...bumpAndReassign(group, group.members, group.targets, context, this.#config))
@@ -250,14 +243,6 @@ export class GroupCoordinatorShard {
       else if (nowMs >= deadline) expired.push({ groupId: group.groupId, memberId, reason: 'rebalance' })
     }
     return expired
-  }
-
-  /** Soft state of members that no longer exist (left, expired, or a failed write undone by a reload). */
-  #forgetGoneMembers (group: ConsumerGroupState): void {
-    for (const soft of [this.#sessions.get(group.groupId), this.#revocations.get(group.groupId)]) {
-      if (soft === undefined) continue
-      for (const memberId of soft.keys()) if (!group.members.has(memberId)) soft.delete(memberId)
-    }
   }
 
   /** Assignments left behind by a member whose metadata is gone (never written by Gregor; healed if met). */

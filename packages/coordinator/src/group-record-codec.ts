@@ -28,8 +28,8 @@ import {
   type OffsetCommitValue, type TopicPartitionCount, groupRecordKeyVersion, groupRecordLimits,
 } from './group-record.js'
 
-export const GROUP_JSON_VALUE_VERSION = 0
-export const OFFSET_COMMIT_VALUE_VERSION = 3
+const GROUP_JSON_VALUE_VERSION = 0
+const OFFSET_COMMIT_VALUE_VERSION = 3
 
 function corrupt (problem: string): GregorError {
   return new GregorError(ErrorCode.CORRUPT_MESSAGE, `malformed __consumer_offsets record: ${problem}`, { retriable: false })

@@ -118,10 +118,8 @@ export type GroupRecord =
   | ConsumerGroupTargetAssignmentMemberRecord
   | ConsumerGroupCurrentMemberAssignmentRecord
 
-export type GroupRecordType = GroupRecord['type']
-
 /** Kafka's key version (record type) of each record. */
-export const groupRecordKeyVersion: Readonly<Record<GroupRecordType, number>> = Object.freeze({
+export const groupRecordKeyVersion: Readonly<Record<GroupRecord['type'], number>> = Object.freeze({
   OffsetCommit: 1,
   ConsumerGroupMetadata: 3,
   ConsumerGroupPartitionMetadata: 4,

@@ -8,18 +8,10 @@
  * partition. Records round-trip through `encodeGroupRecord` / `decodeGroupRecord`.
  */
 export * from './coordinator-types.js'
-export {
-  ASSIGNOR_NAMES, type AssignorName, type CoordinatorConfig, defaultCoordinatorConfig, resolveCoordinatorConfig,
-  validateCoordinatorConfig,
-} from './coordinator-config.js'
+export { type AssignorName, type CoordinatorConfig, defaultCoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js'
 export * from './group-record.js'
-export { GROUP_JSON_VALUE_VERSION, OFFSET_COMMIT_VALUE_VERSION, decodeGroupRecord, encodeGroupRecord } from './group-record-codec.js'
-export { CONSUMER_OFFSETS_TOPIC, groupPartition, javaStringHashCode, kafkaAbs } from './group-partition.js'
-export { GroupCoordinatorShard, type GroupCoordinatorShardOptions, OFFSET_RETENTION_CHECK_INTERVAL_MS } from './group-coordinator-shard.js'
-export { ConsumerGroupState } from './group-state.js'
-export { type ReconcileInput, reconcileMember } from './current-assignment-builder.js'
-export { type Assignor, type AssignorInput, type AssignorMember, assignors, rangeAssign, uniformAssign } from './assignors/index.js'
-export {
-  type PartitionSet, canonicalTopicPartitions, compareStrings, toPartitionSet, toTopicPartitions,
-} from './topic-partitions.js'
-export { compileSubscriptionRegex, isInternalTopic } from './subscription.js'
+export { decodeGroupRecord, encodeGroupRecord } from './group-record-codec.js'
+export { CONSUMER_OFFSETS_TOPIC, groupPartition } from './group-partition.js'
+export { GroupCoordinatorShard, type GroupCoordinatorShardOptions } from './group-coordinator-shard.js'
+export type { ConsumerGroupState } from './group-state.js'
+export { checkGroupId } from './consumer-group-heartbeat.js'

@@ -35,7 +35,7 @@ export function compileSubscriptionRegex (source: string): RegExp | null {
   return compiled
 }
 
-export const isInternalTopic = (topic: string): boolean => topic.startsWith('__')
+const isInternalTopic = (topic: string): boolean => topic.startsWith('__')
 
 function regexMatches (member: ConsumerGroupMemberMetadataValue, topic: string): boolean {
   if (member.subscribedTopicRegex === '' || isInternalTopic(topic)) return false
@@ -52,21 +52,19 @@ export function resolvePartitionMetadata (
   members: Iterable<ConsumerGroupMemberMetadataValue>, topics: TopicsView,
 ): TopicPartitionCount[] {
   const counts = new Map<string, number>()
-  const regexes: RegExp[] = []
+  const regexes = new Set<string>()
   for (const member of members) {
     for (const name of member.subscribedTopicNames) {
       if (counts.has(name)) continue
       const count = topics.partitionCount(name)
       if (count !== undefined && count > 0) counts.set(name, count)
     }
-    if (member.subscribedTopicRegex !== '') {
-      const regex = compileSubscriptionRegex(member.subscribedTopicRegex)
-      if (regex !== null && !regexes.some((r) => r.source === regex.source)) regexes.push(regex)
-    }
+    if (member.subscribedTopicRegex !== '') regexes.add(member.subscribedTopicRegex)
   }
-  if (regexes.length > 0) {
+  if (regexes.size > 0) {
+    const compiled = [...regexes].map(compileSubscriptionRegex).filter((regex): regex is RegExp => regex !== null)
     for (const topic of topics.topicNames()) {
-      if (counts.has(topic) || isInternalTopic(topic) || !regexes.some((r) => r.test(topic))) continue
+      if (counts.has(topic) || isInternalTopic(topic) || !compiled.some((r) => r.test(topic))) continue
       const count = topics.partitionCount(topic)
       if (count !== undefined && count > 0) counts.set(topic, count)
     }
@@ -81,7 +79,7 @@ export function samePartitionMetadata (a: readonly TopicPartitionCount[], b: Rea
 }
 
 /** The member's subscribed topics that exist, per the group's partition metadata. */
-export function resolvedSubscription (member: ConsumerGroupMemberMetadataValue, partitionMetadata: ReadonlyMap<string, number>): Set<string> {
+function resolvedSubscription (member: ConsumerGroupMemberMetadataValue, partitionMetadata: ReadonlyMap<string, number>): Set<string> {
   const topics = new Set<string>()
   for (const name of member.subscribedTopicNames) if (partitionMetadata.has(name)) topics.add(name)
   if (member.subscribedTopicRegex !== '') {

@@ -16,13 +16,15 @@ export function compareStrings (a: string, b: string): number {
 
 export function toPartitionSet (list: readonly TopicPartitions[]): Map<string, Set<number>> {
   const set = new Map<string, Set<number>>()
-  for (const { topic, partitions } of list) {
-    if (partitions.length === 0) continue
-    let entry = set.get(topic)
-    if (entry === undefined) set.set(topic, entry = new Set())
-    for (const p of partitions) entry.add(p)
-  }
+  for (const { topic, partitions } of list) for (const p of partitions) addPartition(set, topic, p)
   return set
+}
+
+/** Adds one partition to a set being built (the one place that creates a topic's entry). */
+export function addPartition (set: Map<string, Set<number>>, topic: string, partition: number): void {
+  let entry = set.get(topic)
+  if (entry === undefined) set.set(topic, entry = new Set())
+  entry.add(partition)
 }
 
 export function toTopicPartitions (set: PartitionSet): TopicPartitions[] {
@@ -32,19 +34,10 @@ export function toTopicPartitions (set: PartitionSet): TopicPartitions[] {
     .map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((x, y) => x - y) }))
 }
 
-/** Sorts and deduplicates a list that came from outside (a request). */
-export function canonicalTopicPartitions (list: readonly TopicPartitions[]): TopicPartitions[] {
-  return toTopicPartitions(toPartitionSet(list))
-}
-
 export function partitionCount (list: readonly TopicPartitions[]): number {
   let n = 0
   for (const { partitions } of list) n += partitions.length
   return n
-}
-
-export function hasPartition (set: PartitionSet, topic: string, partition: number): boolean {
-  return set.get(topic)?.has(partition) ?? false
 }
 
 export function sameTopicPartitions (a: readonly TopicPartitions[], b: readonly TopicPartitions[]): boolean {
@@ -76,5 +69,3 @@ export function intersects (a: PartitionSet, b: PartitionSet): boolean {
   }
   return false
 }
-
-export const EMPTY_PARTITIONS: readonly TopicPartitions[] = Object.freeze([])

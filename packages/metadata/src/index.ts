@@ -27,8 +27,7 @@ export { METADATA_SNAPSHOT_VERSION } from './metadata-snapshot.js'
 export { MetadataDraft } from './metadata-draft.js'
 export { type MetadataConfig, defaultMetadataConfig, validateMetadataConfig } from './metadata-config.js'
 export {
-  type CleanupPolicy, type TopicConfig, cleanupCompacts, cleanupDeletes, defaultTopicConfig, normalizeCleanupPolicy, resolveTopicConfig,
-  topicConfigProblems,
+  type CleanupPolicy, type TopicConfig, cleanupDeletes, defaultTopicConfig, resolveTopicConfig, topicConfigProblems,
 } from './topic-config.js'
 export {
   TOPIC_NAME_LENGTH_MAX, isInternalTopicName, topicNameProblem, topicNamesCollide, validateTopicName,

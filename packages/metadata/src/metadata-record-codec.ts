@@ -75,9 +75,11 @@ export function readListeners (value: unknown, path: string): readonly BrokerLis
 export const readRack = (value: unknown, path: string): string =>
   readString(value, path, metadataLimits.rackLengthMax, printablePattern)
 
+/** The topic config keys every record has; records written before `laterTopicConfigKeys` existed lack those. */
+const requiredTopicConfigKeys = topicConfigKeys.filter((key) => !laterTopicConfigKeys.includes(key))
+
 export function readTopicConfig (value: unknown, path: string): TopicConfig {
-  const required = topicConfigKeys.filter((key) => !laterTopicConfigKeys.includes(key))
-  const given = readObject(value, path, required, laterTopicConfigKeys)
+  const given = readObject(value, path, requiredTopicConfigKeys, laterTopicConfigKeys)
   // Records written before a key existed lack it: they mean its default.
   const config: Readonly<Record<string, unknown>> = {
     ...Object.fromEntries(laterTopicConfigKeys.map((key) => [key, defaultTopicConfig[key]])),

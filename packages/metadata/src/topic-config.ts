@@ -66,9 +66,8 @@ export const laterTopicConfigKeys: readonly (keyof TopicConfig)[] = Object.freez
   'deleteRetentionMs', 'minCleanableDirtyRatio', 'minCompactionLagMs',
 ])
 
-/** Whether `policy` deletes by retention / compacts by key. */
+/** Whether `policy` deletes by retention (a compact-only topic has no time or size retention). */
 export const cleanupDeletes = (policy: CleanupPolicy): boolean => policy !== 'compact'
-export const cleanupCompacts = (policy: CleanupPolicy): boolean => policy !== 'delete'
 
 const supportedCleanupPolicies: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete']
 

@@ -11,14 +11,14 @@
  * carried it goes: the segment's time index and retention then stay as they were (Kafka recomputes it; keeping it
  * only makes time-based lookups conservative).
  *
- * Pure and synchronous. The input must be one whole, valid batch (it is validated and decoded by `parseBatch`, gaps
- * allowed, so a batch cleaned before can be cleaned again).
+ * Pure and synchronous. The input must be one whole, valid batch (it is validated and decoded once, as by
+ * `parseBatch`, gaps allowed, so a batch cleaned before can be cleaned again); the kept records' bytes are cut from
+ * that same decoded section, so a compressed batch is decompressed once.
  */
 import { ATTRIBUTE_COMPRESSION_MASK, BATCH_HEADER_BYTES, writeBatchHeader } from './batch-header.js'
 import { COMPRESSION_CODEC_IDS, compressionCodecById } from './compression.js'
-import { type ParseBatchOptions, type ParsedBatch, parseBatch } from './parse-batch.js'
+import { type ParseBatchOptions, type ParsedBatch, decodeBatch } from './parse-batch.js'
 import type { ParsedRecord } from './record-codec.js'
-import { type Cursor, readVarint } from './varint.js'
 
 export interface FilteredBatch {
   /** The rebuilt batch; the input buffer itself when every record is kept; undefined when none is. */
@@ -37,35 +37,20 @@ export function filterBatch (
   keep: (record: ParsedRecord, batch: ParsedBatch) => boolean,
   options: ParseBatchOptions = {},
 ): FilteredBatch {
-  const parsed = parseBatch(buffer, position, options)
-  const { header } = parsed
+  const decoded = decodeBatch(buffer, position, options)
+  const { header, records: parsed, section, recordEnds } = decoded
   const kept: number[] = []
-  for (let index = 0; index < parsed.records.length; index++) {
-    if (keep(parsed.records[index] as ParsedRecord, parsed)) kept.push(index)
+  for (let index = 0; index < parsed.length; index++) {
+    if (keep(parsed[index] as ParsedRecord, decoded)) kept.push(index)
   }
-  const total = parsed.records.length
+  const total = parsed.length
   const sizeBytes = 12 + header.batchLength
   if (kept.length === total) return { batch: buffer.subarray(position, position + sizeBytes), keptRecords: total, removedRecords: 0 }
   if (kept.length === 0) return { batch: undefined, keptRecords: 0, removedRecords: total }
 
   const codec = compressionCodecById(header.attributes & ATTRIBUTE_COMPRESSION_MASK)
-  const stored = buffer.subarray(position + BATCH_HEADER_BYTES, position + sizeBytes)
-  const section = codec.id === COMPRESSION_CODEC_IDS.none
-    ? stored
-    : codec.decompress(stored, options.decompressedBytesMax ?? Number.MAX_SAFE_INTEGER)
-  // Record boundaries: `length varint | body`; parseBatch has already checked that they tile the section exactly.
-  const bounds: Array<readonly [number, number]> = []
-  const cursor: Cursor = { position: 0, end: section.length }
-  for (let index = 0; index < total; index++) {
-    const start = cursor.position
-    const bodyBytes = readVarint(section, cursor)
-    cursor.position += bodyBytes
-    bounds.push([start, cursor.position])
-  }
-  const keptSection = Buffer.concat(kept.map((index) => {
-    const [start, end] = bounds[index] as readonly [number, number]
-    return section.subarray(start, end)
-  }))
+  // Each kept record's bytes (`length varint | body`) verbatim: its deltas are relative to the unchanged bases.
+  const keptSection = Buffer.concat(kept.map((index) => section.subarray(recordEnds[index - 1] ?? 0, recordEnds[index])))
   const records = codec.id === COMPRESSION_CODEC_IDS.none ? keptSection : codec.compress(keptSection)
   const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length)
   records.copy(batch, BATCH_HEADER_BYTES)

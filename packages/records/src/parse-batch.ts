@@ -33,6 +33,19 @@ export interface ParsedBatch {
 
 /** Validates and decodes the batch at `position` of `buffer`. Bytes after the batch are not looked at. */
 export function parseBatch (buffer: Buffer, position = 0, options: ParseBatchOptions = {}): ParsedBatch {
+  const { header, records } = decodeBatch(buffer, position, options)
+  return { header, records }
+}
+
+/**
+ * `parseBatch` plus what it decoded the records from, for filter-batch.ts (which rebuilds a batch from some of the
+ * records' bytes without decompressing or walking the section a second time): the records section (decompressed
+ * when the batch is compressed) and the end of each record in it (record i spans [recordEnds[i-1] ?? 0,
+ * recordEnds[i])). Internal to the package.
+ */
+export function decodeBatch (
+  buffer: Buffer, position: number, options: ParseBatchOptions,
+): ParsedBatch & { readonly section: Buffer; readonly recordEnds: readonly number[] } {
   const { batchBytesMax = recordsLimits.batchBytesMax, decompressedBytesMax = recordsLimits.decompressedBytesMax } = options
   // Limits come from configuration, not from the bytes: a bad one is a bug.
   assert(Number.isSafeInteger(batchBytesMax) && batchBytesMax > 0, 'batchBytesMax must be a positive integer')
@@ -52,13 +65,18 @@ export function parseBatch (buffer: Buffer, position = 0, options: ParseBatchOpt
   const cursor: Cursor = { position: 0, end: section.length }
   // Not preallocated from recordCount: the count is the producer's claim, the bytes are what bound the loop.
   const records: ParsedRecord[] = []
+  const recordEnds: number[] = []
+  let minOffsetDelta = 0
   for (let index = 0; index < header.recordCount; index++) {
-    records.push(readRecord(section, cursor, index, context, index === 0 ? 0 : (records[index - 1] as ParsedRecord).offset - header.baseOffset + 1))
+    const record = readRecord(section, cursor, index, context, minOffsetDelta)
+    records.push(record)
+    recordEnds.push(cursor.position)
+    minOffsetDelta = record.offset - header.baseOffset + 1
   }
   if (cursor.position !== cursor.end) {
     throw new GregorError(ErrorCode.CORRUPT_MESSAGE, 'bytes left after the last record', {
       details: { recordCount: header.recordCount, remainingBytes: cursor.end - cursor.position },
     })
   }
-  return { header, records }
+  return { header, records, section, recordEnds }
 }

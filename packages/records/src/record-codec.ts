@@ -88,7 +88,7 @@ export function writeRecord (
  * offsetDelta must lie in [`minOffsetDelta`, context.lastOffsetDelta] (the caller passes one past the previous
  * record's): increasing, as produced (0..n-1) or after compaction removed records (gaps, never reordering).
  */
-export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta = index): ParsedRecord {
+export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta: number): ParsedRecord {
   const bodyBytes = readVarint(buffer, cursor)
   if (bodyBytes < 0 || bodyBytes > cursor.end - cursor.position) {
     throw corrupt('record length out of bounds', { index, bodyBytes, available: cursor.end - cursor.position })

@@ -21,7 +21,7 @@ import {
   CONSUMER_OFFSETS_TOPIC, type CoordinatorConfig, type CoordinatorResult, type DecisionContext, type DescribedGroup,
   GroupCoordinatorShard, type GroupResult, type HeartbeatRequest, type HeartbeatResponse, type ListedGroup,
   type OffsetCommitRequest, type OffsetCommitResponse, type OffsetDeleteRequest, type OffsetDeleteResponse,
-  type OffsetFetchRequest, type OffsetFetchResponse, type ResetOffsetsRequest, type TopicsView, decodeGroupRecord,
+  type OffsetFetchRequest, type OffsetFetchResponse, type ResetOffsetsRequest, type TickReport, type TopicsView, checkGroupId, decodeGroupRecord,
   groupPartition,
 } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
@@ -312,7 +312,7 @@ export class GroupCoordinatorRuntime {
     const context = this.#context()
     for (const partition of this.#partitions.values()) {
       if (partition.status !== 'active') continue
-      let result: CoordinatorResult<{ expiredMembers: readonly { groupId: string; memberId: string; reason: string }[]; reassignedGroups: readonly string[]; expiredOffsets: number }>
+      let result: CoordinatorResult<TickReport>
       try {
         result = partition.shard.tick(context)
       } catch (error) {
@@ -334,13 +334,6 @@ export class GroupCoordinatorRuntime {
     this.#tick.cancel()
     for (const partition of [...this.#partitions.values()]) this.#unload(partition, 'broker stopping')
     await this.#metadataChain
-  }
-}
-
-function checkGroupId (groupId: string, config: CoordinatorConfig): void {
-  if (typeof groupId !== 'string' || groupId.length === 0 || groupId.length > config.groupIdLengthMax) {
-    throw new GregorError(ErrorCode.INVALID_GROUP_ID,
-      `group id must be 1 to ${config.groupIdLengthMax} characters`, { details: { length: typeof groupId === 'string' ? groupId.length : -1 } })
   }
 }
 

@@ -41,14 +41,12 @@ export class GroupMetrics {
       }
       return rows
     }
-    new Gauge({ // eslint-disable-line no-new
+    // One pass over the committed offsets per scrape fills both series: the lag gauge (registered first, so it is
+    // collected first) sets the current-offset gauge, which has no collect of its own.
+    const currentOffset = new Gauge({
       name: 'kafka_consumergroup_current_offset',
       help: 'Committed offset of a consumer group on a partition (groups coordinated by this broker).',
-      labelNames: ['consumergroup', 'topic', 'partition'], registers,
-      collect () {
-        this.reset()
-        for (const row of offsets()) this.set({ consumergroup: row.group, topic: row.topic, partition: String(row.partition) }, row.offset)
-      },
+      labelNames: ['consumergroup', 'topic', 'partition'], registers: [],
     })
     new Gauge({ // eslint-disable-line no-new
       name: 'kafka_consumergroup_lag',
@@ -56,12 +54,15 @@ export class GroupMetrics {
       labelNames: ['consumergroup', 'topic', 'partition'], registers,
       collect () {
         this.reset()
+        currentOffset.reset()
         for (const row of offsets()) {
-          if (row.highWatermark === undefined) continue
-          this.set({ consumergroup: row.group, topic: row.topic, partition: String(row.partition) }, Math.max(0, row.highWatermark - row.offset))
+          const labels = { consumergroup: row.group, topic: row.topic, partition: String(row.partition) }
+          currentOffset.set(labels, row.offset)
+          if (row.highWatermark !== undefined) this.set(labels, Math.max(0, row.highWatermark - row.offset))
         }
       },
     })
+    deps.registry.registerMetric(currentOffset)
     new Gauge({ // eslint-disable-line no-new
       name: 'kafka_consumergroup_members',
       help: 'Members of a consumer group (groups coordinated by this broker).',

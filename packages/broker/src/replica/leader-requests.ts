@@ -11,6 +11,7 @@
  * follower's fetch offset is recorded before its long-poll, so it counts for the HW at once.
  */
 import { ErrorCode, type Clock, isGregorError, leaderEpoch, offset } from '@gregor/common'
+import { isInternalTopicName } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { walkBatches } from '@gregor/records'
 import type { DelayedOperations } from './delayed-operations.js'
@@ -82,7 +83,12 @@ export class LeaderRequests {
 
   // ---- produce ----
 
-  async produce (request: ProduceRequest): Promise<ProduceResponse> {
+  /**
+   * Internal topics (`__consumer_offsets`) are written by the broker itself: as Kafka's `appendRecords`
+   * (`internalTopicsAllowed`), a client's produce to one is refused per partition with INVALID_TOPIC_EXCEPTION, on
+   * every listener alike; only the group coordinator passes `internalTopicsAllowed`.
+   */
+  async produce (request: ProduceRequest, options: { internalTopicsAllowed?: boolean } = {}): Promise<ProduceResponse> {
     const partitions = request.partitions ?? []
     const acks = request.acks ?? -1
     const timeoutMs = Math.min(request.timeoutMs ?? 0, this.#host.config.produceTimeoutMsMax)
@@ -93,6 +99,9 @@ export class LeaderRequests {
     const results = await Promise.all(partitions.map(async (p) => {
       const base = { topic: p.topic ?? '', partition: p.partition ?? 0, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1 }
       if (refusal !== undefined) return { ...base, errorCode: refusal.code, errorMessage: refusal.message }
+      if (options.internalTopicsAllowed !== true && isInternalTopicName(base.topic)) {
+        return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `topic ${base.topic} is internal: clients may not produce to it` }
+      }
       return { ...base, ...await this.#producePartition(base.topic, base.partition, p.records ?? EMPTY, acks, timeoutMs) }
     }))
     return { partitions: results }

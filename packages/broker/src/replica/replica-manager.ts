@@ -87,9 +87,9 @@ export class ReplicaManager {
   #checkpointTimer: NodeJS.Timeout | undefined
   #checkpointing = false
   #retentionTimer: NodeJS.Timeout | undefined
-  #retaining = false
   #cleanerTimer: NodeJS.Timeout | undefined
-  #cleaning = false
+  /** The background passes over the replicas (`#eachReplica`) running now: one of each kind at a time. */
+  readonly #passes = new Set<'retention' | 'cleaner'>()
   #closing: Promise<void> | undefined
 
   constructor (deps: ReplicaManagerDeps) {
@@ -119,8 +119,8 @@ export class ReplicaManager {
   // ---- client and replication requests ----
 
   /** ClientService.Produce for the partitions this broker leads. */
-  produce (request: ProduceRequest): Promise<ProduceResponse> {
-    return this.#requests.produce(request)
+  produce (request: ProduceRequest, options: { internalTopicsAllowed?: boolean } = {}): Promise<ProduceResponse> {
+    return this.#requests.produce(request, options)
   }
 
   /** ClientService.Fetch: consumers read below the high watermark, with long-poll. */
@@ -468,22 +468,11 @@ export class ReplicaManager {
    * `retentionCheckIntervalMs`). Producer-state snapshots below the new log start go with them.
    */
   async applyRetention (): Promise<void> {
-    if (this.#retaining || this.#closing !== undefined) return
-    this.#retaining = true
-    try {
-      const nowMs = this.#deps.clock.nowMs()
-      for (const replica of [...this.#replicas.values()]) {
-        if (replica.log.failure !== undefined || this.#closing !== undefined) continue
-        try {
-          const { deletedSegments, logStartOffset } = await replica.log.applyRetention(nowMs, { highWatermark: offset(replica.highWatermark) })
-          if (deletedSegments > 0) await replica.snapshots.prune(logStartOffset)
-        } catch (error) {
-          replica.logger.warn({ err: error }, 'retention failed')
-        }
-      }
-    } finally {
-      this.#retaining = false
-    }
+    const nowMs = this.#deps.clock.nowMs()
+    await this.#eachReplica('retention', 'retention failed', async (replica) => {
+      const { deletedSegments, logStartOffset } = await replica.log.applyRetention(nowMs, { highWatermark: offset(replica.highWatermark) })
+      if (deletedSegments > 0) await replica.snapshots.prune(logStartOffset)
+    })
   }
 
   /**
@@ -492,19 +481,33 @@ export class ReplicaManager {
    * segment (the log's rules; the log's dirty ratio decides whether a pass is worth it). Every `cleanerBackoffMs`.
    */
   async cleanLogs (): Promise<void> {
-    if (this.#cleaning || this.#closing !== undefined) return
-    this.#cleaning = true
+    await this.#eachReplica('cleaner', 'log clean failed', async (replica) => {
+      if (replica.log.config.cleanupPolicy === 'delete') return
+      await replica.log.clean(this.#deps.clock.nowMs(), { highWatermark: offset(replica.highWatermark) })
+    })
+  }
+
+  /**
+   * A background pass over every replica, in turn: skipped while a pass of the same kind still runs or once the
+   * manager closes (checked again before each replica); replicas whose log is offline are left out; one replica's
+   * failure is logged (`failureMessage`) and the pass goes on.
+   */
+  async #eachReplica (
+    kind: 'retention' | 'cleaner', failureMessage: string, work: (replica: PartitionReplica) => Promise<void>,
+  ): Promise<void> {
+    if (this.#passes.has(kind) || this.#closing !== undefined) return
+    this.#passes.add(kind)
     try {
       for (const replica of [...this.#replicas.values()]) {
-        if (replica.log.config.cleanupPolicy === 'delete' || replica.log.failure !== undefined || this.#closing !== undefined) continue
+        if (replica.log.failure !== undefined || this.#closing !== undefined) continue
         try {
-          await replica.log.clean(this.#deps.clock.nowMs(), { highWatermark: offset(replica.highWatermark) })
+          await work(replica)
         } catch (error) {
-          replica.logger.warn({ err: error }, 'log clean failed')
+          replica.logger.warn({ err: error }, failureMessage)
         }
       }
     } finally {
-      this.#cleaning = false
+      this.#passes.delete(kind)
     }
   }
 

@@ -179,8 +179,13 @@ async function benchConsume (options: BenchOptions): Promise<BenchResult> {
   const failedRecords = options.records - count
   return {
     ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
-    ...(failedRecords === 0 ? {} : { firstError: `only ${count} records within --timeout-ms ${options.timeoutMs} of the last one` }),
+    ...(failedRecords === 0 ? {} : { firstError: idleTimeoutError(count, options) }),
   }
+}
+
+/** Why a consume benchmark stopped short: no record for `--timeout-ms`. */
+function idleTimeoutError (count: number, options: BenchOptions): string {
+  return `only ${count} records within --timeout-ms ${options.timeoutMs} of the last one`
 }
 
 /** One group member of the group benchmark: what it read and when it first owned partitions. */
@@ -195,9 +200,8 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
   const latenciesMs = new Float64Array(options.records)
   let count = 0
   const members: BenchMember[] = []
-  const closeAll = async (): Promise<void> => { await Promise.all(members.map(async (member) => { await member.consumer.close() })) }
-  let closing: Promise<void> | undefined
-  const stop = (): Promise<void> => (closing ??= closeAll())
+  // Consumer.close is idempotent (every call returns the one close), so stopping twice waits for the same closes.
+  const stop = async (): Promise<void> => { await Promise.all(members.map(async (member) => { await member.consumer.close() })) }
   const idleTimer = setTimeout(() => { stop().catch(() => undefined) }, options.timeoutMs)
   const startMs = performance.now()
   /** When the last record arrived: closing (commit, leave) is not part of the throughput. */
@@ -250,7 +254,7 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
   const failedRecords = options.records - count
   const assignedMs = Float64Array.from(members.flatMap((member) => member.firstAssignmentMs === undefined ? [] : [member.firstAssignmentMs]))
   const { p50, max } = latencySummaryMs(assignedMs)
-  firstError ??= failedRecords === 0 ? undefined : `only ${count} records within --timeout-ms ${options.timeoutMs} of the last one`
+  firstError ??= failedRecords === 0 ? undefined : idleTimeoutError(count, options)
   return {
     ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
     group: groupId, consumers: options.consumers, recordsPerConsumer: members.map((member) => member.records),

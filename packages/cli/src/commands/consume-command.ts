@@ -107,10 +107,8 @@ async function assignmentsFor (options: ConsumeOptions): Promise<ConsumerAssignm
 async function printRecords (consumer: Consumer, options: ConsumeOptions): Promise<number> {
   let count = 0
   let idleTimer: NodeJS.Timeout | undefined
-  // One close for every way of stopping: with a group it commits and leaves, which must happen once and be awaited
-  // before the process exits.
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => (closing ??= consumer.close())
+  // Every way of stopping awaits the consumer's one close: with a group it commits and leaves before the process exits.
+  const close = async (): Promise<void> => { await consumer.close() }
   const closeInBackground = (): void => { close().catch(() => undefined) } // the error surfaces where `finally` awaits it
   const resetIdle = (): void => {
     if (options.timeoutMs === undefined) return
@@ -135,17 +133,14 @@ async function printRecords (consumer: Consumer, options: ConsumeOptions): Promi
           key: text(message.key), value: text(message.value), headers: headersObject(message.headers),
         })
         : text(message.value) ?? 'null')
-      if (options.maxMessages !== undefined && count >= options.maxMessages) {
-        // Closing the iterator marks the record just printed as processed, so the close below commits it.
-        await iterator.return(undefined)
-        break
-      }
+      if (options.maxMessages !== undefined && count >= options.maxMessages) break
     }
   } finally {
     clearTimeout(idleTimer)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     process.stderr.write(`Processed a total of ${count} messages\n`)
+    // Closing the iterator marks the record last printed as processed, so the close after it commits it.
     await iterator.return(undefined)
     await close()
   }

@@ -99,16 +99,13 @@ export interface CoordinatorAddress {
 }
 
 /** `--describe --state`: the coordinator as Kafka prints it, `host:port  (id)`, the assignor, state and size. */
-export function stateTable (description: GroupDescription, coordinator: CoordinatorAddress | undefined): string[] {
+export function stateTable (description: GroupDescription, coordinator: CoordinatorAddress): string[] {
   const columns: readonly Column[] = [
     { title: 'GROUP', minWidth: 15 }, { title: 'COORDINATOR (ID)', minWidth: 15 }, { title: 'ASSIGNMENT-STRATEGY', minWidth: 20 },
     { title: 'STATE', minWidth: 20 }, { title: '#MEMBERS', minWidth: 0 },
   ]
-  const coordinatorCell = coordinator === undefined
-    ? `${MISSING}  (${description.coordinatorId})`
-    : `${coordinator.host}:${coordinator.port}  (${coordinator.id})`
   return alignedTable(columns, [[
-    description.groupId, coordinatorCell, cell(description.assignorName), displayName(description.state), String(description.members.length),
+    description.groupId, `${coordinator.host}:${coordinator.port}  (${coordinator.id})`, cell(description.assignorName), displayName(description.state), String(description.members.length),
   ]])
 }
 

@@ -12,7 +12,7 @@ import { Admin, type GroupDescription, type OffsetResetPlanRow } from '@gregor/c
 import { ErrorCode, isGregorError } from '@gregor/common'
 import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
 import { writeLine } from './client-output.js'
-import { describeDocument, displayName, listTable, membersTable, offsetsTable, resetPlanTable, stateTable } from './group-table.js'
+import { type CoordinatorAddress, describeDocument, displayName, listTable, membersTable, offsetsTable, resetPlanTable, stateTable } from './group-table.js'
 import { type TopicSelection, allowBareFlag, attachNegativeValues, resetSpec, stateFilter, topicSelection } from './groups-args.js'
 
 const usage = `usage:
@@ -23,8 +23,6 @@ const usage = `usage:
       (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO | --shift-by N) [--dry-run | --execute] [--json] [-b servers]
 `
 
-/** States in which a group has no members, so its committed offsets may be reset (Kafka's Empty and Dead). */
-const INACTIVE_STATES = new Set(['empty', 'dead'])
 const REBALANCING_STATES = new Set(['assigning', 'reconciling', 'preparing_rebalance', 'completing_rebalance'])
 
 /** The part of `Admin` these commands use. */
@@ -85,8 +83,8 @@ async function listGroups (argv: string[], withAdmin: WithAdmin): Promise<number
   const { values } = parseCommandArgs(allowBareFlag(argv, '--state'), { ...bootstrapOption, state: { type: 'string' }, json: { type: 'boolean' } })
   const states = values.state === undefined ? [] : stateFilter(values.state)
   return await withAdmin(values['bootstrap-server'], async (admin) => {
-    const groups = (await admin.listGroups(states.length === 0 ? undefined : { states }))
-      .filter((group) => states.length === 0 || states.includes(group.state.toLowerCase()))
+    // The brokers apply the state filter.
+    const groups = await admin.listGroups(states.length === 0 ? undefined : { states })
     if (values.json === true) {
       await writeLine(JSON.stringify(groups.map((group) => ({
         groupId: group.groupId, groupType: displayName(group.groupType), state: displayName(group.state), coordinatorId: group.coordinatorId,
@@ -116,8 +114,8 @@ async function describeGroup (argv: string[], withAdmin: WithAdmin): Promise<num
     const description = await describeIfExists(admin, groupId)
     if (description === undefined) return refuse(doesNotExist(groupId))
     if (values.json === true) {
-      const [coordinator, offsets] = await Promise.all([admin.findCoordinator(groupId), admin.groupLag(groupId)])
-      await writeLine(JSON.stringify(describeDocument(description, { id: coordinator.nodeId, host: coordinator.host, port: coordinator.port }, offsets)))
+      const [coordinator, offsets] = await Promise.all([coordinatorOf(admin, groupId), admin.groupLag(groupId)])
+      await writeLine(JSON.stringify(describeDocument(description, coordinator, offsets)))
       return 0
     }
     const state = description.state.toLowerCase()
@@ -125,8 +123,7 @@ async function describeGroup (argv: string[], withAdmin: WithAdmin): Promise<num
     if (REBALANCING_STATES.has(state)) process.stderr.write(`Warning: Consumer group '${groupId}' is rebalancing.\n`)
     let lines: string[] = []
     if (mode === 'state') {
-      const coordinator = await admin.findCoordinator(groupId)
-      lines = stateTable(description, { id: coordinator.nodeId, host: coordinator.host, port: coordinator.port })
+      lines = stateTable(description, await coordinatorOf(admin, groupId))
     } else if (mode === 'members') {
       // As Kafka: no table for a group without members (the note above says why).
       if (description.members.length > 0) lines = membersTable(groupId, description.members, { verbose: values.verbose === true })
@@ -137,6 +134,11 @@ async function describeGroup (argv: string[], withAdmin: WithAdmin): Promise<num
     for (const line of lines) await writeLine(line)
     return 0
   })
+}
+
+async function coordinatorOf (admin: GroupsAdmin, groupId: string): Promise<CoordinatorAddress> {
+  const { nodeId, host, port } = await admin.findCoordinator(groupId)
+  return { id: nodeId, host, port }
 }
 
 async function deleteGroups (argv: string[], withAdmin: WithAdmin): Promise<number> {
@@ -182,8 +184,9 @@ async function resetOffsets (argv: string[], withAdmin: WithAdmin): Promise<numb
   const groupId = values.group ?? ''
   const execute = values.execute === true
   return await withAdmin(values['bootstrap-server'], async (admin) => {
+    // Only an Empty group's offsets may move (a Dead one counts as absent, see describeIfExists).
     const description = await describeIfExists(admin, groupId)
-    if (description !== undefined && !INACTIVE_STATES.has(description.state.toLowerCase())) {
+    if (description !== undefined && description.state.toLowerCase() !== 'empty') {
       return refuse(notInactive(groupId, description.state))
     }
     const topics = values['all-topics'] === true ? committedTopics(await admin.fetchOffsets(groupId)) : selections
@@ -213,7 +216,7 @@ function notInactive (groupId: string, state: string): string {
 }
 
 /** `--all-topics`: the partitions the group has committed offsets for (Kafka's meaning), by topic. */
-export function committedTopics (offsets: readonly { readonly topic: string; readonly partition: number }[]): TopicSelection[] {
+function committedTopics (offsets: readonly { readonly topic: string; readonly partition: number }[]): TopicSelection[] {
   const byTopic = new Map<string, number[]>()
   for (const { topic, partition } of offsets) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
   return [...byTopic.entries()].sort(([a], [b]) => a.localeCompare(b))

@@ -15,6 +15,7 @@ import { buildBatch } from '@gregor/records'
 import type { BrokerConnection } from '../cluster-connection.js'
 import { type MetadataSnapshot, type PartitionLeader, leaderFor, metadataSnapshot } from '../metadata-snapshot.js'
 import type { TopicPartition } from '../record-accumulator.js'
+import { topicPartitionKey } from '../topic-partition-key.js'
 import { flushMicrotasks } from './flush-microtasks.js'
 
 export interface RecordedCall {
@@ -30,7 +31,7 @@ export interface RecordedCall {
 
 interface StoredBatch { readonly baseOffset: number; readonly nextOffset: number; readonly timestamp: number; readonly bytes: Buffer }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+const key = topicPartitionKey
 
 export class FakeCluster implements BrokerConnection {
   readonly requestTimeoutMs = 30_000

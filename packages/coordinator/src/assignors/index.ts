@@ -7,7 +7,5 @@ import { rangeAssign } from './range-assignor.js'
 import { uniformAssign } from './uniform-assignor.js'
 
 export type { Assignor, AssignorInput, AssignorMember } from './assignor.js'
-export { rangeAssign } from './range-assignor.js'
-export { uniformAssign } from './uniform-assignor.js'
 
 export const assignors: Readonly<Record<AssignorName, Assignor>> = Object.freeze({ uniform: uniformAssign, range: rangeAssign })

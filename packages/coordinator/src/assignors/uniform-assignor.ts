@@ -18,7 +18,7 @@
  * Deterministic: ties go by member id, then topic name, then partition.
  */
 import type { TopicPartitions } from '../coordinator-types.js'
-import { compareStrings, toTopicPartitions } from '../topic-partitions.js'
+import { addPartition, compareStrings, toTopicPartitions } from '../topic-partitions.js'
 import type { AssignorInput, AssignorMember } from './assignor.js'
 
 interface Slot { readonly topic: string; readonly partition: number }
@@ -37,11 +37,7 @@ export function uniformAssign (input: AssignorInput): Map<string, TopicPartition
 
 function groupByTopic (slots: readonly Slot[]): Map<string, Set<number>> {
   const set = new Map<string, Set<number>>()
-  for (const { topic, partition } of slots) {
-    let entry = set.get(topic)
-    if (entry === undefined) set.set(topic, entry = new Set())
-    entry.add(partition)
-  }
+  for (const { topic, partition } of slots) addPartition(set, topic, partition)
   return set
 }
 

@@ -12,7 +12,7 @@ import type {
 } from '../coordinator-types.js'
 import { GroupCoordinatorShard } from '../group-coordinator-shard.js'
 import type { GroupRecord } from '../group-record.js'
-import { toPartitionSet, toTopicPartitions } from '../topic-partitions.js'
+import { addPartition, toPartitionSet, toTopicPartitions } from '../topic-partitions.js'
 
 export class MutableTopics implements TopicsView {
   readonly counts = new Map<string, number>()
@@ -79,20 +79,13 @@ export class SimulatedMember {
     this.heartbeatIntervalMs = response.heartbeatIntervalMs
     this.epochs.push(response.memberEpoch)
     const assignment = toPartitionSet(response.assignment)
-    for (const [topic, partitions] of assignment) {
-      let owned = this.owned.get(topic)
-      if (owned === undefined) this.owned.set(topic, owned = new Set())
-      for (const p of partitions) owned.add(p)
-    }
+    for (const [topic, partitions] of assignment) for (const p of partitions) addPartition(this.owned, topic, p)
     // A revocation already under way keeps its progress (the client is still in onPartitionsRevoked).
     const alreadyRevoking = this.#revoking.size > 0
     this.#revoking.clear()
     for (const [topic, partitions] of this.owned) {
       for (const p of partitions) {
-        if (assignment.get(topic)?.has(p) === true) continue
-        let set = this.#revoking.get(topic)
-        if (set === undefined) this.#revoking.set(topic, set = new Set())
-        set.add(p)
+        if (assignment.get(topic)?.has(p) !== true) addPartition(this.#revoking, topic, p)
       }
     }
     if (!alreadyRevoking) this.#revokingFor = this.revokeDelayHeartbeats

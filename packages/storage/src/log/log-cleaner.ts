@@ -30,7 +30,7 @@
  * `cleanerIoBytesPerSecondMax`. The pass gives up (without damage) when the log closes, fails, or truncates or
  * deletes a segment it is reading.
  */
-import { open, unlink } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '@gregor/common'
@@ -45,6 +45,7 @@ import type { LogSegment } from './log-segment.js'
 import { OffsetMap } from './offset-map.js'
 import { CLEANED_FILE_SUFFIX, LOG_FILE_SUFFIX, segmentFileName } from './segment-file-names.js'
 import { hasErrno } from './storage-error.js'
+import { unlinkIfPresent } from './unlink-if-present.js'
 
 /** Bytes read (and buffered for writing) at a time. */
 const CHUNK_BYTES = 1024 * 1024
@@ -138,15 +139,17 @@ export async function runCleanPass (host: CleanerHost, plan: CleanPlan, options:
   let bytesAfter = 0
   let recordsRemoved = 0
   let done = 0
+  // Groups swapped in so far stay cleaned, but the checkpoint does not move: the next pass redoes the rest.
+  const stoppedEarly = (stopped: string): CleanPassResult => ({
+    cleanedTo: undefined, bytesBefore, bytesAfter, recordsRemoved, segmentsBefore: done, segmentsAfter: done, mapFull, stopped,
+  })
   for (const [from, to] of groups) {
     const group = all.slice(from, to)
     let cleaned: CleanedSegment & { recordsRemoved: number }
     try {
       cleaned = await writeCleanedGroup(host, group, rules, throttle)
     } catch (error) {
-      if (error instanceof CleanAborted) {
-        return { cleanedTo: undefined, bytesBefore, bytesAfter, recordsRemoved, segmentsBefore: done, segmentsAfter: done, mapFull, stopped: error.message }
-      }
+      if (error instanceof CleanAborted) return stoppedEarly(error.message)
       throw error
     }
     const swapped = await host.swapIn(group, cleaned).catch(async (error: unknown) => {
@@ -155,7 +158,7 @@ export async function runCleanPass (host: CleanerHost, plan: CleanPlan, options:
     })
     if (!swapped) {
       await unlinkIfPresent(cleaned.path)
-      return { cleanedTo: undefined, bytesBefore, bytesAfter, recordsRemoved, segmentsBefore: done, segmentsAfter: done, mapFull, stopped: 'log changed during the pass' }
+      return stoppedEarly('log changed during the pass')
     }
     bytesBefore += group.reduce((sum, s) => sum + s.sizeBytes, 0)
     bytesAfter += cleaned.sizeBytes
@@ -306,13 +309,5 @@ async function forEachBatch (
     if (at === 0) throw new CleanAborted('segment ends in a partial batch')
     position += at
     if (afterChunk !== undefined) await afterChunk()
-  }
-}
-
-async function unlinkIfPresent (path: string): Promise<void> {
-  try {
-    await unlink(path)
-  } catch (error) {
-    if (!hasErrno(error, 'ENOENT')) throw error
   }
 }

@@ -47,6 +47,7 @@ import {
   parseLogFileWithSuffix, parseSegmentFileName, segmentFileName,
 } from './segment-file-names.js'
 import { hasErrno } from './storage-error.js'
+import { unlinkIfPresent } from './unlink-if-present.js'
 
 /** Corruption found where the log had already been durable: the partition must re-fetch, not lead. */
 export interface CorruptionReport {
@@ -368,12 +369,4 @@ async function setActiveRollBase (active: LogSegment): Promise<void> {
   if (active.sizeBytes === 0) return
   const header = await active.read(0, 61)
   if (header.length === 61) active.setRollBase(Number(header.readBigInt64BE(35)))
-}
-
-async function unlinkIfPresent (path: string): Promise<void> {
-  try {
-    await unlink(path)
-  } catch (error) {
-    if (!hasErrno(error, 'ENOENT')) throw error
-  }
 }

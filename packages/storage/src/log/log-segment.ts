@@ -24,7 +24,7 @@
  *   match it.
  * - Every file I/O is asynchronous, through leased handles of the shared `FileHandleCache`.
  */
-import { type FileHandle, open, readFile, unlink } from 'node:fs/promises'
+import { type FileHandle, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '@gregor/common'
 import { BATCH_HEADER_BYTES } from '@gregor/records'
@@ -34,6 +34,7 @@ import { OffsetIndex } from './offset-index.js'
 import { writeDurably } from './replace-file.js'
 import { INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, segmentFileName } from './segment-file-names.js'
 import { hasErrno, storageError } from './storage-error.js'
+import { unlinkIfPresent } from './unlink-if-present.js'
 import { TimeIndex } from './time-index.js'
 
 export interface LogSegmentDeps {
@@ -547,13 +548,5 @@ async function readIfPresent (path: string): Promise<Buffer | undefined> {
   } catch (error) {
     if (hasErrno(error, 'ENOENT')) return undefined
     throw error
-  }
-}
-
-async function unlinkIfPresent (path: string): Promise<void> {
-  try {
-    await unlink(path)
-  } catch (error) {
-    if (!hasErrno(error, 'ENOENT')) throw error
   }
 }

@@ -19,20 +19,10 @@ export const OFFSET_MAP_ENTRY_BYTES = 96
 export class OffsetMap {
   readonly entriesMax: number
   readonly #offsets = new Map<string, number>()
-  /** The largest offset put so far (-1 when empty). */
-  #latestOffset = -1
 
   constructor (options: { bufferBytes: number }) {
     this.entriesMax = Math.floor(options.bufferBytes / OFFSET_MAP_ENTRY_BYTES)
     assert.ok(this.entriesMax >= 1, 'offset map buffer too small for one entry')
-  }
-
-  get size (): number {
-    return this.#offsets.size
-  }
-
-  get latestOffset (): number {
-    return this.#latestOffset
   }
 
   /** Whether `records` more keys surely fit (each may be new). */
@@ -45,17 +35,11 @@ export class OffsetMap {
     const digest = keyDigest(key)
     assert.ok(this.#offsets.has(digest) || this.#offsets.size < this.entriesMax, 'offset map is full')
     this.#offsets.set(digest, offset)
-    if (offset > this.#latestOffset) this.#latestOffset = offset
   }
 
   /** The offset of `key`'s latest record, if the map has the key. */
   get (key: Buffer): number | undefined {
     return this.#offsets.get(keyDigest(key))
-  }
-
-  clear (): void {
-    this.#offsets.clear()
-    this.#latestOffset = -1
   }
 }
 

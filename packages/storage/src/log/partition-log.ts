@@ -230,11 +230,14 @@ export class PartitionLog {
     })
     const cleanerCheckpoint = new CheckpointFile(join(dir, CLEANER_OFFSET_CHECKPOINT_FILE), cleanerCheckpointFormat)
     let firstDirtyOffset: number | undefined
-    try {
-      firstDirtyOffset = (await cleanerCheckpoint.read())?.[0]
-    } catch (error) {
-      // Losing it only makes the next pass treat the whole log as dirty.
-      logger.warn({ err: error }, 'cleaner checkpoint unreadable')
+    // Only a compacted log has one to read: no extra file read per partition at start-up for the others.
+    if (config.cleanupPolicy !== 'delete') {
+      try {
+        firstDirtyOffset = (await cleanerCheckpoint.read())?.[0]
+      } catch (error) {
+        // Losing it only makes the next pass treat the whole log as dirty.
+        logger.warn({ err: error }, 'cleaner checkpoint unreadable')
+      }
     }
     const log = new PartitionLog({ options, config, dir, logger, files, ...loaded, cleanerCheckpoint, firstDirtyOffset })
     logger.info({
@@ -373,16 +376,14 @@ export class PartitionLog {
    * next read continues at `nextOffset`. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
   async read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult> {
-    for (let attempt = 0; ; attempt++) {
+    for (let retries = 0; ; retries++) {
       const result = await this.#read(options)
       if (result !== 'raced') return result
-      // A segment was replaced (cleaner swap) or removed under the read: once the change is done, read again.
-      await this.#swapping
-      if (attempt + 1 >= READ_RETRIES_MAX) {
-        const last = await this.#read(options)
-        if (last !== 'raced') return last
+      if (retries === READ_RETRIES_MAX) {
         return { bytes: EMPTY, baseOffset: options.offset, nextOffset: options.offset, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset }
       }
+      // A segment was replaced (cleaner swap) or removed under the read: once the change is done, read again.
+      await this.#swapping
     }
   }
 
