@@ -4,41 +4,24 @@
  * (kafka-topics' describe lines, the produce and consume JSON lines, one JSON object per bench and describe) and the
  * exit codes: 0 ok, 1 the operation failed, 2 a usage or config error.
  */
-import { spawn } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
-import { type BrokerProcesses, cliBin, waitFor } from '@gregor/cli'
-import { useCluster, waitForIsr } from './cluster-helpers.js'
+import { type BrokerProcesses, waitFor } from '@gregor/cli'
+import { type CliRun, lines, runGregor, useCluster, waitForIsr } from './cluster-helpers.js'
 
 let cluster: BrokerProcesses
 
 useCluster((started) => { cluster = started })
 
-interface Run { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-
 /** Runs `gregor <args>` with `input` on stdin and the cluster in GREGOR_BOOTSTRAP_SERVERS. */
-async function gregor (args: readonly string[], input = ''): Promise<Run> {
-  const child = spawn(process.execPath, [cliBin, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  child.stdin.end(input)
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
-  return { code, stdout, stderr }
-}
-
-function lines (text: string): string[] {
-  return text.split('\n').filter((line) => line !== '')
+async function gregor (args: readonly string[], input = ''): Promise<CliRun> {
+  return await runGregor(cluster, args, input)
 }
 
 /**
  * Runs `gregor <args>` until `accept` returns a value: each run asks whichever broker it reaches, and a broker applies
  * a metadata change a moment after the controller answered the command that made it.
  */
-async function eventually<T> (args: readonly string[], accept: (run: Run) => T | undefined): Promise<T> {
+async function eventually<T> (args: readonly string[], accept: (run: CliRun) => T | undefined): Promise<T> {
   return await waitFor(`gregor ${args.join(' ')}`, async () => accept(await gregor(args)), { timeoutMs: 20_000, intervalMs: 100 })
 }
 
