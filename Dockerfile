@@ -22,6 +22,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/broker/package.json packages/broker/
 COPY packages/client/package.json packages/client/
 COPY packages/cli/package.json packages/cli/
+COPY packages/sim/package.json packages/sim/
 
 FROM manifests AS build
 # --ignore-scripts: the root `prepare` script is `npm run build`, which cannot run before the sources are copied;

@@ -10,6 +10,7 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 // exports are listed with their sources.
 const alias = [
   { find: /^@gregor\/broker\/config$/, replacement: `${packagesDir}broker/src/broker-config.ts` },
+  { find: /^@gregor\/raft\/testing$/, replacement: `${packagesDir}raft/src/testing/index.ts` },
   ...readdirSync(packagesDir).map((name) => ({ find: new RegExp(`^@gregor/${name}$`), replacement: `${packagesDir}${name}/src/index.ts` })),
 ]
 

@@ -23,6 +23,8 @@ const allowed: Record<string, readonly string[]> = {
   broker: ['common', 'raft', 'records', 'metadata', 'storage', 'coordinator', 'protocol'],
   client: ['common', 'records', 'protocol'],
   cli: ['common', 'raft', 'records', 'metadata', 'storage', 'coordinator', 'protocol', 'broker', 'client'],
+  // The whole-cluster simulation sits at the top: it imports every server-side package, and nothing imports it.
+  sim: ['common', 'raft', 'records', 'metadata', 'storage', 'coordinator', 'protocol', 'broker'],
 }
 const purePackages = ['common', 'raft', 'records', 'metadata', 'coordinator']
 /**
@@ -30,10 +32,31 @@ const purePackages = ['common', 'raft', 'records', 'metadata', 'coordinator']
  * them (checked below), so the purity of the code they drive is unaffected.
  */
 const entryPoints = new Set(['raft/src/testing/sim-cli.ts'])
+/**
+ * The broker's logic folders (ARCHITECTURE.md §3): they get clock, timers, randomness, network and files injected, so
+ * the same code runs under the whole-cluster simulation. Production wiring lives in the composition root
+ * (`broker.ts`, `broker/src/system/`, `broker/src/transport/`).
+ */
+const injectedFolders = [
+  'storage/src/log',
+  'broker/src/replica',
+  'broker/src/group-coordinator',
+  'broker/src/controller',
+  'broker/src/metadata',
+  'broker/src/raft-driver.ts',
+  'broker/src/metadata-quorum.ts',
+  'broker/src/broker-node.ts',
+  'broker/src/producer-id-allocator.ts',
+]
+/** What the injected folders may not import: transports, files and timers. */
+const injectedForbidden = /^(node:)?(fs|fs\/promises|net|http|http2|https|dgram|timers|timers\/promises|perf_hooks|child_process|worker_threads)$|^@grpc\/|^level|^classic-level/
+/** Ambient clocks, timers and randomness; a call through an injected object (`timers.setTimeout`) is fine. */
+const injectedAmbient = /(?<![.\w#])(Date\.now|new Date\(\)|setTimeout|setInterval|setImmediate|Math\.random|performance\.now)\b(?!\s*\(\s*\w+\??\s*:)/
 /** Modules that do I/O, or that bring clocks, timers and transports with them. */
 const ioModule = /^(node:)?(fs|fs\/promises|net|http|http2|https|dgram|child_process|worker_threads|timers|timers\/promises|os|cluster|dns|tls|readline|perf_hooks)$|^@grpc\/|^protobufjs|^level|^classic-level|^pino/
 /** Ambient nondeterminism that needs no import. */
-const ambient = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Math\.random|performance\.now|process\.)/
+// A method declared with these names (`setTimeout (callback: () => void, ...)` in an interface) is not a use.
+const ambient = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Math\.random|performance\.now|process\.)(?!\s*\(\s*\w+\??\s*:)/
 // Compression codecs are pure computation over buffers (zlib and napi codecs, no files, clock or sockets).
 const pureAllowed = /^(node:)?(zlib|assert|assert\/strict|buffer|util)$|^lz4|^snappy|^@node-rs\/crc32|^@mongodb-js\/zstd/
 
@@ -92,6 +115,28 @@ describe('package dependency direction', () => {
     })
   }
 
+  for (const folder of injectedFolders) {
+    test(`${folder} takes its clock, timers, network and files injected`, () => {
+      const violations: string[] = []
+      const path = join(packagesDir, folder)
+      for (const file of statSync(path).isDirectory() ? sourceFiles(path) : [path]) {
+        if (/\/testing\//.test(file)) continue
+        const source = readFileSync(file, 'utf8')
+        for (const specifier of importsOf(source)) if (injectedForbidden.test(specifier)) violations.push(`${file}: ${specifier}`)
+        const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+        const hit = injectedAmbient.exec(code)
+        if (hit !== null) violations.push(`${file}: ${hit[0]}`)
+      }
+      expect(violations).toEqual([])
+    })
+  }
+
+  test('nothing imports the simulation', () => {
+    const importers = packages.filter((pkg) => pkg !== 'sim').flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src'))
+      .filter((file) => importsOf(readFileSync(file, 'utf8')).some((specifier) => specifier.startsWith('@gregor/sim'))))
+    expect(importers).toEqual([])
+  })
+
   test('no module imports a command-line entry point', () => {
     const importers = packages.flatMap((pkg) => sourceFiles(join(packagesDir, pkg, 'src'))
       .filter((file) => importsOf(readFileSync(file, 'utf8')).some((specifier) => /sim-cli(\.js)?$/.test(specifier))))
@@ -101,5 +146,9 @@ describe('package dependency direction', () => {
   test('the checker itself sees an upward import and a clock', () => {
     expect(importsOf("import { x } from '@gregor/broker'\nconst m = await import('node:fs')")).toEqual(['@gregor/broker', 'node:fs'])
     expect(ambient.test('const t = Date.now()')).toBe(true)
+    expect(injectedAmbient.test('const handle = setTimeout(fire, 10)')).toBe(true)
+    expect(injectedAmbient.test('const handle = this.#timers.setTimeout(fire, 10)')).toBe(false)
+    expect(injectedForbidden.test('@grpc/grpc-js')).toBe(true)
+    expect(ambient.test('  setTimeout (callback: () => void, delayMs: number): TimerHandle')).toBe(false)
   })
 })

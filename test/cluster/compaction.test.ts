@@ -16,7 +16,7 @@ import { type Admin, type ConsumerMessage, Producer } from '@gregor/client'
 import { type BrokerProcesses, waitFor } from '@gregor/cli'
 import { silentLogger } from '@gregor/common'
 import { groupMethods, unaryCall, type gregor } from '@gregor/protocol'
-import { PartitionLog } from '@gregor/storage'
+import { PartitionLog, nodeFileSystem } from '@gregor/storage'
 // The storage tests' reader of a keyed log (a consumer's walk: the next offset is the batch end, gaps allowed).
 import { type KeyedRecord, readAllRecords } from '../../packages/storage/src/log/testing/keyed-log.js'
 import { createTopicInSync, describePartition, describePartitions, readPartitionUntil, serversOf, useCluster, waitForIsr } from './cluster-helpers.js'
@@ -85,7 +85,7 @@ async function readReplicaCopy (nodeId: number, topic: string): Promise<KeyedRec
   try {
     await cp(partitionDir(nodeId, topic), join(copy, `${topic}-0`), { recursive: true })
     // A compacted log's batches leave offset gaps, which the loader accepts only under a compacting policy.
-    const log = await PartitionLog.open({ dir: copy, topic, partition: 0, config: { cleanupPolicy: 'compact' }, logger: silentLogger })
+    const log = await PartitionLog.open({ dir: copy, topic, partition: 0, config: { cleanupPolicy: 'compact' }, logger: silentLogger, fs: nodeFileSystem })
     try {
       return await readAllRecords(log)
     } finally {

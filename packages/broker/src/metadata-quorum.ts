@@ -1,25 +1,36 @@
 /**
- * This broker's voter in the metadata quorum: raft store, core, driver and transport around a given state machine.
+ * This broker's voter in the metadata quorum: the raft core and its driver around a given state machine, over an
+ * injected raft store, message transport, timers, clock and randomness.
  *
- * Owns the start and stop order of the raft pieces; the caller owns the gRPC server (the inter-broker listener, which
- * also carries controller and replication services) and the state machine. Stop is graceful: a leader first hands
- * leadership to a peer (Raft thesis §3.10) so the quorum does not wait out an election timeout.
+ * Owns the core's construction (from what the store holds) and the stop order of the raft pieces. It does not own the
+ * store or the transport: whoever opened them closes them after `stop()` (production: the level `RaftStore` and the
+ * gRPC `RaftTransport`, wired in broker.ts and quorum-voter.ts; the simulation: its in-memory store and network).
+ * Inbound messages arrive through `receive`/`peerGone`, from whatever carries them (RaftService in production).
+ * Stop is graceful: a leader first hands leadership to a peer (Raft thesis §3.10) so the quorum does not wait out an
+ * election timeout.
  */
-import type * as grpc from '@grpc/grpc-js'
-import { ErrorCode, GregorError, type Logger, type NodeId, type RaftIndex, seededRng } from '@gregor/common'
-import { RawNode, defaultRaftConfig, validateRaftConfig, type SoftState } from '@gregor/raft'
-import { RaftStore } from '@gregor/storage'
-import { RaftTransport, addRaftService, defaultRaftTransportConfig } from '@gregor/protocol'
-import { RaftDriver, defaultRaftDriverConfig, type RaftDriverConfig, type StateMachine } from './raft-driver.js'
+import { type Clock, ErrorCode, GregorError, type Logger, type NodeId, type RaftIndex, type Rng, type Timers } from '@gregor/common'
+import { type Message, RawNode, defaultRaftConfig, validateRaftConfig, type SoftState } from '@gregor/raft'
+import { RaftDriver, defaultRaftDriverConfig, type RaftDriverConfig, type RaftLogStore, type RaftMessageTransport, type StateMachine } from './raft-driver.js'
 
 export interface MetadataQuorumConfig {
   readonly nodeId: NodeId
-  readonly clusterId: string
-  /** Voter id → `host:port` of its inter-broker listener. */
-  readonly voters: ReadonlyMap<NodeId, string>
-  readonly dataDir: string
+  readonly voters: readonly NodeId[]
   readonly driver?: Partial<RaftDriverConfig>
   readonly electionTicks?: number
+}
+
+export interface MetadataQuorumDeps {
+  readonly stateMachine: StateMachine
+  /** Raft's durable state, already open (its contents decide where the core and the state machine start). */
+  readonly store: RaftLogStore
+  readonly transport: RaftMessageTransport
+  readonly timers: Timers
+  /** For the driver's deadlines and the stop's transfer wait: monotonic in production. */
+  readonly clock: Clock
+  /** Spreads election timeouts between voters. */
+  readonly rng: Rng
+  readonly logger: Logger
 }
 
 export interface QuorumStatusView {
@@ -32,19 +43,20 @@ export interface QuorumStatusView {
   readonly lastIndex: number
 }
 
+/** How often a stopping leader checks whether its leadership transfer went through. */
+const transferPollIntervalMs = 20
+
 export class MetadataQuorum {
   readonly #config: MetadataQuorumConfig
-  readonly #stateMachine: StateMachine
+  readonly #deps: MetadataQuorumDeps
   readonly #log: Logger
   readonly #roleListeners: Array<(softState: SoftState) => void> = []
-  #store: RaftStore | undefined
   #driver: RaftDriver | undefined
   #node: RawNode | undefined
-  #transport: RaftTransport | undefined
 
-  constructor (config: MetadataQuorumConfig, deps: { stateMachine: StateMachine; logger: Logger }) {
+  constructor (config: MetadataQuorumConfig, deps: MetadataQuorumDeps) {
     this.#config = config
-    this.#stateMachine = deps.stateMachine
+    this.#deps = deps
     this.#log = deps.logger
   }
 
@@ -53,12 +65,10 @@ export class MetadataQuorum {
     this.#roleListeners.push(listener)
   }
 
-  /** Opens the raft store, restores the state machine from its snapshot, registers RaftService on `server`. */
-  async start (server: grpc.Server): Promise<void> {
-    const { nodeId, clusterId, voters, dataDir } = this.#config
-    const voterIds = [...voters.keys()]
-    const store = await RaftStore.open({ dir: dataDir, clusterId, nodeId, voters: voterIds, logger: this.#log })
-    this.#store = store
+  /** Builds the core from the store, restores the state machine from the store's snapshot, starts the driver. */
+  start (): void {
+    const { nodeId, voters } = this.#config
+    const { store, stateMachine } = this.#deps
     const raftConfig = validateRaftConfig({
       ...defaultRaftConfig,
       // One append in flight per follower, as KRaft's pull (one Fetch outstanding per follower): every entry
@@ -68,22 +78,29 @@ export class MetadataQuorum {
       inflightMessagesMax: 1,
       ...(this.#config.electionTicks === undefined ? {} : { electionTicks: this.#config.electionTicks }),
       id: nodeId,
-      voters: voterIds,
+      voters: [...voters],
       appliedIndex: store.storage.firstIndex() - 1 as RaftIndex,
     })
-    // The seed only spreads election timeouts between voters; it need not be secret or reproducible across runs.
-    const node = new RawNode(raftConfig, { storage: store.storage, rng: seededRng(nodeId * 7919 + Date.now()), logger: this.#log.child({ component: 'raft' }) })
+    const node = new RawNode(raftConfig, { storage: store.storage, rng: this.#deps.rng, logger: this.#log.child({ component: 'raft' }) })
     this.#node = node
     const snapshot = store.storage.snapshot()
-    if (snapshot.metadata.index > 0) this.#stateMachine.restore(snapshot)
-    this.#transport = new RaftTransport({ ...defaultRaftTransportConfig, nodeId, clusterId, voters }, this.#log)
+    if (snapshot.metadata.index > 0) stateMachine.restore(snapshot)
     const driver = new RaftDriver({ ...defaultRaftDriverConfig, ...this.#config.driver }, {
-      node, store, transport: this.#transport, stateMachine: this.#stateMachine, logger: this.#log,
+      node, store, transport: this.#deps.transport, stateMachine, logger: this.#log, timers: this.#deps.timers, clock: this.#deps.clock,
       onSoftState: (softState) => { for (const listener of this.#roleListeners) listener(softState) },
     })
     this.#driver = driver
-    addRaftService(server, { clusterId, nodeId, voters: new Set(voterIds), onMessage: (message) => driver.receive(message), onPeerGone: (peerId) => driver.peerGone(peerId), logger: this.#log })
     driver.start()
+  }
+
+  /** An inbound raft message (dropped before start: raft retransmits what matters). */
+  receive (message: Message): void {
+    this.#driver?.receive(message)
+  }
+
+  /** The transport saw the last stream from `peerId` close (a failure hint for raft). */
+  peerGone (peerId: NodeId): void {
+    this.#driver?.peerGone(peerId)
   }
 
   status (): QuorumStatusView {
@@ -113,22 +130,24 @@ export class MetadataQuorum {
     await this.#requireDriver().linearizableRead()
   }
 
-  /** Graceful stop: hand leadership to a peer first (bounded by `transferTimeoutMs`), then close. */
+  /**
+   * Graceful stop: hand leadership to a peer first (bounded by `transferTimeoutMs`), then stop the driver. The
+   * store and transport stay open for their owner to close.
+   */
   async stop (transferTimeoutMs = 2_000): Promise<void> {
     const node = this.#node
     const driver = this.#driver
+    const { clock, timers } = this.#deps
     if (node !== undefined && driver !== undefined && node.status().role === 'leader') {
-      const target = [...this.#config.voters.keys()].find((id) => id !== this.#config.nodeId)
+      const target = this.#config.voters.find((id) => id !== this.#config.nodeId)
       if (target !== undefined) {
         this.#log.info({ target }, 'transferring leadership before shutdown')
         driver.transferLeadership(target)
-        const deadline = performance.now() + transferTimeoutMs
-        while (node.status().role === 'leader' && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+        const deadlineMs = clock.nowMs() + transferTimeoutMs
+        while (node.status().role === 'leader' && clock.nowMs() < deadlineMs) await timers.sleep(transferPollIntervalMs)
       }
     }
     await driver?.stop()
-    this.#transport?.close()
-    await this.#store?.close()
   }
 
   #requireNode (): RawNode {

@@ -10,9 +10,8 @@
  *   beyond `proposalsPendingMax` fail at once, and a pending proposal fails with REQUEST_TIMED_OUT after
  *   `proposalTimeoutMs` (its outcome is then unknown, as with any timed-out write).
  */
-import { ErrorCode, GregorError, isGregorError, type Logger, type NodeId, type RaftIndex, type Term } from '@gregor/common'
-import type { Entry, Message, RawNode, Snapshot, SoftState } from '@gregor/raft'
-import type { RaftStore } from '@gregor/storage'
+import { type Clock, ErrorCode, GregorError, isGregorError, type Logger, type NodeId, type RaftIndex, type Term, type TimerHandle, type Timers } from '@gregor/common'
+import type { Entry, MemoryStorage, Message, RawNode, Ready, Snapshot, SoftState } from '@gregor/raft'
 
 /** The replicated state machine the driver applies committed entries to. Synchronous: apply must not await. */
 export interface StateMachine {
@@ -38,10 +37,29 @@ export const defaultRaftDriverConfig: RaftDriverConfig = Object.freeze({
   proposalTimeoutMs: 5_000,
 })
 
+/**
+ * Where raft's durable state lives: the level-backed `RaftStore` in production, an in-memory store that survives
+ * simulated crashes in the whole-cluster simulation. `persist` makes a Ready's hard state, entries and snapshot
+ * durable atomically (synced when `mustSync`) and only then shows them to the core through `storage`.
+ */
+export interface RaftLogStore {
+  readonly storage: MemoryStorage
+  persist (ready: Ready): Promise<void>
+  saveSnapshot (index: RaftIndex, data: Uint8Array): Promise<Snapshot>
+}
+
+/** Where the driver's outbound messages go: fire and forget (raft retransmits what matters). */
+export interface RaftMessageTransport {
+  send (message: Message): void
+}
+
 export interface RaftDriverDeps {
   readonly node: RawNode
-  readonly store: RaftStore
-  readonly transport: { send (message: Message): void }
+  readonly store: RaftLogStore
+  /** Tick timer and proposal deadlines (real in production, virtual in the simulation). */
+  readonly timers: Timers
+  readonly clock: Clock
+  readonly transport: RaftMessageTransport
   readonly stateMachine: StateMachine
   readonly logger: Logger
   /** Role or leader changed (called after the Ready that carries the change was persisted). */
@@ -75,7 +93,7 @@ export class RaftDriver {
   #ticks = 0
   readonly #pending = new Map<RaftIndex, PendingProposal>()
   #wake: (() => void) | undefined
-  #timer: NodeJS.Timeout | undefined
+  #timer: TimerHandle | undefined
   #stopped = false
   #loop: Promise<void> | undefined
   #appliedIndex: RaftIndex
@@ -91,7 +109,7 @@ export class RaftDriver {
   get appliedIndex (): RaftIndex { return this.#appliedIndex }
 
   start (): void {
-    this.#timer = setInterval(() => { this.#ticks++; this.#notify() }, this.#config.tickIntervalMs)
+    this.#timer = this.#deps.timers.setInterval(() => { this.#ticks++; this.#notify() }, this.#config.tickIntervalMs)
     this.#loop = this.#run().catch((error: unknown) => {
       // A failed persist means the durable state is unknown: continuing could break raft's guarantees.
       this.#log.error({ err: error }, 'raft driver failed')
@@ -154,7 +172,7 @@ export class RaftDriver {
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    clearInterval(this.#timer)
+    this.#timer?.cancel()
     this.#notify()
     await this.#loop?.catch(() => {})
     const stopping = new GregorError(ErrorCode.SHUTTING_DOWN, 'raft driver stopped')
@@ -219,7 +237,7 @@ export class RaftDriver {
   #readOne (read: { readonly context: Uint8Array; readonly resolve: () => void; readonly reject: (error: GregorError) => void }): void {
     try {
       this.#deps.node.readIndex(read.context)
-      this.#pendingReads.set(Buffer.from(read.context).toString(), { resolve: read.resolve, reject: read.reject, deadlineMs: performance.now() + this.#config.proposalTimeoutMs })
+      this.#pendingReads.set(Buffer.from(read.context).toString(), { resolve: read.resolve, reject: read.reject, deadlineMs: this.#deps.clock.nowMs() + this.#config.proposalTimeoutMs })
     } catch (error) {
       if (!isGregorError(error)) throw error
       read.reject(error)
@@ -238,7 +256,7 @@ export class RaftDriver {
   #proposeOne (proposal: QueuedProposal): void {
     try {
       const { term, index } = this.#deps.node.propose(proposal.data)
-      this.#pending.set(index, { term, deadlineMs: performance.now() + this.#config.proposalTimeoutMs, resolve: proposal.resolve, reject: proposal.reject })
+      this.#pending.set(index, { term, deadlineMs: this.#deps.clock.nowMs() + this.#config.proposalTimeoutMs, resolve: proposal.resolve, reject: proposal.reject })
     } catch (error) {
       if (!isGregorError(error)) throw error
       proposal.reject(error)
@@ -292,7 +310,7 @@ export class RaftDriver {
   }
 
   #expireProposals (): void {
-    const nowMs = performance.now()
+    const nowMs = this.#deps.clock.nowMs()
     for (const [key, read] of this.#pendingReads) {
       if (read.deadlineMs > nowMs) continue
       this.#pendingReads.delete(key)

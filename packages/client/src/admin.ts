@@ -77,6 +77,7 @@ export function connectionFor (config: ClientConfig): ClusterConnection {
     bootstrapServers,
     requestTimeoutMs: config.requestTimeoutMs ?? defaultClusterConnectionConfig.requestTimeoutMs,
     messageBytesMax: config.messageBytesMax ?? defaultClusterConnectionConfig.messageBytesMax,
+    requestStallMs: config.requestStallMs ?? defaultClusterConnectionConfig.requestStallMs,
   })
 }
 

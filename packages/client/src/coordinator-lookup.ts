@@ -11,7 +11,7 @@
  */
 import { type Clock, ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { type gregor, groupMethods } from '@gregor/protocol'
-import type { BrokerConnection } from './cluster-connection.js'
+import type { BrokerConnection, CallOptions } from './cluster-connection.js'
 import { joinHostPort } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
@@ -38,6 +38,20 @@ export interface TopicPartitionList {
   partitions: number[]
 }
 
+/**
+ * The topic whose partition leaders are the group coordinators (Kafka's, and the coordinator package's
+ * CONSUMER_OFFSETS_TOPIC: the client does not depend on that package).
+ */
+export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets'
+
+/**
+ * Call options for a request to `coordinator`: it names the coordinator's `__consumer_offsets` partition and broker,
+ * so the connection abandons the call when it stalls and metadata shows that partition led by another broker.
+ */
+export function coordinatorWatch (coordinator: CoordinatorAddress): CallOptions {
+  return { leaders: [{ topic: CONSUMER_OFFSETS_TOPIC, partition: coordinator.partition, brokerId: coordinator.nodeId, leaderEpoch: -1 }] }
+}
+
 const coordinatorCodes: ReadonlySet<string> = new Set<string>([
   ErrorCode.NOT_COORDINATOR,
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -51,14 +65,15 @@ export function isCoordinatorError (error: unknown): boolean {
 }
 
 /**
- * Asks any broker for the coordinators of `groupIds`: one FindCoordinator request. A group the broker could not
+ * Asks any broker for the coordinators of `groupIds`: one FindCoordinator request (hedged, suspects last). A group the broker could not
  * place (COORDINATOR_NOT_AVAILABLE while `__consumer_offsets` is created or leaderless) comes back as its error.
  */
 export async function findCoordinators (
   connection: Pick<BrokerConnection, 'callAny'>,
   groupIds: readonly string[],
 ): Promise<Map<string, CoordinatorAddress | GregorError>> {
-  const response = await connection.callAny(groupMethods.findCoordinator, { groupIds: [...groupIds] })
+  // Hedged: a read, and the broker that answered last may be the coordinator that just stopped answering.
+  const response = await connection.callAny(groupMethods.findCoordinator, { groupIds: [...groupIds] }, { hedge: true })
   const found = new Map<string, CoordinatorAddress | GregorError>()
   for (const coordinator of response.coordinators) {
     const groupId = coordinator.groupId ?? ''

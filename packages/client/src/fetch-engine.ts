@@ -9,7 +9,10 @@
  * `fetchedRecords`, which skips records below the position (a fetch returns whole batches).
  * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
  * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
- * later round, after `retryBackoffMs`. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
+ * later round, after `retryBackoffMs`. A fetch names the leader it was sent to, so when it stalls (no answer by
+ * `maxWaitMs` + the connection's `requestStallMs`) and another broker's metadata names a new leader, the connection
+ * abandons it (`details.leaderMoved`) and the next round fetches from the new leader at once: the metadata is already
+ * fresh, so no refresh and no backoff. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
  * or was never in the log) moves the position to `autoOffsetReset` ('earliest' or 'latest', Kafka's
  * `auto.offset.reset`), or with 'none' ends the iteration with that error, as other errors that are not retriable do.
  *
@@ -24,7 +27,7 @@
  */
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { clientMethods, type gregor } from '@gregor/protocol'
-import type { BrokerConnection } from './cluster-connection.js'
+import type { BrokerConnection, SentToLeader } from './cluster-connection.js'
 import { type ConsumerMessage, fetchedRecords } from './fetch-records.js'
 import { groupByLeader } from './group-by-leader.js'
 import type { TopicPartition } from './record-accumulator.js'
@@ -319,10 +322,11 @@ export class FetchEngine {
   #startFetch (brokerId: number, address: string, positions: PartitionPosition[]): void {
     const keys = positions.map((position) => topicPartitionKey(position.topic, position.partition))
     for (const partitionKey of keys) this.#fetching.add(partitionKey)
-    const fetch = this.#fetchFrom(address, positions).then(
+    const fetch = this.#fetchFrom(brokerId, address, positions).then(
       (refresh) => { if (refresh) this.#needsRefresh = true },
       (error: unknown) => {
         if (this.#closed) return
+        if (isGregorError(error) && error.details.leaderMoved === true) return
         if (isGregorError(error) && error.retriable) this.#needsRefresh = true
         else this.#fatalError ??= error
       },
@@ -334,7 +338,7 @@ export class FetchEngine {
   }
 
   /** One Fetch to one broker; buffers what came back. Returns whether some partition needs a metadata refresh. */
-  async #fetchFrom (address: string, positions: PartitionPosition[]): Promise<boolean> {
+  async #fetchFrom (brokerId: number, address: string, positions: PartitionPosition[]): Promise<boolean> {
     const request: gregor.cluster.FetchRequest.$Properties = {
       maxWaitMs: this.#config.maxWaitMs,
       minBytes: this.#config.minBytes,
@@ -346,7 +350,9 @@ export class FetchEngine {
       })),
     }
     const requestedOffsets = new Map(positions.map((position) => [position, position.fetchOffset]))
-    const response = await this.#connection.call(address, clientMethods.fetch, request, { extraWaitMs: this.#config.maxWaitMs })
+    const response = await this.#connection.call(address, clientMethods.fetch, request, {
+      extraWaitMs: this.#config.maxWaitMs, leaders: sentToLeaders(brokerId, request.partitions ?? []),
+    })
     let refresh = false
     for (const result of response.partitions) {
       const position = this.#positions.get(topicPartitionKey(result.topic ?? '', result.partition ?? 0))
@@ -385,12 +391,15 @@ export class FetchEngine {
     const { groups, leaderless } = groupByLeader(unresolved, (tp) => this.#connection.leaderFor(tp))
     let backoff = leaderless.length > 0
     for (const group of groups.values()) {
+      const leaders = group.items.map((position) => ({
+        topic: position.topic, partition: position.partition, leaderEpoch: this.#connection.leaderFor(position)?.leaderEpoch ?? -1,
+      }))
       const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
         partitions: group.items.map((position) => ({
           topic: position.topic, partition: position.partition,
           timestamp: position.start === 'earliest' ? LIST_OFFSETS_EARLIEST : LIST_OFFSETS_LATEST,
         })),
-      })
+      }, { leaders: sentToLeaders(group.brokerId, leaders) })
       backoff = this.#applyListOffsets(response, new Set(group.items)) || backoff
     }
     return backoff
@@ -435,4 +444,14 @@ export class FetchEngine {
     })
     return { promise, cancel: done }
   }
+}
+
+/** The leader (broker and epoch) each partition of a request went to, for the connection's stall watch. */
+function sentToLeaders (
+  brokerId: number,
+  partitions: ReadonlyArray<{ readonly topic?: string | null; readonly partition?: number | null; readonly currentLeaderEpoch?: number | null; readonly leaderEpoch?: number | null }>,
+): SentToLeader[] {
+  return partitions.map((p) => ({
+    topic: p.topic ?? '', partition: p.partition ?? 0, brokerId, leaderEpoch: p.currentLeaderEpoch ?? p.leaderEpoch ?? -1,
+  }))
 }

@@ -17,7 +17,7 @@ import { ErrorCode, GregorError } from '@gregor/common'
 import { type GrpcMethod, clientMethods, groupMethods } from '@gregor/protocol'
 import type { BrokerConnection } from './cluster-connection.js'
 import {
-  type CoordinatorAddress, type CoordinatorRetryDeps, type GroupCoordinatorInfo, type TopicPartitionList,
+  type CoordinatorAddress, type CoordinatorRetryDeps, type GroupCoordinatorInfo, type TopicPartitionList, coordinatorWatch,
   findCoordinator, findCoordinators, flattenPartitionLists, isCoordinatorError, retryOnCoordinator, topicPartitionLists,
 } from './coordinator-lookup.js'
 import { joinHostPort } from './metadata-snapshot.js'
@@ -314,7 +314,7 @@ export class GroupAdmin {
   ): Promise<Response> {
     return await retryOnCoordinator(this.#deps, async (attempt) => {
       const coordinator = await this.#coordinator(groupId, attempt > 1)
-      const response = await this.#deps.connection.call(coordinator.address, method, request)
+      const response = await this.#deps.connection.call(coordinator.address, method, request, coordinatorWatch(coordinator))
       const error = responseError(response.errorCode, response.errorMessage, { groupId })
       if (error !== undefined) throw error
       return response

@@ -17,10 +17,13 @@
  * Errors: FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID lose every partition (stopped, onPartitionsRevoked, no commit:
  * Kafka's "lost") and rejoin with epoch 0 (UNKNOWN_MEMBER_ID, or a fenced join, also with member id ''). Coordinator
  * errors (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS) and transport failures forget
- * the coordinator, find it again and retry with exponential backoff. With no successful heartbeat for
- * `sessionTimeoutMs` the member loses its partitions by itself (the coordinator has most likely given them to
- * another member) and rejoins with epoch 0 once it can. Other errors (GROUP_MAX_SIZE_REACHED, UNSUPPORTED_ASSIGNOR,
- * INVALID_REGULAR_EXPRESSION, …) are fatal: heartbeats stop and the target's `onFatalError` is told.
+ * the coordinator, find it again and retry with exponential backoff. Calls to the coordinator name its
+ * `__consumer_offsets` partition, so one that stalls is abandoned as soon as another broker's metadata shows that
+ * partition led elsewhere (a transport error: the coordinator is found again), rather than at its deadline. With no
+ * successful heartbeat for `sessionTimeoutMs` the member loses its partitions by itself (the coordinator has most
+ * likely given them to another member) and rejoins with epoch 0 once it can. Other errors (GROUP_MAX_SIZE_REACHED,
+ * UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION, …) are fatal: heartbeats stop and the target's `onFatalError` is
+ * told.
  *
  * Commits carry the member id and epoch; STALE_MEMBER_EPOCH waits for the next heartbeat (asked for at once) and
  * tries again; coordinator errors find the coordinator again; both within the request timeout. `close` commits
@@ -33,7 +36,7 @@ import { type Clock, ErrorCode, GregorError, type Logger, isGregorError, silentL
 import { type gregor, groupMethods } from '@gregor/protocol'
 import type { BrokerConnection } from './cluster-connection.js'
 import {
-  type CoordinatorAddress, type CoordinatorRetryDeps, findCoordinator, flattenPartitionLists, groupPartitionsByTopic, isCoordinatorError,
+  type CoordinatorAddress, type CoordinatorRetryDeps, coordinatorWatch, findCoordinator, flattenPartitionLists, groupPartitionsByTopic, isCoordinatorError,
   retryOnCoordinator, topicPartitionLists,
 } from './coordinator-lookup.js'
 import type { PartitionOffset } from './fetch-engine.js'
@@ -256,7 +259,7 @@ export class GroupMembership {
       // Built after the lookup, so it reports what is owned when it leaves.
       const request = this.#heartbeatRequest(this.#memberEpoch)
       sentEpoch = request.memberEpoch ?? JOIN_MEMBER_EPOCH
-      const response = await this.#deps.connection.call(coordinator.address, groupMethods.consumerGroupHeartbeat, request)
+      const response = await this.#deps.connection.call(coordinator.address, groupMethods.consumerGroupHeartbeat, request, coordinatorWatch(coordinator))
       const error = responseError(response.errorCode, response.errorMessage, { groupId: this.#config.groupId, memberId: this.#memberId })
       if (error !== undefined) throw error
       if (incarnation !== this.#incarnation) return
@@ -435,7 +438,7 @@ export class GroupMembership {
     const coordinator = await this.#findCoordinator()
     const response = await this.#deps.connection.call(coordinator.address, groupMethods.offsetFetch, {
       groupId: this.#config.groupId, partitions: groupPartitionsByTopic(partitions),
-    })
+    }, coordinatorWatch(coordinator))
     const groupError = responseError(response.errorCode, response.errorMessage, { groupId: this.#config.groupId })
     if (groupError !== undefined) throw groupError
     const committed = new Map<string, number>()
@@ -461,7 +464,7 @@ export class GroupMembership {
       memberId: this.#memberId,
       memberEpoch: this.#memberEpoch,
       partitions: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: -1, metadata: o.metadata ?? '' })),
-    })
+    }, coordinatorWatch(coordinator))
     const groupError = responseError(response.errorCode, response.errorMessage, { groupId: this.#config.groupId })
     if (groupError !== undefined) throw groupError
     let firstError: GregorError | undefined

@@ -1,8 +1,12 @@
-import { ErrorCode } from '@gregor/common'
+import { ErrorCode, seededRng } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { ProducerBatch } from './producer-batch.js'
+import { defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 import { recordInput } from './producer.js'
-import { produceOutcomes, produceRequest } from './producer-sender.js'
+import { ProducerSender, produceOutcomes, produceRequest } from './producer-sender.js'
+import type { Appended } from './record-accumulator.js'
+import { flushMicrotasks } from './testing/flush-microtasks.js'
+import { knownLeader, metadata, scriptedConnection } from './testing/scripted-brokers.js'
 
 function batch (topic: string, partition: number): ProducerBatch {
   const created = new ProducerBatch({ topic, partition, createdMs: 0 })
@@ -59,5 +63,44 @@ describe('recordInput', () => {
     })
     const headers = [{ key: 'a', value: null }, { key: 'a', value: Buffer.from('y') }]
     expect(recordInput({ value: null, headers })).toEqual({ key: null, value: null, headers })
+  })
+})
+
+describe('ProducerSender and a black-holed leader', () => {
+  test('a batch stalled at a leader that stopped answering is resent, with the same producer id and sequence, to the leader another broker names', async () => {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    await knownLeader(brokers, connection)
+    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0 })
+    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
+    const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
+    let delivered: number | undefined
+    void appended.delivery.then((metadata) => { delivered = metadata.offset })
+    await flushMicrotasks()
+    brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
+    await flushMicrotasks()
+    const first = brokers.of('Produce')[0]
+    expect(first?.address).toBe('b1:9092')
+
+    // b1 never answers; 300 ms on, b2 (not b1) is asked where t-0 is led, and names broker 3.
+    scheduler.advance(300)
+    await flushMicrotasks()
+    const refresh = brokers.of('Metadata').at(-1)
+    expect(refresh?.address).not.toBe('b1:9092')
+    refresh?.respond(metadata(3, 6))
+    await flushMicrotasks()
+    expect(first?.cancelled).toBe(true)
+    // Resent at once (a zero-delay wake): no backoff, and no second metadata request (the stall watch's is fresh).
+    scheduler.advance(0)
+    await flushMicrotasks()
+    expect(brokers.of('Metadata')).toHaveLength(2)
+    const resent = brokers.of('Produce')[1]
+    expect(resent?.address).toBe('b3:9092')
+    expect(Buffer.from(resent?.request.partitions[0].records)).toEqual(Buffer.from(first?.request.partitions[0].records))
+    resent?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 11 }] })
+    await flushMicrotasks()
+    expect(delivered).toBe(11)
+    // Long before the 5 s request timeout.
+    expect(scheduler.nowMs()).toBeLessThan(1_000)
+    sender.close()
   })
 })

@@ -7,6 +7,11 @@
  * request per broker (bounded by `requestBytesMax`). Partitions without a known leader stay queued and trigger a
  * metadata refresh, at most one at a time and one per `retryBackoffMs`; the refresh wakes the loop again.
  *
+ * A request names the leader (id and epoch) its partitions were sent to, so the connection abandons it when it stalls
+ * and metadata from another broker shows a new leader (cluster-connection.ts): its batches are retried at the new
+ * leader with the same sequence numbers (at once: no backoff and no second metadata refresh), so an idempotent
+ * producer's retry is stored once.
+ *
  * Per batch outcome: success completes it at the broker's base offset; a failure goes to RetryPolicy, which either
  * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, or the broker was
  * unreachable) or fails it, never past `deliveryTimeoutMs`. The accumulator mutes a partition while its batch is in
@@ -145,7 +150,7 @@ export class ProducerSender {
         bytesMax: REQUEST_BYTES_MAX,
         filter: (tp) => connection.leaderFor(tp)?.brokerId === group.brokerId,
       })
-      if (batches.length > 0) void this.#produce(group.address, batches)
+      if (batches.length > 0) void this.#produce(group.address, group.brokerId, batches)
     }
   }
 
@@ -164,11 +169,14 @@ export class ProducerSender {
     })
   }
 
-  async #produce (address: string, batches: ProducerBatch[]): Promise<void> {
+  async #produce (address: string, brokerId: number, batches: ProducerBatch[]): Promise<void> {
     const request = produceRequest(batches, { acks: this.#config.acks, timeoutMs: this.#config.requestTimeoutMs })
+    const leaders = batches.map((batch) => ({
+      topic: batch.topic, partition: batch.partition, brokerId, leaderEpoch: this.#deps.connection.leaderFor(batch)?.leaderEpoch ?? -1,
+    }))
     let outcomes: ProduceOutcome[]
     try {
-      const response = await this.#deps.connection.call(address, clientMethods.produce, request)
+      const response = await this.#deps.connection.call(address, clientMethods.produce, request, { leaders })
       outcomes = produceOutcomes(response, batches)
     } catch (error) {
       const failure = error instanceof GregorError ? error : new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, String(error), { cause: error })
@@ -197,8 +205,11 @@ export class ProducerSender {
       }
       return
     }
-    if (decision.refreshMetadata || isStaleMetadataError(error)) this.#refreshMetadata([batch.topic])
-    this.accumulator.reenqueue(batch, { delayMs: decision.delayMs })
+    // Abandoned by the stall watch because fresh metadata names another leader: the metadata needs no refresh and
+    // the new leader no backoff (as Kafka's KIP-951), so the batch goes there in the next drain.
+    const leaderMoved = error.details.leaderMoved === true
+    if (!leaderMoved && (decision.refreshMetadata || isStaleMetadataError(error))) this.#refreshMetadata([batch.topic])
+    this.accumulator.reenqueue(batch, { delayMs: leaderMoved ? 0 : decision.delayMs })
   }
 
   /** Asks any broker for a producer id (Kafka InitProducerId): one request at a time, `retryBackoffMs` apart on failure. */

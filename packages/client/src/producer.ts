@@ -64,9 +64,9 @@ export class Producer {
 
   /** Throws INVALID_CONFIG (every problem in `details.problems`) for a bad config. */
   constructor (options: ProducerOptions, deps: ProducerDeps = {}) {
-    const { bootstrapServers, requestTimeoutMs, messageBytesMax, ...producer } = options
+    const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, ...producer } = options
     this.#config = validateProducerConfig({ ...defaultProducerConfig, ...definedOnly(producer), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) })
-    this.#connection = connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax })
+    this.#connection = connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs })
     this.#partitioner = deps.partitioner ?? createDefaultPartitioner()
     this.#deps = {
       clock: deps.clock ?? systemClock,

@@ -22,8 +22,8 @@ describe('responseError', () => {
   })
 
   test('an unknown code becomes UNKNOWN_SERVER_ERROR, not retriable, with the raw code kept', () => {
-    expect(responseError('POLICY_VIOLATION', 'no')).toMatchObject({
-      code: ErrorCode.UNKNOWN_SERVER_ERROR, retriable: false, details: { errorCode: 'POLICY_VIOLATION' },
+    expect(responseError('SOME_FUTURE_CODE', 'no')).toMatchObject({
+      code: ErrorCode.UNKNOWN_SERVER_ERROR, retriable: false, details: { errorCode: 'SOME_FUTURE_CODE' },
     })
   })
 })

@@ -25,9 +25,13 @@ export const ErrorCode = {
   INVALID_REQUEST: 'INVALID_REQUEST',
   OUT_OF_ORDER_SEQUENCE_NUMBER: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
   INVALID_PRODUCER_EPOCH: 'INVALID_PRODUCER_EPOCH',
+  /** A request the broker's configured limits refuse (Kafka: code 44); not retriable: resending does not change it. */
+  POLICY_VIOLATION: 'POLICY_VIOLATION',
   INCONSISTENT_CLUSTER_ID: 'INCONSISTENT_CLUSTER_ID',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   UNKNOWN_SERVER_ERROR: 'UNKNOWN_SERVER_ERROR',
+  /** The connection broke or no answer came before the deadline (Kafka: code 13); the request may or may not have run. */
+  NETWORK_EXCEPTION: 'NETWORK_EXCEPTION',
   // Consumer groups (KIP-848 and the group coordinator).
   COORDINATOR_LOAD_IN_PROGRESS: 'COORDINATOR_LOAD_IN_PROGRESS',
   COORDINATOR_NOT_AVAILABLE: 'COORDINATOR_NOT_AVAILABLE',
@@ -58,6 +62,7 @@ const retriableByDefault: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.NOT_CONTROLLER,
   ErrorCode.PROPOSAL_DROPPED,
   ErrorCode.SHUTTING_DOWN,
+  ErrorCode.NETWORK_EXCEPTION,
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
   ErrorCode.NOT_COORDINATOR,

@@ -8,11 +8,15 @@
  * Kafka does) instead of polling. Brokers expiring together are fenced together: an election never picks a broker
  * that is being fenced in the same batch, and an ISR of brokers all fenced at once is kept whole (leader
  * `NO_LEADER`), as `appendIsrRemovals` explains.
+ *
+ * Bounded: a broker in more ISRs than one Raft entry can rewrite (about 10,000 at RF 3 within 1 MiB) is fenced in
+ * several batches: its partitions move away first while it is still registered live, and FenceBroker comes with the
+ * last of them (`boundedBrokerRemoval`). The controller decides again after each batch, so a broker that heartbeats
+ * in the meantime is not fenced, and keeps only the moves already made (an ISR it rejoins by catching up).
  */
 import type { NodeId } from '@gregor/common'
 import { type BrokerExpiryReason, type BrokerLivenessInput, brokerLiveness } from './broker-heartbeat.js'
-import { appendIsrRemovals } from './isr-removal.js'
-import { MetadataDraft } from './metadata-draft.js'
+import { boundedBrokerRemoval } from './isr-removal.js'
 import type { MetadataImage } from './metadata-image.js'
 import type { MetadataRecord } from './metadata-record.js'
 
@@ -25,13 +29,20 @@ export interface FencedBroker {
 }
 
 export interface BrokerFencingDecision {
+  /** The brokers to fence; fenced by this batch only when `complete`. */
   readonly fencedBrokers: readonly FencedBroker[]
-  /** One atomic batch; empty when nobody expired. */
+  /** One atomic batch within `batchBytesMax`; empty when nobody expired. */
   readonly records: readonly MetadataRecord[]
+  /** False when `records` only moves partitions away: apply them and decide again. */
+  readonly complete: boolean
 }
 
 /** Fence every unfenced broker whose session expired or whose connection-loss grace ran out. */
-export function decideBrokerFencing (image: MetadataImage, input: BrokerLivenessInput): BrokerFencingDecision {
+export function decideBrokerFencing (
+  image: MetadataImage,
+  input: BrokerLivenessInput,
+  batchBytesMax = Number.POSITIVE_INFINITY,
+): BrokerFencingDecision {
   const fencedBrokers: FencedBroker[] = []
   for (const broker of image.brokers()) {
     if (broker.fenced) continue
@@ -41,11 +52,10 @@ export function decideBrokerFencing (image: MetadataImage, input: BrokerLiveness
       fencedBrokers.push({ brokerId, incarnationId, reason: liveness.reason, overdueMs: input.nowMs - liveness.deadlineMs })
     }
   }
-  if (fencedBrokers.length === 0) return { fencedBrokers, records: [] }
-  const draft = new MetadataDraft(image)
-  for (const { brokerId, incarnationId } of fencedBrokers) draft.append({ type: 'FenceBroker', brokerId, incarnationId })
-  appendIsrRemovals(draft, new Set(fencedBrokers.map((fenced) => fenced.brokerId)))
-  return { fencedBrokers, records: draft.records }
+  if (fencedBrokers.length === 0) return { fencedBrokers, records: [], complete: true }
+  const fences: MetadataRecord[] = fencedBrokers.map(({ brokerId, incarnationId }) => ({ type: 'FenceBroker', brokerId, incarnationId }))
+  const batch = boundedBrokerRemoval(image, fences, new Set(fencedBrokers.map((fenced) => fenced.brokerId)), batchBytesMax)
+  return { fencedBrokers, ...batch }
 }
 
 /** The earliest moment an unfenced broker would expire without a new heartbeat; undefined when none is unfenced. */

@@ -6,15 +6,15 @@
  * shutting down, expired, or with its connection to the controller lost; otherwise two processes share an id and
  * the newcomer is refused (Kafka DUPLICATE_BROKER_REGISTRATION), so they cannot take turns evicting each other. When
  * the replaced incarnation was unfenced, its ISR memberships and leaderships go in the same batch: a restarted
- * process must rejoin ISRs by catching up, not inherit them.
+ * process must rejoin ISRs by catching up, not inherit them. When those are too many for one batch, they move first
+ * and the registration comes with the last batch (`boundedBrokerRemoval`; `complete` is false until then).
  * Unregistering (decommissioning) is allowed for a fenced broker only; it stays in the ISRs it was the last member
  * of, so those partitions can still come back cleanly if the id ever returns.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
 import { type BrokerLivenessInput, brokerLiveness, heartbeatOf } from './broker-heartbeat.js'
-import { appendIsrRemovals } from './isr-removal.js'
+import { boundedBrokerRemoval } from './isr-removal.js'
 import { withContext } from './json-reader.js'
-import { MetadataDraft } from './metadata-draft.js'
 import type { BrokerRegistration, MetadataImage } from './metadata-image.js'
 import { readMetadataRecord } from './metadata-record-codec.js'
 import type { BrokerListener, MetadataRecord, RegisterBrokerRecord } from './metadata-record.js'
@@ -29,6 +29,8 @@ export interface BrokerRegistrationRequest {
 
 export interface BrokerRegistrationDecision {
   readonly records: readonly MetadataRecord[]
+  /** False when `records` only moves the old incarnation's partitions away: apply them and decide again. */
+  readonly complete: boolean
   /** The incarnation this registration replaces, if any (the broker restarted). */
   readonly replacedIncarnationId?: string
 }
@@ -50,12 +52,13 @@ export function decideBrokerRegistration (
   image: MetadataImage,
   request: BrokerRegistrationRequest,
   input: BrokerLivenessInput,
+  batchBytesMax = Number.POSITIVE_INFINITY,
 ): BrokerRegistrationDecision {
   const record = withContext('invalid broker registration', () =>
     readMetadataRecord({ type: 'RegisterBroker', ...request }, 'registration')) as RegisterBrokerRecord
   const existing = image.broker(record.brokerId)
   if (existing?.incarnationId === record.incarnationId) {
-    if (sameRegistration(existing, record)) return { records: [] }
+    if (sameRegistration(existing, record)) return { records: [], complete: true }
     throw new GregorError(ErrorCode.INVALID_REQUEST,
       `broker ${record.brokerId} incarnation ${record.incarnationId} is already registered with other listeners or rack`)
   }
@@ -64,12 +67,9 @@ export function decideBrokerRegistration (
       `broker ${record.brokerId} is still registered by live incarnation ${existing.incarnationId}`,
       { retriable: true, details: { brokerId: record.brokerId, kafkaCode: 'DUPLICATE_BROKER_REGISTRATION' } })
   }
-  const draft = new MetadataDraft(image)
-  draft.append(record)
-  if (existing !== undefined && !existing.fenced) appendIsrRemovals(draft, new Set([record.brokerId]))
-  return existing === undefined
-    ? { records: draft.records }
-    : { records: draft.records, replacedIncarnationId: existing.incarnationId }
+  const removed = new Set(existing !== undefined && !existing.fenced ? [record.brokerId] : [])
+  const batch = boundedBrokerRemoval(image, [record], removed, batchBytesMax)
+  return existing === undefined ? batch : { ...batch, replacedIncarnationId: existing.incarnationId }
 }
 
 /** Remove a fenced broker for good. */
@@ -83,5 +83,5 @@ export function decideBrokerUnregistration (image: MetadataImage, request: { rea
     throw new GregorError(ErrorCode.INVALID_REQUEST,
       `broker ${request.brokerId} is unfenced; stop it and let it be fenced before unregistering it`)
   }
-  return { records: [{ type: 'UnregisterBroker', brokerId: broker.brokerId, incarnationId: broker.incarnationId }] }
+  return { records: [{ type: 'UnregisterBroker', brokerId: broker.brokerId, incarnationId: broker.incarnationId }], complete: true }
 }

@@ -8,10 +8,17 @@
  * cluster. Unfencing is followed, in the same batch, by elections for offline partitions whose ISR it belongs to
  * (the partitions a whole-ISR fence left leaderless come back as soon as one of their members returns), and those
  * partitions' ISRs drop the members that are still fenced.
+ *
+ * Bounded: UnfenceBroker first, then as many elections as fit in `batchBytesMax`. Every prefix is a valid image (an
+ * unfenced broker in the ISR of a partition that is still offline is allowed), so the rest follow in later batches from
+ * `decideOfflinePartitionElections`, which the controller runs until it is `complete`. It also leads again a
+ * partition that a controller dying halfway through a bounded fence left offline while its broker lives.
  */
+import assert from 'node:assert/strict'
 import type { NodeId } from '@gregor/common'
 import { type BrokerLivenessInput, brokerLiveness, heartbeatOf } from './broker-heartbeat.js'
 import { electLeader, isAcceptableLeader } from './leader-election.js'
+import { MetadataBatchBudget } from './metadata-batch-budget.js'
 import { MetadataDraft } from './metadata-draft.js'
 import type { BrokerRegistration, MetadataImage } from './metadata-image.js'
 import { type MetadataRecord, NO_LEADER } from './metadata-record.js'
@@ -19,8 +26,16 @@ import { buildPartitionChange } from './partition-change.js'
 
 export interface BrokerUnfencingDecision {
   readonly unfencedBrokers: readonly NodeId[]
-  /** One atomic batch; empty when nobody qualifies. */
+  /** One atomic batch within `batchBytesMax`; empty when nobody qualifies. */
   readonly records: readonly MetadataRecord[]
+  /** False when some offline partitions are left to elect: `decideOfflinePartitionElections` until complete. */
+  readonly complete: boolean
+}
+
+export interface OfflineElectionsDecision {
+  readonly records: readonly MetadataRecord[]
+  /** False when more elections remain than fitted in this batch: apply it and decide again. */
+  readonly complete: boolean
 }
 
 function readyToUnfence (image: MetadataImage, broker: BrokerRegistration, input: BrokerLivenessInput): boolean {
@@ -34,11 +49,33 @@ function readyToUnfence (image: MetadataImage, broker: BrokerRegistration, input
     !brokerLiveness(broker, input).expired
 }
 
-export function decideBrokerUnfencing (image: MetadataImage, input: BrokerLivenessInput): BrokerUnfencingDecision {
+export function decideBrokerUnfencing (
+  image: MetadataImage,
+  input: BrokerLivenessInput,
+  batchBytesMax = Number.POSITIVE_INFINITY,
+): BrokerUnfencingDecision {
   const ready = image.brokers().filter((broker) => readyToUnfence(image, broker, input))
-  if (ready.length === 0) return { unfencedBrokers: [], records: [] }
+  if (ready.length === 0) return { unfencedBrokers: [], records: [], complete: true }
   const draft = new MetadataDraft(image)
-  for (const { brokerId, incarnationId } of ready) draft.append({ type: 'UnfenceBroker', brokerId, incarnationId })
+  const budget = new MetadataBatchBudget(batchBytesMax)
+  for (const { brokerId, incarnationId } of ready) {
+    const record: MetadataRecord = { type: 'UnfenceBroker', brokerId, incarnationId }
+    assert(budget.tryAdd(record), 'UnfenceBroker records alone are above the metadata batch limit')
+    draft.append(record)
+  }
+  const complete = appendOfflineElections(draft, budget)
+  return { unfencedBrokers: ready.map((broker) => broker.brokerId), records: draft.records, complete }
+}
+
+/** Leads again every offline partition that has an acceptable ISR member, as many as fit in `batchBytesMax`. */
+export function decideOfflinePartitionElections (image: MetadataImage, batchBytesMax = Number.POSITIVE_INFINITY): OfflineElectionsDecision {
+  const draft = new MetadataDraft(image)
+  const complete = appendOfflineElections(draft, new MetadataBatchBudget(batchBytesMax))
+  return { records: draft.records, complete }
+}
+
+/** Appends elections while they fit; false when one did not. */
+function appendOfflineElections (draft: MetadataDraft, budget: MetadataBatchBudget): boolean {
   for (const partition of draft.image.offlinePartitions()) {
     const leader = electLeader(draft.image, partition)
     if (leader === NO_LEADER) continue
@@ -46,7 +83,9 @@ export function decideBrokerUnfencing (image: MetadataImage, input: BrokerLivene
     // fenced leave it: the new leader's high watermark must not wait for brokers that are not fetching.
     const isr = partition.isr.filter((id) => isAcceptableLeader(draft.image, id))
     const change = buildPartitionChange(partition, { leader, isr })
-    if (change !== undefined) draft.append(change)
+    if (change === undefined) continue
+    if (!budget.tryAdd(change)) return false
+    draft.append(change)
   }
-  return { unfencedBrokers: ready.map((broker) => broker.brokerId), records: draft.records }
+  return true
 }

@@ -9,11 +9,14 @@
  * the ISR lets it lead again, cleanly, once it restarts and catches up. The decision is idempotent: calling it again
  * on every shutdown heartbeat re-derives what is left to do, and reports `shutdownReady` once the committed image
  * shows the broker shutting down and leading nothing.
+ *
+ * Bounded as fencing is (`boundedBrokerRemoval`): when the broker is in too many ISRs for one batch, its partitions
+ * move first and BrokerShutdownRequested comes with the last batch; until then the decision is not `complete` and
+ * not `shutdownReady`, and the controller decides again.
  */
 import type { NodeId } from '@gregor/common'
 import { checkBrokerIncarnation } from './broker-heartbeat.js'
-import { appendIsrRemovals } from './isr-removal.js'
-import { MetadataDraft } from './metadata-draft.js'
+import { boundedBrokerRemoval } from './isr-removal.js'
 import type { MetadataImage } from './metadata-image.js'
 import type { MetadataRecord } from './metadata-record.js'
 
@@ -23,19 +26,24 @@ export interface ControlledShutdownRequest {
 }
 
 export interface ControlledShutdownDecision {
-  /** One atomic batch to propose; empty once there is nothing left to move. */
+  /** One atomic batch to propose, within `batchBytesMax`; empty once there is nothing left to move. */
   readonly records: readonly MetadataRecord[]
+  /** False when `records` only moves partitions away: apply them and decide again. */
+  readonly complete: boolean
   /** The broker may exit: in `image` it is shutting down and leads no partition (Kafka's `shouldShutDown`). */
   readonly shutdownReady: boolean
 }
 
-export function decideControlledShutdown (image: MetadataImage, request: ControlledShutdownRequest): ControlledShutdownDecision {
+export function decideControlledShutdown (
+  image: MetadataImage,
+  request: ControlledShutdownRequest,
+  batchBytesMax = Number.POSITIVE_INFINITY,
+): ControlledShutdownDecision {
   const broker = checkBrokerIncarnation(image, request.brokerId, request.incarnationId)
-  const draft = new MetadataDraft(image)
-  if (!broker.shuttingDown) {
-    draft.append({ type: 'BrokerShutdownRequested', brokerId: broker.brokerId, incarnationId: broker.incarnationId })
-  }
-  appendIsrRemovals(draft, new Set([broker.brokerId]))
+  const stateRecords: MetadataRecord[] = broker.shuttingDown
+    ? []
+    : [{ type: 'BrokerShutdownRequested', brokerId: broker.brokerId, incarnationId: broker.incarnationId }]
+  const batch = boundedBrokerRemoval(image, stateRecords, new Set([broker.brokerId]), batchBytesMax)
   const shutdownReady = broker.shuttingDown && image.partitionsLedBy(broker.brokerId).length === 0
-  return { records: draft.records, shutdownReady }
+  return { ...batch, shutdownReady }
 }

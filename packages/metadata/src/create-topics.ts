@@ -10,14 +10,25 @@
  * of a request see the earlier ones. A new partition starts with every replica in the ISR, the first replica as
  * leader, and both epochs 0.
  *
+ * Atomic per topic, bounded per batch: a topic's Topic and Partition records always travel in one Raft entry, as Kafka
+ * writes them in one atomic batch, so no committed image ever holds part of a topic. Splitting a creation across
+ * entries would need a half-created topic to be a valid image, and it is not one a client may see: a topic that
+ * later grows from 2,000 to 6,500 partitions has moved most keys to other partitions (the partitioner hashes over
+ * the count), and a controller that dies halfway leaves a topic that was never asked for. So a topic whose records
+ * cannot fit in one entry (`batchBytesMax`, the Raft entry limit the controller passes in: about 6,300 partitions at
+ * replication factor 3 within 1 MiB) is refused at once with POLICY_VIOLATION, naming the limit and the partition
+ * count that would fit, instead of being proposed and never committed. Topics of one request are packed, whole, into
+ * as few batches as fit (`batches`); each batch is correct on its own, like Kafka's per-topic results.
+ *
  * Pure: topic ids and the placement start index come from the caller.
  */
 import assert from 'node:assert/strict'
 import { ErrorCode, GregorError, type NodeId, isGregorError, leaderEpoch } from '@gregor/common'
 import type { MetadataConfig } from './metadata-config.js'
+import { MetadataBatchBudget } from './metadata-batch-budget.js'
 import { MetadataDraft } from './metadata-draft.js'
 import type { MetadataImage } from './metadata-image.js'
-import { readId } from './metadata-record-codec.js'
+import { metadataBatchBytes, metadataBatchOverheadBytes, metadataRecordBytes, readId } from './metadata-record-codec.js'
 import { type MetadataRecord, metadataLimits } from './metadata-record.js'
 import { placeReplicas } from './replica-placement.js'
 import { type TopicConfig, resolveTopicConfig } from './topic-config.js'
@@ -40,6 +51,8 @@ export interface CreateTopicsInput {
   readonly placementStartIndex: number
   /** Check and report, propose nothing (Kafka `validateOnly`). */
   readonly validateOnly?: boolean
+  /** The most bytes one batch of records may encode to (the Raft entry limit); unbounded when absent. */
+  readonly batchBytesMax?: number
 }
 
 export interface CreatedTopic {
@@ -60,6 +73,8 @@ export interface CreateTopicsDecision {
   readonly results: readonly CreateTopicResult[]
   /** Topic and Partition records of the topics that succeed; empty when `validateOnly`. */
   readonly records: readonly MetadataRecord[]
+  /** `records` in batches within `batchBytesMax`, each holding whole topics: propose them in order. */
+  readonly batches: readonly (readonly MetadataRecord[])[]
 }
 
 function checkName (image: MetadataImage, name: string, repeated: boolean): boolean {
@@ -91,33 +106,70 @@ function checkCounts (request: CreateTopicRequest, config: MetadataConfig): { pa
   return { partitionCount, replicationFactor }
 }
 
+/** Refuses a topic whose records cannot fit in one batch: it could never be created atomically. */
+function checkBatchBytes (records: readonly MetadataRecord[], request: { name: string; partitionCount: number; replicationFactor: number }, batchBytesMax: number): number {
+  const bytes = metadataBatchBytes(records)
+  if (bytes <= batchBytesMax) return bytes
+  const [topicRecord] = records
+  assert(topicRecord !== undefined)
+  const { name, partitionCount, replicationFactor } = request
+  const topicBytes = metadataBatchOverheadBytes + metadataRecordBytes(topicRecord)
+  const partitionsFitting = Math.max(0, Math.floor((batchBytesMax - topicBytes) * partitionCount / (bytes - topicBytes)))
+  throw new GregorError(ErrorCode.POLICY_VIOLATION,
+    `topic ${name} with ${partitionCount} partitions at replication factor ${replicationFactor} needs ${bytes} bytes of ` +
+    `metadata records, above the ${batchBytesMax}-byte limit of one metadata log entry (a topic is created in one ` +
+    `entry): at replication factor ${replicationFactor}, about ${partitionsFitting} partitions fit`,
+    { details: { name, partitionCount, replicationFactor, bytes, batchBytesMax, partitionsFitting } })
+}
+
 function createTopic (
   draft: MetadataDraft,
   request: CreateTopicRequest,
   placement: { readonly topicId: string; readonly startIndex: number; readonly repeated: boolean },
   config: MetadataConfig,
-): CreatedTopic {
+  batchBytesMax: number,
+): { readonly topic: CreatedTopic; readonly records: readonly MetadataRecord[]; readonly bytes: number } {
   const { name } = request
   const internal = checkName(draft.image, name, placement.repeated)
   const { partitionCount, replicationFactor } = checkCounts(request, config)
   const topicConfig = resolveTopicConfig(request.configs ?? {}, config.defaultTopicConfig, replicationFactor)
   const assignment = placeReplicas(draft.image, { partitionCount, replicationFactor, startIndex: placement.startIndex })
   const { topicId } = placement
-  draft.append({ type: 'Topic', name, topicId, partitionCount, config: topicConfig })
+  const records: MetadataRecord[] = [{ type: 'Topic', name, topicId, partitionCount, config: topicConfig }]
   assignment.forEach((replicas, partition) => {
     const [leader] = replicas
     assert(leader !== undefined)
-    draft.append({
+    records.push({
       type: 'Partition', topicId, partition, replicas, isr: replicas, leader, leaderEpoch: leaderEpoch(0), partitionEpoch: 0,
     })
   })
-  return { name, topicId, internal, partitionCount, replicationFactor, config: topicConfig, assignment }
+  const bytes = checkBatchBytes(records, { name, partitionCount, replicationFactor }, batchBytesMax)
+  for (const record of records) draft.append(record)
+  return { topic: { name, topicId, internal, partitionCount, replicationFactor, config: topicConfig, assignment }, records, bytes }
+}
+
+/** Whole topics packed in order into batches of at most `batchBytesMax` bytes. */
+function packTopics (topics: readonly { readonly records: readonly MetadataRecord[]; readonly bytes: number }[], batchBytesMax: number): MetadataRecord[][] {
+  const batches: MetadataRecord[][] = []
+  let budget: MetadataBatchBudget | undefined
+  for (const { records, bytes } of topics) {
+    if (budget === undefined || !budget.tryAddBytes(bytes - metadataBatchOverheadBytes, records.length)) {
+      budget = new MetadataBatchBudget(batchBytesMax)
+      assert(budget.tryAddBytes(bytes - metadataBatchOverheadBytes, records.length), 'a checked topic fits one batch')
+      batches.push([])
+    }
+    const batch = batches[batches.length - 1]
+    for (const record of records) batch?.push(record)
+  }
+  return batches
 }
 
 export function decideCreateTopics (image: MetadataImage, input: CreateTopicsInput, config: MetadataConfig): CreateTopicsDecision {
   assert(input.topicIds.length >= input.topics.length, 'CreateTopics needs one fresh topic id per topic')
   assert(new Set(input.topicIds).size === input.topicIds.length, 'CreateTopics topic ids must be distinct')
+  const batchBytesMax = input.batchBytesMax ?? Number.POSITIVE_INFINITY
   const draft = new MetadataDraft(image)
+  const created: { records: readonly MetadataRecord[]; bytes: number }[] = []
   const nameCounts = new Map<string, number>()
   for (const { name } of input.topics) nameCounts.set(name, (nameCounts.get(name) ?? 0) + 1)
   const results = input.topics.map((request, i): CreateTopicResult => {
@@ -127,11 +179,14 @@ export function decideCreateTopics (image: MetadataImage, input: CreateTopicsInp
     const startIndex = (input.placementStartIndex + i) % (metadataLimits.int32Max + 1)
     const placement = { topicId, startIndex, repeated: (nameCounts.get(request.name) ?? 0) > 1 }
     try {
-      return createTopic(draft, request, placement, config)
+      const { topic, records, bytes } = createTopic(draft, request, placement, config, batchBytesMax)
+      created.push({ records, bytes })
+      return topic
     } catch (error) {
       if (!isGregorError(error)) throw error
       return { name: request.name, error }
     }
   })
-  return { results, records: input.validateOnly === true ? [] : draft.records }
+  if (input.validateOnly === true) return { results, records: [], batches: [] }
+  return { results, records: draft.records, batches: packTopics(created, batchBytesMax) }
 }

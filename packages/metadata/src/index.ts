@@ -17,8 +17,10 @@ export {
 } from './metadata-record.js'
 export {
   METADATA_RECORD_VERSION, decodeMetadataRecord, decodeMetadataRecords, encodeMetadataRecord, encodeMetadataRecords,
-  readMetadataRecord,
+  metadataBatchBytes, metadataBatchOverheadBytes, metadataRecordBytes, readMetadataRecord,
 } from './metadata-record-codec.js'
+export { MetadataBatchBudget, splitIndependentRecords } from './metadata-batch-budget.js'
+export { type BoundedBatch, boundedBrokerRemoval } from './isr-removal.js'
 export {
   MetadataImage, type BrokerRegistration, type MetadataImageState, type PartitionDescription, type PartitionImage,
   type TopicDescription, type TopicImage,
@@ -47,7 +49,9 @@ export {
   heartbeatOf, heartbeatReceived,
 } from './broker-heartbeat.js'
 export { type BrokerFencingDecision, type FencedBroker, decideBrokerFencing, nextFencingDeadlineMs } from './broker-fencing.js'
-export { type BrokerUnfencingDecision, decideBrokerUnfencing } from './broker-unfencing.js'
+export {
+  type BrokerUnfencingDecision, type OfflineElectionsDecision, decideBrokerUnfencing, decideOfflinePartitionElections,
+} from './broker-unfencing.js'
 export {
   type BrokerRegistrationDecision, type BrokerRegistrationRequest, decideBrokerRegistration,
   decideBrokerUnregistration,

@@ -12,6 +12,7 @@
  * metadata did, so a broker still catching up (Redpanda #18497, Kafka PR 22934) never receives leadership.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
+import { MetadataBatchBudget } from './metadata-batch-budget.js'
 import type { MetadataImage, PartitionImage } from './metadata-image.js'
 import { type MetadataRecord, NO_LEADER } from './metadata-record.js'
 import { buildPartitionChange } from './partition-change.js'
@@ -51,10 +52,15 @@ export interface TopicPartition {
 /** Per partition, Kafka's ElectLeaders outcomes (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ...). */
 export type PreferredElectionOutcome =
   | 'elected' | 'election-not-needed' | 'preferred-leader-not-available' | 'unknown-topic-or-partition'
+  /** Due, but beyond this batch's byte budget: decide again once the batch is applied. */
+  | 'deferred'
 
 export interface PreferredLeaderElectionDecision {
   readonly results: readonly (TopicPartition & { readonly outcome: PreferredElectionOutcome })[]
+  /** Within `batchBytesMax`; each record is correct on its own. */
   readonly records: readonly MetadataRecord[]
+  /** False when some elections were `deferred`. */
+  readonly complete: boolean
 }
 
 /**
@@ -65,12 +71,15 @@ export interface PreferredLeaderElectionDecision {
 export function decidePreferredLeaderElection (
   image: MetadataImage,
   request: { readonly partitions?: readonly TopicPartition[] },
+  batchBytesMax = Number.POSITIVE_INFINITY,
 ): PreferredLeaderElectionDecision {
   const targets = request.partitions ?? image.partitions()
   if (new Set(targets.map((t) => `${t.topicId}/${t.partition}`)).size !== targets.length) {
     throw new GregorError(ErrorCode.INVALID_REQUEST, 'a preferred-leader election names a partition twice')
   }
   const records: MetadataRecord[] = []
+  const budget = new MetadataBatchBudget(batchBytesMax)
+  let complete = true
   const results = targets.map(({ topicId, partition: index }) => {
     const partition = image.partition(topicId, index)
     const result = (outcome: PreferredElectionOutcome): TopicPartition & { outcome: PreferredElectionOutcome } =>
@@ -79,8 +88,12 @@ export function decidePreferredLeaderElection (
     if (partition.leader === partition.replicas[0]) return result('election-not-needed')
     const change = buildPartitionChange(partition, { leader: electPreferredLeader(image, partition) })
     if (change === undefined) return result('preferred-leader-not-available')
+    if (!complete || !budget.tryAdd(change)) {
+      complete = false
+      return result('deferred')
+    }
     records.push(change)
     return result('elected')
   })
-  return { results, records: Object.freeze(records) }
+  return { results, records: Object.freeze(records), complete }
 }

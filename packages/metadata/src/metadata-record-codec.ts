@@ -232,6 +232,24 @@ export function decodeMetadataRecord (bytes: Uint8Array): MetadataRecord {
   })
 }
 
+/** The text around a batch's records, `{"v":1,"records":[` and `]}`, in bytes. */
+export const metadataBatchOverheadBytes = utf8.encode(JSON.stringify({ v: METADATA_RECORD_VERSION, records: [] })).byteLength
+
+/** The bytes `record` adds to a batch of `encodeMetadataRecords`, not counting the `,` before it. */
+export function metadataRecordBytes (record: MetadataRecord): number {
+  return utf8.encode(JSON.stringify(record)).byteLength
+}
+
+/**
+ * Exactly `encodeMetadataRecords(records).byteLength`, record by record: what a decision counts to keep its batch
+ * within one Raft entry (the codec owns the layout, so the count lives next to it).
+ */
+export function metadataBatchBytes (records: readonly MetadataRecord[]): number {
+  let bytes = metadataBatchOverheadBytes + Math.max(0, records.length - 1)
+  for (const record of records) bytes += metadataRecordBytes(record)
+  return bytes
+}
+
 /** One Raft entry's worth of records: the records of one controller decision, applied atomically. */
 export function encodeMetadataRecords (records: readonly MetadataRecord[]): Uint8Array {
   assert(records.length <= recordsPerBatchMax, `a metadata batch holds at most ${recordsPerBatchMax} records`)

@@ -48,13 +48,32 @@ export function grpcMethod<Request, RequestProperties, Response, ResponsePropert
   }
 }
 
-/** Channel options every Gregor peer uses: larger messages than the 4 MiB default for snapshots and fetches. */
-export function channelOptions (messageBytesMax: number): grpc.ChannelOptions {
+/** HTTP/2 keepalive of a channel: a PING every `timeMs` (with or without calls), the connection dropped when one is
+ * not answered within `timeoutMs`. */
+export interface ChannelKeepalive {
+  readonly timeMs: number
+  readonly timeoutMs: number
+}
+
+/**
+ * Between brokers (raft, replication, broker heartbeats): a stopped peer is noticed by the protocols themselves
+ * (raft elections, session timeouts), so the keepalive only has to clear dead connections eventually.
+ */
+export const peerKeepalive: ChannelKeepalive = Object.freeze({ timeMs: 10_000, timeoutMs: 5_000 })
+
+/**
+ * Channel options every Gregor channel uses: larger messages than the 4 MiB default for snapshots and fetches, and
+ * `keepalive` (`peerKeepalive` unless the caller has a reason: clients use a faster one, client/cluster-connection.ts).
+ * Pings are allowed without calls: the brokers are grpc-js servers, which enforce no minimum ping interval (a C-core
+ * or Go server, or a proxy, would answer frequent pings with GOAWAY ENHANCE_YOUR_CALM, after which grpc-js doubles
+ * the channel's ping interval).
+ */
+export function channelOptions (messageBytesMax: number, keepalive: ChannelKeepalive = peerKeepalive): grpc.ChannelOptions {
   return {
     'grpc.max_receive_message_length': messageBytesMax,
     'grpc.max_send_message_length': messageBytesMax,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_time_ms': keepalive.timeMs,
+    'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
   }
 }

@@ -4,8 +4,16 @@
  * A message's size counts the payload plus a fixed per-entry overhead, so that a run of empty entries is still
  * bounded; the uncommitted budget counts payload only, so that a new leader's empty no-op is always accepted
  * (etcd `payloadSize`).
+ *
+ * Owns `entryDataBytesMax`, the largest payload one entry may carry: the transport's decoder refuses a bigger one
+ * from the network (`RaftCodecLimits.entryBytesMax` defaults to it), so a bigger entry is never replicated, never
+ * commits, and every later proposal waits behind it. Whoever proposes (the controller) reads it from here and
+ * refuses, or splits, anything bigger before proposing.
  */
 import type { Entry } from './types.js'
+
+/** The largest `data` of one entry, in bytes: 1 MiB, as Kafka's default `max.message.bytes`. */
+export const entryDataBytesMax = 1024 * 1024
 
 /** Term and index as two 8-byte integers on the wire. */
 const entryOverheadBytes = 16

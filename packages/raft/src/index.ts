@@ -6,5 +6,6 @@
 export * from './types.js'
 export { type RaftConfig, defaultRaftConfig, validateRaftConfig } from './raft-config.js'
 export { MemoryStorage } from './memory-storage.js'
+export { entryDataBytesMax } from './entry-size.js'
 export { RawNode, type RawNodeDeps, type RaftStatus } from './raw-node.js'
 export { message, emptyContext, type MessageFields } from './message.js'

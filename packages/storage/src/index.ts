@@ -1,2 +1,5 @@
+export type { FileHandle, FileStats, FileSystem, OpenFlags } from './fs/file-system.js'
+export { nodeFileSystem } from './fs/node-file-system.js'
+export { SimFileSystem, type SimFileSystemOptions, simFsError } from './testing/sim-file-system.js'
 export * from './log/index.js'
 export * from './raft-store.js'

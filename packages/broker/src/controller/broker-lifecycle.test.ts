@@ -1,97 +1,186 @@
-import * as grpc from '@grpc/grpc-js'
-import { nodeId, raftIndex, silentLogger } from '@gregor/common'
-import { MetadataImage, defaultMetadataConfig, validateMetadataConfig } from '@gregor/metadata'
-import { afterEach, describe, expect, test } from 'vitest'
+/**
+ * BrokerLifecycle over a scripted ControllerChannel and hand-driven time: registration, heartbeats, re-registration,
+ * forwarding with retries and deadlines, and controlled shutdown, without a network or a real clock. (Over gRPC
+ * against a real Controller: transport/grpc-controller-channel.test.ts.)
+ */
+import { ErrorCode, GregorError, nodeId, silentLogger } from '@gregor/common'
+import type { gregor } from '@gregor/protocol'
+import { describe, expect, test } from 'vitest'
+import { ManualTimers } from '../replica/testing/manual-timers.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
-import { Controller } from './controller.js'
-import { addControllerService } from './controller-service.js'
+import type { ControllerChannel, HeartbeatHandlers, HeartbeatSession } from './controller-channel.js'
+import type { BrokerHeartbeatRequest } from './controller.js'
 
-const graceMs = 300
-const config = validateMetadataConfig({
-  ...defaultMetadataConfig, brokerHeartbeatIntervalMs: 50, brokerSessionTimeoutMs: 3000, brokerConnectionLossGraceMs: graceMs,
-})
+type HeartbeatAnswer = Partial<gregor.cluster.BrokerHeartbeatResponse>
 
-async function waitFor (condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadlineMs = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadlineMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+/** A channel whose controller answers as the test says, recording what it was sent. */
+class ScriptedChannel implements ControllerChannel {
+  controller: string | undefined = '1'
+  registrations = 0
+  refuseRegistration = false
+  heartbeats: BrokerHeartbeatRequest[] = []
+  answerHeartbeat: (heartbeat: BrokerHeartbeatRequest) => HeartbeatAnswer | undefined = () => ({ fenced: false })
+  alterPartitionCalls = 0
+  answerAlterPartition: (call: number) => Promise<gregor.cluster.AlterPartitionResponse> = async () => answer({})
+  sessionsOpened = 0
+  closed = false
+
+  target (): string | undefined { return this.controller }
+
+  async registerBroker (): Promise<gregor.cluster.RegisterBrokerResponse> {
+    this.registrations++
+    return answer(this.refuseRegistration ? { errorCode: ErrorCode.NOT_CONTROLLER } : {})
   }
+
+  openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
+    if (this.controller === undefined) return undefined
+    this.sessionsOpened++
+    let open = true
+    return {
+      send: (heartbeat) => {
+        if (!open) return
+        this.heartbeats.push(heartbeat)
+        const response = this.answerHeartbeat(heartbeat)
+        if (response !== undefined) queueMicrotask(() => { if (open) handlers.onResponse(answer(response)) })
+      },
+      close: () => { open = false },
+    }
+  }
+
+  async alterPartition (): Promise<gregor.cluster.AlterPartitionResponse> {
+    return await this.answerAlterPartition(++this.alterPartitionCalls)
+  }
+
+  async createTopics (): Promise<gregor.cluster.CreateTopicsResponse> { return answer({ topics: [] }) }
+  async deleteTopics (): Promise<gregor.cluster.DeleteTopicsResponse> { return answer({ topics: [] }) }
+  close (): void { this.closed = true }
 }
 
-const cleanups: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function startController (options: { active: boolean }) {
-  const image = new MetadataImage()
-  let ids = 0
-  const controller = new Controller({
-    brokerId: nodeId(1), clusterId: 'cluster-a', config, image: () => image,
-    propose: async (records) => { image.applyBatch(records, raftIndex(image.appliedIndex + 1)) },
-    newId: () => `topic-id-${++ids}`, clock: { nowMs: () => performance.now() }, logger: silentLogger,
-  })
-  if (options.active) controller.activate()
-  const server = new grpc.Server()
-  addControllerService(server, controller)
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
-      if (error === null) resolve(bound); else reject(error)
-    })
-  })
-  cleanups.push(() => { controller.deactivate(); server.forceShutdown() })
-  return { image, controller, address: `127.0.0.1:${port}` }
+function answer<T> (fields: Record<string, unknown>): T {
+  return { errorCode: '', errorMessage: '', fenced: false, shutdownReady: false, isr: [], leaderEpoch: 0, partitionEpoch: 0, ...fields } as T
 }
 
-function startLifecycle (brokerId: number, address: string, image: MetadataImage): BrokerLifecycle {
-  const lifecycle = new BrokerLifecycle({
-    brokerId: nodeId(brokerId), incarnationId: `incarnation-${brokerId}`, clusterId: 'cluster-a',
-    listeners: [{ name: 'BROKER', host: '127.0.0.1', port: 10_000 + brokerId }],
-    controllerAddress: () => address, appliedIndex: () => image.appliedIndex, heartbeatIntervalMs: 50,
-    logger: silentLogger,
+function lifecycle (channel: ScriptedChannel, time: ManualTimers): BrokerLifecycle {
+  return new BrokerLifecycle({
+    brokerId: nodeId(2), incarnationId: 'incarnation-2', clusterId: 'c', listeners: [{ name: 'BROKER', host: 'b2', port: 9093 }],
+    channel, appliedIndex: () => 7, heartbeatIntervalMs: 100,
+    config: { retryBackoffMsMin: 20, retryBackoffMsMax: 160, requestDeadlineMs: 1_000 },
+    clock: time, timers: time, logger: silentLogger,
   })
-  lifecycle.start()
-  cleanups.push(() => { lifecycle.stop() })
-  return lifecycle
 }
 
-describe('broker lifecycle over gRPC', () => {
-  test('registers, heartbeats until unfenced, and a killed stream is fenced after the grace', async () => {
-    const { image, address } = await startController({ active: true })
-    const lifecycle = startLifecycle(1, address, image)
+const alterRequest = { brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [2] }
+
+describe('broker lifecycle on injected time', () => {
+  test('registers, heartbeats every interval of virtual time, is unfenced by the answer, and re-registers when told', async () => {
+    const channel = new ScriptedChannel()
+    const time = new ManualTimers()
+    const broker = lifecycle(channel, time)
     const fencedChanges: boolean[] = []
-    lifecycle.onFencedChange((fenced) => fencedChanges.push(fenced))
-    await waitFor(() => !lifecycle.fenced, 'unfenced')
-    expect(image.broker(nodeId(1))?.fenced).toBe(false)
+    broker.onFencedChange((fenced) => fencedChanges.push(fenced))
+    broker.start()
+    await time.advance(0)
+    expect(channel.registrations).toBe(1)
+    expect(broker.registered).toBe(true)
+    expect(channel.heartbeats).toHaveLength(1) // the first goes at once
+    expect(channel.heartbeats[0]).toMatchObject({ brokerId: 2, incarnationId: 'incarnation-2', metadataAppliedIndex: 7, wantShutDown: false })
+    expect(broker.fenced).toBe(false)
     expect(fencedChanges).toEqual([false])
 
-    const killedMs = performance.now()
-    lifecycle.stop()
-    await waitFor(() => image.broker(nodeId(1))?.fenced === true, 'fenced after the stream broke')
-    const elapsedMs = performance.now() - killedMs
-    // Fenced by the connection-loss hint, well before the 3 s session timeout.
-    expect(elapsedMs).toBeGreaterThanOrEqual(graceMs - 20)
-    expect(elapsedMs).toBeLessThan(1500)
+    await time.advance(1_000)
+    expect(channel.heartbeats).toHaveLength(11)
+
+    // The controller forgot this incarnation: the session ends and the broker registers again after a backoff.
+    channel.answerHeartbeat = () => ({ errorCode: 'STALE_BROKER_EPOCH' })
+    await time.advance(100)
+    expect(broker.registered).toBe(false)
+    channel.answerHeartbeat = () => ({ fenced: false })
+    await time.advance(200)
+    expect(channel.registrations).toBe(2)
+    expect(channel.sessionsOpened).toBe(2)
+    broker.stop()
+    expect(channel.closed).toBe(true)
+    const sent = channel.heartbeats.length
+    await time.advance(1_000)
+    expect(channel.heartbeats).toHaveLength(sent)
+    expect(time.pending).toBe(0)
   })
 
-  test('keeps retrying while the controller is inactive, forwards admin requests, and shuts down in order', async () => {
-    const { image, controller, address } = await startController({ active: false })
-    const one = startLifecycle(1, address, image)
-    const two = startLifecycle(2, address, image)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(one.registered).toBe(false)
-    controller.activate()
-    await waitFor(() => !one.fenced && !two.fenced, 'both unfenced')
+  test('a refused registration is retried with a doubling backoff, capped', async () => {
+    const channel = new ScriptedChannel()
+    channel.refuseRegistration = true
+    const time = new ManualTimers()
+    const broker = lifecycle(channel, time)
+    broker.start()
+    await time.advance(0)
+    // Attempts at 0, 20, 60, 140, 300, 460, 620 (20, 40, 80, 160, then 160 capped).
+    await time.advance(620)
+    expect(channel.registrations).toBe(7)
+    expect(broker.registered).toBe(false)
+    broker.stop()
+  })
 
-    const created = await one.createTopics({ topics: [{ name: 't', partitions: 2, replicationFactor: 2 }] })
-    expect(created.topics.map((topic) => topic.errorCode)).toEqual([''])
-    expect(image.partitionsLedBy(nodeId(2)).length).toBeGreaterThan(0)
+  test('a forwarded call is retried on NETWORK_EXCEPTION and NOT_CONTROLLER, and times out on the injected clock', async () => {
+    const channel = new ScriptedChannel()
+    const time = new ManualTimers()
+    const broker = lifecycle(channel, time)
+    channel.answerAlterPartition = async (call) => {
+      if (call === 1) throw new GregorError(ErrorCode.NETWORK_EXCEPTION, 'connection refused')
+      if (call === 2) return answer({ errorCode: ErrorCode.NOT_CONTROLLER })
+      return answer({ isr: [2], leaderEpoch: 0, partitionEpoch: 1 })
+    }
+    const first = broker.alterPartition(alterRequest)
+    await time.advance(0)
+    await time.advance(20 + 40)
+    await expect(first).resolves.toMatchObject({ errorCode: '', partitionEpoch: 1 })
+    expect(channel.alterPartitionCalls).toBe(3)
 
-    expect(await two.requestShutdown(2000)).toBe(true)
-    expect(image.partitionsLedBy(nodeId(2))).toEqual([])
-    expect(image.broker(nodeId(2))?.shuttingDown).toBe(true)
-    const deleted = await one.deleteTopics({ topics: ['t'] })
-    expect(deleted.topics.map((topic) => topic.errorCode)).toEqual([''])
+    // No controller known for longer than the deadline: REQUEST_TIMED_OUT, after exactly requestDeadlineMs.
+    channel.controller = undefined
+    const startMs = time.nowMs()
+    const second = broker.alterPartition(alterRequest)
+    let failedAtMs: number | undefined
+    second.catch(() => { failedAtMs = time.nowMs() })
+    await time.advance(0)
+    await time.advance(999)
+    expect(failedAtMs).toBeUndefined()
+    await time.advance(1)
+    await expect(second).rejects.toMatchObject({ code: ErrorCode.REQUEST_TIMED_OUT })
+    expect(failedAtMs).toBe(startMs + 1_000)
+
+    // Anything else is not retried.
+    channel.controller = '1'
+    channel.answerAlterPartition = async () => { throw new Error('bug') }
+    await expect(broker.alterPartition(alterRequest)).rejects.toThrow('bug')
+  })
+
+  test('controlled shutdown: asks in the next heartbeat, resolves true when ready, false at the timeout otherwise', async () => {
+    const channel = new ScriptedChannel()
+    const time = new ManualTimers()
+    const broker = lifecycle(channel, time)
+    broker.start()
+    await time.advance(0)
+    channel.answerHeartbeat = (heartbeat) => ({ fenced: false, shutdownReady: heartbeat.wantShutDown === true && channel.heartbeats.length > 3 })
+    let ready: boolean | undefined
+    void broker.requestShutdown(5_000).then((value) => { ready = value })
+    await time.advance(0)
+    expect(channel.heartbeats.at(-1)?.wantShutDown).toBe(true)
+    expect(ready).toBeUndefined()
+    await time.advance(200)
+    expect(ready).toBe(true)
+    broker.stop()
+
+    const silent = new ScriptedChannel()
+    silent.answerHeartbeat = () => undefined
+    const other = lifecycle(silent, time)
+    other.start()
+    await time.advance(0)
+    let otherReady: boolean | undefined
+    void other.requestShutdown(500).then((value) => { otherReady = value })
+    await time.advance(499)
+    expect(otherReady).toBeUndefined()
+    await time.advance(1)
+    expect(otherReady).toBe(false)
+    other.stop()
   })
 })

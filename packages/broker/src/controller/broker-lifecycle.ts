@@ -12,9 +12,9 @@
  * cancels the stream without a goodbye: to the controller that looks like a dead process, which is what a stopping
  * broker is once its controlled shutdown is done.
  */
-import * as grpc from '@grpc/grpc-js'
-import { ErrorCode, GregorError, type Logger, type NodeId } from '@gregor/common'
-import { type GrpcMethod, channelOptions, controllerMethods, type gregor, unaryCall } from '@gregor/protocol'
+import { type Clock, ErrorCode, GregorError, type Logger, type NodeId, type Timers, isGregorError } from '@gregor/common'
+import type { gregor } from '@gregor/protocol'
+import type { ControllerChannel, HeartbeatSession } from './controller-channel.js'
 import { type BrokerLifecycleConfig, defaultBrokerLifecycleConfig } from './controller-config.js'
 
 export interface BrokerLifecycleDeps {
@@ -23,23 +23,20 @@ export interface BrokerLifecycleDeps {
   readonly clusterId: string
   readonly listeners: readonly { readonly name: string; readonly host: string; readonly port: number }[]
   readonly rack?: string | undefined
-  /** BROKER-listener `host:port` of the current Raft leader, undefined while unknown. */
-  readonly controllerAddress: () => string | undefined
+  /** The way to the active controller (gRPC in production, the simulated network in the simulation). */
+  readonly channel: ControllerChannel
   readonly appliedIndex: () => number
   readonly heartbeatIntervalMs?: number
   readonly config?: Partial<BrokerLifecycleConfig>
+  readonly clock: Clock
+  readonly timers: Timers
   readonly logger: Logger
 }
-
-type HeartbeatStream = grpc.ClientDuplexStream<gregor.cluster.BrokerHeartbeat.$Properties, gregor.cluster.BrokerHeartbeatResponse>
 
 /** Answers that mean "register again": the controller does not know this incarnation (any more). */
 const reregisterCodes: ReadonlySet<string> = new Set(['BROKER_ID_NOT_REGISTERED', 'STALE_BROKER_EPOCH'])
 
-const isRetriableStatus = (error: unknown): boolean => {
-  const code = (error as { code?: unknown }).code
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED
-}
+const isNetworkError = (error: unknown): boolean => isGregorError(error) && error.code === ErrorCode.NETWORK_EXCEPTION
 
 export class BrokerLifecycle {
   readonly #deps: BrokerLifecycleDeps
@@ -47,7 +44,6 @@ export class BrokerLifecycle {
   readonly #log: Logger
   readonly #fencedListeners: ((fenced: boolean) => void)[] = []
   readonly #shutdownWaiters = new Set<() => void>()
-  #client: { address: string; client: grpc.Client } | undefined
   #running = false
   #registered = false
   #fenced = true
@@ -90,8 +86,7 @@ export class BrokerLifecycle {
     this.#running = false
     this.#endSession()
     this.#wake()
-    this.#client?.client.close()
-    this.#client = undefined
+    this.#deps.channel.close()
     for (const waiter of this.#shutdownWaiters) waiter()
   }
 
@@ -104,107 +99,91 @@ export class BrokerLifecycle {
     this.#sendHeartbeat()
     return await new Promise<boolean>((resolve) => {
       const done = (): void => {
-        clearTimeout(timer)
+        timer.cancel()
         this.#shutdownWaiters.delete(done)
         resolve(this.#shutdownReady)
       }
-      const timer = setTimeout(done, timeoutMs)
+      const timer = this.#deps.timers.setTimeout(done, timeoutMs)
       this.#shutdownWaiters.add(done)
     })
   }
 
-  /** A channel to the current controller, kept while its address stays the same; undefined while none is known. */
-  controllerClient (): grpc.Client | undefined {
-    const address = this.#deps.controllerAddress()
-    if (address === undefined) return undefined
-    if (this.#client?.address !== address) {
-      this.#client?.client.close()
-      // A new channel per address: grpc-js resolves the host name afresh (a restarted container has a new address).
-      const client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions(this.#config.messageBytesMax))
-      this.#client = { address, client }
-    }
-    return this.#client.client
-  }
-
   async alterPartition (request: gregor.cluster.AlterPartitionRequest.$Properties): Promise<gregor.cluster.AlterPartitionResponse> {
-    return await this.#forward(controllerMethods.alterPartition, request, (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
+    return await this.#forward('alterPartition', async (deadlineMs) => await this.#deps.channel.alterPartition(request, deadlineMs), (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
   }
 
   async createTopics (request: gregor.cluster.CreateTopicsRequest.$Properties): Promise<gregor.cluster.CreateTopicsResponse> {
-    return await this.#forward(controllerMethods.createTopics, request, (response) => allNotController(response.topics))
+    return await this.#forward('createTopics', async (deadlineMs) => await this.#deps.channel.createTopics(request, deadlineMs), (response) => allNotController(response.topics))
   }
 
   async deleteTopics (request: gregor.cluster.DeleteTopicsRequest.$Properties): Promise<gregor.cluster.DeleteTopicsResponse> {
-    return await this.#forward(controllerMethods.deleteTopics, request, (response) => allNotController(response.topics))
+    return await this.#forward('deleteTopics', async (deadlineMs) => await this.#deps.channel.deleteTopics(request, deadlineMs), (response) => allNotController(response.topics))
   }
 
   async #run (): Promise<void> {
     while (this.#running) {
-      const address = this.#deps.controllerAddress()
-      const client = this.controllerClient()
-      if (address === undefined || client === undefined) {
+      const target = this.#deps.channel.target()
+      if (target === undefined) {
         await this.#backoff()
       } else if (!this.#registered) {
-        if (!await this.#register(client, address)) await this.#backoff()
+        if (!await this.#register(target)) await this.#backoff()
       } else {
-        const healthy = await this.#heartbeatSession(client, address)
+        const healthy = await this.#heartbeatSession(target)
         if (!healthy) await this.#backoff()
       }
     }
   }
 
-  async #register (client: grpc.Client, address: string): Promise<boolean> {
+  async #register (target: string): Promise<boolean> {
     const { brokerId, incarnationId, clusterId, listeners, rack } = this.#deps
     try {
-      const response = await unaryCall(client, controllerMethods.registerBroker,
-        { brokerId, incarnationId, clusterId, listeners: [...listeners], rack: rack ?? '' },
-        { deadlineMs: this.#config.registerDeadlineMs })
+      const response = await this.#deps.channel.registerBroker(
+        { brokerId, incarnationId, clusterId, listeners: [...listeners], rack: rack ?? '' }, this.#config.registerDeadlineMs)
       if (response.errorCode !== '') {
-        this.#log.debug({ controllerAddress: address, errorCode: response.errorCode, errorMessage: response.errorMessage }, 'registration refused')
+        this.#log.debug({ controller: target, errorCode: response.errorCode, errorMessage: response.errorMessage }, 'registration refused')
         return false
       }
       this.#registered = true
       this.#backoffMs = this.#config.retryBackoffMsMin
-      this.#log.info({ brokerId, incarnationId, controllerAddress: address }, 'broker registered')
+      this.#log.info({ brokerId, incarnationId, controller: target }, 'broker registered')
       return true
     } catch (error) {
-      this.#log.debug({ controllerAddress: address, err: error }, 'registration failed')
+      // Whatever failed (network or controller), registration is retried after the backoff.
+      this.#log.debug({ controller: target, err: error }, 'registration failed')
       return false
     }
   }
 
-  /** Heartbeats over one stream until it breaks or the controller moves; resolves whether it ended in good health. */
-  async #heartbeatSession (client: grpc.Client, address: string): Promise<boolean> {
-    const { heartbeat } = controllerMethods
-    const stream: HeartbeatStream = client.makeBidiStreamRequest(heartbeat.path, heartbeat.requestSerialize, heartbeat.responseDeserialize)
+  /** Heartbeats over one session until it breaks or the controller moves; resolves whether it ended in good health. */
+  async #heartbeatSession (target: string): Promise<boolean> {
     return await new Promise<boolean>((resolve) => {
       let healthy = true
+      let session: HeartbeatSession | undefined
+      let timer: { cancel: () => void } | undefined
+      const end = (): void => {
+        timer?.cancel()
+        this.#endSession = () => {}
+        this.#sendHeartbeat = () => {}
+        session?.close()
+        resolve(healthy)
+      }
       const send = (): void => {
-        if (this.#deps.controllerAddress() !== address) { end(); return }
-        stream.write({
+        if (this.#deps.channel.target() !== target) { end(); return }
+        session?.send({
           brokerId: this.#deps.brokerId, incarnationId: this.#deps.incarnationId,
           metadataAppliedIndex: this.#deps.appliedIndex(), wantShutDown: this.#wantShutDown,
         })
       }
-      const timer = setInterval(send, this.#config.heartbeatIntervalMs)
-      const end = (): void => {
-        clearInterval(timer)
-        this.#endSession = () => {}
-        this.#sendHeartbeat = () => {}
-        stream.removeAllListeners()
-        stream.on('error', () => {})
-        stream.cancel()
-        resolve(healthy)
-      }
-      stream.on('data', (response: gregor.cluster.BrokerHeartbeatResponse) => {
-        if (!this.#onHeartbeatResponse(response, address)) { healthy = false; end() }
+      session = this.#deps.channel.openHeartbeats({
+        onResponse: (response) => { if (!this.#onHeartbeatResponse(response, target)) { healthy = false; end() } },
+        onBroken: (reason) => {
+          this.#log.debug({ controller: target, reason }, 'heartbeat stream broken')
+          healthy = false
+          end()
+        },
       })
-      stream.on('error', (error: Error) => {
-        this.#log.debug({ controllerAddress: address, err: error.message }, 'heartbeat stream broken')
-        healthy = false
-        end()
-      })
-      stream.on('end', () => { healthy = false; end() })
+      if (session === undefined) { healthy = false; end(); return }
+      timer = this.#deps.timers.setInterval(send, this.#config.heartbeatIntervalMs)
       this.#endSession = end
       this.#sendHeartbeat = send
       send()
@@ -212,7 +191,7 @@ export class BrokerLifecycle {
   }
 
   /** Applies one answer; false when the session must end (controller moved, or it wants a new registration). */
-  #onHeartbeatResponse (response: gregor.cluster.BrokerHeartbeatResponse, address: string): boolean {
+  #onHeartbeatResponse (response: gregor.cluster.BrokerHeartbeatResponse, target: string): boolean {
     if (response.errorCode === '') {
       this.#backoffMs = this.#config.retryBackoffMsMin
       this.#setFenced(response.fenced)
@@ -223,7 +202,7 @@ export class BrokerLifecycle {
       }
       return true
     }
-    this.#log.debug({ controllerAddress: address, errorCode: response.errorCode }, 'heartbeat refused')
+    this.#log.debug({ controller: target, errorCode: response.errorCode }, 'heartbeat refused')
     if (reregisterCodes.has(response.errorCode)) this.#registered = false
     return false
   }
@@ -239,34 +218,34 @@ export class BrokerLifecycle {
     const delayMs = this.#backoffMs
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#config.retryBackoffMsMax)
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { this.#wake = () => {}; resolve() }, delayMs)
-      this.#wake = () => { clearTimeout(timer); this.#wake = () => {}; resolve() }
+      const timer = this.#deps.timers.setTimeout(() => { this.#wake = () => {}; resolve() }, delayMs)
+      this.#wake = () => { timer.cancel(); this.#wake = () => {}; resolve() }
     })
   }
 
   /** Calls the current controller, following it when it moves, until `requestDeadlineMs` runs out. */
-  async #forward<Request, RequestProperties, Response, ResponseProperties> (
-    method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>,
-    request: RequestProperties,
+  async #forward<Response> (
+    name: string,
+    call: (deadlineMs: number) => Promise<Response>,
     notController: (response: Response) => boolean,
   ): Promise<Response> {
-    const deadlineMs = Date.now() + this.#config.requestDeadlineMs
+    const { clock, timers } = this.#deps
+    const deadlineMs = clock.nowMs() + this.#config.requestDeadlineMs
     let backoffMs = this.#config.retryBackoffMsMin
     for (;;) {
-      const remainingMs = deadlineMs - Date.now()
+      const remainingMs = deadlineMs - clock.nowMs()
       if (remainingMs <= 0) {
-        throw new GregorError(ErrorCode.REQUEST_TIMED_OUT, `no controller answered ${method.path} in time`)
+        throw new GregorError(ErrorCode.REQUEST_TIMED_OUT, `no controller answered ${name} in time`)
       }
-      const client = this.controllerClient()
-      if (client !== undefined) {
+      if (this.#deps.channel.target() !== undefined) {
         try {
-          const response = await unaryCall(client, method, request, { deadlineMs: remainingMs })
+          const response = await call(remainingMs)
           if (!notController(response)) return response
         } catch (error) {
-          if (!isRetriableStatus(error)) throw error
+          if (!isNetworkError(error)) throw error
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, Math.max(0, deadlineMs - Date.now()))))
+      await timers.sleep(Math.min(backoffMs, Math.max(0, deadlineMs - clock.nowMs())))
       backoffMs = Math.min(backoffMs * 2, this.#config.retryBackoffMsMax)
     }
   }

@@ -1,7 +1,7 @@
-import { type NodeId, nodeId, raftIndex, silentLogger } from '@gregor/common'
+import { type NodeId, type TimerHandle, type Timers, nodeId, raftIndex, silentLogger } from '@gregor/common'
 import { MetadataImage, type MetadataRecord, defaultMetadataConfig, validateMetadataConfig } from '@gregor/metadata'
 import { describe, expect, test } from 'vitest'
-import { Controller, type ControllerTimers } from './controller.js'
+import { Controller } from './controller.js'
 
 const sessionMs = 3000
 const graceMs = 400
@@ -10,15 +10,20 @@ const config = validateMetadataConfig({
 })
 
 /** Timers that never fire by themselves: the test sees what is armed and fires it. */
-class ManualTimers implements ControllerTimers {
+class ManualTimers implements Timers {
   armed: { callback: () => void; delayMs: number } | undefined
-  setTimeout (callback: () => void, delayMs: number): unknown {
-    this.armed = { callback, delayMs }
-    return this.armed
+  setTimeout (callback: () => void, delayMs: number): TimerHandle {
+    const armed = { callback, delayMs }
+    this.armed = armed
+    return { cancel: () => { if (this.armed === armed) this.armed = undefined } }
   }
 
-  clearTimeout (handle: unknown): void {
-    if (handle === this.armed) this.armed = undefined
+  setInterval (): TimerHandle {
+    throw new Error('the controller arms no interval')
+  }
+
+  async sleep (): Promise<void> {
+    throw new Error('the controller does not sleep')
   }
 }
 
@@ -35,7 +40,7 @@ function harness (options: { propose?: (records: readonly MetadataRecord[]) => P
       applied.push(records)
       image.applyBatch(records, raftIndex(image.appliedIndex + 1))
     }),
-    newId: () => `topic-id-${++ids}`, clock, logger: silentLogger, timers, placementStartIndex: () => 0,
+    newId: () => `topic-id-${++ids}`, clock, logger: silentLogger, timers, rng: { next: () => 0, int: (min) => min },
   })
   controller.activate()
   const incarnation = (id: number): string => `incarnation-${id}`

@@ -17,17 +17,26 @@
  * - Inactive means inert: every handler answers NOT_CONTROLLER, queued and in-flight callers are failed with
  *   NOT_CONTROLLER on `deactivate()`, no timer is armed and no soft state survives (a new activation counts every
  *   broker's session from its own `controllerActivatedMs`, as Kafka does).
+ * - Every proposed batch encodes to at most `entryDataBytesMax` (@gregor/raft owns it: followers refuse a bigger
+ *   entry, which would then never commit and wedge every decision queued behind it). Decisions bound themselves: a
+ *   topic is created in one entry or refused at once with POLICY_VIOLATION; fencing, controlled shutdown, a restart's
+ *   re-registration, unfencing's elections, the leader rebalance and topic deletion go in several entries, each a
+ *   valid image on its own, deciding again on the applied image after each (see @gregor/metadata's
+ *   `boundedBrokerRemoval`). `#propose` refuses anything bigger with MESSAGE_TOO_LARGE before it reaches Raft.
  */
 import {
-  ErrorCode, GregorError, type Clock, type Logger, type NodeId, isGregorError, leaderEpoch, nodeId, raftIndex,
+  ErrorCode, GregorError, type Clock, type Logger, type NodeId, type Rng, type TimerHandle, type Timers, isGregorError,
+  leaderEpoch, nodeId, raftIndex,
 } from '@gregor/common'
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
   type MetadataRecord, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
   decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreateTopics, decideDeleteTopics,
-  decideIsrChange, decidePreferredLeaderElection, heartbeatReceived, nextFencingDeadlineMs,
+  decideIsrChange, decideOfflinePartitionElections, decidePreferredLeaderElection, heartbeatReceived,
+  metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
+import { entryDataBytesMax } from '@gregor/raft'
 import { wireTopicConfigs } from './wire-topic-configs.js'
 
 export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
@@ -41,17 +50,6 @@ export type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse.$Properti
 export type DeleteTopicsRequest = gregor.cluster.DeleteTopicsRequest.$Properties
 export type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse.$Properties
 
-/** Timers as a dependency, so tests can fire the fencing check themselves. */
-export interface ControllerTimers {
-  setTimeout (callback: () => void, delayMs: number): unknown
-  clearTimeout (handle: unknown): void
-}
-
-const systemTimers: ControllerTimers = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
-  clearTimeout: (handle) => { clearTimeout(handle as NodeJS.Timeout) },
-}
-
 export interface ControllerDeps {
   readonly brokerId: NodeId
   readonly clusterId: string
@@ -63,12 +61,16 @@ export interface ControllerDeps {
   readonly newId: () => string
   readonly clock: Clock
   readonly logger: Logger
-  readonly timers?: ControllerTimers
+  /** The fencing check's timer (tests and the simulation fire it themselves). */
+  readonly timers: Timers
+  /** Where replica placement starts: Kafka draws it at random, so the seed of a simulation decides it. */
+  readonly rng: Rng
   /** The metadata Raft leader's voters heard from this CheckQuorum round (brokers proven alive). */
   readonly activeVoters?: () => readonly NodeId[]
-  /** Where replica placement starts (Kafka draws it at random); injectable for deterministic tests. */
-  readonly placementStartIndex?: () => number
 }
+
+/** The most bytes one proposed batch may encode to: one Raft entry's payload. */
+const batchBytesMax = entryDataBytesMax
 
 /** After a failed fencing proposal, the check is retried no sooner than this (it would fail again at once). */
 const fencingRetryDelayMs = 50
@@ -91,7 +93,7 @@ export function errorFields (error: unknown): { errorCode: string; errorMessage:
 export class Controller {
   readonly #deps: ControllerDeps
   readonly #log: Logger
-  readonly #timers: ControllerTimers
+  readonly #timers: Timers
   readonly #heartbeats = new Map<NodeId, BrokerHeartbeat>()
   #active = false
   #generation = 0
@@ -101,7 +103,7 @@ export class Controller {
   /** Rejects with NOT_CONTROLLER on deactivation, failing every caller still waiting. */
   #deactivated: Promise<never> = new Promise(() => {})
   #rejectWaiters: (error: GregorError) => void = () => {}
-  #fencingTimer: unknown
+  #fencingTimer: TimerHandle | undefined
   /** The activation whose catch-up barrier was applied; decisions of another wait for their own. */
   #caughtUpGeneration = -1
   /** When the next preferred-leader check is due (heartbeats drive it: no timer of its own). */
@@ -110,7 +112,7 @@ export class Controller {
   constructor (deps: ControllerDeps) {
     this.#deps = deps
     this.#log = deps.logger.child({ component: 'controller' })
-    this.#timers = deps.timers ?? systemTimers
+    this.#timers = deps.timers
   }
 
   get isActive (): boolean { return this.#active }
@@ -140,7 +142,7 @@ export class Controller {
     if (!this.#active) return
     this.#active = false
     this.#generation++
-    this.#timers.clearTimeout(this.#fencingTimer)
+    this.#fencingTimer?.cancel()
     this.#fencingTimer = undefined
     this.#heartbeats.clear()
     this.#rejectWaiters(notControllerError())
@@ -161,17 +163,22 @@ export class Controller {
       }
       const brokerId = nodeId(request.brokerId ?? 0)
       const incarnationId = request.incarnationId ?? ''
+      const registration = {
+        brokerId, incarnationId,
+        listeners: (request.listeners ?? []).map((l) => ({ name: l.name ?? '', host: l.host ?? '', port: l.port ?? 0 })),
+        ...(request.rack ? { rack: request.rack } : {}),
+      }
       await this.#enqueue(async () => {
-        const decision = decideBrokerRegistration(this.#deps.image(), {
-          brokerId, incarnationId,
-          listeners: (request.listeners ?? []).map((l) => ({ name: l.name ?? '', host: l.host ?? '', port: l.port ?? 0 })),
-          ...(request.rack ? { rack: request.rack } : {}),
-        }, this.#livenessInput())
-        if (decision.records.length > 0) await this.#deps.propose(decision.records)
-        // A registration counts as a heartbeat: the broker's session starts now.
-        this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: 0 })
-        if (decision.records.length > 0) {
-          this.#log.info({ brokerId, incarnationId, replacedIncarnationId: decision.replacedIncarnationId }, 'broker registered')
+        for (;;) {
+          const decision = decideBrokerRegistration(this.#deps.image(), registration, this.#livenessInput(), batchBytesMax)
+          if (decision.records.length > 0) await this.#propose(decision.records)
+          if (!decision.complete) continue
+          // A registration counts as a heartbeat: the broker's session starts now.
+          this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: 0 })
+          if (decision.records.length > 0) {
+            this.#log.info({ brokerId, incarnationId, replacedIncarnationId: decision.replacedIncarnationId }, 'broker registered')
+          }
+          return
         }
       })
       return { errorCode: '' }
@@ -235,7 +242,7 @@ export class Controller {
           newIsr: (request.newIsr ?? []).map(nodeId),
         })
         if (records.length > 0) {
-          await this.#deps.propose(records)
+          await this.#propose(records)
           const topic = this.#deps.image().topicById(topicId)?.name
           this.#log.info({ topic, partition, isr: request.newIsr, brokerId: request.brokerId }, 'isr changed')
         }
@@ -259,8 +266,11 @@ export class Controller {
         const validateOnly = request.validateOnly === true
         const decision = decideCreateTopics(this.#deps.image(), {
           topics, topicIds: topics.map(() => this.#deps.newId()), placementStartIndex: this.#placementStartIndex(), validateOnly,
+          batchBytesMax,
         }, this.#deps.config)
-        if (decision.records.length > 0) await this.#deps.propose(decision.records)
+        // Whole topics per batch: a failure midway leaves the earlier topics created and reports every one failed,
+        // and a retry answers TOPIC_ALREADY_EXISTS for those, as after a lost response.
+        for (const batch of decision.batches) await this.#propose(batch)
         return {
           topics: decision.results.map((result) => {
             if ('error' in result) return { name: result.name, ...errorFields(result.error) }
@@ -284,7 +294,8 @@ export class Controller {
       return await this.#enqueue(async () => {
         const references: TopicReference[] = names.map((name) => ({ name }))
         const decision = decideDeleteTopics(this.#deps.image(), { topics: references })
-        if (decision.records.length > 0) await this.#deps.propose(decision.records)
+        // One RemoveTopic per topic, each correct on its own.
+        for (const batch of splitIndependentRecords(decision.records, batchBytesMax)) await this.#propose(batch)
         return {
           topics: decision.results.map((result, i) => {
             if ('error' in result) return { name: names[i] ?? '', ...errorFields(result.error) }
@@ -302,20 +313,32 @@ export class Controller {
   /** Fence every broker whose session or connection-loss grace ran out; the fencing timer calls this. */
   async checkLiveness (): Promise<void> {
     await this.#enqueue(async () => {
-      const decision = decideBrokerFencing(this.#deps.image(), this.#livenessInput())
-      if (decision.records.length === 0) return
-      await this.#deps.propose(decision.records)
-      for (const { brokerId, incarnationId, reason, overdueMs } of decision.fencedBrokers) {
-        this.#log.info({ brokerId, incarnationId, reason, overdueMs }, 'broker fenced')
+      // Decided again after every batch: a broker that heartbeats meanwhile keeps its registration.
+      for (;;) {
+        const decision = decideBrokerFencing(this.#deps.image(), this.#livenessInput(), batchBytesMax)
+        if (decision.records.length === 0) return
+        await this.#propose(decision.records)
+        if (!decision.complete) {
+          const brokerIds = decision.fencedBrokers.map((fenced) => fenced.brokerId)
+          this.#log.info({ brokerIds, partitionChanges: decision.records.length }, 'partitions moved off brokers being fenced')
+          continue
+        }
+        for (const { brokerId, incarnationId, reason, overdueMs } of decision.fencedBrokers) {
+          this.#log.info({ brokerId, incarnationId, reason, overdueMs }, 'broker fenced')
+        }
+        return
       }
     })
   }
 
   async #advanceShutdown (brokerId: NodeId, incarnationId: string): Promise<boolean> {
-    const first = decideControlledShutdown(this.#deps.image(), { brokerId, incarnationId })
-    if (first.records.length === 0) return first.shutdownReady
     const wasShuttingDown = this.#deps.image().broker(brokerId)?.shuttingDown === true
-    await this.#deps.propose(first.records)
+    for (;;) {
+      const first = decideControlledShutdown(this.#deps.image(), { brokerId, incarnationId }, batchBytesMax)
+      if (first.records.length === 0) return first.shutdownReady
+      await this.#propose(first.records)
+      if (first.complete) break
+    }
     if (!wasShuttingDown) this.#log.info({ brokerId, incarnationId }, 'broker shutdown requested')
     // The decision is idempotent: asked again on the applied image, it says whether anything is left to move.
     const second = decideControlledShutdown(this.#deps.image(), { brokerId, incarnationId })
@@ -324,10 +347,16 @@ export class Controller {
   }
 
   async #maybeUnfence (): Promise<void> {
-    const decision = decideBrokerUnfencing(this.#deps.image(), this.#livenessInput())
+    const decision = decideBrokerUnfencing(this.#deps.image(), this.#livenessInput(), batchBytesMax)
     if (decision.records.length === 0) return
-    await this.#deps.propose(decision.records)
+    await this.#propose(decision.records)
     for (const brokerId of decision.unfencedBrokers) this.#log.info({ brokerId }, 'broker unfenced')
+    // The elections that did not fit with the unfencing follow, each batch correct on its own.
+    for (let complete = decision.complete; !complete;) {
+      const elections = decideOfflinePartitionElections(this.#deps.image(), batchBytesMax)
+      if (elections.records.length > 0) await this.#propose(elections.records)
+      complete = elections.complete
+    }
   }
 
   /**
@@ -340,14 +369,17 @@ export class Controller {
     const nowMs = this.#deps.clock.nowMs()
     if (intervalMs <= 0 || nowMs < this.#nextLeaderRebalanceMs) return
     this.#nextLeaderRebalanceMs = nowMs + intervalMs
-    const decision = decidePreferredLeaderElection(this.#deps.image(), {})
-    if (decision.records.length === 0) return
-    await this.#deps.propose(decision.records)
-    for (const { topicId, partition, outcome } of decision.results) {
-      if (outcome !== 'elected') continue
-      const state = this.#deps.image().partition(topicId, partition)
-      const topic = this.#deps.image().topicById(topicId)?.name
-      this.#log.info({ topic, partition, leader: state?.leader, leaderEpoch: state?.leaderEpoch }, 'preferred leader elected')
+    for (;;) {
+      const decision = decidePreferredLeaderElection(this.#deps.image(), {}, batchBytesMax)
+      if (decision.records.length === 0) return
+      await this.#propose(decision.records)
+      for (const { topicId, partition, outcome } of decision.results) {
+        if (outcome !== 'elected') continue
+        const state = this.#deps.image().partition(topicId, partition)
+        const topic = this.#deps.image().topicById(topicId)?.name
+        this.#log.info({ topic, partition, leader: state?.leader, leaderEpoch: state?.leaderEpoch }, 'preferred leader elected')
+      }
+      if (decision.complete) return
     }
   }
 
@@ -372,8 +404,23 @@ export class Controller {
     }
   }
 
+  /**
+   * Every batch goes through here: one above the Raft entry limit is refused at once, never proposed (it would not
+   * commit, and every decision after it would wait forever). A decision that bounds itself never gets here with one.
+   */
+  async #propose (records: readonly MetadataRecord[]): Promise<void> {
+    const bytes = metadataBatchBytes(records)
+    if (bytes > batchBytesMax) {
+      this.#log.warn({ bytes, batchBytesMax, records: records.length }, 'metadata batch above the raft entry limit refused')
+      throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE,
+        `a metadata batch of ${bytes} bytes is above the ${batchBytesMax}-byte limit of one metadata log entry`,
+        { details: { bytes, batchBytesMax } })
+    }
+    await this.#deps.propose(records)
+  }
+
   #placementStartIndex (): number {
-    return this.#deps.placementStartIndex?.() ?? Math.floor(Math.random() * 1024)
+    return this.#deps.rng.int(0, 1024)
   }
 
   /**
@@ -412,7 +459,7 @@ export class Controller {
 
   /** Arms one timer at the earliest moment an unfenced broker could expire; re-armed after every decision. */
   #armFencingTimer (delayMsMin = 0): void {
-    this.#timers.clearTimeout(this.#fencingTimer)
+    this.#fencingTimer?.cancel()
     this.#fencingTimer = undefined
     if (!this.#active) return
     const deadlineMs = nextFencingDeadlineMs(this.#deps.image(), this.#livenessInput())

@@ -4,10 +4,10 @@
 export {
   Controller, errorFields, notControllerError,
   type AlterPartitionRequest, type AlterPartitionResponse, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse,
-  type ControllerDeps, type ControllerTimers, type CreateTopicsRequest, type CreateTopicsResponse,
+  type ControllerDeps, type CreateTopicsRequest, type CreateTopicsResponse,
   type DeleteTopicsRequest, type DeleteTopicsResponse, type RegisterBrokerRequest, type RegisterBrokerResponse,
 } from './controller.js'
-export { addControllerService } from './controller-service.js'
+export type { ControllerChannel, HeartbeatHandlers, HeartbeatSession } from './controller-channel.js'
 export { BrokerLifecycle, type BrokerLifecycleDeps } from './broker-lifecycle.js'
 export { type BrokerLifecycleConfig, defaultBrokerLifecycleConfig, defaultControllerConfig } from './controller-config.js'
 export { wireTopicConfigs } from './wire-topic-configs.js'

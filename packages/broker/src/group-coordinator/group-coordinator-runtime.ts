@@ -15,7 +15,7 @@
  * Pure decisions live in @gregor/coordinator; this module holds no group logic. Clock, timers and ids are injected.
  */
 import {
-  type Clock, ErrorCode, GregorError, isGregorError, type Logger, offset as toOffset,
+  type Clock, ErrorCode, GregorError, isGregorError, type Logger, type TimerHandle, type Timers, offset as toOffset,
 } from '@gregor/common'
 import {
   CONSUMER_OFFSETS_TOPIC, type CoordinatorConfig, type CoordinatorResult, type DecisionContext, type DescribedGroup,
@@ -37,11 +37,6 @@ export interface OffsetsReplicaView {
   readonly log: PartitionLog
 }
 
-export interface IntervalTimer {
-  setInterval (callback: () => void, intervalMs: number): { cancel: () => void }
-  sleep (ms: number): Promise<void>
-}
-
 export interface GroupCoordinatorRuntimeDeps {
   readonly brokerId: number
   readonly config: CoordinatorConfig
@@ -57,7 +52,8 @@ export interface GroupCoordinatorRuntimeDeps {
   readonly createOffsetsTopic: (spec: { partitions: number; replicationFactor: number; configs: Record<string, string> }) => Promise<void>
   readonly newMemberId: () => string
   readonly clock: Clock
-  readonly timer: IntervalTimer
+  /** The tick and the load's wait for the high watermark run on these (virtual time in the simulation). */
+  readonly timers: Timers
   readonly logger: Logger
   /** How often sessions, rebalance timeouts and offset retention are checked. */
   readonly tickIntervalMs?: number
@@ -74,7 +70,7 @@ export class GroupCoordinatorRuntime {
   readonly #deps: GroupCoordinatorRuntimeDeps
   readonly #log: Logger
   readonly #partitions = new Map<number, CoordinatorPartition>()
-  readonly #tick: { cancel: () => void }
+  readonly #tick: TimerHandle
   #creatingTopic: Promise<void> | undefined
   #closed = false
   #metadataChain: Promise<void> = Promise.resolve()
@@ -82,7 +78,7 @@ export class GroupCoordinatorRuntime {
   constructor (deps: GroupCoordinatorRuntimeDeps) {
     this.#deps = deps
     this.#log = deps.logger.child({ component: 'group-coordinator' })
-    this.#tick = deps.timer.setInterval(() => { this.#tickAll() }, deps.tickIntervalMs ?? defaultTickIntervalMs)
+    this.#tick = deps.timers.setInterval(() => { this.#tickAll() }, deps.tickIntervalMs ?? defaultTickIntervalMs)
   }
 
   // ---- coordinator lookup ----
@@ -263,7 +259,7 @@ export class GroupCoordinatorRuntime {
     if (replica === undefined) return undefined
     const endOffset = replica.log.logEndOffset
     while (replica.highWatermark < endOffset) {
-      await this.#deps.timer.sleep(loadPollMs)
+      await this.#deps.timers.sleep(loadPollMs)
       replica = stillLoading()
       if (replica === undefined) return undefined
     }

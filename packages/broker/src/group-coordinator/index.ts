@@ -1,25 +1,17 @@
 /**
- * The group coordinator runtime and its production wiring (real timers, the replica manager's append path).
+ * The group coordinator runtime and its wiring to the replica manager (the acks=all append path, the replica view).
+ * Timers and clock are the broker's (`system/system-timers.ts` in production).
  */
 import { CONSUMER_OFFSETS_TOPIC } from '@gregor/coordinator'
 import { ErrorCode, GregorError } from '@gregor/common'
 import type { ReplicaManager } from '../replica/index.js'
-import type { IntervalTimer, OffsetsReplicaView } from './group-coordinator-runtime.js'
+import type { OffsetsReplicaView } from './group-coordinator-runtime.js'
 
-export { GroupCoordinatorRuntime, type GroupCoordinatorRuntimeDeps, type IntervalTimer, type OffsetsReplicaView } from './group-coordinator-runtime.js'
+export { GroupCoordinatorRuntime, type GroupCoordinatorRuntimeDeps, type OffsetsReplicaView } from './group-coordinator-runtime.js'
 export { CoordinatorPartition, coordinatorError } from './coordinator-partition.js'
 
 /** How long a coordinator write may wait for the in-sync replicas (Kafka's offsets.commit.timeout.ms is 5 s). */
 export const coordinatorWriteTimeoutMs = 5000
-
-export const systemTimer: IntervalTimer = {
-  setInterval: (callback, intervalMs) => {
-    const handle = setInterval(callback, intervalMs)
-    handle.unref()
-    return { cancel: () => { clearInterval(handle) } }
-  },
-  sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
-}
 
 /** This broker's replica of `__consumer_offsets-<partition>`, as the runtime sees it. */
 export function offsetsReplicaOf (replicas: ReplicaManager, partition: number): OffsetsReplicaView | undefined {

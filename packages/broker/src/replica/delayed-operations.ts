@@ -2,53 +2,96 @@
  * The purgatory: requests that wait for a condition on one or more partitions (acks=all waits for the high
  * watermark, long-poll fetches wait for data), each with a deadline (Kafka's `DelayedOperationPurgatory`).
  *
- * Owns: the waiters, their timers and the key → waiters index. A waiter is woken by `notify(key)` on any of its
- * keys; its `ready` check runs synchronously there, so no event can slip in between the check and the wake-up.
+ * Owns: the waiters, their timers and the key → waiters index, and one bounded queue per kind of waiter:
+ * `produce` (acks=all), `consumerFetch` and `followerFetch` long polls. A waiter is woken by `notify(key)` on any of
+ * its keys; its `ready` check runs synchronously there, so no event can slip in between the check and the wake-up.
  *
- * Invariants: at most `waitersMax` waiters at once; a waiter that would exceed it expires at once (the caller answers
- * as on timeout: fewer bytes, or REQUEST_TIMED_OUT) rather than the broker queueing without bound. Every waiter
- * settles exactly once: ready, deadline, or `expireAll` at shutdown or leadership loss.
+ * Invariants:
+ * - At most `waitersMax[kind]` waiters of each kind at once, so one kind can never crowd out another (consumer long
+ *   polls once filled a shared queue and made every acks=all produce time out after appending; issue 10, defect 7).
+ *   A long poll that would exceed its limit expires at once (the caller answers as on timeout: fewer bytes). A
+ *   produce must not be refused after it appended, so it takes its place up front with `reserve` (refused before
+ *   appending when there is none) and waits in it.
+ * - Every waiter settles exactly once: ready, deadline, or `expireAll` at shutdown or leadership loss. Deadlines run on
+ *   the injected `Timers` (the simulation's virtual time in the whole-cluster simulation).
  */
+import type { TimerHandle, Timers } from '@gregor/common'
+
+export type WaiterKind = 'produce' | 'consumerFetch' | 'followerFetch'
+
+/** A place in one kind's queue, taken ahead of the wait; `release` is idempotent. */
+export interface WaiterSlot {
+  readonly kind: WaiterKind
+  release (): void
+}
 
 interface Waiter {
   readonly keys: readonly string[]
   readonly ready: () => boolean
   readonly settle: (ready: boolean) => void
-  timer: NodeJS.Timeout | undefined
+  timer: TimerHandle | undefined
 }
 
 export class DelayedOperations {
-  readonly #waitersMax: number
+  readonly #waitersMax: Readonly<Record<WaiterKind, number>>
+  readonly #timers: Timers
   readonly #byKey = new Map<string, Set<Waiter>>()
+  /** Places taken per kind: waiting waiters plus reserved slots. */
+  readonly #taken: Record<WaiterKind, number> = { produce: 0, consumerFetch: 0, followerFetch: 0 }
   #count = 0
 
-  constructor (options: { waitersMax: number }) {
+  constructor (options: { waitersMax: Readonly<Record<WaiterKind, number>>; timers: Timers }) {
     this.#waitersMax = options.waitersMax
+    this.#timers = options.timers
   }
 
-  /** Waiters now. */
+  /** Waiters now, all kinds together. */
   get size (): number {
     return this.#count
   }
 
+  /** Places taken now per kind (waiters, and reserved slots not waiting yet). */
+  taken (): Readonly<Record<WaiterKind, number>> {
+    return { ...this.#taken }
+  }
+
+  /** Takes a place in `kind`'s queue now, for a wait that must not be refused later; undefined when it is full. */
+  reserve (kind: WaiterKind): WaiterSlot | undefined {
+    if (this.#taken[kind] >= this.#waitersMax[kind]) return undefined
+    this.#taken[kind] += 1
+    let held = true
+    return {
+      kind,
+      release: () => {
+        if (!held) return
+        held = false
+        this.#taken[kind] -= 1
+      },
+    }
+  }
+
   /**
    * Resolves true once `ready()` holds (checked now and on every `notify` of one of `keys`), false at the deadline,
-   * when the purgatory is full, or on `expireAll`.
+   * when `kind`'s queue is full, or on `expireAll`. With `slot`, the wait uses that place (the caller releases it
+   * once this resolves) and is never refused.
    */
-  wait (options: { keys: readonly string[]; timeoutMs: number; ready: () => boolean }): Promise<boolean> {
+  wait (options: { kind: WaiterKind; slot?: WaiterSlot; keys: readonly string[]; timeoutMs: number; ready: () => boolean }): Promise<boolean> {
     if (options.ready()) return Promise.resolve(true)
-    if (options.timeoutMs <= 0 || this.#count >= this.#waitersMax) return Promise.resolve(false)
+    if (options.timeoutMs <= 0) return Promise.resolve(false)
+    const slot = options.slot ?? this.reserve(options.kind)
+    if (slot === undefined) return Promise.resolve(false)
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         keys: options.keys,
         ready: options.ready,
         timer: undefined,
         settle: (ready) => {
-          this.#remove(waiter)
+          if (!this.#remove(waiter)) return
+          if (options.slot === undefined) slot.release()
           resolve(ready)
         },
       }
-      waiter.timer = setTimeout(() => { waiter.settle(false) }, options.timeoutMs)
+      waiter.timer = this.#timers.setTimeout(() => { waiter.settle(false) }, options.timeoutMs)
       this.#count += 1
       for (const key of options.keys) {
         let set = this.#byKey.get(key)
@@ -73,9 +116,10 @@ export class DelayedOperations {
     for (const waiter of new Set(waiters)) waiter.settle(false)
   }
 
-  #remove (waiter: Waiter): void {
-    if (waiter.timer === undefined) return
-    clearTimeout(waiter.timer)
+  /** Removes `waiter`; false when it was already settled. */
+  #remove (waiter: Waiter): boolean {
+    if (waiter.timer === undefined) return false
+    waiter.timer.cancel()
     waiter.timer = undefined
     this.#count -= 1
     for (const key of waiter.keys) {
@@ -83,5 +127,6 @@ export class DelayedOperations {
       set?.delete(waiter)
       if (set?.size === 0) this.#byKey.delete(key)
     }
+    return true
   }
 }

@@ -3,10 +3,13 @@
  * replication stream, each answered per partition in the gRPC response shape (domain errors as `error_code`).
  *
  * Owns: request validation and limits, the acks=all wait and the long-polls (through the bounded
- * `DelayedOperations`), and the KIP-595 divergence check. It owns no partition state: it reads `PartitionReplica`s
+ * `DelayedOperations`, one queue per kind; an acks=all produce takes its place before appending, so a full queue
+ * refuses it unappended), the accounting of its bytes in flight (`ByteBudget`: produce records until answered, log
+ * reads until answered), and the KIP-595 divergence check. It owns no partition state: it reads `PartitionReplica`s
  * and reports progress to the host, which moves high watermarks, wakes waiters and changes the ISR.
  *
- * Invariants: consumers never see data at or above the high watermark (`read({ maxOffset: highWatermark })`); an
+ * Invariants: consumers never see data at or above the high watermark (`read({ maxOffset: highWatermark })`), nor a
+ * high watermark below the current leader epoch's start offset (it could be below one already served); an
  * acks=all produce succeeds only once the HW passed its last offset in the leader epoch it was appended in; a
  * follower's fetch offset is recorded before its long-poll, so it counts for the HW at once.
  */
@@ -14,7 +17,8 @@ import { ErrorCode, type Clock, isGregorError, leaderEpoch, offset } from '@greg
 import { isInternalTopicName } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { walkBatches } from '@gregor/records'
-import type { DelayedOperations } from './delayed-operations.js'
+import type { ByteBudget } from './byte-budget.js'
+import type { DelayedOperations, WaiterSlot } from './delayed-operations.js'
 import type { PartitionReplica } from './partition-replica.js'
 import { reserveSequences } from './producer-state.js'
 import type { ReplicationConfig } from './replication-config.js'
@@ -39,6 +43,8 @@ export interface LeaderRequestsHost {
   readonly config: ReplicationConfig
   readonly clock: Clock
   readonly delayed: DelayedOperations
+  /** Broker-wide bytes in flight: produce records until answered, fetch reads until answered. */
+  readonly bytes: ByteBudget
   replica (topic: string, partition: number): PartitionReplica | undefined
   /** The leader's log end or a follower's progress changed: move the HW, wake waiters, maybe expand the ISR. */
   onLeaderProgress (replica: PartitionReplica, followerId?: number): void
@@ -60,6 +66,18 @@ function leaderProblem (replica: PartitionReplica | undefined, currentLeaderEpoc
     return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: 'leader epoch of the request is newer than this leader' }
   }
   return undefined
+}
+
+/**
+ * Why `replica`'s high watermark may not be shown to clients yet, or undefined when it may. A new leader learns the
+ * true high watermark only once its followers fetch in the new epoch; until then its own may lag behind offsets the
+ * previous leader acknowledged and served. Kafka (KIP-207) answers ListOffsets OFFSET_NOT_AVAILABLE, retriable, rather
+ * than a "latest" that goes backwards; a consumer fetch is answered the same way, for the same reason (issue 10,
+ * defect 10): its high watermark (the consumer's lag and end offset) must not go back across a failover either.
+ */
+function highWatermarkUnknown (replica: PartitionReplica): string | undefined {
+  if (replica.highWatermark >= replica.leaderEpochStartOffset) return undefined
+  return `the high watermark ${replica.highWatermark} is below the start offset ${replica.leaderEpochStartOffset} of leader epoch ${replica.leaderEpoch}`
 }
 
 function errorOf (error: unknown): { code: ErrorCode; message: string } {
@@ -96,7 +114,21 @@ export class LeaderRequests {
     let refusal: { code: ErrorCode; message: string } | undefined
     if (acks !== -1 && acks !== 0 && acks !== 1) refusal = { code: ErrorCode.INVALID_REQUEST, message: 'acks must be -1, 0 or 1' }
     if (totalBytes > this.#host.config.requestBytesMax) refusal = { code: ErrorCode.MESSAGE_TOO_LARGE, message: 'produce request larger than requestBytesMax' }
-    const results = await Promise.all(partitions.map(async (p) => {
+    const bytes = this.#host.bytes
+    const heldBytes = refusal === undefined && bytes.tryTake(totalBytes) ? totalBytes : 0
+    if (refusal === undefined && heldBytes < totalBytes) refusal = busy(bytes, 'produce request', totalBytes)
+    try {
+      return { partitions: await this.#producePartitions(partitions, acks, timeoutMs, refusal, options) }
+    } finally {
+      bytes.release(heldBytes)
+    }
+  }
+
+  async #producePartitions (
+    partitions: NonNullable<ProduceRequest['partitions']>, acks: number, timeoutMs: number,
+    refusal: { code: ErrorCode; message: string } | undefined, options: { internalTopicsAllowed?: boolean },
+  ): Promise<ProducePartitionResult[]> {
+    return await Promise.all(partitions.map(async (p) => {
       const base = { topic: p.topic ?? '', partition: p.partition ?? 0, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1 }
       if (refusal !== undefined) return { ...base, errorCode: refusal.code, errorMessage: refusal.message }
       if (options.internalTopicsAllowed !== true && isInternalTopicName(base.topic)) {
@@ -104,7 +136,6 @@ export class LeaderRequests {
       }
       return { ...base, ...await this.#producePartition(base.topic, base.partition, p.records ?? EMPTY, acks, timeoutMs) }
     }))
-    return { partitions: results }
   }
 
   async #producePartition (topic: string, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<Partial<ProducePartitionResult>> {
@@ -114,6 +145,25 @@ export class LeaderRequests {
     if (acks === -1 && replica.isr.length < replica.minInsyncReplicas) {
       return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: 'fewer in-sync replicas than minInsyncReplicas' }
     }
+    if (acks !== -1) return await this.#appendAndWait(replica, records, acks, timeoutMs, undefined)
+    // acks=all takes its place in the wait queue before appending: refused when full, never after appending.
+    const slot = this.#host.delayed.reserve('produce')
+    if (slot === undefined) {
+      return {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        errorMessage: `too many acks=all produces waiting (produceWaitersMax ${this.#host.config.produceWaitersMax}): nothing was appended; retry`,
+      }
+    }
+    try {
+      return await this.#appendAndWait(replica, records, acks, timeoutMs, slot)
+    } finally {
+      slot.release()
+    }
+  }
+
+  async #appendAndWait (
+    replica: PartitionReplica, records: Uint8Array, acks: number, timeoutMs: number, slot: WaiterSlot | undefined,
+  ): Promise<Partial<ProducePartitionResult>> {
     const epoch = replica.leaderEpoch
     const bytes = asBuffer(records)
     let lastOffset: number
@@ -145,7 +195,8 @@ export class LeaderRequests {
     if (acks !== -1) return ok
     const stillLeading = (): boolean => replica.role === 'leader' && replica.leaderEpoch === epoch
     await this.#host.delayed.wait({
-      keys: [replica.key], timeoutMs, ready: () => !stillLeading() || replica.highWatermark > lastOffset,
+      kind: 'produce', ...(slot === undefined ? {} : { slot }), keys: [replica.key], timeoutMs,
+      ready: () => !stillLeading() || replica.highWatermark > lastOffset,
     })
     if (!stillLeading()) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: 'leadership moved before the batch was replicated' }
     if (replica.highWatermark > lastOffset) return ok
@@ -160,26 +211,42 @@ export class LeaderRequests {
     const maxBytes = Math.min(request.maxBytes ?? config.fetchBytesMax, config.fetchBytesMax) || config.fetchBytesMax
     const minBytes = request.minBytes ?? 0
     const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
+    const held = { bytes: 0 }
+    try {
+      return await this.#fetchUntil(partitions, maxBytes, minBytes, deadlineMs, held)
+    } finally {
+      this.#host.bytes.release(held.bytes)
+    }
+  }
+
+  async #fetchUntil (
+    partitions: readonly Props<'FetchPartition'>[], maxBytes: number, minBytes: number, deadlineMs: number, held: { bytes: number },
+  ): Promise<FetchResponse> {
+    const { clock } = this.#host
     for (;;) {
       const seenHighWatermarks = partitions.map((p) => this.#host.replica(p.topic ?? '', p.partition ?? 0)?.highWatermark ?? -1)
-      const results = await this.#readForConsumer(partitions, maxBytes)
+      const results = await this.#readForConsumer(partitions, maxBytes, held)
       const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
       const remainingMs = deadlineMs - clock.nowMs()
       // Kafka: min_bytes 0 answers at once; otherwise wait for that many bytes or the deadline.
       if (bytes >= minBytes || remainingMs <= 0 || results.some((r) => r.errorCode !== '')) {
         return { partitions: results }
       }
+      // These reads are dropped: nothing is held while waiting.
+      this.#host.bytes.release(held.bytes)
+      held.bytes = 0
       const ready = (): boolean => partitions.some((p, i) => {
         const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
         return replica === undefined || replica.role !== 'leader' || replica.highWatermark > (seenHighWatermarks[i] ?? -1)
       })
       const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
-      const woken = await this.#host.delayed.wait({ keys, timeoutMs: remainingMs, ready })
-      if (!woken) return { partitions: await this.#readForConsumer(partitions, maxBytes) }
+      const woken = await this.#host.delayed.wait({ kind: 'consumerFetch', keys, timeoutMs: remainingMs, ready })
+      if (!woken) return { partitions: await this.#readForConsumer(partitions, maxBytes, held) }
     }
   }
 
-  async #readForConsumer (partitions: readonly Props<'FetchPartition'>[], maxBytes: number): Promise<FetchPartitionResult[]> {
+  /** Reads each partition below its HW; the bytes read are added to `held` (the caller releases them). */
+  async #readForConsumer (partitions: readonly Props<'FetchPartition'>[], maxBytes: number, held: { bytes: number }): Promise<FetchPartitionResult[]> {
     const results: FetchPartitionResult[] = []
     let remainingBytes = maxBytes
     for (const p of partitions) {
@@ -190,6 +257,11 @@ export class LeaderRequests {
       const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
       if (problem !== undefined || replica === undefined) { results.push({ ...base, errorCode: problem?.code, errorMessage: problem?.message }); continue }
       const fetchOffset = p.fetchOffset ?? 0
+      const unknownHighWatermark = highWatermarkUnknown(replica)
+      if (unknownHighWatermark !== undefined) {
+        results.push({ ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, errorMessage: unknownHighWatermark })
+        continue
+      }
       const state = { highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
       if (fetchOffset < state.logStartOffset || fetchOffset > replica.log.logEndOffset) {
         results.push({ ...base, ...state, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, errorMessage: 'fetch offset outside the log' })
@@ -197,8 +269,11 @@ export class LeaderRequests {
       }
       const bytesMax = Math.min(p.partitionMaxBytes || this.#host.config.fetchBytesMax, remainingBytes)
       if (bytesMax <= 0 || fetchOffset >= state.highWatermark) { results.push({ ...base, ...state, errorCode: '' }); continue }
+      const refused = this.#takeReadBytes(bytesMax)
+      if (refused !== undefined) { results.push({ ...base, ...state, errorCode: refused.code, errorMessage: refused.message }); continue }
       try {
-        const read = await replica.log.read({ offset: offset(fetchOffset), bytesMax, maxOffset: offset(state.highWatermark) })
+        const read = await this.#heldRead(bytesMax, held, async () =>
+          await replica.log.read({ offset: offset(fetchOffset), bytesMax, maxOffset: offset(state.highWatermark) }))
         remainingBytes -= read.bytes.length
         results.push({ ...base, ...state, errorCode: '', records: read.bytes })
       } catch (error) {
@@ -220,14 +295,10 @@ export class LeaderRequests {
       const problem = leaderProblem(replica)
       if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code, errorMessage: problem?.message }
       const timestamp = p.timestamp ?? LATEST_TIMESTAMP
-      // A new leader learns the true high watermark only once its followers fetch in the new epoch; until then its
-      // own may lag behind offsets the previous leader acknowledged. Kafka (KIP-207) answers OFFSET_NOT_AVAILABLE,
-      // retriable, rather than a "latest" that goes backwards.
-      if (timestamp !== EARLIEST_TIMESTAMP && replica.highWatermark < replica.leaderEpochStartOffset) {
-        return {
-          ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE,
-          errorMessage: `the high watermark ${replica.highWatermark} is below the start offset ${replica.leaderEpochStartOffset} of leader epoch ${replica.leaderEpoch}`,
-        }
+      // KIP-207: no "latest" (nor an offset for a timestamp) that goes backwards after a failover.
+      const unknownHighWatermark = highWatermarkUnknown(replica)
+      if (timestamp !== EARLIEST_TIMESTAMP && unknownHighWatermark !== undefined) {
+        return { ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, errorMessage: unknownHighWatermark }
       }
       if (timestamp === EARLIEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.log.logStartOffset, leaderEpoch: replica.leaderEpoch }
       if (timestamp === LATEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.highWatermark, leaderEpoch: replica.leaderEpoch }
@@ -258,13 +329,33 @@ export class LeaderRequests {
     const early = partitions.map((p) => this.#checkFollowerFetch(followerId, p))
     const maxBytes = Math.min(request.maxBytes || config.replicaFetchMaxBytes, config.replicaFetchMaxBytes)
     const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
+    const held = { bytes: 0 }
+    try {
+      return await this.#replicaFetchUntil(partitions, early, maxBytes, request.minBytes ?? 0, deadlineMs, held)
+    } finally {
+      this.#host.bytes.release(held.bytes)
+    }
+  }
+
+  async #replicaFetchUntil (
+    partitions: readonly ReplicaFetchPartition[], early: readonly (ReplicaFetchPartitionResult | undefined)[], maxBytes: number,
+    minBytes: number, deadlineMs: number, held: { bytes: number },
+  ): Promise<ReplicaFetchResponse> {
+    const { clock } = this.#host
+    let woken = false
     for (;;) {
-      const results = await this.#readForFollower(partitions, early, maxBytes)
+      const results = await this.#readForFollower(partitions, early, maxBytes, held)
       const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
       const remainingMs = deadlineMs - clock.nowMs()
-      if (bytes >= (request.minBytes ?? 0) || remainingMs <= 0 || early.some((e) => e !== undefined)) {
+      // An error is a final answer, and so is a wake-up that found nothing to send: waiting again at once would
+      // spin (the wait's condition is already true), burning the event loop until the deadline. Found by the
+      // whole-cluster simulation, where the spin never yields and the run hangs.
+      if (bytes >= minBytes || remainingMs <= 0 || woken || early.some((e) => e !== undefined) ||
+        results.some((r) => (r.errorCode ?? '') !== '')) {
         return { partitions: results }
       }
+      this.#host.bytes.release(held.bytes)
+      held.bytes = 0
       const epochs = partitions.map((p) => this.#host.replica(p.topic ?? '', p.partition ?? 0)?.leaderEpoch ?? -1)
       const ready = (): boolean => partitions.some((p, i) => {
         const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
@@ -272,8 +363,8 @@ export class LeaderRequests {
           replica.log.logEndOffset > (p.fetchOffset ?? 0)
       })
       const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
-      const woken = await this.#host.delayed.wait({ keys, timeoutMs: remainingMs, ready })
-      if (!woken) return { partitions: await this.#readForFollower(partitions, early, maxBytes) }
+      woken = await this.#host.delayed.wait({ kind: 'followerFetch', keys, timeoutMs: remainingMs, ready })
+      if (!woken) return { partitions: await this.#readForFollower(partitions, early, maxBytes, held) }
     }
   }
 
@@ -307,6 +398,7 @@ export class LeaderRequests {
 
   async #readForFollower (
     partitions: readonly ReplicaFetchPartition[], early: readonly (ReplicaFetchPartitionResult | undefined)[], maxBytes: number,
+    held: { bytes: number },
   ): Promise<ReplicaFetchPartitionResult[]> {
     const results: ReplicaFetchPartitionResult[] = []
     let remainingBytes = maxBytes
@@ -321,8 +413,11 @@ export class LeaderRequests {
       const state = { topic, partition, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
       const fetchOffset = p.fetchOffset ?? 0
       if (remainingBytes <= 0 || fetchOffset >= replica.log.logEndOffset) { results.push({ ...state, errorCode: '', records: EMPTY }); continue }
+      const bytesMax = remainingBytes
+      const refused = this.#takeReadBytes(bytesMax)
+      if (refused !== undefined) { results.push({ ...state, errorCode: refused.code, records: EMPTY }); continue }
       try {
-        const read = await replica.log.read({ offset: offset(fetchOffset), bytesMax: remainingBytes })
+        const read = await this.#heldRead(bytesMax, held, async () => await replica.log.read({ offset: offset(fetchOffset), bytesMax }))
         remainingBytes -= read.bytes.length
         results.push({ ...state, errorCode: '', records: read.bytes })
       } catch (error) {
@@ -330,5 +425,37 @@ export class LeaderRequests {
       }
     }
     return results
+  }
+
+  // ---- bytes in flight ----
+
+  /** Takes `bytesMax` for a log read from the broker-wide budget; the refusal when it does not fit. */
+  #takeReadBytes (bytesMax: number): { code: ErrorCode; message: string } | undefined {
+    return this.#host.bytes.tryTake(bytesMax) ? undefined : busy(this.#host.bytes, 'fetch read', bytesMax)
+  }
+
+  /** Runs a read that took `bytesMax` up front; keeps what it returned in `held`, gives back the rest. */
+  async #heldRead<T extends { bytes: Uint8Array }> (bytesMax: number, held: { bytes: number }, read: () => Promise<T>): Promise<T> {
+    let result: T
+    try {
+      result = await read()
+    } catch (error) {
+      this.#host.bytes.release(bytesMax)
+      throw error
+    }
+    const readBytes = result.bytes.byteLength
+    // A first batch larger than bytesMax is returned whole (progress): count it all.
+    if (readBytes <= bytesMax) this.#host.bytes.release(bytesMax - readBytes)
+    else this.#host.bytes.force(readBytes - bytesMax)
+    held.bytes += readBytes
+    return result
+  }
+}
+
+/** The refusal of `what` (`bytes` more) when the broker's bytes in flight are at `inFlightBytesMax`. */
+function busy (budget: ByteBudget, what: string, bytes: number): { code: ErrorCode; message: string } {
+  return {
+    code: ErrorCode.REQUEST_TIMED_OUT,
+    message: `broker busy: ${what} of ${bytes} bytes does not fit the bytes in flight (${budget.usedBytes} of inFlightBytesMax ${budget.limitBytes}); nothing was done, retry`,
   }
 }

@@ -16,7 +16,7 @@
  */
 import type { Logger } from '@gregor/common'
 import type { PartitionImage } from '@gregor/metadata'
-import type { PartitionLog } from '@gregor/storage'
+import type { FileSystem, PartitionLog } from '@gregor/storage'
 import { ProducerSnapshots } from './producer-snapshots.js'
 import { ProducerStateTable } from './producer-state.js'
 
@@ -44,27 +44,41 @@ export class PartitionReplica {
   replicas: readonly number[] = []
   /** The ISR as the metadata image shows it. */
   isr: readonly number[] = []
-  /** An ISR this leader asked the controller for that the image does not show yet. */
+  /**
+   * An ISR this leader asked the controller for, based on partition epoch `pendingIsrPartitionEpoch`, that no image
+   * has resolved yet. Any image of the same leader epoch with a newer partition epoch resolves it: either it shows the
+   * change, or a change was committed before it and the controller refuses the request as stale. (Comparing members
+   * is not enough: an image can coalesce the change with a later one, and then it would stay pending forever.)
+   */
   pendingIsr: readonly number[] | undefined
+  pendingIsrPartitionEpoch = -1
+  /**
+   * Members an expansion whose answer never came (failed or timed out) may have added on the controller, based on
+   * `partitionEpoch`: the HW keeps counting them until an image with a newer partition epoch shows the outcome.
+   */
+  uncertainIsr: { readonly members: readonly number[]; readonly partitionEpoch: number } | undefined
+  /** ISR expansion backoff after a refusal: no expansion is proposed before `retryAtMs`; 0 when none is due. */
+  readonly isrExpandBackoff = { delayMs: 0, retryAtMs: 0 }
   minInsyncReplicas = 1
   highWatermark: number
   /** The log end offset when this broker became leader of the current epoch. */
   leaderEpochStartOffset = 0
   readonly followers = new Map<number, FollowerProgress>()
   /** Idempotent producers' last batches, as this replica's log holds them (every role keeps it). */
-  readonly producers = new ProducerStateTable()
+  readonly producers: ProducerStateTable
   /** Snapshots of `producers` in the partition directory, so opening and truncating replay only the log's tail. */
   readonly snapshots: ProducerSnapshots
   #chain: Promise<void> = Promise.resolve()
 
-  constructor (init: { topic: string; partition: number; topicId: string; log: PartitionLog; logger: Logger; highWatermark: number }) {
+  constructor (init: { topic: string; partition: number; topicId: string; log: PartitionLog; fs: FileSystem; logger: Logger; highWatermark: number; producersMax: number }) {
+    this.producers = new ProducerStateTable({ producersMax: init.producersMax })
     this.topic = init.topic
     this.partition = init.partition
     this.topicId = init.topicId
     this.log = init.log
     this.logger = init.logger
     this.highWatermark = Math.min(init.highWatermark, init.log.logEndOffset)
-    this.snapshots = new ProducerSnapshots({ dir: init.log.dir, logger: init.logger })
+    this.snapshots = new ProducerSnapshots({ dir: init.log.dir, fs: init.fs, logger: init.logger })
   }
 
   /**
@@ -92,6 +106,9 @@ export class PartitionReplica {
     this.role = 'leader'
     this.#adopt(image)
     this.pendingIsr = undefined
+    this.uncertainIsr = undefined
+    this.isrExpandBackoff.delayMs = 0
+    this.isrExpandBackoff.retryAtMs = 0
     this.leaderEpochStartOffset = this.log.logEndOffset
     this.followers.clear()
     for (const id of image.replicas) {
@@ -104,6 +121,7 @@ export class PartitionReplica {
     this.role = 'follower'
     this.#adopt(image)
     this.pendingIsr = undefined
+    this.uncertainIsr = undefined
     this.followers.clear()
   }
 
@@ -112,7 +130,8 @@ export class PartitionReplica {
     this.replicas = image.replicas
     this.isr = image.isr
     this.partitionEpoch = image.partitionEpoch
-    if (this.pendingIsr !== undefined && sameMembers(this.pendingIsr, image.isr)) this.pendingIsr = undefined
+    if (this.pendingIsr !== undefined && image.partitionEpoch > this.pendingIsrPartitionEpoch) this.pendingIsr = undefined
+    if (this.uncertainIsr !== undefined && image.partitionEpoch > this.uncertainIsr.partitionEpoch) this.uncertainIsr = undefined
     for (const id of image.replicas) {
       if (this.role === 'leader' && id !== this.leaderId && !this.followers.has(id)) {
         this.followers.set(id, { logEndOffset: -1, lastCaughtUpMs: 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1 })
@@ -133,10 +152,13 @@ export class PartitionReplica {
     return this.log.config.flush === 'always' ? this.log.recoveryPoint : this.log.logEndOffset
   }
 
-  /** The ISR the HW counts: the image's plus any member of a change in flight (KIP-497 "maximal ISR"). */
+  /**
+   * The ISR the HW counts: the image's plus any member of a change in flight or of unknown outcome (KIP-497
+   * "maximal ISR").
+   */
   maximalIsr (): readonly number[] {
-    if (this.pendingIsr === undefined) return this.isr
-    return [...new Set([...this.isr, ...this.pendingIsr])]
+    if (this.pendingIsr === undefined && this.uncertainIsr === undefined) return this.isr
+    return [...new Set([...this.isr, ...(this.pendingIsr ?? []), ...(this.uncertainIsr?.members ?? [])])]
   }
 
   /** Records a follower fetch at `fetchOffset` (its durable log end) on the leader. */
@@ -193,8 +215,4 @@ export class PartitionReplica {
     const candidate = Math.min(leaderHighWatermark, this.log.logEndOffset)
     if (candidate > this.highWatermark) this.highWatermark = candidate
   }
-}
-
-function sameMembers (a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id) => b.includes(id))
 }

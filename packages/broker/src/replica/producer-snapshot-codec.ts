@@ -1,12 +1,15 @@
 /**
  * The on-disk format of a producer-state snapshot, `<20-digit offset>.snapshot` in the partition directory, after
  * Kafka's ProducerStateManager snapshot files: a version, a CRC-32C over everything after the checksum, the snapshot
- * offset, then the producers, least recently written first, each with its epoch and its last batches.
+ * offset, then the producers, least recently written first, each with its epoch, the timestamp of its last batch (for
+ * expiry by `producer.id.expiration.ms`) and its last batches.
  *
  * Layout (big-endian), byte offsets from the file start:
- *   0 version int16 (1) | 2 crc uint32 (CRC-32C of bytes 6..end) | 6 offset int64 | 14 producerCount int32
- *   per producer: producerId int64 | epoch int16 | batchCount int8 (1..5)
+ *   0 version int16 (2) | 2 crc uint32 (CRC-32C of bytes 6..end) | 6 offset int64 | 14 producerCount int32
+ *   per producer: producerId int64 | epoch int16 | lastTimestampMs int64 (-1: not known) | batchCount int8 (1..5)
  *     per batch, oldest first: firstSequence int32 | lastSequence int32 | baseOffset int64 | lastOffset int64
+ * Version 1 (written before producers expired by time) is the same without lastTimestampMs; it is still read, its
+ * producers then having no known last timestamp (`removeExpired` starts their clock). Only version 2 is written.
  *
  * Owns: encoding and the distrust of what it reads. `decodeProducerSnapshot` checks the version, the checksum, that
  * the content names the offset its file name says, every count against the bytes present and every field against its
@@ -18,11 +21,14 @@ import { crc32c } from '@gregor/records'
 import { type ProducerSnapshot, type SnapshotProducer, batchesRetainedPerProducer } from './producer-state.js'
 
 export const SNAPSHOT_FILE_SUFFIX = '.snapshot'
-const VERSION = 1
+/** The version written; `decodeProducerSnapshot` also reads version 1. */
+export const SNAPSHOT_VERSION = 2
 const CRC_START = 6
 const HEADER_BYTES = 18
-const PRODUCER_BYTES = 11
+/** Per producer, by version: v1 has no lastTimestampMs. */
+const PRODUCER_BYTES: Readonly<Record<number, number>> = { 1: 11, 2: 19 }
 const BATCH_BYTES = 24
+const NO_TIMESTAMP = -1
 
 /** `00000000000000012345.snapshot`: zero-padded like segment files, so name order is offset order. */
 export function snapshotFileName (offset: number): string {
@@ -37,18 +43,22 @@ export function parseSnapshotFileName (name: string): number | undefined {
   return Number.isSafeInteger(offset) ? offset : undefined
 }
 
-export function encodeProducerSnapshot (snapshot: ProducerSnapshot): Buffer {
-  const sizeBytes = snapshot.producers.reduce((sum, p) => sum + PRODUCER_BYTES + BATCH_BYTES * p.batches.length, HEADER_BYTES)
+/** The snapshot as `version` lays it out (2 unless a test writes an old file; version 1 drops the timestamps). */
+export function encodeProducerSnapshot (snapshot: ProducerSnapshot, version = SNAPSHOT_VERSION): Buffer {
+  const producerBytes = PRODUCER_BYTES[version]
+  if (producerBytes === undefined) throw new Error(`unknown producer snapshot version ${version}`)
+  const sizeBytes = snapshot.producers.reduce((sum, p) => sum + producerBytes + BATCH_BYTES * p.batches.length, HEADER_BYTES)
   const bytes = Buffer.alloc(sizeBytes)
-  bytes.writeInt16BE(VERSION, 0)
+  bytes.writeInt16BE(version, 0)
   bytes.writeBigInt64BE(BigInt(snapshot.offset), 6)
   bytes.writeInt32BE(snapshot.producers.length, 14)
   let at = HEADER_BYTES
   for (const producer of snapshot.producers) {
     bytes.writeBigInt64BE(BigInt(producer.producerId), at)
     bytes.writeInt16BE(producer.epoch, at + 8)
-    bytes.writeInt8(producer.batches.length, at + 10)
-    at += PRODUCER_BYTES
+    if (version >= 2) bytes.writeBigInt64BE(BigInt(producer.lastTimestampMs ?? NO_TIMESTAMP), at + 10)
+    bytes.writeInt8(producer.batches.length, at + producerBytes - 1)
+    at += producerBytes
     for (const batch of producer.batches) {
       bytes.writeInt32BE(batch.firstSequence, at)
       bytes.writeInt32BE(batch.lastSequence, at + 4)
@@ -65,25 +75,28 @@ export function encodeProducerSnapshot (snapshot: ProducerSnapshot): Buffer {
 export function decodeProducerSnapshot (bytes: Buffer, expectedOffset: number): ProducerSnapshot {
   if (bytes.length < HEADER_BYTES) throw corrupt('shorter than the header', { sizeBytes: bytes.length })
   const version = bytes.readInt16BE(0)
-  if (version !== VERSION) throw corrupt('unknown version', { version })
+  const producerBytes = PRODUCER_BYTES[version]
+  if (producerBytes === undefined) throw corrupt('unknown version', { version })
   const crc = bytes.readUInt32BE(2)
   const actualCrc = crc32c(bytes.subarray(CRC_START))
   if (crc !== actualCrc) throw corrupt('checksum mismatch', { crc, actualCrc })
   const offset = readSafeInteger(bytes, 6)
   if (offset !== expectedOffset) throw corrupt('offset does not match the file name', { offset, expectedOffset })
   const count = bytes.readInt32BE(14)
-  if (count < 0 || HEADER_BYTES + count * PRODUCER_BYTES > bytes.length) throw corrupt('producer count out of range', { count })
+  if (count < 0 || HEADER_BYTES + count * producerBytes > bytes.length) throw corrupt('producer count out of range', { count })
   const producers: SnapshotProducer[] = []
   const seen = new Set<number>()
   let at = HEADER_BYTES
   for (let i = 0; i < count; i++) {
-    if (at + PRODUCER_BYTES > bytes.length) throw corrupt('producer past the end of the file', { producer: i })
+    if (at + producerBytes > bytes.length) throw corrupt('producer past the end of the file', { producer: i })
     const producerId = readSafeInteger(bytes, at)
     const epoch = bytes.readInt16BE(at + 8)
-    const batchCount = bytes.readInt8(at + 10)
-    at += PRODUCER_BYTES
+    const lastTimestampMs = version >= 2 ? readSafeInteger(bytes, at + 10) : NO_TIMESTAMP
+    const batchCount = bytes.readInt8(at + producerBytes - 1)
+    at += producerBytes
     if (producerId === undefined || producerId < 0 || seen.has(producerId)) throw corrupt('bad producer id', { producer: i })
     if (epoch < 0) throw corrupt('bad producer epoch', { producerId, epoch })
+    if (lastTimestampMs === undefined || lastTimestampMs < NO_TIMESTAMP) throw corrupt('bad last timestamp', { producerId })
     if (batchCount < 1 || batchCount > batchesRetainedPerProducer) throw corrupt('bad batch count', { producerId, batchCount })
     if (at + batchCount * BATCH_BYTES > bytes.length) throw corrupt('batches past the end of the file', { producerId })
     seen.add(producerId)
@@ -102,7 +115,7 @@ export function decodeProducerSnapshot (bytes: Buffer, expectedOffset: number): 
       batches.push({ firstSequence, lastSequence, baseOffset, lastOffset })
       previousLastOffset = lastOffset
     }
-    producers.push({ producerId, epoch, batches })
+    producers.push({ producerId, epoch, ...(lastTimestampMs === NO_TIMESTAMP ? {} : { lastTimestampMs }), batches })
   }
   if (at !== bytes.length) throw corrupt('bytes after the last producer', { sizeBytes: bytes.length, endPosition: at })
   return { offset, producers }

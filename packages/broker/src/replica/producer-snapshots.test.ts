@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type Logger, leaderEpoch, offset, silentLogger } from '@gregor/common'
 import { type BatchHeader, buildBatch, readBatchHeader, walkBatches } from '@gregor/records'
-import { PartitionLog } from '@gregor/storage'
+import { PartitionLog, nodeFileSystem } from '@gregor/storage'
 import { decodeProducerSnapshot, encodeProducerSnapshot, snapshotFileName } from './producer-snapshot-codec.js'
 import { ProducerSnapshots } from './producer-snapshots.js'
 import {
@@ -37,12 +37,12 @@ async function openPartition (options: { logger?: Logger; snapshotOnRoll?: boole
   const taken: Array<Promise<void>> = []
   let snapshots: ProducerSnapshots | undefined
   const log = await PartitionLog.open({
-    dir, topic: 't', partition: 0, logger: silentLogger, config: { segmentBytes: options.segmentBytes ?? SMALL_SEGMENT_BYTES, batchBytesMax: 1024 },
+    dir, topic: 't', partition: 0, fs: nodeFileSystem, logger: silentLogger, config: { segmentBytes: options.segmentBytes ?? SMALL_SEGMENT_BYTES, batchBytesMax: 1024 },
     onRoll: (baseOffset) => {
       if (options.snapshotOnRoll !== false) taken.push(snapshots?.take(table, baseOffset, log.logStartOffset) ?? Promise.resolve())
     },
   })
-  snapshots = new ProducerSnapshots({ dir: log.dir, logger })
+  snapshots = new ProducerSnapshots({ dir: log.dir, fs: nodeFileSystem, logger })
   return { log, table, snapshots, taken }
 }
 
@@ -141,7 +141,7 @@ describe('producer-state snapshots', () => {
     table.record(header({ producerId: 5, baseSequence: 0 }), failed)
     table.record(header({ producerId: 1, baseSequence: 14 }), Promise.resolve({ baseOffset: 300, lastOffset: 300 })) // at the snapshot offset
 
-    const snapshots = new ProducerSnapshots({ dir, logger: silentLogger })
+    const snapshots = new ProducerSnapshots({ dir, fs: nodeFileSystem, logger: silentLogger })
     const taking = snapshots.take(table, 300, 0)
     table.clear() // the snapshot is of the table when `take` was called
     landBelow({ baseOffset: 250, lastOffset: 250 })
@@ -153,12 +153,12 @@ describe('producer-state snapshots', () => {
     const expected: ProducerSnapshot = {
       offset: 300,
       producers: [
-        { producerId: 2, epoch: 3, batches: [{ firstSequence: 0, lastSequence: 2, baseOffset: 101, lastOffset: 103 }] },
-        { producerId: 3, epoch: 0, batches: [{ firstSequence: 2 ** 31 - 2, lastSequence: 0, baseOffset: 200, lastOffset: 202 }] },
-        { producerId: 4, epoch: 0, batches: [{ firstSequence: 0, lastSequence: 0, baseOffset: 250, lastOffset: 250 }] },
+        { producerId: 2, epoch: 3, lastTimestampMs: 0, batches: [{ firstSequence: 0, lastSequence: 2, baseOffset: 101, lastOffset: 103 }] },
+        { producerId: 3, epoch: 0, lastTimestampMs: 0, batches: [{ firstSequence: 2 ** 31 - 2, lastSequence: 0, baseOffset: 200, lastOffset: 202 }] },
+        { producerId: 4, epoch: 0, lastTimestampMs: 0, batches: [{ firstSequence: 0, lastSequence: 0, baseOffset: 250, lastOffset: 250 }] },
         // Producer 1 was written last; its batch at offset 300 is not below the snapshot, so four of its five remain.
         {
-          producerId: 1, epoch: 0,
+          producerId: 1, epoch: 0, lastTimestampMs: 0,
           batches: [3, 4, 5, 6].map((i) => ({ firstSequence: i * 2, lastSequence: i * 2 + 1, baseOffset: 10 * i, lastOffset: 10 * i + 1 })),
         },
       ],

@@ -19,11 +19,11 @@
  *   start there). Retention that deletes segments calls `prune` with the new log start offset.
  * - A failed write is logged, not thrown: snapshots only save work, the scan fallback works without them. Failed
  *   deletions are thrown, since a snapshot that should be gone could later be trusted.
+ * Every file operation goes through the injected `FileSystem` (the simulated disk in the whole-cluster simulation).
  */
-import { readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '@gregor/common'
-import { fsyncDirectory, hasErrno, replaceFile } from '@gregor/storage'
+import { type FileSystem, fsyncDirectory, hasErrno, replaceFile } from '@gregor/storage'
 import { decodeProducerSnapshot, encodeProducerSnapshot, parseSnapshotFileName, snapshotFileName } from './producer-snapshot-codec.js'
 import type { ProducerSnapshot, ProducerSnapshotSource, ProducerStateTable } from './producer-state.js'
 
@@ -34,12 +34,14 @@ export class ProducerSnapshots implements ProducerSnapshotSource {
   /** The partition directory. */
   readonly dir: string
   readonly #logger: Logger
+  readonly #fs: FileSystem
   readonly #retainedMax: number
   #tail: Promise<unknown> = Promise.resolve()
   #closed = false
 
-  constructor (init: { dir: string; logger: Logger; retainedMax?: number }) {
+  constructor (init: { dir: string; fs: FileSystem; logger: Logger; retainedMax?: number }) {
     this.dir = init.dir
+    this.#fs = init.fs
     this.#logger = init.logger
     this.#retainedMax = init.retainedMax ?? snapshotsRetainedMax
   }
@@ -53,7 +55,7 @@ export class ProducerSnapshots implements ProducerSnapshotSource {
     const snapshot = table.snapshotAt(offset)
     return this.#enqueue(async () => {
       const bytes = encodeProducerSnapshot(await snapshot)
-      await replaceFile(join(this.dir, snapshotFileName(offset)), bytes)
+      await replaceFile(this.#fs, join(this.dir, snapshotFileName(offset)), bytes)
       this.#logger.debug({ offset, sizeBytes: bytes.length }, 'producer state snapshot written')
       await this.#prune(logStartOffset)
     }).catch((error: unknown) => {
@@ -71,7 +73,7 @@ export class ProducerSnapshots implements ProducerSnapshotSource {
         const path = join(this.dir, snapshotFileName(offset))
         let bytes: Buffer
         try {
-          bytes = await readFile(path)
+          bytes = await this.#fs.readFile(path)
         } catch (error) {
           // Kept: the file may read fine next time, and it is only ever used after this check again.
           this.#logger.warn({ offset, path, err: error }, 'producer state snapshot unreadable')
@@ -129,7 +131,7 @@ export class ProducerSnapshots implements ProducerSnapshotSource {
   async #list (): Promise<number[]> {
     let names: string[]
     try {
-      names = await readdir(this.dir)
+      names = await this.#fs.readdir(this.dir)
     } catch (error) {
       if (hasErrno(error, 'ENOENT')) return [] // the partition directory is gone (topic deleted)
       throw error
@@ -144,12 +146,12 @@ export class ProducerSnapshots implements ProducerSnapshotSource {
     if (offsets.length === 0) return
     for (const offset of offsets) {
       try {
-        await unlink(join(this.dir, snapshotFileName(offset)))
+        await this.#fs.unlink(join(this.dir, snapshotFileName(offset)))
       } catch (error) {
         if (!hasErrno(error, 'ENOENT')) throw error
       }
     }
-    await fsyncDirectory(this.dir)
+    await fsyncDirectory(this.#fs, this.dir)
     this.#logger.debug({ offsets }, 'producer state snapshots deleted')
   }
 }

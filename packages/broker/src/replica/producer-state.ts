@@ -6,8 +6,8 @@
  * known producer in its current epoch, a batch equal to one of the last five (same first and last sequence) is a
  * duplicate: the leader answers it with the original offsets and appends nothing; otherwise its first sequence
  * must follow the last one (int32 wrap-around), or it is OUT_OF_ORDER_SEQUENCE_NUMBER. A newer epoch must start at
- * sequence 0; an older one is INVALID_PRODUCER_EPOCH. A producer with no state here (new, forgotten beyond
- * `producersMax`, or older than the last two segments when no snapshot was usable) is accepted at any sequence.
+ * sequence 0; an older one is INVALID_PRODUCER_EPOCH. A producer with no state here (new, expired, or older than the
+ * last two segments when no snapshot was usable) is accepted at any sequence.
  *
  * Invariants: every replica builds the same state from the same log — the leader as it appends, followers as they
  * append what they fetch, and any replica, when it opens or truncates its log, from its newest usable snapshot
@@ -15,14 +15,28 @@
  * its last two segments — so a new leader dedupes a retry of a batch its predecessor appended. A snapshot at offset S
  * holds the table as it was once every batch below S had been recorded, minus the batches at or past S, so restoring
  * it and replaying the headers from S gives back the table the replica had (the same last five batches per producer,
- * the same least-recently-written order). The table is bounded: beyond `producersMax` the least recently written
- * producer is forgotten (it is then "unknown", accepted at any sequence).
+ * the same least-recently-written order, the same last timestamps).
+ *
+ * Bounded by time and by refusal, never by forgetting a live producer (Kafka's `producer.id.expiration.ms`): a producer
+ * is forgotten only by `removeExpired`, once the timestamp of its last batch (the batch's maxTimestamp, so every
+ * replica agrees) is `producerIdExpirationMs` or more before the `nowMs` its caller passes; until then a retry of any
+ * of its last five batches is a duplicate. A producer whose last timestamp is unknown (a version 1 snapshot, a batch
+ * without timestamps) has its clock started by the first `removeExpired` that sees it instead. Memory is bounded on
+ * the leader: once `producersMax` producers are known, `check` refuses the batches of a NEW producer id with
+ * POLICY_VIOLATION (not retriable) until some expire. Followers and loads record whatever the log holds: the log is
+ * already written, so the leader's bound is theirs.
  */
 import { ErrorCode } from '@gregor/common'
 import { type BatchHeader, walkBatches } from '@gregor/records'
 
 /** Batches remembered per producer (Kafka `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`). */
 export const batchesRetainedPerProducer = 5
+/** Producers a partition knows at most before it refuses new ones (the leader's bound on the table's memory). */
+export const producersMaxDefault = 10_000
+/** Kafka's `producer.id.expiration.ms` default (one day): how long an idle producer's state is kept. */
+export const producerIdExpirationMsDefault = 86_400_000
+/** A last timestamp not known (Kafka's RecordBatch.NO_TIMESTAMP): its expiry clock starts at the next removeExpired. */
+export const NO_TIMESTAMP = -1
 const INT32_MAX = 2 ** 31 - 1
 
 export interface BatchOffsets {
@@ -35,6 +49,8 @@ interface RetainedBatch {
   readonly lastSequence: number
   /** Known for a batch in the log; a promise while it is a leader's reservation with its append still in flight. */
   readonly offsets: BatchOffsets | Promise<BatchOffsets>
+  /** The batch's maxTimestamp; for the last batch, when its producer was last active (NO_TIMESTAMP: not known). */
+  timestampMs: number
 }
 
 interface ProducerEntry {
@@ -46,6 +62,8 @@ interface ProducerEntry {
 export interface SnapshotProducer {
   readonly producerId: number
   readonly epoch: number
+  /** The timestamp of its last batch below the snapshot offset; absent when not known (version 1 snapshots). */
+  readonly lastTimestampMs?: number
   readonly batches: ReadonlyArray<{
     readonly firstSequence: number
     readonly lastSequence: number
@@ -80,12 +98,17 @@ export function isIdempotent (header: Pick<BatchHeader, 'producerId' | 'baseSequ
   return header.producerId >= 0 && header.baseSequence >= 0
 }
 
+export interface ProducerStateOptions {
+  /** Known producers beyond which the leader refuses new producer ids (default `producersMaxDefault`). */
+  readonly producersMax?: number
+}
+
 export class ProducerStateTable {
   readonly #producers = new Map<number, ProducerEntry>()
   readonly #producersMax: number
 
-  constructor (producersMax = 10_000) {
-    this.#producersMax = producersMax
+  constructor (options: ProducerStateOptions = {}) {
+    this.#producersMax = options.producersMax ?? producersMaxDefault
   }
 
   get size (): number { return this.#producers.size }
@@ -93,7 +116,15 @@ export class ProducerStateTable {
   /** What to do with an idempotent batch the leader is about to append. */
   check (header: BatchHeader): SequenceCheck {
     const entry = this.#producers.get(header.producerId)
-    if (entry === undefined) return { kind: 'append' }
+    if (entry === undefined) {
+      // Refusing the newcomer keeps every live producer's dedupe state; forgetting one would store its retry twice.
+      if (this.#producers.size >= this.#producersMax) {
+        return refused(ErrorCode.POLICY_VIOLATION,
+          `producer ${header.producerId} is new and this partition already tracks ${this.#producers.size} producers ` +
+          `(producersMax ${this.#producersMax}); producers idle longer than producerIdExpirationMs are forgotten to make room`)
+      }
+      return { kind: 'append' }
+    }
     if (header.producerEpoch < entry.epoch) {
       return refused(ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${header.producerEpoch} is older than ${entry.epoch}`)
     }
@@ -121,13 +152,30 @@ export class ProducerStateTable {
     let entry = this.#producers.get(header.producerId)
     if (entry !== undefined) this.#producers.delete(header.producerId) // re-inserted last: least recently written first
     if (entry === undefined || header.producerEpoch > entry.epoch) entry = { epoch: header.producerEpoch, batches: [] }
-    entry.batches.push({ firstSequence: header.baseSequence, lastSequence: lastSequenceOf(header), offsets })
+    entry.batches.push({ firstSequence: header.baseSequence, lastSequence: lastSequenceOf(header), offsets, timestampMs: timestampOf(header) })
     if (entry.batches.length > batchesRetainedPerProducer) entry.batches.shift()
+    // Never evicts: the leader's `check` refuses new producers at the bound, and a follower keeps what the log holds.
     this.#producers.set(header.producerId, entry)
-    if (this.#producers.size > this.#producersMax) {
-      const oldest = this.#producers.keys().next().value
-      if (oldest !== undefined) this.#producers.delete(oldest)
+  }
+
+  /**
+   * Forgets every producer whose last batch's timestamp is `producerIdExpirationMs` or more before `nowMs` (Kafka's
+   * `removeExpiredProducers`); one whose last timestamp is not known gets `nowMs` as its start instead. Returns how
+   * many were forgotten. Time is the caller's: nothing here reads a clock.
+   */
+  removeExpired (nowMs: number, producerIdExpirationMs: number): number {
+    let removed = 0
+    for (const [producerId, entry] of this.#producers) {
+      const last = entry.batches[entry.batches.length - 1]
+      if (last === undefined) continue
+      if (last.timestampMs === NO_TIMESTAMP) {
+        last.timestampMs = nowMs
+      } else if (nowMs - last.timestampMs >= producerIdExpirationMs) {
+        this.#producers.delete(producerId) // deleting the current key is safe while iterating a Map
+        removed++
+      }
     }
+    return removed
   }
 
   /** Takes back a leader's reservation whose append failed, so a retry of the batch is appended, not "duplicate". */
@@ -157,20 +205,27 @@ export class ProducerStateTable {
    * past `offset`, so a snapshot never holds an in-flight reservation. Later changes to the table do not affect it.
    */
   snapshotAt (offset: number): Promise<ProducerSnapshot> {
-    const copy = [...this.#producers].map(([producerId, entry]) => ({ producerId, epoch: entry.epoch, batches: [...entry.batches] }))
+    const copy = [...this.#producers].map(([producerId, entry]) => ({
+      producerId, epoch: entry.epoch, batches: entry.batches.map((batch) => ({ ...batch })),
+    }))
     return settleSnapshot(copy, offset)
   }
 
-  /** Replaces the table with a snapshot's producers, keeping their order (least recently written first). */
+  /**
+   * Replaces the table with a snapshot's producers, keeping their order (least recently written first), all of them:
+   * the snapshot holds live producers, and only `removeExpired` forgets one. Only the last batch's timestamp counts
+   * for expiry, so every batch takes the producer's last timestamp.
+   */
   restore (producers: readonly SnapshotProducer[]): void {
     this.#producers.clear()
-    for (const producer of producers.slice(-this.#producersMax)) {
+    for (const producer of producers) {
       this.#producers.set(producer.producerId, {
         epoch: producer.epoch,
         batches: producer.batches.slice(-batchesRetainedPerProducer).map((batch) => ({
           firstSequence: batch.firstSequence,
           lastSequence: batch.lastSequence,
           offsets: { baseOffset: batch.baseOffset, lastOffset: batch.lastOffset },
+          timestampMs: producer.lastTimestampMs ?? NO_TIMESTAMP,
         })),
       })
     }
@@ -190,16 +245,27 @@ async function settleSnapshot (copy: ReadonlyArray<{ producerId: number; epoch: 
   const producers: SnapshotProducer[] = []
   for (const producer of copy) {
     const batches: Array<SnapshotProducer['batches'][number]> = []
+    let lastTimestampMs = NO_TIMESTAMP
     for (const batch of producer.batches) {
       const offsets = batch.offsets instanceof Promise ? settled[next++] : batch.offsets
       // A failed append is not in the log; one at or past `offset` is replayed after the snapshot, not part of it.
       if (offsets === undefined || offsets.lastOffset >= offset) continue
       batches.push({ firstSequence: batch.firstSequence, lastSequence: batch.lastSequence, ...offsets })
+      lastTimestampMs = batch.timestampMs
     }
     // A producer with no batch below `offset` is left out: replay from `offset` re-creates it with its epoch.
-    if (batches.length > 0) producers.push({ producerId: producer.producerId, epoch: producer.epoch, batches })
+    if (batches.length > 0) {
+      producers.push({
+        producerId: producer.producerId, epoch: producer.epoch, ...(lastTimestampMs === NO_TIMESTAMP ? {} : { lastTimestampMs }), batches,
+      })
+    }
   }
   return { offset, producers }
+}
+
+/** A batch's activity time for expiry: its maxTimestamp, the same on every replica; NO_TIMESTAMP if it has none. */
+function timestampOf (header: Pick<BatchHeader, 'maxTimestamp'>): number {
+  return header.maxTimestamp >= 0 ? header.maxTimestamp : NO_TIMESTAMP
 }
 
 function refused (code: ErrorCode, message: string): SequenceCheck {

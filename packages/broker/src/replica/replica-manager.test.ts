@@ -1,33 +1,41 @@
-// Replication between real ReplicaManagers in one process: real PartitionLogs in temp directories, real gRPC on
-// 127.0.0.1, and a shared MetadataImage whose `alterPartition` stub plays the controller (decideIsrChange, commit,
+// Replication between real ReplicaManagers in one process: real PartitionLogs in temp directories, fetchers that
+// call the leader's manager in-process (the gRPC transport has its own test), and a shared MetadataImage whose `alterPartition` stub plays the controller (decideIsrChange, commit,
 // publish to every manager).
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest'
-import { ErrorCode, type NodeId, isGregorError, leaderEpoch, nodeId, offset, raftIndex, silentLogger } from '@gregor/common'
+import { ErrorCode, isGregorError, isRetriableCode, leaderEpoch, nodeId, offset, raftIndex, silentLogger } from '@gregor/common'
 import { MetadataImage, type MetadataRecord, decideIsrChange, defaultTopicConfig, type TopicConfig } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { buildBatch, stampBatch } from '@gregor/records'
-import { FileHandleCache, type LogConfig, type PartitionLog } from '@gregor/storage'
+import {
+  FileHandleCache, type LogConfig, OffsetCheckpoints, type PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE,
+  REPLICATION_OFFSET_CHECKPOINT_FILE, nodeFileSystem,
+} from '@gregor/storage'
 import { parseSnapshotFileName, snapshotFileName } from './producer-snapshot-codec.js'
 import { ReplicaManager } from './replica-manager.js'
-import { addReplicationService } from './replication-service.js'
 import { type ReplicationConfig, validateReplicationConfig } from './replication-config.js'
+import { InProcessFetchTransport } from './testing/in-process-fetch-transport.js'
+import { ManualTimers, flushPromises } from './testing/manual-timers.js'
+import { systemTimers } from '../system/system-timers.js'
 
 const TOPIC = 't'
 const TOPIC_ID = 'id-t'
 
-interface Node { readonly id: number; readonly dir: string; rm: ReplicaManager; server: grpc.Server; running: boolean }
+interface Node { readonly id: number; readonly dir: string; rm: ReplicaManager; running: boolean }
 
 class TestCluster {
   readonly image = new MetadataImage()
   readonly nodes = new Map<number, Node>()
-  readonly ports = new Map<number, number>()
   readonly config: ReplicationConfig
-  readonly files = new FileHandleCache({ openFilesMax: 100 })
+  readonly files = new FileHandleCache({ openFilesMax: 100, fs: nodeFileSystem })
+  /** A stopped broker is unreachable: its followers' fetches fail as on a broken stream. */
+  readonly transport = new InProcessFetchTransport((id) => {
+    const node = this.nodes.get(id)
+    return node?.running === true ? node.rm : undefined
+  })
   readonly logConfig: Partial<LogConfig>
   alterCalls: gregor.cluster.AlterPartitionRequest.$Properties[] = []
 
@@ -68,18 +76,12 @@ class TestCluster {
 
   async #startNode (id: number, dir: string): Promise<Node> {
     const rm = new ReplicaManager({
-      brokerId: id, dataDir: dir, logConfig: this.logConfig, files: this.files,
+      brokerId: id, dataDir: dir, logConfig: this.logConfig, fs: nodeFileSystem, files: this.files,
       alterPartition: async (request) => await this.alterPartition(request),
-      brokerAddress: (brokerId: NodeId) => { const port = this.ports.get(brokerId); return port === undefined ? undefined : `127.0.0.1:${port}` },
-      clock: { nowMs: () => performance.now() }, logger: silentLogger, config: this.config,
+      fetchTransport: this.transport,
+      clock: { nowMs: () => performance.now() }, timers: systemTimers, logger: silentLogger, config: this.config,
     })
-    const server = new grpc.Server()
-    addReplicationService(server, rm)
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => { if (error === null) resolve(bound); else reject(error) })
-    })
-    this.ports.set(id, port)
-    const node = { id, dir, rm, server, running: true }
+    const node = { id, dir, rm, running: true }
     this.nodes.set(id, node)
     return node
   }
@@ -132,11 +134,10 @@ class TestCluster {
   async stop (id: number): Promise<void> {
     const node = this.node(id)
     node.running = false
-    node.server.forceShutdown()
     await node.rm.close()
   }
 
-  /** A new process on the same data directory (and a new port). */
+  /** A new process on the same data directory. */
   async restart (id: number): Promise<void> {
     const node = await this.#startNode(id, this.node(id).dir)
     await node.rm.onMetadata(this.image)
@@ -503,5 +504,289 @@ describe('ReplicaManager', () => {
     expect(highWatermark).toBe(20)
     await c.rm(1).applyRetention()
     expect(logOf(1).logStartOffset).toBeLessThanOrEqual(highWatermark)
+  })
+})
+
+// ---- issue 10: defects found by reading the code, each shown by a test on hand-driven time ----
+
+interface Harness {
+  readonly rm: ReplicaManager
+  readonly timers: ManualTimers
+  readonly image: MetadataImage
+  readonly dir: string
+  alterPartition: (request: gregor.cluster.AlterPartitionRequest.$Properties) => Promise<gregor.cluster.AlterPartitionResponse>
+  readonly alterCalls: gregor.cluster.AlterPartitionRequest.$Properties[]
+  /** Commits a PartitionChange of t-0 to the image and publishes it to the manager. */
+  commitPartitionChange: (change: Partial<Omit<Extract<MetadataRecord, { type: 'PartitionChange' }>, 'type' | 'topicId' | 'partition'>>) => Promise<void>
+  close: () => Promise<void>
+}
+
+const harnesses: Harness[] = []
+afterEach(async () => {
+  for (const harness of harnesses.splice(0)) await harness.close()
+})
+
+function alterResponse (fields: Partial<gregor.cluster.AlterPartitionResponse>): gregor.cluster.AlterPartitionResponse {
+  return ({ errorCode: '', errorMessage: '', isr: [], leaderEpoch: -1, partitionEpoch: -1, ...fields }) as gregor.cluster.AlterPartitionResponse
+}
+
+/**
+ * Broker 1 alone on hand-driven time, leading `t-0` (replicas 1..n, ISR as given); no fetcher reaches anyone, and
+ * the controller seam answers with whatever the test sets (by default: an unanswered request).
+ */
+async function leaderHarness (options: { replicas?: number[]; isr?: number[]; minIsr?: number; overrides?: Partial<ReplicationConfig>; dir?: string; publish?: boolean } = {}): Promise<Harness> {
+  const replicas = options.replicas ?? [1, 2]
+  const image = new MetadataImage()
+  const records: MetadataRecord[] = []
+  for (const id of replicas) {
+    records.push({ type: 'RegisterBroker', brokerId: nodeId(id), incarnationId: `i-${id}`, listeners: [{ name: 'BROKER', host: '127.0.0.1', port: 1 }] })
+    records.push({ type: 'UnfenceBroker', brokerId: nodeId(id), incarnationId: `i-${id}` })
+  }
+  records.push({ type: 'Topic', name: TOPIC, topicId: TOPIC_ID, partitionCount: 1, config: { ...defaultTopicConfig, minInsyncReplicas: options.minIsr ?? 1 } })
+  records.push({ type: 'Partition', topicId: TOPIC_ID, partition: 0, replicas: replicas.map(nodeId), isr: (options.isr ?? replicas).map(nodeId), leader: nodeId(1), leaderEpoch: leaderEpoch(0), partitionEpoch: 0 })
+  image.applyBatch(records, raftIndex(1))
+  const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'gregor-replica-h-'))
+  const timers = new ManualTimers()
+  const files = new FileHandleCache({ openFilesMax: 20, fs: nodeFileSystem })
+  const config = validateReplicationConfig({ replicaFetchMaxWaitMs: 100, isrCheckIntervalMs: 50, replicaLagTimeMaxMs: 60_000, ...options.overrides })
+  const alterCalls: gregor.cluster.AlterPartitionRequest.$Properties[] = []
+  const harness: Harness = {
+    rm: undefined as unknown as ReplicaManager, timers, image, dir, alterCalls,
+    alterPartition: async () => await new Promise(() => {}),
+    commitPartitionChange: async (change) => {
+      image.applyBatch([{ type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, ...change }], raftIndex(image.appliedIndex + 1))
+      await harness.rm.onMetadata(image)
+    },
+    close: async () => {
+      await harness.rm.close()
+      await files.closeAll()
+      if (options.dir === undefined) await rm(dir, { recursive: true, force: true })
+    },
+  }
+  ;(harness as { rm: ReplicaManager }).rm = new ReplicaManager({
+    brokerId: 1, dataDir: dir, logConfig: { segmentBytes: 1024 * 1024 }, fs: nodeFileSystem, files,
+    alterPartition: async (request) => { alterCalls.push(request); return await harness.alterPartition(request) },
+    fetchTransport: new InProcessFetchTransport(() => undefined),
+    clock: timers, timers, logger: silentLogger, config,
+  })
+  harnesses.push(harness)
+  if (options.publish !== false) await harness.rm.onMetadata(image)
+  return harness
+}
+
+/** One fetch of follower `followerId` at `fetchOffset` in leader epoch `epoch`, answered at once. */
+async function followerFetch (target: ReplicaManager, followerId: number, fetchOffset: number, epoch = 0): Promise<gregor.cluster.ReplicaFetchPartitionResult.$Properties | undefined> {
+  const response = await target.handleReplicaFetch({
+    replicaId: followerId, maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024,
+    partitions: [{ topic: TOPIC, partition: 0, fetchOffset, lastFetchedEpoch: fetchOffset > 0 ? epoch : -1, currentLeaderEpoch: epoch, logStartOffset: 0 }],
+  })
+  return response.partitions?.[0]
+}
+
+describe('ReplicaManager: issue 10 defects', () => {
+  test('#8 a checkpoint before the first image keeps what the files held; one after it drops only partitions not here', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gregor-replica-cp-'))
+    try {
+      const write = async (fileName: string, entries: Array<{ topic: string; partition: number; offset: number }>): Promise<void> => {
+        await new OffsetCheckpoints({ logDir: dir, fileName, fs: nodeFileSystem }).write(entries)
+      }
+      const read = async (fileName: string): Promise<Map<string, number>> =>
+        await new OffsetCheckpoints({ logDir: dir, fileName, fs: nodeFileSystem }).read()
+      await write(REPLICATION_OFFSET_CHECKPOINT_FILE, [{ topic: TOPIC, partition: 0, offset: 0 }, { topic: 'gone-topic', partition: 3, offset: 42 }])
+      await write(RECOVERY_POINT_CHECKPOINT_FILE, [{ topic: TOPIC, partition: 0, offset: 0 }, { topic: 'gone-topic', partition: 3, offset: 40 }])
+      const h = await leaderHarness({ dir, publish: false, replicas: [1] })
+      // No image yet (the controller is slow): the periodic checkpoint must not replace the files with nothing.
+      await h.rm.checkpoint()
+      expect(await read(REPLICATION_OFFSET_CHECKPOINT_FILE)).toEqual(new Map([['t-0', 0], ['gone-topic-3', 42]]))
+      expect(await read(RECOVERY_POINT_CHECKPOINT_FILE)).toEqual(new Map([['t-0', 0], ['gone-topic-3', 40]]))
+      // The image assigns t-0 here and nothing of gone-topic: t-0 is written from its replica, gone-topic-3 dropped.
+      await h.rm.onMetadata(h.image)
+      expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+      await h.rm.checkpoint()
+      expect(await read(REPLICATION_OFFSET_CHECKPOINT_FILE)).toEqual(new Map([['t-0', 1]]))
+      expect([...(await read(RECOVERY_POINT_CHECKPOINT_FILE)).keys()]).toEqual(['t-0'])
+    } finally {
+      await harnesses.pop()?.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('#12 a follower the controller refuses (fenced) is proposed for the ISR with exponential backoff, not on every fetch', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1], overrides: { isrExpandBackoffMsMin: 100, isrExpandBackoffMsMax: 5000 } })
+    const proposedAtMs: number[] = []
+    h.alterPartition = async () => {
+      proposedAtMs.push(h.timers.nowMs())
+      return alterResponse({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'brokers [2] are fenced' })
+    }
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    // The follower keeps fetching at the log end every 10 ms for 20 s: 2,000 chances to propose it.
+    for (let i = 0; i < 2000; i++) {
+      expect((await followerFetch(h.rm, 2, 1))?.errorCode).toBe('')
+      await h.timers.advance(10)
+    }
+    // Gaps of 100, 200, 400, ... 3,200 ms, then 5 s: about 10 proposals in 20 s, and never more than 5 s apart.
+    expect(proposedAtMs.length).toBeGreaterThanOrEqual(8)
+    expect(proposedAtMs.length).toBeLessThanOrEqual(11)
+    const gapsMs = proposedAtMs.slice(1).map((at, i) => at - (proposedAtMs[i] ?? 0))
+    expect(gapsMs.every((gap, i) => gap >= Math.min(100 * 2 ** i, 5000) && gap <= Math.min(100 * 2 ** i, 5000) + 20)).toBe(true)
+    // Once the controller accepts, the next fetch proposes it again after the backoff and the ISR grows.
+    h.alterPartition = async (request) => {
+      await h.commitPartitionChange({ isr: (request.newIsr ?? []).map(nodeId) })
+      return alterResponse({ isr: request.newIsr ?? [], leaderEpoch: 0, partitionEpoch: h.image.partition(TOPIC_ID, 0)?.partitionEpoch ?? -1 })
+    }
+    for (let i = 0; i < 600 && (h.rm.replicaState(TOPIC, 0)?.isr.length ?? 0) < 2; i++) {
+      await followerFetch(h.rm, 2, 1)
+      await h.timers.advance(10)
+    }
+    expect(h.rm.replicaState(TOPIC, 0)?.isr).toEqual([1, 2])
+  })
+
+  test('#4 an ISR change the image shows only coalesced with a later one does not stay pending and block later changes', async () => {
+    const h = await leaderHarness({ replicas: [1, 2, 3], isr: [1, 2, 3], minIsr: 2, overrides: { replicaLagTimeMaxMs: 300 } })
+    // The controller accepts at once, and the image reaches the leader later: the answer comes first.
+    h.alterPartition = async (request) => alterResponse({ isr: request.newIsr ?? [], leaderEpoch: 0, partitionEpoch: 1 })
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    // Follower 2 keeps up, follower 3 never fetches: the ISR check proposes [1, 2].
+    for (let i = 0; i < 40 && h.alterCalls.length === 0; i++) {
+      await followerFetch(h.rm, 2, 1)
+      await h.timers.advance(10)
+    }
+    expect(h.alterCalls.map((r) => r.newIsr)).toEqual([[1, 2]])
+    // Two changes at leader epoch 0 reach the leader as one image: the shrink to [1, 2] (partition epoch 1), then
+    // broker 2 fenced and removed (partition epoch 2).
+    h.image.applyBatch([
+      { type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, isr: [nodeId(1), nodeId(2)] },
+      { type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, isr: [nodeId(1)] },
+    ], raftIndex(h.image.appliedIndex + 1))
+    await h.rm.onMetadata(h.image)
+    expect(h.rm.replicaState(TOPIC, 0)).toMatchObject({ leaderEpoch: 0, isr: [1] })
+    // Broker 2 is back and caught up: the leader proposes it for the ISR again (it used to wait for a restart).
+    await followerFetch(h.rm, 2, 1)
+    expect(h.alterCalls.map((r) => r.newIsr)).toEqual([[1, 2], [1, 2]])
+    expect(h.alterCalls[1]).toMatchObject({ leaderEpoch: 0, partitionEpoch: 2 })
+  })
+
+  test('#4 an unanswered ISR expansion stops blocking after alterPartitionTimeoutMs, but its member counts for the HW until an image shows the outcome', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1], overrides: { alterPartitionTimeoutMs: 1000 } })
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    await followerFetch(h.rm, 2, 1) // caught up: proposed; the controller never answers
+    expect(h.alterCalls.length).toBe(1)
+    await h.timers.advance(999)
+    await followerFetch(h.rm, 2, 1)
+    expect(h.alterCalls.length).toBe(1) // still pending
+    await h.timers.advance(1)
+    // Timed out: the controller may have added broker 2, so the HW waits for it.
+    expect((await produce(h.rm, batch('b'), 1)).errorCode).toBe('')
+    expect(h.rm.replicaState(TOPIC, 0)).toMatchObject({ highWatermark: 1, logEndOffset: 2, isr: [1] })
+    // No longer blocked: after the expansion backoff, the next fetch proposes it again.
+    await h.timers.advance(100)
+    await followerFetch(h.rm, 2, 2)
+    expect(h.alterCalls.length).toBe(2)
+    expect(h.rm.replicaState(TOPIC, 0)?.highWatermark).toBe(2)
+    // An image at a newer partition epoch without broker 2 resolves both: neither request can be applied any more
+    // (the controller refuses a stale partition epoch), so the HW no longer waits for broker 2.
+    await h.commitPartitionChange({ isr: [nodeId(1)] })
+    expect((await produce(h.rm, batch('c'), 1)).errorCode).toBe('')
+    expect(h.rm.replicaState(TOPIC, 0)?.highWatermark).toBe(3)
+  })
+
+  test('#10a a new leader whose high watermark lags its epoch start answers a consumer fetch OFFSET_NOT_AVAILABLE, not a high watermark that went back', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1, 2] })
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    // Leadership goes to broker 2 and back: broker 1 leads epoch 2 from log end 1 with its old HW 0, while broker 2
+    // (ISR) may have served HW 1 in epoch 1.
+    await h.commitPartitionChange({ leader: nodeId(2) })
+    await h.commitPartitionChange({ leader: nodeId(1) })
+    expect(h.rm.replicaState(TOPIC, 0)).toMatchObject({ role: 'leader', leaderEpoch: 2, highWatermark: 0, logEndOffset: 1 })
+    const consumerFetch = async (): Promise<gregor.cluster.FetchPartitionResult.$Properties | undefined> => (await h.rm.fetch({
+      maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
+    })).partitions?.[0]
+    expect(await consumerFetch()).toMatchObject({ errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, highWatermark: -1 })
+    // Broker 2 fetches in the new epoch at the epoch start: the HW is known again, and the fetch is answered.
+    expect((await followerFetch(h.rm, 2, 1, 2))?.errorCode).toBe('')
+    const answered = await consumerFetch()
+    expect(answered).toMatchObject({ errorCode: '', highWatermark: 1 })
+    expect(answered?.records?.byteLength).toBe(batch('a').length)
+  })
+
+  test('#7 consumer long polls fill only their own queue: acks=all produces and follower long polls still wait; the extra poll is answered at once', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1, 2], overrides: { consumerFetchWaitersMax: 2, produceWaitersMax: 5, followerFetchWaitersMax: 5 } })
+    const waiting = (): Record<string, number> => ({ ...h.rm.waitingRequests() })
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    expect((await followerFetch(h.rm, 2, 1))?.errorCode).toBe('')
+    expect(h.rm.replicaState(TOPIC, 0)?.highWatermark).toBe(1)
+    const longPoll = (): Promise<gregor.cluster.FetchResponse.$Properties> => h.rm.fetch({
+      maxWaitMs: 10_000, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 1, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
+    })
+    const polls = [longPoll(), longPoll()]
+    await waitFor('two consumer long polls waiting', () => waiting().consumerFetch === 2)
+    // The consumer queue is full: a third long poll is answered at once, empty and without error.
+    const third = await longPoll()
+    expect(third.partitions?.[0]).toMatchObject({ errorCode: '', highWatermark: 1 })
+    expect(third.partitions?.[0]?.records?.byteLength).toBe(0)
+    // A follower long poll still waits (at the log end)...
+    const followerPoll = h.rm.handleReplicaFetch({
+      replicaId: 2, maxWaitMs: 5000, minBytes: 1, maxBytes: 1024 * 1024,
+      partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 1, lastFetchedEpoch: 0, currentLeaderEpoch: 0, logStartOffset: 0 }],
+    })
+    await waitFor('the follower long poll waiting', () => waiting().followerFetch === 1)
+    // ...and so does an acks=all produce: appended, it wakes the follower's poll and waits for its next fetch.
+    let produced: gregor.cluster.ProducePartitionResult.$Properties | undefined
+    const producing = produce(h.rm, batch('b')).then((result) => { produced = result })
+    const copied = (await followerPoll).partitions?.[0]
+    expect(copied?.records?.byteLength).toBe(batch('b').length)
+    expect(waiting()).toMatchObject({ produce: 1, consumerFetch: 2 })
+    expect(produced).toBeUndefined()
+    expect((await followerFetch(h.rm, 2, 2))?.errorCode).toBe('')
+    await producing
+    expect(produced).toMatchObject({ errorCode: '', baseOffset: 1 })
+    // The HW moved: the two consumer long polls are answered with the new batch.
+    for (const poll of await Promise.all(polls)) expect(poll.partitions?.[0]?.records?.byteLength).toBe(batch('b').length)
+    expect(waiting()).toMatchObject({ produce: 0, consumerFetch: 0, followerFetch: 0, inFlightBytes: 0 })
+  })
+
+  test('#7 a full acks=all queue refuses a produce before appending it, with a retriable error', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1, 2], overrides: { produceWaitersMax: 1 } })
+    let first: gregor.cluster.ProducePartitionResult.$Properties | undefined
+    const waiting = produce(h.rm, batch('a')).then((result) => { first = result })
+    await waitFor('the first produce appended and waiting', () => h.rm.waitingRequests().produce === 1 && state(h.rm).logEndOffset === 1)
+    const refused = await produce(h.rm, batch('b'))
+    expect(refused).toMatchObject({ errorCode: ErrorCode.REQUEST_TIMED_OUT, baseOffset: -1 })
+    expect(refused.errorMessage).toContain('produceWaitersMax 1')
+    expect(isRetriableCode(refused.errorCode as ErrorCode)).toBe(true)
+    expect(state(h.rm).logEndOffset).toBe(1) // nothing appended
+    expect((await produce(h.rm, batch('c'), 1)).errorCode).toBe('') // acks=1 does not wait: not refused
+    expect((await followerFetch(h.rm, 2, 2))?.errorCode).toBe('')
+    await waiting
+    expect(first).toMatchObject({ errorCode: '', baseOffset: 0 })
+    // Room again: appended (and, with no time to wait, timed out).
+    expect((await produce(h.rm, batch('d'), -1, 0)).errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT)
+    expect(state(h.rm).logEndOffset).toBe(3)
+  })
+
+  test('#7 a broker-wide cap on bytes in flight refuses produce requests and fetch reads beyond it, with a clear error', async () => {
+    const h = await leaderHarness({
+      replicas: [1, 2], isr: [1, 2],
+      overrides: { inFlightBytesMax: 8192, requestBytesMax: 8192, fetchBytesMax: 8192, replicaFetchMaxBytes: 4096, messageBytesMax: 16384 },
+    })
+    const big = buildBatch([{ value: Buffer.alloc(6000, 1) }], { nowMs: 1_700_000_000_000, batchBytesMax: 8192 })
+    let first: gregor.cluster.ProducePartitionResult.$Properties | undefined
+    const waiting = produce(h.rm, big).then((result) => { first = result })
+    await waitFor('the big produce appended and waiting', () => h.rm.waitingRequests().produce === 1 && state(h.rm).logEndOffset === 1)
+    expect(h.rm.waitingRequests().inFlightBytes).toBe(big.length)
+    // Its bytes are held until it is answered: another big one does not fit, and is not appended.
+    const refused = await produce(h.rm, big)
+    expect(refused).toMatchObject({ errorCode: ErrorCode.REQUEST_TIMED_OUT })
+    expect(refused.errorMessage).toContain('inFlightBytesMax 8192')
+    expect(state(h.rm).logEndOffset).toBe(1)
+    // A follower read of up to 4,096 bytes does not fit either: that partition is refused, retriable.
+    expect((await followerFetch(h.rm, 2, 0))?.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT)
+    // Small requests still fit.
+    expect((await produce(h.rm, batch('small'), 1)).errorCode).toBe('')
+    await h.timers.advance(10_000)
+    await waiting
+    expect(first).toMatchObject({ errorCode: ErrorCode.REQUEST_TIMED_OUT })
+    expect(h.rm.waitingRequests().inFlightBytes).toBe(0)
+    expect((await produce(h.rm, big, 1)).errorCode).toBe('')
   })
 })

@@ -3,9 +3,9 @@
  * image (Kafka's `ReplicaManager`, fed by KRaft metadata deltas).
  *
  * Owns: the partition logs it opens, each replica's role and high watermark, the replica fetchers (one per leader
- * broker), the purgatory of waiting requests, the ISR shrink timer, and the high-watermark and recovery-point
- * checkpoints of `dataDir`. Leader request handling lives in `LeaderRequests`, per-partition state in
- * `PartitionReplica`, the follower stream in `ReplicaFetcher`.
+ * broker), the purgatory of waiting requests (one bounded queue per kind) and the broker-wide bytes in flight, the
+ * ISR shrink timer, and the high-watermark and recovery-point checkpoints of `dataDir`. Leader request handling
+ * lives in `LeaderRequests`, per-partition state in `PartitionReplica`, the follower stream in `ReplicaFetcher`.
  *
  * Async model: images apply one at a time, in order; within a partition, role changes, follower appends and
  * truncations run one at a time (`PartitionReplica.runExclusive`). Leader appends do not take that turn (the log's
@@ -15,6 +15,9 @@
  * snapshot plus the log after it (producer-state.ts). Snapshots are taken as the log rolls (`onRoll`) and when a
  * replica's log closes cleanly (at its end); a truncation deletes those above its target first.
  *
+ * Seams: clock, timers, the file system and the fetchers' network are injected (`ReplicaManagerDeps`); production
+ * wiring lives in broker.ts, and the whole-cluster simulation wires virtual ones into this same code.
+ *
  * Invariants:
  * - A stale image (leader epoch older than the replica's, or the same epochs again) changes nothing.
  * - ISR changes go through `alterPartition` and take effect only when an image shows them (KIP-497); until then the
@@ -22,16 +25,16 @@
  * - A new follower never truncates on becoming one: it fetches with its last epoch and truncates only to what the
  *   leader's diverging-epoch answer proves divergent (KIP-595).
  */
-import { mkdir, rm } from 'node:fs/promises'
-import { type Clock, ErrorCode, type Logger, type NodeId, leaderEpoch, nodeId, offset } from '@gregor/common'
+import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers, leaderEpoch, nodeId, offset } from '@gregor/common'
 import { type MetadataImage, NO_LEADER, type PartitionImage, type TopicImage } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { type BatchHeader, walkBatches } from '@gregor/records'
 import {
-  type FileHandleCache, type LogConfig, OffsetCheckpoints, PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE,
-  REPLICATION_OFFSET_CHECKPOINT_FILE, topicPartitionKey,
+  type FileHandleCache, type FileSystem, type LogConfig, OffsetCheckpoints, PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE,
+  REPLICATION_OFFSET_CHECKPOINT_FILE, mkdirDurable, topicPartitionKey,
 } from '@gregor/storage'
-import { DelayedOperations } from './delayed-operations.js'
+import { ByteBudget } from './byte-budget.js'
+import { DelayedOperations, type WaiterKind } from './delayed-operations.js'
 import {
   type FetchRequest, type FetchResponse, LeaderRequests, type ListOffsetsRequest, type ListOffsetsResponse,
   type ProduceRequest, type ProduceResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResult,
@@ -39,6 +42,7 @@ import {
 } from './leader-requests.js'
 import { PartitionReplica, type ReplicaRole } from './partition-replica.js'
 import { loadProducerState } from './producer-state.js'
+import type { ReplicaFetchTransport } from './replica-fetch-transport.js'
 import { ReplicaFetcher } from './replica-fetcher.js'
 import type { ReplicationConfig } from './replication-config.js'
 import { topicLogConfig } from './topic-log-config.js'
@@ -48,17 +52,25 @@ export interface ReplicaManagerDeps {
   /** The log directory: partition directories and the broker-level checkpoints live here. */
   readonly dataDir: string
   readonly logConfig: Partial<LogConfig>
+  /** Every file of `dataDir` (logs, checkpoints, producer snapshots) goes through this. */
+  readonly fs: FileSystem
+  /** The broker's shared handle cache, over the same `fs`. */
   readonly files: FileHandleCache
   /** Sends an ISR change to the active controller (the composition wires ControllerService.AlterPartition). */
   readonly alterPartition: (request: gregor.cluster.AlterPartitionRequest.$Properties) => Promise<gregor.cluster.AlterPartitionResponse>
-  /** A broker's BROKER listener `host:port`, if known. */
-  readonly brokerAddress: (brokerId: NodeId) => string | undefined
+  /** How the fetchers reach a leader (production: the gRPC ReplicationService stream). */
+  readonly fetchTransport: ReplicaFetchTransport
   readonly clock: Clock
+  /** Every timer of the manager, its fetchers and its purgatory. */
+  readonly timers: Timers
   readonly logger: Logger
   readonly config: ReplicationConfig
   /** Told of every applied ISR change of a partition this broker leads (metrics: ISR shrinks and expands). */
   readonly onIsrChange?: (previousIsr: readonly number[], isr: readonly number[]) => void
 }
+
+/** The high-watermark and recovery-point checkpoints, keyed by `topicPartitionKey`. */
+interface Checkpointed { readonly highWatermarks: Map<string, number>; readonly recoveryPoints: Map<string, number> }
 
 /** A read-only view of one replica, for admin, metrics and tests. */
 export interface ReplicaState {
@@ -78,16 +90,22 @@ export class ReplicaManager {
   readonly #replicas = new Map<string, PartitionReplica>()
   readonly #fetchers = new Map<number, ReplicaFetcher>()
   readonly #delayed: DelayedOperations
+  readonly #bytesInFlight: ByteBudget
   readonly #requests: LeaderRequests
   readonly #highWatermarks: OffsetCheckpoints
   readonly #recoveryPoints: OffsetCheckpoints
-  #checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> } | undefined
+  /** The checkpoints as read at startup (once: every write waits for it, so no write drops what the files held). */
+  #checkpointed: Promise<Checkpointed> | undefined
+  /**
+   * Checkpoint entries of partitions no replica here has opened yet: written back as they were read, so a checkpoint
+   * taken before the first image (or while a partition's open keeps failing) loses nothing. An entry leaves when its
+   * replica opens (the replica's own offsets replace it) or when an image shows the partition is not this broker's.
+   */
+  readonly #carried: Checkpointed = { highWatermarks: new Map(), recoveryPoints: new Map() }
   #metadataChain: Promise<void> = Promise.resolve()
-  #isrTimer: NodeJS.Timeout | undefined
-  #checkpointTimer: NodeJS.Timeout | undefined
+  /** The periodic ISR shrink check, checkpoints, retention and cleaner passes. */
+  readonly #periodic: TimerHandle[]
   #checkpointing = false
-  #retentionTimer: NodeJS.Timeout | undefined
-  #cleanerTimer: NodeJS.Timeout | undefined
   /** The background passes over the replicas (`#eachReplica`) running now: one of each kind at a time. */
   readonly #passes = new Set<'retention' | 'cleaner'>()
   #closing: Promise<void> | undefined
@@ -96,24 +114,32 @@ export class ReplicaManager {
     this.#deps = deps
     this.#log = deps.logger.child({ component: 'replica-manager' })
     this.#fetcherLog = deps.logger.child({ component: 'fetcher' })
-    this.#delayed = new DelayedOperations({ waitersMax: deps.config.delayedOperationsMax })
-    this.#highWatermarks = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: REPLICATION_OFFSET_CHECKPOINT_FILE })
-    this.#recoveryPoints = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: RECOVERY_POINT_CHECKPOINT_FILE })
+    this.#delayed = new DelayedOperations({
+      waitersMax: {
+        produce: deps.config.produceWaitersMax,
+        consumerFetch: deps.config.consumerFetchWaitersMax,
+        followerFetch: deps.config.followerFetchWaitersMax,
+      },
+      timers: deps.timers,
+    })
+    this.#bytesInFlight = new ByteBudget(deps.config.inFlightBytesMax)
+    this.#highWatermarks = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: REPLICATION_OFFSET_CHECKPOINT_FILE, fs: deps.fs })
+    this.#recoveryPoints = new OffsetCheckpoints({ logDir: deps.dataDir, fileName: RECOVERY_POINT_CHECKPOINT_FILE, fs: deps.fs })
     this.#requests = new LeaderRequests({
       config: deps.config,
       clock: deps.clock,
       delayed: this.#delayed,
+      bytes: this.#bytesInFlight,
       replica: (topic, partition) => this.#replicas.get(topicPartitionKey(topic, partition)),
       onLeaderProgress: (replica, followerId) => { this.#onLeaderProgress(replica, followerId) },
     })
-    this.#isrTimer = setInterval(() => { this.#maybeShrinkIsrs() }, deps.config.isrCheckIntervalMs)
-    this.#isrTimer.unref()
-    this.#checkpointTimer = setInterval(() => { void this.#periodicCheckpoint() }, deps.config.checkpointIntervalMs)
-    this.#checkpointTimer.unref()
-    this.#retentionTimer = setInterval(() => { void this.applyRetention() }, deps.config.retentionCheckIntervalMs)
-    this.#retentionTimer.unref()
-    this.#cleanerTimer = setInterval(() => { void this.cleanLogs() }, deps.config.cleanerBackoffMs)
-    this.#cleanerTimer.unref()
+    this.#periodic = [
+      deps.timers.setInterval(() => { this.#maybeShrinkIsrs() }, deps.config.isrCheckIntervalMs),
+      deps.timers.setInterval(() => { void this.#periodicCheckpoint() }, deps.config.checkpointIntervalMs),
+      deps.timers.setInterval(() => { void this.applyRetention() }, deps.config.retentionCheckIntervalMs),
+      deps.timers.setInterval(() => { void this.cleanLogs() }, deps.config.cleanerBackoffMs),
+      deps.timers.setInterval(() => { this.#expireProducers() }, deps.config.producerIdExpirationCheckIntervalMs),
+    ]
   }
 
   // ---- client and replication requests ----
@@ -136,6 +162,11 @@ export class ReplicaManager {
   /** One request of a follower's ReplicationService.Fetch stream. */
   handleReplicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
     return this.#requests.replicaFetch(request)
+  }
+
+  /** Requests waiting now, per queue (acks=all produces, consumer and follower long polls), and bytes in flight. */
+  waitingRequests (): Readonly<Record<WaiterKind, number>> & { readonly inFlightBytes: number } {
+    return { ...this.#delayed.taken(), inFlightBytes: this.#bytesInFlight.usedBytes }
   }
 
   /** The state of one replica on this broker, if it holds one. */
@@ -187,10 +218,13 @@ export class ReplicaManager {
       if (assigned.has(key)) continue
       await this.#stopReplica(replica, { deleteLog: image.topicById(replica.topicId) === undefined })
     }
+    for (const carried of [this.#carried.highWatermarks, this.#carried.recoveryPoints]) {
+      for (const key of [...carried.keys()]) if (!assigned.has(key)) carried.delete(key)
+    }
     this.#refreshFetchers()
   }
 
-  async #applyPartition (topic: TopicImage, image: PartitionImage, checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }): Promise<void> {
+  async #applyPartition (topic: TopicImage, image: PartitionImage, checkpointed: Checkpointed): Promise<void> {
     const key = topicPartitionKey(topic.name, image.partition)
     let replica = this.#replicas.get(key)
     if (replica !== undefined && replica.topicId !== image.topicId) {
@@ -219,28 +253,32 @@ export class ReplicaManager {
     })
   }
 
-  async #openReplica (topic: TopicImage, image: PartitionImage, checkpointed: { highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }): Promise<PartitionReplica> {
+  async #openReplica (topic: TopicImage, image: PartitionImage, checkpointed: Checkpointed): Promise<PartitionReplica> {
     const key = topicPartitionKey(topic.name, image.partition)
     const config = topicLogConfig(this.#deps.logConfig, topic.config)
     const recoveryPoint = checkpointed.recoveryPoints.get(key)
     let opened: PartitionReplica | undefined
     const log = await PartitionLog.open({
       dir: this.#deps.dataDir, topic: topic.name, partition: image.partition, config, logger: this.#deps.logger,
-      files: this.#deps.files, ...(recoveryPoint === undefined ? {} : { recoveryPoint }),
+      fs: this.#deps.fs, files: this.#deps.files, clock: this.#deps.clock, timers: this.#deps.timers,
+      ...(recoveryPoint === undefined ? {} : { recoveryPoint }),
       // As Kafka does: a snapshot per roll, so a restart replays at most the active segment's headers.
       onRoll: (baseOffset) => { void opened?.snapshotProducers(baseOffset) },
       // Followers fetch what the leader has written while its fdatasync runs; acks=all still waits for both.
       onWritten: () => { if (opened?.role === 'leader') this.#delayed.notify(opened.key) },
     })
     const replica = new PartitionReplica({
-      topic: topic.name, partition: image.partition, topicId: image.topicId, log,
+      topic: topic.name, partition: image.partition, topicId: image.topicId, log, fs: this.#deps.fs,
       logger: this.#log.child({ topic: topic.name, partition: image.partition }),
-      highWatermark: checkpointed.highWatermarks.get(key) ?? 0,
+      highWatermark: checkpointed.highWatermarks.get(key) ?? 0, producersMax: this.#deps.config.producersPerPartitionMax,
     })
     opened = replica
     const loaded = await loadProducerState(log, replica.producers, replica.snapshots)
+    replica.producers.removeExpired(this.#deps.clock.nowMs(), this.#deps.config.producerIdExpirationMs)
     replica.logger.debug({ ...loaded, producers: replica.producers.size, logEndOffset: log.logEndOffset }, 'producer state loaded')
     this.#replicas.set(key, replica)
+    this.#carried.highWatermarks.delete(key)
+    this.#carried.recoveryPoints.delete(key)
     return replica
   }
 
@@ -274,7 +312,7 @@ export class ReplicaManager {
     await replica.runExclusive(async () => {
       replica.role = 'follower'
       await this.#closeLog(replica, { snapshot: !options.deleteLog })
-      if (options.deleteLog) await rm(replica.log.dir, { recursive: true, force: true })
+      if (options.deleteLog) await this.#deps.fs.rm(replica.log.dir)
     })
     replica.logger.info({ deleted: options.deleteLog }, 'replica stopped')
   }
@@ -285,9 +323,8 @@ export class ReplicaManager {
     const existing = this.#fetchers.get(leaderId)
     if (existing !== undefined) return existing
     const fetcher = new ReplicaFetcher({
-      brokerId: this.#deps.brokerId, leaderId, config: this.#deps.config, clock: this.#deps.clock,
-      resolveAddress: () => this.#deps.brokerAddress(nodeId(leaderId)),
-      logger: this.#fetcherLog,
+      brokerId: this.#deps.brokerId, leaderId, transport: this.#deps.fetchTransport, config: this.#deps.config,
+      clock: this.#deps.clock, timers: this.#deps.timers, logger: this.#fetcherLog,
       host: {
         fetchState: (key, leader) => this.#fetchState(key, leader),
         handleFetchResult: async (key, leader, sent, result) => await this.#handleFetchResult(key, leader, sent, result),
@@ -372,6 +409,7 @@ export class ReplicaManager {
     await replica.snapshots.deleteAbove(target)
     await log.truncateTo(offset(target))
     await loadProducerState(log, replica.producers, replica.snapshots)
+    replica.producers.removeExpired(this.#deps.clock.nowMs(), this.#deps.config.producerIdExpirationMs)
     // Only reachable after an unclean election: the HW must stay within the log.
     replica.highWatermark = Math.min(replica.highWatermark, log.logEndOffset)
     replica.logger.info({ offset: target, previousLogEndOffset: before, logEndOffset: log.logEndOffset, divergingEpoch: epoch, divergingEndOffset: endOffset }, 'truncated')
@@ -399,9 +437,10 @@ export class ReplicaManager {
     replica.maybeAdvanceHighWatermark()
     // Wake on any progress: acks=all waiters check the HW, follower long-polls the log end.
     this.#delayed.notify(replica.key)
-    if (followerId !== undefined && replica.pendingIsr === undefined && replica.canJoinIsr(followerId)) {
-      this.#alterIsr(replica, [...replica.isr, followerId], 'isr expanded')
-    }
+    if (followerId === undefined || replica.pendingIsr !== undefined || !replica.canJoinIsr(followerId)) return
+    // After a refusal (a fenced follower that can still fetch) wait out the backoff, not propose on every fetch.
+    if (this.#deps.clock.nowMs() < replica.isrExpandBackoff.retryAtMs) return
+    this.#alterIsr(replica, [...replica.isr, followerId], 'isr expanded')
   }
 
   #maybeShrinkIsrs (): void {
@@ -414,33 +453,77 @@ export class ReplicaManager {
     }
   }
 
-  /** Asks the controller for `newIsr`; it counts (as the maximal ISR) until an image shows the outcome. */
+  /**
+   * Asks the controller for `newIsr`; it counts (as the maximal ISR) until it is resolved: by an image of a newer
+   * partition epoch (which shows it, or shows that it came too late), or a refusal. An answer that never comes
+   * (failure, or no answer within `alterPartitionTimeoutMs`) stops blocking further changes, but the members it would
+   * add keep counting until an image shows the outcome (`uncertainIsr`).
+   */
   #alterIsr (replica: PartitionReplica, newIsr: readonly number[], message: 'isr shrunk' | 'isr expanded', lagging: readonly number[] = []): void {
     replica.pendingIsr = newIsr
+    replica.pendingIsrPartitionEpoch = replica.partitionEpoch
     const request = {
       brokerId: this.#deps.brokerId, topicId: replica.topicId, partition: replica.partition,
       leaderEpoch: replica.leaderEpoch, partitionEpoch: replica.partitionEpoch, newIsr: [...newIsr],
     }
     const clearPending = (): void => { if (replica.pendingIsr === newIsr) replica.pendingIsr = undefined }
+    const expanding = message === 'isr expanded'
+    let settled = false
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      timeout.cancel()
+      return true
+    }
+    const unknownOutcome = (error: unknown): void => {
+      if (!settle()) return
+      const retryInMs = expanding ? this.#backOffIsrExpansion(replica, request.leaderEpoch) : undefined
+      replica.logger.warn({ newIsr, err: error, retryInMs }, 'isr change failed')
+      const added = newIsr.filter((id) => !replica.isr.includes(id))
+      if (replica.pendingIsr === newIsr && added.length > 0 && replica.partitionEpoch === request.partitionEpoch) {
+        replica.uncertainIsr = { members: added, partitionEpoch: request.partitionEpoch }
+      }
+      clearPending()
+    }
+    const timeout = this.#deps.timers.setTimeout(() => {
+      unknownOutcome(new Error('no answer from the controller'))
+    }, this.#deps.config.alterPartitionTimeoutMs)
     this.#deps.alterPartition(request).then((response) => {
+      if (!settle()) return
       if (response.errorCode !== '') {
-        replica.logger.warn({ newIsr, errorCode: response.errorCode, errorMessage: response.errorMessage }, 'isr change rejected')
+        const retryInMs = expanding ? this.#backOffIsrExpansion(replica, request.leaderEpoch) : undefined
+        replica.logger.warn({ newIsr, errorCode: response.errorCode, errorMessage: response.errorMessage, retryInMs }, 'isr change rejected')
         clearPending()
         return
       }
+      if (expanding) Object.assign(replica.isrExpandBackoff, { delayMs: 0, retryAtMs: 0 })
       replica.logger.info({ isr: response.isr, previousIsr: replica.isr, lagging, highWatermark: replica.highWatermark, partitionEpoch: response.partitionEpoch }, message)
-      // Accepted, but the image decides: if it already shows the change, nothing is pending any more.
-      if (replica.partitionEpoch >= response.partitionEpoch) clearPending()
-    }, (error: unknown) => {
-      replica.logger.warn({ newIsr, err: error }, 'isr change failed')
-      clearPending()
-    })
+      // Accepted, but the image decides: if it already shows the change (or a later one), nothing is pending any more.
+      if (replica.partitionEpoch > request.partitionEpoch) clearPending()
+    }, unknownOutcome)
+  }
+
+  /**
+   * The next wait before an ISR expansion of `replica` may be proposed again: `isrExpandBackoffMsMin`, doubled per
+   * refusal up to `isrExpandBackoffMsMax`. A refusal of an older leadership is ignored. Returns the wait (ms).
+   */
+  #backOffIsrExpansion (replica: PartitionReplica, proposedLeaderEpoch: number): number | undefined {
+    if (replica.role !== 'leader' || replica.leaderEpoch !== proposedLeaderEpoch) return undefined
+    const { isrExpandBackoffMsMin, isrExpandBackoffMsMax } = this.#deps.config
+    const backoff = replica.isrExpandBackoff
+    backoff.delayMs = backoff.delayMs === 0 ? isrExpandBackoffMsMin : Math.min(backoff.delayMs * 2, isrExpandBackoffMsMax)
+    backoff.retryAtMs = this.#deps.clock.nowMs() + backoff.delayMs
+    return backoff.delayMs
   }
 
   // ---- checkpoints and shutdown ----
 
-  async #loadCheckpoints (): Promise<{ highWatermarks: Map<string, number>; recoveryPoints: Map<string, number> }> {
-    if (this.#checkpointed !== undefined) return this.#checkpointed
+  #loadCheckpoints (): Promise<Checkpointed> {
+    this.#checkpointed ??= this.#readCheckpoints()
+    return this.#checkpointed
+  }
+
+  async #readCheckpoints (): Promise<Checkpointed> {
     const read = async (file: OffsetCheckpoints): Promise<Map<string, number>> => {
       try {
         return await file.read()
@@ -450,16 +533,35 @@ export class ReplicaManager {
         return new Map()
       }
     }
-    this.#checkpointed = { highWatermarks: await read(this.#highWatermarks), recoveryPoints: await read(this.#recoveryPoints) }
-    return this.#checkpointed
+    const checkpointed = { highWatermarks: await read(this.#highWatermarks), recoveryPoints: await read(this.#recoveryPoints) }
+    for (const [key, value] of checkpointed.highWatermarks) if (!this.#replicas.has(key)) this.#carried.highWatermarks.set(key, value)
+    for (const [key, value] of checkpointed.recoveryPoints) if (!this.#replicas.has(key)) this.#carried.recoveryPoints.set(key, value)
+    return checkpointed
   }
 
-  /** Writes the high-watermark and recovery-point checkpoints of every replica (call periodically and at close). */
+  /**
+   * Writes the high-watermark and recovery-point checkpoints of every replica (call periodically and at close), plus
+   * the entries read at startup for partitions not opened here yet. Never before the files were read: a broker that
+   * has no image yet would otherwise replace them with nothing (issue 10, defect 8).
+   */
   async checkpoint (): Promise<void> {
+    await this.#loadCheckpoints()
     const replicas = [...this.#replicas.values()]
-    await mkdir(this.#deps.dataDir, { recursive: true })
-    await this.#highWatermarks.write(replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.highWatermark })))
-    await this.#recoveryPoints.write(replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.log.recoveryPoint })))
+    const carried = (entries: Map<string, number>): Array<{ topic: string; partition: number; offset: number }> =>
+      [...entries].flatMap(([key, value]) => {
+        if (this.#replicas.has(key)) return []
+        const split = key.lastIndexOf('-')
+        return [{ topic: key.slice(0, split), partition: Number(key.slice(split + 1)), offset: value }]
+      })
+    await mkdirDurable(this.#deps.fs, this.#deps.dataDir)
+    await this.#highWatermarks.write([
+      ...replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.highWatermark })),
+      ...carried(this.#carried.highWatermarks),
+    ])
+    await this.#recoveryPoints.write([
+      ...replicas.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.log.recoveryPoint })),
+      ...carried(this.#carried.recoveryPoints),
+    ])
   }
 
   /**
@@ -538,16 +640,22 @@ export class ReplicaManager {
   }
 
   /** Clean shutdown: stop fetchers and the ISR timer, answer every waiter, close the logs, write the checkpoints. */
+  /** Forgets idempotent producers idle longer than `producerIdExpirationMs`, on every replica (Kafka does so too). */
+  #expireProducers (): void {
+    const nowMs = this.#deps.clock.nowMs()
+    for (const replica of this.#replicas.values()) {
+      const removed = replica.producers.removeExpired(nowMs, this.#deps.config.producerIdExpirationMs)
+      if (removed > 0) replica.logger.debug({ removed, producers: replica.producers.size }, 'expired producers removed')
+    }
+  }
+
   close (): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
   }
 
   async #close (): Promise<void> {
-    clearInterval(this.#isrTimer)
-    clearInterval(this.#checkpointTimer)
-    clearInterval(this.#retentionTimer)
-    clearInterval(this.#cleanerTimer)
+    for (const timer of this.#periodic) timer.cancel()
     await this.#metadataChain
     await Promise.all([...this.#fetchers.values()].map(async (f) => { await f.close() }))
     this.#fetchers.clear()

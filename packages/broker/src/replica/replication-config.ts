@@ -29,18 +29,47 @@ export interface ReplicationConfig {
   readonly fetchBytesMax: number
   /** Largest produce request, all record bytes together. */
   readonly requestBytesMax: number
-  /** Waiting operations (acks=all, long-polls) at once; beyond it a new one expires at once. */
-  readonly delayedOperationsMax: number
+  /** acks=all produces waiting for the ISR at once; beyond it a produce is refused before it is appended (retriable). */
+  readonly produceWaitersMax: number
+  /** Consumer long polls waiting for data at once; beyond it a long poll is answered at once with what there is. */
+  readonly consumerFetchWaitersMax: number
+  /** Follower long polls waiting for data at once; beyond it a follower fetch is answered at once. */
+  readonly followerFetchWaitersMax: number
+  /**
+   * Bytes in flight on the data plane, broker-wide: produce request records until answered, fetch responses from the
+   * log read until answered (Kafka's `queued.max.request.bytes`). Beyond it a produce request, or a partition's fetch
+   * read, is refused with a retriable REQUEST_TIMED_OUT naming this limit.
+   */
+  readonly inFlightBytesMax: number
   /** Largest gRPC message on the replication stream (must hold replicaFetchMaxBytes plus one batch). */
   readonly messageBytesMax: number
   /** Interval of the leader's ISR shrink check. */
   readonly isrCheckIntervalMs: number
+  /**
+   * After the controller refuses (or fails to answer) adding a follower to a partition's ISR, the leader waits this
+   * long before proposing an expansion of that partition again, doubling per refusal up to `isrExpandBackoffMsMax`
+   * (a fenced follower that can still fetch would otherwise be proposed on every fetch).
+   */
+  readonly isrExpandBackoffMsMin: number
+  readonly isrExpandBackoffMsMax: number
+  /**
+   * An ISR change the controller has not answered within this long is treated as failed (outcome unknown): it stops
+   * blocking further ISR changes of the partition, and the members it would add still count for the HW until an image
+   * shows the outcome.
+   */
+  readonly alterPartitionTimeoutMs: number
   /** Interval of the high-watermark and recovery-point checkpoints (Kafka's `replica.high.watermark.checkpoint.interval.ms`). */
   readonly checkpointIntervalMs: number
   /** Interval of the retention check that deletes old segments (Kafka's `log.retention.check.interval.ms`). */
   readonly retentionCheckIntervalMs: number
   /** Pause between log cleaner passes over the compacted partitions (Kafka's `log.cleaner.backoff.ms`). */
   readonly cleanerBackoffMs: number
+  /** Idempotent producers a partition tracks; a new one beyond it is refused (POLICY_VIOLATION), none is forgotten. */
+  readonly producersPerPartitionMax: number
+  /** A producer whose last batch is older than this is forgotten (Kafka's `producer.id.expiration.ms`). */
+  readonly producerIdExpirationMs: number
+  /** How often expired producers are removed (Kafka's `producer.id.expiration.check.interval.ms`). */
+  readonly producerIdExpirationCheckIntervalMs: number
 }
 
 const MiB = 1024 * 1024
@@ -58,12 +87,21 @@ export const defaultReplicationConfig: ReplicationConfig = Object.freeze({
   fetchMaxWaitMsMax: 30_000,
   fetchBytesMax: 50 * MiB,
   requestBytesMax: 100 * MiB,
-  delayedOperationsMax: 10_000,
+  produceWaitersMax: 10_000,
+  consumerFetchWaitersMax: 10_000,
+  followerFetchWaitersMax: 1000,
+  inFlightBytesMax: 512 * MiB,
   messageBytesMax: 128 * MiB,
   isrCheckIntervalMs: 1000,
+  isrExpandBackoffMsMin: 100,
+  isrExpandBackoffMsMax: 5000,
+  alterPartitionTimeoutMs: 30_000,
   checkpointIntervalMs: 5000,
   retentionCheckIntervalMs: 300_000,
   cleanerBackoffMs: 15_000,
+  producersPerPartitionMax: 10_000,
+  producerIdExpirationMs: 86_400_000,
+  producerIdExpirationCheckIntervalMs: 600_000,
 })
 
 /** Every problem with `config`, one sentence each; empty when valid. */
@@ -77,10 +115,16 @@ export function replicationConfigProblems (config: ReplicationConfig): string[] 
   if (config.reconnectBackoffMsMin > config.reconnectBackoffMsMax) {
     problems.push('reconnectBackoffMsMin must not exceed reconnectBackoffMsMax')
   }
+  if (config.isrExpandBackoffMsMin > config.isrExpandBackoffMsMax) {
+    problems.push('isrExpandBackoffMsMin must not exceed isrExpandBackoffMsMax')
+  }
   if (config.messageBytesMax < config.replicaFetchMaxBytes * 2) {
     problems.push('messageBytesMax must be at least twice replicaFetchMaxBytes (a response may exceed it by one batch)')
   }
   if (config.messageBytesMax < config.fetchBytesMax) problems.push('messageBytesMax must be at least fetchBytesMax')
+  for (const name of ['requestBytesMax', 'fetchBytesMax', 'replicaFetchMaxBytes'] as const) {
+    if (config.inFlightBytesMax < config[name]) problems.push(`inFlightBytesMax must be at least ${name} (one largest request must fit)`)
+  }
   return problems
 }
 

@@ -2,10 +2,11 @@
  * `gregor produce --topic T`: sends each stdin line as a record (`kafka-console-producer.sh`, kcat `-P`).
  *
  * With `--key-separator S` the line is split at the first S into key and value (a line without S is a keyless
- * record). Lines are sent as they are read, with at most `WINDOW_RECORDS` unacknowledged at a time (stdin is paused
- * beyond that, so memory stays bounded however large the input), and acknowledged in input order: `--json` prints
- * `{"topic","partition","offset","key","value"}` per acknowledged record in that order. Every failed record is
- * reported on stderr by line number, and then the exit code is 1.
+ * record). Lines are sent as they are read, with at most `WINDOW_RECORDS` not yet reported at a time (stdin is paused
+ * beyond that, so memory stays bounded however large the input), and reported in input order as soon as a record and
+ * every line before it are settled, whether or not more input comes (`tail -f log | gregor produce --json` prints
+ * each acknowledgement as it arrives): `--json` prints `{"topic","partition","offset","key","value"}` per
+ * acknowledged record. Every failed record is reported on stderr by line number, and then the exit code is 1.
  */
 import { createInterface } from 'node:readline'
 import { type Acks, Producer, type RecordMetadata } from '@gregor/client'
@@ -16,7 +17,7 @@ import { writeLine } from './client-output.js'
 const usage = `usage: gregor produce --topic T [--acks all|1|0] [--key-separator S] [--json] [-b servers]   (records from stdin, one per line)
 `
 
-/** Records sent and not yet acknowledged; reading stdin waits beyond this. */
+/** Records sent and not yet reported; reading stdin waits beyond this. */
 const WINDOW_RECORDS = 10_000
 /** Failures described on stderr; the rest are only counted. */
 const REPORTED_FAILURES_MAX = 100
@@ -55,35 +56,40 @@ async function produceLines (
   producer: Producer,
   options: { readonly topic: string; readonly separator: string | undefined; readonly json: boolean },
 ): Promise<number> {
-  const pending: Pending[] = []
   const failures = { count: 0, total: 0 }
   let lineNumber = 0
-  const settleHead = async (): Promise<void> => {
-    const head = pending.shift()
-    if (head === undefined) return
+  /** Reports one record once its send settled; never rejects, so the chain of reports never breaks. */
+  const report = async (sent: Pending): Promise<void> => {
     failures.total++
     try {
-      const [metadata] = await head.result
+      const [metadata] = await sent.result
       if (options.json && metadata !== undefined) {
-        await writeLine(JSON.stringify({ topic: metadata.topic, partition: metadata.partition, offset: metadata.offset, key: head.key, value: head.value }))
+        await writeLine(JSON.stringify({ topic: metadata.topic, partition: metadata.partition, offset: metadata.offset, key: sent.key, value: sent.value }))
       }
     } catch (error) {
       failures.count++
       if (failures.count <= REPORTED_FAILURES_MAX) {
         const reason = isGregorError(error) ? `${error.code}: ${error.message}` : String(error)
-        process.stderr.write(`gregor produce: line ${head.lineNumber} failed: ${reason}\n`)
+        process.stderr.write(`gregor produce: line ${sent.lineNumber} failed: ${reason}\n`)
       }
     }
   }
+  // Each record's report is chained after the previous one's, so reports keep input order, and each runs as soon as
+  // its send settles: not when the window fills or the input ends (stdin may never end: `tail -f`).
+  let reported: Promise<void> = Promise.resolve()
+  /** The reports not yet known to be done, oldest first: the window. */
+  const unreported: Array<Promise<void>> = []
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     lineNumber++
     const { key, value } = splitLine(line, options.separator)
     const result = producer.send({ topic: options.topic, messages: [{ key, value }] })
-    result.catch(() => undefined) // settled (and reported) in order by settleHead
-    pending.push({ lineNumber, key, value, result })
-    if (pending.length >= WINDOW_RECORDS) await settleHead()
+    result.catch(() => undefined) // reported (with its failure) in order by `report`
+    const sent: Pending = { lineNumber, key, value, result }
+    reported = reported.then(async () => { await report(sent) })
+    unreported.push(reported)
+    if (unreported.length >= WINDOW_RECORDS) await unreported.shift()
   }
-  while (pending.length > 0) await settleHead()
+  await reported
   if (failures.count === 0) return 0
   process.stderr.write(`gregor produce: ${failures.count} of ${failures.total} records failed` +
     `${failures.count > REPORTED_FAILURES_MAX ? ` (first ${REPORTED_FAILURES_MAX} listed)` : ''}\n`)

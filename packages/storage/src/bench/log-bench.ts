@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { leaderEpoch, offset, silentLogger } from '@gregor/common'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import { FileHandleCache } from '../log/file-handle-cache.js'
 import { PartitionLog } from '../log/partition-log.js'
 import { makeRecordsBatch, recordsPerBatch } from '../log/testing/test-batch.js'
@@ -67,8 +68,8 @@ async function rawWrite (name: string, sync: boolean): Promise<CaseResult> {
 
 async function logAppend (name: string, flush: 'always' | 'never', inFlight: number): Promise<CaseResult> {
   return await inTempDir(async (dir) => {
-    const files = new FileHandleCache({ openFilesMax: 100 })
-    const log = await PartitionLog.open({ dir, topic: 'bench', partition: 0, config: { flush }, logger: silentLogger, files })
+    const files = new FileHandleCache({ openFilesMax: 100, fs: nodeFileSystem })
+    const log = await PartitionLog.open({ dir, topic: 'bench', partition: 0, config: { flush }, logger: silentLogger, fs: nodeFileSystem, files })
     const buffers = Array.from({ length: inFlight }, () => Buffer.from(template))
     let next = 0
     const start = process.hrtime.bigint()
@@ -88,8 +89,8 @@ async function logAppend (name: string, flush: 'always' | 'never', inFlight: num
 
 async function logRead (name: string): Promise<CaseResult> {
   return await inTempDir(async (dir) => {
-    const files = new FileHandleCache({ openFilesMax: 100 })
-    const log = await PartitionLog.open({ dir, topic: 'bench', partition: 0, config: { flush: 'never' }, logger: silentLogger, files })
+    const files = new FileHandleCache({ openFilesMax: 100, fs: nodeFileSystem })
+    const log = await PartitionLog.open({ dir, topic: 'bench', partition: 0, config: { flush: 'never' }, logger: silentLogger, fs: nodeFileSystem, files })
     const buffer = Buffer.from(template)
     for (let i = 0; i < batchCount; i++) await log.append(buffer, { leaderEpoch: leaderEpoch(0) })
     await log.flush()

@@ -10,9 +10,9 @@
  * write). Writes to one `CheckpointFile` are serialized; `read` validates the version, the count and every line and
  * throws KAFKA_STORAGE_ERROR on a malformed file, so callers choose their conservative fallback explicitly.
  */
-import { readFile } from 'node:fs/promises'
+import type { FileSystem } from '../fs/file-system.js'
 import { replaceFile } from './replace-file.js'
-import { hasErrno, storageError } from './storage-error.js'
+import { errnoDetails, hasErrno, storageError } from './storage-error.js'
 
 export interface CheckpointFormat<T> {
   readonly version: number
@@ -24,10 +24,12 @@ export interface CheckpointFormat<T> {
 
 export class CheckpointFile<T> {
   readonly path: string
+  readonly #fs: FileSystem
   readonly #format: CheckpointFormat<T>
   #writing: Promise<void> = Promise.resolve()
 
-  constructor (path: string, format: CheckpointFormat<T>) {
+  constructor (fs: FileSystem, path: string, format: CheckpointFormat<T>) {
+    this.#fs = fs
     this.path = path
     this.#format = format
   }
@@ -45,19 +47,19 @@ export class CheckpointFile<T> {
   async read (): Promise<T[] | undefined> {
     let text: string
     try {
-      text = await readFile(this.path, 'utf8')
+      text = (await this.#fs.readFile(this.path)).toString('utf8')
     } catch (error) {
       if (hasErrno(error, 'ENOENT')) return undefined
-      throw storageError('checkpoint file unreadable', { cause: error, details: { path: this.path } })
+      throw storageError('checkpoint file unreadable', { cause: error, details: { path: this.path, ...errnoDetails(error) } })
     }
     return this.#parse(text)
   }
 
   async #replace (text: string): Promise<void> {
     try {
-      await replaceFile(this.path, text)
+      await replaceFile(this.#fs, this.path, text)
     } catch (error) {
-      throw storageError('checkpoint write failed', { cause: error, details: { path: this.path } })
+      throw storageError('checkpoint write failed', { cause: error, details: { path: this.path, ...errnoDetails(error) } })
     }
   }
 

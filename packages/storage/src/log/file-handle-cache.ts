@@ -12,8 +12,10 @@
  * - Handles are opened 'r+' (read and positional write, no create): `LogSegment.create` makes the file first.
  * Closing a handle loses nothing: dirty pages belong to the file, and an fdatasync through any later handle flushes
  * them.
+ *
+ * The cache also carries the `FileSystem` its handles come from: every log sharing it does all its file I/O there.
  */
-import { type FileHandle, open } from 'node:fs/promises'
+import type { FileHandle, FileSystem } from '../fs/file-system.js'
 
 export interface FileLease {
   readonly handle: FileHandle
@@ -32,16 +34,18 @@ interface Entry {
 
 export class FileHandleCache {
   readonly openFilesMax: number
+  readonly fs: FileSystem
   /** Map order is recency order: the first entry is the least recently used. */
   readonly #entries = new Map<string, Entry>()
   readonly #closing = new Set<Promise<void>>()
   #openCount = 0
 
-  constructor (options: { openFilesMax: number }) {
+  constructor (options: { openFilesMax: number; fs: FileSystem }) {
     if (!Number.isSafeInteger(options.openFilesMax) || options.openFilesMax < 1) {
       throw new RangeError(`openFilesMax must be a positive integer, got ${options.openFilesMax}`)
     }
     this.openFilesMax = options.openFilesMax
+    this.fs = options.fs
   }
 
   /** Handles open or opening now (leased ones included). */
@@ -56,7 +60,7 @@ export class FileHandleCache {
       entry = { path, handle: undefined, opening: undefined, leases: 0, forgotten: false, openFailed: false }
       this.#entries.set(path, entry)
       this.#openCount += 1
-      entry.opening = open(path, 'r+')
+      entry.opening = this.fs.open(path, 'r+')
     } else {
       this.#entries.delete(path)
       this.#entries.set(path, entry)

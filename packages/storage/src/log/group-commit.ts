@@ -18,7 +18,7 @@
  * the log offline.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
-import { storageError } from './storage-error.js'
+import { errnoDetails, storageError } from './storage-error.js'
 
 /** Something with data to make durable (a segment). */
 export interface Syncable {
@@ -163,7 +163,7 @@ export class GroupCommit {
       if (files.length === 1) await (files[0] as Syncable).sync()
       else await Promise.all(files.map(async (file) => await file.sync()))
     } catch (error) {
-      this.#fail(storageError('fdatasync failed', { cause: error }))
+      this.#fail(storageError('fdatasync failed', { cause: error, details: errnoDetails(error) }))
       return
     }
     this.#rounds += 1

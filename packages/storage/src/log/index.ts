@@ -14,6 +14,7 @@ export type { FileLease } from './file-handle-cache.js'
 export { CheckpointFile } from './checkpoint-file.js'
 export { replaceFile } from './replace-file.js'
 export { fsyncDirectory } from './fsync-directory.js'
+export { mkdirDurable } from './mkdir-durable.js'
 export { hasErrno } from './storage-error.js'
 export type { CheckpointFormat } from './checkpoint-file.js'
 export {

@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { leaderEpoch as e, offset as o } from '@gregor/common'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import { LeaderEpochCache } from './leader-epoch-cache.js'
-import { makeTempDir } from './testing/temp-dir.js'
 
 let temp: { path: string; remove: () => Promise<void> }
 let path: string
@@ -14,7 +15,7 @@ beforeEach(async () => {
 afterEach(async () => { await temp.remove() })
 
 async function cacheWith (entries: Array<[number, number]>): Promise<LeaderEpochCache> {
-  const { cache } = await LeaderEpochCache.load(path)
+  const { cache } = await LeaderEpochCache.load(nodeFileSystem, path)
   for (const [epoch, start] of entries) cache.assign(e(epoch), o(start))
   return cache
 }
@@ -56,16 +57,16 @@ describe('LeaderEpochCache', () => {
     await cache.flush()
     expect(cache.dirty).toBe(false)
     expect(await readFile(path, 'utf8')).toBe('0\n2\n1 0\n3 10\n')
-    const loaded = await LeaderEpochCache.load(path)
+    const loaded = await LeaderEpochCache.load(nodeFileSystem, path)
     expect(loaded.state).toBe('loaded')
     expect(loaded.cache.entries).toEqual(cache.entries)
   })
 
   test('a missing or malformed checkpoint loads empty and says which', async () => {
-    expect((await LeaderEpochCache.load(path)).state).toBe('missing')
+    expect((await LeaderEpochCache.load(nodeFileSystem, path)).state).toBe('missing')
     await writeFile(path, '0\n2\n3 10\n1 0\n')
-    expect((await LeaderEpochCache.load(path)).state).toBe('malformed')
+    expect((await LeaderEpochCache.load(nodeFileSystem, path)).state).toBe('malformed')
     await writeFile(path, '0\n1\n')
-    expect((await LeaderEpochCache.load(path)).state).toBe('malformed')
+    expect((await LeaderEpochCache.load(nodeFileSystem, path)).state).toBe('malformed')
   })
 })

@@ -13,6 +13,7 @@
  * entries that would break this).
  */
 import { type LeaderEpoch, type Offset, isGregorError, leaderEpoch, offset } from '@gregor/common'
+import type { FileSystem } from '../fs/file-system.js'
 import { CheckpointFile, type CheckpointFormat } from './checkpoint-file.js'
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint'
@@ -49,8 +50,8 @@ export class LeaderEpochCache {
   }
 
   /** Reads `path`; a missing or malformed file gives an empty cache and says so, so the caller can rebuild it. */
-  static async load (path: string): Promise<{ cache: LeaderEpochCache; state: EpochCheckpointState }> {
-    const file = new CheckpointFile(path, format)
+  static async load (fs: FileSystem, path: string): Promise<{ cache: LeaderEpochCache; state: EpochCheckpointState }> {
+    const file = new CheckpointFile(fs, path, format)
     let entries: EpochEntry[] | undefined
     try {
       entries = await file.read()

@@ -12,10 +12,12 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '@gregor/common'
 import { afterEach, beforeEach, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
+import { realClock, realTimers } from '../testing/real-timers.js'
 import { PartitionLog } from './partition-log.js'
 import { CLEAN_CHILD_CONFIG, CLEAN_CHILD_KEYS } from './testing/clean-child.js'
 import { readAllRecords } from './testing/keyed-log.js'
-import { makeTempDir } from './testing/temp-dir.js'
 
 const childScript = fileURLToPath(new URL('../../dist/log/testing/clean-child.js', import.meta.url))
 let temp: { path: string; remove: () => Promise<void> }
@@ -47,7 +49,7 @@ test('a cleaner killed with kill -9 mid-pass loses nothing after reopen', async 
   for (const cleanStarts of [1, 2, 3]) {
     const dir = `${temp.path}/run-${cleanStarts}`
     const writtenEnd = await runAndKill(dir, cleanStarts)
-    const log = await PartitionLog.open({ dir, topic: 'kv', partition: 0, config: CLEAN_CHILD_CONFIG, logger: silentLogger })
+    const log = await PartitionLog.open({ fs: nodeFileSystem, dir, topic: 'kv', partition: 0, config: CLEAN_CHILD_CONFIG, logger: silentLogger, clock: realClock, timers: realTimers })
     const records = await readAllRecords(log)
     for (const [i, r] of records.entries()) {
       // Written by the child at this very offset, in order.

@@ -2,12 +2,14 @@ import { copyFile, cp, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { leaderEpoch, offset, silentLogger } from '@gregor/common'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
+import { realClock, realTimers } from '../testing/real-timers.js'
 import type { LogConfig } from './log-config.js'
 import { OFFSET_MAP_ENTRY_BYTES } from './offset-map.js'
 import { PartitionLog } from './partition-log.js'
 import { captureLogger } from './testing/capture-logger.js'
 import { type KeyedRecord, keyedBatch, readAllRecords } from './testing/keyed-log.js'
-import { makeTempDir } from './testing/temp-dir.js'
 
 let temp: { path: string; remove: () => Promise<void> }
 beforeEach(async () => { temp = await makeTempDir('gregor-cleaner-') })
@@ -15,7 +17,7 @@ afterEach(async () => { await temp.remove() })
 
 const compacted: Partial<LogConfig> = { cleanupPolicy: 'compact', segmentBytes: 64 * 1024, flush: 'never', batchBytesMax: 64 * 1024 }
 const open = async (config: Partial<LogConfig> = {}, dir = temp.path, logger = silentLogger): Promise<PartitionLog> =>
-  await PartitionLog.open({ dir, topic: 'kv', partition: 0, config: { ...compacted, ...config }, logger })
+  await PartitionLog.open({ fs: nodeFileSystem, dir, topic: 'kv', partition: 0, config: { ...compacted, ...config }, logger, clock: realClock, timers: realTimers })
 
 /** Appends `batches` batches of `perBatch` records over `keys` keys, starting at the log end; returns them as written. */
 async function write (log: PartitionLog, batches: number, perBatch: number, keys: number, options: Parameters<typeof keyedBatch>[3] = {}): Promise<KeyedRecord[]> {

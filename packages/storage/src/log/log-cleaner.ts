@@ -26,25 +26,24 @@
  *    discarded (the old segments are whole), a `.swap` file replaces every segment its offsets overlap.
  *
  * The active segment, and anything at or past the high watermark, is never read for rewriting (the plan stops
- * before). Reads and writes go through fs/promises, in chunks of `CHUNK_BYTES`, and are paced by `IoThrottle` to
- * `cleanerIoBytesPerSecondMax`. The pass gives up (without damage) when the log closes, fails, or truncates or
+ * before). Reads and writes go through the log's `FileSystem`, in chunks of `CHUNK_BYTES`, and are paced by `IoThrottle`
+ * to `cleanerIoBytesPerSecondMax` (on the injected `Clock` and `Timers`). The pass gives up (without damage) when the log closes, fails, or truncates or
  * deletes a segment it is reading.
  */
-import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Logger } from '@gregor/common'
+import type { Clock, Logger, Timers } from '@gregor/common'
 import {
   ATTRIBUTE_CONTROL, ATTRIBUTE_TRANSACTIONAL, BATCH_HEADER_BYTES, type BatchHeader, batchSizeBytes, filterBatch, parseBatch,
   readBatchHeader,
 } from '@gregor/records'
+import type { FileSystem } from '../fs/file-system.js'
 import type { ScannedBatch } from './batch-scanner.js'
 import { type CleanPlan, groupSegments } from './clean-plan.js'
 import type { LogConfig } from './log-config.js'
 import type { LogSegment } from './log-segment.js'
 import { OffsetMap } from './offset-map.js'
 import { CLEANED_FILE_SUFFIX, LOG_FILE_SUFFIX, segmentFileName } from './segment-file-names.js'
-import { hasErrno } from './storage-error.js'
+import { hasErrno, storageError } from './storage-error.js'
 import { unlinkIfPresent } from './unlink-if-present.js'
 
 /** Bytes read (and buffered for writing) at a time. */
@@ -65,6 +64,10 @@ export interface CleanedSegment {
 
 export interface CleanerHost {
   readonly dir: string
+  readonly fs: FileSystem
+  /** Needed (with `timers`) only when `config.cleanerIoBytesPerSecondMax` limits the pass. */
+  readonly clock?: Clock
+  readonly timers?: Timers
   readonly config: LogConfig
   readonly logger: Logger
   /** The current segments, oldest first, the active one last. */
@@ -92,30 +95,36 @@ export interface CleanPassResult {
 /** Thrown inside a pass when the log moved under it; the pass ends without damage. */
 class CleanAborted extends Error {}
 
-/** Paces the cleaner's I/O to a rate (Kafka's `Throttler`): sleeps when ahead of `bytesPerSecondMax`. */
+/**
+ * Paces the cleaner's I/O to a rate (Kafka's `Throttler`): sleeps when ahead of `bytesPerSecondMax`. A negative rate
+ * means no limit (and needs no clock); a positive one needs both `clock` and `timers`.
+ */
 export class IoThrottle {
   readonly #bytesPerSecondMax: number
-  readonly #now: () => number
-  readonly #startMs: number
+  readonly #pacing: { readonly clock: Clock; readonly timers: Timers; readonly startMs: number } | undefined
   #bytes = 0
 
-  constructor (options: { bytesPerSecondMax: number; now?: () => number }) {
+  constructor (options: { bytesPerSecondMax: number; clock?: Clock; timers?: Timers }) {
     this.#bytesPerSecondMax = options.bytesPerSecondMax
-    this.#now = options.now ?? (() => performance.now())
-    this.#startMs = this.#now()
+    if (options.bytesPerSecondMax < 0) return
+    if (options.clock === undefined || options.timers === undefined) {
+      throw new RangeError('a cleaner I/O limit (cleanerIoBytesPerSecondMax) needs a clock and timers')
+    }
+    this.#pacing = { clock: options.clock, timers: options.timers, startMs: options.clock.nowMs() }
   }
 
   async account (bytes: number): Promise<void> {
-    if (this.#bytesPerSecondMax < 0) return
+    const pacing = this.#pacing
+    if (pacing === undefined) return
     this.#bytes += bytes
-    const dueMs = this.#startMs + this.#bytes / this.#bytesPerSecondMax * 1000
-    const aheadMs = dueMs - this.#now()
-    if (aheadMs >= 1) await sleep(aheadMs)
+    const dueMs = pacing.startMs + this.#bytes / this.#bytesPerSecondMax * 1000
+    const aheadMs = dueMs - pacing.clock.nowMs()
+    if (aheadMs >= 1) await pacing.timers.sleep(aheadMs)
   }
 }
 
 export async function runCleanPass (host: CleanerHost, plan: CleanPlan, options: { nowMs: number }): Promise<CleanPassResult> {
-  const throttle = new IoThrottle({ bytesPerSecondMax: host.config.cleanerIoBytesPerSecondMax })
+  const throttle = new IoThrottle({ bytesPerSecondMax: host.config.cleanerIoBytesPerSecondMax, clock: host.clock, timers: host.timers })
   const segments = host.segments().slice(0, plan.cleanableCount)
   const map = new OffsetMap({ bufferBytes: host.config.cleanerDedupeBufferBytes })
   const nothing = { cleanedTo: undefined, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, segmentsBefore: 0, segmentsAfter: 0, mapFull: false }
@@ -153,11 +162,11 @@ export async function runCleanPass (host: CleanerHost, plan: CleanPlan, options:
       throw error
     }
     const swapped = await host.swapIn(group, cleaned).catch(async (error: unknown) => {
-      await unlinkIfPresent(cleaned.path)
+      await unlinkIfPresent(host.fs, cleaned.path)
       throw error
     })
     if (!swapped) {
-      await unlinkIfPresent(cleaned.path)
+      await unlinkIfPresent(host.fs, cleaned.path)
       return stoppedEarly('log changed during the pass')
     }
     bytesBefore += group.reduce((sum, s) => sum + s.sizeBytes, 0)
@@ -205,7 +214,7 @@ async function writeCleanedGroup (
 ): Promise<CleanedSegment & { recordsRemoved: number }> {
   const first = group[0] as LogSegment
   const path = join(host.dir, segmentFileName(first.baseOffset, LOG_FILE_SUFFIX) + CLEANED_FILE_SUFFIX)
-  const handle = await open(path, 'w')
+  const handle = await host.fs.open(path, 'w')
   const batches: ScannedBatch[] = []
   let pending: Buffer[] = []
   let pendingBytes = 0
@@ -216,6 +225,8 @@ async function writeCleanedGroup (
     let done = 0
     while (done < pendingBytes) {
       const { bytesWritten } = await handle.writev(done === 0 ? pending : [Buffer.concat(pending).subarray(done)], written + done)
+      // A write that makes no progress would loop forever; the pass fails instead (and leaves the log as it was).
+      if (bytesWritten <= 0) throw storageError('write made no progress', { details: { path, position: written + done } })
       done += bytesWritten
     }
     await throttle.account(pendingBytes)
@@ -262,7 +273,7 @@ async function writeCleanedGroup (
     await handle.datasync()
   } catch (error) {
     await handle.close().catch(() => {})
-    await unlinkIfPresent(path)
+    await unlinkIfPresent(host.fs, path)
     throw error
   }
   await handle.close()

@@ -33,12 +33,13 @@
  *    [logStartOffset, logEndOffset) and written, and the clean-shutdown marker is removed (durably) before the log
  *    accepts its first write.
  */
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type Logger, leaderEpoch, offset } from '@gregor/common'
+import type { FileSystem } from '../fs/file-system.js'
 import { scanBatches } from './batch-scanner.js'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { fsyncDirectory } from './fsync-directory.js'
+import { mkdirDurable } from './mkdir-durable.js'
 import { LEADER_EPOCH_CHECKPOINT_FILE, LeaderEpochCache } from './leader-epoch-cache.js'
 import type { LogConfig } from './log-config.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
@@ -87,21 +88,21 @@ interface Scan {
 
 export async function loadLog (options: LoadOptions): Promise<LoadedLog> {
   const { dir, logger } = options
-  const created = await mkdir(dir, { recursive: true })
-  if (created !== undefined) await fsyncDirectory(dirname(dir))
-  const found = await readdir(dir)
-  const names = await finishInterruptedSwaps(dir, found, logger) ? await readdir(dir) : found
-  await removeLeftovers(dir, names)
+  const fs = options.files.fs
+  await mkdirDurable(fs, dir)
+  const found = await fs.readdir(dir)
+  const names = await finishInterruptedSwaps(fs, dir, found, logger) ? await fs.readdir(dir) : found
+  await removeLeftovers(fs, dir, names)
   const cleanShutdown = names.includes(CLEAN_SHUTDOWN_FILE)
-  const { cache: epochCache, state: epochState } = await LeaderEpochCache.load(join(dir, LEADER_EPOCH_CHECKPOINT_FILE))
+  const { cache: epochCache, state: epochState } = await LeaderEpochCache.load(fs, join(dir, LEADER_EPOCH_CHECKPOINT_FILE))
   const deps: LogSegmentDeps = {
     files: options.files, indexIntervalBytes: options.config.indexIntervalBytes, logger, offsetGaps: options.config.cleanupPolicy !== 'delete',
   }
-  const segments = await listSegments(dir, names, deps)
+  const segments = await listSegments(fs, dir, names, deps)
   if (segments.length === 0) {
     const start = options.logStartOffset ?? 0
     segments.push(await LogSegment.create(dir, start, deps))
-    await fsyncDirectory(dir)
+    await fsyncDirectory(fs, dir)
   }
   const logBytes = segments.reduce((sum, s) => sum + s.sizeBytes, 0)
   const rebuildEpochs = epochState !== 'loaded' && logBytes > 0
@@ -109,11 +110,11 @@ export async function loadLog (options: LoadOptions): Promise<LoadedLog> {
     logger.warn({ epochCheckpoint: epochState }, 'rebuilding leader epoch cache from the log')
   }
   const scan = chooseScan(segments, { ...options, cleanShutdown, rebuildEpochs })
-  const recovery = await recoverSegments(segments, scan, { dir, epochCache, logger, cleanShutdown, offsetGaps: deps.offsetGaps })
+  const recovery = await recoverSegments(segments, scan, { fs, epochCache, logger, offsetGaps: deps.offsetGaps })
   const durableCorruption = recovery.corruption
   if (recovery.scanned.length > 0 || recovery.deleted > 0) {
     await Promise.all(recovery.scanned.filter((s) => !s.deleted).map(async (s) => { await s.sync(); await s.persistIndexes() }))
-    await fsyncDirectory(dir)
+    await fsyncDirectory(fs, dir)
   }
   return await finishLoad(segments, { ...options, epochCache, cleanShutdown, corruption: durableCorruption, epochFileValid: epochState === 'loaded' })
 }
@@ -130,7 +131,7 @@ function chooseScan (segments: readonly LogSegment[], options: LoadOptions & { c
 async function recoverSegments (
   segments: LogSegment[],
   scan: Scan,
-  context: { dir: string; epochCache: LeaderEpochCache; logger: Logger; cleanShutdown: boolean; offsetGaps: boolean },
+  context: { fs: FileSystem; epochCache: LeaderEpochCache; logger: Logger; offsetGaps: boolean },
 ): Promise<{ scanned: LogSegment[]; deleted: number; corruption: CorruptionReport | undefined }> {
   const scanned: LogSegment[] = []
   for (let i = 0; i < segments.length; i++) {
@@ -144,7 +145,7 @@ async function recoverSegments (
       const lost = await deleteFrom(segments, i)
       return { scanned, deleted: lost.length, corruption: report(previous, stop, lost, scan, context.logger) }
     }
-    if (!(await needsScan(segments, i, scan))) continue
+    if (!(await needsScan(context.fs, segments, i, scan))) continue
     scanned.push(segment)
     const stop = await recoverSegment(segment, context.epochCache, context.offsetGaps)
     if (stop === undefined) continue
@@ -155,11 +156,11 @@ async function recoverSegments (
   return { scanned, deleted: 0, corruption: undefined }
 }
 
-async function needsScan (segments: readonly LogSegment[], i: number, scan: Scan): Promise<boolean> {
+async function needsScan (fs: FileSystem, segments: readonly LogSegment[], i: number, scan: Scan): Promise<boolean> {
   const segment = segments[i] as LogSegment
   if (i >= scan.from) return true
-  if (!(await indexFilesLookWhole(segment))) return true
-  return i === segments.length - 1 && !(await activeTailIsClean(segment))
+  if (!(await indexFilesLookWhole(fs, segment))) return true
+  return i === segments.length - 1 && !(await activeTailIsClean(fs, segment))
 }
 
 /** Rebuilds `segment`'s indexes from a validating scan; returns where and why it stopped, if before the end. */
@@ -252,18 +253,18 @@ async function finishLoad (
   // Written even when unchanged if it was missing or malformed, so the next open does not rebuild it again.
   await epochCache.flush({ force: !context.epochFileValid })
   if (context.cleanShutdown) {
-    await unlink(join(context.dir, CLEAN_SHUTDOWN_FILE))
-    await fsyncDirectory(context.dir)
+    await context.files.fs.unlink(join(context.dir, CLEAN_SHUTDOWN_FILE))
+    await fsyncDirectory(context.files.fs, context.dir)
   }
   await setActiveRollBase(active)
   return { segments, logStartOffset, recoveryPoint: logEndOffset, epochCache, corruption: context.corruption, cleanShutdown: context.cleanShutdown }
 }
 
 /** Step 0: discards `.cleaned` files, completes `.swap` files. Returns whether it changed the directory. */
-async function finishInterruptedSwaps (dir: string, names: readonly string[], logger: Logger): Promise<boolean> {
+async function finishInterruptedSwaps (fs: FileSystem, dir: string, names: readonly string[], logger: Logger): Promise<boolean> {
   const cleaned = names.filter((name) => parseLogFileWithSuffix(name, CLEANED_FILE_SUFFIX) !== undefined)
   for (const name of cleaned) {
-    await unlinkIfPresent(join(dir, name))
+    await unlinkIfPresent(fs, join(dir, name))
     logger.info({ file: name }, 'discarded interrupted clean')
   }
   const swaps = names.flatMap((name) => {
@@ -276,24 +277,24 @@ async function finishInterruptedSwaps (dir: string, names: readonly string[], lo
   })
   for (const base of swaps) {
     const swapPath = join(dir, segmentFileName(base, LOG_FILE_SUFFIX) + SWAP_FILE_SUFFIX)
-    const end = await swapEndOffset(swapPath, base)
+    const end = await swapEndOffset(fs, swapPath, base)
     const replaced = segmentBases.filter((b) => b >= base && b < Math.max(base + 1, end))
     for (const b of new Set([base, ...replaced])) {
       for (const suffix of [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] as const) {
-        await unlinkIfPresent(join(dir, segmentFileName(b, suffix)))
+        await unlinkIfPresent(fs, join(dir, segmentFileName(b, suffix)))
       }
     }
-    await rename(swapPath, join(dir, segmentFileName(base, LOG_FILE_SUFFIX)))
+    await fs.rename(swapPath, join(dir, segmentFileName(base, LOG_FILE_SUFFIX)))
     logger.warn({ baseOffset: base, endOffset: end, replacedSegments: replaced }, 'completed interrupted segment swap')
   }
   const changed = cleaned.length > 0 || swaps.length > 0
-  if (changed) await fsyncDirectory(dir)
+  if (changed) await fsyncDirectory(fs, dir)
   return changed
 }
 
 /** Offset after the last batch of a swap file (its base when empty): the range of segments it replaces. */
-async function swapEndOffset (path: string, base: number): Promise<number> {
-  const handle = await open(path, 'r')
+async function swapEndOffset (fs: FileSystem, path: string, base: number): Promise<number> {
+  const handle = await fs.open(path, 'r')
   try {
     const { size } = await handle.stat()
     const result = await scanBatches({
@@ -315,12 +316,12 @@ async function swapEndOffset (path: string, base: number): Promise<number> {
   }
 }
 
-async function listSegments (dir: string, names: readonly string[], deps: LogSegmentDeps): Promise<LogSegment[]> {
+async function listSegments (fs: FileSystem, dir: string, names: readonly string[], deps: LogSegmentDeps): Promise<LogSegment[]> {
   const baseOffsets = names.flatMap((name) => {
     const parsed = parseSegmentFileName(name)
     return parsed?.suffix === LOG_FILE_SUFFIX ? [parsed.baseOffset] : []
   }).sort((a, b) => a - b)
-  const sizes = await Promise.all(baseOffsets.map(async (base) => (await stat(join(dir, segmentFileName(base, LOG_FILE_SUFFIX)))).size))
+  const sizes = await Promise.all(baseOffsets.map(async (base) => (await fs.stat(join(dir, segmentFileName(base, LOG_FILE_SUFFIX)))).size))
   return baseOffsets.map((base, i) => LogSegment.existing(dir, base, {
     sizeBytes: sizes[i] as number,
     // The last segment's end is unknown until its tail is walked (or it is recovered).
@@ -328,7 +329,7 @@ async function listSegments (dir: string, names: readonly string[], deps: LogSeg
   }, deps))
 }
 
-async function removeLeftovers (dir: string, names: readonly string[]): Promise<void> {
+async function removeLeftovers (fs: FileSystem, dir: string, names: readonly string[]): Promise<void> {
   const logs = new Set(names.flatMap((name) => {
     const parsed = parseSegmentFileName(name)
     return parsed?.suffix === LOG_FILE_SUFFIX ? [parsed.baseOffset] : []
@@ -338,15 +339,15 @@ async function removeLeftovers (dir: string, names: readonly string[]): Promise<
     const parsed = parseSegmentFileName(name)
     return parsed !== undefined && parsed.suffix !== LOG_FILE_SUFFIX && !logs.has(parsed.baseOffset)
   })
-  for (const name of leftovers) await unlinkIfPresent(join(dir, name))
-  if (leftovers.length > 0) await fsyncDirectory(dir)
+  for (const name of leftovers) await unlinkIfPresent(fs, join(dir, name))
+  if (leftovers.length > 0) await fsyncDirectory(fs, dir)
 }
 
 /** Cheap check for a segment that is not scanned: both index files exist and hold whole entries. */
-async function indexFilesLookWhole (segment: LogSegment): Promise<boolean> {
+async function indexFilesLookWhole (fs: FileSystem, segment: LogSegment): Promise<boolean> {
   if (segment.sizeBytes === 0) return true
   try {
-    const [index, timeIndex] = await Promise.all([stat(segment.indexPath), stat(segment.timeIndexPath)])
+    const [index, timeIndex] = await Promise.all([fs.stat(segment.indexPath), fs.stat(segment.timeIndexPath)])
     return index.size % 8 === 0 && timeIndex.size % 12 === 0
   } catch (error) {
     if (hasErrno(error, 'ENOENT')) return false
@@ -355,8 +356,8 @@ async function indexFilesLookWhole (segment: LogSegment): Promise<boolean> {
 }
 
 /** After a clean shutdown: whether the active segment's index loads and its tail walks to the end of the file. */
-async function activeTailIsClean (segment: LogSegment): Promise<boolean> {
-  if (!(await indexFilesLookWhole(segment))) return false
+async function activeTailIsClean (fs: FileSystem, segment: LogSegment): Promise<boolean> {
+  if (!(await indexFilesLookWhole(fs, segment))) return false
   try {
     await segment.ensureIndexes()
     return true

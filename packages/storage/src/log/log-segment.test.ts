@@ -2,11 +2,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { silentLogger } from '@gregor/common'
 import { walkBatches } from '@gregor/records'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import type { ScannedBatch } from './batch-scanner.js'
 import { FileHandleCache } from './file-handle-cache.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
 import { captureLogger } from './testing/capture-logger.js'
-import { makeTempDir } from './testing/temp-dir.js'
 import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
 
 let temp: { path: string; remove: () => Promise<void> }
@@ -14,8 +15,8 @@ let files: FileHandleCache
 let deps: LogSegmentDeps
 beforeEach(async () => {
   temp = await makeTempDir()
-  files = new FileHandleCache({ openFilesMax: 4 })
-  deps = { files, indexIntervalBytes: 500, logger: silentLogger }
+  files = new FileHandleCache({ openFilesMax: 4, fs: nodeFileSystem })
+  deps = { files, indexIntervalBytes: 500, logger: silentLogger, offsetGaps: false }
 })
 afterEach(async () => {
   await files.closeAll()

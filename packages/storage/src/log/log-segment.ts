@@ -22,12 +22,13 @@
  *   contains or follows the recovery point. An older segment's indexes are loaded on first use, checked
  *   (`sanityCheck`, plus a walk from the last entry to the end of the log) and rebuilt from the log if they do not
  *   match it.
- * - Every file I/O is asynchronous, through leased handles of the shared `FileHandleCache`.
+ * - Every file I/O is asynchronous, through leased handles of the shared `FileHandleCache` (or, for whole-file reads
+ *   and index files, its `FileSystem`).
  */
-import { type FileHandle, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '@gregor/common'
 import { BATCH_HEADER_BYTES } from '@gregor/records'
+import type { FileHandle, FileSystem } from '../fs/file-system.js'
 import { type ScanResult, type ScannedBatch, scanBatches } from './batch-scanner.js'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { OffsetIndex } from './offset-index.js'
@@ -90,7 +91,7 @@ export class LogSegment {
   /** Creates an empty segment file (failing if one exists); the caller fsyncs the directory. */
   static async create (dir: string, baseOffset: number, deps: LogSegmentDeps): Promise<LogSegment> {
     const segment = new LogSegment(dir, baseOffset, { sizeBytes: 0, nextOffset: baseOffset }, deps)
-    const handle = await open(segment.logPath, 'wx')
+    const handle = await deps.files.fs.open(segment.logPath, 'wx')
     await handle.close()
     segment.resetIndexes()
     return segment
@@ -120,7 +121,7 @@ export class LogSegment {
   async maxTimestamp (): Promise<number> {
     if (this.#offsetIndex !== undefined) return this.#maxTimestamp
     if (this.#sizeBytes === 0) return -1
-    const last = await readLastTimeIndexEntry(this.timeIndexPath)
+    const last = await readLastTimeIndexEntry(this.#deps.files.fs, this.timeIndexPath)
     if (last !== undefined) return last
     await this.ensureIndexes()
     return this.#maxTimestamp
@@ -187,8 +188,8 @@ export class LogSegment {
     if (this.#maxTimestamp >= 0) (this.#timeIndex as TimeIndex).maybeAppend(this.#maxTimestamp, this.#offsetOfMaxTimestamp)
     this.#indexesDirty = false
     await Promise.all([
-      writeDurably(this.indexPath, this.#offsetIndex.toBytes()),
-      writeDurably(this.timeIndexPath, (this.#timeIndex as TimeIndex).toBytes()),
+      writeDurably(this.#deps.files.fs, this.indexPath, this.#offsetIndex.toBytes()),
+      writeDurably(this.#deps.files.fs, this.timeIndexPath, (this.#timeIndex as TimeIndex).toBytes()),
     ])
   }
 
@@ -355,13 +356,14 @@ export class LogSegment {
     this.#deleted = true
     this.#shrinks += 1
     await this.#deps.files.forget(this.logPath)
-    await Promise.all([this.logPath, this.indexPath, this.timeIndexPath].map(unlinkIfPresent))
+    await Promise.all([this.logPath, this.indexPath, this.timeIndexPath].map(async (path) => { await unlinkIfPresent(this.#deps.files.fs, path) }))
   }
 
   // ---- internals ----
 
   async #loadIndexes (): Promise<void> {
-    const [indexBytes, timeIndexBytes] = await Promise.all([readIfPresent(this.indexPath), readIfPresent(this.timeIndexPath)])
+    const fs = this.#deps.files.fs
+    const [indexBytes, timeIndexBytes] = await Promise.all([readIfPresent(fs, this.indexPath), readIfPresent(fs, this.timeIndexPath)])
     const offsetIndex = new OffsetIndex(this.baseOffset, indexBytes ?? Buffer.alloc(0))
     const timeIndex = new TimeIndex(this.baseOffset, timeIndexBytes ?? Buffer.alloc(0))
     const bounds = { sizeBytes: this.#sizeBytes, nextOffset: this.#nextOffset }
@@ -524,10 +526,10 @@ async function readFully (handle: FileHandle, position: number, length: number):
   return filled === length ? buffer : buffer.subarray(0, filled)
 }
 
-async function readLastTimeIndexEntry (path: string): Promise<number | undefined> {
+async function readLastTimeIndexEntry (fs: FileSystem, path: string): Promise<number | undefined> {
   let handle: FileHandle
   try {
-    handle = await open(path, 'r')
+    handle = await fs.open(path, 'r')
   } catch (error) {
     if (hasErrno(error, 'ENOENT')) return undefined
     throw error
@@ -542,9 +544,9 @@ async function readLastTimeIndexEntry (path: string): Promise<number | undefined
   }
 }
 
-async function readIfPresent (path: string): Promise<Buffer | undefined> {
+async function readIfPresent (fs: FileSystem, path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path)
+    return await fs.readFile(path)
   } catch (error) {
     if (hasErrno(error, 'ENOENT')) return undefined
     throw error

@@ -11,6 +11,7 @@
  * `CheckpointFile` (temp file, fsync, rename, fsync directory). Topic names never contain whitespace.
  */
 import { join } from 'node:path'
+import type { FileSystem } from '../fs/file-system.js'
 import { CheckpointFile, type CheckpointFormat } from './checkpoint-file.js'
 
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint'
@@ -45,8 +46,8 @@ export class OffsetCheckpoints {
   readonly #file: CheckpointFile<TopicPartitionOffset>
 
   /** `fileName` is one of the *_CHECKPOINT_FILE names; the file lives directly in the log directory `logDir`. */
-  constructor (options: { logDir: string; fileName: string }) {
-    this.#file = new CheckpointFile(join(options.logDir, options.fileName), format)
+  constructor (options: { logDir: string; fileName: string; fs: FileSystem }) {
+    this.#file = new CheckpointFile(options.fs, join(options.logDir, options.fileName), format)
   }
 
   get path (): string {

@@ -16,7 +16,8 @@ import { PartitionLog } from './partition-log.js'
 import {
   CHILD_BATCH_BYTES_MAX, CHILD_LEADER_EPOCH, CHILD_SEGMENT_BYTES, CHILD_TOPIC, childBatch,
 } from './testing/child-batch.js'
-import { makeTempDir } from './testing/temp-dir.js'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 
 const childScript = fileURLToPath(new URL('../../dist/log/testing/append-child.js', import.meta.url))
 let temp: { path: string; remove: () => Promise<void> }
@@ -56,6 +57,7 @@ test('a writer killed with kill -9 mid-stream leaves every append it reported du
     expect(acks.length).toBeGreaterThanOrEqual(acksBeforeKill)
 
     const log = await PartitionLog.open({
+      fs: nodeFileSystem,
       dir, topic: CHILD_TOPIC, partition: 0, config: { segmentBytes: CHILD_SEGMENT_BYTES, batchBytesMax: CHILD_BATCH_BYTES_MAX }, logger: silentLogger,
     })
     expect(log.needsRefetch).toBe(false)

@@ -8,10 +8,11 @@ import { leaderEpoch, offset, silentLogger } from '@gregor/common'
 import { stampBatch } from '@gregor/records'
 import fc from 'fast-check'
 import { afterEach, beforeEach, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import { FileHandleCache } from './file-handle-cache.js'
-import type { LogConfig } from './log-config.js'
+import { type LogConfig, validateLogConfig } from './log-config.js'
 import { PartitionLog } from './partition-log.js'
-import { makeTempDir } from './testing/temp-dir.js'
 import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
 
 interface ModelBatch { readonly base: number; readonly last: number; readonly bytes: Buffer; readonly maxTimestamp: number }
@@ -167,8 +168,9 @@ class Harness {
   constructor (readonly dir: string, readonly config: LogConfig) { this.model = new Model(config) }
 
   async open (): Promise<void> {
-    this.files = new FileHandleCache({ openFilesMax: 3 })
+    this.files = new FileHandleCache({ openFilesMax: 3, fs: nodeFileSystem })
     this.log = await PartitionLog.open({
+      fs: nodeFileSystem,
       dir: this.dir, topic: 'model', partition: 0, config: this.config, logger: silentLogger, files: this.files,
       recoveryPoint: this.log?.recoveryPoint, logStartOffset: this.model.logStartOffset,
     })
@@ -279,9 +281,9 @@ test('random operation sequences agree with the in-memory model', async () => {
       retentionMs: fc.integer({ min: 100, max: 2000 }),
     }),
     async (ops, knobs) => {
-      const config: LogConfig = {
+      const config: LogConfig = validateLogConfig({
         segmentBytes: 1024, segmentMs: 1e12, batchBytesMax: 1024, flushIntervalMs: 1000, openFilesMax: 3, ...knobs,
-      }
+      })
       const harness = new Harness(`${temp.path}/run-${run++}`, config)
       await harness.open()
       try {

@@ -11,11 +11,12 @@ import { join } from 'node:path'
 import { ErrorCode, leaderEpoch, offset, seededRng, silentLogger } from '@gregor/common'
 import { validateBatch, walkBatches } from '@gregor/records'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import { FileHandleCache } from './file-handle-cache.js'
 import type { LogConfig } from './log-config.js'
 import { PartitionLog } from './partition-log.js'
 import { captureLogger } from './testing/capture-logger.js'
-import { makeTempDir } from './testing/temp-dir.js'
 import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
 
 const config: Partial<LogConfig> = { segmentBytes: 4096, batchBytesMax: 2048, indexIntervalBytes: 256 }
@@ -38,6 +39,7 @@ interface Written {
 
 async function open (options: { recoveryPoint?: number; logger?: ReturnType<typeof captureLogger>; files?: FileHandleCache } = {}): Promise<PartitionLog> {
   return await PartitionLog.open({
+    fs: nodeFileSystem,
     dir: temp.path, topic: 'events', partition: 0, config, logger: options.logger ?? silentLogger,
     recoveryPoint: options.recoveryPoint, files: options.files,
   })
@@ -45,7 +47,7 @@ async function open (options: { recoveryPoint?: number; logger?: ReturnType<type
 
 /** Appends `count` batches of varying size, then "crashes" (releases handles without closing) and snapshots. */
 async function writeAndCrash (count: number, clean = false): Promise<Written> {
-  const files = new FileHandleCache({ openFilesMax: 10 })
+  const files = new FileHandleCache({ openFilesMax: 10, fs: nodeFileSystem })
   const log = await open({ files })
   const batches: Buffer[] = []
   const baseOffsets: number[] = []
@@ -145,7 +147,7 @@ describe('recovery after a torn write', () => {
     const first = await open({ recoveryPoint: 0 })
     const end = first.logEndOffset
     const bytes = await readAll(first)
-    const files = new FileHandleCache({ openFilesMax: 4 })
+    const files = new FileHandleCache({ openFilesMax: 4, fs: nodeFileSystem })
     await first.close()
     const logger = captureLogger()
     const again = await open({ recoveryPoint: 0, logger, files })

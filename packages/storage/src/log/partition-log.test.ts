@@ -1,18 +1,21 @@
-import { type FileHandle, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCode, leaderEpoch, offset, silentLogger } from '@gregor/common'
 import { readBatchHeader, walkBatches } from '@gregor/records'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { makeTempDir } from '../testing/temp-dir.js'
+import type { FileHandle } from '../fs/file-system.js'
+import { nodeFileSystem } from '../fs/node-file-system.js'
 import { FileHandleCache } from './file-handle-cache.js'
 import type { LogConfig } from './log-config.js'
 import { PartitionLog } from './partition-log.js'
 import { captureLogger } from './testing/capture-logger.js'
-import { makeTempDir } from './testing/temp-dir.js'
 import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
 
 let temp: { path: string; remove: () => Promise<void> }
 const open = async (config: Partial<LogConfig> = {}, extra: { recoveryPoint?: number; logger?: ReturnType<typeof captureLogger> } = {}): Promise<PartitionLog> =>
   await PartitionLog.open({
+    fs: nodeFileSystem,
     dir: temp.path,
     topic: 'orders',
     partition: 0,
@@ -214,6 +217,7 @@ describe('PartitionLog segments', () => {
     const heard: Array<{ baseOffset: number; logEndOffset: number }> = []
     let log: PartitionLog | undefined
     log = await PartitionLog.open({
+      fs: nodeFileSystem,
       dir: temp.path, topic: 'orders', partition: 0, config: { segmentBytes: 1024, batchBytesMax: 1024 }, logger,
       onRoll: (baseOffset) => {
         heard.push({ baseOffset, logEndOffset: log?.logEndOffset ?? -1 })
@@ -237,6 +241,7 @@ describe('PartitionLog segments', () => {
     const reads: Array<Promise<number>> = []
     let log: PartitionLog | undefined
     log = await PartitionLog.open({
+      fs: nodeFileSystem,
       dir: temp.path, topic: 'orders', partition: 0, config: { flush: 'always' }, logger,
       onWritten: (logEndOffset) => {
         const current = log as PartitionLog
@@ -328,6 +333,7 @@ describe('PartitionLog segments', () => {
     await log.close()
     const start = (bases[2] as number) + 1
     const reopened = await PartitionLog.open({
+      fs: nodeFileSystem,
       dir: temp.path, topic: 'orders', partition: 0, config: { segmentBytes: 1024, batchBytesMax: 1024 }, logger: silentLogger, logStartOffset: start,
     })
     expect(reopened.logStartOffset).toBe(start)
@@ -392,9 +398,9 @@ class FaultyFiles extends FileHandleCache {
 
 describe('PartitionLog faults', () => {
   test.each(['datasync', 'write'] as const)('a failed %s takes the log offline: every waiting and later call fails, nothing is acked', async (call) => {
-    const files = new FaultyFiles({ openFilesMax: 10 })
+    const files = new FaultyFiles({ openFilesMax: 10, fs: nodeFileSystem })
     const logger = captureLogger()
-    const log = await PartitionLog.open({ dir: temp.path, topic: 'orders', partition: 0, logger, files })
+    const log = await PartitionLog.open({ fs: nodeFileSystem, dir: temp.path, topic: 'orders', partition: 0, logger, files })
     await log.append(batch(1), { leaderEpoch: leaderEpoch(0) })
     files.fault = { call, code: call === 'write' ? 'ENOSPC' : 'EIO' }
     const appends = Array.from({ length: 5 }, async () => await log.append(batch(1), { leaderEpoch: leaderEpoch(0) }))
@@ -419,9 +425,9 @@ describe('PartitionLog faults', () => {
   })
 
   test('a shared handle cache bounds open descriptors across many logs', async () => {
-    const files = new FileHandleCache({ openFilesMax: 4 })
+    const files = new FileHandleCache({ openFilesMax: 4, fs: nodeFileSystem })
     const logs = await Promise.all(Array.from({ length: 12 }, async (_, p) =>
-      await PartitionLog.open({ dir: temp.path, topic: 'many', partition: p, config: { segmentBytes: 2048, batchBytesMax: 2048 }, logger: silentLogger, files })))
+      await PartitionLog.open({ fs: nodeFileSystem, dir: temp.path, topic: 'many', partition: p, config: { segmentBytes: 2048, batchBytesMax: 2048 }, logger: silentLogger, files })))
     for (let round = 0; round < 5; round++) {
       await Promise.all(logs.map(async (log) => await log.append(batch(1, 600), { leaderEpoch: leaderEpoch(0) })))
       expect(files.openCount).toBeLessThanOrEqual(4 + 12)

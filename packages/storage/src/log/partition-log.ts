@@ -34,11 +34,11 @@
  *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`.
  */
 import assert from 'node:assert/strict'
-import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, isGregorError, offset,
+  type Clock, ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, type Timers, isGregorError, offset,
 } from '@gregor/common'
+import type { FileSystem } from '../fs/file-system.js'
 import { CheckpointFile } from './checkpoint-file.js'
 import { planClean } from './clean-plan.js'
 import { FileHandleCache } from './file-handle-cache.js'
@@ -48,7 +48,7 @@ import type { EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js'
 import { type AppendResult, LogAppender } from './log-appender.js'
 import { type CleanedSegment, runCleanPass } from './log-cleaner.js'
 import { type LogConfig, validateLogConfig } from './log-config.js'
-import { type CorruptionReport, loadLog } from './log-loader.js'
+import { type CorruptionReport, type LoadedLog, loadLog } from './log-loader.js'
 import { planRetention } from './log-retention.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
 import { topicPartitionKey } from './offset-checkpoints.js'
@@ -56,7 +56,7 @@ import {
   CLEANER_OFFSET_CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, LOG_FILE_SUFFIX, SWAP_FILE_SUFFIX, segmentFileName,
 } from './segment-file-names.js'
 import { SerialExecutor } from './serial-executor.js'
-import { hasErrno, storageError } from './storage-error.js'
+import { errnoDetails, hasErrno, storageError } from './storage-error.js'
 
 export type { AppendResult } from './log-appender.js'
 
@@ -68,8 +68,20 @@ export interface PartitionLogOptions {
   /** Overrides of `defaultLogConfig` (validated here). */
   readonly config?: Partial<LogConfig>
   readonly logger: Logger
-  /** The broker's shared handle cache; without one the log makes (and closes) its own. */
+  /**
+   * Where every file of the log lives: `nodeFileSystem` in production, a simulated disk in the simulation. When
+   * `files` is given it must be the cache's own file system.
+   */
+  readonly fs: FileSystem
+  /** The broker's shared handle cache (over `fs`); without one the log makes (and closes) its own. */
   readonly files?: FileHandleCache
+  /**
+   * Monotonic time for the durations the log reports (clean passes) and, with `timers`, for pacing the cleaner
+   * (`cleanerIoBytesPerSecondMax`). Both are required when that limit is set on a compacted log; without a clock
+   * durations are not reported.
+   */
+  readonly clock?: Clock
+  readonly timers?: Timers
   /** From the broker's recovery-point checkpoint; without it an unclean open scans the whole log. */
   readonly recoveryPoint?: number
   /** From the broker's log-start-offset checkpoint (after `deleteRecordsBefore`). */
@@ -145,6 +157,9 @@ export class PartitionLog {
   readonly dir: string
   readonly config: LogConfig
   readonly #logger: Logger
+  readonly #fs: FileSystem
+  readonly #clock: Clock | undefined
+  readonly #timers: Timers | undefined
   readonly #files: FileHandleCache
   readonly #ownsFiles: boolean
   readonly #segmentDeps: LogSegmentDeps
@@ -180,6 +195,9 @@ export class PartitionLog {
     this.dir = init.dir
     this.config = init.config
     this.#logger = init.logger
+    this.#fs = init.files.fs
+    this.#clock = init.options.clock
+    this.#timers = init.options.timers
     this.#files = init.files
     this.#ownsFiles = init.options.files === undefined
     this.#segmentDeps = {
@@ -224,11 +242,25 @@ export class PartitionLog {
     const config = validateLogConfig(options.config)
     const dir = join(options.dir, topicPartitionKey(options.topic, options.partition))
     const logger = options.logger.child({ component: 'partition-log', topic: options.topic, partition: options.partition })
-    const files = options.files ?? new FileHandleCache({ openFilesMax: config.openFilesMax })
-    const loaded = await loadLog({
-      dir, config, files, logger, recoveryPoint: options.recoveryPoint, logStartOffset: options.logStartOffset,
-    })
-    const cleanerCheckpoint = new CheckpointFile(join(dir, CLEANER_OFFSET_CHECKPOINT_FILE), cleanerCheckpointFormat)
+    if (options.files !== undefined && options.files.fs !== options.fs) {
+      throw new RangeError('the file handle cache must use the log\'s file system (options.fs)')
+    }
+    if (config.cleanupPolicy !== 'delete' && config.cleanerIoBytesPerSecondMax > 0 && (options.clock === undefined || options.timers === undefined)) {
+      throw new RangeError('cleanerIoBytesPerSecondMax needs the clock and timers options')
+    }
+    const files = options.files ?? new FileHandleCache({ openFilesMax: config.openFilesMax, fs: options.fs })
+    let loaded: LoadedLog
+    try {
+      loaded = await loadLog({
+        dir, config, files, logger, recoveryPoint: options.recoveryPoint, logStartOffset: options.logStartOffset,
+      })
+    } catch (error) {
+      // Handles this open made are nobody else's to close; a shared cache evicts its idle ones by itself.
+      if (options.files === undefined) await files.closeAll().catch(() => {})
+      // A file-system error (EIO, ENOSPC, ...) reaches the caller as the storage error every other I/O failure is.
+      throw isGregorError(error) ? error : storageError('log open failed', { cause: error, details: { dir, ...errnoDetails(error) } })
+    }
+    const cleanerCheckpoint = new CheckpointFile(options.fs, join(dir, CLEANER_OFFSET_CHECKPOINT_FILE), cleanerCheckpointFormat)
     let firstDirtyOffset: number | undefined
     // Only a compacted log has one to read: no extra file read per partition at start-up for the others.
     if (config.cleanupPolicy !== 'delete') {
@@ -339,7 +371,7 @@ export class PartitionLog {
     if (previous.sizeBytes === 0) return
     await previous.persistIndexes()
     const next = await LogSegment.create(this.dir, previous.nextOffset, this.#segmentDeps)
-    await fsyncDirectory(this.dir)
+    await fsyncDirectory(this.#fs, this.dir)
     this.#segments.push(next)
     this.#noteIndexUse(previous)
     this.#logger.info({
@@ -467,7 +499,7 @@ export class PartitionLog {
     if (firstGone < 1) firstGone = firstGone === 0 ? 1 : this.#segments.length
     const gone = this.#segments.splice(firstGone)
     for (const segment of gone) await segment.delete()
-    if (gone.length > 0) await fsyncDirectory(this.dir)
+    if (gone.length > 0) await fsyncDirectory(this.#fs, this.dir)
     this.#forgetIndexUse(this.#active)
     const removedBytes = await this.#active.truncateTo(target) + gone.reduce((sum, s) => sum + s.sizeBytes, 0)
     const logEndOffset = this.logEndOffset
@@ -485,7 +517,7 @@ export class PartitionLog {
     for (const segment of gone) await segment.delete()
     this.#recentlyRead = []
     this.#segments.push(await LogSegment.create(this.dir, target, this.#segmentDeps))
-    await fsyncDirectory(this.dir)
+    await fsyncDirectory(this.#fs, this.dir)
     this.#logStartOffset = target
     this.#recoveryPoint = target
     this.#epochCache.clear()
@@ -556,7 +588,7 @@ export class PartitionLog {
       this.#forgetIndexUse(segment)
       await segment.delete()
     }
-    if (gone.length > 0) await fsyncDirectory(this.dir)
+    if (gone.length > 0) await fsyncDirectory(this.#fs, this.dir)
   }
 
   async #trimEpochsToLogStart (): Promise<void> {
@@ -581,7 +613,7 @@ export class PartitionLog {
     if (this.#cleaning) return idle('already cleaning')
     this.#assertWritable()
     this.#cleaning = true
-    const startedMs = performance.now()
+    const startedMs = this.#clock?.nowMs()
     try {
       const logEndOffset = this.logEndOffset
       const plan = await planClean(this.#segments.slice(), {
@@ -596,6 +628,9 @@ export class PartitionLog {
       if (!plan.shouldClean) return idle(plan.dirtyBytes === 0 ? 'nothing dirty' : 'below dirty ratio', plan.dirtyRatio)
       const pass = await runCleanPass({
         dir: this.dir,
+        fs: this.#fs,
+        clock: this.#clock,
+        timers: this.#timers,
         config: this.config,
         logger: this.#logger,
         segments: () => this.#segments,
@@ -606,7 +641,7 @@ export class PartitionLog {
         this.#firstDirtyOffset = pass.cleanedTo
         await this.#cleanerCheckpoint.write([pass.cleanedTo])
       }
-      const durationMs = Math.round(performance.now() - startedMs)
+      const durationMs = startedMs === undefined ? undefined : Math.round((this.#clock as Clock).nowMs() - startedMs)
       const fields = {
         bytesBefore: pass.bytesBefore, bytesAfter: pass.bytesAfter, recordsRemoved: pass.recordsRemoved, durationMs,
         segmentsBefore: pass.segmentsBefore, segmentsAfter: pass.segmentsAfter, dirtyRatio: plan.dirtyRatio,
@@ -651,14 +686,14 @@ export class PartitionLog {
       await this.#guard(async () => {
         const logPath = join(this.dir, segmentFileName(cleaned.baseOffset, LOG_FILE_SUFFIX))
         const swapPath = logPath + SWAP_FILE_SUFFIX
-        await rename(cleaned.path, swapPath)
-        await fsyncDirectory(this.dir)
+        await this.#fs.rename(cleaned.path, swapPath)
+        await fsyncDirectory(this.#fs, this.dir)
         for (const segment of group) {
           this.#forgetIndexUse(segment)
           await segment.delete()
         }
-        await rename(swapPath, logPath)
-        await fsyncDirectory(this.dir)
+        await this.#fs.rename(swapPath, logPath)
+        await fsyncDirectory(this.#fs, this.dir)
         const segment = LogSegment.existing(this.dir, cleaned.baseOffset, { sizeBytes: cleaned.sizeBytes, nextOffset: cleaned.nextOffset }, this.#segmentDeps)
         segment.resetIndexes()
         for (const batch of cleaned.batches) segment.indexBatch(batch)
@@ -717,9 +752,9 @@ export class PartitionLog {
         await this.#groupCommit.syncAll()
         for (const segment of this.#segments) await segment.persistIndexes()
         await this.#epochCache.flush()
-        const marker = await open(join(this.dir, CLEAN_SHUTDOWN_FILE), 'w')
+        const marker = await this.#fs.open(join(this.dir, CLEAN_SHUTDOWN_FILE), 'w')
         await marker.close()
-        await fsyncDirectory(this.dir)
+        await fsyncDirectory(this.#fs, this.dir)
         this.#logger.info({ logEndOffset: this.logEndOffset }, 'log closed')
       }
     } catch (error) {
@@ -748,7 +783,7 @@ export class PartitionLog {
     if (this.#failure !== undefined) return this.#failure
     this.#failure = isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR
       ? error
-      : storageError('partition log failed', { cause: error })
+      : storageError('partition log failed', { cause: error, details: errnoDetails(error) })
     if (this.#state === 'open' || this.#state === 'closing') this.#state = 'failed'
     this.#logger.error({ err: error, logEndOffset: this.#active.nextOffset }, 'partition log failed')
     this.#appender.rejectQueued(this.#failure)
@@ -802,7 +837,7 @@ export class PartitionLog {
       }
       return error
     }
-    return storageError('read failed', { cause: error, details: { offset: start } })
+    return storageError('read failed', { cause: error, details: { offset: start, ...errnoDetails(error) } })
   }
 
   #segmentIndexFor (target: number): number {

@@ -8,6 +8,12 @@ export function storageError (message: string, options: { cause?: unknown; detai
   return new GregorError(ErrorCode.KAFKA_STORAGE_ERROR, message, { ...options, retriable: false })
 }
 
+/** The file system's errno code of `error` ('ENOSPC', 'EIO', ...) as a details field, empty when it has none. */
+export function errnoDetails (error: unknown): { errno?: string } {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  return typeof code === 'string' ? { errno: code } : {}
+}
+
 /** Whether `error` is a Node system error with the given errno code (ENOENT, EEXIST, ...). */
 export function hasErrno (error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code

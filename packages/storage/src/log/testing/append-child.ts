@@ -8,6 +8,7 @@
  * parent kills the process with SIGKILL mid-stream; the log is never closed cleanly.
  */
 import { leaderEpoch, silentLogger } from '@gregor/common'
+import { nodeFileSystem } from '../../fs/node-file-system.js'
 import { PartitionLog } from '../partition-log.js'
 import { CHILD_BATCH_BYTES_MAX, CHILD_LEADER_EPOCH, CHILD_SEGMENT_BYTES, CHILD_TOPIC, childBatch } from './child-batch.js'
 
@@ -21,6 +22,7 @@ const log = await PartitionLog.open({
   partition: 0,
   config: { segmentBytes: CHILD_SEGMENT_BYTES, batchBytesMax: CHILD_BATCH_BYTES_MAX },
   logger: silentLogger,
+  fs: nodeFileSystem,
 })
 process.stdout.write('ready\n')
 let next = 0

@@ -8,6 +8,8 @@
  * after some `clean-start`; the log is never closed cleanly.
  */
 import { leaderEpoch, silentLogger } from '@gregor/common'
+import { nodeFileSystem } from '../../fs/node-file-system.js'
+import { realClock, realTimers } from '../../testing/real-timers.js'
 import { PartitionLog } from '../partition-log.js'
 import { keyedBatch } from './keyed-log.js'
 
@@ -20,7 +22,9 @@ export const CLEAN_CHILD_CONFIG = Object.freeze({
 
 const [dir] = process.argv.slice(2)
 if (dir !== undefined) {
-  const log = await PartitionLog.open({ dir, topic: 'kv', partition: 0, config: CLEAN_CHILD_CONFIG, logger: silentLogger })
+  const log = await PartitionLog.open({
+    dir, topic: 'kv', partition: 0, config: CLEAN_CHILD_CONFIG, logger: silentLogger, fs: nodeFileSystem, clock: realClock, timers: realTimers,
+  })
   for (let round = 0; round < 1000; round++) {
     for (let b = 0; b < CLEAN_CHILD_BATCHES; b++) {
       const first = log.logEndOffset as number

@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { type Logger, type NodeId, nodeId, silentLogger } from '@gregor/common'
 import { controllerMethods, serviceDefinition, statusError, type gregor } from '@gregor/protocol'
-import type { BrokerHeartbeatResponse, Controller } from './controller.js'
+import type { BrokerHeartbeatResponse, Controller } from '../controller/controller.js'
 
 type Unary<Request, Response> = (request: Request) => Promise<Response>
 

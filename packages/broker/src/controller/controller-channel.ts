@@ -1,0 +1,41 @@
+/**
+ * How a broker reaches the active controller, transport-free: production wires gRPC
+ * (transport/grpc-controller-channel.ts), the whole-cluster simulation wires its simulated network.
+ *
+ * Contract: a call that could not reach the controller, or got no answer within its deadline, rejects with
+ * NETWORK_EXCEPTION (retriable: the request may or may not have run); any other rejection is a bug to surface. A
+ * heartbeat session is one long-lived stream to the controller of the moment: `onBroken` fires once when it breaks
+ * (never after `close`), and the controller treats a broken session as a lost connection (it fences the broker after
+ * its grace unless the broker is back).
+ */
+import type { gregor } from '@gregor/protocol'
+import type { AlterPartitionRequest, BrokerHeartbeatRequest, CreateTopicsRequest, DeleteTopicsRequest, RegisterBrokerRequest } from './controller.js'
+
+// Answers arrive decoded, every field present (the wire's defaults filled in).
+type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse
+type BrokerHeartbeatResponse = gregor.cluster.BrokerHeartbeatResponse
+type AlterPartitionResponse = gregor.cluster.AlterPartitionResponse
+type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse
+type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse
+
+export interface HeartbeatSession {
+  send (heartbeat: BrokerHeartbeatRequest): void
+  close (): void
+}
+
+export interface HeartbeatHandlers {
+  onResponse (response: BrokerHeartbeatResponse): void
+  onBroken (reason: string): void
+}
+
+export interface ControllerChannel {
+  /** Who the controller is now (an address or a node id), undefined while none is known; a change ends a session. */
+  target (): string | undefined
+  registerBroker (request: RegisterBrokerRequest, deadlineMs: number): Promise<RegisterBrokerResponse>
+  /** A heartbeat stream to the current controller; undefined while none is known. */
+  openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined
+  alterPartition (request: AlterPartitionRequest, deadlineMs: number): Promise<AlterPartitionResponse>
+  createTopics (request: CreateTopicsRequest, deadlineMs: number): Promise<CreateTopicsResponse>
+  deleteTopics (request: DeleteTopicsRequest, deadlineMs: number): Promise<DeleteTopicsResponse>
+  close (): void
+}

@@ -1,0 +1,115 @@
+// The fetch loop on hand-driven time over a fake transport: one request in flight, the response deadline, reconnect
+// backoff, and per-partition backoff after an error.
+import { describe, expect, test } from 'vitest'
+import { silentLogger } from '@gregor/common'
+import type { ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
+import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
+import { ReplicaFetcher, type ReplicaFetcherHost } from './replica-fetcher.js'
+import { validateReplicationConfig } from './replication-config.js'
+import { ManualTimers, flushPromises } from './testing/manual-timers.js'
+
+interface Sent { readonly session: number; readonly request: ReplicaFetchRequest; answer: (response: ReplicaFetchResponse) => void }
+
+/** Sessions whose fetches the test answers by hand; `reachable` false makes `open` find no address. */
+class FakeTransport implements ReplicaFetchTransport {
+  reachable = true
+  opened = 0
+  closed = 0
+  readonly sent: Sent[] = []
+
+  open (): ReplicaFetchSession | undefined {
+    if (!this.reachable) return undefined
+    const session = ++this.opened
+    let reject: ((error: Error) => void) | undefined
+    return {
+      fetch: async (request) => await new Promise<ReplicaFetchResponse>((resolve, fail) => {
+        reject = fail
+        this.sent.push({ session, request, answer: resolve })
+      }),
+      close: () => { this.closed += 1; reject?.(new Error('closed')) },
+    }
+  }
+}
+
+const config = validateReplicationConfig({
+  replicaFetchMaxWaitMs: 500, replicaFetchResponseTimeoutMs: 1000, reconnectBackoffMsMin: 50, reconnectBackoffMsMax: 400, replicaFetchBackoffMs: 200,
+})
+
+function start (transport: FakeTransport, timers: ManualTimers, results: Array<boolean> = []): { fetcher: ReplicaFetcher; applied: string[] } {
+  const applied: string[] = []
+  const host: ReplicaFetcherHost = {
+    fetchState: (key): ReplicaFetchPartition => ({ topic: key.split('-')[0], partition: Number(key.split('-')[1]), fetchOffset: 0, currentLeaderEpoch: 0, lastFetchedEpoch: -1, logStartOffset: 0 }),
+    handleFetchResult: async (key) => { applied.push(key); return results.shift() ?? true },
+  }
+  const fetcher = new ReplicaFetcher({ brokerId: 2, leaderId: 1, transport, config, clock: timers, timers, logger: silentLogger, host })
+  return { fetcher, applied }
+}
+
+const answer = (partitions: string[]): ReplicaFetchResponse => ({
+  partitions: partitions.map((key) => ({ topic: key.split('-')[0], partition: Number(key.split('-')[1]), errorCode: '', highWatermark: 0 })),
+})
+
+describe('ReplicaFetcher', () => {
+  test('one request in flight; a silent session is closed at maxWait + responseTimeout and replaced after the backoff', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher } = start(transport, timers)
+    fetcher.addPartition('t-0')
+    await flushPromises()
+    expect(transport.sent.length).toBe(1)
+    fetcher.addPartition('t-1') // no second request while the first is out
+    await timers.advance(1499)
+    expect(transport.sent.length).toBe(1)
+    await timers.advance(1)
+    expect(transport.closed).toBe(1)
+    await timers.advance(49)
+    expect(transport.opened).toBe(1)
+    await timers.advance(1)
+    expect(transport.opened).toBe(2)
+    expect(transport.sent.map((s) => s.session)).toEqual([1, 2])
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([0, 1])
+    transport.sent[1]?.answer(answer(['t-0', 't-1']))
+    await flushPromises()
+    expect(transport.sent.length).toBe(3) // answered: the next request follows at once, on the same session
+    expect(transport.sent[2]?.session).toBe(2)
+    await fetcher.close()
+  })
+
+  test('an unknown leader address backs off exponentially up to the maximum', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    transport.reachable = false
+    const { fetcher } = start(transport, timers)
+    fetcher.addPartition('t-0')
+    const attemptsAtMs: number[] = []
+    const open = transport.open.bind(transport)
+    transport.open = () => { attemptsAtMs.push(timers.nowMs()); return open() }
+    for (let i = 0; i < 40; i++) await timers.advance(50)
+    const gaps = attemptsAtMs.slice(1).map((at, i) => at - (attemptsAtMs[i] ?? 0))
+    expect(gaps.slice(0, 5)).toEqual([100, 200, 400, 400, 400])
+    transport.reachable = true
+    await timers.advance(400)
+    expect(transport.sent.length).toBe(1)
+    await fetcher.close()
+  })
+
+  test('a partition whose result failed waits replicaFetchBackoffMs; the others are fetched meanwhile', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher } = start(transport, timers, [false, true])
+    fetcher.addPartition('t-0')
+    fetcher.addPartition('t-1')
+    await flushPromises()
+    transport.sent[0]?.answer(answer(['t-0', 't-1']))
+    await flushPromises()
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([1])
+    transport.sent[1]?.answer(answer(['t-1']))
+    await timers.advance(199)
+    expect(transport.sent.slice(2).flatMap((s) => s.request.partitions?.map((p) => p.partition))).not.toContain(0)
+    await timers.advance(1)
+    transport.sent.at(-1)?.answer(answer(['t-1']))
+    await flushPromises()
+    expect(transport.sent.at(-1)?.request.partitions?.map((p) => p.partition)).toEqual([0, 1])
+    await fetcher.close()
+  })
+})

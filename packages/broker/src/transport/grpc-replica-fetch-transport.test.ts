@@ -1,0 +1,73 @@
+// The gRPC replica fetch transport against a real ReplicationService on 127.0.0.1: a fetch round trip with the
+// protocol's field defaults, address lookup in the image, and a broken or closed session rejecting its fetch.
+import * as grpc from '@grpc/grpc-js'
+import { afterEach, describe, expect, test } from 'vitest'
+import { nodeId, raftIndex, silentLogger } from '@gregor/common'
+import { MetadataImage } from '@gregor/metadata'
+import type { ReplicaFetchRequest, ReplicaFetchResponse } from '../replica/leader-requests.js'
+import { GrpcReplicaFetchTransport, addReplicationService } from './grpc-replica-fetch-transport.js'
+
+const servers: grpc.Server[] = []
+afterEach(() => {
+  for (const server of servers.splice(0)) server.forceShutdown()
+})
+
+async function serve (handle: (request: ReplicaFetchRequest) => Promise<ReplicaFetchResponse>): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server()
+  servers.push(server)
+  addReplicationService(server, { handleReplicaFetch: handle })
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => { if (error === null) resolve(bound); else reject(error) })
+  })
+  return { server, port }
+}
+
+function imageWithBroker (id: number, port: number): MetadataImage {
+  const image = new MetadataImage()
+  image.applyBatch([{ type: 'RegisterBroker', brokerId: nodeId(id), incarnationId: 'i', listeners: [{ name: 'BROKER', host: '127.0.0.1', port }] }], raftIndex(1))
+  return image
+}
+
+const request: ReplicaFetchRequest = {
+  replicaId: 2, maxWaitMs: 0, minBytes: 1, maxBytes: 1024,
+  partitions: [{ topic: 't', partition: 0, fetchOffset: 7, lastFetchedEpoch: 1, currentLeaderEpoch: 1, logStartOffset: 0 }],
+}
+
+describe('GrpcReplicaFetchTransport', () => {
+  test('a session exchanges requests and responses in order; an unknown leader has no session', async () => {
+    const seen: number[] = []
+    const { port } = await serve(async (r) => {
+      const fetchOffset = r.partitions?.[0]?.fetchOffset ?? -1
+      seen.push(fetchOffset)
+      return { partitions: [{ topic: 't', partition: 0, highWatermark: fetchOffset, records: Buffer.from([1, 2, 3]) }] }
+    })
+    const transport = new GrpcReplicaFetchTransport({ image: () => imageWithBroker(1, port), messageBytesMax: 1024 * 1024, logger: silentLogger })
+    expect(transport.open(9)).toBeUndefined()
+    const session = transport.open(1)
+    if (session === undefined) throw new Error('no session')
+    const first = await session.fetch(request)
+    expect(first.partitions?.[0]).toMatchObject({ topic: 't', partition: 0, highWatermark: 7, errorCode: '' })
+    expect([...(first.partitions?.[0]?.records ?? [])]).toEqual([1, 2, 3])
+    const second = await session.fetch({ ...request, partitions: [{ ...request.partitions?.[0], fetchOffset: 8 }] })
+    expect(second.partitions?.[0]?.highWatermark).toBe(8)
+    expect(seen).toEqual([7, 8])
+    session.close()
+    await expect(session.fetch(request)).rejects.toThrow('closed')
+  })
+
+  test('a fetch in flight is rejected when the session is closed or the server goes away', async () => {
+    const never = new Promise<ReplicaFetchResponse>(() => {})
+    const { server, port } = await serve(async () => await never)
+    const transport = new GrpcReplicaFetchTransport({ image: () => imageWithBroker(1, port), messageBytesMax: 1024 * 1024, logger: silentLogger })
+    const closed = transport.open(1)
+    const pendingClose = closed?.fetch(request)
+    closed?.close()
+    await expect(pendingClose).rejects.toThrow('closed')
+
+    const broken = transport.open(1)
+    const pendingBreak = broken?.fetch(request)
+    server.forceShutdown() // every stream is cut, as when the leader's process dies
+    await expect(pendingBreak).rejects.toThrow()
+    await expect(broken?.fetch(request)).rejects.toThrow()
+  })
+})

@@ -1,0 +1,63 @@
+/**
+ * `gregor produce --json` as `tail -f log | gregor produce --json` runs it (issue 10, defect 13): its own process
+ * against a real broker, stdin left open, and each line's acknowledgement must appear on stdout while more input may
+ * still come, in input order; not once 10,000 more lines are pending or stdin ends. Also `splitLine`.
+ */
+import { spawn } from 'node:child_process'
+import { describe, expect, test } from 'vitest'
+import type { Admin } from '@gregor/client'
+import { type BrokerProcesses, cliBin, waitFor } from '@gregor/cli'
+import { createTopicInSync, lines, useCluster } from '../../../../test/cluster/cluster-helpers.js'
+import { splitLine } from './produce-command.js'
+
+let cluster: BrokerProcesses
+let admin: Admin
+
+useCluster((started, startedAdmin) => { cluster = started; admin = startedAdmin }, { count: 1 })
+
+interface Ack { readonly topic: string; readonly partition: number; readonly offset: number; readonly key: string | null; readonly value: string }
+
+describe('gregor produce --json against a broker', () => {
+  test('prints each acknowledgement as soon as it arrives, while stdin stays open', async () => {
+    await createTopicInSync(cluster, admin, { topic: 'produce-acks', numPartitions: 1, replicationFactor: 1 })
+    const child = spawn(process.execPath, [cliBin, 'produce', '--topic', 'produce-acks', '--key-separator', ':', '--json'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
+    try {
+      const acks = async (count: number): Promise<Ack[]> => await waitFor(`${count} acknowledgement(s) on stdout`, () => {
+        const printed = lines(stdout)
+        return printed.length >= count ? printed.map((line) => JSON.parse(line) as Ack) : undefined
+      }, { timeoutMs: 15_000 }).catch((error: unknown) => { throw new Error(`${String(error)}; stderr: ${stderr}`) })
+
+      child.stdin.write('alice:signed up\n') // stdin stays open: more lines may come
+      const [first] = await acks(1)
+      expect(first).toEqual({ topic: 'produce-acks', partition: 0, offset: 0, key: 'alice', value: 'signed up' })
+
+      child.stdin.write('no key here\n')
+      const printed = await acks(2)
+      expect(printed).toEqual([first, { topic: 'produce-acks', partition: 0, offset: 1, key: null, value: 'no key here' }])
+
+      child.stdin.end()
+      expect(await closed).toBe(0)
+      expect(lines(stdout)).toHaveLength(2)
+      expect(stderr).toBe('')
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // this test's own child, by handle
+    }
+  }, 60_000)
+})
+
+describe('splitLine', () => {
+  test('splits at the first separator; a line without it, or no separator given, is a keyless record', () => {
+    expect(splitLine('a:b:c', ':')).toEqual({ key: 'a', value: 'b:c' })
+    expect(splitLine('abc', ':')).toEqual({ key: null, value: 'abc' })
+    expect(splitLine('a:b', undefined)).toEqual({ key: null, value: 'a:b' })
+    expect(splitLine(':v', ':')).toEqual({ key: '', value: 'v' })
+  })
+})
