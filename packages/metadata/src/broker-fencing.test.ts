@@ -2,9 +2,11 @@ import { nodeId, raftIndex } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { decideBrokerFencing, nextFencingDeadlineMs } from './broker-fencing.js'
 import { brokerLiveness, connectionLost, heartbeatReceived } from './broker-heartbeat.js'
-import { NO_LEADER } from './metadata-record.js'
+import type { MetadataImage } from './metadata-image.js'
+import { metadataBatchBytes } from './metadata-record-codec.js'
+import { type MetadataRecord, NO_LEADER } from './metadata-record.js'
 import { defaultMetadataConfig } from './metadata-config.js'
-import { heartbeat, incarnationOf, livenessInput, scenario, topicIdOf } from './testing/metadata-scenario.js'
+import { heartbeat, incarnationOf, index, livenessInput, scenario, topicIdOf } from './testing/metadata-scenario.js'
 
 // Defaults: session 3000 ms, connection-loss grace 500 ms.
 const sessionMs = 3000
@@ -142,6 +144,68 @@ describe('fencing: the records that follow', () => {
 
   test('when nobody expired there is nothing to propose', () => {
     const s = threeBrokers().topic('orders', [[1, 2, 3]])
-    expect(decideBrokerFencing(s.image, only(1, 2, 3))).toEqual({ fencedBrokers: [], records: [] })
+    expect(decideBrokerFencing(s.image, only(1, 2, 3))).toEqual({ fencedBrokers: [], records: [], complete: true })
+  })
+})
+
+describe('broker fencing: bounded batches', () => {
+  /** Brokers 1..3; broker 1 is in every ISR, leads a third, and is the sole ISR member of the `solo` partitions. */
+  function crowded () {
+    const replicas = Array.from({ length: 30 }, (_, i) => [[1, 2, 3], [2, 1, 3], [3, 2, 1]][i % 3] ?? [])
+    return threeBrokers().topic('wide', replicas).topic('solo', Array.from({ length: 6 }, () => [1]))
+  }
+  const expired = (nowMs: number) => livenessInput(nowMs, [heartbeat(1, 0, 0), heartbeat(2, nowMs, 0), heartbeat(3, nowMs, 0)])
+
+  function fenceInBatches (image: MetadataImage, batchBytesMax: number) {
+    const batches: (readonly MetadataRecord[])[] = []
+    for (let round = 0; round < 100; round++) {
+      const decision = decideBrokerFencing(image, expired(sessionMs + 1), batchBytesMax)
+      if (decision.records.length === 0) break
+      expect(metadataBatchBytes(decision.records)).toBeLessThanOrEqual(batchBytesMax)
+      expect(decision.records.some((record) => record.type === 'FenceBroker')).toBe(decision.complete)
+      image.applyBatch(decision.records, index(image.appliedIndex + 1))
+      expect(image.invariantProblems()).toEqual([])
+      batches.push(decision.records)
+      if (decision.complete) break
+    }
+    return batches
+  }
+
+  test('unbounded, or when it fits, the fence and every move are one batch', () => {
+    const { image } = crowded()
+    const decision = decideBrokerFencing(image, expired(sessionMs + 1), 1024 * 1024)
+    expect(decision.complete).toBe(true)
+    expect(decision.records[0]).toEqual({ type: 'FenceBroker', brokerId: 1, incarnationId: incarnationOf(1) })
+    expect(decision).toEqual({ ...decideBrokerFencing(image, expired(sessionMs + 1)), complete: true })
+  })
+
+  test('above the limit: partitions move first while the broker is live, leaderless ones last, FenceBroker with the last batch', () => {
+    const { image } = crowded()
+    const unbounded = decideBrokerFencing(image, expired(sessionMs + 1))
+    const batches = fenceInBatches(image, 1000)
+    expect(batches.length).toBeGreaterThan(2)
+    expect(batches.flat()).toHaveLength(unbounded.records.length)
+    // Until the last batch broker 1 stays unfenced; once a batch takes a partition offline, no later one moves a led one.
+    const offlineFrom = batches.findIndex((batch) => batch.some((record) => record.type === 'PartitionChange' && record.leader === NO_LEADER))
+    for (const batch of batches.slice(offlineFrom + 1)) {
+      expect(batch.every((record) => record.type !== 'PartitionChange' || record.leader === NO_LEADER || record.leader === undefined)).toBe(true)
+    }
+    expect(image.broker(nodeId(1))?.fenced).toBe(true)
+    // The same end state as one unbounded batch.
+    const once = crowded().image
+    once.applyBatch(unbounded.records, index(once.appliedIndex + 1))
+    expect(image.partitions().map(({ leader, isr }) => ({ leader, isr })))
+      .toEqual(once.partitions().map(({ leader, isr }) => ({ leader, isr })))
+  })
+
+  test('a broker that heartbeats halfway is not fenced: the moves made stand, the image stays valid', () => {
+    const { image } = crowded()
+    const first = decideBrokerFencing(image, expired(sessionMs + 1), 1000)
+    expect(first.complete).toBe(false)
+    image.applyBatch(first.records, index(image.appliedIndex + 1))
+    const revived = livenessInput(sessionMs + 2, [heartbeat(1, sessionMs + 2, 0), heartbeat(2, sessionMs + 2, 0), heartbeat(3, sessionMs + 2, 0)])
+    expect(decideBrokerFencing(image, revived, 1000).records).toEqual([])
+    expect(image.broker(nodeId(1))?.fenced).toBe(false)
+    expect(image.invariantProblems()).toEqual([])
   })
 })

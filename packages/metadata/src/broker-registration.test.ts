@@ -2,6 +2,7 @@ import { ErrorCode, nodeId, raftIndex } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { connectionLost } from './broker-heartbeat.js'
 import { type BrokerRegistrationRequest, decideBrokerRegistration, decideBrokerUnregistration } from './broker-registration.js'
+import { metadataBatchBytes } from './metadata-record-codec.js'
 import { NO_LEADER } from './metadata-record.js'
 import { heartbeat, incarnationOf, livenessInput, scenario } from './testing/metadata-scenario.js'
 
@@ -22,7 +23,7 @@ describe('broker registration', () => {
 
   test('a retry from the same incarnation changes nothing', () => {
     const { image } = scenario().brokers(1)
-    expect(decideBrokerRegistration(image, request(1), everyoneAlive)).toEqual({ records: [] })
+    expect(decideBrokerRegistration(image, request(1), everyoneAlive)).toEqual({ records: [], complete: true })
   })
 
   test('the same incarnation with other listeners is refused', () => {
@@ -50,6 +51,27 @@ describe('broker registration', () => {
     expect(s.partition('orders', 1)).toMatchObject({ leader: 2, isr: [2, 3] })
     expect(s.partition('solo')).toMatchObject({ leader: NO_LEADER, isr: [1] })
     expect(s.image.invariantProblems()).toEqual([])
+  })
+
+  test('a restart whose old incarnation is in too many ISRs for one batch moves them first, then registers', () => {
+    const replicas = Array.from({ length: 24 }, (_, i) => [[1, 2, 3], [2, 1, 3], [3, 1, 2]][i % 3] ?? [])
+    const s = scenario().brokers(1, 2, 3).topic('wide', replicas)
+    const lost = connectionLost({ incarnationId: incarnationOf(1), lastHeartbeatMs: nowMs, metadataAppliedIndex: raftIndex(0) }, nowMs)!
+    const input = livenessInput(nowMs + 5, [[nodeId(1), lost], heartbeat(2, nowMs, 0), heartbeat(3, nowMs, 0)])
+    const batches = []
+    for (let complete = false; !complete;) {
+      const decision = decideBrokerRegistration(s.image, request(1, { incarnationId: 'incarnation-1-2' }), input, 700)
+      expect(metadataBatchBytes(decision.records)).toBeLessThanOrEqual(700)
+      expect(decision.records.some((record) => record.type === 'RegisterBroker')).toBe(decision.complete)
+      s.commit(decision.records)
+      expect(s.image.invariantProblems()).toEqual([])
+      batches.push(decision.records)
+      complete = decision.complete
+      expect(batches.length).toBeLessThan(50)
+    }
+    expect(batches.length).toBeGreaterThan(2)
+    expect(s.image.broker(nodeId(1))).toMatchObject({ incarnationId: 'incarnation-1-2', fenced: true })
+    expect(s.image.partitions().every((partition) => !partition.isr.includes(nodeId(1)))).toBe(true)
   })
 
   test('a restart after the old incarnation was fenced needs no ISR changes', () => {

@@ -15,7 +15,7 @@ describe('unfencing waits for catch-up', () => {
 
   test('a broker behind the controller\'s applied index stays fenced', () => {
     const decision = decideBrokerUnfencing(s.image, livenessInput(nowMs, [heartbeat(3, nowMs, appliedIndex - 1)]))
-    expect(decision).toEqual({ unfencedBrokers: [], records: [] })
+    expect(decision).toEqual({ unfencedBrokers: [], records: [], complete: true })
   })
 
   test('a broker that has applied everything the controller has is unfenced', () => {

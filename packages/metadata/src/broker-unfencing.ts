@@ -71,6 +71,8 @@ export function decideBrokerUnfencing (
 export function decideOfflinePartitionElections (image: MetadataImage, batchBytesMax = Number.POSITIVE_INFINITY): OfflineElectionsDecision {
   const draft = new MetadataDraft(image)
   const complete = appendOfflineElections(draft, new MetadataBatchBudget(batchBytesMax))
+  // Progress: a caller deciding again until complete must not spin on a batch that holds nothing.
+  assert(complete || draft.records.length > 0, 'one election alone is above the metadata batch limit')
   return { records: draft.records, complete }
 }
 

@@ -2,6 +2,7 @@ import { ErrorCode, nodeId } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { decideControlledShutdown } from './controlled-shutdown.js'
 import { decidePreferredLeaderElection } from './leader-election.js'
+import { metadataBatchBytes } from './metadata-record-codec.js'
 import { NO_LEADER } from './metadata-record.js'
 import { incarnationOf, scenario } from './testing/metadata-scenario.js'
 
@@ -31,7 +32,7 @@ describe('controlled shutdown', () => {
     expect(s.image.invariantProblems()).toEqual([])
 
     const second = decideControlledShutdown(s.image, shutdownOf(1))
-    expect(second).toEqual({ records: [], shutdownReady: true })
+    expect(second).toEqual({ records: [], complete: true, shutdownReady: true })
   })
 
   test('a broker that leads nothing still needs its shutdown committed before it may exit', () => {
@@ -60,5 +61,32 @@ describe('controlled shutdown', () => {
       .toThrow(expect.objectContaining({ code: ErrorCode.INVALID_REQUEST, details: expect.objectContaining({ kafkaCode: 'STALE_BROKER_EPOCH' }) }))
     expect(() => decideControlledShutdown(image, shutdownOf(9)))
       .toThrow(expect.objectContaining({ code: ErrorCode.INVALID_REQUEST, details: expect.objectContaining({ kafkaCode: 'BROKER_ID_NOT_REGISTERED' }) }))
+  })
+})
+
+describe('controlled shutdown: bounded batches', () => {
+  test('above the limit, leaderships move in several valid batches and the shutdown record comes with the last', () => {
+    const replicas = Array.from({ length: 24 }, (_, i) => [[1, 2, 3], [2, 1, 3], [3, 1, 2]][i % 3] ?? [])
+    const s = scenario().brokers(1, 2, 3).topic('wide', replicas).topic('solo', [[1, 2], [1, 3]], { isr: [[1], [1]] })
+    const batchBytesMax = 700
+    let rounds = 0
+    for (;;) {
+      const decision = decideControlledShutdown(s.image, shutdownOf(1), batchBytesMax)
+      if (decision.records.length === 0) {
+        expect(decision.shutdownReady).toBe(true)
+        break
+      }
+      expect(metadataBatchBytes(decision.records)).toBeLessThanOrEqual(batchBytesMax)
+      expect(decision.shutdownReady).toBe(false)
+      expect(decision.records.some((record) => record.type === 'BrokerShutdownRequested')).toBe(decision.complete)
+      s.commit(decision.records)
+      expect(s.image.invariantProblems()).toEqual([])
+      rounds++
+      expect(rounds).toBeLessThan(50)
+    }
+    expect(rounds).toBeGreaterThan(2)
+    expect(s.image.broker(nodeId(1))?.shuttingDown).toBe(true)
+    expect(s.image.partitionsLedBy(nodeId(1))).toEqual([])
+    expect(s.partition('solo', 1)).toMatchObject({ leader: NO_LEADER, isr: [1] })
   })
 })

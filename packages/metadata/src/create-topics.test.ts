@@ -2,13 +2,14 @@ import { ErrorCode, type GregorError } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { type CreateTopicRequest, type CreateTopicResult, type CreatedTopic, decideCreateTopics } from './create-topics.js'
 import { type MetadataConfig, defaultMetadataConfig } from './metadata-config.js'
+import { metadataBatchBytes } from './metadata-record-codec.js'
 import type { MetadataImage } from './metadata-image.js'
 import { defaultTopicConfig } from './topic-config.js'
 import { scenario } from './testing/metadata-scenario.js'
 
 const config: MetadataConfig = { ...defaultMetadataConfig, partitionCountMax: 100 }
 
-function create (image: MetadataImage, topics: CreateTopicRequest[], extra: { validateOnly?: boolean } = {}) {
+function create (image: MetadataImage, topics: CreateTopicRequest[], extra: { validateOnly?: boolean; batchBytesMax?: number } = {}) {
   return decideCreateTopics(image, { topics, topicIds: topics.map((_, i) => `topic-id-${i}`), placementStartIndex: 0, ...extra }, config)
 }
 
@@ -119,5 +120,42 @@ describe('CreateTopics: refusals, per topic', () => {
     const decision = create(image, [{ name: 'c.d' }, { name: 'c_d' }])
     expect(createdOf(decision.results[0]).name).toBe('c.d')
     expect(errorOf(decision.results[1]).code).toBe(ErrorCode.INVALID_TOPIC_EXCEPTION)
+  })
+})
+
+describe('create topics: one entry per topic, within the batch limit', () => {
+  const image = scenario().brokers(1, 2, 3).image
+  const batchBytesMax = 4000
+
+  test('a topic whose records exceed one batch is refused with POLICY_VIOLATION naming the limit, even validate-only', () => {
+    for (const validateOnly of [false, true]) {
+      const decision = create(image, [{ name: 'big', partitionCount: 60, replicationFactor: 3 }], { batchBytesMax, validateOnly })
+      const error = errorOf(decision.results[0])
+      expect(error.code).toBe(ErrorCode.POLICY_VIOLATION)
+      expect(error.retriable).toBe(false)
+      expect(error.message).toMatch(/above the 4000-byte limit of one metadata log entry/)
+      const { partitionsFitting } = error.details as { partitionsFitting: number }
+      expect(partitionsFitting).toBeGreaterThan(0)
+      expect(decision.records).toEqual([])
+      expect(decision.batches).toEqual([])
+      // The count it names does fit.
+      const fitting = create(image, [{ name: 'big', partitionCount: partitionsFitting - 1, replicationFactor: 3 }], { batchBytesMax })
+      expect(createdOf(fitting.results[0]).partitionCount).toBe(partitionsFitting - 1)
+    }
+  })
+
+  test('topics are packed whole, in order, into batches within the limit', () => {
+    const topics = [10, 10, 10, 60, 1].map((partitionCount, i) => ({ name: `t${i}`, partitionCount, replicationFactor: 3 }))
+    const decision = create(image, topics, { batchBytesMax })
+    expect(decision.results.map((result) => 'error' in result ? result.error.code : '')).toEqual(['', '', '', ErrorCode.POLICY_VIOLATION, ''])
+    expect(decision.batches.length).toBeGreaterThan(1)
+    expect(decision.batches.flat()).toEqual(decision.records)
+    for (const batch of decision.batches) {
+      expect(metadataBatchBytes(batch)).toBeLessThanOrEqual(batchBytesMax)
+      // Whole topics: a batch starts with a Topic record and holds all its partitions.
+      expect(batch[0]?.type).toBe('Topic')
+      const declared = batch.filter((record) => record.type === 'Topic').reduce((sum, record) => sum + (record.type === 'Topic' ? record.partitionCount : 0), 0)
+      expect(batch.filter((record) => record.type === 'Partition')).toHaveLength(declared)
+    }
   })
 })

@@ -3,7 +3,9 @@
  *
  * Every decision is a function of (image, request, time given as `nowMs`) that returns the records to propose, or
  * throws a GregorError; none mutates the image. The controller proposes a decision's records as one Raft entry and
- * every broker applies the committed entry with `MetadataImage.applyBatch`. Decide against an image that already
+ * every broker applies the committed entry with `MetadataImage.applyBatch`. Given `batchBytesMax` (the Raft entry
+ * limit), a decision keeps its batch within it: it refuses what can never fit (a topic too big for one entry), or
+ * returns a first batch that is `complete: false`, a valid image on its own, and is decided again once that is applied. Decide against an image that already
  * includes every record you proposed and have not yet seen applied (KRaft's controller keeps such a speculative image
  * in memory), or propose one decision at a time; a decision made on a stale image can produce records that no longer
  * apply, which the image rejects with an assertion.

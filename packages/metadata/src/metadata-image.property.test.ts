@@ -166,7 +166,7 @@ function shutdown (cluster: Cluster, brokerId: NodeId): readonly MetadataRecord[
   // Controlled shutdown moves every leadership away in one entry, and then reports the broker free to go.
   expect(cluster.image.partitionsLedBy(brokerId)).toEqual([])
   expect(decideControlledShutdown(cluster.image, { brokerId, incarnationId: broker.incarnationId }))
-    .toEqual({ records: [], shutdownReady: true })
+    .toEqual({ records: [], complete: true, shutdownReady: true })
   // The process exits.
   return step(cluster, { kind: 'kill', broker: brokerId })
 }

@@ -3,7 +3,7 @@ import { ErrorCode, isGregorError, leaderEpoch, nodeId } from '@gregor/common'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
-  decodeMetadataRecord, decodeMetadataRecords, encodeMetadataRecord, encodeMetadataRecords,
+  decodeMetadataRecord, decodeMetadataRecords, encodeMetadataRecord, encodeMetadataRecords, metadataBatchBytes,
 } from './metadata-record-codec.js'
 import type { MetadataRecord } from './metadata-record.js'
 import { defaultTopicConfig } from './topic-config.js'
@@ -39,6 +39,13 @@ describe('metadata record codec: round trips', () => {
     expect(decodeMetadataRecord(encoded)).toEqual(record)
     // Encoding is canonical: a decoded record encodes to the same bytes.
     expect(encodeMetadataRecord(decodeMetadataRecord(encoded))).toEqual(encoded)
+  })
+
+  test('metadataBatchBytes is exactly the size of the encoded batch', () => {
+    for (let count = 0; count <= samples.length; count++) {
+      const records = samples.slice(0, count)
+      expect(metadataBatchBytes(records)).toBe(encodeMetadataRecords(records).byteLength)
+    }
   })
 
   test('a batch round-trips in order', () => {

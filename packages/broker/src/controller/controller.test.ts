@@ -1,5 +1,8 @@
 import { type NodeId, type TimerHandle, type Timers, nodeId, raftIndex, silentLogger } from '@gregor/common'
-import { MetadataImage, type MetadataRecord, defaultMetadataConfig, validateMetadataConfig } from '@gregor/metadata'
+import {
+  MetadataImage, type MetadataRecord, NO_LEADER, defaultMetadataConfig, encodeMetadataRecords, validateMetadataConfig,
+} from '@gregor/metadata'
+import { entryDataBytesMax } from '@gregor/raft'
 import { describe, expect, test } from 'vitest'
 import { Controller } from './controller.js'
 
@@ -28,7 +31,7 @@ class ManualTimers implements Timers {
 }
 
 /** A controller over a real image whose `propose` applies each batch at once: the simulation seam. */
-function harness (options: { propose?: (records: readonly MetadataRecord[]) => Promise<void> } = {}) {
+function harness (options: { propose?: (records: readonly MetadataRecord[]) => Promise<void>; newId?: () => string } = {}) {
   const image = new MetadataImage()
   const clock = { now: 1_000, nowMs (): number { return this.now } }
   const timers = new ManualTimers()
@@ -40,7 +43,7 @@ function harness (options: { propose?: (records: readonly MetadataRecord[]) => P
       applied.push(records)
       image.applyBatch(records, raftIndex(image.appliedIndex + 1))
     }),
-    newId: () => `topic-id-${++ids}`, clock, logger: silentLogger, timers, rng: { next: () => 0, int: (min) => min },
+    newId: options.newId ?? (() => `topic-id-${++ids}`), clock, logger: silentLogger, timers, rng: { next: () => 0, int: (min) => min },
   })
   controller.activate()
   const incarnation = (id: number): string => `incarnation-${id}`
@@ -310,5 +313,143 @@ describe('controller: inactive', () => {
     expect((await queued).errorCode).toBe('NOT_CONTROLLER')
     release()
     await h.controller.idle()
+  })
+})
+
+describe('controller: decisions too big for one raft entry (issue 10, defect 1)', () => {
+  /**
+   * A propose that behaves as the metadata quorum does with followers that refuse an entry above the raft limit,
+   * except that it fails at once instead of never committing; and that checks the image after every entry.
+   */
+  function boundedHarness () {
+    const entryBytes: number[] = []
+    const problems: string[] = []
+    let ids = 0
+    const h = harness({
+      // Topic ids as production makes them (UUIDs): their length is what makes the records big.
+      newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+      propose: async (records) => {
+        const bytes = encodeMetadataRecords(records).byteLength
+        entryBytes.push(bytes)
+        if (bytes > entryDataBytesMax) throw new Error(`entry of ${bytes} bytes would never commit`)
+        h.image.applyBatch(records, raftIndex(h.image.appliedIndex + 1))
+        problems.push(...h.image.invariantProblems())
+      },
+    })
+    return { ...h, entryBytes, problems }
+  }
+
+  test('a 6,500-partition topic at RF 3 is refused at once with the limit named; the controller decides on', async () => {
+    const h = boundedHarness()
+    await h.startBrokers(1, 2, 3)
+    const proposedBefore = h.entryBytes.length
+    const refused = await h.controller.createTopics({ topics: [{ name: 'big', partitions: 6500, replicationFactor: 3 }] })
+    expect(refused.topics).toEqual([{ name: 'big', errorCode: 'POLICY_VIOLATION', errorMessage: expect.stringContaining(`${entryDataBytesMax}-byte limit`) }])
+    expect(refused.topics?.[0]?.errorMessage).toMatch(/about 63\d\d partitions fit/)
+    expect(h.entryBytes).toHaveLength(proposedBefore)
+    expect(h.image.topic('big')).toBeUndefined()
+    // Other topics of the same request are created; a topic just within the limit is created in one entry.
+    const mixed = await h.controller.createTopics({
+      topics: [{ name: 'big', partitions: 6500, replicationFactor: 3 }, { name: 'wide', partitions: 6300, replicationFactor: 3 }],
+    })
+    expect(mixed.topics?.map((topic) => topic.errorCode)).toEqual(['POLICY_VIOLATION', ''])
+    expect(h.entryBytes.slice(proposedBefore)).toEqual([expect.any(Number)])
+    expect(h.entryBytes.at(-1)).toBeGreaterThan(entryDataBytesMax * 0.95)
+    expect(h.image.partitionsOf(h.image.topic('wide')?.topicId ?? '')).toHaveLength(6300)
+    expect(h.problems).toEqual([])
+    // Not wedged: fencing still works.
+    h.controller.connectionLost(nodeId(3), h.incarnation(3))
+    await h.heartbeat(1)
+    await h.heartbeat(2)
+    await h.advance(graceMs)
+    expect(h.broker(3)?.fenced).toBe(true)
+  })
+
+  test('topics of one request are packed whole into entries within the limit', async () => {
+    const h = boundedHarness()
+    await h.startBrokers(1, 2, 3)
+    const proposedBefore = h.entryBytes.length
+    const created = await h.controller.createTopics({
+      topics: [4000, 4000, 4000].map((partitions, i) => ({ name: `t${i}`, partitions, replicationFactor: 3 })),
+    })
+    expect(created.topics?.map((topic) => topic.errorCode)).toEqual(['', '', ''])
+    const entries = h.entryBytes.slice(proposedBefore)
+    expect(entries).toHaveLength(3)
+    expect(Math.max(...entries)).toBeLessThanOrEqual(entryDataBytesMax)
+    expect(h.problems).toEqual([])
+  })
+
+  test('fencing a broker in 12,000 ISRs takes several entries, each within the limit and a valid image', async () => {
+    const h = boundedHarness()
+    await h.startBrokers(1, 2, 3)
+    for (const name of ['a', 'b']) {
+      const created = await h.controller.createTopics({ topics: [{ name, partitions: 6000, replicationFactor: 3 }] })
+      expect(created.topics?.[0]?.errorCode).toBe('')
+    }
+    expect(h.image.partitions().filter((partition) => partition.isr.includes(nodeId(1)))).toHaveLength(12_000)
+    const ledBy1 = h.image.partitionsLedBy(nodeId(1)).length
+    expect(ledBy1).toBe(4000)
+    const proposedBefore = h.entryBytes.length
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.heartbeat(2)
+    await h.heartbeat(3)
+    await h.advance(graceMs)
+    const entries = h.entryBytes.slice(proposedBefore)
+    expect(entries.length).toBeGreaterThan(1)
+    expect(Math.max(...entries)).toBeLessThanOrEqual(entryDataBytesMax)
+    expect(h.problems).toEqual([])
+    expect(h.broker(1)?.fenced).toBe(true)
+    for (const partition of h.image.partitions()) {
+      expect(partition.isr).not.toContain(1)
+      expect([2, 3]).toContain(partition.leader)
+    }
+    // And the controller goes on deciding: broker 1 comes back, is unfenced, and rejoins by catching up.
+    expect((await h.heartbeat(1)).fenced).toBe(false)
+    expect(h.problems).toEqual([])
+  })
+
+  test('a new controller leads again what a predecessor left offline between bounded batches, on the first heartbeat', async () => {
+    const h = boundedHarness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] })
+    const topicId = h.image.topic('t')?.topicId ?? ''
+    // What a controller dying halfway through a bounded fence of broker 1, which lives on, may leave committed.
+    h.image.applyBatch([{ type: 'PartitionChange', topicId, partition: 0, leader: NO_LEADER, isr: [nodeId(1)] }], raftIndex(h.image.appliedIndex + 1))
+    expect(h.image.offlinePartitions()).toHaveLength(1)
+    h.controller.deactivate()
+    h.controller.activate()
+    await h.heartbeat(2)
+    expect(h.image.partition(topicId, 0)).toMatchObject({ leader: 1, isr: [1] })
+    expect(h.problems).toEqual([])
+  })
+
+  test('the sole ISR member of 12,000 partitions is fenced in bounded entries: they go offline, then come back', async () => {
+    const h = boundedHarness()
+    await h.startBrokers(1)
+    for (const name of ['a', 'b']) {
+      const created = await h.controller.createTopics({ topics: [{ name, partitions: 6000, replicationFactor: 1 }] })
+      expect(created.topics?.[0]?.errorCode).toBe('')
+    }
+    await h.startBrokers(2)
+    const onBroker1 = h.image.partitionsLedBy(nodeId(1)).length
+    expect(onBroker1).toBe(12_000)
+    const proposedBefore = h.entryBytes.length
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.heartbeat(2)
+    await h.advance(graceMs)
+    const fenceEntries = h.entryBytes.slice(proposedBefore)
+    expect(fenceEntries.length).toBeGreaterThan(1)
+    expect(Math.max(...fenceEntries)).toBeLessThanOrEqual(entryDataBytesMax)
+    expect(h.broker(1)?.fenced).toBe(true)
+    expect(h.image.offlinePartitions()).toHaveLength(onBroker1)
+    // Unfencing elects them all again, in as many bounded entries as it takes.
+    const beforeUnfence = h.entryBytes.length
+    expect((await h.heartbeat(1)).fenced).toBe(false)
+    const unfenceEntries = h.entryBytes.slice(beforeUnfence)
+    expect(unfenceEntries.length).toBeGreaterThan(1)
+    expect(Math.max(...unfenceEntries)).toBeLessThanOrEqual(entryDataBytesMax)
+    expect(h.image.offlinePartitions()).toHaveLength(0)
+    expect(h.image.partitions().every((partition) => partition.leader !== NO_LEADER)).toBe(true)
+    expect(h.problems).toEqual([])
   })
 })

@@ -108,6 +108,12 @@ export class Controller {
   #caughtUpGeneration = -1
   /** When the next preferred-leader check is due (heartbeats drive it: no timer of its own). */
   #nextLeaderRebalanceMs = 0
+  /**
+   * Offline partitions may have an acceptable ISR member that nobody elected: a predecessor died between an unfencing
+   * and its remaining elections, or halfway through a bounded fence of a broker that lives on. Set at activation and
+   * after an unfinished bounded decision; the next heartbeat elects them (`#electOfflinePartitions`) and clears it.
+   */
+  #offlineElectionsDue = false
 
   constructor (deps: ControllerDeps) {
     this.#deps = deps
@@ -128,6 +134,7 @@ export class Controller {
     // As Kafka's scheduled task: the first check one interval after activation, when brokers have reported in.
     this.#nextLeaderRebalanceMs = this.#controllerActivatedMs + this.#deps.config.leaderImbalanceCheckIntervalMs
     this.#heartbeats.clear()
+    this.#offlineElectionsDue = true
     this.#deactivated = new Promise<never>((_resolve, reject) => { this.#rejectWaiters = reject })
     this.#deactivated.catch(() => {})
     this.#log.info({ brokerId: this.#deps.brokerId, appliedIndex: this.#deps.image().appliedIndex }, 'controller activated')
@@ -319,6 +326,7 @@ export class Controller {
         if (decision.records.length === 0) return
         await this.#propose(decision.records)
         if (!decision.complete) {
+          this.#offlineElectionsDue = true
           const brokerIds = decision.fencedBrokers.map((fenced) => fenced.brokerId)
           this.#log.info({ brokerIds, partitionChanges: decision.records.length }, 'partitions moved off brokers being fenced')
           continue
@@ -348,15 +356,25 @@ export class Controller {
 
   async #maybeUnfence (): Promise<void> {
     const decision = decideBrokerUnfencing(this.#deps.image(), this.#livenessInput(), batchBytesMax)
-    if (decision.records.length === 0) return
-    await this.#propose(decision.records)
-    for (const brokerId of decision.unfencedBrokers) this.#log.info({ brokerId }, 'broker unfenced')
-    // The elections that did not fit with the unfencing follow, each batch correct on its own.
-    for (let complete = decision.complete; !complete;) {
-      const elections = decideOfflinePartitionElections(this.#deps.image(), batchBytesMax)
-      if (elections.records.length > 0) await this.#propose(elections.records)
-      complete = elections.complete
+    if (decision.records.length > 0) {
+      await this.#propose(decision.records)
+      for (const brokerId of decision.unfencedBrokers) this.#log.info({ brokerId }, 'broker unfenced')
     }
+    // The elections that did not fit with the unfencing follow, each batch correct on its own.
+    if (!decision.complete) this.#offlineElectionsDue = true
+    if (this.#offlineElectionsDue) await this.#electOfflinePartitions()
+  }
+
+  async #electOfflinePartitions (): Promise<void> {
+    for (let round = 1; ; round++) {
+      const elections = decideOfflinePartitionElections(this.#deps.image(), batchBytesMax)
+      if (elections.records.length > 0) {
+        await this.#propose(elections.records)
+        this.#log.info({ round, elected: elections.records.length }, 'offline partitions elected')
+      }
+      if (elections.complete) break
+    }
+    this.#offlineElectionsDue = false
   }
 
   /**
