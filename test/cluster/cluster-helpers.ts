@@ -1,9 +1,10 @@
 /**
  * Shared helpers of the multi-process cluster tests: read a whole partition back, describe leaders, produce raw
- * requests for bad-input checks, run the `gregor` CLI as its own process, read a group's committed offsets.
- * Everything talks to real broker processes over real gRPC.
+ * requests for bad-input checks, run the `gregor` CLI as its own process (to the end, or with stdin left open),
+ * read a group's committed offsets. Everything talks to real broker processes over real gRPC.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import * as grpc from '@grpc/grpc-js'
 import { Admin, Consumer, type ConsumerMessage, type NewTopic, type Producer } from '@gregor/client'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
@@ -116,19 +117,38 @@ export async function committedOffsets (admin: Admin, groupId: string, topic: st
 
 export interface CliRun { readonly code: number | null; readonly stdout: string; readonly stderr: string }
 
-/** Runs `gregor <args>` as its own process with `input` on stdin and the cluster in GREGOR_BOOTSTRAP_SERVERS. */
-export async function runGregor (cluster: BrokerProcesses, args: readonly string[], input = ''): Promise<CliRun> {
+/** A `gregor` process still running: its stdin is the test's to write and end; output collects as it arrives. */
+export interface GregorProcess {
+  readonly child: ChildProcessByStdio<Writable, Readable, Readable>
+  /** Everything printed so far. */
+  readonly stdout: string
+  readonly stderr: string
+  /** The exit code once the process closed its output and exited (null when a signal ended it). */
+  readonly closed: Promise<number | null>
+}
+
+/**
+ * Starts `gregor <args>` as its own process with the cluster in GREGOR_BOOTSTRAP_SERVERS, stdin left open (as
+ * `tail -f log | gregor produce` runs it). The caller ends stdin or kills the child by its handle.
+ */
+export function spawnGregor (cluster: BrokerProcesses, args: readonly string[]): GregorProcess {
   const child = spawn(process.execPath, [cliBin, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
   })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  child.stdin.end(input)
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
-  return { code, stdout, stderr }
+  const output = { stdout: '', stderr: '' }
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output.stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output.stderr += chunk })
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
+  return { child, closed, get stdout () { return output.stdout }, get stderr () { return output.stderr } }
+}
+
+/** Runs `gregor <args>` as its own process with `input` on stdin and the cluster in GREGOR_BOOTSTRAP_SERVERS. */
+export async function runGregor (cluster: BrokerProcesses, args: readonly string[], input = ''): Promise<CliRun> {
+  const gregor = spawnGregor(cluster, args)
+  gregor.child.stdin.end(input)
+  const code = await gregor.closed
+  return { code, stdout: gregor.stdout, stderr: gregor.stderr }
 }
 
 /** The non-empty lines of a command's output. */

@@ -9,9 +9,12 @@
  * - Every queue is bounded: the inbox drops messages beyond `inboxMessagesMax` (raft tolerates loss), proposals
  *   beyond `proposalsPendingMax` fail at once, and a pending proposal fails with REQUEST_TIMED_OUT after
  *   `proposalTimeoutMs` (its outcome is then unknown, as with any timed-out write).
+ * - No entry above `entryDataBytesMax` (@gregor/raft) is proposed: followers' decoders refuse it, so it would never
+ *   commit and every later proposal would wait behind it. `propose` refuses one at once with MESSAGE_TOO_LARGE, as
+ *   the controller refuses an oversized metadata batch.
  */
 import { type Clock, ErrorCode, GregorError, isGregorError, type Logger, type NodeId, type RaftIndex, type Term, type TimerHandle, type Timers } from '@gregor/common'
-import type { Entry, MemoryStorage, Message, RawNode, Ready, Snapshot, SoftState } from '@gregor/raft'
+import { type Entry, entryDataBytesMax, type MemoryStorage, type Message, type RawNode, type Ready, type Snapshot, type SoftState } from '@gregor/raft'
 
 /** The replicated state machine the driver applies committed entries to. Synchronous: apply must not await. */
 export interface StateMachine {
@@ -124,9 +127,14 @@ export class RaftDriver {
     this.#notify()
   }
 
-  /** Resolves once the entry committed and was applied here. */
+  /** Resolves once the entry committed and was applied here; an entry above the raft entry limit is refused at once. */
   async propose (data: Uint8Array): Promise<{ index: RaftIndex }> {
     if (this.#stopped) throw new GregorError(ErrorCode.SHUTTING_DOWN, 'raft driver stopped')
+    if (data.byteLength > entryDataBytesMax) {
+      throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE,
+        `an entry of ${data.byteLength} bytes is above the ${entryDataBytesMax}-byte limit of one raft entry`,
+        { details: { bytes: data.byteLength, entryDataBytesMax } })
+    }
     if (this.#pending.size + this.#proposals.length >= this.#config.proposalsPendingMax) {
       throw new GregorError(ErrorCode.PROPOSAL_DROPPED, 'too many proposals pending', { details: { pending: this.#pending.size } })
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { isGregorError, type NodeId, type RaftIndex, type Term } from '@gregor/common'
-import type { Message } from '@gregor/raft'
+import { entryDataBytesMax, type Message } from '@gregor/raft'
 import { decodeRaftMessage, encodeRaftMessage } from './raft-codec.js'
 import { wire } from './generated.js'
 
@@ -55,6 +55,12 @@ describe('raft codec', () => {
     expect(codeOf(() => decodeRaftMessage(encodeRaftMessage(append), voters, limits))).toBe('INVALID_REQUEST')
     const big = { ...append, entries: [{ term: 5 as Term, index: 11 as RaftIndex, data: Buffer.alloc(5) }] }
     expect(codeOf(() => decodeRaftMessage(encodeRaftMessage(big), voters, limits))).toBe('INVALID_REQUEST')
+  })
+
+  test('by default an entry may carry exactly the raft entry limit, not a byte more', () => {
+    const sized = (bytes: number): Message => ({ ...append, entries: [{ term: 5 as Term, index: 11 as RaftIndex, data: Buffer.alloc(bytes) }] })
+    expect(roundTrip(sized(entryDataBytesMax)).entries[0]?.data.byteLength).toBe(entryDataBytesMax)
+    expect(codeOf(() => roundTrip(sized(entryDataBytesMax + 1)))).toBe('INVALID_REQUEST')
   })
 
   test('a 64-bit value beyond 2^53 on the wire is rejected, not rounded into a valid term', () => {

@@ -5,9 +5,12 @@
  * indexes that are safe non-negative integers, and at most `entriesMax` entries / `entryBytesMax` per entry. Anything
  * else is an `INVALID_REQUEST` GregorError: bad input from the network is rejected here, before the core sees it.
  * (The core re-checks its own semantic rules, e.g. contiguous entries.)
+ *
+ * `entryBytesMax` defaults to @gregor/raft's `entryDataBytesMax`, the one owner of that limit: proposers (the
+ * controller, the raft driver) refuse a bigger entry against the same number, so none is proposed that this refuses.
  */
 import { ErrorCode, GregorError, type NodeId, type RaftIndex, type Term } from '@gregor/common'
-import type { Entry, Message, MessageType, Snapshot } from '@gregor/raft'
+import { type Entry, entryDataBytesMax, type Message, type MessageType, type Snapshot } from '@gregor/raft'
 import { wire, type gregor } from './generated.js'
 
 type WireMessage = gregor.raft.Message.$Properties
@@ -36,7 +39,7 @@ export interface RaftCodecLimits {
 
 export const defaultRaftCodecLimits: RaftCodecLimits = Object.freeze({
   entriesMax: 10_000,
-  entryBytesMax: 1024 * 1024,
+  entryBytesMax: entryDataBytesMax,
   snapshotBytesMax: 64 * 1024 * 1024,
 })
 

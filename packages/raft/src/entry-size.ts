@@ -7,7 +7,7 @@
  *
  * Owns `entryDataBytesMax`, the largest payload one entry may carry: the transport's decoder refuses a bigger one
  * from the network (`RaftCodecLimits.entryBytesMax` defaults to it), so a bigger entry is never replicated, never
- * commits, and every later proposal waits behind it. Whoever proposes (the controller) reads it from here and
+ * commits, and every later proposal waits behind it. Whoever proposes (the controller, the broker's raft driver) reads it from here and
  * refuses, or splits, anything bigger before proposing.
  */
 import type { Entry } from './types.js'

@@ -1,5 +1,6 @@
 export type { FileHandle, FileStats, FileSystem, OpenFlags } from './fs/file-system.js'
 export { nodeFileSystem } from './fs/node-file-system.js'
+export { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 export { SimFileSystem, type SimFileSystemOptions, simFsError } from './testing/sim-file-system.js'
 export * from './log/index.js'
 export * from './raft-store.js'

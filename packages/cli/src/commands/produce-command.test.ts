@@ -3,11 +3,10 @@
  * against a real broker, stdin left open, and each line's acknowledgement must appear on stdout while more input may
  * still come, in input order; not once 10,000 more lines are pending or stdin ends. Also `splitLine`.
  */
-import { spawn } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
 import type { Admin } from '@gregor/client'
-import { type BrokerProcesses, cliBin, waitFor } from '@gregor/cli'
-import { createTopicInSync, lines, useCluster } from '../../../../test/cluster/cluster-helpers.js'
+import { type BrokerProcesses, waitFor } from '@gregor/cli'
+import { createTopicInSync, lines, spawnGregor, useCluster } from '../../../../test/cluster/cluster-helpers.js'
 import { splitLine } from './produce-command.js'
 
 let cluster: BrokerProcesses
@@ -20,20 +19,13 @@ interface Ack { readonly topic: string; readonly partition: number; readonly off
 describe('gregor produce --json against a broker', () => {
   test('prints each acknowledgement as soon as it arrives, while stdin stays open', async () => {
     await createTopicInSync(cluster, admin, { topic: 'produce-acks', numPartitions: 1, replicationFactor: 1 })
-    const child = spawn(process.execPath, [cliBin, 'produce', '--topic', 'produce-acks', '--key-separator', ':', '--json'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, GREGOR_BOOTSTRAP_SERVERS: cluster.bootstrapServers },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-    const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
+    const gregor = spawnGregor(cluster, ['produce', '--topic', 'produce-acks', '--key-separator', ':', '--json'])
+    const { child } = gregor
     try {
       const acks = async (count: number): Promise<Ack[]> => await waitFor(`${count} acknowledgement(s) on stdout`, () => {
-        const printed = lines(stdout)
+        const printed = lines(gregor.stdout)
         return printed.length >= count ? printed.map((line) => JSON.parse(line) as Ack) : undefined
-      }, { timeoutMs: 15_000 }).catch((error: unknown) => { throw new Error(`${String(error)}; stderr: ${stderr}`) })
+      }, { timeoutMs: 15_000 }).catch((error: unknown) => { throw new Error(`${String(error)}; stderr: ${gregor.stderr}`) })
 
       child.stdin.write('alice:signed up\n') // stdin stays open: more lines may come
       const [first] = await acks(1)
@@ -44,9 +36,9 @@ describe('gregor produce --json against a broker', () => {
       expect(printed).toEqual([first, { topic: 'produce-acks', partition: 0, offset: 1, key: null, value: 'no key here' }])
 
       child.stdin.end()
-      expect(await closed).toBe(0)
-      expect(lines(stdout)).toHaveLength(2)
-      expect(stderr).toBe('')
+      expect(await gregor.closed).toBe(0)
+      expect(lines(gregor.stdout)).toHaveLength(2)
+      expect(gregor.stderr).toBe('')
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // this test's own child, by handle
     }
