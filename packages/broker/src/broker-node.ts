@@ -26,12 +26,15 @@ import type { ControllerChannel } from './controller/controller-channel.js'
 import { type BrokerLifecycleConfig, defaultControllerConfig } from './controller/controller-config.js'
 import { Controller } from './controller/controller.js'
 import { GroupCoordinatorRuntime, appendCoordinatorRecords, offsetsReplicaOf } from './group-coordinator/index.js'
+import { loadLogDirId } from './log-dir-id.js'
 import { MetadataQuorum, type QuorumStatusView } from './metadata-quorum.js'
 import { type MetadataListener, MetadataStateMachine } from './metadata/metadata-state-machine.js'
 import { ProducerIdAllocator } from './producer-id-allocator.js'
 import type { RaftDriverConfig, RaftLogStore, RaftMessageTransport } from './raft-driver.js'
 import { ReplicaManager, type ReplicaFetchTransport, type ReplicationConfig, defaultReplicationConfig } from './replica/index.js'
 
+/** How often an unreadable log directory id is tried again. */
+const logDirIdRetryMs = 1000
 /** How often a controlled shutdown checks whether the metadata quorum still has a leader. */
 const quorumLostPollIntervalMs = 100
 
@@ -116,6 +119,8 @@ export class BrokerNode {
   readonly #files: FileHandleCache
   #started = false
   #stopping = false
+  /** The log directory's id (KIP-858), once read or written; registration waits for it. */
+  #logDirId: string | undefined
 
   constructor (config: BrokerNodeConfig, env: BrokerNodeEnvironment) {
     this.#config = config
@@ -158,6 +163,10 @@ export class BrokerNode {
       listeners: config.listeners, rack: config.rack,
       channel: env.controllerChannel(view),
       appliedIndex: () => quorum.appliedIndex,
+      logDirId: () => this.#logDirId,
+      // The replica manager is built below; heartbeats start only with startLifecycle(), after construction.
+      logDirOffline: () => this.replicas.logDirOffline,
+      refetchingReplicas: () => this.replicas.refetchingReplicas(),
       heartbeatIntervalMs: controllerConfig.brokerHeartbeatIntervalMs,
       ...(config.lifecycle === undefined ? {} : { config: config.lifecycle }),
       clock, timers, logger,
@@ -166,7 +175,8 @@ export class BrokerNode {
     const logConfig = { ...defaultLogConfig, ...config.log }
     const files = this.#files = new FileHandleCache({ openFilesMax: logConfig.openFilesMax, fs })
     const replicas = this.replicas = new ReplicaManager({
-      brokerId: config.nodeId, dataDir: config.logDir, logConfig, fs, files,
+      brokerId: config.nodeId, incarnationId: this.incarnationId, dataDir: config.logDir, logConfig, fs, files,
+      onLogDirChange: () => { lifecycle.logDirChanged() },
       alterPartition: async (request) => await lifecycle.alterPartition(request),
       fetchTransport: env.replicaFetchTransport(view),
       clock, timers, logger,
@@ -211,10 +221,27 @@ export class BrokerNode {
     // Durable in its parent: a power loss must not take the new log directory (and every partition in it) away.
     await mkdirDurable(this.#env.fs, this.#config.logDir)
     this.#quorum.start()
+    void this.#loadLogDirId()
     this.#started = true
     // Registered after the quorum restored its snapshot, as before: the first image the replicas see is an applied one.
     const { replicas, groups } = this
     this.#stateMachine.onChange(async (image) => { await replicas.onMetadata(image); await groups.onMetadata() })
+  }
+
+  /**
+   * Reads (or writes) the log directory's id, retrying every `logDirIdRetryMs` while the disk fails: the voter
+   * runs meanwhile, and registration waits, since the controller must see the id to know whether this disk is new.
+   */
+  async #loadLogDirId (): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        this.#logDirId = await loadLogDirId(this.#env.fs, this.#config.logDir, this.nodeId, this.#env.newId)
+        return
+      } catch (error) {
+        this.#log.warn({ err: error, dir: this.#config.logDir }, 'log directory id unreadable')
+        await this.#env.timers.sleep(logDirIdRetryMs)
+      }
+    }
   }
 
   /** Registers with the controller and heartbeats from now on (production: once the listeners are bound). */

@@ -20,7 +20,7 @@ import {
 } from './group-admin.js'
 import type { PartitionInfo } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
-import { responseError } from './response-error.js'
+import { responseError, staleMetadataCodes } from './response-error.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
 export interface ClientConfig extends Partial<Omit<ClusterConnectionConfig, 'bootstrapServers'>> {
@@ -159,8 +159,10 @@ export class Admin {
    * The earliest offset, the latest (= the high watermark), or the first offset whose record timestamp is at least
    * `timestampMs` (-1 when there is none) of each partition, asked of its leader by the latest
    * metadata (refreshed first for a topic it lacks): one request per leader, all at once, so an unreachable leader
-   * costs one request timeout, not one per partition. Never throws for a partition: a leaderless partition answers
-   * LEADER_NOT_AVAILABLE, an unreachable leader REQUEST_TIMED_OUT, each in `errorCode`.
+   * costs one request timeout, not one per partition. Each partition names its topic id (KIP-516). Partitions answered
+   * with a stale-metadata error (a leader moved, a topic re-created under its name: `staleMetadataCodes`) are asked
+   * once more after their topics' metadata is refreshed. Never throws for a partition: a leaderless partition answers
+   * LEADER_NOT_AVAILABLE, an unreachable leader REQUEST_TIMED_OUT, each in `errorCode`; order is not kept.
    */
   async listOffsets (partitions: readonly TopicPartition[], spec: ListOffsetsSpec): Promise<ListedOffset[]> {
     const timestamp = spec === 'earliest' ? -2 : spec === 'latest' ? -1 : spec.timestampMs
@@ -169,13 +171,24 @@ export class Admin {
     }
     const missing = [...new Set(partitions.map((tp) => tp.topic))].filter((topic) => !this.#connection.snapshot.topics.has(topic))
     if (missing.length > 0) await this.#connection.metadata(missing)
+    const first = await this.#listOffsetsOnce(partitions, timestamp)
+    const stale = first.filter((answer) => staleMetadataCodes.has(answer.errorCode))
+    if (stale.length === 0) return first
+    // A failed refresh leaves the snapshot as it was: the second answers say what is still wrong.
+    await this.#connection.metadata([...new Set(stale.map((answer) => answer.topic))]).catch(() => undefined)
+    return [...first.filter((answer) => !staleMetadataCodes.has(answer.errorCode)), ...await this.#listOffsetsOnce(stale, timestamp)]
+  }
+
+  /** One ListOffsets per leader by the current snapshot (see `listOffsets`). */
+  async #listOffsetsOnce (partitions: readonly TopicPartition[], timestamp: number): Promise<ListedOffset[]> {
+    const { snapshot } = this.#connection
     const { groups, leaderless } = groupByLeader(partitions, (tp) => this.#connection.leaderFor(tp))
     const failed = (items: readonly TopicPartition[], errorCode: string): ListedOffset[] =>
       items.map(({ topic, partition }) => ({ topic, partition, offset: -1, leaderEpoch: -1, errorCode }))
     const answers = await Promise.all([...groups.values()].map(async (group) => {
       try {
         const response = await this.#connection.call(group.address, clientMethods.listOffsets, {
-          partitions: group.items.map(({ topic, partition }) => ({ topic, partition, timestamp })),
+          partitions: group.items.map(({ topic, partition }) => ({ topic, partition, timestamp, topicId: snapshot.topics.get(topic)?.topicId ?? '' })),
         })
         return response.partitions.map((result): ListedOffset => ({
           topic: result.topic ?? '', partition: result.partition ?? 0, offset: result.offset ?? -1,

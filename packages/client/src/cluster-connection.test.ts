@@ -3,7 +3,7 @@ import { clientMethods, groupMethods } from '@gregor/protocol'
 import { describe, expect, test } from 'vitest'
 import { CONSUMER_OFFSETS_TOPIC, coordinatorWatch } from './coordinator-lookup.js'
 import { flushMicrotasks } from './testing/flush-microtasks.js'
-import { knownLeader, metadata, scriptedConnection } from './testing/scripted-brokers.js'
+import { advanceToStall, knownLeader, metadata, scriptedConnection } from './testing/scripted-brokers.js'
 
 /** Settles a promise into a value, so a test can check whether it is still pending. */
 function track<T> (promise: Promise<T>): { result: T | undefined, error: GregorError | undefined, settled: boolean } {
@@ -58,14 +58,9 @@ describe('stalled requests', () => {
       leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }],
     }))
     await flushMicrotasks()
-    scheduler.advance(299)
-    await flushMicrotasks()
-    expect(brokers.of('Metadata')).toHaveLength(1)
-
-    scheduler.advance(1)
-    await flushMicrotasks()
+    const { askedBeforeStall, refresh } = await advanceToStall(brokers, scheduler, 300)
+    expect(askedBeforeStall).toBe(1)
     // b1 answered last and would be asked first, but it is the one that stalled.
-    const refresh = brokers.of('Metadata')[1]
     expect(refresh?.address).toBe('b2:9092')
     expect(refresh?.request.topics).toEqual(['t'])
     refresh?.respond(metadata(1, 5))

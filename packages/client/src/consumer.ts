@@ -34,8 +34,9 @@ export interface ConsumerOptions extends ClientConfig {
   readonly partitionBytesMax?: number
   readonly retryBackoffMs?: number
   /**
-   * Where a position goes when it is out of range, or (with a group) when nothing is committed (Kafka
-   * `auto.offset.reset`); 'none' ends the iteration instead. Default 'none' without a group, 'latest' with one.
+   * Where a position goes when it is out of range, when its topic was re-created (another topic id), or (with a
+   * group) when nothing is committed (Kafka `auto.offset.reset`); 'none' ends the iteration instead. Default 'none'
+   * without a group, 'latest' with one.
    */
   readonly autoOffsetReset?: 'earliest' | 'latest' | 'none'
   /** With a group: membership via ConsumerGroupHeartbeat, `subscribe()` instead of `assign()`. */

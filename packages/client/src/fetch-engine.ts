@@ -15,6 +15,12 @@
  * fresh, so no refresh and no backoff. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
  * or was never in the log) moves the position to `autoOffsetReset` ('earliest' or 'latest', Kafka's
  * `auto.offset.reset`), or with 'none' ends the iteration with that error, as other errors that are not retriable do.
+ * Topic incarnations (KIP-516): a position is an offset in one incarnation of its topic, bound to the topic id the
+ * metadata had when the position was first used; Fetch and ListOffsets carry that id, and the broker refuses a stale
+ * one (UNKNOWN_TOPIC_ID, INCONSISTENT_TOPIC_ID: retriable, so metadata is refreshed). Once the metadata names another
+ * id for the topic, it was deleted and re-created: the position means nothing in the new topic, so it is reset by
+ * `autoOffsetReset` as an out-of-range one is (with 'none', the iteration ends with INCONSISTENT_TOPIC_ID), and its
+ * buffered records are dropped.
  *
  * Positions per partition, in order: `processed` ≤ `consumed` ≤ `fetchOffset`. `fetchOffset` is the next offset to
  * fetch (after the buffered records); `consumed` the next to hand out (Kafka's position: what `commit()` commits);
@@ -72,6 +78,8 @@ interface PartitionPosition {
   /** The next offset after the records the application finished; undefined until the start is resolved. */
   processed: number | undefined
   paused: boolean
+  /** The id of the topic incarnation the offsets are in: "" until the position is first used with a known id. */
+  topicId: string
 }
 
 const LIST_OFFSETS_EARLIEST = -2
@@ -117,7 +125,7 @@ export class FetchEngine {
     for (const { topic, partition, offset } of assignments) {
       const known = typeof offset === 'number' ? offset : undefined
       this.#positions.set(topicPartitionKey(topic, partition), {
-        topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false,
+        topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false, topicId: '',
       })
     }
     this.#wake()
@@ -156,7 +164,10 @@ export class FetchEngine {
     this.#wake()
   }
 
-  /** Moves a partition's position: the next record handed out is at `offset`; throws for a partition not assigned. */
+  /**
+   * Moves a partition's position: the next record handed out is at `offset` of the topic as the metadata names it
+   * when it is fetched; throws for a partition not assigned.
+   */
   seek (topic: string, partition: number, offset: number): void {
     const position = this.#positions.get(topicPartitionKey(topic, partition))
     if (position === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'partition is not assigned', { details: { topic, partition } })
@@ -167,6 +178,8 @@ export class FetchEngine {
     position.fetchOffset = offset
     position.consumed = offset
     position.processed = offset
+    // An offset in the topic as the metadata knows it now (bound when it is first fetched).
+    position.topicId = ''
     this.#wake()
   }
 
@@ -291,6 +304,8 @@ export class FetchEngine {
       await this.#waitForWake(this.#config.maxWaitMs)
       return
     }
+    this.#resetRecreatedTopics()
+    this.#throwFatal()
     try {
       if (await this.#resolveStartOffsets()) this.#needsRefresh = true
     } catch (error) {
@@ -347,6 +362,7 @@ export class FetchEngine {
         topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset,
         partitionMaxBytes: this.#config.partitionBytesMax,
         currentLeaderEpoch: this.#connection.leaderFor(position)?.leaderEpoch ?? -1,
+        topicId: this.#bindTopicId(position),
       })),
     }
     const requestedOffsets = new Map(positions.map((position) => [position, position.fetchOffset]))
@@ -363,11 +379,7 @@ export class FetchEngine {
       if (error !== undefined) {
         const reset = this.#config.autoOffsetReset
         if (error.code === ErrorCode.OFFSET_OUT_OF_RANGE && reset !== 'none') {
-          // Resolved with ListOffsets in the next round, like an assignment to 'earliest' or 'latest'.
-          this.#positions.set(topicPartitionKey(position.topic, position.partition), {
-            topic: position.topic, partition: position.partition, start: reset,
-            fetchOffset: undefined, consumed: undefined, processed: undefined, paused: false,
-          })
+          this.#resetPosition(position, reset, position.topicId)
           continue
         }
         if (!error.retriable) throw error
@@ -398,6 +410,7 @@ export class FetchEngine {
         partitions: group.items.map((position) => ({
           topic: position.topic, partition: position.partition,
           timestamp: position.start === 'earliest' ? LIST_OFFSETS_EARLIEST : LIST_OFFSETS_LATEST,
+          topicId: this.#bindTopicId(position),
         })),
       }, { leaders: sentToLeaders(group.brokerId, leaders) })
       backoff = this.#applyListOffsets(response, new Set(group.items)) || backoff
@@ -422,6 +435,43 @@ export class FetchEngine {
       }
     }
     return backoff
+  }
+
+  /** The topic id a position's offsets are in: the metadata's, the first time it is known (see the header). */
+  #bindTopicId (position: PartitionPosition): string {
+    if (position.topicId === '') position.topicId = this.#connection.snapshot.topics.get(position.topic)?.topicId ?? ''
+    return position.topicId
+  }
+
+  /**
+   * Positions whose topic the metadata now names with another id were in a topic since deleted (and re-created):
+   * reset by `autoOffsetReset` in the new one (Kafka resets a position whose topic id changed), or, with 'none', the
+   * iteration ends with INCONSISTENT_TOPIC_ID.
+   */
+  #resetRecreatedTopics (): void {
+    for (const position of [...this.#positions.values()]) {
+      const topicId = this.#connection.snapshot.topics.get(position.topic)?.topicId ?? ''
+      if (position.topicId === '' || topicId === '' || topicId === position.topicId) continue
+      const { topic, partition } = position
+      this.#dropBuffered(new Set([topicPartitionKey(topic, partition)]))
+      const reset = this.#config.autoOffsetReset
+      if (reset === 'none') {
+        // Thrown by every `next` until a `seek` or a new assignment gives the partition a position in the new topic.
+        this.#fatalError ??= new GregorError(ErrorCode.INCONSISTENT_TOPIC_ID, 'topic was re-created: the position is in its previous incarnation', {
+          retriable: false, details: { topic, partition, fetchOffset: position.fetchOffset, topicId: position.topicId, currentTopicId: topicId },
+        })
+        continue
+      }
+      this.#resetPosition(position, reset, topicId)
+    }
+  }
+
+  /** Replaces `position` by one resolved with ListOffsets in the next round, like an assignment to `start`. */
+  #resetPosition (position: PartitionPosition, start: 'earliest' | 'latest', topicId: string): void {
+    this.#positions.set(topicPartitionKey(position.topic, position.partition), {
+      topic: position.topic, partition: position.partition, start,
+      fetchOffset: undefined, consumed: undefined, processed: undefined, paused: position.paused, topicId,
+    })
   }
 
   /** Resolves when `#wake` is called (assignment changed, closed, failed) or after `delayMs` if given. */

@@ -1,4 +1,5 @@
-import { ErrorCode, seededRng } from '@gregor/common'
+import { ErrorCode, type GregorError, seededRng } from '@gregor/common'
+import { type BatchHeader, parseBatch } from '@gregor/records'
 import { describe, expect, test } from 'vitest'
 import { ProducerBatch } from './producer-batch.js'
 import { defaultProducerConfig, validateProducerConfig } from './producer-config.js'
@@ -6,7 +7,7 @@ import { recordInput } from './producer.js'
 import { ProducerSender, produceOutcomes, produceRequest } from './producer-sender.js'
 import type { Appended } from './record-accumulator.js'
 import { flushMicrotasks } from './testing/flush-microtasks.js'
-import { knownLeader, metadata, scriptedConnection } from './testing/scripted-brokers.js'
+import { type ScriptedCall, advanceToStall, knownLeader, metadata, refuseStaleTopicId, scriptedConnection } from './testing/scripted-brokers.js'
 
 function batch (topic: string, partition: number): ProducerBatch {
   const created = new ProducerBatch({ topic, partition, createdMs: 0 })
@@ -18,12 +19,15 @@ function batch (topic: string, partition: number): ProducerBatch {
 }
 
 describe('produceRequest', () => {
-  test('one entry per batch with its bytes, acks on the wire as -1/1/0', () => {
+  test('one entry per batch with its bytes and topic id, acks on the wire as -1/1/0', () => {
     const batches = [batch('a', 0), batch('b', 3)]
-    const request = produceRequest(batches, { acks: 'all', timeoutMs: 1000 })
+    const request = produceRequest(batches, { acks: 'all', timeoutMs: 1000, topicIdOf: (topic) => topic === 'a' ? 'id-a' : '' })
     expect(request).toEqual({
       acks: -1, timeoutMs: 1000,
-      partitions: [{ topic: 'a', partition: 0, records: batches[0]?.buffer }, { topic: 'b', partition: 3, records: batches[1]?.buffer }],
+      partitions: [
+        { topic: 'a', partition: 0, records: batches[0]?.buffer, topicId: 'id-a' },
+        { topic: 'b', partition: 3, records: batches[1]?.buffer, topicId: '' },
+      ],
     })
     expect(produceRequest(batches, { acks: 'leader', timeoutMs: 1 }).acks).toBe(1)
     expect(produceRequest(batches, { acks: 'none', timeoutMs: 1 }).acks).toBe(0)
@@ -82,9 +86,7 @@ describe('ProducerSender and a black-holed leader', () => {
     expect(first?.address).toBe('b1:9092')
 
     // b1 never answers; 300 ms on, b2 (not b1) is asked where t-0 is led, and names broker 3.
-    scheduler.advance(300)
-    await flushMicrotasks()
-    const refresh = brokers.of('Metadata').at(-1)
+    const { refresh } = await advanceToStall(brokers, scheduler, 300)
     expect(refresh?.address).not.toBe('b1:9092')
     refresh?.respond(metadata(3, 6))
     await flushMicrotasks()
@@ -101,6 +103,137 @@ describe('ProducerSender and a black-holed leader', () => {
     expect(delivered).toBe(11)
     // Long before the 5 s request timeout.
     expect(scheduler.nowMs()).toBeLessThan(1_000)
+    sender.close()
+  })
+})
+
+describe('ProducerSender and the delivery timeout of a batch that was sent (issue 10, defect 10b)', () => {
+  /** An idempotent sender on scripted brokers (t-0 led by broker 1), delivery timeout 2 s, with producer id 42. */
+  async function idempotentSender () {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    await knownLeader(brokers, connection)
+    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0, requestTimeoutMs: 1_000, deliveryTimeoutMs: 2_000 })
+    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
+    const send = async (value: string): Promise<{ error: GregorError | undefined }> => {
+      const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from(value), headers: [] } }) as Appended
+      const outcome: { error: GregorError | undefined } = { error: undefined }
+      appended.delivery.catch((error: GregorError) => { outcome.error = error })
+      await flushMicrotasks()
+      return outcome
+    }
+    const first = await send('a')
+    brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
+    await flushMicrotasks()
+    return { brokers, scheduler, connection, sender, send, first }
+  }
+
+  const header = (call: ScriptedCall | undefined): BatchHeader => parseBatch(Buffer.from(call?.request.partitions[0].records)).header
+  const unavailable = (): Error => Object.assign(new Error('connection refused'), { code: 14 })
+  const maybeCommitted = {
+    code: ErrorCode.REQUEST_TIMED_OUT,
+    message: 'delivery timeout expired after the batch was sent: it may have been committed',
+    details: { maybeCommitted: true, topic: 't', partition: 0 },
+  }
+
+  test('a batch waiting to be retried when its delivery timeout passes fails as maybe committed, and the next batch goes under a new producer id', async () => {
+    const { brokers, scheduler, sender, send, first } = await idempotentSender()
+    expect(header(brokers.of('Produce')[0])).toMatchObject({ producerId: 42, baseSequence: 0 })
+    // The leader is unreachable (the batch may have been written), and then the partition has no leader for a while.
+    brokers.of('Produce')[0]?.fail(unavailable())
+    await flushMicrotasks()
+    brokers.of('Metadata').at(-1)?.respond(metadata(-1, 6))
+    await flushMicrotasks()
+    scheduler.advance(1_999)
+    await flushMicrotasks()
+    expect(first.error).toBeUndefined()
+    scheduler.advance(1)
+    await flushMicrotasks()
+    expect(first.error).toMatchObject({ ...maybeCommitted, details: { ...maybeCommitted.details, attempts: 1 } })
+    expect(brokers.of('Produce')).toHaveLength(1)
+
+    // Whether sequence 0 of producer 42 is in the log is unknown: the next batch is numbered under a new producer id.
+    brokers.of('Metadata').at(-1)?.respond(metadata(1, 6))
+    const second = await send('b')
+    expect(brokers.of('InitProducerId')).toHaveLength(2)
+    expect(brokers.of('Produce')).toHaveLength(1)
+    brokers.of('InitProducerId')[1]?.respond({ producerId: 43, producerEpoch: 0 })
+    await flushMicrotasks()
+    expect(header(brokers.of('Produce')[1])).toMatchObject({ producerId: 43, baseSequence: 0 })
+    brokers.of('Produce')[1]?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 1 }] })
+    await flushMicrotasks()
+    expect(second.error).toBeUndefined()
+    sender.close()
+  })
+
+  test('a batch in flight when its delivery timeout passes fails then; nothing more is sent to its partition until the attempt is answered, and then under a new producer id', async () => {
+    const { brokers, scheduler, sender, send, first } = await idempotentSender()
+    const inFlight = brokers.of('Produce')[0]
+    // The connection's own deadline (5 s) is later than the delivery timeout: the attempt is still out at 2 s.
+    scheduler.advance(2_000)
+    await flushMicrotasks()
+    expect(first.error).toMatchObject({ ...maybeCommitted, details: { ...maybeCommitted.details, attempts: 1 } })
+    const second = await send('b')
+    scheduler.advance(1_000)
+    await flushMicrotasks()
+    expect(inFlight?.cancelled).toBe(false)
+    expect(brokers.of('Produce')).toHaveLength(1)
+    expect(brokers.of('InitProducerId')).toHaveLength(1)
+
+    inFlight?.fail(unavailable())
+    await flushMicrotasks()
+    expect(brokers.of('Produce')).toHaveLength(1)
+    expect(brokers.of('InitProducerId')).toHaveLength(2)
+    brokers.of('InitProducerId')[1]?.respond({ producerId: 43, producerEpoch: 0 })
+    await flushMicrotasks()
+    expect(brokers.of('Produce')).toHaveLength(2)
+    expect(header(brokers.of('Produce')[1])).toMatchObject({ producerId: 43, baseSequence: 0, recordCount: 1 })
+    brokers.of('Produce')[1]?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 1 }] })
+    await flushMicrotasks()
+    expect(second.error).toBeUndefined()
+    sender.close()
+  })
+
+  test('a batch that expires before it was ever sent fails as such and keeps the producer id', async () => {
+    const { brokers, scheduler, connection, sender, send, first } = await idempotentSender()
+    brokers.of('Produce')[0]?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 0 }] })
+    await flushMicrotasks()
+    expect(first.error).toBeUndefined()
+    // The partition loses its leader before the next batch can go.
+    const refresh = connection.metadata(['t'])
+    await flushMicrotasks()
+    brokers.of('Metadata').at(-1)?.respond(metadata(-1, 6))
+    await refresh
+    const second = await send('b')
+    scheduler.advance(2_000)
+    await flushMicrotasks()
+    expect(second.error).toMatchObject({ code: ErrorCode.REQUEST_TIMED_OUT, message: 'record batch expired before it was sent', details: { attempts: 0 } })
+    brokers.of('Metadata').at(-1)?.respond(metadata(1, 6))
+    await send('c')
+    expect(brokers.of('InitProducerId')).toHaveLength(1)
+    expect(header(brokers.of('Produce')[1])).toMatchObject({ producerId: 42, baseSequence: 1 })
+    sender.close()
+  })
+})
+
+describe('ProducerSender and topic ids (KIP-516)', () => {
+  test('a batch carries the topic id of the metadata; refused for a stale one, it is resent with the refreshed id, as the same bytes', async () => {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    await knownLeader(brokers, connection, 'old')
+    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0, idempotent: false })
+    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
+    const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
+    let delivered: number | undefined
+    void appended.delivery.then((metadata) => { delivered = metadata.offset })
+    await flushMicrotasks()
+    const first = brokers.of('Produce')[0]
+    expect(first?.request.partitions[0].topicId).toBe('old')
+    await refuseStaleTopicId(brokers, scheduler, first, 'new')
+    const resent = brokers.of('Produce')[1]
+    expect(resent?.request.partitions[0].topicId).toBe('new')
+    expect(Buffer.from(resent?.request.partitions[0].records)).toEqual(Buffer.from(first?.request.partitions[0].records))
+    resent?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 0 }] })
+    await flushMicrotasks()
+    expect(delivered).toBe(0)
     sender.close()
   })
 })

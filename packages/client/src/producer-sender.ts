@@ -13,9 +13,18 @@
  * producer's retry is stored once.
  *
  * Per batch outcome: success completes it at the broker's base offset; a failure goes to RetryPolicy, which either
- * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, or the broker was
- * unreachable) or fails it, never past `deliveryTimeoutMs`. The accumulator mutes a partition while its batch is in
- * flight, so at most one request per partition is outstanding and order per partition holds.
+ * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, the topic id is
+ * stale, or the broker was unreachable) or fails it, never past `deliveryTimeoutMs`. The accumulator mutes a
+ * partition while its batch is in flight, so at most one request per partition is outstanding and order per
+ * partition holds. A batch whose delivery timeout passes while it is in flight fails at once ("may have been
+ * committed"); its answer, when it comes, only unmutes the partition. A batch that fails after it was sent makes the
+ * accumulator drop the producer id: the next drain first asks for a new one (InitProducerId), so no sequence number
+ * whose fate is unknown is ever followed by another under the same id.
+ *
+ * Each partition of a request carries the topic id of the metadata snapshot (KIP-516; "" while unknown): a topic
+ * deleted and re-created under the same name is another topic, refused with UNKNOWN_TOPIC_ID or
+ * INCONSISTENT_TOPIC_ID, after which the batch is retried once metadata is refreshed, so records go to the
+ * incarnation the client knows.
  */
 import { ErrorCode, GregorError, type Clock, type Rng } from '@gregor/common'
 import { type gregor, clientMethods } from '@gregor/protocol'
@@ -47,15 +56,19 @@ export type ProduceOutcome =
   | { readonly batch: ProducerBatch; readonly ok: true; readonly baseOffset: number; readonly logAppendTimeMs: number | undefined }
   | { readonly batch: ProducerBatch; readonly ok: false; readonly error: GregorError }
 
-/** The Produce request for `batches` (at most one per partition, as `drain` returns them). */
+/**
+ * The Produce request for `batches` (at most one per partition, as `drain` returns them); `topicIdOf` gives each
+ * topic's id from the metadata ("" when unknown: the broker then checks the name only).
+ */
 export function produceRequest (
   batches: readonly ProducerBatch[],
-  options: { readonly acks: Acks; readonly timeoutMs: number },
+  options: { readonly acks: Acks; readonly timeoutMs: number; readonly topicIdOf?: (topic: string) => string },
 ): gregor.cluster.ProduceRequest.$Properties {
+  const topicIdOf = options.topicIdOf ?? (() => '')
   return {
     acks: acksOnWire[options.acks],
     timeoutMs: options.timeoutMs,
-    partitions: batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, records: batch.buffer })),
+    partitions: batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, records: batch.buffer, topicId: topicIdOf(batch.topic) })),
   }
 }
 
@@ -170,7 +183,10 @@ export class ProducerSender {
   }
 
   async #produce (address: string, brokerId: number, batches: ProducerBatch[]): Promise<void> {
-    const request = produceRequest(batches, { acks: this.#config.acks, timeoutMs: this.#config.requestTimeoutMs })
+    const { snapshot } = this.#deps.connection
+    const request = produceRequest(batches, {
+      acks: this.#config.acks, timeoutMs: this.#config.requestTimeoutMs, topicIdOf: (topic) => snapshot.topics.get(topic)?.topicId ?? '',
+    })
     const leaders = batches.map((batch) => ({
       topic: batch.topic, partition: batch.partition, brokerId, leaderEpoch: this.#deps.connection.leaderFor(batch)?.leaderEpoch ?? -1,
     }))
@@ -189,7 +205,8 @@ export class ProducerSender {
   }
 
   #retryOrFail (batch: ProducerBatch, error: GregorError): void {
-    if (this.#closed) {
+    // Closed, or already failed by its delivery timeout while this attempt was out: nothing to retry.
+    if (this.#closed || batch.state === 'done') {
       this.accumulator.fail(batch, error)
       return
     }
@@ -197,12 +214,9 @@ export class ProducerSender {
       error, attempts: batch.attempts, createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
     })
     if (!decision.retry) {
+      // A given-up batch may be in the log or leave a gap in its partition's sequence: the accumulator drops the
+      // producer id, and the next drain waits for a new one (Kafka bumps the epoch, KIP-360).
       this.accumulator.fail(batch, decision.error)
-      // A given-up batch leaves a gap in its partition's sequence that the broker would refuse after it (Kafka bumps
-      // the epoch, KIP-360): take a new producer id, whose sequences start at 0 again.
-      if (batch.producerId >= 0 && batch.producerId === this.accumulator.producerIdentity?.producerId) {
-        this.accumulator.setProducerIdentity(undefined)
-      }
       return
     }
     // Abandoned by the stall watch because fresh metadata names another leader: the metadata needs no refresh and

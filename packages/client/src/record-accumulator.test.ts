@@ -26,6 +26,24 @@ function delivery (result: AppendResult): Promise<RecordMetadata> {
   return result.delivery
 }
 
+const identity = { producerId: 7, producerEpoch: 0 }
+
+/** What a batch that was sent and then timed out is rejected with. */
+const maybeCommitted = {
+  code: ErrorCode.REQUEST_TIMED_OUT,
+  message: 'delivery timeout expired after the batch was sent: it may have been committed',
+  details: { maybeCommitted: true, attempts: 1, topic: 't', partition: 0 },
+}
+
+/** An accumulator (delivery timeout 1 s) numbering for `identity`, whose first batch of t-0 was drained: sent. */
+async function sentBatch () {
+  const { time, accumulator } = setup({ lingerMs: 0, deliveryTimeoutMs: 1000 })
+  accumulator.setProducerIdentity(identity)
+  const pending = delivery(await accumulator.append({ topic: 't', partition: 0, record: record('a') }))
+  const [batch] = accumulator.drain() as [ProducerBatch]
+  return { time, accumulator, pending, batch }
+}
+
 /** Bytes of a 40-byte-value keyless record at offsetDelta < 64 and timestamp delta 0: 47. */
 const RECORD_40_BYTES = recordBytes(record('x'.repeat(40)), { timestampDeltaMs: 0, offsetDelta: 1 })
 
@@ -185,13 +203,66 @@ describe('RecordAccumulator delivery and order', () => {
     expect(accumulator.bufferedBytes).toBe(0)
   })
 
-  test('a batch in flight is not expired by the accumulator (the sender settles it)', async () => {
+  test('a batch never sent fails as expired before it was sent, and keeps the producer id', async () => {
     const { time, accumulator } = setup({ lingerMs: 0, deliveryTimeoutMs: 1000 })
+    accumulator.setProducerIdentity(identity)
     const pending = delivery(await accumulator.append({ topic: 't', partition: 0, record: record('a') }))
-    const [batch] = accumulator.drain()
+    const rejected = expect(pending).rejects.toMatchObject({
+      code: ErrorCode.REQUEST_TIMED_OUT, message: 'record batch expired before it was sent', details: { attempts: 0 },
+    })
+    time.advance(1000)
+    await rejected
+    expect(accumulator.producerIdentity).toEqual(identity)
+  })
+
+  test('a batch in flight at its delivery timeout fails then, as maybe committed; its partition stays muted until the attempt is answered', async () => {
+    const { time, accumulator, pending, batch } = await sentBatch()
+    time.advance(500)
+    await accumulator.append({ topic: 't', partition: 0, record: record('b') })
+    const rejected = expect(pending).rejects.toMatchObject(maybeCommitted)
+    time.advance(500)
+    await rejected
+    // Its fate is unknown while the request is out: nothing is numbered after it yet.
+    expect(accumulator.ready().partitions).toEqual([])
+    expect(accumulator.producerIdentity).toEqual(identity)
+    // The answer is a retriable failure: the batch is not resent, the partition is unmuted, the producer id dropped.
+    accumulator.reenqueue(batch, { delayMs: 0 })
+    expect(accumulator.producerIdentity).toBeUndefined()
+    expect(accumulator.batchCount).toBe(1)
+    accumulator.setProducerIdentity({ producerId: 8, producerEpoch: 0 })
+    const [next] = accumulator.drain()
+    expect(parseBatch((next as ProducerBatch).buffer).header).toMatchObject({ producerId: 8, baseSequence: 0, recordCount: 1 })
+  })
+
+  test('a batch that expired in flight and then succeeds keeps the producer id (its sequence is known after all)', async () => {
+    const { time, accumulator, pending, batch } = await sentBatch()
+    const rejected = expect(pending).rejects.toMatchObject(maybeCommitted)
     time.advance(5000)
-    accumulator.complete(batch as ProducerBatch, { baseOffset: 3 })
-    await expect(pending).resolves.toMatchObject({ offset: 3 })
+    await rejected
+    accumulator.complete(batch, { baseOffset: 3 })
+    expect(accumulator.producerIdentity).toEqual(identity)
+    expect(accumulator.batchCount).toBe(0)
+    expect(accumulator.bufferedBytes).toBe(0)
+  })
+
+  test('a batch sent, then waiting to be retried at its delivery timeout fails as maybe committed and drops the producer id', async () => {
+    const { time, accumulator, pending, batch } = await sentBatch()
+    // Retried later (say, its partition has no leader for now): it waits in the queue, sent once.
+    accumulator.reenqueue(batch, { delayMs: 10 })
+    const rejected = expect(pending).rejects.toMatchObject(maybeCommitted)
+    time.advance(1000)
+    await rejected
+    expect(accumulator.producerIdentity).toBeUndefined()
+    expect(accumulator.batchCount).toBe(0)
+  })
+
+  test('a batch sent under an older producer id changes nothing when it fails', async () => {
+    const { accumulator, pending, batch } = await sentBatch()
+    const newer = { producerId: 8, producerEpoch: 0 }
+    accumulator.setProducerIdentity(newer)
+    accumulator.fail(batch, new GregorError(ErrorCode.MESSAGE_TOO_LARGE, 'too large'))
+    await expect(pending).rejects.toMatchObject({ code: ErrorCode.MESSAGE_TOO_LARGE })
+    expect(accumulator.producerIdentity).toEqual(newer)
   })
 
   test('a bad record fails its own append with INVALID_REQUEST and leaves the batch alone', async () => {

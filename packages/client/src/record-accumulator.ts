@@ -2,7 +2,7 @@
  * Collects records into per topic-partition batches until they are worth sending (Kafka `RecordAccumulator`).
  *
  * Owns: the queue of batches of every partition, their readiness, the memory bound (through `BufferPool`), and the
- * delivery timeout of batches that wait in it. Does not own the network: a sender (not built yet) learns from
+ * delivery timeout of batches that wait in it. Does not own the network: a sender (producer-sender.ts) learns from
  * `onReady` that something may be ready, takes batches with `drain`, and reports each attempt back with `complete`,
  * `fail` or `reenqueue` (after asking `RetryPolicy`).
  *
@@ -17,8 +17,16 @@
  *   is resent before anything appended after it. This is Kafka's ordering with `max.in.flight.requests = 1`.
  * - Memory: the estimated bytes of every batch not yet settled are held in the pool; they are released exactly once,
  *   when the batch is settled (sent, failed or expired).
- * - Every delivery promise settles: success, failure, or REQUEST_TIMED_OUT once its batch has waited in the
- *   accumulator for `deliveryTimeoutMs` since creation. A batch in flight is the sender's to settle.
+ * - Every delivery promise settles: success, failure, or REQUEST_TIMED_OUT once `deliveryTimeoutMs` has passed since
+ *   its batch was created (Kafka KIP-91), wherever the batch is. A batch never sent fails as "expired before it was
+ *   sent"; one sent at least once (in flight, or waiting to be retried) fails as "may have been committed"
+ *   (`details.maybeCommitted`). A batch that expires in flight keeps its partition muted and its bytes held until
+ *   the sender reports the attempt, so nothing is sent to the partition while its fate is still being decided.
+ * - Sequence numbers are never reused: a batch numbered under the current producer id that fails after it was sent
+ *   (given up, refused, or expired) may or may not be in the log, so no later batch of its partition can be numbered
+ *   after it. The identity is then dropped and the sender takes a new producer id, under which every partition starts
+ *   at sequence 0 (Kafka resets the id or bumps the epoch of an idempotent producer, KIP-360). A batch that expired
+ *   in flight does this when its attempt is answered, and not at all if the answer is a success.
  * - Time only comes from the injected clocks and scheduler; `onReady` is called asynchronously (coalesced in a
  *   microtask), never from inside an accumulator method, so a sender may call back in without re-entrancy.
  */
@@ -29,6 +37,7 @@ import { type AllocationPlan, BufferPool } from './buffer-pool.js'
 import { ProducerBatch, type RecordMetadata, type StampedRecord } from './producer-batch.js'
 import type { ProducerConfig } from './producer-config.js'
 import { checkRecordTimestamp, recordBytes } from './record-bytes.js'
+import { deliveryTimeoutError } from './retry-policy.js'
 import type { Scheduler } from './scheduler.js'
 
 export type RecordAccumulatorConfig =
@@ -122,6 +131,8 @@ export class RecordAccumulator {
   /** The same queues by topic, then partition: the per-record lookup allocates nothing. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>()
   readonly #timers = new Map<ProducerBatch, BatchTimers>()
+  /** Batches failed by their delivery timeout while in flight, whose attempt the sender has not reported yet. */
+  readonly #expiredInFlight = new Set<ProducerBatch>()
   #drainStart = 0
   #identity: ProducerIdentity | undefined
   #flushesInProgress = 0
@@ -237,21 +248,35 @@ export class RecordAccumulator {
     return drained
   }
 
-  /** The broker wrote `batch` at `baseOffset`: resolves its records and unmutes its partition. */
+  /**
+   * The broker wrote `batch` at `baseOffset`: resolves its records and unmutes its partition. For a batch that expired
+   * in flight the records stay failed (they were told so already); its partition is unmuted.
+   */
   complete (batch: ProducerBatch, result: { readonly baseOffset: number; readonly logAppendTimeMs?: number }): void {
-    if (batch.complete(result)) this.#settled(batch)
+    if (batch.complete(result) || this.#expiredInFlight.delete(batch)) this.#settled(batch)
   }
 
-  /** `batch` will not be delivered: rejects its records with `error` and unmutes its partition. */
+  /**
+   * `batch` will not be delivered: rejects its records with `error` and unmutes its partition. If it was sent under
+   * the current producer id, the id is dropped (see the header).
+   */
   fail (batch: ProducerBatch, error: unknown): void {
-    if (batch.fail(error)) this.#settled(batch)
+    if (!batch.fail(error) && !this.#expiredInFlight.delete(batch)) return
+    this.#distrustSequences(batch)
+    this.#settled(batch)
   }
 
   /**
    * `batch` (in flight) failed and will be resent after `delayMs`: it goes back to the front of its partition's
-   * queue, ahead of everything appended after it, and its partition is unmuted.
+   * queue, ahead of everything appended after it, and its partition is unmuted. A batch that expired in flight is
+   * not resent: this settles it as `fail` does.
    */
   reenqueue (batch: ProducerBatch, options: { readonly delayMs: number }): void {
+    if (this.#expiredInFlight.delete(batch)) {
+      this.#distrustSequences(batch)
+      this.#settled(batch)
+      return
+    }
     const queue = this.#queueFor(batch)
     assert.equal(queue.inFlight, batch, 'only the batch in flight of a partition is re-enqueued')
     const nowMs = this.#clock.nowMs()
@@ -260,9 +285,6 @@ export class RecordAccumulator {
     queue.batches.unshift(batch)
     const timers = this.#timers.get(batch) as BatchTimers
     timers.wake = this.#scheduler.setTimer(options.delayMs, () => this.#notify())
-    // It was in flight when its expiry timer may have fired: arm the timer again for the time left.
-    timers.expiry()
-    timers.expiry = this.#armExpiry(batch, Math.max(0, batch.createdMs + this.#config.deliveryTimeoutMs - nowMs))
   }
 
   /**
@@ -372,13 +394,36 @@ export class RecordAccumulator {
   }
 
   #armExpiry (batch: ProducerBatch, delayMs: number): () => void {
-    return this.#scheduler.setTimer(delayMs, () => {
-      // In flight, the batch is the sender's: its RetryPolicy bounds it by the same deadline.
-      if (batch.state !== 'open' && batch.state !== 'closed') return
-      const { topic, partition, recordCount } = batch
-      const details = { topic, partition, recordCount, deliveryTimeoutMs: this.#config.deliveryTimeoutMs }
+    return this.#scheduler.setTimer(delayMs, () => { this.#expire(batch) })
+  }
+
+  /** The delivery timeout of `batch` is over (Kafka's `expiredBatches` and `getExpiredInflightBatches`). */
+  #expire (batch: ProducerBatch): void {
+    if (batch.state === 'done') return
+    const { topic, partition, recordCount, attempts } = batch
+    const details = { topic, partition, recordCount, attempts, deliveryTimeoutMs: this.#config.deliveryTimeoutMs }
+    if (attempts === 0) {
       this.fail(batch, new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'record batch expired before it was sent', { details }))
-    })
+      return
+    }
+    const error = deliveryTimeoutError(details)
+    if (batch.state !== 'inFlight') {
+      this.fail(batch, error)
+      return
+    }
+    // Its records fail now, but the request is still out: the partition stays muted (nothing is numbered after a
+    // batch whose fate is unknown) until the sender reports the attempt, which settles it (`complete`/`fail`/`reenqueue`).
+    batch.fail(error)
+    this.#expiredInFlight.add(batch)
+  }
+
+  /**
+   * `batch` was sent and will not be acknowledged: if it was numbered under the current producer id, the broker may
+   * or may not hold its sequence numbers, and a later batch numbered after them could be refused or leave a gap, so
+   * the identity is dropped (the sender asks for a new one). A batch of an older id, or never numbered, changes nothing.
+   */
+  #distrustSequences (batch: ProducerBatch): void {
+    if (batch.producerId >= 0 && batch.producerId === this.#identity?.producerId) this.setProducerIdentity(undefined)
   }
 
   #settled (batch: ProducerBatch): void {

@@ -44,6 +44,10 @@ describe('transportError', () => {
   test('stale metadata: leader moves, unknown partitions and transport failures, not domain errors', () => {
     expect(isStaleMetadataError(responseError('FENCED_LEADER_EPOCH', ''))).toBe(true)
     expect(isStaleMetadataError(responseError('UNKNOWN_TOPIC_OR_PARTITION', ''))).toBe(true)
+    // KIP-516: the topic was deleted, or re-created under its name; retriable once metadata is refreshed.
+    expect(responseError('UNKNOWN_TOPIC_ID', '')).toMatchObject({ retriable: true })
+    expect(isStaleMetadataError(responseError('UNKNOWN_TOPIC_ID', ''))).toBe(true)
+    expect(isStaleMetadataError(responseError('INCONSISTENT_TOPIC_ID', ''))).toBe(true)
     expect(isStaleMetadataError(transportError(new Error('x')))).toBe(true)
     expect(isStaleMetadataError(responseError('NOT_ENOUGH_REPLICAS', ''))).toBe(false)
     expect(isStaleMetadataError(new Error('x'))).toBe(false)

@@ -13,13 +13,16 @@ const knownCodes: ReadonlySet<string> = new Set<string>(Object.values(ErrorCode)
 
 /**
  * The codes after which a client must refresh its metadata before trying again (Kafka's InvalidMetadataException
- * family). Transport failures count too: the broker may be gone, and its partitions led elsewhere.
+ * family; the topic id codes are KIP-516's: the topic was deleted, or re-created as another topic under its name).
+ * Transport failures count too (`isStaleMetadataError`): the broker may be gone, and its partitions led elsewhere.
  */
-const staleMetadataCodes: ReadonlySet<string> = new Set<string>([
+export const staleMetadataCodes: ReadonlySet<string> = new Set<string>([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
   ErrorCode.LEADER_NOT_AVAILABLE,
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+  ErrorCode.INCONSISTENT_TOPIC_ID,
 ])
 
 /** The GregorError for a response's `error_code`, or undefined when it is "" (success). */

@@ -11,19 +11,12 @@
  */
 import { ErrorCode, GregorError, type Rng, isGregorError } from '@gregor/common'
 import type { ProducerConfig } from './producer-config.js'
+import { staleMetadataCodes } from './response-error.js'
 
 /** Kafka's `CommonClientConfigs.RETRY_BACKOFF_JITTER`: ±20% keeps clients that failed together from retrying together. */
 const JITTER = 0.2
 /** Kafka's `RETRY_BACKOFF_EXP_BASE`. */
 const BACKOFF_BASE = 2
-
-/** The codes after which the producer should refresh its metadata before retrying (Kafka's InvalidMetadataException). */
-const metadataCodes: ReadonlySet<string> = new Set<string>([
-  ErrorCode.NOT_LEADER_OR_FOLLOWER,
-  ErrorCode.LEADER_NOT_AVAILABLE,
-  ErrorCode.FENCED_LEADER_EPOCH,
-  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-])
 
 /**
  * The delay after `attempts` failed attempts (1-based), without jitter: `baseMs` doubling per attempt, capped at
@@ -32,6 +25,18 @@ const metadataCodes: ReadonlySet<string> = new Set<string>([
  */
 export function exponentialBackoffMs (attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * BACKOFF_BASE ** Math.min(Math.max(0, attempts - 1), 64))
+}
+
+/**
+ * The failure of a batch whose delivery timeout passed after it was sent at least once: an attempt may have been
+ * written and even committed (an acknowledgement lost, a timeout on a request the leader had appended), so the error
+ * says so (`details.maybeCommitted`) instead of claiming the records were not stored. Retriable: the caller may send
+ * the records again, at the risk of storing them twice.
+ */
+export function deliveryTimeoutError (details: Readonly<Record<string, unknown>>, cause?: unknown): GregorError {
+  return new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'delivery timeout expired after the batch was sent: it may have been committed', {
+    cause, details: { ...details, maybeCommitted: true },
+  })
 }
 
 export type RetryPolicyConfig = Pick<ProducerConfig, 'retryBackoffMs' | 'retryBackoffMaxMs' | 'deliveryTimeoutMs'>
@@ -77,9 +82,8 @@ export class RetryPolicy {
     const deadlineMs = createdMs + this.#config.deliveryTimeoutMs
     if (nowMs + delayMs >= deadlineMs) {
       const details = { deliveryTimeoutMs: this.#config.deliveryTimeoutMs, attempts, elapsedMs: nowMs - createdMs }
-      const timedOut = new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'delivery timeout expired', { cause: error, details })
-      return { retry: false, error: timedOut }
+      return { retry: false, error: deliveryTimeoutError(details, error) }
     }
-    return { retry: true, delayMs, refreshMetadata: metadataCodes.has(error.code) }
+    return { retry: true, delayMs, refreshMetadata: staleMetadataCodes.has(error.code) }
   }
 }

@@ -28,6 +28,14 @@ export const ErrorCode = {
   /** A request the broker's configured limits refuse (Kafka: code 44); not retriable: resending does not change it. */
   POLICY_VIOLATION: 'POLICY_VIOLATION',
   INCONSISTENT_CLUSTER_ID: 'INCONSISTENT_CLUSTER_ID',
+  /** KIP-516: the request names a topic id this broker does not know (yet, or any more). */
+  UNKNOWN_TOPIC_ID: 'UNKNOWN_TOPIC_ID',
+  /** KIP-516: the topic name now belongs to another incarnation (deleted and re-created) than the id the request names. */
+  INCONSISTENT_TOPIC_ID: 'INCONSISTENT_TOPIC_ID',
+  /** KIP-903: a proposed ISR member is fenced, shutting down, offline or has restarted since it was seen caught up. */
+  INELIGIBLE_REPLICA: 'INELIGIBLE_REPLICA',
+  /** The request comes from a broker incarnation the controller has since replaced. */
+  STALE_BROKER_EPOCH: 'STALE_BROKER_EPOCH',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   UNKNOWN_SERVER_ERROR: 'UNKNOWN_SERVER_ERROR',
   /** The connection broke or no answer came before the deadline (Kafka: code 13); the request may or may not have run. */
@@ -56,6 +64,10 @@ const retriableByDefault: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.LEADER_NOT_AVAILABLE,
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+  ErrorCode.INCONSISTENT_TOPIC_ID,
+  // Kafka's KafkaStorageException is retriable: the replica's log directory failed, leadership moves elsewhere.
+  ErrorCode.KAFKA_STORAGE_ERROR,
   ErrorCode.NOT_ENOUGH_REPLICAS,
   ErrorCode.OFFSET_NOT_AVAILABLE,
   ErrorCode.REQUEST_TIMED_OUT,

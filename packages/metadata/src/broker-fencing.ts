@@ -15,7 +15,7 @@
  * in the meantime is not fenced, and keeps only the moves already made (an ISR it rejoins by catching up).
  */
 import type { NodeId } from '@gregor/common'
-import { type BrokerExpiryReason, type BrokerLivenessInput, brokerLiveness } from './broker-heartbeat.js'
+import { type BrokerExpiryReason, type BrokerLivenessInput, brokerLiveness, heartbeatOf } from './broker-heartbeat.js'
 import { boundedBrokerRemoval } from './isr-removal.js'
 import type { MetadataImage } from './metadata-image.js'
 import type { MetadataRecord } from './metadata-record.js'
@@ -37,7 +37,10 @@ export interface BrokerFencingDecision {
   readonly complete: boolean
 }
 
-/** Fence every unfenced broker whose session expired or whose connection-loss grace ran out. */
+/**
+ * Fence every unfenced broker whose session expired or whose connection-loss grace ran out, and every one whose
+ * latest heartbeat asks to be fenced (its log directory is offline: KIP-858).
+ */
 export function decideBrokerFencing (
   image: MetadataImage,
   input: BrokerLivenessInput,
@@ -46,10 +49,12 @@ export function decideBrokerFencing (
   const fencedBrokers: FencedBroker[] = []
   for (const broker of image.brokers()) {
     if (broker.fenced) continue
+    const { brokerId, incarnationId } = broker
     const liveness = brokerLiveness(broker, input)
     if (liveness.expired) {
-      const { brokerId, incarnationId } = broker
       fencedBrokers.push({ brokerId, incarnationId, reason: liveness.reason, overdueMs: input.nowMs - liveness.deadlineMs })
+    } else if (heartbeatOf(broker, input.heartbeats)?.wantFence === true) {
+      fencedBrokers.push({ brokerId, incarnationId, reason: 'log-dir-offline', overdueMs: 0 })
     }
   }
   if (fencedBrokers.length === 0) return { fencedBrokers, records: [], complete: true }

@@ -21,7 +21,10 @@ export interface BrokerHeartbeat {
   readonly metadataAppliedIndex: RaftIndex
   /** When the controller saw the broker's connection drop; cleared by the next heartbeat. */
   readonly connectionLostMs?: number
-  /** The broker asks to stay fenced, e.g. while it recovers its logs after a restart (Kafka `wantFence`). */
+  /**
+   * The broker asks to be fenced and to stay so (Kafka `wantFence`): its log directory is offline (KIP-858), so it may
+   * not lead or be in an ISR until a heartbeat without it says the directory is back.
+   */
   readonly wantFence?: boolean
 }
 
@@ -41,7 +44,7 @@ export interface BrokerLivenessInput {
   readonly config: Pick<MetadataConfig, 'brokerSessionTimeoutMs' | 'brokerConnectionLossGraceMs' | 'brokerHeartbeatIntervalMs'>
 }
 
-export type BrokerExpiryReason = 'session-timeout' | 'connection-lost'
+export type BrokerExpiryReason = 'session-timeout' | 'connection-lost' | 'log-dir-offline'
 
 export interface BrokerLiveness {
   /** The moment the broker expires (or expired), absent a new heartbeat. */

@@ -1,6 +1,8 @@
 import { ErrorCode, nodeId, raftIndex } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
+import { decideBrokerFencing } from './broker-fencing.js'
 import { connectionLost } from './broker-heartbeat.js'
+import { decideOfflinePartitionElections } from './broker-unfencing.js'
 import { type BrokerRegistrationRequest, decideBrokerRegistration, decideBrokerUnregistration } from './broker-registration.js'
 import { metadataBatchBytes } from './metadata-record-codec.js'
 import { NO_LEADER } from './metadata-record.js'
@@ -72,6 +74,30 @@ describe('broker registration', () => {
     expect(batches.length).toBeGreaterThan(2)
     expect(s.image.broker(nodeId(1))).toMatchObject({ incarnationId: 'incarnation-1-2', fenced: true })
     expect(s.image.partitions().every((partition) => !partition.isr.includes(nodeId(1)))).toBe(true)
+  })
+
+  test('#9 a restart with a wiped log directory (another log dir id) leaves every ISR, even as its last member, and is never elected there', () => {
+    const s = scenario()
+    for (const id of [1, 2, 3]) s.commit(decideBrokerRegistration(s.image, request(id, { logDirId: `dir-${id}` }), everyoneAlive).records)
+    for (const id of [1, 2, 3]) s.commit([{ type: 'UnfenceBroker', brokerId: nodeId(id), incarnationId: incarnationOf(id) }])
+    s.topic('orders', [[1, 2, 3]]).topic('solo', [[1, 2]], { isr: [[1]] })
+    // Broker 1 dies and is fenced: it stays the last ISR member of solo-0 (offline), as without a wiped disk.
+    s.commit(decideBrokerFencing(s.image, livenessInput(nowMs, [heartbeat(2, nowMs, 0), heartbeat(3, nowMs, 0)])).records)
+    expect(s.partition('solo')).toMatchObject({ leader: NO_LEADER, isr: [1] })
+    // It comes back on a new, empty disk: its registration names another log dir id.
+    const decision = decideBrokerRegistration(s.image, request(1, { incarnationId: 'incarnation-1-2', logDirId: 'dir-1-new' }), everyoneAlive)
+    s.commit(decision.records)
+    expect(s.image.broker(nodeId(1))).toMatchObject({ incarnationId: 'incarnation-1-2', logDirId: 'dir-1-new', fenced: true })
+    expect(s.partition('solo')).toMatchObject({ leader: NO_LEADER, isr: [] })
+    expect(s.partition('orders').isr).not.toContain(1)
+    expect(s.image.invariantProblems()).toEqual([])
+    // Unfenced, it is elected nowhere: solo-0 stays offline rather than losing every acknowledged record.
+    s.commit([{ type: 'UnfenceBroker', brokerId: nodeId(1), incarnationId: 'incarnation-1-2' }])
+    s.commit(decideOfflinePartitionElections(s.image).records)
+    expect(s.partition('solo')).toMatchObject({ leader: NO_LEADER, isr: [] })
+    // The same directory again (a plain restart) is trusted as before.
+    const again = decideBrokerRegistration(s.image, request(1, { incarnationId: 'incarnation-1-3', logDirId: 'dir-1-new' }), livenessInput(nowMs, []))
+    expect(again.records.every((record) => record.type !== 'PartitionChange' || !('isr' in record) || record.isr?.length !== 0)).toBe(true)
   })
 
   test('a restart after the old incarnation was fenced needs no ISR changes', () => {

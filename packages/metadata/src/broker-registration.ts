@@ -8,6 +8,9 @@
  * the replaced incarnation was unfenced, its ISR memberships and leaderships go in the same batch: a restarted
  * process must rejoin ISRs by catching up, not inherit them. When those are too many for one batch, they move first
  * and the registration comes with the last batch (`boundedBrokerRemoval`; `complete` is false until then).
+ * A registration whose log directory id differs from the previous registration's (KIP-858: the disk was replaced or
+ * wiped) takes the broker out of every ISR, even those it is the last member of (issue 10, defect 9): an empty
+ * replica must never be elected as if it held the acknowledged records. Such a partition stays offline.
  * Unregistering (decommissioning) is allowed for a fenced broker only; it stays in the ISRs it was the last member
  * of, so those partitions can still come back cleanly if the id ever returns.
  */
@@ -25,6 +28,8 @@ export interface BrokerRegistrationRequest {
   readonly incarnationId: string
   readonly listeners: readonly BrokerListener[]
   readonly rack?: string
+  /** The id in the broker's log directory (KIP-858); absent when the broker does not report one. */
+  readonly logDirId?: string
 }
 
 export interface BrokerRegistrationDecision {
@@ -67,8 +72,9 @@ export function decideBrokerRegistration (
       `broker ${record.brokerId} is still registered by live incarnation ${existing.incarnationId}`,
       { retriable: true, details: { brokerId: record.brokerId, kafkaCode: 'DUPLICATE_BROKER_REGISTRATION' } })
   }
-  const removed = new Set(existing !== undefined && !existing.fenced ? [record.brokerId] : [])
-  const batch = boundedBrokerRemoval(image, [record], removed, batchBytesMax)
+  const dataLost = existing?.logDirId !== undefined && record.logDirId !== undefined && existing.logDirId !== record.logDirId
+  const removed = new Set(existing !== undefined && (!existing.fenced || dataLost) ? [record.brokerId] : [])
+  const batch = boundedBrokerRemoval(image, [record], removed, batchBytesMax, { dataLost })
   return existing === undefined ? batch : { ...batch, replacedIncarnationId: existing.incarnationId }
 }
 

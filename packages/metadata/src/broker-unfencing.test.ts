@@ -77,8 +77,9 @@ describe('unfencing restores leaderless partitions', () => {
     const decision = decideBrokerUnfencing(s.image, livenessInput(nowMs + 100, [heartbeat(2, nowMs + 100, s.image.appliedIndex)]))
     expect(decision.records).toEqual([
       { type: 'UnfenceBroker', brokerId: 2, incarnationId: incarnationOf(2) },
-      // Broker 1 would hold back the new leader's high watermark if it stayed in the ISR while not fetching.
-      { type: 'PartitionChange', topicId: topicIdOf('orders'), partition: 0, leader: 2, isr: [2] },
+      // Broker 1 would hold back the new leader's high watermark if it stayed in the ISR while not fetching. It
+      // left an ISR below min.insync.replicas (2) holding every committed record: it is an eligible leader (KIP-966).
+      { type: 'PartitionChange', topicId: topicIdOf('orders'), partition: 0, leader: 2, isr: [2], elr: [1] },
     ])
     s.commit(decision.records)
     expect(s.image.invariantProblems()).toEqual([])

@@ -17,7 +17,8 @@
 import assert from 'node:assert/strict'
 import type { NodeId } from '@gregor/common'
 import { type BrokerLivenessInput, brokerLiveness, heartbeatOf } from './broker-heartbeat.js'
-import { electLeader, isAcceptableLeader } from './leader-election.js'
+import { isrTransition } from './eligible-leader-replicas.js'
+import { isAcceptableLeader } from './leader-election.js'
 import { MetadataBatchBudget } from './metadata-batch-budget.js'
 import { MetadataDraft } from './metadata-draft.js'
 import type { BrokerRegistration, MetadataImage } from './metadata-image.js'
@@ -79,12 +80,15 @@ export function decideOfflinePartitionElections (image: MetadataImage, batchByte
 /** Appends elections while they fit; false when one did not. */
 function appendOfflineElections (draft: MetadataDraft, budget: MetadataBatchBudget): boolean {
   for (const partition of draft.image.offlinePartitions()) {
-    const leader = electLeader(draft.image, partition)
+    // From the ISR, or (KIP-966) from the eligible leader replicas when no ISR member can lead.
+    const elected = isrTransition(draft.image, partition, { isr: partition.isr, elect: true })
+    const leader = elected.leader ?? NO_LEADER
     if (leader === NO_LEADER) continue
     // The ISR was kept whole when its last members were fenced together. With a live leader again, the members still
-    // fenced leave it: the new leader's high watermark must not wait for brokers that are not fetching.
-    const isr = partition.isr.filter((id) => isAcceptableLeader(draft.image, id))
-    const change = buildPartitionChange(partition, { leader, isr })
+    // fenced leave it (for the ELR): the new leader's high watermark must not wait for brokers that are not fetching.
+    const isr = elected.isr.filter((id) => isAcceptableLeader(draft.image, id))
+    const { elr } = isrTransition(draft.image, { ...partition, isr: elected.isr, elr: elected.elr }, { isr, elect: false })
+    const change = buildPartitionChange(partition, { leader, isr, elr })
     if (change === undefined) continue
     if (!budget.tryAdd(change)) return false
     draft.append(change)

@@ -3,7 +3,7 @@
  * checked in full on snapshot restore (where a violation is bad input, not a bug), and checked after every batch by
  * the property tests.
  *
- * Per partition (hold after every record): replicas and ISR are non-empty and repeat no broker; `isr ⊆ replicas`;
+ * Per partition (hold after every record): replicas are non-empty, replicas and ISR repeat no broker (an empty ISR only with `NO_LEADER`); `isr ⊆ replicas`;
  * `leader = NO_LEADER` or `leader ∈ isr`; `0 ≤ leaderEpoch ≤ partitionEpoch` (every change bumps the partition
  * epoch, a leader change also bumps the leader epoch, and both start at 0).
  * Per image (hold between batches, i.e. at every Raft entry boundary): topic names are legal and index back to their
@@ -30,10 +30,15 @@ export function partitionProblems (partition: PartitionImage): string[] {
   const { replicas, isr, leader, leaderEpoch, partitionEpoch } = partition
   if (replicas.length === 0) problems.push('replicas is empty')
   if (repeats(replicas)) problems.push(`replicas [${replicas.join(',')}] repeat a broker`)
-  if (isr.length === 0) problems.push('isr is empty')
+  // An empty ISR is sound only offline (the leader check below): the last member came back without its data.
   if (repeats(isr)) problems.push(`isr [${isr.join(',')}] repeats a broker`)
   if (!isr.every((id) => replicas.includes(id))) problems.push(`isr [${isr.join(',')}] ⊄ replicas [${replicas.join(',')}]`)
   if (leader !== NO_LEADER && !isr.includes(leader)) problems.push(`leader ${leader} ∉ isr [${isr.join(',')}]`)
+  const elr = partition.elr ?? []
+  if (repeats(elr)) problems.push(`elr [${elr.join(',')}] repeats a broker`)
+  if (!elr.every((id) => replicas.includes(id) && !isr.includes(id))) {
+    problems.push(`elr [${elr.join(',')}] ⊄ replicas [${replicas.join(',')}] or meets isr [${isr.join(',')}]`)
+  }
   if (!Number.isSafeInteger(leaderEpoch) || leaderEpoch < 0) problems.push(`leaderEpoch ${leaderEpoch} is negative`)
   if (!(leaderEpoch <= partitionEpoch)) problems.push(`leaderEpoch ${leaderEpoch} > partitionEpoch ${partitionEpoch}`)
   return problems

@@ -45,6 +45,8 @@ export {
 } from './leader-election.js'
 export { type PartitionTarget, buildPartitionChange } from './partition-change.js'
 export { type AlterPartitionRequest, type IsrChangeDecision, decideIsrChange } from './isr-change.js'
+export { type RefetchingReplica, decideRefetchIsrRemovals } from './refetch-isr-removal.js'
+export { type IsrTransition, isrTransition } from './eligible-leader-replicas.js'
 export {
   type BrokerExpiryReason, type BrokerHeartbeat, type BrokerHeartbeats, type BrokerLiveness,
   type BrokerLivenessInput, type HeartbeatReport, brokerLiveness, checkBrokerIncarnation, connectionLost,

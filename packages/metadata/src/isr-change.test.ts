@@ -54,10 +54,26 @@ describe('decideIsrChange: refusals', () => {
 
   test.each([
     ['fenced', 4], ['shutting down', 5],
-  ])('refuses to add a broker that is %s (KIP-841 INELIGIBLE_REPLICA), retriably', (_state, id) => {
+  ])('refuses to add a broker that is %s (KIP-841 INELIGIBLE_REPLICA)', (_state, id) => {
     expect(() => decideIsrChange(cluster().image, request({ newIsr: ids(1, 2, id) }))).toThrow(expect.objectContaining({
-      code: ErrorCode.INVALID_REQUEST, retriable: true, details: expect.objectContaining({ kafkaCode: 'INELIGIBLE_REPLICA', ineligible: [id] }),
+      code: ErrorCode.INELIGIBLE_REPLICA, details: expect.objectContaining({ ineligible: [id] }),
     }))
+  })
+
+  test('KIP-903: refuses to add a broker seen fetching by an incarnation that has since been replaced', () => {
+    const s = cluster()
+    const epochOf = (id: number): number => s.image.broker(nodeId(id))?.brokerEpoch ?? -1
+    const seen = epochOf(3)
+    // Broker 3 restarts (it may have lost its unsynced tail) before the leader's expansion reaches the controller.
+    s.brokers(3)
+    expect(epochOf(3)).toBeGreaterThan(seen)
+    expect(() => decideIsrChange(s.image, request({ brokerEpochs: [-1, -1, seen] }))).toThrow(expect.objectContaining({
+      code: ErrorCode.INELIGIBLE_REPLICA, details: expect.objectContaining({ stale: [3] }),
+    }))
+    // Members already in the ISR need no epoch; the added one with its current epoch is accepted.
+    expect(decideIsrChange(s.image, request({ brokerEpochs: [-1, -1, epochOf(3)] })).records).toHaveLength(1)
+    expect(() => decideIsrChange(s.image, request({ brokerEpochs: [-1, epochOf(3)] })))
+      .toThrow(expect.objectContaining({ code: ErrorCode.INVALID_REQUEST, message: expect.stringMatching(/one broker epoch per member/) }))
   })
 
   test('a deposed leader is fenced by its stale leader epoch', () => {

@@ -6,7 +6,9 @@
  * a request built on an older state is refused, so a deposed leader, or a leader whose ISR changed underneath it
  * (a fence removed a member), can never overwrite a newer decision. Then: the new ISR is a subset of the replicas
  * without repeats, contains the leader, and every member is registered, unfenced and not shutting down (KIP-841):
- * a fenced broker never re-enters an ISR through a leader's stale view.
+ * a fenced broker never re-enters an ISR through a leader's stale view. And (KIP-903) every member the request adds
+ * must name the broker epoch the leader saw it fetch with, equal to its current registration's: a broker that
+ * restarted since (and may have lost its unsynced tail, or its whole disk) must catch up again as the new incarnation.
  *
  * Errors, Kafka's codes where Gregor has them:
  * - unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION;
@@ -17,14 +19,15 @@
  * - older partition epoch: Kafka's INVALID_UPDATE_VERSION, which Gregor lacks: FENCED_LEADER_EPOCH with
  *   `details.kafkaCode = 'INVALID_UPDATE_VERSION'` (the remedy is the same: refresh metadata, rebuild the request);
  * - malformed ISR: INVALID_REQUEST;
- * - ineligible member: Kafka's INELIGIBLE_REPLICA, which Gregor lacks: INVALID_REQUEST, retriable, with
- *   `details.kafkaCode = 'INELIGIBLE_REPLICA'` (retry once metadata shows the broker unfenced).
+ * - ineligible member (fenced, shutting down, unregistered, or an added member whose broker epoch is not the current
+ *   registration's): INELIGIBLE_REPLICA (the leader backs off and proposes again from newer fetches).
  */
 import { ErrorCode, GregorError, type LeaderEpoch, type NodeId } from '@gregor/common'
 import { isAcceptableLeader } from './leader-election.js'
 import type { MetadataImage, PartitionImage } from './metadata-image.js'
 import type { MetadataRecord } from './metadata-record.js'
 import { buildPartitionChange } from './partition-change.js'
+import { isrTransition } from './eligible-leader-replicas.js'
 
 export interface AlterPartitionRequest {
   /** The broker sending the request: the leader it believes it is. */
@@ -34,6 +37,11 @@ export interface AlterPartitionRequest {
   readonly leaderEpoch: LeaderEpoch
   readonly partitionEpoch: number
   readonly newIsr: readonly NodeId[]
+  /**
+   * KIP-903: the broker epoch of each `newIsr` member as the leader last saw it fetch (-1: not known, allowed only for
+   * members already in the ISR). Absent: a request without epochs (Kafka's AlterPartition before v3), not checked.
+   */
+  readonly brokerEpochs?: readonly number[]
 }
 
 export interface IsrChangeDecision {
@@ -65,7 +73,8 @@ function checkEpochs (partition: PartitionImage, request: AlterPartitionRequest,
   }
 }
 
-function checkNewIsr (image: MetadataImage, partition: PartitionImage, newIsr: readonly NodeId[], name: string): void {
+function checkNewIsr (image: MetadataImage, partition: PartitionImage, request: AlterPartitionRequest, name: string): void {
+  const { newIsr } = request
   const invalid = (problem: string): GregorError =>
     refuse(ErrorCode.INVALID_REQUEST, `${name}: new ISR [${newIsr.join(', ')}] ${problem}`, { newIsr })
   if (!Array.isArray(newIsr) || newIsr.length === 0) throw invalid('is empty')
@@ -76,9 +85,18 @@ function checkNewIsr (image: MetadataImage, partition: PartitionImage, newIsr: r
   if (!newIsr.includes(partition.leader)) throw invalid(`does not contain the leader ${partition.leader}`)
   const ineligible = newIsr.filter((id) => !isAcceptableLeader(image, id))
   if (ineligible.length > 0) {
-    throw refuse(ErrorCode.INVALID_REQUEST,
+    throw refuse(ErrorCode.INELIGIBLE_REPLICA,
       `${name}: brokers [${ineligible.join(', ')}] are fenced, shutting down or unregistered and may not join the ISR`,
-      { newIsr, ineligible, kafkaCode: 'INELIGIBLE_REPLICA' }, true)
+      { newIsr, ineligible })
+  }
+  const epochs = request.brokerEpochs
+  if (epochs === undefined) return
+  if (epochs.length !== newIsr.length) throw invalid('does not name one broker epoch per member')
+  const stale = newIsr.filter((id, i) => !partition.isr.includes(id) && epochs[i] !== image.broker(id)?.brokerEpoch)
+  if (stale.length > 0) {
+    throw refuse(ErrorCode.INELIGIBLE_REPLICA,
+      `${name}: brokers [${stale.join(', ')}] were seen caught up by an incarnation that is no longer registered`,
+      { newIsr, brokerEpochs: epochs, stale })
   }
 }
 
@@ -91,7 +109,7 @@ export function decideIsrChange (image: MetadataImage, request: AlterPartitionRe
   }
   const name = `${topic.name}-${partition.partition}`
   checkEpochs(partition, request, name)
-  checkNewIsr(image, partition, request.newIsr, name)
-  const change = buildPartitionChange(partition, { isr: request.newIsr })
+  checkNewIsr(image, partition, request, name)
+  const change = buildPartitionChange(partition, isrTransition(image, partition, { isr: request.newIsr, elect: false }))
   return { records: change === undefined ? [] : [change] }
 }

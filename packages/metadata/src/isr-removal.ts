@@ -21,7 +21,7 @@
  */
 import assert from 'node:assert/strict'
 import type { NodeId } from '@gregor/common'
-import { electLeader } from './leader-election.js'
+import { isrTransition } from './eligible-leader-replicas.js'
 import { MetadataBatchBudget } from './metadata-batch-budget.js'
 import { MetadataDraft } from './metadata-draft.js'
 import type { MetadataImage } from './metadata-image.js'
@@ -35,15 +35,20 @@ export interface BoundedBatch {
   readonly complete: boolean
 }
 
-/** Appends to `draft` a PartitionChange for every partition whose ISR holds one of `brokerIds`. */
-export function appendIsrRemovals (draft: MetadataDraft, brokerIds: ReadonlySet<NodeId>): void {
+/**
+ * Appends to `draft` a PartitionChange for every partition whose ISR holds one of `brokerIds`. With `dataLost` (the
+ * brokers came back with a wiped log directory) they leave even an ISR they are the last members of: it becomes
+ * empty and the partition stays offline, since no replica is known to hold every acknowledged record.
+ */
+export function appendIsrRemovals (draft: MetadataDraft, brokerIds: ReadonlySet<NodeId>, options: { dataLost?: boolean } = {}): void {
   if (brokerIds.size === 0) return
   for (const partition of draft.image.partitions()) {
-    if (!partition.isr.some((id) => brokerIds.has(id))) continue
+    const inElr = options.dataLost === true && (partition.elr ?? []).some((id) => brokerIds.has(id))
+    if (!inElr && !partition.isr.some((id) => brokerIds.has(id))) continue
     const remaining = partition.isr.filter((id) => !brokerIds.has(id))
-    const isr = remaining.length > 0 ? remaining : partition.isr
-    const leader = electLeader(draft.image, { replicas: partition.replicas, isr, leader: partition.leader })
-    const change = buildPartitionChange(partition, { isr, leader })
+    const isr = remaining.length > 0 || options.dataLost === true ? remaining : partition.isr
+    const target = isrTransition(draft.image, partition, { isr, elect: true, ...(options.dataLost === true ? { dataLost: brokerIds } : {}) })
+    const change = buildPartitionChange(partition, target)
     if (change !== undefined) draft.append(change)
   }
 }
@@ -58,10 +63,11 @@ export function boundedBrokerRemoval (
   stateRecords: readonly MetadataRecord[],
   brokerIds: ReadonlySet<NodeId>,
   batchBytesMax: number,
+  options: { dataLost?: boolean } = {},
 ): BoundedBatch {
   const draft = new MetadataDraft(image)
   for (const record of stateRecords) draft.append(record)
-  appendIsrRemovals(draft, brokerIds)
+  appendIsrRemovals(draft, brokerIds, options)
   const records = draft.records
   if (batchBytesMax === Number.POSITIVE_INFINITY || metadataBatchBytes(records) <= batchBytesMax) {
     return { records, complete: true }

@@ -32,6 +32,8 @@ export interface BrokerRegistration {
   readonly incarnationId: string
   readonly listeners: readonly BrokerListener[]
   readonly rack?: string
+  /** KIP-858: the id of the broker's log directory as this incarnation registered it (absent: not reported). */
+  readonly logDirId?: string
   /** A fenced broker may not lead or join an ISR. Brokers register fenced and are unfenced once caught up (KRaft). */
   readonly fenced: boolean
   /** In controlled shutdown: not electable and not eligible for an ISR, until it registers a new incarnation. */
@@ -122,6 +124,7 @@ export class MetadataImage {
       incarnationId: record.incarnationId,
       listeners: freezeList(record.listeners.map((listener) => Object.freeze({ ...listener }))),
       ...(record.rack === undefined ? {} : { rack: record.rack }),
+      ...(record.logDirId === undefined ? {} : { logDirId: record.logDirId }),
       fenced: true,
       shuttingDown: false,
       brokerEpoch: index,
@@ -174,7 +177,7 @@ export class MetadataImage {
   #changePartition (record: PartitionChangeRecord): void {
     const current = this.partition(record.topicId, record.partition)
     assert(current !== undefined, `PartitionChange for unknown partition ${record.topicId}-${record.partition}`)
-    assert(record.leader !== undefined || record.isr !== undefined || record.replicas !== undefined,
+    assert(record.leader !== undefined || record.isr !== undefined || record.replicas !== undefined || record.elr !== undefined,
       'PartitionChange that changes nothing')
     const replicas = record.replicas ?? current.replicas
     const replicaRemoved = current.replicas.some((id) => !replicas.includes(id))
@@ -186,6 +189,7 @@ export class MetadataImage {
       ...current,
       replicas,
       isr: record.isr ?? current.isr,
+      ...(record.elr !== undefined ? { elr: record.elr } : {}),
       leader: record.leader ?? current.leader,
       leaderEpoch: record.leader === undefined ? current.leaderEpoch : leaderEpoch(current.leaderEpoch + 1),
       partitionEpoch: current.partitionEpoch + 1,
@@ -198,6 +202,7 @@ export class MetadataImage {
     assert(problems.length === 0, `${partition.topicId}-${partition.partition}: ${problems.join('; ')}`)
     const frozen: PartitionImage = Object.freeze({
       ...partition, replicas: freezeList(partition.replicas), isr: freezeList(partition.isr),
+      ...(partition.elr === undefined ? {} : { elr: freezeList(partition.elr) }),
     })
     const partitions = this.#partitionsByTopicId.get(partition.topicId)
     assert(partitions !== undefined)

@@ -92,7 +92,7 @@ describe('metadata record codec: malformed input is INVALID_REQUEST naming the f
     ['an ISR outside the replicas', json({ ...partition, isr: [3] }), /isr must be a subset of replicas/],
     ['a leader outside the ISR', json({ ...partition, leader: 2 }), /leader must be -1 or a member of isr/],
     ['a leader below -1', json({ ...partition, leader: -2 }), /leader must be an integer in \[-1,/],
-    ['an empty ISR', json({ ...partition, isr: [] }), /isr must be a list of 1 to 128 items/],
+    ['an empty ISR with a leader (empty only while offline)', json({ ...partition, isr: [] }), /leader must be -1 or a member of isr/],
     ['too many replicas', json({ ...partition, replicas: Array.from({ length: 129 }, (_, i) => i) }), /replicas must be a list of 1 to 128/],
     ['a leader epoch above the partition epoch', json({ ...partition, leaderEpoch: 3 }), /leaderEpoch must not exceed partitionEpoch/],
     ['a change that changes nothing', json({ v: 1, type: 'PartitionChange', topicId: 't', partition: 0 }), /must change at least one of/],

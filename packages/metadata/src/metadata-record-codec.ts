@@ -50,8 +50,8 @@ export const readId = (value: unknown, path: string): string =>
   readString(value, path, metadataLimits.idLengthMax, idPattern)
 
 /** A non-empty list of distinct broker ids. */
-export function readBrokerIds (value: unknown, path: string): readonly NodeId[] {
-  const ids = readArray(value, path, 1, metadataLimits.replicasMax).map((id, i) => readBrokerId(id, `${path}[${i}]`))
+export function readBrokerIds (value: unknown, path: string, minimum = 1): readonly NodeId[] {
+  const ids = readArray(value, path, minimum, metadataLimits.replicasMax).map((id, i) => readBrokerId(id, `${path}[${i}]`))
   if (new Set(ids).size !== ids.length) throw malformed(path, 'must not repeat a broker')
   return Object.freeze(ids)
 }
@@ -117,7 +117,11 @@ function readRegisterBroker (object: Readonly<Record<string, unknown>>, path: st
     incarnationId: readId(object.incarnationId, `${path}.incarnationId`),
     listeners: readListeners(object.listeners, `${path}.listeners`),
   }
-  return object.rack === undefined ? record : { ...record, rack: readRack(object.rack, `${path}.rack`) }
+  return {
+    ...record,
+    ...(object.rack === undefined ? {} : { rack: readRack(object.rack, `${path}.rack`) }),
+    ...(object.logDirId === undefined ? {} : { logDirId: readId(object.logDirId, `${path}.logDirId`) }),
+  }
 }
 
 function readTopic (object: Readonly<Record<string, unknown>>, path: string): TopicRecord {
@@ -132,7 +136,11 @@ function readTopic (object: Readonly<Record<string, unknown>>, path: string): To
 
 function readPartition (object: Readonly<Record<string, unknown>>, path: string): PartitionRecord {
   const replicas = readBrokerIds(object.replicas, `${path}.replicas`)
-  const isr = readBrokerIds(object.isr, `${path}.isr`)
+  const isr = readBrokerIds(object.isr, `${path}.isr`, 0)
+  const elr = object.elr === undefined ? undefined : readBrokerIds(object.elr, `${path}.elr`, 0)
+  if (elr !== undefined && !elr.every((id) => replicas.includes(id) && !isr.includes(id))) {
+    throw malformed(`${path}.elr`, 'must be a subset of replicas, disjoint from isr')
+  }
   const leader = readLeader(object.leader, `${path}.leader`)
   if (!isr.every((id) => replicas.includes(id))) throw malformed(`${path}.isr`, 'must be a subset of replicas')
   if (leader !== -1 && !isr.includes(leader)) throw malformed(`${path}.leader`, 'must be -1 or a member of isr')
@@ -145,6 +153,7 @@ function readPartition (object: Readonly<Record<string, unknown>>, path: string)
     partition: readPartitionIndex(object.partition, `${path}.partition`),
     replicas,
     isr,
+    ...(elr === undefined ? {} : { elr }),
     leader,
     leaderEpoch: epoch,
     partitionEpoch,
@@ -158,10 +167,11 @@ function readPartitionChange (object: Readonly<Record<string, unknown>>, path: s
     partition: readPartitionIndex(object.partition, `${path}.partition`),
   }
   if (object.leader !== undefined) change.leader = readLeader(object.leader, `${path}.leader`)
-  if (object.isr !== undefined) change.isr = readBrokerIds(object.isr, `${path}.isr`)
+  if (object.isr !== undefined) change.isr = readBrokerIds(object.isr, `${path}.isr`, 0)
+  if (object.elr !== undefined) change.elr = readBrokerIds(object.elr, `${path}.elr`, 0)
   if (object.replicas !== undefined) change.replicas = readBrokerIds(object.replicas, `${path}.replicas`)
-  if (change.leader === undefined && change.isr === undefined && change.replicas === undefined) {
-    throw malformed(path, 'must change at least one of leader, isr, replicas')
+  if (change.leader === undefined && change.isr === undefined && change.replicas === undefined && change.elr === undefined) {
+    throw malformed(path, 'must change at least one of leader, isr, elr, replicas')
   }
   const { isr, replicas } = change
   if (isr !== undefined && replicas !== undefined && !isr.every((id) => replicas.includes(id))) {
@@ -172,14 +182,14 @@ function readPartitionChange (object: Readonly<Record<string, unknown>>, path: s
 
 const brokerStateKeys = ['brokerId', 'incarnationId'] as const
 const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[], readonly string[]]>> = {
-  RegisterBroker: [['brokerId', 'incarnationId', 'listeners'], ['rack']],
+  RegisterBroker: [['brokerId', 'incarnationId', 'listeners'], ['rack', 'logDirId']],
   UnregisterBroker: [brokerStateKeys, []],
   FenceBroker: [brokerStateKeys, []],
   UnfenceBroker: [brokerStateKeys, []],
   BrokerShutdownRequested: [brokerStateKeys, []],
   Topic: [['name', 'topicId', 'partitionCount', 'config'], []],
-  Partition: [['topicId', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], []],
-  PartitionChange: [['topicId', 'partition'], ['leader', 'isr', 'replicas']],
+  Partition: [['topicId', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], ['elr']],
+  PartitionChange: [['topicId', 'partition'], ['leader', 'isr', 'elr', 'replicas']],
   RemoveTopic: [['topicId'], []],
 }
 

@@ -42,6 +42,11 @@ export interface RegisterBrokerRecord {
   readonly incarnationId: string
   readonly listeners: readonly BrokerListener[]
   readonly rack?: string
+  /**
+   * KIP-858: the id written into the broker's log directory when it was created. A registration naming another id
+   * than the previous one means the disk was replaced or wiped: the broker's replicas hold nothing any more.
+   */
+  readonly logDirId?: string
 }
 
 /** The broker records that change one registration name its incarnation, like KRaft's broker epoch. */
@@ -80,7 +85,17 @@ export interface PartitionRecord {
   readonly partition: number
   /** The assignment; its order is the election order, and `replicas[0]` is the preferred leader. */
   readonly replicas: readonly NodeId[]
+  /**
+   * Empty only with `NO_LEADER`: the last in-sync replica came back without its data (a wiped log directory), so no
+   * replica is known to hold every acknowledged record and none may be elected (KIP-966's empty ISR and ELR).
+   */
   readonly isr: readonly NodeId[]
+  /**
+   * KIP-966 eligible leader replicas: members that left the ISR while it was below `min.insync.replicas`. No record
+   * can commit without `min.insync.replicas` members, so they hold every committed record and may be elected when no
+   * ISR member can lead. Disjoint from `isr`; cleared once the ISR reaches the minimum again. Absent: none.
+   */
+  readonly elr?: readonly NodeId[]
   /** `NO_LEADER` when the partition is offline. */
   readonly leader: NodeId
   readonly leaderEpoch: LeaderEpoch
@@ -99,6 +114,7 @@ export interface PartitionChangeRecord {
   readonly partition: number
   readonly leader?: NodeId
   readonly isr?: readonly NodeId[]
+  readonly elr?: readonly NodeId[]
   readonly replicas?: readonly NodeId[]
 }
 

@@ -28,6 +28,7 @@ function brokerJson (broker: BrokerRegistration): object {
     incarnationId: broker.incarnationId,
     listeners: broker.listeners.map(({ name, host, port }) => ({ name, host, port })),
     ...(broker.rack === undefined ? {} : { rack: broker.rack }),
+    ...(broker.logDirId === undefined ? {} : { logDirId: broker.logDirId }),
     fenced: broker.fenced,
     shuttingDown: broker.shuttingDown,
     brokerEpoch: broker.brokerEpoch,
@@ -73,12 +74,13 @@ export function encodeMetadataSnapshot (state: MetadataImageState): Uint8Array {
 }
 
 function readBroker (value: unknown, path: string): BrokerRegistration {
-  const broker = readObject(value, path, ['brokerId', 'incarnationId', 'listeners', 'fenced', 'shuttingDown'], ['rack', 'brokerEpoch'])
+  const broker = readObject(value, path, ['brokerId', 'incarnationId', 'listeners', 'fenced', 'shuttingDown'], ['rack', 'brokerEpoch', 'logDirId'])
   return Object.freeze({
     brokerId: readBrokerId(broker.brokerId, `${path}.brokerId`),
     incarnationId: readId(broker.incarnationId, `${path}.incarnationId`),
     listeners: readListeners(broker.listeners, `${path}.listeners`),
     ...(broker.rack === undefined ? {} : { rack: readRack(broker.rack, `${path}.rack`) }),
+    ...(broker.logDirId === undefined ? {} : { logDirId: readId(broker.logDirId, `${path}.logDirId`) }),
     fenced: readBoolean(broker.fenced, `${path}.fenced`),
     shuttingDown: readBoolean(broker.shuttingDown, `${path}.shuttingDown`),
     brokerEpoch: broker.brokerEpoch === undefined ? 0 : readInteger(broker.brokerEpoch, `${path}.brokerEpoch`, 0, Number.MAX_SAFE_INTEGER),
@@ -86,12 +88,13 @@ function readBroker (value: unknown, path: string): BrokerRegistration {
 }
 
 function readPartition (value: unknown, path: string, topicId: string): PartitionImage {
-  const partition = readObject(value, path, ['partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'])
+  const partition = readObject(value, path, ['partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], ['elr'])
   return Object.freeze({
     topicId,
     partition: readPartitionIndex(partition.partition, `${path}.partition`),
     replicas: readBrokerIds(partition.replicas, `${path}.replicas`),
-    isr: readBrokerIds(partition.isr, `${path}.isr`),
+    isr: readBrokerIds(partition.isr, `${path}.isr`, 0),
+    ...(partition.elr === undefined ? {} : { elr: readBrokerIds(partition.elr, `${path}.elr`, 0) }),
     leader: readLeader(partition.leader, `${path}.leader`),
     leaderEpoch: readLeaderEpoch(partition.leaderEpoch, `${path}.leaderEpoch`),
     partitionEpoch: readPartitionEpoch(partition.partitionEpoch, `${path}.partitionEpoch`),

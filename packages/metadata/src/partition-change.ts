@@ -14,6 +14,7 @@ import type { PartitionChangeRecord } from './metadata-record.js'
 export interface PartitionTarget {
   readonly leader?: NodeId
   readonly isr?: readonly NodeId[]
+  readonly elr?: readonly NodeId[]
   readonly replicas?: readonly NodeId[]
 }
 
@@ -24,15 +25,17 @@ const sameList = (a: readonly NodeId[], b: readonly NodeId[]): boolean =>
 export function buildPartitionChange (current: PartitionImage, target: PartitionTarget): PartitionChangeRecord | undefined {
   const leaderChanged = target.leader !== undefined && target.leader !== current.leader
   const isrChanged = target.isr !== undefined && !sameList(target.isr, current.isr)
+  const elrChanged = target.elr !== undefined && !sameList(target.elr, current.elr ?? [])
   const replicasChanged = target.replicas !== undefined && !sameList(target.replicas, current.replicas)
   const replicaRemoved = replicasChanged && current.replicas.some((id) => !(target.replicas ?? []).includes(id))
-  if (!leaderChanged && !isrChanged && !replicasChanged) return undefined
+  if (!leaderChanged && !isrChanged && !elrChanged && !replicasChanged) return undefined
   return Object.freeze({
     type: 'PartitionChange',
     topicId: current.topicId,
     partition: current.partition,
     ...(leaderChanged || replicaRemoved ? { leader: target.leader ?? current.leader } : {}),
     ...(isrChanged ? { isr: Object.freeze([...(target.isr ?? [])]) } : {}),
+    ...(elrChanged ? { elr: Object.freeze([...(target.elr ?? [])]) } : {}),
     ...(replicasChanged ? { replicas: Object.freeze([...(target.replicas ?? [])]) } : {}),
   })
 }

@@ -18,7 +18,10 @@
  *  5. an acknowledged record is stored at its acknowledged offset (never lost or moved);
  *  6. no record appears that was never produced; 7. an idempotent producer's record is stored once;
  *  8. a partition is owned by at most one member of a group at a time;
- *  9. committed offsets never go back except by an explicit reset.
+ *  9. committed offsets never go back except by an explicit reset;
+ * 10. every broker's applied metadata image is sound at each raft entry boundary (`MetadataImage.invariantProblems`):
+ *     in particular a led partition's leader and ISR are live brokers, never fenced ones (KIP-841), and the leader is
+ *     in the ISR.
  */
 import { type BatchHeader, batchSizeBytes, parseBatch, validateBatch, walkBatches } from '@gregor/records'
 
@@ -91,6 +94,14 @@ export class ClusterInvariants {
     const seen = this.#metadata.get(index)
     if (seen === undefined) this.#metadata.set(index, fingerprint)
     else if (seen !== fingerprint) fail('committed metadata never changes', `broker ${brokerId} has ${fingerprint} at index ${index}, was ${seen}`)
+  }
+
+  // ---- 10: the metadata image ----
+
+  /** `problems` are what the image `brokerId` applied up to `appliedIndex` says is broken in itself. */
+  checkMetadataImage (brokerId: number, appliedIndex: number, problems: readonly string[]): void {
+    this.checks++
+    if (problems.length > 0) fail('the metadata image is sound', `broker ${brokerId} at index ${appliedIndex}: ${problems.join('; ')}`)
   }
 
   // ---- 3–7: partitions ----

@@ -11,6 +11,13 @@ export interface ClusterNemesisWeights {
   crashController: number
   /** Power loss of the whole host: every broker crashes at once and loses what it had not synced. */
   crashAll: number
+  /**
+   * Crash the broker that just acknowledged a batch, right after the ack (a plain crash, unsynced loss as drawn):
+   * the window in which an acknowledged record exists only where the high watermark counted it.
+   */
+  crashLeaderAfterAck: number
+  /** Power loss of the whole host right after an ack: what was unsynced is lost while the ack is fresh. */
+  powerLossAfterAck: number
   /** SIGSTOP for a while: timers and messages wait, then run late, with stale views. */
   pauseBroker: number
   isolateBroker: number
@@ -18,6 +25,11 @@ export interface ClusterNemesisWeights {
   oneWay: number
   /** A sees B and C; B and C do not see each other. */
   bridge: number
+  /**
+   * Cut one broker -> the active controller, one way, for longer than the broker session timeout: the broker is
+   * fenced while it can still fetch from the other leaders (the situation KIP-841 is about).
+   */
+  cutFromController: number
   /** Cut a leader of partitions off from the clients only. */
   isolateFromClients: number
   fsyncFails: number
@@ -44,6 +56,20 @@ export interface ClusterSimParams {
   readonly faultDurationMaxMs: number
   readonly producerIntervalMs: number
   readonly batchRecordsMax: number
+  /** Batches a producer keeps in flight per partition (1..5, as Kafka's idempotent producer allows). */
+  readonly producerMaxInFlight: number
+  /** Probability that a plain crash (not a power loss) also loses unsynced writes (a kernel panic). */
+  readonly crashLosesUnsyncedProbability: number
+  /**
+   * Probability that a crash losing unsynced writes loses every unsynced byte; otherwise a random prefix of each
+   * file's unsynced appends survives (pages the kernel happened to write back).
+   */
+  readonly unsyncedAllLostProbability: number
+  /**
+   * Mean virtual time an fsync/fdatasync takes (exponential per call, so one replica's sync often ends after
+   * another's; a write takes the disk latency only): the window in which written data is not yet durable.
+   */
+  readonly syncLatencyMeanMs: number
 }
 
 function weights (rng: Rng): ClusterNemesisWeights {
@@ -53,10 +79,13 @@ function weights (rng: Rng): ClusterNemesisWeights {
     crashBroker: on(3),
     crashController: on(2),
     crashAll: on(1),
+    crashLeaderAfterAck: on(2),
+    powerLossAfterAck: on(3),
     pauseBroker: on(2),
     isolateBroker: on(3),
     oneWay: on(2),
     bridge: on(2),
+    cutFromController: on(2),
     isolateFromClients: on(2),
     fsyncFails: on(1),
     diskFull: on(1),
@@ -67,6 +96,15 @@ function weights (rng: Rng): ClusterNemesisWeights {
   }
 }
 
+function networkFaults (rng: Rng): LinkFaults {
+  const dropProbability = rng.next() < 0.5 ? 0 : rng.next() * 0.05
+  const duplicateProbability = rng.next() < 0.5 ? 0 : rng.next() * 0.05
+  // Half the seeds run on a data-centre LAN (tens of microseconds), where an acknowledgement can reach the client
+  // before a replica's fdatasync completes; the others on a slower network.
+  if (rng.next() < 0.5) return { dropProbability, duplicateProbability, delayMinMs: 0.02 + rng.next() * 0.08, delayMeanMs: 0.05 + rng.next() * 0.5 }
+  return { dropProbability, duplicateProbability, delayMinMs: 0.1 + rng.next(), delayMeanMs: 0.5 + rng.next() * 5 }
+}
+
 /** The disk faults: with them off, a seed runs only network, process and clock faults. */
 export const diskFaultKinds = ['fsyncFails', 'diskFull', 'readErrors', 'flipByte'] as const
 
@@ -75,22 +113,22 @@ export function drawClusterSimParams (seed: number, options: { diskFaults?: bool
   const params: ClusterSimParams = {
     seed,
     brokerCount: 3,
-    partitions: rng.int(1, 4),
+    partitions: rng.int(1, 7),
     consumers: rng.int(1, 4),
     faultPhaseMs: rng.int(8_000, 20_000),
     livenessWindowMs: 40_000,
-    network: {
-      dropProbability: rng.next() < 0.5 ? 0 : rng.next() * 0.05,
-      duplicateProbability: rng.next() < 0.5 ? 0 : rng.next() * 0.05,
-      delayMinMs: 0.1 + rng.next(),
-      delayMeanMs: 0.5 + rng.next() * 5,
-    },
+    network: networkFaults(rng),
     nemesisMeanIntervalMs: rng.int(500, 3_000),
     nemesis: weights(rng),
     faultDurationMinMs: 200,
     faultDurationMaxMs: rng.int(1_000, 8_000),
     producerIntervalMs: rng.int(5, 50),
     batchRecordsMax: rng.int(1, 5),
+    producerMaxInFlight: rng.int(1, 6),
+    crashLosesUnsyncedProbability: [0.3, 0.7, 1][rng.int(0, 3)] as number,
+    unsyncedAllLostProbability: rng.next() < 0.5 ? 0.5 : 1,
+    // A fast SSD, or a cloud or spinning disk whose fdatasync takes milliseconds.
+    syncLatencyMeanMs: rng.next() < 0.5 ? 0.05 + rng.next() * 1 : 1 + rng.next() * 5,
     ...overrides,
   }
   if (options.diskFaults !== false) return params

@@ -89,7 +89,13 @@ export class ClusterSimulation {
   readonly #consumers: SimGroupConsumer[] = []
   #healed = false
   #faults = 0
+  /** Partition directory → the one broker whose copy of it the nemesis may corrupt (the fault atlas). */
+  readonly #corruptedOn = new Map<string, number>()
   #crashes = 0
+  /** Broker id → the metadata index of the image last checked for soundness. */
+  readonly #imageChecked = new Map<number, number>()
+  /** A crash armed to follow the next acknowledgement (given the broker that acknowledged it). */
+  #afterAck: ((leaderId: number) => void) | undefined
   /** Undo actions of the faults in force (heal runs them all). */
   readonly #undo = new Set<() => void>()
   #unhandled: () => unknown = () => undefined
@@ -101,8 +107,9 @@ export class ClusterSimulation {
     this.network = new SimRpcNetwork(this.scheduler, seededRng(params.seed * 31 + 7), params.network, (id) => this.#processOf(id))
     const brokerIds = Array.from({ length: params.brokerCount }, (_, i) => i + 1)
     this.brokers = brokerIds.map((id) => new SimBroker({
-      id, brokerIds, scheduler: this.scheduler, network: this.network, seed: params.seed,
+      id, brokerIds, scheduler: this.scheduler, network: this.network, seed: params.seed, syncLatencyMeanMs: params.syncLatencyMeanMs,
       peer: (brokerId) => this.brokers[brokerId - 1],
+      onProduceAcknowledged: () => { this.#acknowledged(id) },
       trace: (line) => { this.trace.add(`b${id} ${line}`) },
     }))
   }
@@ -165,6 +172,11 @@ export class ClusterSimulation {
     const status = broker.quorumStatus()
     if (status !== undefined) this.invariants.observeRole(broker.id, status.term, status.role === 'leader')
     for (const { index, fingerprint } of broker.newlyCommittedMetadata()) this.invariants.observeCommittedMetadata(broker.id, index, fingerprint)
+    const image = broker.image()
+    if (image !== undefined && this.#imageChecked.get(broker.id) !== image.appliedIndex) {
+      this.#imageChecked.set(broker.id, image.appliedIndex)
+      this.invariants.checkMetadataImage(broker.id, image.appliedIndex, image.invariantProblems())
+    }
     for (const replica of broker.replicaViews(TOPIC)) this.invariants.checkReplica(replica, full)
   }
 
@@ -190,6 +202,7 @@ export class ClusterSimulation {
       const producer = new SimProducer(this.#client(`producer-${partition}`), {
         name: `p${partition}`, topic: TOPIC, partition, batchRecordsMax: this.params.batchRecordsMax,
         sendIntervalMs: this.params.producerIntervalMs, deliveryTimeoutMs: 20_000, retryBackoffMs: 100,
+        maxInFlight: this.params.producerMaxInFlight,
       }, this.invariants, traceLine)
       this.#producers.push(producer)
       producer.start()
@@ -205,6 +218,18 @@ export class ClusterSimulation {
   }
 
   // ---- the nemesis ----
+
+  /**
+   * Runs a crash armed by the nemesis right after broker `leaderId` sent an acknowledgement: as the next event, so the
+   * answer is already on the wire (the network delivers it whatever happens to its sender) while a replica counted
+   * for it may still be syncing.
+   */
+  #acknowledged (leaderId: number): void {
+    const action = this.#afterAck
+    if (action === undefined || this.#healed) return
+    this.#afterAck = undefined
+    this.scheduler.after(0, () => { if (!this.#healed) action(leaderId) })
+  }
 
   #exponential (meanMs: number): number {
     return -Math.log(1 - this.#rng.next()) * meanMs
@@ -240,8 +265,8 @@ export class ClusterSimulation {
     return undefined
   }
 
-  /** Runs `undo` after a fault duration, or at healing, whichever is first. */
-  #temporary (what: string, undo: () => void): void {
+  /** Runs `undo` after a fault duration (drawn unless given), or at healing, whichever is first. */
+  #temporary (what: string, undo: () => void, durationMs = this.#durationMs()): void {
     this.#faults++
     this.trace.add(`nemesis ${what}`)
     let done = false
@@ -253,7 +278,7 @@ export class ClusterSimulation {
       undo()
     }
     this.#undo.add(once)
-    this.scheduler.after(this.#durationMs(), once)
+    this.scheduler.after(durationMs, once)
   }
 
   #inject (action: keyof ClusterNemesisWeights): void {
@@ -262,11 +287,16 @@ export class ClusterSimulation {
     switch (action) {
       case 'crashBroker': return this.#crash(this.#pick(running))
       case 'crashController': return this.#crash(running.find((broker) => broker.isController()))
-      case 'crashAll': {
-        if (running.length === 0) return
-        this.#faults++
-        this.trace.add('nemesis power loss: every broker crashes')
-        for (const broker of running) this.#crash(broker, true)
+      case 'crashAll': return this.#powerLoss('nemesis power loss: every broker crashes')
+      case 'crashLeaderAfterAck': {
+        this.#afterAck = (leaderId) => {
+          this.trace.add(`nemesis crash b${leaderId} right after it acknowledged`)
+          this.#crash(this.brokers[leaderId - 1])
+        }
+        return
+      }
+      case 'powerLossAfterAck': {
+        this.#afterAck = () => { this.#powerLoss('nemesis power loss right after an ack: every broker crashes') }
         return
       }
       case 'pauseBroker': {
@@ -289,6 +319,15 @@ export class ClusterSimulation {
         const from = this.#pick(ids) as number
         const to = this.#pick(ids.filter((id) => id !== from)) as number
         this.#temporary(`cut b${from}->b${to}`, this.network.cut([[from, to]]))
+        return
+      }
+      case 'cutFromController': {
+        const controller = running.find((broker) => broker.isController())
+        const broker = this.#pick(running.filter((item) => item !== controller))
+        if (controller === undefined || broker === undefined) return
+        // Longer than the broker session timeout (3 s), so the broker is fenced while it can still fetch.
+        const durationMs = 3_500 + this.#rng.next() * 5_000
+        this.#temporary(`cut b${broker.id}->controller b${controller.id}`, this.network.cut([[broker.id, controller.id]]), durationMs)
         return
       }
       case 'bridge': {
@@ -325,11 +364,17 @@ export class ClusterSimulation {
         return
       }
       case 'flipByte': {
+        // A fault atlas, as TigerBeetle's VOPR keeps one: a partition's log is corrupted on one broker at most, so
+        // some intact copy of every committed record always exists and the cluster is expected to recover.
         const broker = this.#pick(this.brokers) as SimBroker
-        const flipped = broker.flipRandomByte(this.#rng)
+        const flipped = broker.flipRandomByte(this.#rng, (partitionDir) => {
+          const owner = this.#corruptedOn.get(partitionDir)
+          return owner === undefined || owner === broker.id
+        })
         if (flipped !== undefined) {
+          this.#corruptedOn.set(flipped.partitionDir, broker.id)
           this.#faults++
-          this.trace.add(`nemesis flipped a byte of ${flipped} on b${broker.id}`)
+          this.trace.add(`nemesis flipped a byte of ${flipped.path} on b${broker.id}`)
         }
         return
       }
@@ -349,15 +394,32 @@ export class ClusterSimulation {
     }
   }
 
-  #crash (broker: SimBroker | undefined, powerLoss = false): void {
+  /**
+   * Power loss of the whole host: every running broker crashes at once and loses what it had not synced. One of them
+   * comes back late (a slow boot), after the others' sessions are up again and its own has expired: the controller
+   * then moves its leaderships to the replicas that are back, whatever they kept of what they had reported.
+   */
+  #powerLoss (what: string): void {
+    const running = this.brokers.filter((broker) => broker.running)
+    if (running.length === 0) return
+    this.#faults++
+    this.trace.add(what)
+    const late = this.#pick(running)
+    for (const broker of running) this.#crash(broker, true, broker === late ? this.#durationMs() + 4_000 + this.#rng.next() * 4_000 : this.#durationMs())
+  }
+
+  #crash (broker: SimBroker | undefined, powerLoss = false, downMs = this.#durationMs()): void {
     if (broker === undefined || !broker.running) return
     this.#crashes++
     if (!powerLoss) this.#faults++
-    this.trace.add(`nemesis crash b${broker.id}${powerLoss ? ' (power loss)' : ''}`)
     broker.crash()
-    // Power loss (and sometimes a plain crash: a kernel panic) loses what was not synced.
-    if (powerLoss || this.#rng.next() < 0.3) broker.disk.crash(this.#rng)
-    this.scheduler.after(this.#durationMs(), () => { if (!broker.running) this.#restart(broker) })
+    // Power loss (and, as drawn per seed, a plain crash: a kernel panic) loses what was not synced: all of it, or
+    // a random prefix of each file's unsynced appends.
+    const loses = powerLoss || this.#rng.next() < this.params.crashLosesUnsyncedProbability
+    const all = loses && this.#rng.next() < this.params.unsyncedAllLostProbability
+    this.trace.add(`nemesis crash b${broker.id}${powerLoss ? ' (power loss)' : ''}${loses ? (all ? ': every unsynced byte lost' : ': unsynced tail cut') : ''}`)
+    if (loses) broker.disk.crash(all ? undefined : this.#rng)
+    this.scheduler.after(downMs, () => { if (!broker.running) this.#restart(broker) })
   }
 
   #restart (broker: SimBroker): void {

@@ -8,7 +8,7 @@
  * `crash()` kills the incarnation: nothing of it runs again (see SimProcess). What survives is exactly what reached
  * the disk; what the disk keeps after a power loss is the disk's business (`disk.crash(rng)`).
  */
-import { ErrorCode, GregorError, nodeId, seededRng } from '@gregor/common'
+import { ErrorCode, GregorError, type Rng, nodeId, seededRng } from '@gregor/common'
 import {
   BrokerNode, type Controller, type ControllerChannel, type ReplicaFetchSession, type ReplicaFetchTransport, type ReplicaManager,
 } from '@gregor/broker'
@@ -37,6 +37,10 @@ export interface SimBrokerOptions {
   readonly scheduler: SimScheduler
   readonly network: SimRpcNetwork
   readonly seed: number
+  /** Mean virtual time an fsync takes (exponential per call; see `processFileSystem`). */
+  readonly syncLatencyMeanMs: number
+  /** Told when this broker answers a produce request with success on every partition (the nemesis strikes then). */
+  readonly onProduceAcknowledged?: () => void
   /** Another broker's running parts, for what the network delivers to it. */
   readonly peer: (brokerId: number) => SimBroker | undefined
   readonly trace: (line: string) => void
@@ -48,6 +52,8 @@ export class SimBroker {
   readonly disk: SimFileSystem
   readonly #options: SimBrokerOptions
   readonly #raftStore: SimRaftStore
+  /** Draws each fsync's latency: this machine's disk, across incarnations. */
+  readonly #syncLatencyRng: Rng
   #process: SimProcess
   #incarnation = 0
   #parts: BrokerNode | undefined
@@ -60,6 +66,7 @@ export class SimBroker {
     this.#options = options
     this.disk = new SimFileSystem({ ioHook: async () => { await new Promise<void>((resolve) => { options.scheduler.after(diskLatencyMs, resolve) }) } })
     this.#raftStore = new SimRaftStore(options.brokerIds.map((id) => nodeId(id)))
+    this.#syncLatencyRng = seededRng(options.seed * 7_907 + options.id * 65_537)
     this.#process = new SimProcess(options.scheduler, options.id, 0)
     this.#process.kill()
   }
@@ -101,7 +108,7 @@ export class SimBroker {
       // Raft deadlines run on time that a wall-clock jump does not move.
       monotonicClock: { nowMs: () => scheduler.nowMs },
       timers: process.timers, rng,
-      fs: processFileSystem(this.disk, process),
+      fs: processFileSystem(this.disk, process, { syncLatencyMs: () => this.#syncLatencyMs() }),
       raftStore: this.#raftStore,
       raftTransport: { send: (message: Message) => { network.send(id, message.to, () => { this.#options.peer(message.to)?.receiveRaft(message) }) } },
       controllerChannel: (view) => new SimControllerChannel(process, network, () => view.quorumLeaderId(), (brokerId) => this.#options.peer(brokerId)?.controller()),
@@ -113,6 +120,12 @@ export class SimBroker {
       void node.start().then(() => { node.startLifecycle() })
     })
     return node
+  }
+
+  /** Exponential around the seed's mean, capped (a single sync cannot stall the run). */
+  #syncLatencyMs (): number {
+    const meanMs = this.#options.syncLatencyMeanMs
+    return Math.min(-Math.log(1 - this.#syncLatencyRng.next()) * meanMs, 20 * meanMs)
   }
 
   // ---- what the network delivers to this broker ----
@@ -131,7 +144,11 @@ export class SimBroker {
     return {
       image: () => parts.image,
       initProducerId: async () => parts.producerIds.allocate(),
-      produce: async (request) => await parts.replicas.produce(request),
+      produce: async (request) => {
+        const response = await parts.replicas.produce(request)
+        if ((response.partitions ?? []).every((result) => (result.errorCode ?? '') === '')) this.#options.onProduceAcknowledged?.()
+        return response
+      },
       fetch: async (request) => await parts.replicas.fetch(request),
       findCoordinator: async (groupId) => await parts.groups.findCoordinator(groupId),
       heartbeat: async (request) => await parts.groups.heartbeat(request),
@@ -173,7 +190,9 @@ export class SimBroker {
       if (state === undefined) continue
       const dir = `${DATA_DIR}/${topic}-${partition}`
       views.push({
-        brokerId: this.id, incarnation: this.#incarnation, partition: `${topic}-${partition}`, highWatermark: state.highWatermark,
+        // A log directory reopened after a failure holds new replicas, as a restart does (its HW may be lower).
+        brokerId: this.id, incarnation: this.#incarnation * 1_000_000 + parts.replicas.logDirGeneration,
+        partition: `${topic}-${partition}`, highWatermark: state.highWatermark,
         segments: () => (this.disk.peekDir(dir) ?? []).filter((name) => name.endsWith('.log'))
           .map((name) => ({ name, bytes: this.disk.peekFile(`${dir}/${name}`) ?? new Uint8Array() })),
       })
@@ -217,8 +236,10 @@ export class SimBroker {
   }
 
   /** Bit rot in one of this broker's segment files (of any partition); the flipped file's name, if any. */
-  flipRandomByte (rng: { int: (min: number, max: number) => number }): string | undefined {
-    const dirs = (this.disk.peekDir(DATA_DIR) ?? []).filter((name) => !name.includes('.'))
+  flipRandomByte (
+    rng: { int: (min: number, max: number) => number }, allowed: (partitionDir: string) => boolean = () => true,
+  ): { path: string; partitionDir: string } | undefined {
+    const dirs = (this.disk.peekDir(DATA_DIR) ?? []).filter((name) => !name.includes('.') && allowed(name))
     if (dirs.length === 0) return undefined
     const dir = `${DATA_DIR}/${dirs[rng.int(0, dirs.length)] as string}`
     const files = (this.disk.peekDir(dir) ?? []).filter((name) => name.endsWith('.log'))
@@ -227,7 +248,7 @@ export class SimBroker {
     const size = this.disk.peekFile(path)?.length ?? 0
     if (size === 0) return undefined
     this.disk.flipByte(path, rng.int(0, size))
-    return path
+    return { path, partitionDir: dir.slice(DATA_DIR.length + 1) }
   }
 
   describe (): string {

@@ -1,9 +1,15 @@
 /**
- * An idempotent `acks=all` producer for one partition, as the simulation's workload: it sends one batch at a time
- * (so its sequence numbers are simple to follow), retries a batch with the same producer id and sequence until it
- * is acknowledged or its delivery timeout passes, and then, as Kafka's producer does after an expired batch whose
- * fate is unknown, starts over with a new producer id (a batch it gave up on may still be stored: that is allowed,
- * but only once).
+ * An idempotent `acks=all` producer for one partition, as the simulation's workload: it keeps up to `maxInFlight`
+ * batches in flight (1..5, as Kafka's idempotent producer; the network reorders them, so the broker's sequence checks
+ * and its dedupe window are exercised), retries each batch with the same producer id and sequence until it is
+ * acknowledged or its delivery timeout passes, and then, as Kafka's producer does after an expired batch whose fate
+ * is unknown, starts over with a new producer id: every batch still in flight under the old id is given up with it (a
+ * batch it gave up on may still be stored: that is allowed, but only once).
+ *
+ * Sequence state per producer id is a "generation": a batch is sent only under the generation it was built in. An
+ * OUT_OF_ORDER_SEQUENCE_NUMBER answer to a batch with an older batch of its generation still unacknowledged is
+ * expected (that one has not arrived yet) and retried; to the oldest unacknowledged batch it means the broker lost
+ * the producer's state, and the generation ends.
  *
  * Every record's value is a unique id (`<producer>:<n>`): the invariants find a record stored twice, a record that
  * was never sent, and an acknowledged record that is missing or moved, by id.
@@ -21,6 +27,17 @@ export interface SimProducerOptions {
   readonly sendIntervalMs: number
   readonly deliveryTimeoutMs: number
   readonly retryBackoffMs: number
+  /** Batches in flight at once (1..5). */
+  readonly maxInFlight: number
+}
+
+/** One producer id's sequence state, and its batches not yet acknowledged (by base sequence). */
+interface Generation {
+  readonly producerId: number
+  readonly producerEpoch: number
+  nextSequence: number
+  readonly unacked: Set<number>
+  ended: boolean
 }
 
 /** Answers after which the producer starts over with a new id: its sequence state is no longer trusted. */
@@ -33,10 +50,10 @@ export class SimProducer {
   readonly #options: SimProducerOptions
   readonly #invariants: ClusterInvariants
   readonly #trace: (line: string) => void
-  #producerId = -1
-  #producerEpoch = 0
-  #nextSequence = 0
+  #generation: Generation | undefined
   #nextRecord = 0
+  #inFlight = 0
+  #slotFreed: (() => void) | undefined
   #stopped = false
   acknowledged = 0
   gaveUp = 0
@@ -55,57 +72,73 @@ export class SimProducer {
     void this.#run()
   }
 
-  /** Stops sending new batches (a batch in flight finishes). */
+  /** Stops sending new batches (batches in flight finish). */
   stop (): void {
     this.#stopped = true
+    const freed = this.#slotFreed
+    this.#slotFreed = undefined
+    freed?.()
   }
 
   async #run (): Promise<void> {
-    const { sendIntervalMs } = this.#options
+    const { sendIntervalMs, maxInFlight } = this.#options
     while (!this.#stopped) {
       await this.#client.sleep(sendIntervalMs)
-      if (this.#producerId < 0 && !await this.#initProducerId()) continue
-      await this.#sendOneBatch()
+      while (this.#inFlight >= maxInFlight) await new Promise<void>((resolve) => { this.#slotFreed = resolve })
+      if (this.#stopped) break
+      const generation = this.#generation ?? await this.#initProducerId()
+      if (generation === undefined) continue
+      this.#inFlight++
+      void this.#sendBatch(generation).finally(() => {
+        this.#inFlight--
+        const freed = this.#slotFreed
+        this.#slotFreed = undefined
+        freed?.()
+      })
     }
   }
 
-  async #initProducerId (): Promise<boolean> {
+  async #initProducerId (): Promise<Generation | undefined> {
     try {
       const { producerId, producerEpoch } = await this.#client.call(this.#client.randomBroker(), async (api) => await api.initProducerId())
-      this.#producerId = producerId
-      this.#producerEpoch = producerEpoch
-      this.#nextSequence = 0
-      return true
+      this.#generation = { producerId, producerEpoch, nextSequence: 0, unacked: new Set(), ended: false }
+      return this.#generation
     } catch {
-      return false
+      return undefined
     }
   }
 
-  async #sendOneBatch (): Promise<void> {
-    const { name, topic, partition, batchRecordsMax, deliveryTimeoutMs, retryBackoffMs } = this.#options
+  async #sendBatch (generation: Generation): Promise<void> {
+    const { name, batchRecordsMax, deliveryTimeoutMs, retryBackoffMs } = this.#options
     const count = 1 + (this.#nextRecord % batchRecordsMax)
     const ids = Array.from({ length: count }, () => `${name}:${this.#nextRecord++}`)
     for (const id of ids) this.#invariants.recordSent(id)
-    const baseSequence = this.#nextSequence
+    const baseSequence = generation.nextSequence
+    generation.nextSequence += count
+    generation.unacked.add(baseSequence)
     const records = buildBatch(ids.map((id) => ({ value: Buffer.from(id) })), {
-      producerId: this.#producerId, producerEpoch: this.#producerEpoch, baseSequence, nowMs: this.#client.process.clock.nowMs(),
+      producerId: generation.producerId, producerEpoch: generation.producerEpoch, baseSequence, nowMs: this.#client.process.clock.nowMs(),
     })
     const startedMs = this.#client.process.clock.nowMs()
-    while (this.#client.process.clock.nowMs() - startedMs < deliveryTimeoutMs) {
+    while (!generation.ended && this.#client.process.clock.nowMs() - startedMs < deliveryTimeoutMs) {
       const code = await this.#attempt(records, ids)
       if (code === '') {
-        this.#nextSequence += count
+        generation.unacked.delete(baseSequence)
         return
       }
-      if (resetCodes.has(code)) break
+      if (generation.ended) break
+      const oldest = Math.min(...generation.unacked) === baseSequence
+      if (resetCodes.has(code) && (code !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || oldest)) break
       await this.#client.sleep(retryBackoffMs)
     }
-    // Its fate is unknown (it may be stored): a new producer id, so the next batch cannot be taken for a retry of
-    // this one or be refused for a sequence gap.
+    // Its fate is unknown (it may be stored): a new producer id, so no later batch can be taken for a retry of this
+    // one or be refused for a sequence gap. The generation's other batches in flight are given up with it.
     this.gaveUp++
+    if (generation.ended) return
+    generation.ended = true
     this.resets++
     this.#trace(`${name} gave up on ${ids[0]}..${ids[ids.length - 1]} (seq ${baseSequence}); new producer id`)
-    this.#producerId = -1
+    if (this.#generation === generation) this.#generation = undefined
   }
 
   /** One attempt; '' when acknowledged. */

@@ -69,7 +69,7 @@ function lifecycle (channel: ScriptedChannel, time: ManualTimers): BrokerLifecyc
   })
 }
 
-const alterRequest = { brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [2] }
+const alterRequest = { brokerId: 2, topic: 't', partition: 0, leaderEpoch: 0, partitionEpoch: 0, newIsrWithEpochs: [{ brokerId: 2, brokerEpoch: -1 }] }
 
 describe('broker lifecycle on injected time', () => {
   test('registers, heartbeats every interval of virtual time, is unfenced by the answer, and re-registers when told', async () => {

@@ -3,7 +3,9 @@
  *
  * Owns: registration of this incarnation with the active controller, one long-lived Heartbeat stream to it carrying
  * the metadata applied index every `heartbeatIntervalMs`, the broker's fenced flag as the controller last reported
- * it, controlled shutdown (`want_shut_down` until the controller says `shutdown_ready`), and forwarding AlterPartition
+ * it, controlled shutdown (`want_shut_down` until the controller says `shutdown_ready`), the log directory's health
+ * (`log_dir_offline`, sent at once when it changes: the controller fences the broker while it is offline), and
+ * forwarding AlterPartition
  * and admin requests to whichever broker is controller now.
  *
  * Invariants: at most one heartbeat stream is open; it is torn down and reopened (with bounded backoff) when it
@@ -26,6 +28,15 @@ export interface BrokerLifecycleDeps {
   /** The way to the active controller (gRPC in production, the simulated network in the simulation). */
   readonly channel: ControllerChannel
   readonly appliedIndex: () => number
+  /**
+   * The id in the broker's log directory (KIP-858), sent with every registration; undefined while it is not known
+   * yet (registration waits). Absent: the broker reports none.
+   */
+  readonly logDirId?: () => string | undefined
+  /** Replicas whose log must re-fetch after corruption (issue 10, defect 5), reported in every heartbeat. */
+  readonly refetchingReplicas?: () => readonly { readonly topicId: string; readonly partition: number }[]
+  /** Whether the broker's log directory is offline now (KIP-858); absent: never. */
+  readonly logDirOffline?: () => boolean
   readonly heartbeatIntervalMs?: number
   readonly config?: Partial<BrokerLifecycleConfig>
   readonly clock: Clock
@@ -90,6 +101,11 @@ export class BrokerLifecycle {
     for (const waiter of this.#shutdownWaiters) waiter()
   }
 
+  /** The log directory's health changed: tell the controller now rather than at the next interval. */
+  logDirChanged (): void {
+    this.#sendHeartbeat()
+  }
+
   /** Asks for controlled shutdown; true once the controller says this broker leads nothing, false on timeout. */
   async requestShutdown (timeoutMs: number): Promise<boolean> {
     if (this.#shutdownReady) return true
@@ -136,9 +152,12 @@ export class BrokerLifecycle {
 
   async #register (target: string): Promise<boolean> {
     const { brokerId, incarnationId, clusterId, listeners, rack } = this.#deps
+    const logDirId = this.#deps.logDirId === undefined ? '' : this.#deps.logDirId()
+    if (logDirId === undefined) return false
     try {
       const response = await this.#deps.channel.registerBroker(
-        { brokerId, incarnationId, clusterId, listeners: [...listeners], rack: rack ?? '' }, this.#config.registerDeadlineMs)
+        { brokerId, incarnationId, clusterId, listeners: [...listeners], rack: rack ?? '', logDirId },
+        this.#config.registerDeadlineMs)
       if (response.errorCode !== '') {
         this.#log.debug({ controller: target, errorCode: response.errorCode, errorMessage: response.errorMessage }, 'registration refused')
         return false
@@ -172,6 +191,8 @@ export class BrokerLifecycle {
         session?.send({
           brokerId: this.#deps.brokerId, incarnationId: this.#deps.incarnationId,
           metadataAppliedIndex: this.#deps.appliedIndex(), wantShutDown: this.#wantShutDown,
+          logDirOffline: this.#deps.logDirOffline?.() ?? false,
+          refetching: [...(this.#deps.refetchingReplicas?.() ?? [])],
         })
       }
       session = this.#deps.channel.openHeartbeats({

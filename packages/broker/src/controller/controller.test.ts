@@ -1,4 +1,4 @@
-import { type NodeId, type TimerHandle, type Timers, nodeId, raftIndex, silentLogger } from '@gregor/common'
+import { ErrorCode, type NodeId, type TimerHandle, type Timers, nodeId, raftIndex, silentLogger } from '@gregor/common'
 import {
   MetadataImage, type MetadataRecord, NO_LEADER, defaultMetadataConfig, encodeMetadataRecords, validateMetadataConfig,
 } from '@gregor/metadata'
@@ -66,6 +66,79 @@ function harness (options: { propose?: (records: readonly MetadataRecord[]) => P
   const broker = (id: number) => image.broker(id as NodeId)
   return { image, clock, timers, controller, applied, incarnation, register, heartbeat, startBrokers, advance, broker }
 }
+
+/** An AlterPartition ISR with each member's current broker epoch, as a leader that saw them all fetch would send. */
+function withEpochs (h: { image: MetadataImage }, ids: readonly number[]): { brokerId: number; brokerEpoch: number }[] {
+  return ids.map((id) => ({ brokerId: id, brokerEpoch: h.image.broker(id as NodeId)?.brokerEpoch ?? -1 }))
+}
+
+describe('controller: issue 10 defects 5 and 9', () => {
+  test('#5 a broker whose heartbeat says its log directory is offline is fenced at once, and unfenced only once it is back', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }] })
+    expect(h.image.partitionsLedBy(nodeId(2)).length).toBeGreaterThan(0)
+    const offline = await h.controller.heartbeat({ brokerId: 2, incarnationId: h.incarnation(2), metadataAppliedIndex: h.image.appliedIndex, logDirOffline: true })
+    expect(offline).toMatchObject({ errorCode: '', fenced: true })
+    expect(h.image.partitionsLedBy(nodeId(2))).toEqual([])
+    for (const partition of h.image.partitions()) expect(partition.isr).not.toContain(2)
+    // Heartbeats go on while the directory is offline: it stays fenced, however caught up it is.
+    const still = await h.controller.heartbeat({ brokerId: 2, incarnationId: h.incarnation(2), metadataAppliedIndex: h.image.appliedIndex, logDirOffline: true })
+    expect(still.fenced).toBe(true)
+    expect((await h.heartbeat(2)).fenced).toBe(false)
+  })
+
+  test('#5 a broker reporting re-fetching replicas (corruption found) leaves their ISRs and leaderships', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }] })
+    const led = h.image.partitionsLedBy(nodeId(2)).map((p) => p.partition)
+    expect(led.length).toBeGreaterThan(0)
+    const refetching = [0, 1, 2].map((partition) => ({ topicId: 'topic-id-1', partition }))
+    const answer = await h.controller.heartbeat({ brokerId: 2, incarnationId: h.incarnation(2), metadataAppliedIndex: h.image.appliedIndex, refetching })
+    expect(answer).toMatchObject({ errorCode: '', fenced: false })
+    for (const partition of h.image.partitions()) {
+      expect(partition.isr).not.toContain(2)
+      expect(partition.leader).not.toBe(2)
+    }
+  })
+
+  test('#9 KIP-903: an ISR expansion naming a broker epoch of a replaced incarnation is refused', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 1, replicationFactor: 3 }] })
+    const first = h.image.partition('topic-id-1', 0)!
+    const leader = first.leader
+    const follower = first.isr.find((id) => id !== leader)!
+    const shrunk = await h.controller.alterPartition({
+      brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch: first.leaderEpoch, partitionEpoch: first.partitionEpoch,
+      newIsrWithEpochs: withEpochs(h, first.isr.filter((id) => id !== follower)),
+    })
+    expect(shrunk.errorCode).toBe('')
+    // The leader saw the follower fetch caught up with its epoch; then the follower restarts (new incarnation).
+    const seenEpoch = h.image.broker(follower)!.brokerEpoch
+    h.clock.now += config.brokerSessionTimeoutMs
+    await h.controller.checkLiveness()
+    await h.controller.registerBroker({ brokerId: follower, incarnationId: 'restarted', clusterId: 'cluster-a', listeners: [{ name: 'BROKER', host: 'b', port: 1 }] })
+    for (const id of [1, 2, 3].filter((id) => id !== follower)) await h.heartbeat(id)
+    await h.controller.heartbeat({ brokerId: follower, incarnationId: 'restarted', metadataAppliedIndex: h.image.appliedIndex })
+    expect(h.image.broker(follower)).toMatchObject({ fenced: false })
+    const state = h.image.partition('topic-id-1', 0)!
+    const members = (epoch: number) => [...state.isr.map((id) => ({ brokerId: id, brokerEpoch: -1 })), { brokerId: follower, brokerEpoch: epoch }]
+    const stale = await h.controller.alterPartition({
+      brokerId: state.leader, topicId: 'topic-id-1', partition: 0, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
+      newIsrWithEpochs: members(seenEpoch),
+    })
+    expect(stale).toMatchObject({ errorCode: ErrorCode.INELIGIBLE_REPLICA })
+    expect(h.image.partition('topic-id-1', 0)?.isr).not.toContain(follower)
+    const current = await h.controller.alterPartition({
+      brokerId: state.leader, topicId: 'topic-id-1', partition: 0, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
+      newIsrWithEpochs: members(h.image.broker(follower)!.brokerEpoch),
+    })
+    expect(current.errorCode).toBe('')
+    expect(h.image.partition('topic-id-1', 0)?.isr).toContain(follower)
+  })
+})
 
 describe('controller: registration and unfencing', () => {
   test('a broker registers fenced and is unfenced once it reports the applied index', async () => {
@@ -228,11 +301,11 @@ describe('controller: controlled shutdown and ISR changes', () => {
     expect(partition).toBeDefined()
     const { leader, leaderEpoch, partitionEpoch, isr } = partition!
     const newIsr = isr.filter((id) => id === leader || id !== isr.find((other) => other !== leader))
-    const ok = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsr })
+    const ok = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsrWithEpochs: withEpochs(h, newIsr) })
     expect(ok).toMatchObject({ errorCode: '', isr: newIsr, partitionEpoch: partitionEpoch + 1 })
-    const stale = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsr: [...isr] })
+    const stale = await h.controller.alterPartition({ brokerId: leader, topicId: 'topic-id-1', partition: 0, leaderEpoch, partitionEpoch, newIsrWithEpochs: withEpochs(h, isr) })
     expect(stale).toMatchObject({ errorCode: 'FENCED_LEADER_EPOCH', partitionEpoch: partitionEpoch + 1 })
-    const unknown = await h.controller.alterPartition({ brokerId: leader, topicId: 'nope', partition: 0, leaderEpoch, partitionEpoch, newIsr })
+    const unknown = await h.controller.alterPartition({ brokerId: leader, topicId: 'nope', partition: 0, leaderEpoch, partitionEpoch, newIsrWithEpochs: withEpochs(h, newIsr) })
     expect(unknown.errorCode).toBe('UNKNOWN_TOPIC_OR_PARTITION')
   })
 })
@@ -260,7 +333,7 @@ describe('controller: preferred leaders', () => {
       const state = h.image.partition('topic-id-1', partition)!
       const answer = await h.controller.alterPartition({
         brokerId: state.leader, topicId: 'topic-id-1', partition, leaderEpoch: state.leaderEpoch,
-        partitionEpoch: state.partitionEpoch, newIsr: [...state.isr, 1],
+        partitionEpoch: state.partitionEpoch, newIsrWithEpochs: withEpochs(h, [...state.isr, 1]),
       })
       expect(answer.errorCode).toBe('')
     }
@@ -296,7 +369,7 @@ describe('controller: inactive', () => {
     expect(h.timers.armed).toBeUndefined()
     expect((await h.register(2)).errorCode).toBe('NOT_CONTROLLER')
     expect((await h.heartbeat(1)).errorCode).toBe('NOT_CONTROLLER')
-    const alter = await h.controller.alterPartition({ brokerId: 1, topicId: 'x', partition: 0, newIsr: [1] })
+    const alter = await h.controller.alterPartition({ brokerId: 1, topicId: 'x', partition: 0, newIsrWithEpochs: [{ brokerId: 1, brokerEpoch: -1 }] })
     expect(alter.errorCode).toBe('NOT_CONTROLLER')
     expect((await h.controller.createTopics({ topics: [{ name: 't' }] })).topics?.[0]?.errorCode).toBe('NOT_CONTROLLER')
     expect((await h.controller.deleteTopics({ topics: ['t'] })).topics?.[0]?.errorCode).toBe('NOT_CONTROLLER')

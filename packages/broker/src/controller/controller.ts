@@ -30,9 +30,9 @@ import {
 } from '@gregor/common'
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
-  type MetadataRecord, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
+  type MetadataRecord, type RefetchingReplica, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
   decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreateTopics, decideDeleteTopics,
-  decideIsrChange, decideOfflinePartitionElections, decidePreferredLeaderElection, heartbeatReceived,
+  decideIsrChange, decideOfflinePartitionElections, decideRefetchIsrRemovals, decidePreferredLeaderElection, heartbeatReceived,
   metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
@@ -71,6 +71,8 @@ export interface ControllerDeps {
 
 /** The most bytes one proposed batch may encode to: one Raft entry's payload. */
 const batchBytesMax = entryDataBytesMax
+/** Re-fetching replicas read from one heartbeat: the rest wait for the next one (a bound on one request's work). */
+const refetchingReportedMax = 1000
 
 /** After a failed fencing proposal, the check is retried no sooner than this (it would fail again at once). */
 const fencingRetryDelayMs = 50
@@ -174,6 +176,7 @@ export class Controller {
         brokerId, incarnationId,
         listeners: (request.listeners ?? []).map((l) => ({ name: l.name ?? '', host: l.host ?? '', port: l.port ?? 0 })),
         ...(request.rack ? { rack: request.rack } : {}),
+        ...(request.logDirId ? { logDirId: request.logDirId } : {}),
       }
       await this.#enqueue(async () => {
         for (;;) {
@@ -205,9 +208,15 @@ export class Controller {
       const incarnationId = request.incarnationId ?? ''
       // A zombie incarnation must not keep its successor's session alive.
       checkBrokerIncarnation(this.#deps.image(), brokerId, incarnationId)
-      this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: request.metadataAppliedIndex ?? 0 })
+      const logDirOffline = request.logDirOffline === true
+      const refetching = (request.refetching ?? []).slice(0, refetchingReportedMax)
+        .map((replica) => ({ topicId: replica.topicId ?? '', partition: replica.partition ?? 0 }))
+      this.#recordHeartbeat(brokerId, { incarnationId, metadataAppliedIndex: request.metadataAppliedIndex ?? 0, wantFence: logDirOffline })
       const wantShutDown = request.wantShutDown === true
       return await this.#enqueue(async () => {
+        // KIP-858: a broker whose log directory failed leads nothing and is in no ISR from this decision on.
+        if (logDirOffline && this.#deps.image().broker(brokerId)?.fenced === false) await this.#fenceExpired()
+        if (refetching.length > 0) await this.#removeRefetching(brokerId, refetching)
         const shutdownReady = wantShutDown ? await this.#advanceShutdown(brokerId, incarnationId) : false
         if (!wantShutDown) {
           await this.#maybeUnfence()
@@ -242,16 +251,18 @@ export class Controller {
         : { isr: [...state.isr], leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }
     }
     try {
+      const members = request.newIsrWithEpochs ?? []
+      const newIsr = members.map((member) => nodeId(member.brokerId ?? 0))
       return await this.#enqueue(async () => {
         const { records } = decideIsrChange(this.#deps.image(), {
           brokerId: nodeId(request.brokerId ?? 0), topicId, partition,
           leaderEpoch: leaderEpoch(request.leaderEpoch ?? 0), partitionEpoch: request.partitionEpoch ?? 0,
-          newIsr: (request.newIsr ?? []).map(nodeId),
+          newIsr, brokerEpochs: members.map((member) => Number(member.brokerEpoch ?? -1)),
         })
         if (records.length > 0) {
           await this.#propose(records)
           const topic = this.#deps.image().topicById(topicId)?.name
-          this.#log.info({ topic, partition, isr: request.newIsr, brokerId: request.brokerId }, 'isr changed')
+          this.#log.info({ topic, partition, isr: newIsr, brokerId: request.brokerId }, 'isr changed')
         }
         return { errorCode: '', ...current() }
       })
@@ -319,24 +330,35 @@ export class Controller {
 
   /** Fence every broker whose session or connection-loss grace ran out; the fencing timer calls this. */
   async checkLiveness (): Promise<void> {
-    await this.#enqueue(async () => {
-      // Decided again after every batch: a broker that heartbeats meanwhile keeps its registration.
-      for (;;) {
-        const decision = decideBrokerFencing(this.#deps.image(), this.#livenessInput(), batchBytesMax)
-        if (decision.records.length === 0) return
-        await this.#propose(decision.records)
-        if (!decision.complete) {
-          this.#offlineElectionsDue = true
-          const brokerIds = decision.fencedBrokers.map((fenced) => fenced.brokerId)
-          this.#log.info({ brokerIds, partitionChanges: decision.records.length }, 'partitions moved off brokers being fenced')
-          continue
-        }
-        for (const { brokerId, incarnationId, reason, overdueMs } of decision.fencedBrokers) {
-          this.#log.info({ brokerId, incarnationId, reason, overdueMs }, 'broker fenced')
-        }
-        return
+    await this.#enqueue(async () => { await this.#fenceExpired() })
+  }
+
+  /** On the queue: fences every broker due (see `decideBrokerFencing`), batch by batch. */
+  async #fenceExpired (): Promise<void> {
+    // Decided again after every batch: a broker that heartbeats meanwhile keeps its registration.
+    for (;;) {
+      const decision = decideBrokerFencing(this.#deps.image(), this.#livenessInput(), batchBytesMax)
+      if (decision.records.length === 0) return
+      await this.#propose(decision.records)
+      if (!decision.complete) {
+        this.#offlineElectionsDue = true
+        const brokerIds = decision.fencedBrokers.map((fenced) => fenced.brokerId)
+        this.#log.info({ brokerIds, partitionChanges: decision.records.length }, 'partitions moved off brokers being fenced')
+        continue
       }
-    })
+      for (const { brokerId, incarnationId, reason, overdueMs } of decision.fencedBrokers) {
+        this.#log.info({ brokerId, incarnationId, reason, overdueMs }, 'broker fenced')
+      }
+      return
+    }
+  }
+
+  /** On the queue: the broker's re-fetching replicas leave their ISRs and leaderships (issue 10, defect 5). */
+  async #removeRefetching (brokerId: NodeId, refetching: readonly RefetchingReplica[]): Promise<void> {
+    const records = decideRefetchIsrRemovals(this.#deps.image(), brokerId, refetching)
+    // One PartitionChange per partition, each correct on its own.
+    for (const batch of splitIndependentRecords(records, batchBytesMax)) await this.#propose(batch)
+    if (records.length > 0) this.#log.info({ brokerId, partitions: records.length }, 'refetching replicas left their isrs')
   }
 
   async #advanceShutdown (brokerId: NodeId, incarnationId: string): Promise<boolean> {
@@ -401,7 +423,7 @@ export class Controller {
     }
   }
 
-  #recordHeartbeat (brokerId: NodeId, report: { incarnationId: string; metadataAppliedIndex: number }): void {
+  #recordHeartbeat (brokerId: NodeId, report: { incarnationId: string; metadataAppliedIndex: number; wantFence?: boolean }): void {
     const nowMs = this.#deps.clock.nowMs()
     const previous = this.#heartbeats.get(brokerId)
     if (previous?.connectionLostMs !== undefined && previous.incarnationId === report.incarnationId) {
@@ -409,6 +431,7 @@ export class Controller {
     }
     this.#heartbeats.set(brokerId, heartbeatReceived(previous, {
       nowMs, incarnationId: report.incarnationId, metadataAppliedIndex: raftIndex(report.metadataAppliedIndex),
+      ...(report.wantFence === true ? { wantFence: true } : {}),
     }))
   }
 

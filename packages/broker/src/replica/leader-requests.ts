@@ -8,6 +8,11 @@
  * reads until answered), and the KIP-595 divergence check. It owns no partition state: it reads `PartitionReplica`s
  * and reports progress to the host, which moves high watermarks, wakes waiters and changes the ISR.
  *
+ * Topic ids (KIP-516): a partition request that names a topic id is answered only by the replica of that incarnation
+ * of the topic. A topic deleted and re-created under its name starts again at leader epoch 0, so the name and the
+ * epochs alone cannot tell a stale client, or a follower still holding the old incarnation, from a current one. An
+ * empty id addresses by name only (older clients), as before.
+ *
  * Invariants: consumers never see data at or above the high watermark (`read({ maxOffset: highWatermark })`), nor a
  * high watermark below the current leader epoch's start offset (it could be below one already served); an
  * acks=all produce succeeds only once the HW passed its last offset in the leader epoch it was appended in; a
@@ -46,6 +51,11 @@ export interface LeaderRequestsHost {
   /** Broker-wide bytes in flight: produce records until answered, fetch reads until answered. */
   readonly bytes: ByteBudget
   replica (topic: string, partition: number): PartitionReplica | undefined
+  /**
+   * Whether this broker's metadata image has a topic with `topicId` (KIP-516: UNKNOWN_TOPIC_ID when not,
+   * INCONSISTENT_TOPIC_ID when it has but the replica of that name is another incarnation). Absent: treated as not.
+   */
+  topicIdKnown? (topicId: string): boolean
   /** The leader's log end or a follower's progress changed: move the HW, wake waiters, maybe expand the ISR. */
   onLeaderProgress (replica: PartitionReplica, followerId?: number): void
 }
@@ -66,6 +76,30 @@ function leaderProblem (replica: PartitionReplica | undefined, currentLeaderEpoc
     return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: 'leader epoch of the request is newer than this leader' }
   }
   return undefined
+}
+
+/**
+ * KIP-516: the refusal of a request naming `topicId` for `replica` when the replica is another incarnation of the
+ * topic, or undefined. An empty `topicId` addresses by name only and is never refused here.
+ */
+function topicIdProblem (host: LeaderRequestsHost, replica: PartitionReplica | undefined, topicId: string): { code: ErrorCode; message: string } | undefined {
+  if (topicId === '' || replica === undefined || replica.topicId === topicId) return undefined
+  if (host.topicIdKnown?.(topicId) === true) {
+    return { code: ErrorCode.INCONSISTENT_TOPIC_ID, message: `topic ${replica.topic} is now topic id ${replica.topicId} on this broker, not ${topicId}` }
+  }
+  return { code: ErrorCode.UNKNOWN_TOPIC_ID, message: `this broker knows no topic with id ${topicId}` }
+}
+
+/** The topic-id refusal (first: a replica of another incarnation says nothing about this one), then `leaderProblem`. */
+function partitionProblem (
+  host: LeaderRequestsHost, replica: PartitionReplica | undefined, topicId: string, currentLeaderEpoch = -1,
+): { code: ErrorCode; message: string } | undefined {
+  return topicIdProblem(host, replica, topicId) ?? leaderProblem(replica, currentLeaderEpoch)
+}
+
+/** Whether a waiter on `replica` for a request naming `topicId` must wake: the replica is now another incarnation. */
+function otherIncarnation (replica: PartitionReplica, topicId: string): boolean {
+  return topicId !== '' && replica.topicId !== topicId
 }
 
 /**
@@ -134,13 +168,15 @@ export class LeaderRequests {
       if (options.internalTopicsAllowed !== true && isInternalTopicName(base.topic)) {
         return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `topic ${base.topic} is internal: clients may not produce to it` }
       }
-      return { ...base, ...await this.#producePartition(base.topic, base.partition, p.records ?? EMPTY, acks, timeoutMs) }
+      return { ...base, ...await this.#producePartition(base.topic, base.partition, p.topicId ?? '', p.records ?? EMPTY, acks, timeoutMs) }
     }))
   }
 
-  async #producePartition (topic: string, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<Partial<ProducePartitionResult>> {
+  async #producePartition (
+    topic: string, partition: number, topicId: string, records: Uint8Array, acks: number, timeoutMs: number,
+  ): Promise<Partial<ProducePartitionResult>> {
     const replica = this.#host.replica(topic, partition)
-    const problem = leaderProblem(replica)
+    const problem = partitionProblem(this.#host, replica, topicId)
     if (problem !== undefined || replica === undefined) return { errorCode: problem?.code, errorMessage: problem?.message }
     if (acks === -1 && replica.isr.length < replica.minInsyncReplicas) {
       return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: 'fewer in-sync replicas than minInsyncReplicas' }
@@ -237,7 +273,8 @@ export class LeaderRequests {
       held.bytes = 0
       const ready = (): boolean => partitions.some((p, i) => {
         const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
-        return replica === undefined || replica.role !== 'leader' || replica.highWatermark > (seenHighWatermarks[i] ?? -1)
+        return replica === undefined || replica.role !== 'leader' || otherIncarnation(replica, p.topicId ?? '') ||
+          replica.highWatermark > (seenHighWatermarks[i] ?? -1)
       })
       const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
       const woken = await this.#host.delayed.wait({ kind: 'consumerFetch', keys, timeoutMs: remainingMs, ready })
@@ -254,7 +291,7 @@ export class LeaderRequests {
       const partition = p.partition ?? 0
       const replica = this.#host.replica(topic, partition)
       const base = { topic, partition, highWatermark: -1, logStartOffset: -1, records: EMPTY }
-      const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+      const problem = partitionProblem(this.#host, replica, p.topicId ?? '', p.currentLeaderEpoch ?? -1)
       if (problem !== undefined || replica === undefined) { results.push({ ...base, errorCode: problem?.code, errorMessage: problem?.message }); continue }
       const fetchOffset = p.fetchOffset ?? 0
       const unknownHighWatermark = highWatermarkUnknown(replica)
@@ -292,7 +329,7 @@ export class LeaderRequests {
       const partition = p.partition ?? 0
       const base = { topic, partition, offset: -1, timestamp: -1, leaderEpoch: -1 }
       const replica = this.#host.replica(topic, partition)
-      const problem = leaderProblem(replica)
+      const problem = partitionProblem(this.#host, replica, p.topicId ?? '')
       if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code, errorMessage: problem?.message }
       const timestamp = p.timestamp ?? LATEST_TIMESTAMP
       // KIP-207: no "latest" (nor an offset for a timestamp) that goes backwards after a failover.
@@ -325,8 +362,11 @@ export class LeaderRequests {
   async replicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
     const { config, clock } = this.#host
     const followerId = request.replicaId ?? -1
+    // KIP-903: kept per follower for the ISR changes the leader proposes. A registration's raft index is at least 1:
+    // 0 is protobuf's unset (a follower that does not send it), so unknown like -1.
+    const brokerEpoch = Number(request.brokerEpoch ?? -1) > 0 ? Number(request.brokerEpoch) : -1
     const partitions = request.partitions ?? []
-    const early = partitions.map((p) => this.#checkFollowerFetch(followerId, p))
+    const early = partitions.map((p) => this.#checkFollowerFetch(followerId, brokerEpoch, p))
     const maxBytes = Math.min(request.maxBytes || config.replicaFetchMaxBytes, config.replicaFetchMaxBytes)
     const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
     const held = { bytes: 0 }
@@ -360,7 +400,7 @@ export class LeaderRequests {
       const ready = (): boolean => partitions.some((p, i) => {
         const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
         return replica === undefined || replica.role !== 'leader' || replica.leaderEpoch !== epochs[i] ||
-          replica.log.logEndOffset > (p.fetchOffset ?? 0)
+          otherIncarnation(replica, p.topicId ?? '') || replica.log.logEndOffset > (p.fetchOffset ?? 0)
       })
       const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
       woken = await this.#host.delayed.wait({ kind: 'followerFetch', keys, timeoutMs: remainingMs, ready })
@@ -369,12 +409,13 @@ export class LeaderRequests {
   }
 
   /** Validates one partition of a follower fetch and records its progress; a final answer when it gets no data. */
-  #checkFollowerFetch (followerId: number, p: ReplicaFetchPartition): ReplicaFetchPartitionResult | undefined {
+  #checkFollowerFetch (followerId: number, brokerEpoch: number, p: ReplicaFetchPartition): ReplicaFetchPartitionResult | undefined {
     const topic = p.topic ?? ''
     const partition = p.partition ?? 0
     const replica = this.#host.replica(topic, partition)
     const base = { topic, partition, highWatermark: -1, logStartOffset: -1, records: EMPTY }
-    const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+    // KIP-516: a follower of another incarnation of the topic (it always sends its topic id) gets nothing from this log.
+    const problem = partitionProblem(this.#host, replica, p.topicId ?? '', p.currentLeaderEpoch ?? -1)
     if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code }
     if (!replica.replicas.includes(followerId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }
     const state = { highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
@@ -384,14 +425,17 @@ export class LeaderRequests {
     // offset, or that epoch is unknown here. It truncates to our end of that epoch, never to the HW alone.
     if (lastFetchedEpoch >= 0) {
       const end = replica.log.endOffsetForEpoch(leaderEpoch(lastFetchedEpoch))
-      if (end !== undefined && (end.epoch !== lastFetchedEpoch || end.endOffset < fetchOffset)) {
+      // An epoch newer than any this leader knows cannot be on a sound follower (a leader's own epoch is the newest
+      // any replica holds): its log is corrupt. Kafka's answer (UNDEFINED_EPOCH) makes it truncate to its HW.
+      if (end === undefined) return { ...base, ...state, errorCode: '', divergingEpoch: { epoch: -1, endOffset: -1 } }
+      if (end.epoch !== lastFetchedEpoch || end.endOffset < fetchOffset) {
         return { ...base, ...state, errorCode: '', divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } }
       }
     }
     if (fetchOffset < state.logStartOffset || fetchOffset > replica.log.logEndOffset) {
       return { ...base, ...state, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }
     }
-    replica.recordFollowerFetch(followerId, fetchOffset, this.#host.clock.nowMs())
+    replica.recordFollowerFetch(followerId, fetchOffset, this.#host.clock.nowMs(), brokerEpoch)
     this.#host.onLeaderProgress(replica, followerId)
     return undefined
   }
@@ -408,7 +452,7 @@ export class LeaderRequests {
       const topic = p.topic ?? ''
       const partition = p.partition ?? 0
       const replica = this.#host.replica(topic, partition)
-      const problem = leaderProblem(replica, p.currentLeaderEpoch ?? -1)
+      const problem = partitionProblem(this.#host, replica, p.topicId ?? '', p.currentLeaderEpoch ?? -1)
       if (problem !== undefined || replica === undefined) { results.push({ topic, partition, errorCode: problem?.code }); continue }
       const state = { topic, partition, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
       const fetchOffset = p.fetchOffset ?? 0

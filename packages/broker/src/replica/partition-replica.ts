@@ -29,6 +29,8 @@ export interface FollowerProgress {
   lastCaughtUpMs: number
   lastFetchMs: number
   lastFetchLeaderLogEndOffset: number
+  /** KIP-903: the broker epoch the follower's latest fetch carried; absent or -1 when unknown. */
+  brokerEpoch?: number
 }
 
 export class PartitionReplica {
@@ -161,8 +163,8 @@ export class PartitionReplica {
     return [...new Set([...this.isr, ...(this.pendingIsr ?? []), ...(this.uncertainIsr?.members ?? [])])]
   }
 
-  /** Records a follower fetch at `fetchOffset` (its durable log end) on the leader. */
-  recordFollowerFetch (brokerId: number, fetchOffset: number, nowMs: number): void {
+  /** Records a follower fetch at `fetchOffset` (its durable log end), with the broker epoch it carried, on the leader. */
+  recordFollowerFetch (brokerId: number, fetchOffset: number, nowMs: number, brokerEpoch = -1): void {
     let progress = this.followers.get(brokerId)
     if (progress === undefined) {
       progress = { logEndOffset: -1, lastCaughtUpMs: 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1 }
@@ -175,6 +177,7 @@ export class PartitionReplica {
       progress.lastCaughtUpMs = Math.max(progress.lastCaughtUpMs, progress.lastFetchMs)
     }
     progress.logEndOffset = fetchOffset
+    progress.brokerEpoch = brokerEpoch
     progress.lastFetchMs = nowMs
     progress.lastFetchLeaderLogEndOffset = leaderEnd
   }
@@ -200,6 +203,11 @@ export class PartitionReplica {
       const progress = this.followers.get(id)
       return progress === undefined || nowMs - progress.lastCaughtUpMs > lagMaxMs
     })
+  }
+
+  /** The broker epoch `brokerId` last fetched with, -1 when unknown (KIP-903: sent with every ISR change). */
+  followerBrokerEpoch (brokerId: number): number {
+    return this.followers.get(brokerId)?.brokerEpoch ?? -1
   }
 
   /** Whether `brokerId`, outside the ISR, may join it now (KIP-101: HW and the current epoch's start). */

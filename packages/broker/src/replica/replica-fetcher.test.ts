@@ -1,7 +1,7 @@
 // The fetch loop on hand-driven time over a fake transport: one request in flight, the response deadline, reconnect
 // backoff, and per-partition backoff after an error.
 import { describe, expect, test } from 'vitest'
-import { silentLogger } from '@gregor/common'
+import { ErrorCode, silentLogger } from '@gregor/common'
 import type { ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
 import { ReplicaFetcher, type ReplicaFetcherHost } from './replica-fetcher.js'
@@ -35,13 +35,17 @@ const config = validateReplicationConfig({
   replicaFetchMaxWaitMs: 500, replicaFetchResponseTimeoutMs: 1000, reconnectBackoffMsMin: 50, reconnectBackoffMsMax: 400, replicaFetchBackoffMs: 200,
 })
 
-function start (transport: FakeTransport, timers: ManualTimers, results: Array<boolean> = []): { fetcher: ReplicaFetcher; applied: string[] } {
+function start (
+  transport: FakeTransport, timers: ManualTimers, results: Array<boolean> = [], brokerEpoch: () => number = () => -1,
+): { fetcher: ReplicaFetcher; applied: string[] } {
   const applied: string[] = []
   const host: ReplicaFetcherHost = {
-    fetchState: (key): ReplicaFetchPartition => ({ topic: key.split('-')[0], partition: Number(key.split('-')[1]), fetchOffset: 0, currentLeaderEpoch: 0, lastFetchedEpoch: -1, logStartOffset: 0 }),
+    fetchState: (key): ReplicaFetchPartition => ({
+      topic: key.split('-')[0], partition: Number(key.split('-')[1]), fetchOffset: 0, currentLeaderEpoch: 0, lastFetchedEpoch: -1, logStartOffset: 0, topicId: 'id-t',
+    }),
     handleFetchResult: async (key) => { applied.push(key); return results.shift() ?? true },
   }
-  const fetcher = new ReplicaFetcher({ brokerId: 2, leaderId: 1, transport, config, clock: timers, timers, logger: silentLogger, host })
+  const fetcher = new ReplicaFetcher({ brokerId: 2, leaderId: 1, brokerEpoch, transport, config, clock: timers, timers, logger: silentLogger, host })
   return { fetcher, applied }
 }
 
@@ -110,6 +114,51 @@ describe('ReplicaFetcher', () => {
     transport.sent.at(-1)?.answer(answer(['t-1']))
     await flushPromises()
     expect(transport.sent.at(-1)?.request.partitions?.map((p) => p.partition)).toEqual([0, 1])
+    await fetcher.close()
+  })
+
+  test('every request carries the broker epoch of the moment it is sent (KIP-903)', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    let brokerEpoch = -1
+    const { fetcher } = start(transport, timers, [], () => brokerEpoch)
+    fetcher.addPartition('t-0')
+    await flushPromises()
+    expect(transport.sent[0]?.request.brokerEpoch).toBe(-1)
+    brokerEpoch = 17
+    transport.sent[0]?.answer(answer(['t-0']))
+    await flushPromises()
+    expect(transport.sent[1]?.request).toMatchObject({ replicaId: 2, brokerEpoch: 17 })
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.topicId)).toEqual(['id-t'])
+    await fetcher.close()
+  })
+
+  test('a topic id refused by the leader hands the host nothing (not even records) and backs the partition off', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher, applied } = start(transport, timers)
+    for (const key of ['t-0', 't-1', 't-2']) fetcher.addPartition(key)
+    await flushPromises()
+    transport.sent[0]?.answer(answer(['t-0']))
+    await flushPromises()
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([0, 1, 2])
+    applied.length = 0
+    const refused = (partition: number, errorCode: string): NonNullable<ReplicaFetchResponse['partitions']>[number] =>
+      ({ topic: 't', partition, errorCode, highWatermark: 5, records: Buffer.from('batches of another incarnation') })
+    transport.sent[1]?.answer({
+      partitions: [refused(0, ErrorCode.UNKNOWN_TOPIC_ID), refused(1, ErrorCode.INCONSISTENT_TOPIC_ID), { topic: 't', partition: 2, errorCode: '', highWatermark: 0 }],
+    })
+    await flushPromises()
+    expect(applied).toEqual(['t-2'])
+    expect(transport.sent[2]?.request.partitions?.map((p) => p.partition)).toEqual([2])
+    transport.sent[2]?.answer(answer(['t-2']))
+    await timers.advance(199)
+    expect(transport.sent.slice(3).flatMap((s) => s.request.partitions?.map((p) => p.partition))).toEqual([2])
+    transport.sent.at(-1)?.answer(answer(['t-2']))
+    await timers.advance(1)
+    // After the backoff they are asked for again: their metadata may have caught up meanwhile.
+    expect(transport.sent.at(-1)?.request.partitions?.map((p) => p.partition)).toEqual([0, 1, 2])
+    expect(applied.filter((key) => key !== 't-2')).toEqual([])
     await fetcher.close()
   })
 })

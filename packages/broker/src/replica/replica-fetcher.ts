@@ -14,15 +14,21 @@
  * is closed and replaced after a bounded exponential backoff (the transport resolves the leader's address again).
  * A partition whose result was an error waits `replicaFetchBackoffMs` before it is asked for again, so a leader that
  * does not know it leads yet is not spun on.
+ *
+ * Identity: every request carries this broker's epoch (KIP-903, for the leader's ISR proposals) and every partition
+ * its topic id (KIP-516, from the host's fetch state). A partition the leader answers UNKNOWN_TOPIC_ID or
+ * INCONSISTENT_TOPIC_ID is another incarnation of the topic there (deleted and re-created, and one of the two
+ * brokers' metadata is behind): its result is not handed to the host, so nothing of it is appended, and the
+ * partition backs off until the metadata catches up (the replica manager then replaces or drops it).
  */
-import type { Clock, Logger, TimerHandle, Timers } from '@gregor/common'
+import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers } from '@gregor/common'
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
 import type { ReplicationConfig } from './replication-config.js'
 
 /** What the fetcher needs from the replica manager. */
 export interface ReplicaFetcherHost {
-  /** The partition's fetch state if it still follows `leaderId`; undefined drops it from this fetcher. */
+  /** The partition's fetch state (with its topic id) if it still follows `leaderId`; undefined drops it from this fetcher. */
   fetchState (key: string, leaderId: number): ReplicaFetchPartition | undefined
   /** Applies one partition's result durably; false when the partition should back off before its next fetch. */
   handleFetchResult (key: string, leaderId: number, sent: ReplicaFetchPartition, result: ReplicaFetchPartitionResult): Promise<boolean>
@@ -31,6 +37,8 @@ export interface ReplicaFetcherHost {
 export interface ReplicaFetcherDeps {
   readonly brokerId: number
   readonly leaderId: number
+  /** This broker's epoch (its current registration's), -1 when unknown: sent with every request (KIP-903). */
+  readonly brokerEpoch: () => number
   readonly transport: ReplicaFetchTransport
   readonly config: ReplicationConfig
   readonly clock: Clock
@@ -42,6 +50,7 @@ export interface ReplicaFetcherDeps {
 export class ReplicaFetcher {
   readonly leaderId: number
   readonly #brokerId: number
+  readonly #brokerEpoch: () => number
   readonly #transport: ReplicaFetchTransport
   readonly #config: ReplicationConfig
   readonly #clock: Clock
@@ -59,6 +68,7 @@ export class ReplicaFetcher {
   constructor (deps: ReplicaFetcherDeps) {
     this.leaderId = deps.leaderId
     this.#brokerId = deps.brokerId
+    this.#brokerEpoch = deps.brokerEpoch
     this.#transport = deps.transport
     this.#config = deps.config
     this.#clock = deps.clock
@@ -126,6 +136,7 @@ export class ReplicaFetcher {
     if (partitions.length === 0) return undefined
     return {
       replicaId: this.#brokerId,
+      brokerEpoch: this.#brokerEpoch(),
       maxWaitMs: this.#config.replicaFetchMaxWaitMs,
       minBytes: this.#config.replicaFetchMinBytes,
       maxBytes: this.#config.replicaFetchMaxBytes,
@@ -139,6 +150,13 @@ export class ReplicaFetcher {
       const key = `${result.topic ?? ''}-${result.partition ?? 0}`
       const state = sent.get(key)
       if (state === undefined || !this.#partitions.has(key)) continue
+      const errorCode = result.errorCode ?? ''
+      if (errorCode === ErrorCode.UNKNOWN_TOPIC_ID || errorCode === ErrorCode.INCONSISTENT_TOPIC_ID) {
+        // Another incarnation of the topic on the leader: nothing of it may reach this log. Wait for the metadata.
+        this.#log.info({ key, errorCode, topicId: state.topicId }, 'topic id differs from the leader\'s')
+        this.#partitions.set(key, this.#clock.nowMs() + this.#config.replicaFetchBackoffMs)
+        continue
+      }
       let ok = false
       try {
         ok = await this.#host.handleFetchResult(key, this.leaderId, state, result)

@@ -22,6 +22,9 @@ import { ManualTimers, flushPromises } from './testing/manual-timers.js'
 import { systemTimers } from '../system/system-timers.js'
 
 const TOPIC = 't'
+/** The members of an AlterPartition request's new ISR, without their broker epochs. */
+const newIsrOf = (request: gregor.cluster.AlterPartitionRequest.$Properties): number[] =>
+  (request.newIsrWithEpochs ?? []).map((member) => member.brokerId ?? 0)
 const TOPIC_ID = 'id-t'
 
 interface Node { readonly id: number; readonly dir: string; rm: ReplicaManager; running: boolean }
@@ -76,7 +79,7 @@ class TestCluster {
 
   async #startNode (id: number, dir: string): Promise<Node> {
     const rm = new ReplicaManager({
-      brokerId: id, dataDir: dir, logConfig: this.logConfig, fs: nodeFileSystem, files: this.files,
+      brokerId: id, incarnationId: `i-${id}`, dataDir: dir, logConfig: this.logConfig, fs: nodeFileSystem, files: this.files,
       alterPartition: async (request) => await this.alterPartition(request),
       fetchTransport: this.transport,
       clock: { nowMs: () => performance.now() }, timers: systemTimers, logger: silentLogger, config: this.config,
@@ -105,7 +108,7 @@ class TestCluster {
       const decision = decideIsrChange(this.image, {
         brokerId: nodeId(request.brokerId ?? 0), topicId: request.topicId ?? '', partition: request.partition ?? 0,
         leaderEpoch: leaderEpoch(request.leaderEpoch ?? 0), partitionEpoch: request.partitionEpoch ?? 0,
-        newIsr: (request.newIsr ?? []).map(nodeId),
+        newIsr: newIsrOf(request).map(nodeId),
       })
       if (decision.records.length > 0) await this.commit(decision.records)
     } catch (error) {
@@ -269,7 +272,7 @@ describe('ReplicaManager', () => {
     await c.stop(3)
     await waitFor('isr shrink', () => c.partition().isr.length === 2)
     expect([...c.partition().isr].sort()).toEqual([1, 2])
-    expect(c.alterCalls.some((r) => (r.newIsr ?? []).length === 2)).toBe(true)
+    expect(c.alterCalls.some((r) => (newIsrOf(r)).length === 2)).toBe(true)
     await waitFor('leader sees the shrunk isr', () => (c.rm(1).replicaState(TOPIC, 0)?.isr.length ?? 0) === 2)
     const endBefore = state(c.rm(1)).logEndOffset
     const refused = await produce(c.rm(1), batch('b'))
@@ -564,7 +567,7 @@ async function leaderHarness (options: { replicas?: number[]; isr?: number[]; mi
     },
   }
   ;(harness as { rm: ReplicaManager }).rm = new ReplicaManager({
-    brokerId: 1, dataDir: dir, logConfig: { segmentBytes: 1024 * 1024 }, fs: nodeFileSystem, files,
+    brokerId: 1, incarnationId: 'i-1', dataDir: dir, logConfig: { segmentBytes: 1024 * 1024 }, fs: nodeFileSystem, files,
     alterPartition: async (request) => { alterCalls.push(request); return await harness.alterPartition(request) },
     fetchTransport: new InProcessFetchTransport(() => undefined),
     clock: timers, timers, logger: silentLogger, config,
@@ -631,8 +634,8 @@ describe('ReplicaManager: issue 10 defects', () => {
     expect(gapsMs.every((gap, i) => gap >= Math.min(100 * 2 ** i, 5000) && gap <= Math.min(100 * 2 ** i, 5000) + 20)).toBe(true)
     // Once the controller accepts, the next fetch proposes it again after the backoff and the ISR grows.
     h.alterPartition = async (request) => {
-      await h.commitPartitionChange({ isr: (request.newIsr ?? []).map(nodeId) })
-      return alterResponse({ isr: request.newIsr ?? [], leaderEpoch: 0, partitionEpoch: h.image.partition(TOPIC_ID, 0)?.partitionEpoch ?? -1 })
+      await h.commitPartitionChange({ isr: newIsrOf(request).map(nodeId) })
+      return alterResponse({ isr: newIsrOf(request), leaderEpoch: 0, partitionEpoch: h.image.partition(TOPIC_ID, 0)?.partitionEpoch ?? -1 })
     }
     for (let i = 0; i < 600 && (h.rm.replicaState(TOPIC, 0)?.isr.length ?? 0) < 2; i++) {
       await followerFetch(h.rm, 2, 1)
@@ -644,14 +647,14 @@ describe('ReplicaManager: issue 10 defects', () => {
   test('#4 an ISR change the image shows only coalesced with a later one does not stay pending and block later changes', async () => {
     const h = await leaderHarness({ replicas: [1, 2, 3], isr: [1, 2, 3], minIsr: 2, overrides: { replicaLagTimeMaxMs: 300 } })
     // The controller accepts at once, and the image reaches the leader later: the answer comes first.
-    h.alterPartition = async (request) => alterResponse({ isr: request.newIsr ?? [], leaderEpoch: 0, partitionEpoch: 1 })
+    h.alterPartition = async (request) => alterResponse({ isr: newIsrOf(request), leaderEpoch: 0, partitionEpoch: 1 })
     expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
     // Follower 2 keeps up, follower 3 never fetches: the ISR check proposes [1, 2].
     for (let i = 0; i < 40 && h.alterCalls.length === 0; i++) {
       await followerFetch(h.rm, 2, 1)
       await h.timers.advance(10)
     }
-    expect(h.alterCalls.map((r) => r.newIsr)).toEqual([[1, 2]])
+    expect(h.alterCalls.map(newIsrOf)).toEqual([[1, 2]])
     // Two changes at leader epoch 0 reach the leader as one image: the shrink to [1, 2] (partition epoch 1), then
     // broker 2 fenced and removed (partition epoch 2).
     h.image.applyBatch([
@@ -662,7 +665,7 @@ describe('ReplicaManager: issue 10 defects', () => {
     expect(h.rm.replicaState(TOPIC, 0)).toMatchObject({ leaderEpoch: 0, isr: [1] })
     // Broker 2 is back and caught up: the leader proposes it for the ISR again (it used to wait for a restart).
     await followerFetch(h.rm, 2, 1)
-    expect(h.alterCalls.map((r) => r.newIsr)).toEqual([[1, 2], [1, 2]])
+    expect(h.alterCalls.map(newIsrOf)).toEqual([[1, 2], [1, 2]])
     expect(h.alterCalls[1]).toMatchObject({ leaderEpoch: 0, partitionEpoch: 2 })
   })
 
@@ -707,6 +710,18 @@ describe('ReplicaManager: issue 10 defects', () => {
     const answered = await consumerFetch()
     expect(answered).toMatchObject({ errorCode: '', highWatermark: 1 })
     expect(answered?.records?.byteLength).toBe(batch('a').length)
+  })
+
+  test('a follower whose last epoch is newer than any the leader knows (a corrupt log) is told to truncate to its HW', async () => {
+    const h = await leaderHarness({ replicas: [1, 2], isr: [1, 2] })
+    expect((await produce(h.rm, batch('a'), 1)).errorCode).toBe('')
+    const response = await h.rm.handleReplicaFetch({
+      replicaId: 2, maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024,
+      partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 3, lastFetchedEpoch: 65280, currentLeaderEpoch: 0, logStartOffset: 0 }],
+    })
+    expect(response.partitions?.[0]).toMatchObject({ errorCode: '', divergingEpoch: { epoch: -1, endOffset: -1 } })
+    // Its bogus fetch offset counts for nothing.
+    expect(h.rm.replicaState(TOPIC, 0)?.highWatermark).toBe(0)
   })
 
   test('#7 consumer long polls fill only their own queue: acks=all produces and follower long polls still wait; the extra poll is answered at once', async () => {

@@ -19,13 +19,23 @@
  * wiring lives in broker.ts, and the whole-cluster simulation wires virtual ones into this same code.
  *
  * Invariants:
+ * - Nothing is led or followed until the image shows this process's own registration (its incarnation): a restarted
+ *   broker replaying its metadata log must not lead at the epochs its previous incarnation held, since it may have
+ *   lost that incarnation's unsynced tail (issue 10, defect 3; Kafka's broker epoch). The controller moves a replaced
+ *   incarnation's leaderships away in the registration's own batch, so every leadership in such an image is this
+ *   process's.
+ * - An I/O error anywhere in `dataDir` takes every replica offline at once (`LogDirHealth`): no leading, no fetching,
+ *   no images applied, until the directory probes healthy and every log has been reopened from disk, each failed one
+ *   cut back to what it had synced (KIP-858; issue 10, defect 5). Meanwhile the heartbeats ask to be fenced.
  * - A stale image (leader epoch older than the replica's, or the same epochs again) changes nothing.
  * - ISR changes go through `alterPartition` and take effect only when an image shows them (KIP-497); until then the
  *   HW counts the maximal ISR, so a leader cut off from the controller can never shrink the ISR to itself and ack.
  * - A new follower never truncates on becoming one: it fetches with its last epoch and truncates only to what the
  *   leader's diverging-epoch answer proves divergent (KIP-595).
  */
-import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers, leaderEpoch, nodeId, offset } from '@gregor/common'
+import {
+  type Clock, ErrorCode, type GregorError, type Logger, type TimerHandle, type Timers, isGregorError, leaderEpoch, nodeId, offset,
+} from '@gregor/common'
 import { type MetadataImage, NO_LEADER, type PartitionImage, type TopicImage } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { type BatchHeader, walkBatches } from '@gregor/records'
@@ -40,6 +50,8 @@ import {
   type ProduceRequest, type ProduceResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResult,
   type ReplicaFetchRequest, type ReplicaFetchResponse,
 } from './leader-requests.js'
+import { LogDirHealth } from './log-dir-health.js'
+import { PartitionMetadataFile, deletePartitionDir } from './partition-metadata-file.js'
 import { PartitionReplica, type ReplicaRole } from './partition-replica.js'
 import { loadProducerState } from './producer-state.js'
 import type { ReplicaFetchTransport } from './replica-fetch-transport.js'
@@ -49,6 +61,8 @@ import { topicLogConfig } from './topic-log-config.js'
 
 export interface ReplicaManagerDeps {
   readonly brokerId: number
+  /** This process's incarnation: replicas are led or followed only once the image shows it registered. */
+  readonly incarnationId: string
   /** The log directory: partition directories and the broker-level checkpoints live here. */
   readonly dataDir: string
   readonly logConfig: Partial<LogConfig>
@@ -67,6 +81,8 @@ export interface ReplicaManagerDeps {
   readonly config: ReplicationConfig
   /** Told of every applied ISR change of a partition this broker leads (metrics: ISR shrinks and expands). */
   readonly onIsrChange?: (previousIsr: readonly number[], isr: readonly number[]) => void
+  /** Told when the log directory goes offline or comes back (the lifecycle heartbeats it to the controller at once). */
+  readonly onLogDirChange?: (offline: boolean) => void
 }
 
 /** The high-watermark and recovery-point checkpoints, keyed by `topicPartitionKey`. */
@@ -103,6 +119,14 @@ export class ReplicaManager {
    */
   readonly #carried: Checkpointed = { highWatermarks: new Map(), recoveryPoints: new Map() }
   #metadataChain: Promise<void> = Promise.resolve()
+  /** The latest image handed to `onMetadata`: what a recovered log directory applies. */
+  #latestImage: MetadataImage | undefined
+  readonly #logDir: LogDirHealth
+  /** Per partition key, the synced end of a log that failed: its reopened log is cut back to it. */
+  readonly #durableEndsOfFailedLogs = new Map<string, number>()
+  /** Storage failures seen so far: an image application that sees this change stops where it is. */
+  #storageFailures = 0
+  #logDirGeneration = 0
   /** The periodic ISR shrink check, checkpoints, retention and cleaner passes. */
   readonly #periodic: TimerHandle[]
   #checkpointing = false
@@ -132,6 +156,7 @@ export class ReplicaManager {
       bytes: this.#bytesInFlight,
       replica: (topic, partition) => this.#replicas.get(topicPartitionKey(topic, partition)),
       onLeaderProgress: (replica, followerId) => { this.#onLeaderProgress(replica, followerId) },
+      topicIdKnown: (topicId) => this.#latestImage?.topicById(topicId) !== undefined,
     })
     this.#periodic = [
       deps.timers.setInterval(() => { this.#maybeShrinkIsrs() }, deps.config.isrCheckIntervalMs),
@@ -140,6 +165,11 @@ export class ReplicaManager {
       deps.timers.setInterval(() => { void this.cleanLogs() }, deps.config.cleanerBackoffMs),
       deps.timers.setInterval(() => { this.#expireProducers() }, deps.config.producerIdExpirationCheckIntervalMs),
     ]
+    this.#logDir = new LogDirHealth({
+      dir: deps.dataDir, fs: deps.fs, timers: deps.timers, logger: deps.logger, probeIntervalMs: deps.config.logDirProbeIntervalMs,
+      recover: async () => { await this.#recoverLogDir() },
+    })
+    this.#logDir.onChange((offline) => { deps.onLogDirChange?.(offline) })
   }
 
   // ---- client and replication requests ----
@@ -193,16 +223,46 @@ export class ReplicaManager {
 
   /** Applies `image` (after every image before it): open, lead, follow, stop. */
   onMetadata (image: MetadataImage): Promise<void> {
+    this.#latestImage = image
     const run = this.#metadataChain.then(async () => {
-      if (this.#closing === undefined) await this.#applyImage(image)
+      if (this.#closing === undefined && !this.#logDir.offline) await this.#applyImage(image)
     })
     this.#metadataChain = run.catch(() => {})
     return run
   }
 
+  /**
+   * Replicas whose log found corruption and is re-fetching from the leader (`PartitionLog.needsRefetch`): the
+   * heartbeat reports them, and the controller takes this broker out of their ISRs (issue 10, defect 5).
+   */
+  refetchingReplicas (): Array<{ topicId: string; partition: number }> {
+    const refetching: Array<{ topicId: string; partition: number }> = []
+    for (const replica of this.#replicas.values()) {
+      if (replica.log.needsRefetch) refetching.push({ topicId: replica.topicId, partition: replica.partition })
+    }
+    return refetching
+  }
+
+  /**
+   * How many times the log directory's replicas have been reopened from disk after a failure. Each reopening makes new
+   * replicas, as a restart does: a high watermark may be lower than before (a log cut back to what it had synced).
+   */
+  get logDirGeneration (): number { return this.#logDirGeneration }
+
+  /** Whether the log directory is offline (an I/O error, not yet recovered). */
+  get logDirOffline (): boolean { return this.#logDir.offline }
+
   async #applyImage (image: MetadataImage): Promise<void> {
     const checkpointed = await this.#loadCheckpoints()
     const assigned = new Set<string>()
+    const failuresBefore = this.#storageFailures
+    const self = image.broker(nodeId(this.#deps.brokerId))
+    if (self?.incarnationId !== this.#deps.incarnationId) {
+      // Not (yet, or no longer) this process's registration: lead and follow nothing (see the invariants).
+      for (const replica of [...this.#replicas.values()]) await this.#stopReplica(replica, { deleteLog: false })
+      this.#refreshFetchers()
+      return
+    }
     for (const partition of image.partitionsReplicatedOn(nodeId(this.#deps.brokerId))) {
       const topic = image.topicById(partition.topicId)
       if (topic === undefined) continue
@@ -212,7 +272,9 @@ export class ReplicaManager {
         await this.#applyPartition(topic, partition, checkpointed)
       } catch (error) {
         this.#log.error({ topic: topic.name, partition: partition.partition, err: error }, 'partition state change failed')
+        if (isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.#onStorageFailure(error)
       }
+      if (this.#storageFailures !== failuresBefore) return
     }
     for (const [key, replica] of [...this.#replicas]) {
       if (assigned.has(key)) continue
@@ -256,7 +318,15 @@ export class ReplicaManager {
   async #openReplica (topic: TopicImage, image: PartitionImage, checkpointed: Checkpointed): Promise<PartitionReplica> {
     const key = topicPartitionKey(topic.name, image.partition)
     const config = topicLogConfig(this.#deps.logConfig, topic.config)
-    const recoveryPoint = checkpointed.recoveryPoints.get(key)
+    // KIP-516: a directory of another incarnation of the topic (deleted and re-created while this broker was down)
+    // is deleted before the log opens, and its checkpointed offsets are that incarnation's, not this one's.
+    const claim = await PartitionMetadataFile.of(this.#deps.fs, this.#deps.dataDir, topic.name, image.partition).claim(image.topicId)
+    const replaced = claim.outcome === 'replaced'
+    if (replaced) {
+      this.#log.warn({ topic: topic.name, partition: image.partition, topicId: image.topicId, previousTopicId: claim.previousTopicId },
+        'partition directory of another topic id deleted')
+    }
+    const recoveryPoint = replaced ? undefined : checkpointed.recoveryPoints.get(key)
     let opened: PartitionReplica | undefined
     const log = await PartitionLog.open({
       dir: this.#deps.dataDir, topic: topic.name, partition: image.partition, config, logger: this.#deps.logger,
@@ -266,13 +336,24 @@ export class ReplicaManager {
       onRoll: (baseOffset) => { void opened?.snapshotProducers(baseOffset) },
       // Followers fetch what the leader has written while its fdatasync runs; acks=all still waits for both.
       onWritten: () => { if (opened?.role === 'leader') this.#delayed.notify(opened.key) },
+      onFailure: (error) => { this.#onStorageFailure(error) },
     })
     const replica = new PartitionReplica({
       topic: topic.name, partition: image.partition, topicId: image.topicId, log, fs: this.#deps.fs,
       logger: this.#log.child({ topic: topic.name, partition: image.partition }),
-      highWatermark: checkpointed.highWatermarks.get(key) ?? 0, producersMax: this.#deps.config.producersPerPartitionMax,
+      highWatermark: (replaced ? undefined : checkpointed.highWatermarks.get(key)) ?? 0,
+      producersMax: this.#deps.config.producersPerPartitionMax,
     })
     opened = replica
+    const durableEnd = this.#durableEndsOfFailedLogs.get(key)
+    if (durableEnd !== undefined && log.logEndOffset > durableEnd) {
+      // Written before the failure but never synced: after a failed fsync the page cache is no proof of the disk.
+      await replica.snapshots.deleteAbove(durableEnd)
+      await log.truncateTo(offset(durableEnd))
+      replica.highWatermark = Math.min(replica.highWatermark, log.logEndOffset)
+      replica.logger.warn({ durableEnd, logEndOffset: log.logEndOffset }, 'unsynced tail of a failed log dropped')
+    }
+    this.#durableEndsOfFailedLogs.delete(key)
     const loaded = await loadProducerState(log, replica.producers, replica.snapshots)
     replica.producers.removeExpired(this.#deps.clock.nowMs(), this.#deps.config.producerIdExpirationMs)
     replica.logger.debug({ ...loaded, producers: replica.producers.size, logEndOffset: log.logEndOffset }, 'producer state loaded')
@@ -283,6 +364,15 @@ export class ReplicaManager {
   }
 
   async #becomeLeader (replica: PartitionReplica, image: PartitionImage): Promise<void> {
+    if (replica.log.needsRefetch) {
+      // Its log lost data to corruption: leading would make the followers truncate to it. It stays offline here
+      // until the controller, told by the heartbeat, moves the leadership or takes the partition offline.
+      replica.becomeFollower({ ...image, leader: NO_LEADER })
+      this.#detachFromFetcher(replica)
+      this.#delayed.notify(replica.key)
+      replica.logger.warn({ leaderEpoch: image.leaderEpoch, corruption: replica.log.corruption }, 'not leading: log needs re-fetch')
+      return
+    }
     this.#detachFromFetcher(replica)
     // KIP-101: the new epoch starts at our log end, durably, before any batch of it is written.
     await replica.log.assignLeaderEpoch(leaderEpoch(image.leaderEpoch), replica.log.logEndOffset)
@@ -312,7 +402,7 @@ export class ReplicaManager {
     await replica.runExclusive(async () => {
       replica.role = 'follower'
       await this.#closeLog(replica, { snapshot: !options.deleteLog })
-      if (options.deleteLog) await this.#deps.fs.rm(replica.log.dir)
+      if (options.deleteLog) await deletePartitionDir(this.#deps.fs, replica.log.dir)
     })
     replica.logger.info({ deleted: options.deleteLog }, 'replica stopped')
   }
@@ -325,6 +415,11 @@ export class ReplicaManager {
     const fetcher = new ReplicaFetcher({
       brokerId: this.#deps.brokerId, leaderId, transport: this.#deps.fetchTransport, config: this.#deps.config,
       clock: this.#deps.clock, timers: this.#deps.timers, logger: this.#fetcherLog,
+      // KIP-903: this incarnation's broker epoch, once the latest image shows its registration (-1 before).
+      brokerEpoch: () => {
+        const self = this.#latestImage?.broker(nodeId(this.#deps.brokerId))
+        return self !== undefined && self.incarnationId === this.#deps.incarnationId ? self.brokerEpoch : -1
+      },
       host: {
         fetchState: (key, leader) => this.#fetchState(key, leader),
         handleFetchResult: async (key, leader, sent, result) => await this.#handleFetchResult(key, leader, sent, result),
@@ -355,6 +450,8 @@ export class ReplicaManager {
     const log = replica.log
     return {
       topic: replica.topic,
+      // KIP-516: always sent, so a leader holding another incarnation of the topic refuses rather than serves it.
+      topicId: replica.topicId,
       partition: replica.partition,
       fetchOffset: log.logEndOffset,
       lastFetchedEpoch: lastFetchedEpoch(log),
@@ -402,7 +499,8 @@ export class ReplicaManager {
   async #truncateOnDivergence (replica: PartitionReplica, epoch: number, endOffset: number): Promise<void> {
     const log = replica.log
     const own = epoch >= 0 ? log.endOffsetForEpoch(leaderEpoch(epoch)) : undefined
-    let target = own === undefined ? endOffset : own.epoch === epoch ? Math.min(endOffset, own.endOffset) : own.endOffset
+    // Epoch -1: the leader does not know our last epoch at all; what we know to be committed is all we can keep.
+    let target = epoch < 0 ? replica.highWatermark : own === undefined ? endOffset : own.epoch === epoch ? Math.min(endOffset, own.endOffset) : own.endOffset
     target = Math.max(0, Math.min(target, log.logEndOffset))
     const before = log.logEndOffset
     // Snapshots above the target describe a tail about to go: they go first, or the truncation does not happen.
@@ -464,7 +562,9 @@ export class ReplicaManager {
     replica.pendingIsrPartitionEpoch = replica.partitionEpoch
     const request = {
       brokerId: this.#deps.brokerId, topicId: replica.topicId, partition: replica.partition,
-      leaderEpoch: replica.leaderEpoch, partitionEpoch: replica.partitionEpoch, newIsr: [...newIsr],
+      leaderEpoch: replica.leaderEpoch, partitionEpoch: replica.partitionEpoch,
+      // KIP-903: each member with the broker epoch it last fetched with, so a restarted broker is not let in.
+      newIsrWithEpochs: newIsr.map((id) => ({ brokerId: id, brokerEpoch: replica.followerBrokerEpoch(id) })),
     }
     const clearPending = (): void => { if (replica.pendingIsr === newIsr) replica.pendingIsr = undefined }
     const expanding = message === 'isr expanded'
@@ -514,6 +614,58 @@ export class ReplicaManager {
     backoff.delayMs = backoff.delayMs === 0 ? isrExpandBackoffMsMin : Math.min(backoff.delayMs * 2, isrExpandBackoffMsMax)
     backoff.retryAtMs = this.#deps.clock.nowMs() + backoff.delayMs
     return backoff.delayMs
+  }
+
+  // ---- log directory failure and recovery ----
+
+  /** An I/O error in `dataDir`: every replica stops at once; the directory is probed until it works again. */
+  #onStorageFailure (error: GregorError): void {
+    if (this.#closing !== undefined) return
+    this.#storageFailures++
+    this.#logDir.fail(error)
+    for (const replica of this.#replicas.values()) {
+      // No acks, no fetch answers as leader, no fetches (so no progress reported) as follower, from this moment.
+      replica.role = 'follower'
+      replica.leaderId = -1
+      this.#detachFromFetcher(replica)
+      this.#delayed.notify(replica.key)
+    }
+    this.#refreshFetchers()
+  }
+
+  /**
+   * The directory probed healthy: close every log, then reopen them all from disk under the latest image, each failed
+   * log cut back to the end it had synced. Runs on the metadata chain, so no image applies in between; a failure on
+   * the way throws, and the directory stays offline.
+   *
+   * Not before the image shows this broker fenced: the fence moved every leadership it held away (new leader epochs)
+   * and it is unfenced only after this recovery. A log cut back here may have served its unsynced tail to followers
+   * already, so leading again at an epoch it held before the failure could write other data at offsets they hold.
+   */
+  async #recoverLogDir (): Promise<void> {
+    const run = this.#metadataChain.then(async () => {
+      if (this.#closing !== undefined) return
+      if (this.#latestImage?.broker(nodeId(this.#deps.brokerId))?.fenced !== true) {
+        throw new Error('waiting for the controller to fence this broker')
+      }
+      const checkpointed = await this.#loadCheckpoints()
+      const closing = [...this.#replicas.values()]
+      // Out of the map before the generation moves, so that no one sees an old replica as one of the new generation.
+      this.#replicas.clear()
+      this.#logDirGeneration++
+      for (const replica of closing) {
+        const failed = replica.log.failure !== undefined
+        if (failed) this.#durableEndsOfFailedLogs.set(replica.key, replica.log.recoveryPoint)
+        // The reopened replica starts from these, as from a checkpoint written just now.
+        checkpointed.highWatermarks.set(replica.key, replica.highWatermark)
+        checkpointed.recoveryPoints.set(replica.key, replica.log.recoveryPoint)
+        await replica.runExclusive(async () => { await this.#closeLog(replica, { snapshot: !failed }) })
+      }
+      const image = this.#latestImage
+      if (image !== undefined) await this.#applyImage(image)
+    })
+    this.#metadataChain = run.catch(() => {})
+    await run
   }
 
   // ---- checkpoints and shutdown ----
@@ -620,6 +772,7 @@ export class ReplicaManager {
       await this.checkpoint()
     } catch (error) {
       this.#log.warn({ err: error }, 'checkpoint failed')
+      if (isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.#onStorageFailure(error)
     } finally {
       this.#checkpointing = false
     }
@@ -656,6 +809,7 @@ export class ReplicaManager {
 
   async #close (): Promise<void> {
     for (const timer of this.#periodic) timer.cancel()
+    this.#logDir.close()
     await this.#metadataChain
     await Promise.all([...this.#fetchers.values()].map(async (f) => { await f.close() }))
     this.#fetchers.clear()

@@ -70,6 +70,8 @@ export interface ReplicationConfig {
   readonly producerIdExpirationMs: number
   /** How often expired producers are removed (Kafka's `producer.id.expiration.check.interval.ms`). */
   readonly producerIdExpirationCheckIntervalMs: number
+  /** While the log directory is offline, how often it is probed to see whether it works again. */
+  readonly logDirProbeIntervalMs: number
 }
 
 const MiB = 1024 * 1024
@@ -102,6 +104,7 @@ export const defaultReplicationConfig: ReplicationConfig = Object.freeze({
   producersPerPartitionMax: 10_000,
   producerIdExpirationMs: 86_400_000,
   producerIdExpirationCheckIntervalMs: 600_000,
+  logDirProbeIntervalMs: 1000,
 })
 
 /** Every problem with `config`, one sentence each; empty when valid. */

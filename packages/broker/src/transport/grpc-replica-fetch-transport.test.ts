@@ -55,6 +55,22 @@ describe('GrpcReplicaFetchTransport', () => {
     await expect(session.fetch(request)).rejects.toThrow('closed')
   })
 
+  test('the follower\'s topic ids and broker epoch reach the leader (KIP-516, KIP-903)', async () => {
+    const received: ReplicaFetchRequest[] = []
+    const { port } = await serve(async (r) => { received.push(r); return { partitions: [] } })
+    const transport = new GrpcReplicaFetchTransport({ image: () => imageWithBroker(1, port), messageBytesMax: 1024 * 1024, logger: silentLogger })
+    const session = transport.open(1)
+    if (session === undefined) throw new Error('no session')
+    await session.fetch({ ...request, brokerEpoch: 2 ** 40 + 3, partitions: [{ ...request.partitions?.[0], topicId: 'id-t' }] })
+    await session.fetch(request)
+    session.close()
+    expect(received[0]?.brokerEpoch).toBe(2 ** 40 + 3)
+    expect(received[0]?.partitions?.[0]?.topicId).toBe('id-t')
+    // Unset on the wire: protobuf's defaults, which the leader reads as "by name" and "unknown epoch".
+    expect(received[1]?.brokerEpoch).toBe(0)
+    expect(received[1]?.partitions?.[0]?.topicId).toBe('')
+  })
+
   test('a fetch in flight is rejected when the session is closed or the server goes away', async () => {
     const never = new Promise<ReplicaFetchResponse>(() => {})
     const { server, port } = await serve(async () => await never)

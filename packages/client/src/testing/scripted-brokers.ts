@@ -54,12 +54,12 @@ export class ScriptedBrokers {
   }
 }
 
-/** A MetadataResponse naming broker `leader` (epoch `leaderEpoch`) as the leader of t-0. */
-export function metadata (leader: number, leaderEpoch: number): object {
+/** A MetadataResponse naming broker `leader` (epoch `leaderEpoch`) as the leader of t-0, whose topic id is `topicId`. */
+export function metadata (leader: number, leaderEpoch: number, topicId = ''): object {
   return {
     clusterId: 'c', controllerId: 1,
     brokers: [1, 2, 3].map((brokerId) => ({ brokerId, host: `b${brokerId}`, port: 9092 })),
-    topics: [{ name: 't', partitions: [{ partition: 0, leader, leaderEpoch, replicas: [1, 2, 3], isr: [1, 2, 3] }] }],
+    topics: [{ name: 't', topicId, partitions: [{ partition: 0, leader, leaderEpoch, replicas: [1, 2, 3], isr: [1, 2, 3] }] }],
   }
 }
 
@@ -75,9 +75,41 @@ export function scriptedConnection (): { brokers: ScriptedBrokers, scheduler: Ma
 }
 
 /** Makes b1 the broker that answered last (the first one `callAny` would ask) with t-0 led by broker 1 at epoch 5. */
-export async function knownLeader (brokers: ScriptedBrokers, connection: ClusterConnection): Promise<void> {
+export async function knownLeader (brokers: ScriptedBrokers, connection: ClusterConnection, topicId = ''): Promise<void> {
   const first = connection.metadata(['t'])
   await flushMicrotasks()
-  brokers.of('Metadata')[0]?.respond(metadata(1, 5))
+  brokers.of('Metadata')[0]?.respond(metadata(1, 5, topicId))
   await first
+}
+
+/**
+ * Answers `call` (a Produce, Fetch or ListOffsets of t-0) as a leader that knows t-0 under another topic id
+ * (INCONSISTENT_TOPIC_ID: the topic was deleted and re-created), answers the metadata refresh that follows with t-0
+ * led by broker 1 under `topicId`, and moves time past a retry backoff of up to 100 ms.
+ */
+export async function refuseStaleTopicId (
+  brokers: ScriptedBrokers, scheduler: ManualScheduler, call: ScriptedCall | undefined, topicId: string,
+): Promise<void> {
+  call?.respond({ partitions: [{ topic: 't', partition: 0, offset: -1, errorCode: 'INCONSISTENT_TOPIC_ID' }] })
+  await flushMicrotasks()
+  brokers.of('Metadata').at(-1)?.respond(metadata(1, 0, topicId))
+  await flushMicrotasks()
+  scheduler.advance(100)
+  await flushMicrotasks()
+}
+
+/**
+ * Moves time on by `stallInMs` (to when a call that names its leaders becomes stalled: its answer's due time plus
+ * the connection's `requestStallMs`), in two steps: how many Metadata calls there were 1 ms before, and the one the
+ * stall watch made at the stall (of a broker other than the stalled one), for the test to check and answer.
+ */
+export async function advanceToStall (
+  brokers: ScriptedBrokers, scheduler: ManualScheduler, stallInMs: number,
+): Promise<{ askedBeforeStall: number, refresh: ScriptedCall | undefined }> {
+  scheduler.advance(stallInMs - 1)
+  await flushMicrotasks()
+  const askedBeforeStall = brokers.of('Metadata').length
+  scheduler.advance(1)
+  await flushMicrotasks()
+  return { askedBeforeStall, refresh: brokers.of('Metadata')[askedBeforeStall] }
 }

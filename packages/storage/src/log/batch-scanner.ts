@@ -4,8 +4,9 @@
  * (headers only). Reads go through the injected `read`, so the walk itself is testable without files.
  *
  * The walk stops at the first batch that fails a check and reports where and why; everything before that position
- * is a sequence of whole, continuous batches. Chunks are `chunkBytes` (1 MiB) unless a batch is larger, in which case
- * exactly that batch is read. A batch may be as large as the rest of the range: the configured `batchBytesMax` limits
+ * is a sequence of whole, continuous batches. The caller can add checks of its own on the header fields the CRC does
+ * not cover (`check`: recovery checks leader epochs against the log and the epoch checkpoint). Chunks are
+ * `chunkBytes` (1 MiB) unless a batch is larger, in which case exactly that batch is read. A batch may be as large as the rest of the range: the configured `batchBytesMax` limits
  * new appends, not data already in the log (lowering the setting must not make recovery discard valid batches).
  */
 import { BATCH_HEADER_BYTES, BATCH_MAGIC, validateBatch } from '@gregor/records'
@@ -46,6 +47,11 @@ export interface ScanOptions {
   /** Check CRC, record count and magic (recovery); otherwise only lengths, magic and continuity. */
   readonly validate: boolean
   readonly chunkBytes?: number
+  /**
+   * Called for every batch that passed the scanner's checks, before `onBatch`: a reason makes the batch bad (the walk
+   * stops there and reports it as `stop`), undefined lets it through.
+   */
+  readonly check?: (batch: ScannedBatch) => string | undefined
   /** Called for every good batch in order; return false to stop the walk there (not reported as `stop`). */
   readonly onBatch: (batch: ScannedBatch) => boolean | void
 }
@@ -86,14 +92,17 @@ export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
       return stopped('batch offset does not continue the log')
     }
     if (baseOffset < 0 || !Number.isSafeInteger(lastOffset)) return stopped('batch offset out of range')
-    const proceed = options.onBatch({
+    const batch: ScannedBatch = {
       position,
       sizeBytes,
       baseOffset,
       lastOffset,
       maxTimestamp: Number(chunk.readBigInt64BE(at + 35)),
       partitionLeaderEpoch: chunk.readInt32BE(at + 12),
-    })
+    }
+    const rejected = options.check?.(batch)
+    if (rejected !== undefined) return stopped(rejected)
+    const proceed = options.onBatch(batch)
     position += sizeBytes
     nextOffset = lastOffset + 1
     if (proceed === false) break

@@ -41,6 +41,13 @@ describe('LeaderEpochCache', () => {
     expect((await cacheWith([])).endOffsetFor(e(1), o(0))).toBeUndefined()
   })
 
+  test('epochForOffset: the entry with the largest start at or below the offset, none before the first', async () => {
+    const cache = await cacheWith([[1, 5], [3, 10], [4, 20], [7, 21]])
+    const asked = [0, 4, 5, 9, 10, 19, 20, 21, 1000].map((at) => cache.epochForOffset(o(at)))
+    expect(asked).toEqual([undefined, undefined, 1, 1, 3, 3, 4, 7, 7])
+    expect((await cacheWith([])).epochForOffset(o(0))).toBeUndefined()
+  })
+
   test('truncateFromEnd and truncateFromStart', async () => {
     const cache = await cacheWith([[1, 0], [3, 10], [4, 20]])
     cache.truncateFromEnd(o(20))

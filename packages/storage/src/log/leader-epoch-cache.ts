@@ -110,14 +110,19 @@ export class LeaderEpochCache {
     return { epoch: floor === undefined ? epoch : floor.epoch, endOffset }
   }
 
-  /** The epoch that wrote `offset` (the entry with the largest start ≤ `offset`), if known. */
+  /**
+   * The epoch that wrote `offset` (the entry with the largest start ≤ `offset`), if known. Binary search: every read
+   * asks it for each batch it serves (log-segment.ts `readBatches`).
+   */
   epochForOffset (target: Offset): LeaderEpoch | undefined {
-    let found: LeaderEpoch | undefined
-    for (const entry of this.#entries) {
-      if (entry.startOffset > target) break
-      found = entry.epoch
+    let low = 0
+    let high = this.#entries.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if ((this.#entries[mid] as EpochEntry).startOffset <= target) low = mid + 1
+      else high = mid
     }
-    return found
+    return this.#entries[low - 1]?.epoch
   }
 
   /** Drops epochs that start at or after `endOffset` (the log was truncated to end there). */

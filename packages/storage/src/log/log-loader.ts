@@ -16,9 +16,11 @@
  *    and the few batch headers after its last entry are walked to find the log end; if that walk does not end exactly
  *    at the end of the file, the marker lied and the active segment is recovered as below.
  * 3. Otherwise every segment from the one holding `recoveryPoint` onward is scanned with full validation (length,
- *    magic, CRC-32C, record count, offset continuity), its indexes rebuilt in memory and the leader epochs of its
- *    batches fed to the epoch cache. A segment below that point is scanned too when its index files are missing or
- *    torn (size not a multiple of the entry size); subtler index damage is caught when the index is first loaded.
+ *    magic, CRC-32C, record count, offset continuity, and the header fields the CRC does not cover: leader epochs
+ *    non-decreasing and equal to the loaded checkpoint's where it covers the offset, offsets within the segment's
+ *    range; see batch-header-check.ts), its indexes rebuilt in memory and the leader epochs of its batches fed to the
+ *    epoch cache. A segment below that point is scanned too when its index files are missing or torn (size not a
+ *    multiple of the entry size); subtler index damage is caught when the index is first loaded.
  *    A missing or malformed `leader-epoch-checkpoint` on a non-empty log makes the scan start at the first segment,
  *    so the epoch cache is rebuilt completely.
  * 4. At the first invalid batch the file is truncated there, every later segment is deleted, and 'truncated corrupt
@@ -27,7 +29,10 @@
  *    after a clean shutdown) gets the same truncation, is logged at error ('corruption below recovery point') and is
  *    returned as a `CorruptionReport`: the partition then refuses leader appends and reports `needsRefetch` until a
  *    follower fetch has brought it back to the old recovery point. Truncating (rather than refusing to open) is
- *    what lets it re-fetch: the bad bytes are never served, and the valid prefix stays usable.
+ *    what lets it re-fetch: the bad bytes are never served, and the valid prefix stays usable. So does a bad batch
+ *    above the recovery point that is followed by a valid one, or by later segments: a torn write cuts only the end
+ *    of what was being written, so this is damage to data that was synced (the recovery-point checkpoint merely lags
+ *    the fdatasyncs), not an unsynced tail (issue 10: treating it as one let a truncated replica lead).
  * 6. Scanned segments are fdatasynced and their indexes written before the recovery point moves to the log end
  *    (KAFKA-10101: never advance it over data that is only in the page cache). Then the epoch cache is trimmed to
  *    [logStartOffset, logEndOffset) and written, and the clean-shutdown marker is removed (durably) before the log
@@ -35,7 +40,9 @@
  */
 import { dirname, join } from 'node:path'
 import { type Logger, leaderEpoch, offset } from '@gregor/common'
+import { BATCH_HEADER_BYTES, readBatchHeader, recordsLimits, validateBatch } from '@gregor/records'
 import type { FileSystem } from '../fs/file-system.js'
+import { BatchHeaderCheck } from './batch-header-check.js'
 import { scanBatches } from './batch-scanner.js'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { fsyncDirectory } from './fsync-directory.js'
@@ -110,7 +117,9 @@ export async function loadLog (options: LoadOptions): Promise<LoadedLog> {
     logger.warn({ epochCheckpoint: epochState }, 'rebuilding leader epoch cache from the log')
   }
   const scan = chooseScan(segments, { ...options, cleanShutdown, rebuildEpochs })
-  const recovery = await recoverSegments(segments, scan, { fs, epochCache, logger, offsetGaps: deps.offsetGaps })
+  // Built before recovery feeds the cache: batches are checked against the checkpoint as it was on disk.
+  const headerCheck = new BatchHeaderCheck(epochState === 'loaded' ? epochCache.entries : [])
+  const recovery = await recoverSegments(segments, scan, { fs, epochCache, headerCheck, logger, offsetGaps: deps.offsetGaps })
   const durableCorruption = recovery.corruption
   if (recovery.scanned.length > 0 || recovery.deleted > 0) {
     await Promise.all(recovery.scanned.filter((s) => !s.deleted).map(async (s) => { await s.sync(); await s.persistIndexes() }))
@@ -131,7 +140,7 @@ function chooseScan (segments: readonly LogSegment[], options: LoadOptions & { c
 async function recoverSegments (
   segments: LogSegment[],
   scan: Scan,
-  context: { fs: FileSystem; epochCache: LeaderEpochCache; logger: Logger; offsetGaps: boolean },
+  context: { fs: FileSystem; epochCache: LeaderEpochCache; headerCheck: BatchHeaderCheck; logger: Logger; offsetGaps: boolean },
 ): Promise<{ scanned: LogSegment[]; deleted: number; corruption: CorruptionReport | undefined }> {
   const scanned: LogSegment[] = []
   for (let i = 0; i < segments.length; i++) {
@@ -147,11 +156,15 @@ async function recoverSegments (
     }
     if (!(await needsScan(context.fs, segments, i, scan))) continue
     scanned.push(segment)
-    const stop = await recoverSegment(segment, context.epochCache, context.offsetGaps)
+    const stop = await recoverSegment(segment, context)
     if (stop === undefined) continue
+    const validAfterEnd = await validBatchEndAfter(segment, stop.position + 1, stop.position + stop.droppedBytes)
     await segment.truncateFileTo(stop.position)
     const lost = await deleteFrom(segments, i + 1)
-    return { scanned, deleted: lost.length, corruption: report(segment, stop, lost, scan, context.logger) }
+    const inside = validAfterEnd !== undefined || lost.length > 0
+    const knownEnd = Math.max(validAfterEnd ?? stop.offset + 1, ...lost.map((later) => later.baseOffset + 1))
+    const classified = inside ? { ...scan, durableBelow: Math.max(scan.durableBelow, knownEnd) } : scan
+    return { scanned, deleted: lost.length, corruption: report(segment, stop, lost, classified, context.logger) }
   }
   return { scanned, deleted: 0, corruption: undefined }
 }
@@ -164,7 +177,10 @@ async function needsScan (fs: FileSystem, segments: readonly LogSegment[], i: nu
 }
 
 /** Rebuilds `segment`'s indexes from a validating scan; returns where and why it stopped, if before the end. */
-async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache, offsetGaps: boolean): Promise<Stop | undefined> {
+async function recoverSegment (
+  segment: LogSegment,
+  { epochCache, headerCheck, offsetGaps }: { epochCache: LeaderEpochCache; headerCheck: BatchHeaderCheck; offsetGaps: boolean },
+): Promise<Stop | undefined> {
   const sizeOnDisk = segment.sizeBytes
   segment.resetIndexes()
   const result = await scanBatches({
@@ -174,6 +190,7 @@ async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache
     expectedBaseOffset: segment.baseOffset,
     offsetGaps,
     validate: true,
+    check: headerCheck.forSegment(segment.baseOffset),
     onBatch: (batch) => {
       segment.indexBatch(batch)
       const latest = epochCache.latestEpoch
@@ -184,6 +201,27 @@ async function recoverSegment (segment: LogSegment, epochCache: LeaderEpochCache
   segment.setRecoveredEnd(result.endPosition, result.endPosition > 0 ? result.nextOffset : segment.baseOffset)
   if (result.stop === undefined) return undefined
   return { ...result.stop, offset: segment.nextOffset, droppedBytes: sizeOnDisk - result.endPosition }
+}
+
+/**
+ * The next offset after the first CRC-valid batch that starts in `segment` in [`from`, `size`), if any: evidence that
+ * what stopped the scan before it was damage inside the log, not its torn end. Reads the rest of the file once and
+ * tries each position holding magic 2 (only after a scan already failed, so never on the common path).
+ */
+async function validBatchEndAfter (segment: LogSegment, from: number, size: number): Promise<number | undefined> {
+  if (from + BATCH_HEADER_BYTES > size) return undefined
+  const bytes = await segment.read(from, size - from)
+  for (let at = 0; at + BATCH_HEADER_BYTES <= bytes.length; at++) {
+    if (bytes[at + 16] !== 2) continue
+    try {
+      validateBatch(bytes, at, { ...recordsLimits, denseOffsets: false })
+    } catch {
+      continue
+    }
+    const header = readBatchHeader(bytes, at)
+    return header.baseOffset + header.lastOffsetDelta + 1
+  }
+  return undefined
 }
 
 interface Stop {

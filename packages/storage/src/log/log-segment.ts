@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import type { Logger } from '@gregor/common'
 import { BATCH_HEADER_BYTES } from '@gregor/records'
 import type { FileHandle, FileSystem } from '../fs/file-system.js'
+import { epochProblem } from './batch-header-check.js'
 import { type ScanResult, type ScannedBatch, scanBatches } from './batch-scanner.js'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { OffsetIndex } from './offset-index.js'
@@ -44,6 +45,19 @@ export interface LogSegmentDeps {
   readonly logger: Logger
   /** The log is compacted: batches may leave offset gaps (batch-scanner.ts `offsetGaps`). */
   readonly offsetGaps: boolean
+}
+
+/** What `readBatches` reads. */
+export interface SegmentReadOptions {
+  readonly offset: number
+  readonly bytesMax: number
+  readonly maxOffset: number
+  /**
+   * The leader epoch the log's epoch cache gives for an offset (undefined where it does not know): every batch read
+   * must carry it, or the read fails as corrupt (a flipped partitionLeaderEpoch byte, which the CRC does not cover,
+   * must never be served to a follower or fed to its epoch cache).
+   */
+  readonly expectedEpoch?: (offset: number) => number | undefined
 }
 
 /** A run of whole batches read from a segment. */
@@ -255,7 +269,7 @@ export class LogSegment {
    * none starting at or after `maxOffset`. One positioned read in the common case (a window from the index entry
    * below `offset`), a second when the run starts too far into it. Undefined when no batch qualifies.
    */
-  async readBatches (options: { offset: number; bytesMax: number; maxOffset: number }): Promise<SegmentRead | undefined> {
+  async readBatches (options: SegmentReadOptions): Promise<SegmentRead | undefined> {
     // Deleted (retention, truncation, or replaced by its cleaned copy, which takes over its file name): nothing here.
     if (this.#deleted) return undefined
     const shrinks = this.#shrinks
@@ -271,7 +285,7 @@ export class LogSegment {
     return this.#shrinks === shrinks ? run : undefined
   }
 
-  async #readBatches (options: { offset: number; bytesMax: number; maxOffset: number }): Promise<SegmentRead | undefined> {
+  async #readBatches (options: SegmentReadOptions): Promise<SegmentRead | undefined> {
     await this.ensureIndexes()
     const end = this.#sizeBytes
     const entry = (this.#offsetIndex as OffsetIndex).lookup(options.offset)
@@ -279,13 +293,43 @@ export class LogSegment {
     let window = await this.read(entry.position, Math.min(end - entry.position, this.#deps.indexIntervalBytes + budget + BATCH_HEADER_BYTES))
     let windowStart = entry.position
     const start = await this.#findInWindow(options.offset, window, windowStart, end)
+    // Without gaps, the batch found for an offset of this segment holds it: one that starts above it has a rotted
+    // baseOffset (the CRC does not cover it), and must not be served nor make the read skip to the next segment.
+    if (start !== undefined && !this.#deps.offsetGaps && options.offset >= this.baseOffset && start.baseOffset > options.offset) {
+      throw this.#corruptAt(start.position, 'batch offset does not continue the log')
+    }
     if (start === undefined || start.baseOffset >= options.maxOffset) return undefined
     const runEnd = Math.min(end, start.position + Math.max(budget, start.sizeBytes))
     if (runEnd > windowStart + window.length) {
       window = await this.read(start.position, runEnd - start.position)
       windowStart = start.position
     }
-    return cutRun(window, start.position - windowStart, Math.min(window.length, runEnd - windowStart), options)
+    const run = cutRun(window, start.position - windowStart, Math.min(window.length, runEnd - windowStart), options)
+    if (run !== undefined) this.#checkRun(run.bytes, start.position, options)
+    return run
+  }
+
+  /**
+   * Throws the corrupt-segment error at the first batch of a run about to be served (`bytes`, read at `position`)
+   * whose header fields outside the CRC cannot be right: a baseOffset that does not continue its predecessor in the
+   * run, or a leader epoch that decreases or disagrees with `expectedEpoch`. Headers only, which the read has in
+   * hand: the CRC is the receiver's to check.
+   */
+  #checkRun (bytes: Buffer, position: number, options: SegmentReadOptions): void {
+    const offsetGaps = this.#deps.offsetGaps
+    let previousEpoch = -1
+    let nextOffset: number | undefined
+    for (let at = 0; at + BATCH_HEADER_BYTES <= bytes.length; at += 12 + bytes.readInt32BE(at + 8)) {
+      const baseOffset = Number(bytes.readBigInt64BE(at))
+      const partitionLeaderEpoch = bytes.readInt32BE(at + 12)
+      const continues = nextOffset === undefined || (offsetGaps ? baseOffset >= nextOffset : baseOffset === nextOffset)
+      const reason = continues
+        ? epochProblem({ partitionLeaderEpoch }, previousEpoch, options.expectedEpoch?.(baseOffset))
+        : 'batch offset does not continue the log'
+      if (reason !== undefined) throw this.#corruptAt(position + at, reason)
+      if (partitionLeaderEpoch >= 0) previousEpoch = partitionLeaderEpoch
+      nextOffset = baseOffset + bytes.readInt32BE(at + 23) + 1
+    }
   }
 
   /**
@@ -461,6 +505,10 @@ export class LogSegment {
     })
     if (found === undefined && result.stop !== undefined) throw this.#corrupt(result)
     return found
+  }
+
+  #corruptAt (position: number, reason: string): Error {
+    return storageError(SEGMENT_CORRUPT, { details: { corruptSegment: true, segmentBaseOffset: this.baseOffset, position, reason } })
   }
 
   #corrupt (result: ScanResult): Error {

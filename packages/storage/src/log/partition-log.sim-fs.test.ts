@@ -4,37 +4,19 @@
  * crash here loses exactly what a real disk may lose (unsynced bytes and unsynced directory entries), not only what
  * close() would have written.
  */
-import { ErrorCode, leaderEpoch, offset, seededRng, silentLogger } from '@gregor/common'
+import { ErrorCode, leaderEpoch, offset, seededRng } from '@gregor/common'
 import { walkBatches } from '@gregor/records'
 import { beforeEach, describe, expect, test } from 'vitest'
 import { SimFileSystem } from '../testing/sim-file-system.js'
-import type { LogConfig } from './log-config.js'
 import { PartitionLog } from './partition-log.js'
 import { captureLogger } from './testing/capture-logger.js'
-import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
-
-const DATA_DIR = '/data'
-const PARTITION_DIR = '/data/events-0'
-const FIRST_SEGMENT = `${PARTITION_DIR}/00000000000000000000.log`
-const small: Partial<LogConfig> = { segmentBytes: 4096, batchBytesMax: 2048, indexIntervalBytes: 256 }
+import { DATA_DIR, FIRST_SEGMENT, type OpenOptions, PARTITION_DIR, eventsBatch, freshDisk, openEventsLog } from './testing/sim-disk-log.js'
 
 let fs: SimFileSystem
-beforeEach(async () => {
-  fs = new SimFileSystem()
-  await fs.mkdir(DATA_DIR)
-  await fs.syncDirectory('/')
-})
+beforeEach(async () => { fs = await freshDisk() })
 
-async function open (options: { config?: Partial<LogConfig>; recoveryPoint?: number; logger?: ReturnType<typeof captureLogger> } = {}): Promise<PartitionLog> {
-  return await PartitionLog.open({
-    fs, dir: DATA_DIR, topic: 'events', partition: 0, config: { ...small, ...options.config },
-    logger: options.logger ?? silentLogger, recoveryPoint: options.recoveryPoint,
-  })
-}
-
-function batch (i: number): Buffer {
-  return makeTestBatch({ recordCount: 1 + (i % 3), payload: deterministicBytes(i, 40 + ((i * 53) % 200)), maxTimestamp: 1000 + i })
-}
+const open = async (options: OpenOptions = {}): Promise<PartitionLog> => await openEventsLog(fs, options)
+const batch = eventsBatch
 
 /** Appends batches `from` to `to` - 1 and returns their stamped bytes. */
 async function appendRange (log: PartitionLog, from: number, to: number): Promise<Buffer[]> {
@@ -272,6 +254,39 @@ describe('PartitionLog on SimFileSystem: bit rot', () => {
     expect(reopened.corruption).toMatchObject({ refetchToOffset: end })
     expect(reopened.logEndOffset).toBeLessThan(end)
     await expect(reopened.append(batch(50), { leaderEpoch: leaderEpoch(2) })).rejects.toMatchObject({ code: ErrorCode.KAFKA_STORAGE_ERROR })
+    await reopened.close()
+  })
+})
+
+describe('PartitionLog on SimFileSystem: bit rot above a lagging recovery point', () => {
+  test('a bad batch followed by a valid one is damage to synced data, not a torn tail: the log is marked for re-fetch', async () => {
+    const log = await open({ config: { segmentBytes: 64 * 1024 } })
+    await appendRange(log, 0, 10) // flush always: every batch is synced, but the checkpointed recovery point stays 0
+    const end = log.logEndOffset
+    const batches = [...walkBatches(await fs.readFile(FIRST_SEGMENT))]
+    const victim = batches[4] as { position: number; header: { baseOffset: number } }
+    const next = batches[5] as { header: { baseOffset: number; lastOffsetDelta: number } }
+    fs.flipByte(FIRST_SEGMENT, victim.position + 65)
+    fs.crash()
+    const reopened = await open({ config: { segmentBytes: 64 * 1024 }, recoveryPoint: 0 })
+    // It used to be read as an unsynced tail cut by the crash, and the replica could lead with its acknowledged tail gone.
+    expect(reopened.needsRefetch).toBe(true)
+    expect(reopened.logEndOffset).toBe(victim.header.baseOffset)
+    expect(reopened.corruption?.refetchToOffset).toBeGreaterThanOrEqual(next.header.baseOffset + next.header.lastOffsetDelta + 1)
+    expect(end).toBeGreaterThan(victim.header.baseOffset)
+    await reopened.close()
+  })
+
+  test('a torn last batch alone (nothing valid after it) is still an unsynced tail: truncated, no re-fetch', async () => {
+    const log = await open({ config: { segmentBytes: 64 * 1024 } })
+    await appendRange(log, 0, 10)
+    const batches = [...walkBatches(await fs.readFile(FIRST_SEGMENT))]
+    const last = batches[batches.length - 1] as { position: number; header: { baseOffset: number } }
+    fs.flipByte(FIRST_SEGMENT, last.position + 65)
+    fs.crash()
+    const reopened = await open({ config: { segmentBytes: 64 * 1024 }, recoveryPoint: 0 })
+    expect(reopened.needsRefetch).toBe(false)
+    expect(reopened.logEndOffset).toBe(last.header.baseOffset)
     await reopened.close()
   })
 })

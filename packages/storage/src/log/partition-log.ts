@@ -31,7 +31,10 @@
  *   is never retried: after a failed write or fdatasync nothing can be assumed about the file, and recovery on the
  *   next open is the one safe repair.
  * - After recovery found corruption below the recovery point, `needsRefetch` is set: leader appends are refused (this
- *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`.
+ *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`. The
+ *   same happens when a read meets a corrupt batch, including one whose header fields outside the CRC cannot be right
+ *   (an epoch that is not the epoch cache's for its offset, an offset that does not continue the log: see
+ *   batch-header-check.ts); such a batch is never served.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -98,6 +101,11 @@ export interface PartitionLogOptions {
    * of waiting for it (the leader's HW still counts only its durable end). Must return at once and not throw.
    */
   readonly onWritten?: (logEndOffset: Offset) => void
+  /**
+   * Told once when an I/O error takes the log offline (`failure`), and on each read that fails with an I/O error
+   * (EIO): the broker treats its log directory as failed (Kafka's `LogDirFailureChannel`). Must not throw.
+   */
+  readonly onFailure?: (error: GregorError) => void
 }
 
 export interface LogReadResult {
@@ -169,6 +177,7 @@ export class PartitionLog {
   readonly #writer = new SerialExecutor()
   readonly #appender: LogAppender
   readonly #onRoll: ((baseOffset: Offset) => void) | undefined
+  readonly #onFailure: ((error: GregorError) => void) | undefined
   readonly #onWritten: ((logEndOffset: Offset) => void) | undefined
   #logStartOffset: number
   #recoveryPoint: number
@@ -184,6 +193,8 @@ export class PartitionLog {
   #cleaning = false
   /** Settles when the cleaner's swap in progress (on the writer turn) is done; reads that raced with it wait. */
   #swapping: Promise<void> | undefined
+  /** For reads: the epoch the cache gives for an offset, which every batch served must carry. */
+  readonly #expectedEpoch = (at: number): number | undefined => this.#epochCache.epochForOffset(offset(at))
 
   private constructor (init: {
     options: PartitionLogOptions; config: LogConfig; dir: string; logger: Logger; files: FileHandleCache
@@ -211,6 +222,7 @@ export class PartitionLog {
     this.#cleanerCheckpoint = init.cleanerCheckpoint
     this.#firstDirtyOffset = init.firstDirtyOffset
     this.#onRoll = init.options.onRoll
+    this.#onFailure = init.options.onFailure
     this.#onWritten = init.options.onWritten
     this.#groupCommit = new GroupCommit({
       syncedEnd: init.recoveryPoint,
@@ -436,7 +448,7 @@ export class PartitionLog {
       if (segment.baseOffset >= limit) break
       let run
       try {
-        run = await segment.readBatches({ offset: start, bytesMax: options.bytesMax, maxOffset: limit })
+        run = await segment.readBatches({ offset: start, bytesMax: options.bytesMax, maxOffset: limit, expectedEpoch: this.#expectedEpoch })
       } catch (error) {
         throw this.#readFailure(error, start, segment)
       }
@@ -787,6 +799,7 @@ export class PartitionLog {
     if (this.#state === 'open' || this.#state === 'closing') this.#state = 'failed'
     this.#logger.error({ err: error, logEndOffset: this.#active.nextOffset }, 'partition log failed')
     this.#appender.rejectQueued(this.#failure)
+    this.#onFailure?.(this.#failure)
     return this.#failure
   }
 
@@ -837,7 +850,9 @@ export class PartitionLog {
       }
       return error
     }
-    return storageError('read failed', { cause: error, details: { offset: start, ...errnoDetails(error) } })
+    const failure = storageError('read failed', { cause: error, details: { offset: start, ...errnoDetails(error) } })
+    this.#onFailure?.(failure)
+    return failure
   }
 
   #segmentIndexFor (target: number): number {
