@@ -170,7 +170,7 @@ describe('recovery after a torn write', () => {
 })
 
 describe('recovery after bit flips', () => {
-  test('a flipped bit in the tail truncates the log at the batch that holds it', async () => {
+  test('a flipped bit in the tail truncates the log at the batch that holds it, and marks it for re-fetch unless it was the last', async () => {
     const written = await writeAndCrash(40)
     const name = lastSegmentName(written.snapshot)
     const tail = batchesOfLastSegment(written).slice(-3)
@@ -180,7 +180,8 @@ describe('recovery after bit flips', () => {
     for (let trial = 0; trial < 150; trial++) {
       const position = rng.int(tailStart, tailEnd)
       const hit = tail.find((b) => position >= b.position && position < b.position + b.size) as { index: number; position: number }
-      // partitionLeaderEpoch (bytes 12-15) is outside the CRC by the format's design, as in Kafka: not detectable.
+      // partitionLeaderEpoch (bytes 12-15) is outside the CRC by the format's design, as in Kafka: only checked against
+      // the epoch checkpoint (partition-log.header-rot.test.ts), so a flip that keeps it plausible is not detectable.
       if (position - hit.position >= 12 && position - hit.position < 16) continue
       const bit = 1 << rng.int(0, 8)
       await restore(written.snapshot, (n, b) => {
@@ -189,7 +190,9 @@ describe('recovery after bit flips', () => {
       })
       const log = await open({ recoveryPoint: written.baseOffsets[(tail[0] as { index: number }).index] })
       expect({ trial, position, end: log.logEndOffset }).toEqual({ trial, position, end: written.baseOffsets[hit.index] })
-      expect(log.needsRefetch).toBe(false)
+      // A bad batch with a valid one after it is damage to synced data (a torn write only cuts the end), so the log
+      // must re-fetch what it dropped; the last batch alone may be an unsynced tail.
+      expect(log.needsRefetch).toBe(hit !== tail.at(-1))
       if (trial % 10 === 0) expect((await readAll(log)).equals(Buffer.concat(written.batches.slice(0, hit.index)))).toBe(true)
       await log.close()
     }
