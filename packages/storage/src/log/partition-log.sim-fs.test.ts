@@ -291,6 +291,34 @@ describe('PartitionLog on SimFileSystem: bit rot above a lagging recovery point'
   })
 })
 
+describe('PartitionLog on SimFileSystem: a re-fetch owed survives restarts', () => {
+  test('a log cut back at corruption still needs its re-fetch after a crash, and no longer once it has re-fetched', async () => {
+    const log = await open()
+    const written = await appendRange(log, 0, 10)
+    const end = log.logEndOffset
+    const victim = [...walkBatches(await fs.readFile(FIRST_SEGMENT))][4] as { position: number; header: { baseOffset: number } }
+    fs.flipByte(FIRST_SEGMENT, victim.position + 65)
+    fs.crash()
+    const cut = await open({ recoveryPoint: end })
+    expect(cut.needsRefetch).toBe(true)
+    // A crash before the re-fetch (seed 683: the truncation was durable, the obligation was not): the short log now
+    // looks clean, and without the marker it would be trusted, even elected, as if it held every committed record.
+    fs.crash()
+    const again = await open()
+    expect(again.logEndOffset).toBe(victim.header.baseOffset)
+    expect(again.needsRefetch).toBe(true)
+    expect(again.corruption).toMatchObject({ refetchToOffset: end })
+    for (const bytes of written.slice(4)) await again.appendAsFollower(Buffer.from(bytes))
+    expect(again.needsRefetch).toBe(false)
+    await again.close()
+    fs.crash()
+    const healed = await open()
+    expect(healed.needsRefetch).toBe(false)
+    expect(healed.logEndOffset).toBe(end)
+    await healed.close()
+  })
+})
+
 describe('PartitionLog on SimFileSystem: read errors', () => {
   test('EIO on read rejects the read with a storage error; the log stays usable once the disk reads again', async () => {
     const log = await open()

@@ -59,6 +59,7 @@ import {
   CLEANER_OFFSET_CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE, LOG_FILE_SUFFIX, SWAP_FILE_SUFFIX, segmentFileName,
 } from './segment-file-names.js'
 import { SerialExecutor } from './serial-executor.js'
+import { clearRefetchMarker, readRefetchMarker, writeRefetchMarker } from './refetch-marker.js'
 import { errnoDetails, hasErrno, storageError } from './storage-error.js'
 
 export type { AppendResult } from './log-appender.js'
@@ -270,6 +271,13 @@ export class PartitionLog {
       // Handles this open made are nobody else's to close; a shared cache evicts its idle ones by itself.
       if (options.files === undefined) await files.closeAll().catch(() => {})
       // A file-system error (EIO, ENOSPC, ...) reaches the caller as the storage error every other I/O failure is.
+      throw isGregorError(error) ? error : storageError('log open failed', { cause: error, details: { dir, ...errnoDetails(error) } })
+    }
+    // A re-fetch owed since an earlier open is still owed, however clean the (truncated) log looks now.
+    try {
+      loaded = { ...loaded, corruption: await owedRefetch(options.fs, dir, loaded, logger) }
+    } catch (error) {
+      if (options.files === undefined) await files.closeAll().catch(() => {})
       throw isGregorError(error) ? error : storageError('log open failed', { cause: error, details: { dir, ...errnoDetails(error) } })
     }
     const cleanerCheckpoint = new CheckpointFile(options.fs, join(dir, CLEANER_OFFSET_CHECKPOINT_FILE), cleanerCheckpointFormat)
@@ -834,6 +842,8 @@ export class PartitionLog {
     if (this.#corruption === undefined || this.logEndOffset < this.#corruption.refetchToOffset) return
     this.#logger.info({ logEndOffset: this.logEndOffset, ...this.#corruption }, 'refetch after corruption complete')
     this.#corruption = undefined
+    // A crash before this lands leaves a marker the next open finds satisfied (the log reaches it) and removes.
+    clearRefetchMarker(this.#fs, this.dir).catch((error: unknown) => { this.#logger.warn({ err: error }, 'refetch marker not removed') })
   }
 
   #readFailure (error: unknown, start: number, segment: LogSegment): Error {
@@ -847,6 +857,7 @@ export class PartitionLog {
           position: Number(error.details.position ?? 0), reason: String(error.details.reason),
         }
         this.#logger.error({ ...this.#corruption }, 'corrupt segment found on read')
+        writeRefetchMarker(this.#fs, this.dir, this.#corruption).catch((marker: unknown) => { this.#logger.warn({ err: marker }, 'refetch marker not written') })
       }
       return error
     }
@@ -883,4 +894,20 @@ export class PartitionLog {
 
 function assertOffset (value: number): void {
   assert.ok(Number.isSafeInteger(value) && value >= 0, `offset must be a non-negative safe integer, got ${value}`)
+}
+
+/**
+ * The corruption this open must report: the loader's, merged with a re-fetch marker left by an earlier open that the
+ * log has not yet satisfied; written durably before the log is used, or removed once satisfied.
+ */
+async function owedRefetch (fs: FileSystem, dir: string, loaded: LoadedLog, logger: Logger): Promise<CorruptionReport | undefined> {
+  const logEndOffset = loaded.segments.at(-1)?.nextOffset ?? loaded.logStartOffset
+  const marker = await readRefetchMarker(fs, dir, logger)
+  const owed = marker !== undefined && logEndOffset < marker.refetchToOffset ? marker : undefined
+  const corruption = loaded.corruption === undefined
+    ? owed
+    : owed === undefined ? loaded.corruption : { ...loaded.corruption, refetchToOffset: Math.max(loaded.corruption.refetchToOffset, owed.refetchToOffset) }
+  if (corruption !== undefined) await writeRefetchMarker(fs, dir, corruption)
+  else if (marker !== undefined) await clearRefetchMarker(fs, dir)
+  return corruption
 }
