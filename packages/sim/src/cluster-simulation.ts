@@ -374,7 +374,7 @@ export class ClusterSimulation {
         if (flipped !== undefined) {
           this.#corruptedOn.set(flipped.partitionDir, broker.id)
           this.#faults++
-          this.trace.add(`nemesis flipped a byte of ${flipped.path} on b${broker.id}`)
+          this.trace.add(`nemesis flipped a byte of ${flipped.path} at ${flipped.position} on b${broker.id}`)
         }
         return
       }

@@ -190,8 +190,9 @@ export class SimBroker {
       if (state === undefined) continue
       const dir = `${DATA_DIR}/${topic}-${partition}`
       views.push({
-        // A log directory reopened after a failure holds new replicas, as a restart does (its HW may be lower).
-        brokerId: this.id, incarnation: this.#incarnation * 1_000_000 + parts.replicas.logDirGeneration,
+        // A replica reopened (log directory recovered, corruption found) starts from disk, as after a restart: its
+        // HW may be lower than the last one's.
+        brokerId: this.id, incarnation: this.#incarnation * 1_000_000 + state.generation,
         partition: `${topic}-${partition}`, highWatermark: state.highWatermark,
         segments: () => (this.disk.peekDir(dir) ?? []).filter((name) => name.endsWith('.log'))
           .map((name) => ({ name, bytes: this.disk.peekFile(`${dir}/${name}`) ?? new Uint8Array() })),
@@ -238,7 +239,7 @@ export class SimBroker {
   /** Bit rot in one of this broker's segment files (of any partition); the flipped file's name, if any. */
   flipRandomByte (
     rng: { int: (min: number, max: number) => number }, allowed: (partitionDir: string) => boolean = () => true,
-  ): { path: string; partitionDir: string } | undefined {
+  ): { path: string; partitionDir: string; position: number } | undefined {
     const dirs = (this.disk.peekDir(DATA_DIR) ?? []).filter((name) => !name.includes('.') && allowed(name))
     if (dirs.length === 0) return undefined
     const dir = `${DATA_DIR}/${dirs[rng.int(0, dirs.length)] as string}`
@@ -247,8 +248,9 @@ export class SimBroker {
     const path = `${dir}/${files[rng.int(0, files.length)] as string}`
     const size = this.disk.peekFile(path)?.length ?? 0
     if (size === 0) return undefined
-    this.disk.flipByte(path, rng.int(0, size))
-    return { path, partitionDir: dir.slice(DATA_DIR.length + 1) }
+    const position = rng.int(0, size)
+    this.disk.flipByte(path, position)
+    return { path, partitionDir: dir.slice(DATA_DIR.length + 1), position }
   }
 
   describe (): string {

@@ -454,12 +454,18 @@ export class LeaderRequests {
       const replica = this.#host.replica(topic, partition)
       const problem = partitionProblem(this.#host, replica, p.topicId ?? '', p.currentLeaderEpoch ?? -1)
       if (problem !== undefined || replica === undefined) { results.push({ topic, partition, errorCode: problem?.code }); continue }
-      const state = { topic, partition, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset }
+      // The log end before the read: a follower that reaches it holds all the leader had (see caughtUpWithLeader).
+      const state = { topic, partition, highWatermark: replica.highWatermark, logStartOffset: replica.log.logStartOffset, logEndOffset: replica.log.logEndOffset }
       const fetchOffset = p.fetchOffset ?? 0
       if (remainingBytes <= 0 || fetchOffset >= replica.log.logEndOffset) { results.push({ ...state, errorCode: '', records: EMPTY }); continue }
       const bytesMax = remainingBytes
       const refused = this.#takeReadBytes(bytesMax)
       if (refused !== undefined) { results.push({ ...state, errorCode: refused.code, records: EMPTY }); continue }
+      if (p.verifyRecords === true && await this.#verified(replica, fetchOffset, bytesMax)) {
+        // Our copy is the corrupt one: the log reopens (onCorruption) and stops leading; the follower retries.
+        results.push({ ...state, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, records: EMPTY })
+        continue
+      }
       try {
         const read = await this.#heldRead(bytesMax, held, async () => await replica.log.read({ offset: offset(fetchOffset), bytesMax }))
         remainingBytes -= read.bytes.length
@@ -469,6 +475,23 @@ export class LeaderRequests {
       }
     }
     return results
+  }
+
+  /**
+   * A follower refused what we served from `fetchOffset`: re-reads our copy with full validation. True when it is
+   * corrupt or unreadable (an I/O error has already taken the log directory offline), giving back the `bytesMax` taken
+   * for the read; false leaves it taken for the read that follows.
+   */
+  async #verified (replica: PartitionReplica, fetchOffset: number, bytesMax: number): Promise<boolean> {
+    let corrupt: boolean
+    try {
+      corrupt = await replica.log.verify(offset(fetchOffset), bytesMax)
+    } catch {
+      // The log reported it (onFailure: the directory goes offline); the follower's answer is the retriable code.
+      corrupt = true
+    }
+    if (corrupt) this.#host.bytes.release(bytesMax)
+    return corrupt
   }
 
   // ---- bytes in flight ----

@@ -38,6 +38,11 @@ export class PartitionReplica {
   readonly partition: number
   readonly topicId: string
   readonly log: PartitionLog
+  /**
+   * Which opening of the partition on this broker this is (the replica manager counts them): a reopened replica (log
+   * directory recovered, corruption found) starts from disk, and its high watermark may be lower than the last one's.
+   */
+  readonly generation: number
   readonly logger: Logger
   role: ReplicaRole = 'follower'
   leaderId = -1
@@ -72,7 +77,11 @@ export class PartitionReplica {
   readonly snapshots: ProducerSnapshots
   #chain: Promise<void> = Promise.resolve()
 
-  constructor (init: { topic: string; partition: number; topicId: string; log: PartitionLog; fs: FileSystem; logger: Logger; highWatermark: number; producersMax: number }) {
+  constructor (init: {
+    topic: string; partition: number; topicId: string; log: PartitionLog; fs: FileSystem; logger: Logger; highWatermark: number; producersMax: number
+    generation?: number
+  }) {
+    this.generation = init.generation ?? 0
     this.producers = new ProducerStateTable({ producersMax: init.producersMax })
     this.topic = init.topic
     this.partition = init.partition

@@ -1,7 +1,7 @@
 // The fetch loop on hand-driven time over a fake transport: one request in flight, the response deadline, reconnect
 // backoff, and per-partition backoff after an error.
 import { describe, expect, test } from 'vitest'
-import { ErrorCode, silentLogger } from '@gregor/common'
+import { ErrorCode, GregorError, silentLogger } from '@gregor/common'
 import type { ReplicaFetchPartition, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
 import { ReplicaFetcher, type ReplicaFetcherHost } from './replica-fetcher.js'
@@ -36,14 +36,19 @@ const config = validateReplicationConfig({
 })
 
 function start (
-  transport: FakeTransport, timers: ManualTimers, results: Array<boolean> = [], brokerEpoch: () => number = () => -1,
+  transport: FakeTransport, timers: ManualTimers, results: Array<boolean | Error> = [], brokerEpoch: () => number = () => -1,
 ): { fetcher: ReplicaFetcher; applied: string[] } {
   const applied: string[] = []
   const host: ReplicaFetcherHost = {
     fetchState: (key): ReplicaFetchPartition => ({
       topic: key.split('-')[0], partition: Number(key.split('-')[1]), fetchOffset: 0, currentLeaderEpoch: 0, lastFetchedEpoch: -1, logStartOffset: 0, topicId: 'id-t',
     }),
-    handleFetchResult: async (key) => { applied.push(key); return results.shift() ?? true },
+    handleFetchResult: async (key) => {
+      applied.push(key)
+      const result = results.shift() ?? true
+      if (result instanceof Error) throw result
+      return result
+    },
   }
   const fetcher = new ReplicaFetcher({ brokerId: 2, leaderId: 1, brokerEpoch, transport, config, clock: timers, timers, logger: silentLogger, host })
   return { fetcher, applied }
@@ -54,6 +59,25 @@ const answer = (partitions: string[]): ReplicaFetchResponse => ({
 })
 
 describe('ReplicaFetcher', () => {
+  test('records refused as corrupt make the next fetch of that partition ask the leader to verify its copy, once', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher } = start(transport, timers, [new GregorError(ErrorCode.CORRUPT_MESSAGE, 'batch crc mismatch'), true])
+    fetcher.addPartition('t-0')
+    await flushPromises()
+    expect(transport.sent[0]?.request.partitions?.[0]?.verifyRecords).toBeUndefined()
+    transport.sent[0]?.answer(answer(['t-0']))
+    await flushPromises()
+    await timers.advance(config.replicaFetchBackoffMs)
+    expect(transport.sent.length).toBe(2)
+    expect(transport.sent[1]?.request.partitions?.[0]?.verifyRecords).toBe(true)
+    transport.sent[1]?.answer(answer(['t-0']))
+    await flushPromises()
+    expect(transport.sent.length).toBe(3)
+    expect(transport.sent[2]?.request.partitions?.[0]?.verifyRecords).toBeUndefined()
+    await fetcher.close()
+  })
+
   test('one request in flight; a silent session is closed at maxWait + responseTimeout and replaced after the backoff', async () => {
     const timers = new ManualTimers()
     const transport = new FakeTransport()

@@ -20,8 +20,13 @@
  * INCONSISTENT_TOPIC_ID is another incarnation of the topic there (deleted and re-created, and one of the two
  * brokers' metadata is behind): its result is not handed to the host, so nothing of it is appended, and the
  * partition backs off until the metadata catches up (the replica manager then replaces or drops it).
+ *
+ * Corrupt data from the leader: a result the host refuses as CORRUPT_MESSAGE (its append validates every batch: CRC,
+ * magic, record count) makes the next fetch of that partition ask the leader to verify its own copy
+ * (`verifyRecords`). Reads on the leader check headers only, so without this a batch rotted on the leader's disk
+ * would be served, and refused, forever (issue 10, seeds 452 and 1175 of the disk-fault simulation).
  */
-import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers } from '@gregor/common'
+import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers, isGregorError } from '@gregor/common'
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
 import type { ReplicationConfig } from './replication-config.js'
@@ -59,6 +64,8 @@ export class ReplicaFetcher {
   readonly #host: ReplicaFetcherHost
   /** Partition key → earliest time (clock ms) it may be fetched again. */
   readonly #partitions = new Map<string, number>()
+  /** Partitions whose last result the host refused as corrupt: their next fetch asks the leader to verify. */
+  readonly #refused = new Set<string>()
   #running = true
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
@@ -91,6 +98,7 @@ export class ReplicaFetcher {
 
   removePartition (key: string): void {
     this.#partitions.delete(key)
+    this.#refused.delete(key)
   }
 
   /** Stops the loop and the session; resolves once the loop has finished its current step. */
@@ -131,7 +139,7 @@ export class ReplicaFetcher {
       if (retryAtMs > nowMs) continue
       const state = this.#host.fetchState(key, this.leaderId)
       if (state === undefined) { this.#partitions.delete(key); continue }
-      partitions.push(state)
+      partitions.push(this.#refused.has(key) ? { ...state, verifyRecords: true } : state)
     }
     if (partitions.length === 0) return undefined
     return {
@@ -160,7 +168,9 @@ export class ReplicaFetcher {
       let ok = false
       try {
         ok = await this.#host.handleFetchResult(key, this.leaderId, state, result)
+        this.#refused.delete(key)
       } catch (error) {
+        if (isGregorError(error) && error.code === ErrorCode.CORRUPT_MESSAGE) this.#refused.add(key)
         this.#log.warn({ key, err: error instanceof Error ? error.message : String(error) }, 'fetch result not applied')
       }
       if (!ok && this.#partitions.has(key)) this.#partitions.set(key, this.#clock.nowMs() + this.#config.replicaFetchBackoffMs)

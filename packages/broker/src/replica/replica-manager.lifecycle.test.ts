@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { ErrorCode, leaderEpoch, nodeId, raftIndex, silentLogger } from '@gregor/common'
 import { MetadataImage, type MetadataRecord, defaultTopicConfig } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
-import { buildBatch } from '@gregor/records'
+import { buildBatch, walkBatches } from '@gregor/records'
 import { FileHandleCache, SimFileSystem } from '@gregor/storage'
 import { ReplicaManager } from './replica-manager.js'
 import { validateReplicationConfig } from './replication-config.js'
@@ -160,5 +160,38 @@ describe('ReplicaManager: a failed log directory (issue 10, defect 5)', () => {
     await probe(node)
     expect(node.rm.logDirOffline).toBe(false)
     expect(node.rm.replicaState(TOPIC, 0)).toMatchObject({ role: 'follower', logEndOffset: 0 })
+  })
+})
+
+describe('ReplicaManager: a leader whose copy rotted (issue 10, seeds 452 and 1175 of the disk-fault simulation)', () => {
+  const fetchFrom = (node: Node, fetchOffset: number, verifyRecords: boolean) => node.rm.handleReplicaFetch({
+    replicaId: 2, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+    partitions: [{ topic: TOPIC, topicId: TOPIC_ID, partition: 0, fetchOffset, lastFetchedEpoch: 0, currentLeaderEpoch: 0, logStartOffset: 0, verifyRecords }],
+  })
+
+  test('a follower refusing its records makes it verify: a sound copy is served, a rotted one stops the leadership and is cut back', async () => {
+    const node = await startNode('i-1', register(1, 'i-1'))
+    for (const value of ['a', 'b', 'c']) expect(await node.produce(value)).toMatchObject({ errorCode: '' })
+    const before = node.rm.replicaState(TOPIC, 0)
+    expect(before).toMatchObject({ role: 'leader', highWatermark: 3, logEndOffset: 3 })
+    // Sound bytes verify clean and are served (the follower's refusal came from elsewhere).
+    const sound = (await fetchFrom(node, 1, true)).partitions?.[0]
+    expect(sound).toMatchObject({ errorCode: '' })
+    expect(sound?.records?.byteLength).toBeGreaterThan(0)
+
+    // Rot inside the CRC of the batch at offset 1: reads check headers only, so it is served as it is...
+    const segment = `${DIR}/${TOPIC}-0/00000000000000000000.log`
+    const victim = [...walkBatches(await node.fs.readFile(segment))].find((b) => b.header.baseOffset === 1) as { position: number }
+    node.fs.flipByte(segment, victim.position + 30)
+    expect((await fetchFrom(node, 1, false)).partitions?.[0]).toMatchObject({ errorCode: '' })
+    // ...until the follower, whose append refused it, asks the leader to verify.
+    expect((await fetchFrom(node, 1, true)).partitions?.[0]).toMatchObject({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR })
+    await flushPromises(500)
+    // Reopened from disk, cut back at the bad batch, not leading, and reported to the controller by the heartbeat.
+    const after = node.rm.replicaState(TOPIC, 0)
+    expect(after).toMatchObject({ role: 'follower', highWatermark: 1, logEndOffset: 1 })
+    expect(after?.generation).toBeGreaterThan(before?.generation ?? Infinity)
+    expect(node.rm.refetchingReplicas()).toEqual([{ topicId: TOPIC_ID, partition: 0 }])
+    expect(await node.produce('d')).toMatchObject({ errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER })
   })
 })

@@ -97,6 +97,8 @@ export interface ReplicaState {
   readonly highWatermark: number
   readonly logStartOffset: number
   readonly logEndOffset: number
+  /** See `PartitionReplica.generation`. */
+  readonly generation: number
 }
 
 export class ReplicaManager {
@@ -127,6 +129,8 @@ export class ReplicaManager {
   /** Storage failures seen so far: an image application that sees this change stops where it is. */
   #storageFailures = 0
   #logDirGeneration = 0
+  /** Replicas opened so far: each gets the next number as its `generation`. */
+  #replicasOpened = 0
   /** The periodic ISR shrink check, checkpoints, retention and cleaner passes. */
   readonly #periodic: TimerHandle[]
   #checkpointing = false
@@ -211,6 +215,7 @@ export class ReplicaManager {
       highWatermark: replica.highWatermark,
       logStartOffset: replica.log.logStartOffset,
       logEndOffset: replica.log.logEndOffset,
+      generation: replica.generation,
     }
   }
 
@@ -337,12 +342,14 @@ export class ReplicaManager {
       // Followers fetch what the leader has written while its fdatasync runs; acks=all still waits for both.
       onWritten: () => { if (opened?.role === 'leader') this.#delayed.notify(opened.key) },
       onFailure: (error) => { this.#onStorageFailure(error) },
+      onCorruption: () => { if (opened !== undefined) this.#reopenAfterCorruption(opened) },
     })
     const replica = new PartitionReplica({
       topic: topic.name, partition: image.partition, topicId: image.topicId, log, fs: this.#deps.fs,
       logger: this.#log.child({ topic: topic.name, partition: image.partition }),
       highWatermark: (replaced ? undefined : checkpointed.highWatermarks.get(key)) ?? 0,
       producersMax: this.#deps.config.producersPerPartitionMax,
+      generation: ++this.#replicasOpened,
     })
     opened = replica
     const durableEnd = this.#durableEndsOfFailedLogs.get(key)
@@ -488,6 +495,9 @@ export class ReplicaManager {
         replica.producers.observe(headersOf(bytes))
       }
       replica.updateFollowerHighWatermark(result.highWatermark ?? 0)
+      // 0 is protobuf's unset as well as an empty leader: only a positive log end can end a re-fetch early.
+      const leaderLogEndOffset = Number(result.logEndOffset ?? 0)
+      if (log.needsRefetch && leaderLogEndOffset > 0) log.caughtUpWithLeader(leaderLogEndOffset)
       return true
     })
   }
@@ -666,6 +676,31 @@ export class ReplicaManager {
     })
     this.#metadataChain = run.catch(() => {})
     await run
+  }
+
+  /**
+   * A read or a verify found a corrupt batch in `replica`'s log at runtime: the log is `needsRefetch` already (so the
+   * heartbeat reports it and the controller moves its leadership and ISR membership away), but the bad bytes are still
+   * in the file, and its high watermark may cover them. Close it and open it again from disk, as a restart would: the
+   * recovery scan starts at the damaged segment (the re-fetch marker says which) and truncates at the bad batch, and
+   * the new replica follows (never leads) until it has re-fetched what it lost. Runs on the metadata chain.
+   */
+  #reopenAfterCorruption (replica: PartitionReplica): void {
+    const run = this.#metadataChain.then(async () => {
+      if (this.#closing !== undefined || this.#logDir.offline || this.#replicas.get(replica.key) !== replica) return
+      this.#replicas.delete(replica.key)
+      this.#detachFromFetcher(replica)
+      // Waiters (acks=all, long polls) answer now, not at their deadline.
+      this.#delayed.notify(replica.key)
+      const checkpointed = await this.#loadCheckpoints()
+      checkpointed.highWatermarks.set(replica.key, replica.highWatermark)
+      checkpointed.recoveryPoints.set(replica.key, replica.log.recoveryPoint)
+      await replica.runExclusive(async () => { await this.#closeLog(replica, { snapshot: false }) })
+      replica.logger.warn({ corruption: replica.log.corruption, highWatermark: replica.highWatermark }, 'replica reopened after corruption')
+      const image = this.#latestImage
+      if (image !== undefined) await this.#applyImage(image)
+    })
+    this.#metadataChain = run.catch((error: unknown) => { replica.logger.error({ err: error }, 'reopen after corruption failed') })
   }
 
   // ---- checkpoints and shutdown ----

@@ -58,6 +58,12 @@ export interface ScanOptions {
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024
 
+/** Stop reasons of a batch that is not all there: what a torn write leaves (recovery tells them from damage). */
+export const INCOMPLETE_BATCH_HEADER = 'incomplete batch header'
+export const BATCH_PAST_END_OF_FILE = 'batch extends past the end of the file'
+/** A zero length: the zeros a file system leaves where an append's blocks were allocated but not written. */
+export const BATCH_LENGTH_BELOW_HEADER = 'batch length smaller than its header'
+
 export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES
   let chunk: Buffer = Buffer.alloc(0)
@@ -68,21 +74,21 @@ export async function scanBatches (options: ScanOptions): Promise<ScanResult> {
 
   while (position < options.toPosition) {
     const remaining = options.toPosition - position
-    if (remaining < BATCH_HEADER_BYTES) return stopped('incomplete batch header')
+    if (remaining < BATCH_HEADER_BYTES) return stopped(INCOMPLETE_BATCH_HEADER)
     if (position + BATCH_HEADER_BYTES > chunkStart + chunk.length) {
       chunk = await options.read(position, Math.min(chunkBytes, remaining))
       chunkStart = position
-      if (chunk.length < BATCH_HEADER_BYTES) return stopped('incomplete batch header')
+      if (chunk.length < BATCH_HEADER_BYTES) return stopped(INCOMPLETE_BATCH_HEADER)
     }
     let at = position - chunkStart
     const sizeBytes = 12 + chunk.readInt32BE(at + 8)
-    if (sizeBytes < BATCH_HEADER_BYTES) return stopped('batch length smaller than its header')
-    if (sizeBytes > remaining) return stopped('batch extends past the end of the file')
+    if (sizeBytes < BATCH_HEADER_BYTES) return stopped(BATCH_LENGTH_BELOW_HEADER)
+    if (sizeBytes > remaining) return stopped(BATCH_PAST_END_OF_FILE)
     if (at + sizeBytes > chunk.length) {
       chunk = await options.read(position, Math.min(Math.max(sizeBytes, chunkBytes), remaining))
       chunkStart = position
       at = 0
-      if (chunk.length < sizeBytes) return stopped('batch extends past the end of the file')
+      if (chunk.length < sizeBytes) return stopped(BATCH_PAST_END_OF_FILE)
     }
     const problem = options.validate ? validationProblem(chunk, at, sizeBytes, options.offsetGaps !== true) : headerProblem(chunk, at)
     if (problem !== undefined) return stopped(problem)

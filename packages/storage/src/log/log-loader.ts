@@ -30,9 +30,11 @@
  *    returned as a `CorruptionReport`: the partition then refuses leader appends and reports `needsRefetch` until a
  *    follower fetch has brought it back to the old recovery point. Truncating (rather than refusing to open) is
  *    what lets it re-fetch: the bad bytes are never served, and the valid prefix stays usable. So does a bad batch
- *    above the recovery point that is followed by a valid one, or by later segments: a torn write cuts only the end
- *    of what was being written, so this is damage to data that was synced (the recovery-point checkpoint merely lags
- *    the fdatasyncs), not an unsynced tail (issue 10: treating it as one let a truncated replica lead).
+ *    above the recovery point that is followed by a valid one, or by later segments, or that is complete (its whole
+ *    length is in the file) yet fails a check: a torn write keeps only a prefix of what was being appended (an
+ *    incomplete batch, or zeros where blocks were allocated), so this is damage to data that was written and may
+ *    have been synced and acknowledged (the recovery-point checkpoint merely lags the fdatasyncs), not an unsynced
+ *    tail (issue 10: treating it as one let a truncated replica lead, and lose acknowledged records).
  * 6. Scanned segments are fdatasynced and their indexes written before the recovery point moves to the log end
  *    (KAFKA-10101: never advance it over data that is only in the page cache). Then the epoch cache is trimmed to
  *    [logStartOffset, logEndOffset) and written, and the clean-shutdown marker is removed (durably) before the log
@@ -43,7 +45,7 @@ import { type Logger, leaderEpoch, offset } from '@gregor/common'
 import { BATCH_HEADER_BYTES, readBatchHeader, recordsLimits, validateBatch } from '@gregor/records'
 import type { FileSystem } from '../fs/file-system.js'
 import { BatchHeaderCheck } from './batch-header-check.js'
-import { scanBatches } from './batch-scanner.js'
+import { BATCH_LENGTH_BELOW_HEADER, BATCH_PAST_END_OF_FILE, INCOMPLETE_BATCH_HEADER, scanBatches } from './batch-scanner.js'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { fsyncDirectory } from './fsync-directory.js'
 import { mkdirDurable } from './mkdir-durable.js'
@@ -161,7 +163,10 @@ async function recoverSegments (
     const validAfterEnd = await validBatchEndAfter(segment, stop.position + 1, stop.position + stop.droppedBytes)
     await segment.truncateFileTo(stop.position)
     const lost = await deleteFrom(segments, i + 1)
-    const inside = validAfterEnd !== undefined || lost.length > 0
+    // Damage inside the log, not its torn end: a valid batch after it, later segments, or a batch that is all there
+    // but fails a check. A power loss keeps a prefix of an append (an incomplete batch, or zeros), never a whole batch
+    // with wrong bytes; so a complete bad batch is rot in data that was written, and may have been acknowledged.
+    const inside = validAfterEnd !== undefined || lost.length > 0 || !TORN_END_REASONS.has(stop.reason)
     const knownEnd = Math.max(validAfterEnd ?? stop.offset + 1, ...lost.map((later) => later.baseOffset + 1))
     const classified = inside ? { ...scan, durableBelow: Math.max(scan.durableBelow, knownEnd) } : scan
     return { scanned, deleted: lost.length, corruption: report(segment, stop, lost, classified, context.logger) }
@@ -230,6 +235,11 @@ interface Stop {
   readonly offset: number
   readonly droppedBytes: number
 }
+
+/** The scan's reasons for stopping that a torn (partly written) last batch produces; any other is damage. */
+const TORN_END_REASONS: ReadonlySet<string> = new Set([
+  INCOMPLETE_BATCH_HEADER, BATCH_PAST_END_OF_FILE, BATCH_LENGTH_BELOW_HEADER,
+])
 
 /** Deletes segments `from`.. (everything after a corruption); returns them. */
 async function deleteFrom (segments: LogSegment[], from: number): Promise<LogSegment[]> {

@@ -298,6 +298,11 @@ export class LogSegment {
     if (start !== undefined && !this.#deps.offsetGaps && options.offset >= this.baseOffset && start.baseOffset > options.offset) {
       throw this.#corruptAt(start.position, 'batch offset does not continue the log')
     }
+    // Nor may a rotted batch length walk the read past the batch that holds an offset this segment has: the read would
+    // come back empty below the log end.
+    if (start === undefined && !this.#deps.offsetGaps && options.offset >= this.baseOffset && options.offset < this.#nextOffset) {
+      throw this.#corruptAt(entry.position, 'no batch holds an offset of this segment')
+    }
     if (start === undefined || start.baseOffset >= options.maxOffset) return undefined
     const runEnd = Math.min(end, start.position + Math.max(budget, start.sizeBytes))
     if (runEnd > windowStart + window.length) {
@@ -305,7 +310,11 @@ export class LogSegment {
       windowStart = start.position
     }
     const run = cutRun(window, start.position - windowStart, Math.min(window.length, runEnd - windowStart), options)
-    if (run !== undefined) this.#checkRun(run.bytes, start.position, options)
+    // The run always has room for its first batch whole: a first batch that does not fit ends past the file (a
+    // rotted length), and the read would come back empty below the log end, forever (seed 2454 of the disk-fault
+    // simulation: followers stuck, the ISR flapping).
+    if (run === undefined) throw this.#corruptAt(start.position, 'batch extends past the end of the segment')
+    this.#checkRun(run.bytes, start.position, options)
     return run
   }
 

@@ -277,17 +277,39 @@ describe('PartitionLog on SimFileSystem: bit rot above a lagging recovery point'
     await reopened.close()
   })
 
-  test('a torn last batch alone (nothing valid after it) is still an unsynced tail: truncated, no re-fetch', async () => {
+  test('a flipped byte in the last batch, whole in the file, is damage too: truncated and marked for re-fetch', async () => {
     const log = await open({ config: { segmentBytes: 64 * 1024 } })
     await appendRange(log, 0, 10)
     const batches = [...walkBatches(await fs.readFile(FIRST_SEGMENT))]
-    const last = batches[batches.length - 1] as { position: number; header: { baseOffset: number } }
+    const last = batches[batches.length - 1] as { position: number; header: { baseOffset: number; lastOffsetDelta: number } }
     fs.flipByte(FIRST_SEGMENT, last.position + 65)
     fs.crash()
     const reopened = await open({ config: { segmentBytes: 64 * 1024 }, recoveryPoint: 0 })
-    expect(reopened.needsRefetch).toBe(false)
+    // It used to be read as a torn tail and dropped silently: seed 8654 of the disk-fault simulation, where that
+    // replica was then elected (sole ISR member) with an acknowledged record gone.
+    expect(reopened.needsRefetch).toBe(true)
     expect(reopened.logEndOffset).toBe(last.header.baseOffset)
+    expect(reopened.corruption?.refetchToOffset).toBeGreaterThan(last.header.baseOffset)
     await reopened.close()
+  })
+
+  test('a torn last batch (a prefix of the append survived) is an unsynced tail: truncated, no re-fetch', async () => {
+    for (const cutInBatch of [5, 61, 70]) {
+      fs = await freshDisk()
+      const log = await open({ config: { segmentBytes: 64 * 1024 } })
+      await appendRange(log, 0, 10)
+      const batches = [...walkBatches(await fs.readFile(FIRST_SEGMENT))]
+      const last = batches[batches.length - 1] as { position: number; header: { baseOffset: number } }
+      const cut = last.position + cutInBatch
+      const handle = await fs.open(FIRST_SEGMENT, 'r+')
+      await handle.truncate(cut)
+      await handle.sync()
+      await handle.close()
+      fs.crash()
+      const reopened = await open({ config: { segmentBytes: 64 * 1024 }, recoveryPoint: 0 })
+      expect({ cut, refetch: reopened.needsRefetch, end: reopened.logEndOffset }).toEqual({ cut, refetch: false, end: last.header.baseOffset })
+      await reopened.close()
+    }
   })
 })
 

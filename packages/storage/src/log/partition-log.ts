@@ -34,13 +34,16 @@
  *   replica must not lead) until follower appends have brought the log back to `corruption.refetchToOffset`. The
  *   same happens when a read meets a corrupt batch, including one whose header fields outside the CRC cannot be right
  *   (an epoch that is not the epoch cache's for its offset, an offset that does not continue the log: see
- *   batch-header-check.ts); such a batch is never served.
+ *   batch-header-check.ts); such a batch is never served. Reads check headers only; `verify` checks CRCs too, when a
+ *   follower refused what this log served. Either way the bad bytes stay in the file until the broker reopens the
+ *   log (`onCorruption`), whose recovery scan truncates at them; the re-fetch marker is durable before that.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import {
   type Clock, ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, type Timers, isGregorError, offset,
 } from '@gregor/common'
+import { batchSizeBytes, readBatchHeader, recordsLimits, validateBatch } from '@gregor/records'
 import type { FileSystem } from '../fs/file-system.js'
 import { CheckpointFile } from './checkpoint-file.js'
 import { planClean } from './clean-plan.js'
@@ -107,6 +110,12 @@ export interface PartitionLogOptions {
    * (EIO): the broker treats its log directory as failed (Kafka's `LogDirFailureChannel`). Must not throw.
    */
   readonly onFailure?: (error: GregorError) => void
+  /**
+   * Told once when a read (or `verify`) finds a corrupt batch at runtime: `needsRefetch` is set and the marker is
+   * being written, but the bad bytes are still in the file. The broker reopens the log from disk with the scan
+   * starting at `report.segmentBaseOffset`, which truncates it there (what recovery does). Must not throw.
+   */
+  readonly onCorruption?: (report: CorruptionReport) => void
 }
 
 export interface LogReadResult {
@@ -179,6 +188,7 @@ export class PartitionLog {
   readonly #appender: LogAppender
   readonly #onRoll: ((baseOffset: Offset) => void) | undefined
   readonly #onFailure: ((error: GregorError) => void) | undefined
+  readonly #onCorruption: ((report: CorruptionReport) => void) | undefined
   readonly #onWritten: ((logEndOffset: Offset) => void) | undefined
   #logStartOffset: number
   #recoveryPoint: number
@@ -224,6 +234,7 @@ export class PartitionLog {
     this.#firstDirtyOffset = init.firstDirtyOffset
     this.#onRoll = init.options.onRoll
     this.#onFailure = init.options.onFailure
+    this.#onCorruption = init.options.onCorruption
     this.#onWritten = init.options.onWritten
     this.#groupCommit = new GroupCommit({
       syncedEnd: init.recoveryPoint,
@@ -263,10 +274,13 @@ export class PartitionLog {
     }
     const files = options.files ?? new FileHandleCache({ openFilesMax: config.openFilesMax, fs: options.fs })
     let loaded: LoadedLog
+    let marker: CorruptionReport | undefined
     try {
-      loaded = await loadLog({
-        dir, config, files, logger, recoveryPoint: options.recoveryPoint, logStartOffset: options.logStartOffset,
-      })
+      marker = await readRefetchMarker(options.fs, dir, logger)
+      // A re-fetch owed for corruption found at runtime: the scan starts at the damaged segment, so that recovery
+      // truncates at the bad batch even when the recovery point is past it.
+      const recoveryPoint = marker === undefined ? options.recoveryPoint : Math.min(options.recoveryPoint ?? 0, marker.segmentBaseOffset)
+      loaded = await loadLog({ dir, config, files, logger, recoveryPoint, logStartOffset: options.logStartOffset })
     } catch (error) {
       // Handles this open made are nobody else's to close; a shared cache evicts its idle ones by itself.
       if (options.files === undefined) await files.closeAll().catch(() => {})
@@ -275,7 +289,7 @@ export class PartitionLog {
     }
     // A re-fetch owed since an earlier open is still owed, however clean the (truncated) log looks now.
     try {
-      loaded = { ...loaded, corruption: await owedRefetch(options.fs, dir, loaded, logger) }
+      loaded = { ...loaded, corruption: await owedRefetch(options.fs, dir, loaded, marker) }
     } catch (error) {
       if (options.files === undefined) await files.closeAll().catch(() => {})
       throw isGregorError(error) ? error : storageError('log open failed', { cause: error, details: { dir, ...errnoDetails(error) } })
@@ -467,6 +481,38 @@ export class PartitionLog {
       }
     }
     return empty
+  }
+
+  /**
+   * Re-reads up to `bytesMax` from `from` and checks every batch in full (length, magic, CRC-32C, record count, offsets
+   * continuing from `from`, the epoch the cache gives for its offset): what a follower asks for when it refused the
+   * bytes this log served (reads check headers only, never CRCs, so rot inside a batch reaches the follower, whose
+   * append validates it). True when a batch is bad: the log is then marked corrupt as on a failed read
+   * (`needsRefetch`, `onCorruption`); false when the bytes here are sound (the damage was elsewhere).
+   */
+  async verify (from: Offset, bytesMax: number): Promise<boolean> {
+    let read: LogReadResult
+    try {
+      read = await this.read({ offset: from, bytesMax })
+    } catch (error) {
+      if (isGregorError(error) && error.details.corruptSegment === true) return true
+      throw error
+    }
+    let position = 0
+    let expected: number = from
+    while (position < read.bytes.length) {
+      const bytes = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength)
+      const problem = batchProblem(bytes, position, expected, this.#expectedEpoch, this.config.cleanupPolicy !== 'delete')
+      if (problem !== undefined) {
+        const segmentBaseOffset = (this.#segments[this.#segmentIndexFor(expected)] as LogSegment).baseOffset
+        this.#markCorrupt({ offset: expected, refetchToOffset: this.logEndOffset, segmentBaseOffset, position: 0, reason: problem }, 'corrupt batch found on verify')
+        return true
+      }
+      const header = readBatchHeader(bytes, position)
+      position += batchSizeBytes(bytes, position)
+      expected = header.baseOffset + header.lastOffsetDelta + 1
+    }
+    return false
   }
 
   /**
@@ -772,9 +818,12 @@ export class PartitionLog {
         await this.#groupCommit.syncAll()
         for (const segment of this.#segments) await segment.persistIndexes()
         await this.#epochCache.flush()
-        const marker = await this.#fs.open(join(this.dir, CLEAN_SHUTDOWN_FILE), 'w')
-        await marker.close()
-        await fsyncDirectory(this.#fs, this.dir)
+        // Known-corrupt bytes still in a file: the next open must scan (from the re-fetch marker's segment), not trust.
+        if (this.#corruption === undefined) {
+          const marker = await this.#fs.open(join(this.dir, CLEAN_SHUTDOWN_FILE), 'w')
+          await marker.close()
+          await fsyncDirectory(this.#fs, this.dir)
+        }
         this.#logger.info({ logEndOffset: this.logEndOffset }, 'log closed')
       }
     } catch (error) {
@@ -838,6 +887,19 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * This follower's log has reached `leaderLogEndOffset`, the leader's log end when it read the records just appended:
+   * it holds everything the leader held, so everything ever committed (a leader is elected holding all of it). A
+   * re-fetch owed beyond that point could never complete (no other copy has that data: it was never committed), so
+   * it ends here rather than keep the replica out of the ISR until producers happen to write that far.
+   */
+  caughtUpWithLeader (leaderLogEndOffset: number): void {
+    const corruption = this.#corruption
+    if (corruption === undefined || this.logEndOffset < leaderLogEndOffset || corruption.refetchToOffset <= leaderLogEndOffset) return
+    this.#corruption = { ...corruption, refetchToOffset: leaderLogEndOffset }
+    this.#maybeFinishRefetch()
+  }
+
   #maybeFinishRefetch (): void {
     if (this.#corruption === undefined || this.logEndOffset < this.#corruption.refetchToOffset) return
     this.#logger.info({ logEndOffset: this.logEndOffset, ...this.#corruption }, 'refetch after corruption complete')
@@ -851,19 +913,37 @@ export class PartitionLog {
       return new GregorError(ErrorCode.OFFSET_OUT_OF_RANGE, 'read offset was deleted', { details: { offset: start } })
     }
     if (isGregorError(error)) {
-      if (error.details.corruptSegment === true && this.#corruption === undefined) {
-        this.#corruption = {
+      if (error.details.corruptSegment === true) {
+        this.#markCorrupt({
           offset: segment.baseOffset, refetchToOffset: this.#active.nextOffset, segmentBaseOffset: segment.baseOffset,
           position: Number(error.details.position ?? 0), reason: String(error.details.reason),
-        }
-        this.#logger.error({ ...this.#corruption }, 'corrupt segment found on read')
-        writeRefetchMarker(this.#fs, this.dir, this.#corruption).catch((marker: unknown) => { this.#logger.warn({ err: marker }, 'refetch marker not written') })
+        }, 'corrupt segment found on read')
       }
       return error
     }
     const failure = storageError('read failed', { cause: error, details: { offset: start, ...errnoDetails(error) } })
     this.#onFailure?.(failure)
     return failure
+  }
+
+  /** Records runtime corruption once: needsRefetch, the marker (before the broker's reopen truncates), the hook. */
+  #markCorrupt (report: CorruptionReport, message: string): void {
+    if (this.#corruption !== undefined) return
+    this.#corruption = report
+    this.#logger.error({ ...report }, message)
+    // The reopen that truncates waits for the writer's turn, which this write holds: a crash can never find the log
+    // cut back without the record that it owes a re-fetch.
+    void this.#writer.run(async () => { await writeRefetchMarker(this.#fs, this.dir, report) })
+      .catch((marker: unknown) => { this.#logger.warn({ err: marker }, 'refetch marker not written') })
+      .finally(() => { this.#tellCorruption(report) })
+  }
+
+  #tellCorruption (report: CorruptionReport): void {
+    try {
+      this.#onCorruption?.(report)
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'corruption listener failed')
+    }
   }
 
   #segmentIndexFor (target: number): number {
@@ -892,6 +972,22 @@ export class PartitionLog {
   }
 }
 
+/** Why the batch at `position` is not one this log may serve (full validation), or undefined. */
+function batchProblem (
+  bytes: Buffer, position: number, expectedOffset: number, expectedEpoch: (at: number) => number | undefined, offsetGaps: boolean,
+): string | undefined {
+  try {
+    validateBatch(bytes, position, { ...recordsLimits, batchBytesMax: bytes.length - position, denseOffsets: !offsetGaps })
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+  const header = readBatchHeader(bytes, position)
+  if (offsetGaps ? header.baseOffset < expectedOffset : header.baseOffset !== expectedOffset) return 'batch offset does not continue the log'
+  const epoch = expectedEpoch(header.baseOffset)
+  if (epoch !== undefined && header.partitionLeaderEpoch !== epoch) return 'batch leader epoch is not the epoch cache\'s'
+  return undefined
+}
+
 function assertOffset (value: number): void {
   assert.ok(Number.isSafeInteger(value) && value >= 0, `offset must be a non-negative safe integer, got ${value}`)
 }
@@ -900,9 +996,8 @@ function assertOffset (value: number): void {
  * The corruption this open must report: the loader's, merged with a re-fetch marker left by an earlier open that the
  * log has not yet satisfied; written durably before the log is used, or removed once satisfied.
  */
-async function owedRefetch (fs: FileSystem, dir: string, loaded: LoadedLog, logger: Logger): Promise<CorruptionReport | undefined> {
+async function owedRefetch (fs: FileSystem, dir: string, loaded: LoadedLog, marker: CorruptionReport | undefined): Promise<CorruptionReport | undefined> {
   const logEndOffset = loaded.segments.at(-1)?.nextOffset ?? loaded.logStartOffset
-  const marker = await readRefetchMarker(fs, dir, logger)
   const owed = marker !== undefined && logEndOffset < marker.refetchToOffset ? marker : undefined
   const corruption = loaded.corruption === undefined
     ? owed
