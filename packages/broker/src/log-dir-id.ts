@@ -9,7 +9,7 @@
  * Invariants: the id never changes while the file exists; the file is replaced atomically (`replaceFile`).
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
-import { type FileSystem, replaceFile } from '@gregor/storage'
+import { type FileSystem, hasErrno, replaceFile } from '@gregor/storage'
 
 export const LOG_DIR_META_FILE = 'meta.properties'
 
@@ -20,7 +20,7 @@ export async function loadLogDirId (fs: FileSystem, dir: string, nodeId: NodeId,
   try {
     text = (await fs.readFile(path)).toString('utf8')
   } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw error
+    if (!hasErrno(error, 'ENOENT')) throw error
   }
   if (text !== undefined) {
     const properties = new Map(text.split('\n').flatMap((line) => {

@@ -16,7 +16,7 @@
  * during recovery keeps it offline; one probe at a time; nothing runs after `close()`.
  */
 import type { GregorError, Logger, TimerHandle, Timers } from '@gregor/common'
-import type { FileSystem } from '@gregor/storage'
+import { type FileSystem, writeDurably } from '@gregor/storage'
 
 export interface LogDirHealthDeps {
   readonly dir: string
@@ -97,13 +97,7 @@ export class LogDirHealth {
   async #writeProbe (): Promise<void> {
     const { fs, dir } = this.#deps
     const path = `${dir}/${PROBE_FILE}`
-    const handle = await fs.open(path, 'w')
-    try {
-      await handle.write(Buffer.from('probe'), 0, 5, 0)
-      await handle.datasync()
-    } finally {
-      await handle.close()
-    }
+    await writeDurably(fs, path, 'probe')
     await fs.unlink(path)
     await fs.syncDirectory(dir)
   }

@@ -17,6 +17,7 @@ import type { FileSystem } from '../fs/file-system.js'
 import { fsyncDirectory } from './fsync-directory.js'
 import type { CorruptionReport } from './log-loader.js'
 import { replaceFile } from './replace-file.js'
+import { hasErrno } from './storage-error.js'
 import { unlinkIfPresent } from './unlink-if-present.js'
 
 export const REFETCH_MARKER_FILE = 'refetch-marker.json'
@@ -26,7 +27,7 @@ export async function readRefetchMarker (fs: FileSystem, dir: string, logger: Lo
   try {
     text = (await fs.readFile(join(dir, REFETCH_MARKER_FILE))).toString('utf8')
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return undefined
+    if (hasErrno(error, 'ENOENT')) return undefined
     throw error
   }
   try {
