@@ -22,8 +22,19 @@
  * 10. every broker's applied metadata image is sound at each raft entry boundary (`MetadataImage.invariantProblems`):
  *     in particular a led partition's leader and ISR are live brokers, never fenced ones (KIP-841), and the leader is
  *     in the ISR.
+ *
+ * Invariants 4–7 read the raw segment files, bit rot included, so they skip the batches the broker would refuse to
+ * serve and recovery would cut off, and only those: a batch that fails its CRC, and a batch whose header fields outside
+ * the CRC cannot be right (storage's batch-scanner.ts, batch-header-check.ts and log-segment.ts `#checkRun`): a
+ * baseOffset that does not continue its predecessor (the first batch: the segment's base offset, from its name) or
+ * leaves the segment's offset range, a leader epoch below -1. A batch with a rotted baseOffset is not a second copy
+ * of its records (issue 10, seeds 1711, 3249, 5400 and 6061: "stored at offsets 140 and -72057594037927790").
  */
 import { type BatchHeader, batchSizeBytes, parseBatch, validateBatch, walkBatches } from '@gregor/records'
+
+const INT32_MAX = 2 ** 31 - 1
+/** partitionLeaderEpoch of a batch that was never stamped (Kafka's RecordBatch.NO_PARTITION_LEADER_EPOCH). */
+const NO_EPOCH = -1
 
 export class ClusterInvariantViolation extends Error {
   readonly invariant: string
@@ -50,11 +61,29 @@ export interface ReplicaView {
   readonly segments: () => ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>
 }
 
+/**
+ * The offset the next batch of a segment must start at: `exactly` after a batch whose lastOffsetDelta is trustworthy
+ * (it passed its CRC, which covers that field), otherwise only `atLeast` (after a batch that failed its CRC, or at the
+ * start of a segment whose name gives no base offset).
+ */
+interface NextOffset {
+  readonly exactly?: number
+  readonly atLeast: number
+}
+
+/** How far one segment file has been checked. */
+interface SegmentProgress {
+  /** Bytes already checked (a shorter file was truncated: it is checked again from the start). */
+  readonly checkedBytes: number
+  /** Where the batch at `checkedBytes` must start. */
+  readonly next: NextOffset
+}
+
 interface ReplicaProgress {
   incarnation: number
   highWatermark: number
-  /** Segment name → bytes already checked (a shorter file was truncated: it is checked again from the start). */
-  checkedBytes: Map<string, number>
+  /** Segment name → how far it has been checked. */
+  segments: Map<string, SegmentProgress>
 }
 
 export class ClusterInvariants {
@@ -145,7 +174,7 @@ export class ClusterInvariants {
       fail('high watermark never goes back', `${replica.partition} on broker ${replica.brokerId}: ${replica.highWatermark} after ${progress.highWatermark}`)
     }
     if (progress === undefined || progress.incarnation !== replica.incarnation) {
-      progress = { incarnation: replica.incarnation, highWatermark: replica.highWatermark, checkedBytes: new Map() }
+      progress = { incarnation: replica.incarnation, highWatermark: replica.highWatermark, segments: new Map() }
       this.#replicas.set(key, progress)
     } else if (progress.highWatermark === replica.highWatermark && !full) {
       return
@@ -155,18 +184,25 @@ export class ClusterInvariants {
     this.checks++
     for (const segment of replica.segments()) {
       const bytes = Buffer.from(segment.bytes.buffer, segment.bytes.byteOffset, segment.bytes.byteLength)
-      const checked = progress.checkedBytes.get(segment.name) ?? 0
-      const from = full || checked > bytes.length ? 0 : checked
-      let position = from
-      for (const { header, bytes: batch } of batchesOf(bytes.subarray(from))) {
-        const lastOffset = header.baseOffset + header.lastOffsetDelta
+      const segmentBaseOffset = segmentBaseOffsetOf(segment.name)
+      const checked = progress.segments.get(segment.name)
+      const resume = !full && checked !== undefined && checked.checkedBytes <= bytes.length
+      let position = resume ? checked.checkedBytes : 0
+      let next: NextOffset = resume ? checked.next : segmentStart(segmentBaseOffset)
+      for (const { header, bytes: batch } of batchesOf(bytes.subarray(position))) {
+        const placed = placeBatch(header, next, segmentBaseOffset)
+        const lastOffset = placed.baseOffset + header.lastOffsetDelta
         if (lastOffset >= replica.highWatermark) break
-        // A batch that fails its CRC is bit rot on this replica's disk: the broker must never serve it (its reads
-        // check), but it is not a second version of the batch.
-        if (validBatch(batch)) this.#checkBatch(replica, { baseOffset: header.baseOffset, lastOffset, crc: header.crc }, batch)
+        // Bit rot on this replica's disk: the broker must never serve such a batch (its reads check the CRC and the
+        // header fields outside it, recovery cuts the log there), but it is not a second version of the batch.
+        const crcValid = validBatch(batch)
+        if (crcValid && placed.refused === undefined) this.#checkBatch(replica, { baseOffset: placed.baseOffset, lastOffset, crc: header.crc }, batch)
+        // The batches after a rotted baseOffset are still checked: the CRC vouches for lastOffsetDelta, so they
+        // must continue from where the rotted batch really ends.
+        next = crcValid ? { exactly: lastOffset + 1, atLeast: lastOffset + 1 } : { atLeast: placed.baseOffset + 1 }
         position += batch.length
       }
-      progress.checkedBytes.set(segment.name, position)
+      progress.segments.set(segment.name, { checkedBytes: position, next })
     }
   }
 
@@ -265,6 +301,43 @@ function * batchesOf (bytes: Buffer): Generator<{ header: BatchHeader; bytes: Bu
   for (const { position, header } of walkBatches(bytes)) {
     yield { header, bytes: bytes.subarray(position, position + batchSizeBytes(bytes, position)) }
   }
+}
+
+/** `<20-digit base offset>.log` → the base offset (storage's segment-file-names.ts); undefined for another name. */
+function segmentBaseOffsetOf (name: string): number | undefined {
+  const match = /^(\d{20})\.log$/.exec(name)
+  const baseOffset = match === null ? NaN : Number(match[1])
+  return Number.isSafeInteger(baseOffset) ? baseOffset : undefined
+}
+
+/** What the first batch of a segment must start at: its base offset (recovery's `expectedBaseOffset`). */
+function segmentStart (segmentBaseOffset: number | undefined): NextOffset {
+  return segmentBaseOffset === undefined ? { atLeast: 0 } : { exactly: segmentBaseOffset, atLeast: segmentBaseOffset }
+}
+
+/**
+ * Where the batch with `header` really starts, given where its predecessors say it must (`next`), and why the
+ * broker's header checks would refuse it, if they would. The rules are the ones recovery (batch-scanner.ts, with the
+ * segment's base offset as the first expected offset, and batch-header-check.ts) and reads (log-segment.ts
+ * `#checkRun`) apply to a log without offset gaps (the simulated topic is not compacted): a baseOffset that does not
+ * continue the log, a last offset outside the segment's relative-offset range, a leader epoch below -1.
+ * Not the "epochs never decrease" rule: without the leader-epoch checkpoint (which the broker uses to catch a flip
+ * that raises an epoch), a raised epoch would pass here and make every valid batch after it look refused, and the
+ * epoch is no part of what invariants 4–7 compare.
+ */
+function placeBatch (header: BatchHeader, next: NextOffset, segmentBaseOffset: number | undefined): { baseOffset: number; refused?: string } {
+  const refused = headerProblem(header, next, segmentBaseOffset)
+  // A refused batch's own baseOffset may be anything: it starts where its predecessor ended, or at least after it.
+  return { baseOffset: next.exactly ?? (refused === undefined ? header.baseOffset : next.atLeast), refused }
+}
+
+function headerProblem (header: BatchHeader, next: NextOffset, segmentBaseOffset: number | undefined): string | undefined {
+  const { baseOffset } = header
+  const continues = next.exactly !== undefined ? baseOffset === next.exactly : Number.isSafeInteger(baseOffset) && baseOffset >= next.atLeast
+  if (!continues) return 'batch offset does not continue the log'
+  if (segmentBaseOffset !== undefined && baseOffset + header.lastOffsetDelta - segmentBaseOffset > INT32_MAX) return 'batch offset beyond the segment\'s offset range'
+  if (header.partitionLeaderEpoch < NO_EPOCH) return 'batch leader epoch out of range'
+  return undefined
 }
 
 function validBatch (batch: Buffer): boolean {
