@@ -50,6 +50,9 @@ export class LogDirHealth {
 
   get failure (): GregorError | undefined { return this.#failure }
 
+  /** I/O errors reported so far (each `fail` call, offline or not): a caller compares it across an operation. */
+  get failureCount (): number { return this.#failureCount }
+
   onChange (listener: (offline: boolean) => void): void {
     this.#listeners.push(listener)
   }

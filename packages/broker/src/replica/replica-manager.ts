@@ -127,8 +127,6 @@ export class ReplicaManager {
   /** Per partition key, the synced end of a log that failed: its reopened log is cut back to it. */
   readonly #durableEndsOfFailedLogs = new Map<string, number>()
   /** Storage failures seen so far: an image application that sees this change stops where it is. */
-  #storageFailures = 0
-  #logDirGeneration = 0
   /** Replicas opened so far: each gets the next number as its `generation`. */
   #replicasOpened = 0
   /** The periodic ISR shrink check, checkpoints, retention and cleaner passes. */
@@ -248,19 +246,13 @@ export class ReplicaManager {
     return refetching
   }
 
-  /**
-   * How many times the log directory's replicas have been reopened from disk after a failure. Each reopening makes new
-   * replicas, as a restart does: a high watermark may be lower than before (a log cut back to what it had synced).
-   */
-  get logDirGeneration (): number { return this.#logDirGeneration }
-
   /** Whether the log directory is offline (an I/O error, not yet recovered). */
   get logDirOffline (): boolean { return this.#logDir.offline }
 
   async #applyImage (image: MetadataImage): Promise<void> {
     const checkpointed = await this.#loadCheckpoints()
     const assigned = new Set<string>()
-    const failuresBefore = this.#storageFailures
+    const failuresBefore = this.#logDir.failureCount
     const self = image.broker(nodeId(this.#deps.brokerId))
     if (self?.incarnationId !== this.#deps.incarnationId) {
       // Not (yet, or no longer) this process's registration: lead and follow nothing (see the invariants).
@@ -279,7 +271,7 @@ export class ReplicaManager {
         this.#log.error({ topic: topic.name, partition: partition.partition, err: error }, 'partition state change failed')
         if (isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.#onStorageFailure(error)
       }
-      if (this.#storageFailures !== failuresBefore) return
+      if (this.#logDir.failureCount !== failuresBefore) return
     }
     for (const [key, replica] of [...this.#replicas]) {
       if (assigned.has(key)) continue
@@ -631,7 +623,6 @@ export class ReplicaManager {
   /** An I/O error in `dataDir`: every replica stops at once; the directory is probed until it works again. */
   #onStorageFailure (error: GregorError): void {
     if (this.#closing !== undefined) return
-    this.#storageFailures++
     this.#logDir.fail(error)
     for (const replica of this.#replicas.values()) {
       // No acks, no fetch answers as leader, no fetches (so no progress reported) as follower, from this moment.
@@ -660,9 +651,8 @@ export class ReplicaManager {
       }
       const checkpointed = await this.#loadCheckpoints()
       const closing = [...this.#replicas.values()]
-      // Out of the map before the generation moves, so that no one sees an old replica as one of the new generation.
+      // Out of the map first, so that no one sees an old replica while its log closes (the reopened ones are new).
       this.#replicas.clear()
-      this.#logDirGeneration++
       for (const replica of closing) {
         const failed = replica.log.failure !== undefined
         if (failed) this.#durableEndsOfFailedLogs.set(replica.key, replica.log.recoveryPoint)
