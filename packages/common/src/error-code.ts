@@ -23,6 +23,8 @@ export const ErrorCode = {
   KAFKA_STORAGE_ERROR: 'KAFKA_STORAGE_ERROR',
   INVALID_CONFIG: 'INVALID_CONFIG',
   INVALID_REQUEST: 'INVALID_REQUEST',
+  /** The API version asked for is outside the range the broker serves (Kafka: code 35); ApiVersions answers it in v0. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
   OUT_OF_ORDER_SEQUENCE_NUMBER: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
   INVALID_PRODUCER_EPOCH: 'INVALID_PRODUCER_EPOCH',
   /** A request the broker's configured limits refuse (Kafka: code 44); not retriable: resending does not change it. */

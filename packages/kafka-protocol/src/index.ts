@@ -16,6 +16,7 @@ export {
   type RequestHeaderFields,
   type ResponseHeaderFields,
 } from './kafka-codec.js'
+export { KAFKA_NONE, KAFKA_UNKNOWN_SERVER_ERROR, kafkaErrorCode, kafkaErrorCodeOf } from './kafka-error-code.js'
 export { KafkaReader } from './kafka-reader.js'
 export { KafkaWriter } from './kafka-writer.js'
 export {

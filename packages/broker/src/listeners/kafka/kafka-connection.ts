@@ -1,0 +1,264 @@
+/**
+ * One client connection of a Kafka listener: cuts request frames off the socket, decodes their headers and bodies,
+ * runs the handlers and writes the answers.
+ *
+ * Kafka's rules kept here: a frame is an int32 size and that many bytes; clients pipeline requests and read the
+ * answers in request order, so answers are written in request order even when handlers finish out of order; a
+ * handler may answer nothing (acks=0 Produce), and its place in the order is skipped. Input that breaks the protocol
+ * (a negative size or one over `socketRequestMaxBytes`, a header that does not decode, an unknown API key, a version
+ * we lack except for ApiVersions, a body that does not decode, an API without a handler) closes the connection with a
+ * warn log line naming the peer and the reason; nothing of it escapes as an exception. ApiVersions at a version we
+ * lack is answered in v0 with UNSUPPORTED_VERSION (KIP-511).
+ *
+ * Limits (kafka-listener-config.ts): no more than `maxInFlightRequestsPerConnection` handlers run at once, and while
+ * the connection holds more than `connectionBufferedBytesMax` (requests being handled, answers waiting for their turn
+ * or for the socket) no further frame is dispatched and the socket is paused; both resume when answers go out.
+ *
+ * Closing (either side) cancels nothing: handlers that are running finish, and their answers are dropped.
+ */
+import type { Socket } from 'node:net'
+import { type Logger, isGregorError } from '@gregor/common'
+import {
+  ApiKey, API_NAMES, KafkaReader, type RequestHeader, decodeRequest, decodeRequestHeader, encodeResponse, isApiKey,
+} from '@gregor/kafka-protocol'
+import { unsupportedApiVersionsResponse } from './handlers/api-versions.js'
+import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
+import type { KafkaListenerConfig } from './kafka-listener-config.js'
+
+/** A request's place in the answer order. */
+interface Slot {
+  /** Bytes of the request frame, counted until its answer is ready. */
+  readonly requestBytes: number
+  /** undefined: still being handled; null: handled, nothing to send; else the answer's chunks. */
+  answer: Buffer[] | null | undefined
+  answerBytes: number
+}
+
+export interface KafkaConnectionStatus {
+  readonly peer: string
+  readonly inFlightRequests: number
+  readonly bufferedBytes: number
+  readonly paused: boolean
+}
+
+const SIZE_PREFIX_BYTES = 4
+
+export class KafkaConnection {
+  readonly #socket: Socket
+  readonly #config: KafkaListenerConfig
+  readonly #handlers: KafkaHandlers
+  readonly #log: Logger
+  readonly #peer: string
+  /** Bytes read and not yet cut into frames, oldest first. */
+  #input: Buffer[] = []
+  #inputBytes = 0
+  /** Requests in arrival order whose answers have not been written yet. */
+  #slots: Slot[] = []
+  #inFlight = 0
+  /** Bytes of requests being handled plus answers not yet flushed to the kernel (counted until the write callback). */
+  #heldBytes = 0
+  #paused = false
+  #closed = false
+
+  constructor (socket: Socket, config: KafkaListenerConfig, handlers: KafkaHandlers, log: Logger) {
+    this.#socket = socket
+    this.#config = config
+    this.#handlers = handlers
+    this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    this.#log = log
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => { this.#onData(chunk) })
+    socket.on('error', (error) => { this.#log.debug({ peer: this.#peer, error: error.message }, 'kafka connection error') })
+    socket.on('close', () => { this.#drop() })
+  }
+
+  get peer (): string {
+    return this.#peer
+  }
+
+  status (): KafkaConnectionStatus {
+    return { peer: this.#peer, inFlightRequests: this.#inFlight, bufferedBytes: this.#bufferedBytes(), paused: this.#paused }
+  }
+
+  /** Closes the connection without a log line (the listener is stopping). */
+  destroy (): void {
+    this.#drop()
+    this.#socket.destroy()
+  }
+
+  #bufferedBytes (): number {
+    return this.#heldBytes
+  }
+
+  #overLimits (): boolean {
+    return this.#inFlight >= this.#config.maxInFlightRequestsPerConnection || this.#bufferedBytes() > this.#config.connectionBufferedBytesMax
+  }
+
+  #onData (chunk: Buffer): void {
+    if (this.#closed) return
+    this.#input.push(chunk)
+    this.#inputBytes += chunk.length
+    this.#pump()
+  }
+
+  /** Cuts and dispatches whole frames while the limits allow, then pauses or resumes reading. */
+  #pump (): void {
+    while (!this.#closed && !this.#overLimits() && this.#inputBytes >= SIZE_PREFIX_BYTES) {
+      const size = this.#peekSize()
+      if (size < 0) return this.#refuse('negative frame size', { size })
+      if (size > this.#config.socketRequestMaxBytes) {
+        return this.#refuse('frame larger than socketRequestMaxBytes', { size, socketRequestMaxBytes: this.#config.socketRequestMaxBytes })
+      }
+      if (this.#inputBytes < SIZE_PREFIX_BYTES + size) break
+      const frame = this.#take(SIZE_PREFIX_BYTES + size).subarray(SIZE_PREFIX_BYTES)
+      this.#dispatch(frame)
+    }
+    this.#updateFlow()
+  }
+
+  #peekSize (): number {
+    const first = this.#input[0] as Buffer
+    if (first.length >= SIZE_PREFIX_BYTES) return first.readInt32BE(0)
+    return Buffer.concat(this.#input, SIZE_PREFIX_BYTES).readInt32BE(0) // the prefix spans chunks
+  }
+
+  /** Removes the first `bytes` bytes of input (a view when they sit in one chunk). */
+  #take (bytes: number): Buffer {
+    const first = this.#input[0] as Buffer
+    let taken: Buffer
+    if (first.length >= bytes) {
+      taken = first.subarray(0, bytes)
+      if (first.length === bytes) this.#input.shift()
+      else this.#input[0] = first.subarray(bytes)
+    } else {
+      const all = Buffer.concat(this.#input, this.#inputBytes)
+      taken = all.subarray(0, bytes)
+      this.#input = all.length > bytes ? [all.subarray(bytes)] : []
+    }
+    this.#inputBytes -= bytes
+    return taken
+  }
+
+  #dispatch (frame: Buffer): void {
+    const reader = new KafkaReader(frame)
+    let header: RequestHeader
+    try {
+      header = decodeRequestHeader(reader)
+    } catch (error) {
+      return this.#refuse('malformed request header', { error: describe(error) })
+    }
+    const { apiKey, apiVersion, correlationId, clientId } = header
+    if (!isApiKey(apiKey)) return this.#refuse('unknown api key', { apiKey, apiVersion, clientId })
+    const context: KafkaRequestContext = { apiVersion, correlationId, clientId, peer: this.#peer }
+    let run: () => unknown
+    let answerVersion = apiVersion
+    if (!header.supported) {
+      if (apiKey !== ApiKey.ApiVersions) return this.#refuse('unsupported api version', { api: API_NAMES[apiKey], apiVersion, clientId })
+      answerVersion = 0
+      run = unsupportedApiVersionsResponse
+    } else {
+      let body: unknown
+      try {
+        body = decodeRequest(apiKey, apiVersion, reader)
+      } catch (error) {
+        return this.#refuse('malformed request body', { api: API_NAMES[apiKey], apiVersion, clientId, error: describe(error) })
+      }
+      const handler = this.#handlers[apiKey] as KafkaHandler<typeof apiKey> | undefined
+      if (handler === undefined) return this.#refuse('api not served', { api: API_NAMES[apiKey], apiVersion, clientId })
+      run = () => handler(body as never, context)
+    }
+    const slot: Slot = { requestBytes: frame.length, answer: undefined, answerBytes: 0 }
+    this.#slots.push(slot)
+    this.#inFlight++
+    this.#heldBytes += frame.length
+    // Always asynchronous, so an answer never re-enters #pump while it is cutting frames.
+    Promise.resolve().then(run).then(
+      (response) => {
+        if (this.#closed) return
+        let answer: Buffer[] | null = null
+        if (response !== undefined) {
+          try {
+            answer = encodeResponse({ apiKey, apiVersion: answerVersion, correlationId }, response as never)
+          } catch (error) {
+            return this.#fail('response does not encode', apiKey, apiVersion, error)
+          }
+        }
+        this.#complete(slot, answer)
+      },
+      (error: unknown) => { if (!this.#closed) this.#fail('handler failed', apiKey, apiVersion, error) },
+    )
+  }
+
+  #complete (slot: Slot, answer: Buffer[] | null): void {
+    slot.answer = answer
+    slot.answerBytes = answer === null ? 0 : answer.reduce((sum, chunk) => sum + chunk.length, 0)
+    this.#inFlight--
+    this.#heldBytes += slot.answerBytes - slot.requestBytes
+    this.#flush()
+    this.#pump()
+  }
+
+  /** Writes the answers at the head of the order that are ready. */
+  #flush (): void {
+    let corked = false
+    while (this.#slots.length > 0 && (this.#slots[0] as Slot).answer !== undefined) {
+      const slot = this.#slots.shift() as Slot
+      if (slot.answer === null || slot.answer === undefined) continue
+      if (!corked) { this.#socket.cork(); corked = true }
+      const last = slot.answer.length - 1
+      slot.answer.forEach((chunk, index) => {
+        if (index < last) this.#socket.write(chunk)
+        else this.#socket.write(chunk, () => { this.#flushed(slot.answerBytes) })
+      })
+    }
+    if (corked) this.#socket.uncork()
+  }
+
+  /** An answer reached the kernel: its bytes no longer count against the limit. */
+  #flushed (bytes: number): void {
+    if (this.#closed) return
+    this.#heldBytes -= bytes
+    this.#updateFlow()
+  }
+
+  #updateFlow (): void {
+    if (this.#closed) return
+    const over = this.#overLimits()
+    if (over && !this.#paused) {
+      this.#paused = true
+      this.#socket.pause()
+      this.#log.debug({ peer: this.#peer, inFlightRequests: this.#inFlight, bufferedBytes: this.#bufferedBytes() }, 'kafka connection paused')
+    } else if (!over && this.#paused) {
+      this.#paused = false
+      this.#socket.resume()
+      this.#log.debug({ peer: this.#peer }, 'kafka connection resumed')
+      // Frames that arrived before the pause may already be waiting whole.
+      this.#pump()
+    }
+  }
+
+  /** Bad input: the client broke the protocol, so it gets no answer and the connection is closed. */
+  #refuse (reason: string, fields: Readonly<Record<string, unknown>>): void {
+    this.#log.warn({ peer: this.#peer, reason, ...fields }, 'closing kafka connection')
+    this.destroy()
+  }
+
+  /** A bug of ours (a handler threw, an answer did not encode): closed with an error line, the broker keeps serving. */
+  #fail (reason: string, apiKey: ApiKey, apiVersion: number, error: unknown): void {
+    this.#log.error({ peer: this.#peer, reason, api: API_NAMES[apiKey], apiVersion, error: describe(error) }, 'closing kafka connection')
+    this.destroy()
+  }
+
+  #drop (): void {
+    this.#closed = true
+    this.#input = []
+    this.#inputBytes = 0
+    this.#slots = []
+    this.#heldBytes = 0
+  }
+}
+
+function describe (error: unknown): string {
+  if (isGregorError(error)) return `${error.code}: ${error.message}`
+  return error instanceof Error ? error.message : String(error)
+}

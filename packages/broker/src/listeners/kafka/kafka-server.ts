@@ -1,0 +1,84 @@
+/**
+ * A Kafka wire-protocol listener: a TCP server whose connections (kafka-connection.ts) speak Kafka's protocol to
+ * Kafka's own clients (librdkafka, the Java client, KafkaJS, kcat) and answer through `KafkaHandlers`.
+ *
+ * Owns: the listening socket and the set of open connections. `start` binds or fails with an error that names the
+ * listener (`cannot listen on KAFKA://host:port: ... EADDRINUSE`, as bind-server.ts does for gRPC); `close` stops
+ * accepting and cuts every connection (running handlers finish, their answers are dropped). A client's bad input
+ * closes that client's connection only; the server keeps serving the others.
+ */
+import { type Server, type Socket, createServer } from 'node:net'
+import type { Logger } from '@gregor/common'
+import { KafkaConnection, type KafkaConnectionStatus } from './kafka-connection.js'
+import type { KafkaHandlers } from './kafka-handlers.js'
+import { type KafkaListenerConfig, validateKafkaListenerConfig } from './kafka-listener-config.js'
+
+export interface KafkaServerOptions {
+  /** The listener's name (`KAFKA`), for logs and errors. */
+  readonly listenerName: string
+  readonly host: string
+  /** 0 picks a free port (tests); read it back from `port`. */
+  readonly port: number
+  readonly config: KafkaListenerConfig
+  readonly handlers: KafkaHandlers
+  readonly logger: Logger
+}
+
+export class KafkaServer {
+  readonly #server: Server
+  readonly #connections = new Set<KafkaConnection>()
+  readonly #log: Logger
+  #port = 0
+
+  private constructor (options: KafkaServerOptions, config: KafkaListenerConfig) {
+    this.#log = options.logger.child({ component: 'kafka-listener', listener: options.listenerName })
+    this.#server = createServer((socket: Socket) => {
+      const connection = new KafkaConnection(socket, config, options.handlers, this.#log)
+      this.#connections.add(connection)
+      socket.on('close', () => { this.#connections.delete(connection) })
+    })
+  }
+
+  /** Validates the config, binds, and serves. */
+  static async start (options: KafkaServerOptions): Promise<KafkaServer> {
+    const server = new KafkaServer(options, validateKafkaListenerConfig(options.config))
+    await server.#listen(options)
+    return server
+  }
+
+  async #listen (options: KafkaServerOptions): Promise<void> {
+    const { listenerName, host, port } = options
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error): void => { reject(new Error(`cannot listen on ${listenerName}://${host}:${port}: ${error.message}`)) }
+      this.#server.once('error', failed)
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', failed)
+        resolve()
+      })
+    })
+    // After a successful bind, an error on the listening socket must not crash the process.
+    this.#server.on('error', (error) => { this.#log.error({ error: error.message }, 'kafka listener error') })
+    const address = this.#server.address()
+    this.#port = typeof address === 'object' && address !== null ? address.port : port
+    this.#log.info({ host, port: this.#port }, 'kafka listener started')
+  }
+
+  /** The bound port (the chosen one when started with port 0). */
+  get port (): number {
+    return this.#port
+  }
+
+  /** Every open connection's in-flight requests, held bytes and whether reading is paused. */
+  connections (): KafkaConnectionStatus[] {
+    return [...this.#connections].map((connection) => connection.status())
+  }
+
+  /** Stops accepting, cuts every connection and resolves once the listening socket is closed. */
+  async close (): Promise<void> {
+    const closed = new Promise<void>((resolve) => { this.#server.close(() => { resolve() }) })
+    for (const connection of this.#connections) connection.destroy()
+    this.#connections.clear()
+    await closed
+    this.#log.info({}, 'kafka listener stopped')
+  }
+}
