@@ -30,6 +30,16 @@ describe('LeaderEpochCache', () => {
     expect(cache.entries).toEqual([{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 12 }])
   })
 
+  test('an older epoch appended after a leadership that wrote nothing keeps where that epoch really starts (seed 8616)', async () => {
+    // Epoch 1 wrote 0..1; this replica then led epoch 2 at its log end (2) and wrote nothing; as a follower again it
+    // appends epoch 1's next batches, from 2. Epoch 2 goes; epoch 1 still starts at 0 (Kafka would move it to 2).
+    const cache = await cacheWith([[1, 0], [2, 2]])
+    expect(cache.assign(e(1), o(2))).toBe(true)
+    expect(cache.entries).toEqual([{ epoch: 1, startOffset: 0 }])
+    expect(cache.endOffsetFor(e(0), o(4))).toEqual({ epoch: 0, endOffset: 0 })
+    expect(cache.epochForOffset(o(1))).toBe(1)
+  })
+
   test('endOffsetFor answers the KIP-101 question', async () => {
     const cache = await cacheWith([[1, 0], [3, 10], [4, 20]])
     expect(cache.endOffsetFor(e(4), o(25))).toEqual({ epoch: 4, endOffset: 25 })

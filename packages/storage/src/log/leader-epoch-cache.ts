@@ -81,14 +81,22 @@ export class LeaderEpochCache {
 
   /**
    * Records that `epoch` starts at `startOffset` (Kafka's `assign`): a no-op for the latest epoch at or after its
-   * known start; otherwise entries with an epoch ≥ `epoch` or a start ≥ `startOffset` are dropped first.
+   * known start; otherwise entries with an epoch > `epoch` or a start ≥ `startOffset` are dropped first, and an entry
+   * of `epoch` itself that starts before `startOffset` is kept (it is where the epoch really starts).
+   *
+   * Kafka drops the entry of `epoch` too. That loses the epoch of the batches before `startOffset` when a later epoch
+   * that wrote nothing here ends the list (a leadership taken at the log end, then a follower append of the older
+   * epoch's next batches): issue 10, seed 8616 of the disk-fault simulation, where [1@0, 2@2] became [1@2], the leader
+   * then told a follower that epoch 0 ended at 2 instead of 0, and the follower was stuck behind a batch it could not
+   * append.
    */
   assign (epoch: LeaderEpoch, startOffset: Offset): boolean {
     if (epoch < 0) return false
     const latest = this.#entries.at(-1)
     if (latest !== undefined && latest.epoch === epoch && latest.startOffset <= startOffset) return false
-    this.#entries = this.#entries.filter((e) => e.epoch < epoch && e.startOffset < startOffset)
-    this.#entries.push({ epoch, startOffset })
+    const kept = this.#entries.filter((e) => e.epoch <= epoch && e.startOffset < startOffset)
+    const same = kept.at(-1)?.epoch === epoch
+    this.#entries = same ? kept : [...kept, { epoch, startOffset }]
     this.#dirty = true
     return true
   }
