@@ -83,7 +83,7 @@ async function readUpTo (topic: string, lastOffset: number, timeoutMs = 30_000):
 async function readReplicaCopy (nodeId: number, topic: string): Promise<KeyedRecord[]> {
   const copy = await mkdtemp(join(cluster.dir, `copy-${nodeId}-`))
   try {
-    await cp(partitionDir(nodeId, topic), join(copy, `${topic}-0`), { recursive: true })
+    await copyLiveDir(partitionDir(nodeId, topic), join(copy, `${topic}-0`))
     // A compacted log's batches leave offset gaps, which the loader accepts only under a compacting policy.
     const log = await PartitionLog.open({ dir: copy, topic, partition: 0, config: { cleanupPolicy: 'compact' }, logger: silentLogger, fs: nodeFileSystem })
     try {
@@ -93,6 +93,23 @@ async function readReplicaCopy (nodeId: number, topic: string): Promise<KeyedRec
     }
   } finally {
     await rm(copy, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Copies a directory the broker is still working in. Its cleaner may rename or delete a file between the listing and
+ * the copy of it (ENOENT on a `.swap` or a replaced segment): such a copy is no snapshot, so it is taken again, a
+ * bounded number of times (a cleaning pass is short and passes are spaced by the cleaner's backoff).
+ */
+async function copyLiveDir (from: string, to: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cp(from, to, { recursive: true })
+      return
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ENOENT' || attempt === 10) throw error
+      await rm(to, { recursive: true, force: true })
+    }
   }
 }
 
