@@ -3,8 +3,13 @@
  * crosses this interface (ARCHITECTURE.md §3). Handlers turn a decoded request into calls here and the answers into a
  * response body; the broker implements it (`metadata-image-api.ts` for the metadata part).
  *
- * It grows one part per API family as handlers arrive (produce, fetch, groups, admin); today: metadata.
+ * One part per API family, each in its own file and implemented by its own adapter: metadata (here, answered by
+ * `metadata-image-api.ts`), the data plane (`kafka-data-api.ts`), topic and cluster administration
+ * (`kafka-admin-api.ts`) and consumer groups (`kafka-group-api.ts`).
  */
+import type { KafkaAdminApi } from './kafka-admin-api.js'
+import type { KafkaDataApi } from './kafka-data-api.js'
+import type { KafkaGroupApi } from './kafka-group-api.js'
 
 /** A broker as clients of one listener should dial it. */
 export interface ListenerBroker {
@@ -55,4 +60,9 @@ export interface KafkaMetadataApi {
 }
 
 /** Everything the Kafka handlers use. */
-export type KafkaBrokerApi = KafkaMetadataApi
+export interface KafkaBrokerApi {
+  readonly metadata: KafkaMetadataApi
+  readonly data: KafkaDataApi
+  readonly admin: KafkaAdminApi
+  readonly groups: KafkaGroupApi
+}

@@ -9,6 +9,7 @@ import { type NodeId, leaderEpoch, nodeId, raftIndex, silentLogger } from '@greg
 import { MetadataImage, type MetadataRecord, defaultTopicConfig } from '@gregor/metadata'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { KafkaBrokerApi } from './kafka-broker-api.js'
 import { kafkaHandlers } from './kafka-handlers.js'
 import { defaultKafkaListenerConfig } from './kafka-listener-config.js'
 import { KafkaServer } from './kafka-server.js'
@@ -51,7 +52,7 @@ beforeAll(async () => {
   })
   for (let i = 0; i < 3; i++) {
     servers.push(await KafkaServer.start({
-      listenerName: 'KAFKA', host: '127.0.0.1', port: 0, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger: silentLogger,
+      listenerName: 'KAFKA', host: '127.0.0.1', port: 0, config: defaultKafkaListenerConfig, handlers: kafkaHandlers({ metadata: api } as unknown as KafkaBrokerApi), logger: silentLogger,
     }))
   }
   ports = servers.map((server) => server.port)

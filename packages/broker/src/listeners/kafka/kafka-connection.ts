@@ -21,7 +21,7 @@ import { type Logger, isGregorError } from '@gregor/common'
 import {
   ApiKey, API_NAMES, KafkaReader, type RequestHeader, decodeRequest, decodeRequestHeader, encodeResponse, isApiKey,
 } from '@gregor/kafka-protocol'
-import { unsupportedApiVersionsResponse } from './handlers/api-versions.js'
+import { advertisedApis, unsupportedApiVersionsResponse } from './handlers/api-versions.js'
 import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
 
@@ -155,7 +155,7 @@ export class KafkaConnection {
     if (!header.supported) {
       if (apiKey !== ApiKey.ApiVersions) return this.#refuse('unsupported api version', { api: API_NAMES[apiKey], apiVersion, clientId })
       answerVersion = 0
-      run = unsupportedApiVersionsResponse
+      run = () => unsupportedApiVersionsResponse(advertisedApis(Object.keys(this.#handlers).map(Number) as ApiKey[]))
     } else {
       let body: unknown
       try {

@@ -8,7 +8,10 @@
  */
 import type { ApiKey, RequestBodies, ResponseBodies } from '@gregor/kafka-protocol'
 import { ApiKey as Api } from '@gregor/kafka-protocol'
-import { handleApiVersions } from './handlers/api-versions.js'
+import { adminHandlers } from './admin-handlers.js'
+import { dataHandlers } from './data-handlers.js'
+import { groupHandlers } from './group-handlers.js'
+import { advertisedApis, handleApiVersions } from './handlers/api-versions.js'
 import { handleMetadata } from './handlers/metadata.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
 
@@ -26,10 +29,17 @@ export type KafkaHandler<K extends ApiKey> = (
 
 export type KafkaHandlers = { readonly [K in ApiKey]?: KafkaHandler<K> }
 
-/** The handlers of the APIs served today. An API without a handler is advertised but closes the connection (logged). */
+/**
+ * Every API this listener serves: one table per family (data, admin, groups), each bound to its part of the broker
+ * API. ApiVersions advertises exactly these keys, so a client never picks an API we would refuse.
+ */
 export function kafkaHandlers (api: KafkaBrokerApi): KafkaHandlers {
-  return {
-    [Api.ApiVersions]: handleApiVersions,
-    [Api.Metadata]: (request, context) => handleMetadata(api, request, context),
+  const served: KafkaHandlers = {
+    [Api.Metadata]: (request, context) => handleMetadata(api.metadata, request, context),
+    ...dataHandlers(api.data),
+    ...adminHandlers(api.admin),
+    ...groupHandlers(api.groups),
   }
+  const advertised = advertisedApis(Object.keys(served).map(Number) as ApiKey[])
+  return { ...served, [Api.ApiVersions]: (request, context) => handleApiVersions(request, context, advertised) }
 }

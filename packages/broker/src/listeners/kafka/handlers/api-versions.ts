@@ -18,15 +18,27 @@ import type { KafkaRequestContext } from '../kafka-handlers.js'
 /** Kafka's pattern for the client software name and version (ApiVersionsRequest v3). */
 const SOFTWARE_NAME_OR_VERSION = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/
 
-const advertised: readonly ApiVersionsResponseApiVersion[] = Object.freeze(
+/** Every API the codec decodes, with its range: what a listener serving them all advertises. */
+const everyApi: readonly ApiVersionsResponseApiVersion[] = Object.freeze(
   Object.entries(SUPPORTED_VERSIONS).map(([apiKey, range]) => Object.freeze({ apiKey: Number(apiKey) as ApiKey, ...range })),
 )
+
+/**
+ * The ranges to advertise for the APIs that have a handler: a client must never pick an API the listener would
+ * close the connection for (ApiVersions itself is always served).
+ */
+export function advertisedApis (served: Iterable<ApiKey>): readonly ApiVersionsResponseApiVersion[] {
+  const keys = new Set<number>(served)
+  return Object.freeze(everyApi.filter((api) => keys.has(api.apiKey) || api.apiKey === 18))
+}
 
 function response (errorCode: number, apiKeys: readonly ApiVersionsResponseApiVersion[]): ApiVersionsResponse {
   return { errorCode, apiKeys, throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [], zkMigrationReady: false }
 }
 
-export function handleApiVersions (request: ApiVersionsRequest, context: KafkaRequestContext): ApiVersionsResponse {
+export function handleApiVersions (
+  request: ApiVersionsRequest, context: KafkaRequestContext, advertised: readonly ApiVersionsResponseApiVersion[] = everyApi,
+): ApiVersionsResponse {
   if (context.apiVersion >= 3 && !(SOFTWARE_NAME_OR_VERSION.test(request.clientSoftwareName) && SOFTWARE_NAME_OR_VERSION.test(request.clientSoftwareVersion))) {
     return response(kafkaErrorCode(ErrorCode.INVALID_REQUEST), [])
   }
@@ -34,6 +46,6 @@ export function handleApiVersions (request: ApiVersionsRequest, context: KafkaRe
 }
 
 /** The body of the v0 answer to an ApiVersions request at a version outside our range. */
-export function unsupportedApiVersionsResponse (): ApiVersionsResponse {
+export function unsupportedApiVersionsResponse (advertised: readonly ApiVersionsResponseApiVersion[] = everyApi): ApiVersionsResponse {
   return response(kafkaErrorCode(ErrorCode.UNSUPPORTED_VERSION), advertised)
 }
