@@ -1,9 +1,11 @@
 /**
  * `gregor dev` (what `npm start` runs): three broker processes on loopback that print their PIDs and addresses,
- * answer clients and `/readyz`, and stop together on Ctrl-C (SIGINT) with exit code 0. Ports 0 give the `gregor dev`
- * process its own loopback address, so the test does not collide with a cluster a developer already runs on 9092-9094.
+ * answer Kafka's clients (kcat) and Gregor's, and `/readyz`, and stop together on Ctrl-C (SIGINT) with exit code 0.
+ * Ports 0 give the `gregor dev` process its own loopback address, so the test does not collide with a cluster a
+ * developer already runs on 9092-9094.
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { createServer } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,7 +25,7 @@ function isAlive (pid: number): boolean {
 
 test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl-C stops all three', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-dev-test-'))
-  const child = spawn(process.execPath, [cliBin, 'dev', '--dir', dir, '--client-port', '0', '--broker-port', '0', '--admin-port', '0'], {
+  const child = spawn(process.execPath, [cliBin, 'dev', '--dir', dir, '--kafka-port', '0', '--client-port', '0', '--broker-port', '0', '--admin-port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -32,15 +34,26 @@ test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   let brokerPids: number[] = []
   try {
-    const bootstrap = await waitFor('gregor dev to say ready', () => /ready\. bootstrap servers: (\S+)/.exec(stdout)?.[1], { timeoutMs: 60_000 })
-    const brokers = [...stdout.matchAll(/broker (\d) {2}pid (\d+) {2}client (\S+) {2}admin (\S+)/g)]
+    const kafkaBootstrap = await waitFor('gregor dev to say ready', () => /ready\. kafka bootstrap servers: (\S+)/.exec(stdout)?.[1], { timeoutMs: 60_000 })
+    const bootstrap = /gregor \(grpc\) bootstrap servers: (\S+)/.exec(stdout)?.[1]
+    const brokers = [...stdout.matchAll(/broker (\d) {2}pid (\d+) {2}kafka (\S+) {2}grpc (\S+) {2}admin (\S+)/g)]
     expect(brokers.map((match) => match[1])).toEqual(['1', '2', '3'])
     brokerPids = brokers.map((match) => Number(match[2]))
     expect(brokerPids.every(isAlive)).toBe(true)
-    expect(bootstrap).toBe(brokers.map((match) => match[3]).join(','))
-    for (const match of brokers) expect((await fetch(`${match[4] as string}/readyz`)).status).toBe(200)
+    expect(kafkaBootstrap).toBe(brokers.map((match) => match[3]).join(','))
+    expect(bootstrap).toBe(brokers.map((match) => match[4]).join(','))
+    for (const match of brokers) expect((await fetch(`${match[5] as string}/readyz`)).status).toBe(200)
 
-    const admin = new Admin({ bootstrapServers: bootstrap })
+    // Kafka's own tools find the cluster on the Kafka listener: kcat (librdkafka) lists the three brokers, each named
+    // by its address on that same listener.
+    const listed = await waitFor('kcat -L to list three brokers', async () => {
+      const { stdout: json } = await promisify(execFile)('kcat', ['-b', kafkaBootstrap.split(',')[0] as string, '-L', '-J', '-m', '10'])
+      const metadata = JSON.parse(json) as { brokers: Array<{ id: number; name: string }> }
+      return metadata.brokers.length === 3 ? metadata : undefined
+    }, { timeoutMs: 30_000, intervalMs: 200 })
+    expect(listed.brokers.map((broker) => `${broker.id}@${broker.name}`).sort()).toEqual(brokers.map((match) => `${match[1] as string}@${match[3] as string}`))
+
+    const admin = new Admin({ bootstrapServers: bootstrap as string })
     try {
       const { brokers: registered } = await waitFor('three live brokers', async () => {
         const described = await admin.describeCluster()

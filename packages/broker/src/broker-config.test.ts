@@ -44,4 +44,24 @@ describe('broker config', () => {
     expect(problemsOf({ ...valid, advertisedListeners: `${valid.advertisedListeners},EXTERNAL://localhost:19092` }))
       .toEqual(['advertised-listeners: EXTERNAL is not a listener'])
   })
+
+  test('each client listener speaks the protocol the map gives it; unmapped: KAFKA speaks kafka, the others grpc', () => {
+    const listeners = 'KAFKA://0.0.0.0:9092,HOST://0.0.0.0:19092,CLIENT://0.0.0.0:9292,BROKER://0.0.0.0:9093,ADMIN://0.0.0.0:8080'
+    const advertisedListeners = 'KAFKA://b1:9092,HOST://localhost:19092,CLIENT://b1:9292,BROKER://b1:9093,ADMIN://b1:8080'
+    const config = validateBrokerConfig({ ...valid, listeners, advertisedListeners, listenerProtocolMap: 'host:KAFKA' })
+    expect(Object.fromEntries(config.listenerProtocols)).toEqual({ KAFKA: 'kafka', HOST: 'kafka', CLIENT: 'grpc' })
+    expect(config.autoCreateTopicsEnable).toBe(true)
+    expect(validateBrokerConfig({ ...valid, autoCreateTopicsEnable: 'false' }).autoCreateTopicsEnable).toBe(false)
+  })
+
+  test('a bad listener protocol map or auto-create flag is a problem each', () => {
+    const problems = problemsOf({ ...valid, listenerProtocolMap: 'CLIENT:http,BROKER:kafka,NOPE:kafka,junk', autoCreateTopicsEnable: 'yes' })
+    expect(problems).toEqual([
+      'listener-protocol-map: "CLIENT:http" is not NAME:kafka or NAME:grpc',
+      'listener-protocol-map: BROKER has a fixed protocol',
+      'listener-protocol-map: NOPE is not a listener',
+      'listener-protocol-map: "junk" is not NAME:kafka or NAME:grpc',
+      'auto-create-topics-enable: true or false (GREGOR_AUTO_CREATE_TOPICS_ENABLE)',
+    ])
+  })
 })

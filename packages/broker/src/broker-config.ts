@@ -24,6 +24,13 @@ export interface BrokerConfig {
   readonly voters: ReadonlyMap<NodeId, string>
   readonly listeners: readonly ListenerAddress[]
   readonly advertisedListeners: readonly ListenerAddress[]
+  /**
+   * The protocol each client listener speaks (Kafka's `listener.security.protocol.map`, for wire protocols): `kafka`
+   * (Kafka's own clients and tools) or `grpc` (Gregor's client and CLI). BROKER and ADMIN are always gRPC and HTTP.
+   */
+  readonly listenerProtocols: ReadonlyMap<string, ListenerProtocol>
+  /** Kafka's `auto.create.topics.enable`: a Kafka Metadata request may create the topics it names. */
+  readonly autoCreateTopicsEnable: boolean
   readonly dataDir: string
   readonly rack: string
   readonly logLevel: string
@@ -43,12 +50,17 @@ export interface BrokerConfig {
   readonly logCleanerBackoffMs: number
 }
 
+export type ListenerProtocol = 'grpc' | 'kafka'
+
 export interface BrokerConfigInput {
   readonly nodeId?: string
   readonly clusterId?: string
   readonly voters?: string
   readonly listeners?: string
   readonly advertisedListeners?: string
+  /** `NAME:protocol,...`, e.g. `KAFKA:kafka,HOST:kafka,CLIENT:grpc`. */
+  readonly listenerProtocolMap?: string
+  readonly autoCreateTopicsEnable?: string
   readonly dataDir?: string
   readonly rack?: string
   readonly logLevel?: string
@@ -82,6 +94,29 @@ export function parseListeners (text: string, field: string, problems: string[])
     listeners.push({ name, host: match[2] as string, port })
   }
   return listeners
+}
+
+/**
+ * The protocol of every client listener: what `text` (`NAME:protocol,...`) says, else `kafka` for a listener named
+ * KAFKA and `grpc` for the others, so a plain `CLIENT://...` setup keeps working as before.
+ */
+export function parseListenerProtocols (text: string, listeners: readonly ListenerAddress[], problems: string[]): Map<string, ListenerProtocol> {
+  const given = new Map<string, ListenerProtocol>()
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^([A-Za-z][A-Za-z0-9_]*):([A-Za-z]+)$/.exec(item)
+    const name = match?.[1]?.toUpperCase() ?? ''
+    const protocol = match?.[2]?.toLowerCase()
+    if (match === null || (protocol !== 'grpc' && protocol !== 'kafka')) { problems.push(`listener-protocol-map: "${item}" is not NAME:kafka or NAME:grpc`); continue }
+    if (name === 'BROKER' || name === 'ADMIN') { problems.push(`listener-protocol-map: ${name} has a fixed protocol`); continue }
+    if (!listeners.some((listener) => listener.name === name)) problems.push(`listener-protocol-map: ${name} is not a listener`)
+    given.set(name, protocol)
+  }
+  const protocols = new Map<string, ListenerProtocol>()
+  for (const { name } of listeners) {
+    if (name === 'BROKER' || name === 'ADMIN') continue
+    protocols.set(name, given.get(name) ?? (name === 'KAFKA' ? 'kafka' : 'grpc'))
+  }
+  return protocols
 }
 
 export function parseVoters (text: string, problems: string[]): Map<NodeId, string> {
@@ -119,6 +154,10 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   for (const item of advertised) {
     if (!listeners.some((listener) => listener.name === item.name)) problems.push(`advertised-listeners: ${item.name} is not a listener`)
   }
+  const listenerProtocols = parseListenerProtocols(input.listenerProtocolMap ?? '', listeners, problems)
+  const autoCreateText = (input.autoCreateTopicsEnable ?? 'true').toLowerCase()
+  if (autoCreateText !== 'true' && autoCreateText !== 'false') problems.push('auto-create-topics-enable: true or false (GREGOR_AUTO_CREATE_TOPICS_ENABLE)')
+  const autoCreateTopicsEnable = autoCreateText === 'true'
   const dataDir = input.dataDir ?? ''
   if (dataDir === '') problems.push('data-dir: required (GREGOR_DATA_DIR)')
   const logLevel = input.logLevel ?? 'info'
@@ -150,7 +189,7 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
-  return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
+  return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, listenerProtocols, autoCreateTopicsEnable, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
     groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
   })
 }

@@ -5,7 +5,7 @@
  *
  *   start: raft store → BROKER listener's services (raft, controller, replication) → node (log directory, metadata
  *   quorum; the controller is active only while this node leads; the replica manager follows the applied image) →
- *   bind the BROKER listener → client listeners → admin HTTP → broker lifecycle (register with the controller,
+ *   bind the BROKER listener → client listeners (Kafka's protocol or gRPC, by GREGOR_LISTENER_PROTOCOL_MAP) → admin HTTP → broker lifecycle (register with the controller,
  *   heartbeat, get unfenced).
  *   stop (SIGTERM): controlled shutdown (the controller moves this broker's leaderships away) → node (lifecycle,
  *   controller, coordinator, replica manager with a clean close of every log, quorum with a leadership transfer if
@@ -31,6 +31,8 @@ import { defaultBrokerLifecycleConfig } from './controller/index.js'
 import { BrokerMetrics, GroupMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './group-service.js'
+import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
+import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 import { addControllerService } from './transport/controller-service.js'
 import { GrpcControllerChannel } from './transport/grpc-controller-channel.js'
@@ -53,6 +55,7 @@ export class Broker {
   readonly #rootLogger: Logger
   readonly #metrics: BrokerMetrics
   readonly #servers: grpc.Server[] = []
+  readonly #kafkaServers: KafkaServer[] = []
   #store: RaftStore | undefined
   #raftTransport: RaftTransport | undefined
   #node: BrokerNode | undefined
@@ -135,7 +138,16 @@ export class Broker {
 
     const brokerListener = this.#listener('BROKER')
     await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`)
-    for (const listener of config.listeners.filter((item) => item.name !== 'BROKER' && item.name !== 'ADMIN')) {
+    for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'kafka')) {
+      const api = kafkaBrokerApi({
+        listenerName: listener.name, clusterId: config.clusterId, brokerId: config.nodeId, node,
+        quorumLeaderId: () => node.quorumLeaderId, autoCreateTopicsEnable: config.autoCreateTopicsEnable, logger,
+      })
+      this.#kafkaServers.push(await KafkaServer.start({
+        listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,
+      }))
+    }
+    for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'grpc')) {
       const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
       addClientService(server, listener.name, {
         clusterId: config.clusterId,
@@ -190,6 +202,7 @@ export class Broker {
     // Peers keep long-lived streams open to us (raft transport, follower fetch): tryShutdown would wait for them to
     // notice. Requests in flight get a moment to finish; then the streams are cut, as a dead process would cut them.
     await Promise.all(this.#servers.map(async (server) => { await shutdownServer(server, serverShutdownGraceMs) }))
+    await Promise.all(this.#kafkaServers.map(async (server) => { await server.close() }))
     this.#clusterPage?.close() // its event streams would keep the admin server from closing
     await new Promise<void>((resolve) => {
       if (this.#admin === undefined) return resolve()

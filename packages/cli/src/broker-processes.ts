@@ -19,6 +19,9 @@ const logTailLines = 15
 
 export interface BrokerProcess {
   readonly nodeId: number
+  /** The KAFKA listener: Kafka's wire protocol, for Kafka's own clients and tools. */
+  readonly kafkaAddress: string
+  /** The CLIENT listener: Gregor's gRPC API, for `@gregor/client` and the `gregor` CLI. */
   readonly clientAddress: string
   readonly brokerAddress: string
   readonly adminUrl: string
@@ -31,10 +34,10 @@ export interface BrokerProcessesOptions {
   readonly dir?: string
   readonly logLevel?: string
   /**
-   * Fixed ports on 127.0.0.1: broker n uses client+n-1, broker+n-1, admin+n-1. Where a base is 0 or not given, a
-   * private loopback address of this process (see loopback-address.ts), never an OS-picked ephemeral port.
+   * Fixed ports on 127.0.0.1: broker n uses kafka+n-1, client+n-1, broker+n-1, admin+n-1. Where a base is 0 or not
+   * given, a private loopback address of this process (see loopback-address.ts), never an OS-picked ephemeral port.
    */
-  readonly ports?: { readonly client: number; readonly broker: number; readonly admin: number }
+  readonly ports?: { readonly kafka?: number; readonly client: number; readonly broker: number; readonly admin: number }
   /** Write each broker's output to `<dir>/broker-<n>.log` (default) or pass it through to this process. */
   readonly output?: 'file' | 'inherit'
   readonly clusterId?: string
@@ -70,6 +73,7 @@ export class BrokerProcesses {
       const address = (base: number | undefined): string => base === undefined || base === 0 ? loopbackAddress() : `127.0.0.1:${base + nodeId - 1}`
       cluster.brokers.push({
         nodeId,
+        kafkaAddress: address(options.ports?.kafka),
         clientAddress: address(options.ports?.client),
         brokerAddress: address(options.ports?.broker),
         adminUrl: `http://${address(options.ports?.admin)}`,
@@ -81,7 +85,10 @@ export class BrokerProcesses {
   }
 
   get dir (): string { return this.#dir }
+  /** The gRPC bootstrap servers (`gregor` CLI, `@gregor/client`). */
   get bootstrapServers (): string { return this.brokers.map((broker) => broker.clientAddress).join(',') }
+  /** The Kafka bootstrap servers (kcat, KafkaJS, librdkafka, the Java client). */
+  get kafkaBootstrapServers (): string { return this.brokers.map((broker) => broker.kafkaAddress).join(',') }
 
   broker (nodeId: number): BrokerProcess {
     const broker = this.brokers.find((candidate) => candidate.nodeId === nodeId)
@@ -95,7 +102,8 @@ export class BrokerProcesses {
     const admin = broker.adminUrl.replace('http://', '')
     const child = spawn(process.execPath, [...(this.#options.nodeArgs ?? []), cliBin, 'broker',
       '--node-id', String(nodeId), '--cluster-id', this.clusterId, '--voters', voters,
-      '--listeners', `CLIENT://${broker.clientAddress},BROKER://${broker.brokerAddress},ADMIN://${admin}`,
+      '--listeners', `KAFKA://${broker.kafkaAddress},CLIENT://${broker.clientAddress},BROKER://${broker.brokerAddress},ADMIN://${admin}`,
+      '--listener-protocol-map', 'KAFKA:kafka,CLIENT:grpc',
       '--data-dir', join(this.#dir, `broker-${nodeId}`), '--log-level', this.#options.logLevel ?? 'info',
     ], {
       stdio: this.#options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,8 @@ const flags = {
   voters: 'GREGOR_VOTERS',
   listeners: 'GREGOR_LISTENERS',
   'advertised-listeners': 'GREGOR_ADVERTISED_LISTENERS',
+  'listener-protocol-map': 'GREGOR_LISTENER_PROTOCOL_MAP',
+  'auto-create-topics-enable': 'GREGOR_AUTO_CREATE_TOPICS_ENABLE',
   'data-dir': 'GREGOR_DATA_DIR',
   rack: 'GREGOR_RACK',
   'log-level': 'GREGOR_LOG_LEVEL',
@@ -37,7 +39,8 @@ export async function brokerCommand (argv: string[]): Promise<number> {
   const pick = (flag: keyof typeof flags): string | undefined => (values[flag] as string | undefined) ?? process.env[flags[flag]]
   const input: BrokerConfigInput = {
     nodeId: pick('node-id'), clusterId: pick('cluster-id'), voters: pick('voters'), listeners: pick('listeners'),
-    advertisedListeners: pick('advertised-listeners'), dataDir: pick('data-dir'), rack: pick('rack'), logLevel: pick('log-level'),
+    advertisedListeners: pick('advertised-listeners'), listenerProtocolMap: pick('listener-protocol-map'),
+    autoCreateTopicsEnable: pick('auto-create-topics-enable'), dataDir: pick('data-dir'), rack: pick('rack'), logLevel: pick('log-level'),
     leaderImbalanceCheckIntervalMs: pick('leader-imbalance-check-interval-ms'),
     logRetentionCheckIntervalMs: pick('log-retention-check-interval-ms'),
     groupSessionTimeoutMs: pick('group-session-timeout-ms'),
@@ -54,7 +57,7 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     return 2
   }
   const logger = createRootLogger({ level: config.logLevel, base: { nodeId: config.nodeId, clusterId: config.clusterId } })
-  logger.info({ config: { ...config, voters: Object.fromEntries(config.voters) } }, 'effective config')
+  logger.info({ config: { ...config, voters: Object.fromEntries(config.voters), listenerProtocols: Object.fromEntries(config.listenerProtocols) } }, 'effective config')
   const broker = new Broker(config, logger)
   const stopping = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'))

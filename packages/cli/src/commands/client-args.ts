@@ -1,6 +1,6 @@
 /**
  * Argument handling shared by the client commands (topics, produce, consume, cluster, bench produce|consume): the
- * bootstrap servers from `-b`/`--bootstrap-server` or `GREGOR_BOOTSTRAP_SERVERS`, plus the generic parsing and
+ * bootstrap servers from `-b`/`--bootstrap-server` or `GREGOR_BOOTSTRAP_SERVERS` (else the `gregor dev` cluster), plus the generic parsing and
  * exit-code convention of `command-args.ts`.
  */
 import { isGregorError } from '@gregor/common'
@@ -12,12 +12,18 @@ export { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './c
 /** The option every client command takes. */
 export const bootstrapOption = { 'bootstrap-server': { type: 'string', short: 'b' } } as const satisfies Options
 
-/** `--bootstrap-server` or else `GREGOR_BOOTSTRAP_SERVERS`; a usage error listing what is wrong with them. */
+/** The first gRPC client port of `gregor dev` (brokers 1-3 on it and the next two). */
+export const defaultDevClientPort = 9292
+/** The `gregor dev` cluster's gRPC listeners: where the CLI goes when told nowhere else, as `rpk` goes to localhost. */
+export const devBootstrapServers = [0, 1, 2].map((i) => `127.0.0.1:${defaultDevClientPort + i}`).join(',')
+
+/**
+ * `--bootstrap-server`, else `GREGOR_BOOTSTRAP_SERVERS`, else the `gregor dev` cluster; a usage error listing what is
+ * wrong with them.
+ */
 export function bootstrapServers (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  const value = flag ?? env.GREGOR_BOOTSTRAP_SERVERS
-  if (value === undefined || value.trim() === '') {
-    throw new UsageError(['no bootstrap servers: pass -b host:port[,host:port...] or set GREGOR_BOOTSTRAP_SERVERS'])
-  }
+  const given = flag ?? env.GREGOR_BOOTSTRAP_SERVERS
+  const value = given === undefined || given.trim() === '' ? devBootstrapServers : given
   try {
     return parseBootstrapServers(value)
   } catch (error) {
