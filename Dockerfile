@@ -58,7 +58,7 @@ COPY --from=build /app/packages/cli/bin packages/cli/bin
 # The data directory must exist and belong to `node` before VOLUME: a new named volume copies the ownership of the
 # image directory it is mounted on, and the broker does not run as root.
 RUN ["node", "-e", "const fs = require('node:fs'); fs.mkdirSync('/var/lib/gregor', { recursive: true }); fs.chownSync('/var/lib/gregor', 1000, 1000)"]
-# `gregor` on PATH (npm links the workspace bin), e.g. `docker-compose exec broker-1 gregor topics list -b broker-1:9092`.
+# `gregor` on PATH (npm links the workspace bin), e.g. `docker-compose exec broker-1 gregor topics list -b broker-1:9292`.
 # UV_THREADPOOL_SIZE: getaddrinfo runs on libuv's pool, and a dead container's name can take ~10 s to fail to
 # resolve (Docker's DNS without an upstream); with the default 4 threads such lookups stall the broker's file and
 # level I/O. It must be in the environment before node starts (the pool is created before any JS could set it).
@@ -69,7 +69,7 @@ ENV NODE_ENV=production \
 USER node
 VOLUME /var/lib/gregor
 # Client (CLIENT and any other client listener), inter-broker (BROKER: raft, controller, replication), admin HTTP.
-EXPOSE 9092 9093 8080
+EXPOSE 9092 9292 9093 8080
 # Ready = registered, unfenced and seeing a quorum leader (/readyz on the ADMIN listener of GREGOR_LISTENERS).
 HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "packages/cli/bin/gregor.js", "healthcheck"]

@@ -4,7 +4,7 @@
 // local processes). Each trial: acks=all sends to partition 0 without pause, `docker kill` of its leader, time to
 // the first acknowledgement of a send issued after the kill, `docker start`, wait until the ISR is whole again.
 // Usage (after `npm run build`; DOCKER_HOST and the compose project as for docker-compose):
-//   node scripts/docker/failover-bench.mjs --bootstrap-server localhost:19092,localhost:29092,localhost:39092 \
+//   node scripts/docker/failover-bench.mjs --bootstrap-server localhost:19292,localhost:29292,localhost:39292 \
 //     --project gregor --trials 5
 // Prints one JSON line per trial and a summary line (median, max).
 import { execFile } from 'node:child_process'
@@ -15,7 +15,7 @@ import { Admin, Producer } from '../../packages/client/dist/index.js'
 const run = promisify(execFile)
 const { values } = parseArgs({
   options: {
-    'bootstrap-server': { type: 'string', default: 'localhost:19092,localhost:29092,localhost:39092' },
+    'bootstrap-server': { type: 'string', default: 'localhost:19292,localhost:29292,localhost:39292' },
     project: { type: 'string', default: 'gregor' },
     trials: { type: 'string', default: '5' },
     topic: { type: 'string', default: 'failover-bench' },

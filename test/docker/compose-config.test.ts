@@ -25,10 +25,12 @@ describe('docker-compose.yml', () => {
     const normalized = compose('config')
     for (const broker of [1, 2, 3]) {
       expect(normalized).toContain(`broker-${broker}-data:/var/lib/gregor`)
-      expect(normalized).toContain(`published: ${broker}9092`)
+      expect(normalized).toContain(`published: ${broker}9092`) // Kafka's protocol, from the host
+      expect(normalized).toContain(`published: ${broker}9292`) // Gregor's gRPC API, from the host
       expect(normalized).toContain(`GREGOR_NODE_ID: '${broker}'`)
     }
     expect(normalized).toContain('GREGOR_VOTERS: 1@broker-1:9093,2@broker-2:9093,3@broker-3:9093')
+    expect(normalized).toContain('GREGOR_LISTENER_PROTOCOL_MAP: KAFKA:kafka,HOST:kafka,CLIENT:grpc,HOST_GRPC:grpc')
     expect(normalized).toMatch(/healthcheck:/)
     expect(normalized).not.toMatch(/restart:/)
   }, 120_000)

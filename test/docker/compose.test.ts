@@ -11,9 +11,9 @@
  *
  * Reaching the brokers: published ports live in the engine's namespace. start-engine.sh links that namespace to
  * ours with a veth pair (the engine at GREGOR_DOCKER_ADDRESS), and compose gets GREGOR_ADVERTISED_HOST set to that
- * address, so the HOST listeners advertise `<address>:19092` etc. instead of `localhost:19092`. The test process
- * then uses the real client library in-process, exactly as a host-side client would, with no driver process to
- * talk to. Figures are printed as JSON lines.
+ * address, so the host-facing listeners advertise `<address>:19092` (Kafka's protocol) and `<address>:19292` (gRPC)
+ * etc. instead of `localhost:...`. The test process then uses the real client library in-process, and kcat (Kafka's
+ * protocol, librdkafka) as a child process, exactly as host-side clients would. Figures are printed as JSON lines.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -27,6 +27,8 @@ import { AcksAllLoad, expectAckedReadBack } from '../cluster/cluster-helpers.js'
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 const scriptsDir = `${repoRoot}scripts/docker`
 const topic = 'failover'
+/** kcat's topic: the load's read-back checks that its topic holds only what the load sent. */
+const kcatTopic = 'kcat-failover'
 const execFileAsync = promisify(execFile)
 
 // A short scratch path: the engine's unix socket lives in it (108-byte limit).
@@ -36,6 +38,8 @@ let engineEnv: NodeJS.ProcessEnv | undefined
 let engineStarted = false
 let composeUp = false
 let bootstrapServers: string[] = []
+/** The HOST listeners: Kafka's protocol from the host. */
+let kafkaBootstrapServers = ''
 let admin: Admin | undefined
 
 /** Runs a command to completion; a failure throws with its stderr tail, so the reason shows in the test output. */
@@ -58,6 +62,19 @@ async function docker (...args: string[]): Promise<string> {
 
 async function compose (...args: string[]): Promise<string> {
   return await run('docker-compose', ['-p', project, '-f', `${repoRoot}docker-compose.yml`, ...args], { env: engineEnv, timeoutMs: 240_000 })
+}
+
+/** kcat (librdkafka) against the HOST listeners, with `input` on stdin; resolves with stdout, rejects on a non-zero exit. */
+async function kcat (args: readonly string[], input = ''): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn('kcat', ['-b', kafkaBootstrapServers, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    child.once('close', (code) => { code === 0 ? resolve(stdout) : reject(new Error(`kcat ${args.join(' ')} exited ${String(code)}: ${stderr.slice(-2000)}`)) })
+    child.stdin.end(input)
+  })
 }
 
 async function containerOf (nodeId: number): Promise<string> {
@@ -122,7 +139,8 @@ beforeAll(async () => {
     startToHealthyMs: healthyMs - Math.max(...startedAt),
     upToHealthyMs: healthyMs - upStartedMs,
   }))
-  bootstrapServers = [`${address}:19092`, `${address}:29092`, `${address}:39092`]
+  bootstrapServers = [`${address}:19292`, `${address}:29292`, `${address}:39292`]
+  kafkaBootstrapServers = `${address}:19092,${address}:29092,${address}:39092`
   admin = new Admin({ bootstrapServers })
 }, 420_000)
 
@@ -143,7 +161,7 @@ afterAll(async () => {
 describe('docker-compose: three brokers, kill one, watch the failover', () => {
   test('docker kill of the busiest leader under acks=all load: the producer carries on, nothing acknowledged is lost, the broker rejoins', async () => {
     const testStartedMs = Date.now()
-    await (admin as Admin).createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }])
+    await (admin as Admin).createTopics([{ topic, numPartitions: 3, replicationFactor: 3 }, { topic: kcatTopic, numPartitions: 3, replicationFactor: 3 }])
     await waitForIsr(3, 30_000)
     const leaders = new Map((await describePartitions()).map((partition) => [partition.partition, partition.leader]))
     const counts = new Map<number, number>()
@@ -164,6 +182,12 @@ describe('docker-compose: three brokers, kill one, watch the failover', () => {
       await docker('kill', victimContainer)
       const dockerKillMs = Date.now() - killStartedMs
       load.markKilled([...leaders].filter(([, leader]) => leader === victim).map(([partition]) => partition))
+      // Kafka's own client from the host, through localhost:19092 while the failover happens: an idempotent acks=all
+      // kcat producer (librdkafka retries until its delivery timeout; kcat exits non-zero if any line failed).
+      const kcatLines = Array.from({ length: 500 }, (_, i) => `kcat-${i}`)
+      const kcatProduce = kcat(['-P', '-t', kcatTopic, '-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5',
+        '-X', 'message.timeout.ms=60000', '-K', ':'], kcatLines.map((line) => `${line}:${line}`).join('\n') + '\n')
+        .then(() => undefined, (error: unknown) => error) // awaited below; a failure must not surface unhandled before
       await waitFor('new leaders for every partition', async () => {
         const partitions = await describePartitions()
         return partitions.every((partition) => partition.leader > 0 && partition.leader !== victim) ? true : undefined
@@ -185,6 +209,10 @@ describe('docker-compose: three brokers, kill one, watch the failover', () => {
       await docker('start', victimContainer)
       await waitForIsr(3, 60_000)
       const rejoinMs = Date.now() - restartedAtMs
+      expect(await kcatProduce).toBeUndefined()
+      // Read back through the Kafka listener: every kcat line exactly once (idempotence: no duplicate from a retry).
+      const consumed = (await kcat(['-C', '-t', kcatTopic, '-o', 'beginning', '-e', '-f', '%k\\n'])).split('\n').filter((key) => key.startsWith('kcat-'))
+      expect(consumed.sort()).toEqual([...kcatLines].sort())
 
       await load.stop()
       expect(load.failures).toEqual([])
