@@ -44,7 +44,7 @@ async function kafkaJsDecode<K extends ApiKey> (path: string, apiKey: K, version
 describe('KafkaJS requests decode', () => {
   test('the versions KafkaJS would pick are ones we support', () => {
     const kafkaJsMax: [ApiKey, number][] = [[18, 2], [3, 6], [0, 7], [1, 11], [2, 3], [10, 2], [11, 5], [14, 3], [12, 3], [13, 3],
-      [8, 5], [9, 4], [19, 3], [20, 1], [32, 2], [15, 2], [16, 2], [37, 1], [21, 1], [22, 1], [17, 1], [36, 1]]
+      [8, 5], [9, 4], [19, 3], [20, 1], [32, 2], [15, 2], [16, 2], [37, 1], [21, 1], [22, 1], [17, 1], [36, 1], [42, 1]]
     for (const [key, max] of kafkaJsMax) {
       const ours = SUPPORTED_VERSIONS[key]
       expect(Math.min(max, ours.maxVersion) >= ours.minVersion, `api ${key}`).toBe(true)
@@ -148,6 +148,9 @@ describe('KafkaJS requests decode', () => {
     })
     const groups = await kafkaJsRequest('describeGroups/v2', { groupIds: ['g1', 'g2'] })
     expect(decodeAndReencode(15, groups.version, groups.body)).toMatchObject({ groups: ['g1', 'g2'] })
+    const deleteGroups = await kafkaJsRequest('deleteGroups/v1', ['g1', 'g2'])
+    expect([deleteGroups.apiKey, deleteGroups.version]).toEqual([42, 1])
+    expect(decodeAndReencode(42, deleteGroups.version, deleteGroups.body)).toEqual({ groupsNames: ['g1', 'g2'] })
   })
 
   test('InitProducerId v1', async () => {
@@ -226,5 +229,11 @@ describe('our responses decode in KafkaJS', () => {
       throttleTimeMs: 0, errorCode: 0, groups: [],
       topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 120, committedLeaderEpoch: -1, metadata: '', errorCode: 0 }] }],
     })).toMatchObject({ errorCode: 0, responses: [{ topic: 't', partitions: [{ partition: 0, offset: '120', metadata: '', errorCode: 0 }] }] })
+  })
+
+  test('DeleteGroups v1', async () => {
+    expect(await kafkaJsDecode('deleteGroups/v1', 42, 1, {
+      throttleTimeMs: 0, results: [{ groupId: 'g1', errorCode: 0 }, { groupId: 'g2', errorCode: 68 }],
+    })).toMatchObject({ results: [{ groupId: 'g1', errorCode: 0 }, { groupId: 'g2', errorCode: 68 }] })
   })
 })

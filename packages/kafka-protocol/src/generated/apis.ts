@@ -27,9 +27,17 @@ import * as deleteRecords from './delete-records.js'
 import * as initProducerId from './init-producer-id.js'
 import * as offsetForLeaderEpoch from './offset-for-leader-epoch.js'
 import * as describeConfigs from './describe-configs.js'
+import * as describeLogDirs from './describe-log-dirs.js'
 import * as saslAuthenticate from './sasl-authenticate.js'
 import * as createPartitions from './create-partitions.js'
+import * as deleteGroups from './delete-groups.js'
+import * as electLeaders from './elect-leaders.js'
+import * as incrementalAlterConfigs from './incremental-alter-configs.js'
+import * as offsetDelete from './offset-delete.js'
+import * as describeQuorum from './describe-quorum.js'
 import * as describeCluster from './describe-cluster.js'
+import * as consumerGroupHeartbeat from './consumer-group-heartbeat.js'
+import * as consumerGroupDescribe from './consumer-group-describe.js'
 
 /** Kafka API keys by name. */
 export const ApiKey = {
@@ -54,9 +62,17 @@ export const ApiKey = {
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32,
+  DescribeLogDirs: 35,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
+  DeleteGroups: 42,
+  ElectLeaders: 43,
+  IncrementalAlterConfigs: 44,
+  OffsetDelete: 47,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
 } as const
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey]
 
@@ -88,9 +104,17 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, ApiVersionRange>> = Obj
   22: Object.freeze({ minVersion: 0, maxVersion: 3 }),
   23: Object.freeze({ minVersion: 2, maxVersion: 4 }),
   32: Object.freeze({ minVersion: 1, maxVersion: 4 }),
+  35: Object.freeze({ minVersion: 1, maxVersion: 4 }),
   36: Object.freeze({ minVersion: 0, maxVersion: 2 }),
   37: Object.freeze({ minVersion: 0, maxVersion: 3 }),
+  42: Object.freeze({ minVersion: 0, maxVersion: 2 }),
+  43: Object.freeze({ minVersion: 0, maxVersion: 2 }),
+  44: Object.freeze({ minVersion: 0, maxVersion: 1 }),
+  47: Object.freeze({ minVersion: 0, maxVersion: 0 }),
+  55: Object.freeze({ minVersion: 0, maxVersion: 2 }),
   60: Object.freeze({ minVersion: 0, maxVersion: 1 }),
+  68: Object.freeze({ minVersion: 0, maxVersion: 1 }),
+  69: Object.freeze({ minVersion: 0, maxVersion: 0 }),
 })
 
 /** Kafka's first flexible version of each API (null: none), which decides header versions even beyond our range. */
@@ -116,9 +140,17 @@ export const FIRST_FLEXIBLE_VERSIONS: Readonly<Record<ApiKey, number | null>> = 
   22: 2,
   23: 4,
   32: 4,
+  35: 2,
   36: 2,
   37: 2,
+  42: 2,
+  43: 2,
+  44: 1,
+  47: null,
+  55: 0,
   60: 0,
+  68: 0,
+  69: 0,
 })
 
 export const API_NAMES: Readonly<Record<ApiKey, string>> = Object.freeze({
@@ -143,9 +175,17 @@ export const API_NAMES: Readonly<Record<ApiKey, string>> = Object.freeze({
   22: 'InitProducerId',
   23: 'OffsetForLeaderEpoch',
   32: 'DescribeConfigs',
+  35: 'DescribeLogDirs',
   36: 'SaslAuthenticate',
   37: 'CreatePartitions',
+  42: 'DeleteGroups',
+  43: 'ElectLeaders',
+  44: 'IncrementalAlterConfigs',
+  47: 'OffsetDelete',
+  55: 'DescribeQuorum',
   60: 'DescribeCluster',
+  68: 'ConsumerGroupHeartbeat',
+  69: 'ConsumerGroupDescribe',
 })
 
 export function isApiKey (value: number): value is ApiKey {
@@ -174,9 +214,17 @@ export interface RequestBodies {
   22: initProducerId.InitProducerIdRequest
   23: offsetForLeaderEpoch.OffsetForLeaderEpochRequest
   32: describeConfigs.DescribeConfigsRequest
+  35: describeLogDirs.DescribeLogDirsRequest
   36: saslAuthenticate.SaslAuthenticateRequest
   37: createPartitions.CreatePartitionsRequest
+  42: deleteGroups.DeleteGroupsRequest
+  43: electLeaders.ElectLeadersRequest
+  44: incrementalAlterConfigs.IncrementalAlterConfigsRequest
+  47: offsetDelete.OffsetDeleteRequest
+  55: describeQuorum.DescribeQuorumRequest
   60: describeCluster.DescribeClusterRequest
+  68: consumerGroupHeartbeat.ConsumerGroupHeartbeatRequest
+  69: consumerGroupDescribe.ConsumerGroupDescribeRequest
 }
 
 export interface ResponseBodies {
@@ -201,9 +249,17 @@ export interface ResponseBodies {
   22: initProducerId.InitProducerIdResponse
   23: offsetForLeaderEpoch.OffsetForLeaderEpochResponse
   32: describeConfigs.DescribeConfigsResponse
+  35: describeLogDirs.DescribeLogDirsResponse
   36: saslAuthenticate.SaslAuthenticateResponse
   37: createPartitions.CreatePartitionsResponse
+  42: deleteGroups.DeleteGroupsResponse
+  43: electLeaders.ElectLeadersResponse
+  44: incrementalAlterConfigs.IncrementalAlterConfigsResponse
+  47: offsetDelete.OffsetDeleteResponse
+  55: describeQuorum.DescribeQuorumResponse
   60: describeCluster.DescribeClusterResponse
+  68: consumerGroupHeartbeat.ConsumerGroupHeartbeatResponse
+  69: consumerGroupDescribe.ConsumerGroupDescribeResponse
 }
 
 /** Reads a request body of `apiKey` at `version` (which the caller checked against SUPPORTED_VERSIONS). */
@@ -230,9 +286,17 @@ export function readRequestBody<K extends ApiKey> (apiKey: K, version: number, r
     case 22: return initProducerId.readInitProducerIdRequest(r, version) as RequestBodies[K]
     case 23: return offsetForLeaderEpoch.readOffsetForLeaderEpochRequest(r, version) as RequestBodies[K]
     case 32: return describeConfigs.readDescribeConfigsRequest(r, version) as RequestBodies[K]
+    case 35: return describeLogDirs.readDescribeLogDirsRequest(r, version) as RequestBodies[K]
     case 36: return saslAuthenticate.readSaslAuthenticateRequest(r, version) as RequestBodies[K]
     case 37: return createPartitions.readCreatePartitionsRequest(r, version) as RequestBodies[K]
+    case 42: return deleteGroups.readDeleteGroupsRequest(r, version) as RequestBodies[K]
+    case 43: return electLeaders.readElectLeadersRequest(r, version) as RequestBodies[K]
+    case 44: return incrementalAlterConfigs.readIncrementalAlterConfigsRequest(r, version) as RequestBodies[K]
+    case 47: return offsetDelete.readOffsetDeleteRequest(r, version) as RequestBodies[K]
+    case 55: return describeQuorum.readDescribeQuorumRequest(r, version) as RequestBodies[K]
     case 60: return describeCluster.readDescribeClusterRequest(r, version) as RequestBodies[K]
+    case 68: return consumerGroupHeartbeat.readConsumerGroupHeartbeatRequest(r, version) as RequestBodies[K]
+    case 69: return consumerGroupDescribe.readConsumerGroupDescribeRequest(r, version) as RequestBodies[K]
   }
 }
 
@@ -260,9 +324,17 @@ export function readResponseBody<K extends ApiKey> (apiKey: K, version: number, 
     case 22: return initProducerId.readInitProducerIdResponse(r, version) as ResponseBodies[K]
     case 23: return offsetForLeaderEpoch.readOffsetForLeaderEpochResponse(r, version) as ResponseBodies[K]
     case 32: return describeConfigs.readDescribeConfigsResponse(r, version) as ResponseBodies[K]
+    case 35: return describeLogDirs.readDescribeLogDirsResponse(r, version) as ResponseBodies[K]
     case 36: return saslAuthenticate.readSaslAuthenticateResponse(r, version) as ResponseBodies[K]
     case 37: return createPartitions.readCreatePartitionsResponse(r, version) as ResponseBodies[K]
+    case 42: return deleteGroups.readDeleteGroupsResponse(r, version) as ResponseBodies[K]
+    case 43: return electLeaders.readElectLeadersResponse(r, version) as ResponseBodies[K]
+    case 44: return incrementalAlterConfigs.readIncrementalAlterConfigsResponse(r, version) as ResponseBodies[K]
+    case 47: return offsetDelete.readOffsetDeleteResponse(r, version) as ResponseBodies[K]
+    case 55: return describeQuorum.readDescribeQuorumResponse(r, version) as ResponseBodies[K]
     case 60: return describeCluster.readDescribeClusterResponse(r, version) as ResponseBodies[K]
+    case 68: return consumerGroupHeartbeat.readConsumerGroupHeartbeatResponse(r, version) as ResponseBodies[K]
+    case 69: return consumerGroupDescribe.readConsumerGroupDescribeResponse(r, version) as ResponseBodies[K]
   }
 }
 
@@ -290,9 +362,17 @@ export function writeRequestBody<K extends ApiKey> (apiKey: K, version: number, 
     case 22: return initProducerId.writeInitProducerIdRequest(w, version, body as initProducerId.InitProducerIdRequest)
     case 23: return offsetForLeaderEpoch.writeOffsetForLeaderEpochRequest(w, version, body as offsetForLeaderEpoch.OffsetForLeaderEpochRequest)
     case 32: return describeConfigs.writeDescribeConfigsRequest(w, version, body as describeConfigs.DescribeConfigsRequest)
+    case 35: return describeLogDirs.writeDescribeLogDirsRequest(w, version, body as describeLogDirs.DescribeLogDirsRequest)
     case 36: return saslAuthenticate.writeSaslAuthenticateRequest(w, version, body as saslAuthenticate.SaslAuthenticateRequest)
     case 37: return createPartitions.writeCreatePartitionsRequest(w, version, body as createPartitions.CreatePartitionsRequest)
+    case 42: return deleteGroups.writeDeleteGroupsRequest(w, version, body as deleteGroups.DeleteGroupsRequest)
+    case 43: return electLeaders.writeElectLeadersRequest(w, version, body as electLeaders.ElectLeadersRequest)
+    case 44: return incrementalAlterConfigs.writeIncrementalAlterConfigsRequest(w, version, body as incrementalAlterConfigs.IncrementalAlterConfigsRequest)
+    case 47: return offsetDelete.writeOffsetDeleteRequest(w, version, body as offsetDelete.OffsetDeleteRequest)
+    case 55: return describeQuorum.writeDescribeQuorumRequest(w, version, body as describeQuorum.DescribeQuorumRequest)
     case 60: return describeCluster.writeDescribeClusterRequest(w, version, body as describeCluster.DescribeClusterRequest)
+    case 68: return consumerGroupHeartbeat.writeConsumerGroupHeartbeatRequest(w, version, body as consumerGroupHeartbeat.ConsumerGroupHeartbeatRequest)
+    case 69: return consumerGroupDescribe.writeConsumerGroupDescribeRequest(w, version, body as consumerGroupDescribe.ConsumerGroupDescribeRequest)
   }
 }
 
@@ -320,8 +400,16 @@ export function writeResponseBody<K extends ApiKey> (apiKey: K, version: number,
     case 22: return initProducerId.writeInitProducerIdResponse(w, version, body as initProducerId.InitProducerIdResponse)
     case 23: return offsetForLeaderEpoch.writeOffsetForLeaderEpochResponse(w, version, body as offsetForLeaderEpoch.OffsetForLeaderEpochResponse)
     case 32: return describeConfigs.writeDescribeConfigsResponse(w, version, body as describeConfigs.DescribeConfigsResponse)
+    case 35: return describeLogDirs.writeDescribeLogDirsResponse(w, version, body as describeLogDirs.DescribeLogDirsResponse)
     case 36: return saslAuthenticate.writeSaslAuthenticateResponse(w, version, body as saslAuthenticate.SaslAuthenticateResponse)
     case 37: return createPartitions.writeCreatePartitionsResponse(w, version, body as createPartitions.CreatePartitionsResponse)
+    case 42: return deleteGroups.writeDeleteGroupsResponse(w, version, body as deleteGroups.DeleteGroupsResponse)
+    case 43: return electLeaders.writeElectLeadersResponse(w, version, body as electLeaders.ElectLeadersResponse)
+    case 44: return incrementalAlterConfigs.writeIncrementalAlterConfigsResponse(w, version, body as incrementalAlterConfigs.IncrementalAlterConfigsResponse)
+    case 47: return offsetDelete.writeOffsetDeleteResponse(w, version, body as offsetDelete.OffsetDeleteResponse)
+    case 55: return describeQuorum.writeDescribeQuorumResponse(w, version, body as describeQuorum.DescribeQuorumResponse)
     case 60: return describeCluster.writeDescribeClusterResponse(w, version, body as describeCluster.DescribeClusterResponse)
+    case 68: return consumerGroupHeartbeat.writeConsumerGroupHeartbeatResponse(w, version, body as consumerGroupHeartbeat.ConsumerGroupHeartbeatResponse)
+    case 69: return consumerGroupDescribe.writeConsumerGroupDescribeResponse(w, version, body as consumerGroupDescribe.ConsumerGroupDescribeResponse)
   }
 }
