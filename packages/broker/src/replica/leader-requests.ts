@@ -62,6 +62,8 @@ export interface LeaderRequestsHost {
 
 const EARLIEST_TIMESTAMP = -2
 const LATEST_TIMESTAMP = -1
+/** KIP-734: the first offset that carries the log's largest timestamp. */
+const MAX_TIMESTAMP = -3
 const EMPTY = new Uint8Array(0)
 
 /** The error of `replica` for a leader-only request, or undefined when it leads. */
@@ -340,7 +342,9 @@ export class LeaderRequests {
       if (timestamp === EARLIEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.log.logStartOffset, leaderEpoch: replica.leaderEpoch }
       if (timestamp === LATEST_TIMESTAMP) return { ...base, errorCode: '', offset: replica.highWatermark, leaderEpoch: replica.leaderEpoch }
       try {
-        const found = await replica.log.offsetForTimestamp(timestamp)
+        const target = timestamp === MAX_TIMESTAMP ? await replica.log.maxTimestamp() : timestamp
+        if (timestamp === MAX_TIMESTAMP && target < 0) return { ...base, errorCode: '' } // an empty log
+        const found = await replica.log.offsetForTimestamp(target)
         // Only committed data is visible: an offset at or past the HW is "no such offset yet".
         if (found === undefined || found.offset >= replica.highWatermark) return { ...base, errorCode: '' }
         const epoch = replica.log.leaderEpochCache.epochForOffset(found.offset) ?? -1

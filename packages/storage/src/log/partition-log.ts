@@ -530,6 +530,17 @@ export class PartitionLog {
     return undefined
   }
 
+  /**
+   * The largest batch maxTimestamp in the log, -1 when it holds no batch (Kafka's ListOffsets MAX_TIMESTAMP, KIP-734:
+   * `offsetForTimestamp` of it then finds the first batch that carries it).
+   */
+  async maxTimestamp (): Promise<number> {
+    this.#assertReadable()
+    let max = -1
+    for (const segment of this.#segments.slice()) max = Math.max(max, await segment.maxTimestamp())
+    return max
+  }
+
   // ---- truncation, retention ----
 
   /**
