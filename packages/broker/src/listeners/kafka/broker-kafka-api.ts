@@ -9,9 +9,9 @@ import { ErrorCode, GregorError, type Logger } from '@gregor/common'
 import type { BrokerNode } from '../../broker-node.js'
 import type { KafkaAdminApi } from './kafka-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
-import type { KafkaDataApi } from './kafka-data-api.js'
 import type { KafkaGroupApi } from './kafka-group-api.js'
 import { MetadataImageApi } from './metadata-image-api.js'
+import { ReplicaDataApi } from './replica-data-api.js'
 
 export interface BrokerKafkaApiDeps {
   readonly listenerName: string
@@ -31,7 +31,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
       listenerName: deps.listenerName, clusterId: deps.clusterId, image: () => node.image, quorumLeaderId: deps.quorumLeaderId,
       autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(node, name) }, logger: deps.logger,
     }),
-    data: {} as KafkaDataApi, // data helper: replace
+    data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds }),
     admin: {} as KafkaAdminApi, // admin helper: replace
     groups: {} as KafkaGroupApi, // groups helper: replace
   }
