@@ -14,7 +14,7 @@ export {
   NO_LEADER, metadataLimits,
   type BrokerListener, type BrokerShutdownRequestedRecord, type BrokerStateRecord, type FenceBrokerRecord,
   type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
-  type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord,
+  type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord, type AddPartitionsRecord,
   type UnregisterBrokerRecord,
 } from './metadata-record.js'
 export {
@@ -67,6 +67,10 @@ export {
   type CreateTopicRequest, type CreateTopicResult, type CreateTopicsDecision, type CreateTopicsInput,
   type CreatedTopic, decideCreateTopics,
 } from './create-topics.js'
+export {
+  type CreatePartitionsDecision, type CreatePartitionsInput, type CreatePartitionsResult, type GrownTopic, type PartitionCountRequest,
+  decideCreatePartitions,
+} from './create-partitions.js'
 export {
   type DeleteTopicResult, type DeleteTopicsDecision, type DeleteTopicsInput, type TopicReference, decideDeleteTopics,
 } from './delete-topics.js'

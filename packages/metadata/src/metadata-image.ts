@@ -21,7 +21,7 @@ import { ErrorCode, GregorError, type LeaderEpoch, type NodeId, type RaftIndex, 
 import { imageProblems, partitionProblems } from './image-invariants.js'
 import { decodeMetadataSnapshot, encodeMetadataSnapshot } from './metadata-snapshot.js'
 import {
-  type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
+  type AddPartitionsRecord, type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
   type RegisterBrokerRecord, type TopicRecord, NO_LEADER,
 } from './metadata-record.js'
 import type { TopicConfig } from './topic-config.js'
@@ -111,6 +111,7 @@ export class MetadataImage {
       case 'Topic': this.#createTopic(record); break
       case 'Partition': this.#createPartition(record); break
       case 'PartitionChange': this.#changePartition(record); break
+      case 'AddPartitions': this.#addPartitions(record); break
       case 'RemoveTopic': this.#removeTopic(record.topicId); break
       default: assert.fail(`unknown metadata record type ${(record as { type: string }).type}`)
     }
@@ -207,6 +208,14 @@ export class MetadataImage {
     const partitions = this.#partitionsByTopicId.get(partition.topicId)
     assert(partitions !== undefined)
     partitions.set(partition.partition, frozen)
+  }
+
+  #addPartitions (record: AddPartitionsRecord): void {
+    const topic = this.#topicsById.get(record.topicId)
+    assert(topic !== undefined, `AddPartitions for unknown topic id ${record.topicId}`)
+    assert(record.partitionCount > topic.partitionCount,
+      `AddPartitions for ${topic.name} to ${record.partitionCount} partitions, not above its ${topic.partitionCount}`)
+    this.#topicsById.set(record.topicId, Object.freeze({ ...topic, partitionCount: record.partitionCount }))
   }
 
   #removeTopic (topicId: string): void {

@@ -33,7 +33,7 @@ const printablePattern = /^[^\p{Cc}]+$/u
 
 const recordTypes: readonly MetadataRecordType[] = [
   'RegisterBroker', 'UnregisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerShutdownRequested',
-  'Topic', 'Partition', 'PartitionChange', 'RemoveTopic',
+  'Topic', 'Partition', 'PartitionChange', 'AddPartitions', 'RemoveTopic',
 ]
 
 export const readBrokerId = (value: unknown, path: string): NodeId =>
@@ -190,6 +190,7 @@ const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[
   Topic: [['name', 'topicId', 'partitionCount', 'config'], []],
   Partition: [['topicId', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], ['elr']],
   PartitionChange: [['topicId', 'partition'], ['leader', 'isr', 'elr', 'replicas']],
+  AddPartitions: [['topicId', 'partitionCount'], []],
   RemoveTopic: [['topicId'], []],
 }
 
@@ -203,6 +204,11 @@ export function readMetadataRecord (value: unknown, path: string, extraKeys: rea
     case 'Topic': return readTopic(object, path)
     case 'Partition': return readPartition(object, path)
     case 'PartitionChange': return readPartitionChange(object, path)
+    case 'AddPartitions': return {
+      type,
+      topicId: readId(object.topicId, `${path}.topicId`),
+      partitionCount: readInteger(object.partitionCount, `${path}.partitionCount`, 2, metadataLimits.partitionCountMax),
+    }
     case 'RemoveTopic': return { type, topicId: readId(object.topicId, `${path}.topicId`) }
     default: return {
       type,

@@ -118,6 +118,16 @@ export interface PartitionChangeRecord {
   readonly replicas?: readonly NodeId[]
 }
 
+/**
+ * A topic grows to `partitionCount` partitions (Kafka's CreatePartitions; never shrinks). The new partitions follow
+ * as Partition records in the same batch, so no committed image has a topic missing some of its partitions.
+ */
+export interface AddPartitionsRecord {
+  readonly type: 'AddPartitions'
+  readonly topicId: string
+  readonly partitionCount: number
+}
+
 /** A topic and all its partitions are deleted. */
 export interface RemoveTopicRecord {
   readonly type: 'RemoveTopic'
@@ -133,6 +143,7 @@ export type MetadataRecord =
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord
+  | AddPartitionsRecord
   | RemoveTopicRecord
 
 export type MetadataRecordType = MetadataRecord['type']

@@ -19,6 +19,7 @@ export const clientMethods = {
   listOffsets: grpcMethod({ path: '/gregor.cluster.ClientService/ListOffsets', ...unary, request: c.ListOffsetsRequest, response: c.ListOffsetsResponse }),
   describeCluster: grpcMethod({ path: '/gregor.cluster.ClientService/DescribeCluster', ...unary, request: c.DescribeClusterRequest, response: c.DescribeClusterResponse }),
   initProducerId: grpcMethod({ path: '/gregor.cluster.ClientService/InitProducerId', ...unary, request: c.InitProducerIdRequest, response: c.InitProducerIdResponse }),
+  createPartitions: grpcMethod({ path: '/gregor.cluster.ClientService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
 } as const
 
 export const controllerMethods = {
@@ -27,6 +28,8 @@ export const controllerMethods = {
   alterPartition: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterPartition', ...unary, request: c.AlterPartitionRequest, response: c.AlterPartitionResponse }),
   createTopics: grpcMethod({ path: '/gregor.cluster.ControllerService/CreateTopics', ...unary, request: c.CreateTopicsRequest, response: c.CreateTopicsResponse }),
   deleteTopics: grpcMethod({ path: '/gregor.cluster.ControllerService/DeleteTopics', ...unary, request: c.DeleteTopicsRequest, response: c.DeleteTopicsResponse }),
+  createPartitions: grpcMethod({ path: '/gregor.cluster.ControllerService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
+  electLeaders: grpcMethod({ path: '/gregor.cluster.ControllerService/ElectLeaders', ...unary, request: c.ElectLeadersRequest, response: c.ElectLeadersResponse }),
 } as const
 
 export const replicationMethods = {

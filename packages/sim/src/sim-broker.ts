@@ -321,6 +321,14 @@ class SimControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.deleteTopics, await this.#call(deadlineMs, async (controller) => await controller.deleteTopics(request)))
   }
 
+  async createPartitions (request: Parameters<ControllerChannel['createPartitions']>[0], deadlineMs: number): Promise<gregor.cluster.CreatePartitionsResponse> {
+    return overTheWire(controllerMethods.createPartitions, await this.#call(deadlineMs, async (controller) => await controller.createPartitions(request)))
+  }
+
+  async electLeaders (request: Parameters<ControllerChannel['electLeaders']>[0], deadlineMs: number): Promise<gregor.cluster.ElectLeadersResponse> {
+    return overTheWire(controllerMethods.electLeaders, await this.#call(deadlineMs, async (controller) => await controller.electLeaders(request)))
+  }
+
   /**
    * A heartbeat "stream": each heartbeat is a message to the controller, each answer a message back. The stream
    * breaks when a heartbeat goes unanswered for a deadline (as a gRPC stream over a dead connection does), and the

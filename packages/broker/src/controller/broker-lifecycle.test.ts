@@ -53,6 +53,8 @@ class ScriptedChannel implements ControllerChannel {
 
   async createTopics (): Promise<gregor.cluster.CreateTopicsResponse> { return answer({ topics: [] }) }
   async deleteTopics (): Promise<gregor.cluster.DeleteTopicsResponse> { return answer({ topics: [] }) }
+  async createPartitions (): Promise<gregor.cluster.CreatePartitionsResponse> { return answer({ topics: [] }) }
+  async electLeaders (): Promise<gregor.cluster.ElectLeadersResponse> { return answer({ results: [] }) }
   close (): void { this.closed = true }
 }
 

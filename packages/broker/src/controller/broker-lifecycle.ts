@@ -136,6 +136,14 @@ export class BrokerLifecycle {
     return await this.#forward('deleteTopics', async (deadlineMs) => await this.#deps.channel.deleteTopics(request, deadlineMs), (response) => allNotController(response.topics))
   }
 
+  async createPartitions (request: gregor.cluster.CreatePartitionsRequest.$Properties): Promise<gregor.cluster.CreatePartitionsResponse> {
+    return await this.#forward('createPartitions', async (deadlineMs) => await this.#deps.channel.createPartitions(request, deadlineMs), (response) => allNotController(response.topics))
+  }
+
+  async electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse> {
+    return await this.#forward('electLeaders', async (deadlineMs) => await this.#deps.channel.electLeaders(request, deadlineMs), (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
+  }
+
   async #run (): Promise<void> {
     while (this.#running) {
       const target = this.#deps.channel.target()

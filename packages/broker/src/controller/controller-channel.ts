@@ -9,7 +9,10 @@
  * its grace unless the broker is back).
  */
 import type { gregor } from '@gregor/protocol'
-import type { AlterPartitionRequest, BrokerHeartbeatRequest, CreateTopicsRequest, DeleteTopicsRequest, RegisterBrokerRequest } from './controller.js'
+import type {
+  AlterPartitionRequest, BrokerHeartbeatRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest,
+  RegisterBrokerRequest,
+} from './controller.js'
 
 // Answers arrive decoded, every field present (the wire's defaults filled in).
 type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse
@@ -17,6 +20,8 @@ type BrokerHeartbeatResponse = gregor.cluster.BrokerHeartbeatResponse
 type AlterPartitionResponse = gregor.cluster.AlterPartitionResponse
 type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse
 type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse
+type CreatePartitionsResponse = gregor.cluster.CreatePartitionsResponse
+type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse
 
 export interface HeartbeatSession {
   send (heartbeat: BrokerHeartbeatRequest): void
@@ -37,5 +42,7 @@ export interface ControllerChannel {
   alterPartition (request: AlterPartitionRequest, deadlineMs: number): Promise<AlterPartitionResponse>
   createTopics (request: CreateTopicsRequest, deadlineMs: number): Promise<CreateTopicsResponse>
   deleteTopics (request: DeleteTopicsRequest, deadlineMs: number): Promise<DeleteTopicsResponse>
+  createPartitions (request: CreatePartitionsRequest, deadlineMs: number): Promise<CreatePartitionsResponse>
+  electLeaders (request: ElectLeadersRequest, deadlineMs: number): Promise<ElectLeadersResponse>
   close (): void
 }

@@ -172,7 +172,10 @@ describe('controller: topics', () => {
     const h = harness()
     await h.startBrokers(1, 2, 3)
     const created = await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }] })
-    expect(created.topics).toEqual([{ name: 'orders', topicId: 'topic-id-1', errorCode: '' }])
+    expect(created.topics).toEqual([{
+      name: 'orders', topicId: 'topic-id-1', errorCode: '', partitions: 3, replicationFactor: 3,
+      configs: expect.objectContaining({ 'min.insync.replicas': '2', 'cleanup.policy': 'delete' }),
+    }])
     expect(h.image.partitionsOf('topic-id-1')).toHaveLength(3)
     const again = await h.controller.createTopics({
       topics: [
@@ -310,7 +313,55 @@ describe('controller: controlled shutdown and ISR changes', () => {
   })
 })
 
+describe('controller: more partitions', () => {
+  test('CreatePartitions grows a topic (validate-only first), and refuses a count that does not grow it', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 2, replicationFactor: 3 }] })
+    const dry = await h.controller.createPartitions({ topics: [{ name: 'orders', partitions: 5 }], validateOnly: true })
+    expect(dry.topics).toEqual([{ name: 'orders', topicId: 'topic-id-1', errorCode: '', partitions: 5 }])
+    expect(h.image.topic('orders')?.partitionCount).toBe(2)
+    const grown = await h.controller.createPartitions({ topics: [{ name: 'orders', partitions: 5 }, { name: 'missing', partitions: 2 }] })
+    expect(grown.topics?.map((topic) => topic.errorCode)).toEqual(['', 'UNKNOWN_TOPIC_OR_PARTITION'])
+    expect(h.image.partitionsOf('topic-id-1').map((p) => [p.partition, p.replicas.length, p.leader === p.replicas[0]]))
+      .toEqual([0, 1, 2, 3, 4].map((partition) => [partition, 3, true]))
+    const shrink = await h.controller.createPartitions({ topics: [{ name: 'orders', partitions: 4 }] })
+    expect(shrink.topics?.[0]).toMatchObject({ errorCode: 'INVALID_REQUEST', errorMessage: expect.stringMatching(/can only grow/) })
+    expect(h.image.invariantProblems()).toEqual([])
+  })
+})
+
 describe('controller: preferred leaders', () => {
+  test('ElectLeaders on request: not needed where the preferred replica leads, unknown partitions named, elected otherwise', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 't', partitions: 3, replicationFactor: 3 }] })
+    const none = await h.controller.electLeaders({ partitions: [{ topic: 't', partition: 0 }, { topic: 'missing', partition: 0 }, { topic: 't', partition: 9 }] })
+    expect(none).toEqual({ errorCode: '', results: [
+      { topic: 't', partition: 0, outcome: 'ELECTION_NOT_NEEDED' }, { topic: 't', partition: 9, outcome: 'UNKNOWN_TOPIC_OR_PARTITION' },
+      { topic: 'missing', partition: 0, outcome: 'UNKNOWN_TOPIC_OR_PARTITION' },
+    ] })
+    // Leadership leaves broker 1 and comes back to it only by request (no check is due).
+    const preferredBy1 = h.image.partitionsOf('topic-id-1').filter((p) => p.replicas[0] === 1).map((p) => p.partition)
+    h.controller.connectionLost(nodeId(1), h.incarnation(1))
+    await h.heartbeat(2)
+    await h.heartbeat(3)
+    await h.advance(graceMs)
+    for (const id of [1, 2, 3]) await h.heartbeat(id)
+    for (const partition of preferredBy1) {
+      const state = h.image.partition('topic-id-1', partition)!
+      await h.controller.alterPartition({
+        brokerId: state.leader, topicId: 'topic-id-1', partition, leaderEpoch: state.leaderEpoch,
+        partitionEpoch: state.partitionEpoch, newIsrWithEpochs: withEpochs(h, [...state.isr, 1]),
+      })
+    }
+    expect(h.image.partitionsLedBy(nodeId(1))).toEqual([])
+    const all = await h.controller.electLeaders({ allPartitions: true })
+    expect(all.results?.filter((result) => result.outcome === 'ELECTED').map((result) => result.partition).sort()).toEqual(preferredBy1.sort())
+    expect(h.image.partitionsLedBy(nodeId(1)).map((p) => p.partition).sort()).toEqual(preferredBy1.sort())
+  })
+
+
   test('leadership returns to the preferred replica once it is back in the ISR, never before, and only when the check is due', async () => {
     const h = harness()
     await h.startBrokers(1, 2, 3)

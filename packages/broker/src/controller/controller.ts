@@ -30,14 +30,14 @@ import {
 } from '@gregor/common'
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
-  type MetadataRecord, type RefetchingReplica, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
-  decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreateTopics, decideDeleteTopics,
+  type MetadataRecord, type PreferredElectionOutcome, type RefetchingReplica, type TopicPartition, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
+  decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
   decideIsrChange, decideOfflinePartitionElections, decideRefetchIsrRemovals, decidePreferredLeaderElection, heartbeatReceived,
   metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { entryDataBytesMax } from '@gregor/raft'
-import { wireTopicConfigs } from './wire-topic-configs.js'
+import { kafkaTopicConfigs, wireTopicConfigs } from './wire-topic-configs.js'
 
 export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
 export type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse.$Properties
@@ -49,6 +49,10 @@ export type CreateTopicsRequest = gregor.cluster.CreateTopicsRequest.$Properties
 export type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse.$Properties
 export type DeleteTopicsRequest = gregor.cluster.DeleteTopicsRequest.$Properties
 export type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse.$Properties
+export type CreatePartitionsRequest = gregor.cluster.CreatePartitionsRequest.$Properties
+export type CreatePartitionsResponse = gregor.cluster.CreatePartitionsResponse.$Properties
+export type ElectLeadersRequest = gregor.cluster.ElectLeadersRequest.$Properties
+export type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse.$Properties
 
 export interface ControllerDeps {
   readonly brokerId: NodeId
@@ -90,6 +94,16 @@ export function errorFields (error: unknown): { errorCode: string; errorMessage:
   const kafkaCode = error.details.kafkaCode
   const errorCode = brokerKafkaCodes.has(kafkaCode) ? String(kafkaCode) : error.code
   return { errorCode, errorMessage: error.message }
+}
+
+/** A preferred-election outcome as the wire names it (Kafka's error names). */
+function electionOutcome (outcome: Exclude<PreferredElectionOutcome, 'deferred'>): string {
+  switch (outcome) {
+    case 'elected': return 'ELECTED'
+    case 'election-not-needed': return 'ELECTION_NOT_NEEDED'
+    case 'preferred-leader-not-available': return 'PREFERRED_LEADER_NOT_AVAILABLE'
+    case 'unknown-topic-or-partition': return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+  }
 }
 
 export class Controller {
@@ -296,13 +310,84 @@ export class Controller {
               const { name: topic, topicId, partitionCount, replicationFactor } = result
               this.#log.info({ topic, topicId, partitionCount, replicationFactor }, 'topic created')
             }
-            return { name: result.name, topicId: result.topicId, errorCode: '' }
+            return {
+              name: result.name, topicId: result.topicId, errorCode: '', partitions: result.partitionCount,
+              replicationFactor: result.replicationFactor, configs: kafkaTopicConfigs(result.config),
+            }
           }),
         }
       })
     } catch (error) {
       const fields = errorFields(error)
       return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+    }
+  }
+
+  /** More partitions for existing topics (increase only), each topic in one entry of its own. */
+  async createPartitions (request: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+    const specs = request.topics ?? []
+    try {
+      return await this.#enqueue(async () => {
+        const validateOnly = request.validateOnly === true
+        const decision = decideCreatePartitions(this.#deps.image(), {
+          topics: specs.map((spec) => ({ name: spec.name ?? '', partitionCount: spec.partitions ?? 0 })),
+          placementStartIndex: this.#placementStartIndex(), validateOnly, batchBytesMax,
+        }, this.#deps.config)
+        for (const batch of decision.batches) await this.#propose(batch)
+        return {
+          topics: decision.results.map((result) => {
+            if ('error' in result) return { name: result.name, ...errorFields(result.error) }
+            if (!validateOnly) {
+              const { name: topic, topicId, previousPartitionCount, partitionCount } = result
+              this.#log.info({ topic, topicId, previousPartitionCount, partitionCount }, 'partitions added')
+            }
+            return { name: result.name, topicId: result.topicId, errorCode: '', partitions: result.partitionCount }
+          }),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+    }
+  }
+
+  /**
+   * Preferred-leader elections (Kafka's ElectLeaders, PREFERRED) for the named partitions or all of them, batch by
+   * batch within the entry limit; each partition's outcome as Kafka names it.
+   */
+  async electLeaders (request: ElectLeadersRequest): Promise<ElectLeadersResponse> {
+    try {
+      return await this.#enqueue(async () => {
+        const image = this.#deps.image()
+        const unknown: gregor.cluster.IElectionResult[] = []
+        let partitions: TopicPartition[] | undefined
+        if (request.allPartitions !== true) {
+          partitions = []
+          for (const { topic = '', partition = 0 } of request.partitions ?? []) {
+            const topicId = image.topic(topic ?? '')?.topicId
+            if (topicId === undefined) unknown.push({ topic, partition, outcome: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })
+            else partitions.push({ topicId, partition: partition ?? 0 })
+          }
+        }
+        const outcomes = new Map<string, string>()
+        for (;;) {
+          const decision = decidePreferredLeaderElection(this.#deps.image(), partitions === undefined ? {} : { partitions }, batchBytesMax)
+          if (decision.records.length > 0) await this.#propose(decision.records)
+          for (const { topicId, partition, outcome } of decision.results) {
+            if (outcome !== 'deferred' && !outcomes.has(`${topicId}/${partition}`)) outcomes.set(`${topicId}/${partition}`, electionOutcome(outcome))
+          }
+          if (decision.complete) break
+        }
+        const results = [...outcomes].map(([key, outcome]): gregor.cluster.IElectionResult => {
+          const [topicId = '', partition = '0'] = key.split('/')
+          return { topic: this.#deps.image().topicById(topicId)?.name ?? '', partition: Number(partition), outcome }
+        })
+        const elected = results.filter((result) => result.outcome === 'ELECTED').length
+        if (elected > 0) this.#log.info({ elected }, 'preferred leaders elected on request')
+        return { errorCode: '', results: [...results, ...unknown] }
+      })
+    } catch (error) {
+      return { ...errorFields(error), results: [] }
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { wireTopicConfigs } from './wire-topic-configs.js'
+import { defaultTopicConfig } from '@gregor/metadata'
+import { kafkaTopicConfigs, wireTopicConfigs } from './wire-topic-configs.js'
 
 describe('wireTopicConfigs', () => {
   test("Kafka's dotted names map to keys; integers and the dirty ratio (a decimal) become numbers", () => {
@@ -15,5 +16,12 @@ describe('wireTopicConfigs', () => {
 
   test('values that are not numbers pass through for the validator to report', () => {
     expect(wireTopicConfigs({ 'min.cleanable.dirty.ratio': 'half', 'retention.ms': '1.5' })).toEqual({ minCleanableDirtyRatio: 'half', retentionMs: '1.5' })
+  })
+
+  test('kafkaTopicConfigs names every key as Kafka does, and reads back to the same config', () => {
+    const kafka = kafkaTopicConfigs({ ...defaultTopicConfig, cleanupPolicy: 'compact,delete', minCleanableDirtyRatio: 0.25 })
+    expect(Object.keys(kafka)).toHaveLength(Object.keys(defaultTopicConfig).length)
+    expect(kafka).toMatchObject({ 'cleanup.policy': 'compact,delete', 'min.insync.replicas': '2', 'retention.ms': '604800000', 'min.cleanable.dirty.ratio': '0.25' })
+    expect(wireTopicConfigs(kafka)).toEqual({ ...defaultTopicConfig, cleanupPolicy: 'compact,delete', minCleanableDirtyRatio: 0.25 })
   })
 })

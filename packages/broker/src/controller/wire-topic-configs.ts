@@ -2,7 +2,8 @@
  * Topic config overrides as they arrive on the wire (`map<string, string>` in CreateTopicsRequest) turned into a
  * partial TopicConfig. Kafka's dotted names (`min.insync.replicas`) and Gregor's camelCase keys are both accepted.
  * Nothing is validated here: unknown keys and non-numeric values are passed on as they are, so `resolveTopicConfig`
- * reports every problem at once with its one table of ranges.
+ * reports every problem at once with its one table of ranges. `kafkaTopicConfigs` is the way back: a config under
+ * Kafka's names with Kafka's string values, for answers (CreateTopics v5+, DescribeConfigs).
  */
 import type { TopicConfig } from '@gregor/metadata'
 
@@ -32,4 +33,15 @@ export function wireTopicConfigs (configs: Readonly<Record<string, string>> | nu
   }
   // Honest only after validation, which resolveTopicConfig does before using any value.
   return overrides as Partial<TopicConfig>
+}
+
+/** Kafka's name of each topic config key (the inverse of the table above). */
+export const kafkaTopicConfigNames: Readonly<Record<keyof TopicConfig, string>> = Object.freeze(Object.fromEntries(
+  Object.entries(kafkaNames).map(([kafkaName, key]) => [key, kafkaName]),
+) as Record<keyof TopicConfig, string>)
+
+/** Every key of `config` under Kafka's name, with the value as Kafka prints it (`cleanup.policy` `compact,delete`). */
+export function kafkaTopicConfigs (config: TopicConfig): Record<string, string> {
+  const entries = Object.entries(kafkaTopicConfigNames) as [keyof TopicConfig, string][]
+  return Object.fromEntries(entries.map(([key, kafkaName]) => [kafkaName, String(config[key])]))
 }

@@ -70,6 +70,14 @@ export class InProcessControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.deleteTopics, await this.#call(deadlineMs, async (controller) => await controller.deleteTopics(request)))
   }
 
+  async createPartitions (request: Parameters<ControllerChannel['createPartitions']>[0], deadlineMs: number): ReturnType<ControllerChannel['createPartitions']> {
+    return overTheWire(controllerMethods.createPartitions, await this.#call(deadlineMs, async (controller) => await controller.createPartitions(request)))
+  }
+
+  async electLeaders (request: Parameters<ControllerChannel['electLeaders']>[0], deadlineMs: number): ReturnType<ControllerChannel['electLeaders']> {
+    return overTheWire(controllerMethods.electLeaders, await this.#call(deadlineMs, async (controller) => await controller.electLeaders(request)))
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const leader = this.#options.leaderId()
     if (leader === 0) return undefined

@@ -66,5 +66,7 @@ export function addControllerService (server: grpc.Server, controller: Controlle
     alterPartition: unary(async (request: gregor.cluster.AlterPartitionRequest) => await controller.alterPartition(request), log),
     createTopics: unary(async (request: gregor.cluster.CreateTopicsRequest) => await controller.createTopics(request), log),
     deleteTopics: unary(async (request: gregor.cluster.DeleteTopicsRequest) => await controller.deleteTopics(request), log),
+    createPartitions: unary(async (request: gregor.cluster.CreatePartitionsRequest) => await controller.createPartitions(request), log),
+    electLeaders: unary(async (request: gregor.cluster.ElectLeadersRequest) => await controller.electLeaders(request), log),
   })
 }

@@ -69,6 +69,14 @@ export class GrpcControllerChannel implements ControllerChannel {
     return await this.#unary(controllerMethods.deleteTopics, request, deadlineMs)
   }
 
+  async createPartitions (request: gregor.cluster.CreatePartitionsRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.CreatePartitionsResponse> {
+    return await this.#unary(controllerMethods.createPartitions, request, deadlineMs)
+  }
+
+  async electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.ElectLeadersResponse> {
+    return await this.#unary(controllerMethods.electLeaders, request, deadlineMs)
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const client = this.#currentClient()
     if (client === undefined) return undefined
