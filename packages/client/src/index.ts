@@ -11,6 +11,8 @@ export type { NewBatchEvent, Partitioner, PartitionerInput } from './partitioner
 export { createDefaultPartitioner, partitionForKey } from './default-partitioner.js'
 export { type PartitionLayout, StickyPartitionCache } from './sticky-partition-cache.js'
 export { type Acks, type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
+/** The producer's `compression` choices: every Kafka codec (the consumer reads all of them). */
+export { COMPRESSION_NAMES, type CompressionName } from '@gregor/records'
 export { type RetryDecision, type RetryInput, RetryPolicy, type RetryPolicyConfig } from './retry-policy.js'
 export { type Scheduler, systemClock, systemScheduler, systemWallClock } from './scheduler.js'
 export { type AllocationPlan, BufferPool } from './buffer-pool.js'

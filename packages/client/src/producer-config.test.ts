@@ -29,7 +29,7 @@ describe('ProducerConfig', () => {
     const bad = {
       ...defaultProducerConfig,
       acks: 'one',
-      compression: 'snappy',
+      compression: 'brotli',
       lingerMs: -1,
       batchBytesMax: 2_000_000,
       bufferBytesMax: 0,
@@ -44,7 +44,7 @@ describe('ProducerConfig', () => {
       details: {
         problems: [
           'acks must be one of all, leader, none',
-          'compression must be one of none, gzip, lz4',
+          'compression must be one of none, gzip, snappy, lz4, zstd',
           'lingerMs must be a non-negative integer',
           'batchBytesMax must be an integer in [69, 1048588]',
           'bufferBytesMax must be a positive integer',

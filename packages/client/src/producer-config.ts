@@ -6,7 +6,7 @@
  * comment says why not. Functions (partitioner, clocks) are dependencies, not config.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
-import { BATCH_HEADER_BYTES, type CompressionName, recordsLimits } from '@gregor/records'
+import { BATCH_HEADER_BYTES, COMPRESSION_NAMES, type CompressionName, recordsLimits } from '@gregor/records'
 
 /** When a produce request is acknowledged: by every in-sync replica, by the leader alone, or not at all. */
 export type Acks = 'all' | 'leader' | 'none'
@@ -70,7 +70,6 @@ export const defaultProducerConfig: ProducerConfig = Object.freeze({
 })
 
 const acksValues: readonly Acks[] = ['all', 'leader', 'none']
-const compressionNames: readonly CompressionName[] = ['none', 'gzip', 'lz4']
 /** The smallest batch limit that holds a header and one empty record, so every limit is satisfiable. */
 const BATCH_BYTES_MIN = BATCH_HEADER_BYTES + 8
 
@@ -117,8 +116,8 @@ function timingProblems (config: ProducerConfig): string[] {
 function choiceProblems (config: ProducerConfig): string[] {
   const problems: string[] = []
   if (!acksValues.includes(config.acks)) problems.push(`acks must be one of ${acksValues.join(', ')}`)
-  if (!compressionNames.includes(config.compression)) {
-    problems.push(`compression must be one of ${compressionNames.join(', ')}`)
+  if (!COMPRESSION_NAMES.includes(config.compression)) {
+    problems.push(`compression must be one of ${COMPRESSION_NAMES.join(', ')}`)
   }
   return problems
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, GregorError, seededRng } from '@gregor/common'
-import { BATCH_HEADER_BYTES, type CompressionName, type RecordInput, parseBatch } from '@gregor/records'
+import { BATCH_HEADER_BYTES, COMPRESSION_CODEC_IDS, COMPRESSION_NAMES, type RecordInput, parseBatch } from '@gregor/records'
 import { describe, expect, test } from 'vitest'
 import type { ProducerBatch, RecordMetadata } from './producer-batch.js'
 import { defaultProducerConfig } from './producer-config.js'
@@ -380,7 +380,7 @@ describe('RecordAccumulator encoding', () => {
     }
   }
 
-  test.each<CompressionName>(['none', 'gzip', 'lz4'])('drained batches (%s) decode to exactly the appended records', async (compression) => {
+  test.each(COMPRESSION_NAMES)('drained batches (%s) decode to exactly the appended records', async (compression) => {
     const { time, accumulator } = setup({ compression, lingerMs: 5, batchBytesMax: 4096 })
     const rng = seededRng(77)
     const appended = new Map<number, RecordInput[]>()
@@ -397,7 +397,7 @@ describe('RecordAccumulator encoding', () => {
       for (const batch of accumulator.drain()) {
         const parsed = parseBatch(batch.buffer)
         if (compression === 'none') expect(batch.buffer.length).toBe(batch.sizeBytes)
-        else expect(parsed.header.attributes & 0x07).toBe(compression === 'gzip' ? 1 : 3)
+        else expect(parsed.header.attributes & 0x07).toBe(COMPRESSION_CODEC_IDS[compression])
         expect(batch.sizeBytes).toBeLessThanOrEqual(4096)
         const list = decoded.get(batch.partition) ?? []
         list.push(...parsed.records.map((r) => ({ ...r, offset: list.length + r.offset })))

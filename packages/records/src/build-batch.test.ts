@@ -3,12 +3,13 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { readBatchHeader, validateBatch } from './batch-header.js'
 import { type BuildBatchOptions, buildBatch } from './build-batch.js'
+import { COMPRESSION_NAMES } from './compression.js'
 import { parseBatch } from './parse-batch.js'
 import type { RecordInput } from './record-codec.js'
 import { recordsLimits } from './records-limits.js'
 
 const nowMs = 1_700_000_000_000
-const compressions = ['none', 'gzip', 'lz4'] as const
+const compressions = COMPRESSION_NAMES
 
 const bytes = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 40 }) },
@@ -190,7 +191,7 @@ describe('buildBatch limits and invalid input', () => {
     ['partitionLeaderEpoch beyond int32', [{ value: null }], { nowMs, partitionLeaderEpoch: 2 ** 31 }],
     ['a string value', [{ value: 'text' as unknown as Buffer }], { nowMs }],
     ['a string key', [{ key: 'text' as unknown as Buffer, value: null }], { nowMs }],
-    ['unknown compression', [{ value: null }], { nowMs, compression: 'snappy' as 'none' }],
+    ['unknown compression', [{ value: null }], { nowMs, compression: 'brotli' as 'none' }],
   ])('%s is INVALID_REQUEST', (_name, records, options) => {
     expect(() => buildBatch(records, options)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_REQUEST }))
   })

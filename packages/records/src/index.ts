@@ -11,6 +11,7 @@ export { parseBatch, type ParseBatchOptions, type ParsedBatch } from './parse-ba
 export type { ParsedRecord, RecordHeader, RecordInput } from './record-codec.js'
 export {
   COMPRESSION_CODEC_IDS,
+  COMPRESSION_NAMES,
   type CompressionCodec,
   type CompressionName,
   compressionCodecById,

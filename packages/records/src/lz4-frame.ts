@@ -8,46 +8,28 @@
  *   magic 0x184D2204 (4) | FLG (1) | BD (1) | [content size (8) if FLG.3] | [dictionary id (4) if FLG.0] | HC (1)
  *   blocks: size (4; bit 31 = stored uncompressed, 0 = end mark) | data | [block checksum (4) if FLG.4]
  *   [content checksum (4) if FLG.2]
- * Skippable frames (magic 0x184D2A50..5F, then a 4-byte size and that many bytes) carry no content.
+ * Skippable frames (magic 0x184D2A50..5F, then a 4-byte size and that many bytes) carry no content (frame-bound.ts).
  *
  * Invariant: the bound is ≥ the real content size of any input the decompressor accepts (a compressed block never
  * expands past the frame's block maximum size nor past 255 times its own size; a stored block is exactly its size).
  * Structure errors throw CORRUPT_MESSAGE; checksums are left to the decompressor.
  */
-import { ErrorCode, GregorError } from '@gregor/common'
+import { frameCorrupt, framesDecompressedBytesBound, readUnsignedLE } from './frame-bound.js'
 
 /** The LZ4 frame magic number, 0x184D2204, as it appears on the wire (little-endian). */
 export const LZ4_FRAME_MAGIC = 0x184d2204
-const SKIPPABLE_MAGIC_MASK = 0xfffffff0
-const SKIPPABLE_MAGIC = 0x184d2a50
 /** BD bits 4..6 → block maximum size: 4 → 64 KiB, 5 → 256 KiB, 6 → 1 MiB, 7 → 4 MiB. */
 const blockBytesMaxById: Readonly<Record<number, number>> = { 4: 0x1_0000, 5: 0x4_0000, 6: 0x10_0000, 7: 0x40_0000 }
 
 /** An upper bound on the bytes that decompressing `input` (one or more LZ4 frames) can produce. */
 export function lz4FrameDecompressedBytesBound (input: Buffer): number {
-  let position = 0
-  let bound = 0
-  if (input.length === 0) throw corrupt('empty lz4 input', 0)
-  while (position < input.length) {
-    const magic = readU32(input, position)
-    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      position += 8 + readU32(input, position + 4)
-    } else if (magic === LZ4_FRAME_MAGIC) {
-      const frame = frameBound(input, position + 4)
-      bound += frame.bound
-      position = frame.position
-    } else {
-      throw corrupt('not an lz4 frame', position)
-    }
-  }
-  if (position !== input.length) throw corrupt('lz4 frame truncated', position)
-  return bound
+  return framesDecompressedBytesBound(input, { codec: 'lz4', magic: LZ4_FRAME_MAGIC, frameBound })
 }
 
 /** Walks one frame's descriptor and blocks, starting just after its magic number. */
 function frameBound (input: Buffer, start: number): { bound: number; position: number } {
-  const flags = readU8(input, start)
-  const blockDescriptor = readU8(input, start + 1)
+  const flags = readUnsignedLE(input, start, 1, 'lz4')
+  const blockDescriptor = readUnsignedLE(input, start + 1, 1, 'lz4')
   if (flags >> 6 !== 0b01 || (flags & 0b10) !== 0) throw corrupt('unsupported lz4 frame version or flags', start)
   const blockBytesMax = blockBytesMaxById[(blockDescriptor >> 4) & 0b111]
   if (blockBytesMax === undefined || (blockDescriptor & 0x8f) !== 0) throw corrupt('bad lz4 block descriptor', start)
@@ -56,7 +38,7 @@ function frameBound (input: Buffer, start: number): { bound: number; position: n
   let position = start + 2 + ((flags & 0x08) !== 0 ? 8 : 0) + ((flags & 0x01) !== 0 ? 4 : 0) + 1
   let bound = 0
   for (;;) {
-    const blockHeader = readU32(input, position)
+    const blockHeader = readUnsignedLE(input, position, 4, 'lz4')
     position += 4
     if (blockHeader === 0) break
     const stored = blockHeader >= 0x8000_0000
@@ -70,16 +52,6 @@ function frameBound (input: Buffer, start: number): { bound: number; position: n
   return { bound, position: position + (hasContentChecksum ? 4 : 0) }
 }
 
-function readU8 (input: Buffer, position: number): number {
-  if (position + 1 > input.length) throw corrupt('lz4 frame truncated', position)
-  return input[position] as number
-}
-
-function readU32 (input: Buffer, position: number): number {
-  if (position + 4 > input.length) throw corrupt('lz4 frame truncated', position)
-  return input.readUInt32LE(position)
-}
-
-function corrupt (message: string, position: number): GregorError {
-  return new GregorError(ErrorCode.CORRUPT_MESSAGE, message, { details: { position } })
+function corrupt (message: string, position: number): ReturnType<typeof frameCorrupt> {
+  return frameCorrupt('lz4', message, position)
 }
