@@ -155,6 +155,7 @@ export class Broker {
         quorum: () => this.#requireQuorumStatus(),
         createTopics: async (request) => await lifecycle.createTopics(request),
         deleteTopics: async (request) => await lifecycle.deleteTopics(request),
+        createPartitions: async (request) => await lifecycle.createPartitions(request),
         produce: async (request) => await replicas.produce(request),
         fetch: async (request) => await replicas.fetch(request),
         listOffsets: async (request) => await replicas.listOffsets(request),
