@@ -1,12 +1,15 @@
 /**
  * `gregor produce --json` as `tail -f log | gregor produce --json` runs it (issue 10, defect 13): its own process
  * against a real broker, stdin left open, and each line's acknowledgement must appear on stdout while more input may
- * still come, in input order; not once 10,000 more lines are pending or stdin ends. Also `splitLine`.
+ * still come, in input order; not once 10,000 more lines are pending or stdin ends. `gregor produce -z C` stores
+ * batches compressed with each of Kafka's codecs and `gregor consume` reads them back. Also `splitLine`.
  */
 import { describe, expect, test } from 'vitest'
-import type { Admin } from '@gregor/client'
+import { type Admin, COMPRESSION_NAMES } from '@gregor/client'
 import { type BrokerProcesses, waitFor } from '@gregor/cli'
-import { createTopicInSync, lines, spawnGregor, useCluster } from '../../../../test/cluster/cluster-helpers.js'
+import { clientMethods, type gregor } from '@gregor/protocol'
+import { COMPRESSION_CODEC_IDS, readBatchHeader } from '@gregor/records'
+import { createTopicInSync, lines, rawCall, runGregor, spawnGregor, useCluster } from '../../../../test/cluster/cluster-helpers.js'
 import { splitLine } from './produce-command.js'
 
 let cluster: BrokerProcesses
@@ -43,6 +46,39 @@ describe('gregor produce --json against a broker', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') // this test's own child, by handle
     }
   }, 60_000)
+})
+
+describe('gregor produce --compression', () => {
+  test.each(COMPRESSION_NAMES)('-z %s: the stored batch uses that codec and gregor consume reads it back', async (compression) => {
+    const topic = `produce-z-${compression}`
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 1, replicationFactor: 1 })
+    const longValue = 'second value, '.repeat(20) // compressible, so every codec has something to do
+    const input = ['k1:first value', `k2:${longValue}`, 'k1:third'].join('\n')
+    const produced = await runGregor(cluster, ['produce', '--topic', topic, '-z', compression, '--key-separator', ':'], input)
+    expect(produced).toMatchObject({ code: 0, stderr: '' })
+
+    const fetched = await rawCall(cluster.brokers[0]!.clientAddress, clientMethods.fetch as never, {
+      maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, partitions: [{ topic, partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 }],
+    }) as gregor.cluster.FetchResponse
+    const records = Buffer.from(fetched.partitions[0]?.records ?? [])
+    expect(records.length).toBeGreaterThan(0)
+    expect(readBatchHeader(records).attributes & 0x07).toBe(COMPRESSION_CODEC_IDS[compression])
+
+    const consumed = await runGregor(cluster, ['consume', '--topic', topic, '--from-beginning', '--max-messages', '3', '--json'])
+    expect(consumed.code).toBe(0)
+    expect(lines(consumed.stdout).map((line) => JSON.parse(line) as { offset: number, key: string, value: string })
+      .map(({ offset, key, value }) => ({ offset, key, value }))).toEqual([
+      { offset: 0, key: 'k1', value: 'first value' },
+      { offset: 1, key: 'k2', value: longValue },
+      { offset: 2, key: 'k1', value: 'third' },
+    ])
+  }, 60_000)
+
+  test('an unknown codec is a usage error naming the choices', async () => {
+    const run = await runGregor(cluster, ['produce', '--topic', 'any', '--compression', 'brotli'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain("--compression must be one of none, gzip, snappy, lz4, zstd (got 'brotli')")
+  })
 })
 
 describe('splitLine', () => {

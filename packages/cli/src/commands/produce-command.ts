@@ -7,14 +7,16 @@
  * every line before it are settled, whether or not more input comes (`tail -f log | gregor produce --json` prints
  * each acknowledgement as it arrives): `--json` prints `{"topic","partition","offset","key","value"}` per
  * acknowledged record. Every failed record is reported on stderr by line number, and then the exit code is 1.
+ * `-z/--compression none|gzip|snappy|lz4|zstd` (as kcat's and rpk's `-z`) compresses the batches.
  */
 import { createInterface } from 'node:readline'
-import { type Acks, Producer, type RecordMetadata } from '@gregor/client'
+import { type Acks, COMPRESSION_NAMES, Producer, type RecordMetadata } from '@gregor/client'
 import { isGregorError } from '@gregor/common'
 import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
 import { writeLine } from './client-output.js'
 
-const usage = `usage: gregor produce --topic T [--acks all|1|0] [--key-separator S] [--json] [-b servers]   (records from stdin, one per line)
+const usage = `usage: gregor produce --topic T [--acks all|1|0] [-z|--compression ${COMPRESSION_NAMES.join('|')}] [--key-separator S] [--json] [-b servers]
+  (records from stdin, one per line)
 `
 
 /** Records sent and not yet reported; reading stdin waits beyond this. */
@@ -34,16 +36,18 @@ interface Pending {
 export async function produceCommand (argv: string[]): Promise<number> {
   return await runClientCommand('produce', usage, async () => {
     const { values } = parseCommandArgs(argv, {
-      ...bootstrapOption, topic: { type: 'string' }, acks: { type: 'string' }, 'key-separator': { type: 'string' }, json: { type: 'boolean' },
+      ...bootstrapOption, topic: { type: 'string' }, acks: { type: 'string' }, compression: { type: 'string', short: 'z' }, 'key-separator': { type: 'string' }, json: { type: 'boolean' },
     })
     const problems: string[] = []
     if (values.topic === undefined) problems.push('--topic is required')
     const acks = acksByFlag[values.acks ?? 'all']
     if (acks === undefined) problems.push(`--acks must be all, 1 or 0 (got '${values.acks ?? ''}')`)
+    const compression = COMPRESSION_NAMES.find((name) => name === (values.compression ?? 'none'))
+    if (compression === undefined) problems.push(`--compression must be one of ${COMPRESSION_NAMES.join(', ')} (got '${values.compression ?? ''}')`)
     if (values['key-separator'] === '') problems.push('--key-separator must not be empty')
     if (problems.length > 0) throw new UsageError(problems)
     const servers = bootstrapServers(values['bootstrap-server'])
-    const producer = new Producer({ bootstrapServers: servers, acks })
+    const producer = new Producer({ bootstrapServers: servers, acks, compression })
     try {
       return await produceLines(producer, { topic: values.topic ?? '', separator: values['key-separator'], json: values.json === true })
     } finally {
