@@ -252,6 +252,10 @@ export class BrokerNode {
 
   get image (): MetadataImage { return this.#stateMachine.image }
 
+  /** The metadata quorum's voters and this broker's log directory, as configured (for admin descriptions). */
+  get voters (): readonly NodeId[] { return this.#config.voters }
+  get logDir (): string { return this.#config.logDir }
+
   /** Called after every applied metadata batch or snapshot install (see MetadataStateMachine). */
   onMetadataChange (listener: MetadataListener): void {
     this.#stateMachine.onChange(listener)

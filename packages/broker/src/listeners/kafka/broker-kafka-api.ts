@@ -7,7 +7,7 @@
  */
 import { ErrorCode, GregorError, type Logger } from '@gregor/common'
 import type { BrokerNode } from '../../broker-node.js'
-import type { KafkaAdminApi } from './kafka-admin-api.js'
+import { controllerAdminApi } from './controller-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
 import type { KafkaGroupApi } from './kafka-group-api.js'
 import { MetadataImageApi } from './metadata-image-api.js'
@@ -32,7 +32,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
       autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(node, name) }, logger: deps.logger,
     }),
     data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds }),
-    admin: {} as KafkaAdminApi, // admin helper: replace
+    admin: controllerAdminApi(deps),
     groups: {} as KafkaGroupApi, // groups helper: replace
   }
 }
