@@ -59,7 +59,7 @@ const ioModule = /^(node:)?(fs|fs\/promises|net|http|http2|https|dgram|child_pro
 // A method declared with these names (`setTimeout (callback: () => void, ...)` in an interface) is not a use.
 const ambient = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Math\.random|performance\.now|process\.)(?!\s*\(\s*\w+\??\s*:)/
 // Compression codecs are pure computation over buffers (zlib and napi codecs, no files, clock or sockets).
-const pureAllowed = /^(node:)?(zlib|assert|assert\/strict|buffer|util)$|^lz4|^snappy|^@node-rs\/crc32|^@mongodb-js\/zstd/
+const pureAllowed = /^(node:)?(zlib|assert|assert\/strict|buffer|util)$|^lz4|^snappy|^@node-rs\/crc32|^@mongodb-js\/zstd|^@toondepauw\/node-zstd/
 
 function sourceFiles (dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
