@@ -2,8 +2,11 @@
  * `gregor produce --json` as `tail -f log | gregor produce --json` runs it (issue 10, defect 13): its own process
  * against a real broker, stdin left open, and each line's acknowledgement must appear on stdout while more input may
  * still come, in input order; not once 10,000 more lines are pending or stdin ends. `gregor produce -z C` stores
- * batches compressed with each of Kafka's codecs and `gregor consume` reads them back. Also `splitLine`.
+ * batches compressed with each of Kafka's codecs, and both `gregor consume` and kcat (librdkafka's decoders, through
+ * the Kafka listener) read them back. Also `splitLine`.
  */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import { type Admin, COMPRESSION_NAMES } from '@gregor/client'
 import { type BrokerProcesses, waitFor } from '@gregor/cli'
@@ -11,6 +14,8 @@ import { clientMethods, type gregor } from '@gregor/protocol'
 import { COMPRESSION_CODEC_IDS, readBatchHeader } from '@gregor/records'
 import { createTopicInSync, lines, rawCall, runGregor, spawnGregor, useCluster } from '../../../../test/cluster/cluster-helpers.js'
 import { splitLine } from './produce-command.js'
+
+const run = promisify(execFile)
 
 let cluster: BrokerProcesses
 let admin: Admin
@@ -49,7 +54,7 @@ describe('gregor produce --json against a broker', () => {
 })
 
 describe('gregor produce --compression', () => {
-  test.each(COMPRESSION_NAMES)('-z %s: the stored batch uses that codec and gregor consume reads it back', async (compression) => {
+  test.each(COMPRESSION_NAMES)('-z %s: the stored batch uses that codec; gregor consume and kcat read it back', async (compression) => {
     const topic = `produce-z-${compression}`
     await createTopicInSync(cluster, admin, { topic, numPartitions: 1, replicationFactor: 1 })
     const longValue = 'second value, '.repeat(20) // compressible, so every codec has something to do
@@ -68,6 +73,15 @@ describe('gregor produce --compression', () => {
     expect(consumed.code).toBe(0)
     expect(lines(consumed.stdout).map((line) => JSON.parse(line) as { offset: number, key: string, value: string })
       .map(({ offset, key, value }) => ({ offset, key, value }))).toEqual([
+      { offset: 0, key: 'k1', value: 'first value' },
+      { offset: 1, key: 'k2', value: longValue },
+      { offset: 2, key: 'k1', value: 'third' },
+    ])
+
+    // Another implementation's decoder: librdkafka decompresses what Gregor compressed.
+    const { stdout } = await run('/usr/bin/kcat', ['-b', cluster.kafkaBootstrapServers, '-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-q'], { timeout: 30_000 })
+    expect(lines(stdout).map((line) => JSON.parse(line) as { offset: number, key: string, payload: string })
+      .map(({ offset, key, payload }) => ({ offset, key, value: payload }))).toEqual([
       { offset: 0, key: 'k1', value: 'first value' },
       { offset: 1, key: 'k2', value: longValue },
       { offset: 2, key: 'k1', value: 'third' },
