@@ -3,7 +3,8 @@
  * lists, describes and grows it, reads its configs and the cluster, and deletes it; kcat (librdkafka) sees the new
  * partitions after the increase; DescribeQuorum, DescribeLogDirs and ElectLeaders, which KafkaJS lacks, go as raw
  * requests encoded by @gregor/kafka-protocol. Every request enters through a Kafka listener of a broker that is not
- * necessarily the controller: topic changes are forwarded to the active controller.
+ * necessarily the controller: topic changes are forwarded to the active controller. The native side of "more
+ * partitions" too: `gregor topics alter` over gRPC, which Kafka clients then see.
  */
 import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
@@ -15,7 +16,7 @@ import { ErrorCode } from '@gregor/common'
 import {
   type ApiKey, KafkaReader, type RequestBodies, type ResponseBodies, decodeResponse, decodeResponseHeader, encodeRequest,
 } from '@gregor/kafka-protocol'
-import { describePartitions, useCluster, waitForIsr } from './cluster-helpers.js'
+import { describePartitions, runGregor, useCluster, waitForIsr } from './cluster-helpers.js'
 
 const run = promisify(execFile)
 
@@ -180,5 +181,25 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
     expect(deleted.responses).toEqual([{ name: 'kafka-admin-raw', topicId, errorCode: 0, errorMessage: null }])
     const unknown = await kafkaCall(second, 20, 6, { timeoutMs: 30_000, topicNames: [], topics: [{ name: null, topicId }] })
     expect(unknown.responses[0]?.errorCode).toBe(100) // UNKNOWN_TOPIC_ID
+  })
+
+  test('gregor topics alter (gRPC) grows a topic (validate-only first), refuses a decrease, and kcat sees the new count', async () => {
+    const created = await runGregor(cluster, ['topics', 'create', '--topic', 'kafka-admin-alter', '--partitions', '1', '--replication-factor', '3'])
+    expect(created.code).toBe(0)
+    const dry = await runGregor(cluster, ['topics', 'alter', '--topic', 'kafka-admin-alter', '--partitions', '3', '--validate-only'])
+    expect([dry.code, dry.stdout.trim()]).toEqual([0, 'Topic kafka-admin-alter can have 3 partitions.'])
+    const altered = await runGregor(cluster, ['topics', 'alter', '--topic', 'kafka-admin-alter', '--partitions', '3'])
+    expect([altered.code, altered.stdout.trim()]).toEqual([0, 'Topic kafka-admin-alter now has 3 partitions.'])
+    const shrink = await runGregor(cluster, ['topics', 'alter', '--topic', 'kafka-admin-alter', '--partitions', '2'])
+    expect(shrink.code).toBe(1)
+    expect(shrink.stderr).toContain('has 3 partitions; the count can only grow')
+    const usage = await runGregor(cluster, ['topics', 'alter', '--topic', 'kafka-admin-alter'])
+    expect([usage.code, usage.stderr.includes('--partitions is required')]).toEqual([2, true])
+    const kcatBroker = cluster.kafkaBootstrapServers.split(',')[0] as string
+    await waitFor('kcat -L to list three partitions', async () => {
+      const { stdout } = await run('kcat', ['-b', kcatBroker, '-L', '-t', 'kafka-admin-alter', '-J'])
+      const listed = (JSON.parse(stdout) as { topics: Array<{ topic: string; partitions: unknown[] }> }).topics.find((item) => item.topic === 'kafka-admin-alter')
+      return listed?.partitions.length === 3 ? true : undefined
+    }, { timeoutMs: 20_000, intervalMs: 200 })
   })
 })

@@ -21,8 +21,8 @@ export interface ClientServiceDeps {
   readonly quorum: () => QuorumStatusView
   readonly createTopics: (request: gregor.cluster.CreateTopicsRequest) => Promise<gregor.cluster.CreateTopicsResponse.$Properties>
   readonly deleteTopics: (request: gregor.cluster.DeleteTopicsRequest) => Promise<gregor.cluster.DeleteTopicsResponse.$Properties>
-  /** More partitions (increase only), forwarded to the controller; absent: answered UNSUPPORTED_VERSION per topic. */
-  readonly createPartitions?: (request: gregor.cluster.CreatePartitionsRequest) => Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
+  /** More partitions (increase only), forwarded to the controller. */
+  readonly createPartitions: (request: gregor.cluster.CreatePartitionsRequest) => Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
   readonly produce: (request: gregor.cluster.ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
   readonly fetch: (request: gregor.cluster.FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
   readonly listOffsets: (request: gregor.cluster.ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
@@ -42,11 +42,7 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     describeCluster: unary(timed('describe_cluster', () => describeClusterResponse(deps, listenerName))),
     createTopics: unary(timed('create_topics', deps.createTopics)),
     deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
-    createPartitions: unary(timed('create_partitions', async (request: gregor.cluster.CreatePartitionsRequest) => {
-      if (deps.createPartitions !== undefined) return await deps.createPartitions(request)
-      const errorMessage = 'this broker does not serve CreatePartitions'
-      return { topics: request.topics.map((topic) => ({ name: topic.name, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage })) }
-    })),
+    createPartitions: unary(timed('create_partitions', deps.createPartitions)),
     produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
       const response = await deps.produce(request)
       metrics?.produced(request.partitions, response.partitions ?? [])

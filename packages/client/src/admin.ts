@@ -129,6 +129,20 @@ export class Admin {
     throwTopicFailures(response.topics, topics)
   }
 
+  /**
+   * Grows each topic to `partitions` partitions (increase only; the new ones placed as at creation); throws like
+   * `createTopics`. Keyed records map to other partitions afterwards (the partitioner hashes over the count): a
+   * producer that needs per-key order across the change gives the producer a partitioner of its own.
+   */
+  async createPartitions (topics: readonly { readonly topic: string; readonly partitions: number }[], options: { readonly validateOnly?: boolean } = {}): Promise<void> {
+    const response = await this.#connection.callAny(clientMethods.createPartitions, {
+      topics: topics.map(({ topic, partitions }) => ({ name: topic, partitions })),
+      validateOnly: options.validateOnly ?? false,
+      timeoutMs: this.#connection.requestTimeoutMs,
+    })
+    throwTopicFailures(response.topics, topics.map(({ topic }) => topic))
+  }
+
   /** Names of the topics that are not internal, sorted. */
   async listTopics (): Promise<string[]> {
     const snapshot = await this.#connection.metadata([])

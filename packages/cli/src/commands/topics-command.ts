@@ -1,5 +1,5 @@
 /**
- * `gregor topics create|list|describe|delete`: topic administration through `Admin`, with `kafka-topics.sh`'s
+ * `gregor topics create|list|describe|alter|delete`: topic administration through `Admin`, with `kafka-topics.sh`'s
  * output shape (`Topic: t  Partition: 0  Leader: 1  Replicas: 1,2,3  Isr: 1,2,3`) and its two health filters.
  */
 import { Admin, type TopicDescription } from '@gregor/client'
@@ -11,6 +11,7 @@ const usage = `usage:
   gregor topics create --topic T --partitions P --replication-factor R [--config k=v ...] [-b servers]
   gregor topics list [--json] [-b servers]
   gregor topics describe [--topic T] [--under-replicated-partitions] [--unavailable-partitions] [--json] [-b servers]
+  gregor topics alter --topic T --partitions N [--validate-only] [-b servers]   (more partitions; increase only)
   gregor topics delete --topic T [-b servers]
 `
 
@@ -21,6 +22,7 @@ export async function topicsCommand (argv: string[]): Promise<number> {
       case 'create': return await createTopic(rest)
       case 'list': return await listTopics(rest)
       case 'describe': return await describeTopics(rest)
+      case 'alter': return await alterTopic(rest)
       case 'delete': return await deleteTopic(rest)
       default: throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
     }
@@ -67,6 +69,25 @@ async function listTopics (argv: string[]): Promise<number> {
     const names = await admin.listTopics()
     if (values.json === true) await writeLine(JSON.stringify(names))
     else for (const name of names) await writeLine(name)
+    return 0
+  })
+}
+
+/** `kafka-topics --alter --partitions N`: keyed records map to other partitions afterwards (see docs/cluster.md). */
+async function alterTopic (argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...bootstrapOption, topic: { type: 'string' }, partitions: { type: 'string' }, 'validate-only': { type: 'boolean' },
+  })
+  const problems: string[] = []
+  if (values.topic === undefined) problems.push('--topic is required')
+  if (values.partitions === undefined) problems.push('--partitions is required')
+  const partitions = integerFlag('partitions', values.partitions, problems, 1)
+  if (problems.length > 0 || partitions === undefined) throw new UsageError(problems)
+  const topic = values.topic ?? ''
+  const validateOnly = values['validate-only'] === true
+  return await withAdmin(values['bootstrap-server'], async (admin) => {
+    await admin.createPartitions([{ topic, partitions }], { validateOnly })
+    await writeLine(validateOnly ? `Topic ${topic} can have ${partitions} partitions.` : `Topic ${topic} now has ${partitions} partitions.`)
     return 0
   })
 }
