@@ -157,6 +157,10 @@ describe('snappy', () => {
     }), { numRuns: 30 })
   })
 
+  test('reads a xerial stream that ends in an empty chunk (a block declaring 0 bytes), as snappy-java streams may', () => {
+    expect(snappy.decompress(xerialFramed([handWrittenSnappy, Buffer.from([0])]), limit).toString()).toBe('abcabcabcabc')
+  })
+
   test('bounds xerial output by the chunks\' declared lengths before decompressing any', () => {
     const framed = xerialFramed([snappy.compress(Buffer.alloc(6000)), snappy.compress(Buffer.alloc(5000))])
     expect(snappy.decompress(framed, 11_000)).toHaveLength(11_000)
