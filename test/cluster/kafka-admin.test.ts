@@ -112,7 +112,7 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
     }
   })
 
-  test('raw requests: CreateTopics v7 defaults and validate-only, DeleteTopics v6 by id, CreatePartitions, DescribeQuorum, DescribeLogDirs, ElectLeaders', async () => {
+  test('raw requests: CreateTopics v7 defaults and validate-only, DeleteTopics v6 by id, CreatePartitions, DescribeCluster, DescribeQuorum, DescribeLogDirs, ElectLeaders', async () => {
     const [first = '', second = ''] = cluster.kafkaBootstrapServers.split(',')
     const created = await kafkaCall(first, 19, 7, {
       timeoutMs: 30_000, validateOnly: false,
@@ -146,6 +146,14 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
     await waitForIsr(cluster, 'kafka-admin-raw', 3)
     const grown = await kafkaCall(second, 37, 3, { timeoutMs: 30_000, validateOnly: false, topics: [{ name: 'kafka-admin-raw', count: 2, assignments: null }] })
     expect(grown.results).toEqual([{ name: 'kafka-admin-raw', errorCode: 0, errorMessage: null }])
+
+    // DescribeCluster (what Kafka's Java AdminClient asks): the three brokers on this listener, the controller among them.
+    const described = await kafkaCall(second, 60, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 })
+    expect(described).toMatchObject({ errorCode: 0, clusterId: cluster.clusterId, endpointType: 1 })
+    expect(described.brokers.map((broker) => `${broker.host}:${broker.port}`).sort()).toEqual(cluster.kafkaBootstrapServers.split(',').sort())
+    expect([1, 2, 3]).toContain(described.controllerId)
+    const controllers = await kafkaCall(second, 60, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 })
+    expect(controllers.errorCode).toBe(35) // UNSUPPORTED_VERSION: controller endpoints are not served
 
     // DescribeQuorum: the leader every broker agrees on, and the three voters.
     const quorum = await kafkaCall(first, 55, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] })
