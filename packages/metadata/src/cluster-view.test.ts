@@ -89,6 +89,11 @@ describe('diffClusterViews', () => {
     expect(texts(withPayments, view({ partitions: [payments] }))).toEqual(['topic orders deleted'])
   })
 
+  test('more partitions for a topic is one event, not one per new partition', () => {
+    const orders2: PartitionView = { ...orders1, partition: 2 }
+    expect(texts(view(), view({ partitions: [orders0, orders1, orders2] }))).toEqual(['topic orders now has 3 partitions'])
+  })
+
   test('events come in reading order: controller, brokers, topics, partitions', () => {
     const next = view({
       controllerId: 3, quorum: { leaderId: 3, term: 7, commitIndex: 45 },

@@ -62,7 +62,11 @@ export type ClusterEvent =
     /** `absent`: not registered (before a registration or after an unregistration). */
     readonly previous: BrokerState | 'absent'; readonly next: BrokerState | 'absent'
   }
-  | { readonly kind: 'topic'; readonly timeMs: number; readonly topic: string; readonly change: 'created' | 'deleted'; readonly partitionCount: number }
+  | {
+    readonly kind: 'topic'; readonly timeMs: number; readonly topic: string
+    /** `grown`: more partitions (CreatePartitions); `partitionCount` is the new count. */
+    readonly change: 'created' | 'deleted' | 'grown'; readonly partitionCount: number
+  }
   | {
     readonly kind: 'leader'; readonly timeMs: number; readonly topic: string; readonly partition: number
     readonly previous: number; readonly next: number; readonly previousLeaderEpoch: number; readonly leaderEpoch: number
@@ -135,7 +139,9 @@ export function diffClusterViews (previous: ClusterView, next: ClusterView): Clu
     if (!nextTopics.has(topic)) events.push({ kind: 'topic', timeMs, topic, change: 'deleted', partitionCount })
   }
   for (const [topic, partitionCount] of nextTopics) {
-    if (!previousTopics.has(topic)) events.push({ kind: 'topic', timeMs, topic, change: 'created', partitionCount })
+    const before = previousTopics.get(topic)
+    if (before === undefined) events.push({ kind: 'topic', timeMs, topic, change: 'created', partitionCount })
+    else if (partitionCount > before) events.push({ kind: 'topic', timeMs, topic, change: 'grown', partitionCount })
   }
 
   const before = new Map(previous.partitions.map((partition) => [partitionName(partition), partition]))
@@ -160,9 +166,11 @@ export function formatClusterEvent (event: ClusterEvent): string {
     case 'controller': return `controller ${brokerName(event.previous)}→${brokerName(event.next)} term ${event.term}`
     case 'term': return `term ${event.previous}→${event.next} controller ${brokerName(event.controllerId)}`
     case 'broker': return `broker ${event.brokerId} ${brokerChange(event.previous, event.next)}`
-    case 'topic': return event.change === 'created'
-      ? `topic ${event.topic} created, ${event.partitionCount} partition${event.partitionCount === 1 ? '' : 's'}`
-      : `topic ${event.topic} deleted`
+    case 'topic': {
+      const count = `${event.partitionCount} partition${event.partitionCount === 1 ? '' : 's'}`
+      if (event.change === 'created') return `topic ${event.topic} created, ${count}`
+      return event.change === 'grown' ? `topic ${event.topic} now has ${count}` : `topic ${event.topic} deleted`
+    }
     case 'leader': {
       const name = `${event.topic}-${event.partition}`
       if (event.previous === event.next) return `${name} leader ${brokerName(event.next)} epoch ${event.previousLeaderEpoch}→${event.leaderEpoch}`
