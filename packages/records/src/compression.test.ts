@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib'
-import { ErrorCode } from '@gregor/common'
+import { ErrorCode, isGregorError } from '@gregor/common'
 import fc from 'fast-check'
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi'
 import { describe, expect, test } from 'vitest'
@@ -33,6 +33,32 @@ describe('compression codec registry', () => {
     fc.assert(fc.property(payload, (data) => {
       expect(codec.decompress(codec.compress(data), limit).equals(data)).toBe(true)
     }), { numRuns: 60 })
+  })
+
+  test.each(COMPRESSION_NAMES.filter((name) => name !== 'none'))('%s: damaged, cut or padded output decompresses or fails with CORRUPT_MESSAGE or MESSAGE_TOO_LARGE, nothing else', (name) => {
+    const codec = compressionCodecByName(name)
+    const damage = fc.array(fc.oneof(
+      fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({ cut: fc.nat() }),
+      fc.record({ pad: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+    ), { minLength: 1, maxLength: 4 })
+    fc.assert(fc.property(payload, damage, (data, edits) => {
+      let compressed = Buffer.from(codec.compress(data))
+      for (const edit of edits) {
+        if ('byte' in edit) {
+          if (compressed.length > 0) compressed[edit.at % compressed.length] = edit.byte
+        } else if ('cut' in edit) {
+          compressed = compressed.subarray(0, edit.cut % (compressed.length + 1))
+        } else {
+          compressed = Buffer.concat([compressed, edit.pad])
+        }
+      }
+      try {
+        codec.decompress(compressed, 1024 * 1024)
+      } catch (error) {
+        expect(isGregorError(error) ? error.code : error).toMatch(/^(CORRUPT_MESSAGE|MESSAGE_TOO_LARGE)$/)
+      }
+    }), { numRuns: 300 })
   })
 
   test('a limit beyond the largest Buffer is no limit, not an error', () => {
