@@ -58,6 +58,15 @@ export const ErrorCode = {
   GROUP_SUBSCRIBED_TO_TOPIC: 'GROUP_SUBSCRIBED_TO_TOPIC',
   OFFSET_METADATA_TOO_LARGE: 'OFFSET_METADATA_TOO_LARGE',
   INCONSISTENT_GROUP_PROTOCOL: 'INCONSISTENT_GROUP_PROTOCOL',
+  // The classic group protocol (JoinGroup/SyncGroup/Heartbeat).
+  /** The request's generation is not the group's (Kafka: code 22); the member rejoins. */
+  ILLEGAL_GENERATION: 'ILLEGAL_GENERATION',
+  /** The session timeout is outside the broker's bounds (Kafka: code 26). */
+  INVALID_SESSION_TIMEOUT: 'INVALID_SESSION_TIMEOUT',
+  /** The group is rebalancing (Kafka: code 27); the member rejoins. */
+  REBALANCE_IN_PROGRESS: 'REBALANCE_IN_PROGRESS',
+  /** JoinGroup v4+: the coordinator named the new member; it joins again with that id (Kafka: code 79). */
+  MEMBER_ID_REQUIRED: 'MEMBER_ID_REQUIRED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

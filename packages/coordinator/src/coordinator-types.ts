@@ -136,14 +136,19 @@ export interface ResetOffsetsRequest {
 // ---- admin ----
 
 export type GroupType = 'consumer' | 'classic'
-/** KIP-848's consumer group states, lower-case as `kafka-consumer-groups --state` prints them. */
-export type GroupState = 'empty' | 'assigning' | 'reconciling' | 'stable' | 'dead'
+/**
+ * KIP-848's consumer group states, lower-case as `kafka-consumer-groups --state` prints them, and the classic
+ * protocol's two rebalance phases (classic-group.ts).
+ */
+export type GroupState = 'empty' | 'assigning' | 'reconciling' | 'stable' | 'dead' | 'preparing_rebalance' | 'completing_rebalance'
 export type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions'
 
 export interface ListedGroup {
   readonly groupId: string
   readonly groupType: GroupType
   readonly state: GroupState
+  /** A classic group's protocol type (`consumer` for Kafka consumers), when it has members. */
+  readonly protocolType?: string
 }
 
 export interface DescribedMember {

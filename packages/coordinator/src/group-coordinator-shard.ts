@@ -11,6 +11,10 @@
  * rebalance timeout. `heartbeat` sets them for the member it answers; `onLoaded` gives every member of a loaded
  * partition a fresh session; `tick` fills in any that are missing; replaying a member's metadata tombstone (a leave,
  * an expiry) forgets that member's. Losing soft state only ever grants members more time.
+ *
+ * Classic groups (JoinGroup/SyncGroup, classic-group-decisions.ts) are the second group type here: their membership
+ * is soft state too (`#classic`), their generation persists as the group's `ConsumerGroupMetadata` record (type
+ * classic) and their offsets are the same OffsetCommit records. Losing it (a failover) makes the members rejoin.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
 import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js'
@@ -20,10 +24,20 @@ import type {
   OffsetFetchResponse, ResetOffsetsRequest, TickReport,
 } from './coordinator-types.js'
 import { bumpAndReassign, checkGroupId, decideHeartbeat, removeMembers } from './consumer-group-heartbeat.js'
+import {
+  type ClassicGroup, type ClassicGroupConfig, type ClassicGroupDescription, type ClassicHeartbeatRequest,
+  type ClassicHeartbeatResponse, type JoinGroupRequest, type JoinGroupResponse, type LeaveGroupRequest,
+  type LeaveGroupResponse, type SyncGroupRequest, type SyncGroupResponse, defaultClassicGroupConfig,
+} from './classic-group.js'
+import {
+  type ClassicDecision, type ClassicEnv, type ClassicExpiry, type ClassicOutcome, checkClassicOffsetCommit, classicGroupOf,
+  decideClassicHeartbeat, decideJoinGroup, decideLeaveGroup, decideSyncGroup, tickClassicGroup,
+} from './classic-group-decisions.js'
+import { describeClassicMembers } from './consumer-protocol.js'
 import type { GroupRecord } from './group-record.js'
 import { ConsumerGroupState } from './group-state.js'
 import {
-  type OffsetEnv, decideOffsetCommit, decideOffsetDelete, decideResetOffsets, fetchOffsets, groupTombstones,
+  type OffsetEnv, commitPartitions, decideOffsetCommit, decideOffsetDelete, decideResetOffsets, fetchOffsets, groupTombstones,
 } from './offset-decisions.js'
 import { groupAssignorName, resolvePartitionMetadata, samePartitionMetadata } from './subscription.js'
 import { compareStrings } from './topic-partitions.js'
@@ -35,6 +49,13 @@ export interface GroupCoordinatorShardOptions {
   readonly config: CoordinatorConfig
   /** A fresh, never reused member id (the runtime injects a UUID source). */
   readonly newMemberId: () => string
+  /** The classic group protocol's settings (Kafka's defaults when omitted). */
+  readonly classic?: Partial<ClassicGroupConfig>
+}
+
+/** What the periodic work of classic groups did: answers owed to waiting requests, and who was removed. */
+export interface ClassicTickOutcome extends ClassicOutcome<undefined> {
+  readonly expiredMembers: readonly ClassicExpiry[]
 }
 
 type ExpiredMember = TickReport['expiredMembers'][number]
@@ -48,10 +69,14 @@ export class GroupCoordinatorShard {
   /** Soft: groupId → memberId → rebalance-timeout deadline of a member revoking partitions (ms). */
   readonly #revocations = new Map<string, Map<string, number>>()
   #lastRetentionCheckMs = Number.NEGATIVE_INFINITY
+  readonly #classicConfig: ClassicGroupConfig
+  /** Soft: the membership of classic groups (classic-group.ts). */
+  readonly #classic = new Map<string, ClassicGroup>()
 
   constructor (options: GroupCoordinatorShardOptions) {
     this.#config = resolveCoordinatorConfig(options.config)
     this.#newMemberId = options.newMemberId
+    this.#classicConfig = Object.freeze({ ...defaultClassicGroupConfig, ...options.classic })
   }
 
   get groupCount (): number { return this.#groups.size }
@@ -74,12 +99,17 @@ export class GroupCoordinatorShard {
       this.#groups.delete(record.groupId)
       this.#sessions.delete(record.groupId)
       this.#revocations.delete(record.groupId)
+      this.#classic.delete(record.groupId)
+    } else if (record.type === 'ConsumerGroupMetadata' && record.value?.groupType === 'consumer') {
+      // The id went to a KIP-848 group (only an empty classic group converts).
+      this.#classic.delete(record.groupId)
     }
   }
 
   onLoaded (nowMs: number): void {
     this.#sessions.clear()
     this.#revocations.clear()
+    this.#classic.clear()
     for (const group of this.#groups.values()) {
       for (const [memberId, member] of group.members) {
         softMap(this.#sessions, group.groupId).set(memberId, nowMs + this.#config.sessionTimeoutMs)
@@ -92,6 +122,10 @@ export class GroupCoordinatorShard {
 
   heartbeat (request: HeartbeatRequest, context: DecisionContext): CoordinatorResult<HeartbeatResponse> {
     const group = this.#groups.get(request.groupId)
+    if (this.#classic.has(request.groupId)) {
+      throw new GregorError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+        `group ${request.groupId} is a classic group with members; a consumer-protocol member cannot join it`)
+    }
     const decision = decideHeartbeat(request, {
       config: this.#config, group, groupCount: this.#groups.size, newMemberId: this.#newMemberId, context,
     })
@@ -107,7 +141,13 @@ export class GroupCoordinatorShard {
   }
 
   commitOffsets (request: OffsetCommitRequest, context: DecisionContext): CoordinatorResult<OffsetCommitResponse> {
-    return decideOffsetCommit(request, this.#offsetEnv(request.groupId, context))
+    const env = this.#offsetEnv(request.groupId, context)
+    const classic = this.#classic.get(request.groupId) ?? (env.group?.groupType === 'classic' ? classicGroupOf({ group: undefined, persisted: env.group }, request.groupId, false) : undefined)
+    if (classic === undefined) return decideOffsetCommit(request, env)
+    // A classic group: its members commit at their generation (memberEpoch carries OffsetCommit's generation id).
+    checkGroupId(request.groupId, this.#config)
+    checkClassicOffsetCommit(classic, request.memberId, request.memberEpoch)
+    return commitPartitions(request.groupId, request.partitions, env, 'classic')
   }
 
   fetchOffsets (request: OffsetFetchRequest): OffsetFetchResponse {
@@ -116,11 +156,103 @@ export class GroupCoordinatorShard {
   }
 
   deleteOffsets (request: OffsetDeleteRequest, context: DecisionContext): CoordinatorResult<OffsetDeleteResponse> {
+    this.#refuseClassicMembers(request.groupId)
     return decideOffsetDelete(request, this.#offsetEnv(request.groupId, context))
   }
 
   resetOffsets (request: ResetOffsetsRequest, context: DecisionContext): CoordinatorResult<OffsetCommitResponse> {
+    this.#refuseClassicMembers(request.groupId)
     return decideResetOffsets(request, this.#offsetEnv(request.groupId, context))
+  }
+
+  /** NON_EMPTY_GROUP while a classic group has members (they own partitions the broker cannot see). */
+  #refuseClassicMembers (groupId: string): void {
+    const classic = this.#classic.get(groupId)
+    if (classic !== undefined && classic.members.size > 0) {
+      throw new GregorError(ErrorCode.NON_EMPTY_GROUP, `group ${groupId} has ${classic.members.size} members; stop them first`)
+    }
+  }
+
+  // ---- the classic group protocol ----
+
+  #classicEnv (groupId: string, nowMs: number): ClassicEnv {
+    return {
+      config: this.#config, classic: this.#classicConfig, group: this.#classic.get(groupId), persisted: this.#groups.get(groupId),
+      nowMs, newMemberId: this.#newMemberId,
+    }
+  }
+
+  #applyClassic<Reply> (groupId: string, decision: ClassicDecision<Reply>): CoordinatorResult<ClassicOutcome<Reply>> {
+    if (decision.group === undefined) this.#classic.delete(groupId)
+    else this.#classic.set(groupId, decision.group)
+    return { records: decision.records, response: decision.response }
+  }
+
+  joinGroup (request: JoinGroupRequest, context: DecisionContext): CoordinatorResult<ClassicOutcome<JoinGroupResponse>> {
+    checkGroupId(request.groupId, this.#config)
+    const groupCount = this.#groups.size + this.#classic.size
+    return this.#applyClassic(request.groupId, decideJoinGroup(request, this.#classicEnv(request.groupId, context.nowMs), groupCount))
+  }
+
+  syncGroup (request: SyncGroupRequest, context: DecisionContext): CoordinatorResult<ClassicOutcome<SyncGroupResponse>> {
+    checkGroupId(request.groupId, this.#config)
+    return this.#applyClassic(request.groupId, decideSyncGroup(request, this.#classicEnv(request.groupId, context.nowMs)))
+  }
+
+  classicHeartbeat (request: ClassicHeartbeatRequest, context: DecisionContext): CoordinatorResult<ClassicOutcome<ClassicHeartbeatResponse>> {
+    checkGroupId(request.groupId, this.#config)
+    return this.#applyClassic(request.groupId, decideClassicHeartbeat(request, this.#classicEnv(request.groupId, context.nowMs)))
+  }
+
+  leaveGroup (request: LeaveGroupRequest, context: DecisionContext): CoordinatorResult<ClassicOutcome<LeaveGroupResponse>> {
+    checkGroupId(request.groupId, this.#config)
+    return this.#applyClassic(request.groupId, decideLeaveGroup(request, this.#classicEnv(request.groupId, context.nowMs)))
+  }
+
+  /** The timeouts of every classic group (sessions, join and sync phases): records and the answers they release. */
+  classicTick (context: DecisionContext): CoordinatorResult<ClassicTickOutcome> {
+    const records: GroupRecord[] = []
+    const joins: ClassicTickOutcome['joins'][number][] = []
+    const syncs: ClassicTickOutcome['syncs'][number][] = []
+    const expiredMembers: ClassicExpiry[] = []
+    for (const groupId of [...this.#classic.keys()]) {
+      const group = this.#classic.get(groupId) as ClassicGroup
+      const decision = tickClassicGroup(group, this.#classicEnv(groupId, context.nowMs))
+      this.#applyClassic(groupId, decision)
+      records.push(...decision.records)
+      joins.push(...decision.response.joins)
+      syncs.push(...decision.response.syncs)
+      expiredMembers.push(...decision.expired)
+    }
+    return { records, response: { reply: undefined, awaitingMemberId: '', joins, syncs, expiredMembers } }
+  }
+
+  /** DescribeGroups (key 15): a classic group as Kafka describes it; GROUP_ID_NOT_FOUND for a KIP-848 group. */
+  describeClassicGroup (groupId: string): ClassicGroupDescription {
+    const persisted = this.#groups.get(groupId)
+    const classic = this.#classic.get(groupId)
+    if (classic === undefined) {
+      if (persisted === undefined) throw new GregorError(ErrorCode.GROUP_ID_NOT_FOUND, `group ${groupId} does not exist`)
+      // A group holding only offsets (simple commits) is an empty classic group to Kafka's tools.
+      if (persisted.groupType !== 'classic' && (persisted.groupEpoch > 0 || persisted.members.size > 0)) {
+        throw new GregorError(ErrorCode.GROUP_ID_NOT_FOUND, `group ${groupId} is not a classic group`)
+      }
+      return { groupId, state: 'empty', protocolType: '', protocolName: '', members: [] }
+    }
+    const stable = classic.state === 'stable'
+    return {
+      groupId,
+      state: classic.state,
+      protocolType: classic.protocolType,
+      protocolName: stable ? classic.protocolName : '',
+      members: [...classic.members.values()].map((member) => ({
+        memberId: member.memberId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        metadata: stable ? classic.metadataOf(member) : new Uint8Array(0),
+        assignment: stable ? member.assignment : new Uint8Array(0),
+      })),
+    }
   }
 
   #offsetEnv (groupId: string, context: DecisionContext): OffsetEnv {
@@ -128,12 +260,23 @@ export class GroupCoordinatorShard {
   }
 
   listGroups (): ListedGroup[] {
-    return [...this.#groups.values()]
-      .sort((a, b) => compareStrings(a.groupId, b.groupId))
-      .map((group) => ({ groupId: group.groupId, groupType: group.groupType, state: group.state }))
+    const ids = new Set([...this.#groups.keys(), ...this.#classic.keys()])
+    return [...ids].sort(compareStrings).map((groupId): ListedGroup => {
+      const classic = this.#classic.get(groupId)
+      if (classic !== undefined) return { groupId, groupType: 'classic', state: classic.state, protocolType: classic.protocolType }
+      const group = this.#groups.get(groupId) as ConsumerGroupState
+      return { groupId, groupType: group.groupType, state: group.state }
+    })
   }
 
   describeGroup (groupId: string): DescribedGroup {
+    const classic = this.#classic.get(groupId)
+    if (classic !== undefined) {
+      return {
+        groupId, groupType: 'classic', state: classic.state, groupEpoch: classic.generationId, assignmentEpoch: classic.generationId,
+        assignorName: classic.protocolName, members: describeClassicMembers(classic),
+      }
+    }
     const group = this.#groups.get(groupId)
     if (group === undefined) throw new GregorError(ErrorCode.GROUP_ID_NOT_FOUND, `group ${groupId} does not exist`)
     return {
@@ -180,8 +323,9 @@ export class GroupCoordinatorShard {
       if (group === undefined || deleted.has(groupId)) {
         return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `group ${groupId} does not exist` }
       }
-      if (group.members.size > 0) {
-        return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP, errorMessage: `group ${groupId} has ${group.members.size} members` }
+      const members = group.members.size + (this.#classic.get(groupId)?.members.size ?? 0)
+      if (members > 0) {
+        return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP, errorMessage: `group ${groupId} has ${members} members` }
       }
       deleted.add(groupId)
       records.push(...groupTombstones(group))
@@ -214,7 +358,7 @@ export class GroupCoordinatorShard {
           records.push(...bumpAndReassign(group, group.members, group.targets, context, this.#config))
           reassignedGroups.push(group.groupId)
         }
-      } else if (checkRetention) {
+      } else if (checkRetention && !this.#classic.has(group.groupId)) {
         const expired = this.#expiredOffsets(group, nowMs)
         expiredOffsets += expired.length
         records.push(...(expired.length === group.offsetCount ? groupTombstones(group) : expired))

@@ -17,7 +17,7 @@
 import { ErrorCode, GregorError } from '@gregor/common'
 import type { CoordinatorConfig } from './coordinator-config.js'
 import type {
-  CoordinatorResult, DecisionContext, FetchedOffset, OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse,
+  CoordinatorResult, DecisionContext, FetchedOffset, GroupType, OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse,
   OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, PartitionResult,
   ResetOffsetsRequest,
 } from './coordinator-types.js'
@@ -59,15 +59,18 @@ function checkMemberCommit (request: OffsetCommitRequest, group: ConsumerGroupSt
   }
 }
 
-/** The records of committing `partitions` (a group record first when the group is new); per-partition results. */
-function commitPartitions (
-  groupId: string, partitions: readonly OffsetCommitPartition[], env: OffsetEnv,
+/**
+ * The records of committing `partitions` (a group record first when the group is new, of `groupType`: a classic
+ * group's first commit may come before its first generation is persisted); per-partition results.
+ */
+export function commitPartitions (
+  groupId: string, partitions: readonly OffsetCommitPartition[], env: OffsetEnv, groupType: GroupType = 'consumer',
 ): CoordinatorResult<OffsetCommitResponse> {
   const { config, context } = env
   const records: GroupRecord[] = []
   if (env.group === undefined) {
     checkGroupCapacity(env.groupCount, config, groupId)
-    records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: 0, groupType: 'consumer' } })
+    records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: 0, groupType } })
   }
   const results: PartitionResult[] = []
   for (const p of partitions) {
