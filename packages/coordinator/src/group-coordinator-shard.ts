@@ -30,7 +30,7 @@ import {
   type LeaveGroupResponse, type SyncGroupRequest, type SyncGroupResponse, defaultClassicGroupConfig,
 } from './classic-group.js'
 import {
-  type ClassicDecision, type ClassicEnv, type ClassicExpiry, type ClassicOutcome, checkClassicOffsetCommit, classicGroupOf,
+  type ClassicDecision, type ClassicEnv, type ClassicExpiry, type ClassicOutcome, type Delivery, checkClassicOffsetCommit, classicGroupOf,
   decideClassicHeartbeat, decideJoinGroup, decideLeaveGroup, decideSyncGroup, tickClassicGroup,
 } from './classic-group-decisions.js'
 import { describeClassicMembers } from './consumer-protocol.js'
@@ -53,8 +53,15 @@ export interface GroupCoordinatorShardOptions {
   readonly classic?: Partial<ClassicGroupConfig>
 }
 
+/** A delivery of the tick, which spans groups. */
+export interface GroupDelivery<Response> extends Delivery<Response> {
+  readonly groupId: string
+}
+
 /** What the periodic work of classic groups did: answers owed to waiting requests, and who was removed. */
-export interface ClassicTickOutcome extends ClassicOutcome<undefined> {
+export interface ClassicTickOutcome {
+  readonly joins: readonly GroupDelivery<JoinGroupResponse>[]
+  readonly syncs: readonly GroupDelivery<SyncGroupResponse>[]
   readonly expiredMembers: readonly ClassicExpiry[]
 }
 
@@ -212,19 +219,19 @@ export class GroupCoordinatorShard {
   /** The timeouts of every classic group (sessions, join and sync phases): records and the answers they release. */
   classicTick (context: DecisionContext): CoordinatorResult<ClassicTickOutcome> {
     const records: GroupRecord[] = []
-    const joins: ClassicTickOutcome['joins'][number][] = []
-    const syncs: ClassicTickOutcome['syncs'][number][] = []
+    const joins: GroupDelivery<JoinGroupResponse>[] = []
+    const syncs: GroupDelivery<SyncGroupResponse>[] = []
     const expiredMembers: ClassicExpiry[] = []
     for (const groupId of [...this.#classic.keys()]) {
       const group = this.#classic.get(groupId) as ClassicGroup
       const decision = tickClassicGroup(group, this.#classicEnv(groupId, context.nowMs))
       this.#applyClassic(groupId, decision)
       records.push(...decision.records)
-      joins.push(...decision.response.joins)
-      syncs.push(...decision.response.syncs)
+      joins.push(...decision.response.joins.map((delivery) => ({ groupId, ...delivery })))
+      syncs.push(...decision.response.syncs.map((delivery) => ({ groupId, ...delivery })))
       expiredMembers.push(...decision.expired)
     }
-    return { records, response: { reply: undefined, awaitingMemberId: '', joins, syncs, expiredMembers } }
+    return { records, response: { joins, syncs, expiredMembers } }
   }
 
   /** DescribeGroups (key 15): a classic group as Kafka describes it; GROUP_ID_NOT_FOUND for a KIP-848 group. */

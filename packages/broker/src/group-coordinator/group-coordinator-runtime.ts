@@ -12,21 +12,29 @@
  * saw (so nothing it replays can still be truncated away), replays every record into a fresh shard → active →
  * leadership lost, or a new leader epoch, or a failed write → unloaded (NOT_COORDINATOR), reloaded if still leader.
  *
+ * Classic groups (JoinGroup/SyncGroup): a JoinGroup or SyncGroup may wait for other members; the runtime parks it
+ * (`ClassicWaiters`) and answers it when a later decision, or the tick's timeouts, deliver its answer. A parked request
+ * of a partition that unloads is answered NOT_COORDINATOR (the member finds the new coordinator and rejoins).
+ *
  * Pure decisions live in @gregor/coordinator; this module holds no group logic. Clock, timers and ids are injected.
  */
 import {
   type Clock, ErrorCode, GregorError, isGregorError, type Logger, type TimerHandle, type Timers, offset as toOffset,
 } from '@gregor/common'
 import {
+  type ClassicGroupConfig, type ClassicGroupDescription, type ClassicHeartbeatRequest, type ClassicHeartbeatResponse,
+  type ClassicOutcome, type JoinGroupRequest, type JoinGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse,
+  type SyncGroupRequest, type SyncGroupResponse,
   CONSUMER_OFFSETS_TOPIC, type CoordinatorConfig, type CoordinatorResult, type DecisionContext, type DescribedGroup,
   GroupCoordinatorShard, type GroupResult, type HeartbeatRequest, type HeartbeatResponse, type ListedGroup,
   type OffsetCommitRequest, type OffsetCommitResponse, type OffsetDeleteRequest, type OffsetDeleteResponse,
-  type OffsetFetchRequest, type OffsetFetchResponse, type ResetOffsetsRequest, type TickReport, type TopicsView, checkGroupId, decodeGroupRecord,
+  type OffsetFetchRequest, type OffsetFetchResponse, type ResetOffsetsRequest, type TickReport, type ClassicTickOutcome, type TopicsView, checkGroupId, decodeGroupRecord,
   groupPartition,
 } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
 import { parseBatch, walkBatches } from '@gregor/records'
 import type { PartitionLog } from '@gregor/storage'
+import { ClassicWaiters } from './classic-waiters.js'
 import { CoordinatorPartition } from './coordinator-partition.js'
 
 /** What the runtime needs from the replica manager for one partition of `__consumer_offsets`. */
@@ -40,6 +48,8 @@ export interface OffsetsReplicaView {
 export interface GroupCoordinatorRuntimeDeps {
   readonly brokerId: number
   readonly config: CoordinatorConfig
+  /** The classic group protocol's settings (Kafka's defaults when omitted). */
+  readonly classicConfig?: Partial<ClassicGroupConfig>
   readonly offsetsTopicNumPartitions: number
   /** `segment.bytes` of `__consumer_offsets` (Kafka `offsets.topic.segment.bytes`). */
   readonly offsetsTopicSegmentBytes: number
@@ -74,6 +84,7 @@ export class GroupCoordinatorRuntime {
   #creatingTopic: Promise<void> | undefined
   #closed = false
   #metadataChain: Promise<void> = Promise.resolve()
+  readonly #waiters = new ClassicWaiters()
 
   constructor (deps: GroupCoordinatorRuntimeDeps) {
     this.#deps = deps
@@ -152,6 +163,67 @@ export class GroupCoordinatorRuntime {
     return await this.#run(request.groupId, (shard, context) => shard.resetOffsets(request, context))
   }
 
+  // ---- the classic group protocol ----
+
+  async joinGroup (request: JoinGroupRequest): Promise<JoinGroupResponse> {
+    const response = await this.#runClassic(request.groupId, 'join', (shard, context) => shard.joinGroup(request, context))
+    if (response.errorCode === '' && response.leader === response.memberId) {
+      this.#log.info({ groupId: request.groupId, generationId: response.generationId, members: response.members.length, protocol: response.protocolName }, 'classic generation started')
+    }
+    return response
+  }
+
+  async syncGroup (request: SyncGroupRequest): Promise<SyncGroupResponse> {
+    return await this.#runClassic(request.groupId, 'sync', (shard, context) => shard.syncGroup(request, context))
+  }
+
+  async classicHeartbeat (request: ClassicHeartbeatRequest): Promise<ClassicHeartbeatResponse> {
+    return await this.#runClassic(request.groupId, undefined, (shard, context) => shard.classicHeartbeat(request, context))
+  }
+
+  async leaveGroup (request: LeaveGroupRequest): Promise<LeaveGroupResponse> {
+    const response = await this.#runClassic(request.groupId, undefined, (shard, context) => shard.leaveGroup(request, context))
+    for (const member of response.members) {
+      if (member.errorCode === '') this.#log.info({ groupId: request.groupId, memberId: member.memberId }, 'member left')
+    }
+    return response
+  }
+
+  async describeClassicGroup (groupId: string): Promise<ClassicGroupDescription> {
+    return await this.#run(groupId, (shard) => ({ records: [], response: shard.describeClassicGroup(groupId) }))
+  }
+
+  /**
+   * Runs a classic decision. Its caller's answer is the decision's reply, or, when it waits, what a delivery to it
+   * brings later (`kind` says which of its requests waits). Deliveries go out once the decision's records commit.
+   */
+  async #runClassic<Reply> (
+    groupId: string, kind: 'join' | 'sync' | undefined,
+    decide: (shard: GroupCoordinatorShard, context: DecisionContext) => CoordinatorResult<ClassicOutcome<Reply>>,
+  ): Promise<Reply> {
+    let parked: Promise<Reply> | undefined
+    let partitionIndex = -1
+    const outcome = await this.#run(groupId, (shard, context) => {
+      const result = decide(shard, context)
+      const waiting = result.response.reply === undefined && kind !== undefined
+      partitionIndex = this.#partitionOf(groupId)
+      if (waiting) parked = this.#waiters.park(partitionIndex, groupId, result.response.awaitingMemberId, kind) as Promise<Reply>
+      return result
+    }).catch((error: unknown) => {
+      // The decision's write failed: its own parked request fails with it (the unload answers the others).
+      if (parked !== undefined) this.#waiters.failPartition(partitionIndex, error)
+      throw error
+    })
+    this.#waiters.deliver(groupId, outcome)
+    if (outcome.reply !== undefined) return outcome.reply
+    if (parked === undefined) throw new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'a classic request waits without a waiter')
+    return await parked
+  }
+
+  #partitionOf (groupId: string): number {
+    return groupPartition(groupId, this.#deps.image().topic(CONSUMER_OFFSETS_TOPIC)?.partitionCount ?? 1)
+  }
+
   async describeGroup (groupId: string): Promise<DescribedGroup> {
     return await this.#run(groupId, (shard) => ({ records: [], response: shard.describeGroup(groupId) }))
   }
@@ -222,11 +294,13 @@ export class GroupCoordinatorRuntime {
   #unload (partition: CoordinatorPartition, reason: string): void {
     if (this.#partitions.get(partition.partition) === partition) this.#partitions.delete(partition.partition)
     partition.unload()
+    this.#waiters.failPartition(partition.partition, new GregorError(ErrorCode.NOT_COORDINATOR,
+      `this broker no longer coordinates __consumer_offsets-${partition.partition}`))
     this.#log.info({ partition: partition.partition, leaderEpoch: partition.leaderEpoch, groups: partition.shard.groupCount, reason }, 'coordinator unloaded')
   }
 
   #load (index: number, leaderEpoch: number): void {
-    const shard = new GroupCoordinatorShard({ config: this.#deps.config, newMemberId: this.#deps.newMemberId })
+    const shard = new GroupCoordinatorShard({ config: this.#deps.config, newMemberId: this.#deps.newMemberId, classic: this.#deps.classicConfig })
     const partition = new CoordinatorPartition({
       partition: index, leaderEpoch, shard, append: async (records) => { await this.#deps.append(index, records) }, logger: this.#log,
     })
@@ -308,6 +382,7 @@ export class GroupCoordinatorRuntime {
     const context = this.#context()
     for (const partition of this.#partitions.values()) {
       if (partition.status !== 'active') continue
+      this.#tickClassic(partition, context)
       let result: CoordinatorResult<TickReport>
       try {
         result = partition.shard.tick(context)
@@ -323,6 +398,25 @@ export class GroupCoordinatorRuntime {
         // The failure handler has logged it and reloads the partition.
       })
     }
+  }
+
+  /** Classic groups' timeouts: their records are written and the answers they release go out once committed. */
+  #tickClassic (partition: CoordinatorPartition, context: DecisionContext): void {
+    let result: CoordinatorResult<ClassicTickOutcome>
+    try {
+      result = partition.shard.classicTick(context)
+    } catch (error) {
+      this.#log.error({ partition: partition.partition, err: error }, 'classic group tick failed')
+      return
+    }
+    const outcome = result.response
+    if (result.records.length === 0 && outcome.joins.length === 0 && outcome.syncs.length === 0) return
+    for (const expired of outcome.expiredMembers) this.#log.info({ ...expired }, 'member expired')
+    partition.complete(result, context.nowMs, (error) => { this.#onWriteFailure(partition, error) }).then((delivered) => {
+      this.#waiters.deliverAll(delivered)
+    }, () => {
+      // The failure handler has logged it; the unload answers the parked requests.
+    })
   }
 
   async close (): Promise<void> {
