@@ -9,7 +9,7 @@ import { ErrorCode, GregorError, type Logger } from '@gregor/common'
 import type { BrokerNode } from '../../broker-node.js'
 import { controllerAdminApi } from './controller-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
-import type { KafkaGroupApi } from './kafka-group-api.js'
+import { coordinatorGroupApi } from './coordinator-group-api.js'
 import { MetadataImageApi } from './metadata-image-api.js'
 import { ReplicaDataApi } from './replica-data-api.js'
 
@@ -33,7 +33,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
     }),
     data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds }),
     admin: controllerAdminApi(deps),
-    groups: {} as KafkaGroupApi, // groups helper: replace
+    groups: coordinatorGroupApi({ runtime: node.groups, image: () => node.image, listenerName: deps.listenerName }),
   }
 }
 
