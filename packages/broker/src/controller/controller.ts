@@ -96,6 +96,12 @@ export function errorFields (error: unknown): { errorCode: string; errorMessage:
   return { errorCode, errorMessage: error.message }
 }
 
+/** The answer of a topic request that failed as a whole (not the controller, proposal dropped): each topic fails so. */
+function everyTopicFailed (names: readonly string[], error: unknown): { topics: gregor.cluster.ITopicResult[] } {
+  const fields = errorFields(error)
+  return { topics: names.map((name) => ({ name, ...fields })) }
+}
+
 /** A preferred-election outcome as the wire names it (Kafka's error names). */
 function electionOutcome (outcome: Exclude<PreferredElectionOutcome, 'deferred'>): string {
   switch (outcome) {
@@ -318,8 +324,7 @@ export class Controller {
         }
       })
     } catch (error) {
-      const fields = errorFields(error)
-      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+      return everyTopicFailed(specs.map((spec) => spec.name ?? ''), error)
     }
   }
 
@@ -346,8 +351,7 @@ export class Controller {
         }
       })
     } catch (error) {
-      const fields = errorFields(error)
-      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+      return everyTopicFailed(specs.map((spec) => spec.name ?? ''), error)
     }
   }
 
@@ -408,8 +412,7 @@ export class Controller {
         }
       })
     } catch (error) {
-      const fields = errorFields(error)
-      return { topics: names.map((name) => ({ name, ...fields })) }
+      return everyTopicFailed(names, error)
     }
   }
 
