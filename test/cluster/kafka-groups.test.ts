@@ -4,7 +4,9 @@
  * - two kcat (librdkafka) balanced consumers `-G group topic` split the partitions, each reads only its own, and
  *   their commits are visible through OffsetFetch;
  * - a KafkaJS consumer group of two members with `eachMessage` splits the partitions and commits; `gregor groups
- *   describe` (gRPC) shows the classic group's committed offsets.
+ *   describe` (gRPC) shows the classic group's committed offsets;
+ * - kill -9 of the group's coordinator: classic membership is in memory, so the members rejoin at the new
+ *   coordinator, at a later generation (generations are persisted), and the group goes on.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs'
@@ -193,4 +195,50 @@ describe('Kafka consumer groups on a three-broker cluster', () => {
     expect(document.groupType.toLowerCase()).toBe('classic')
     expect(new Map(document.offsets.filter((row) => row.topic === topic).map((row) => [row.partition, row.currentOffset]))).toEqual(ends)
   }, 180_000)
+
+  test('the coordinator\'s broker is killed: the KafkaJS members rejoin at the new coordinator and go on; commits reach the end', async () => {
+    const topic = 'kafka-groups-failover'
+    const groupId = 'kafkajs-failover'
+    await createTopic(topic, 4)
+    const values = new Set<string>()
+    const joins: Array<{ name: string; partitions: number[] }> = []
+    const consumers: Consumer[] = []
+    try {
+      for (const name of ['a', 'b']) {
+        const consumer = kafkaJs(`failover-${name}`).consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 20_000 })
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          joins.push({ name, partitions: [...(event.payload.memberAssignment[topic] ?? [])] })
+        })
+        await consumer.connect()
+        await consumer.subscribe({ topics: [topic], fromBeginning: true })
+        await consumer.run({ eachMessage: async ({ message }: EachMessagePayload) => { values.add(message.value?.toString() ?? '') } })
+        consumers.push(consumer)
+      }
+      const splitSince = (index: number): boolean => {
+        const latest = new Map(joins.slice(index).map((join) => [join.name, join.partitions]))
+        const [a, b] = [latest.get('a') ?? [], latest.get('b') ?? []]
+        return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2,3'
+      }
+      await until(() => splitSince(0), 60_000, () => `joins ${JSON.stringify(joins)}`)
+      await produce(topic, 100, 'before')
+      await until(() => values.size >= 100, 60_000, () => `received ${values.size}`)
+
+      const described = await runGregor(cluster, ['groups', 'describe', '--group', groupId, '--json'])
+      const before = JSON.parse(described.stdout) as { coordinator: { id: number }; groupEpoch: number }
+      const coordinatorId = before.coordinator.id
+      const joinsBefore = joins.length
+      await cluster.kill(coordinatorId, 'SIGKILL')
+      await produce(topic, 100, 'after')
+      // Membership was in memory: both members rejoin at the new coordinator (a later generation) and split again.
+      await until(() => splitSince(joinsBefore) && new Set(joins.slice(joinsBefore).map((j) => j.name)).size === 2, 90_000,
+        () => `joins ${JSON.stringify(joins)}`)
+      await until(() => values.size >= 200, 60_000, () => `received ${values.size}`)
+      const after = JSON.parse((await runGregor(cluster, ['groups', 'describe', '--group', groupId, '--json'])).stdout) as { coordinator: { id: number }; groupEpoch: number }
+      expect(after.coordinator.id).not.toBe(coordinatorId)
+      expect(after.groupEpoch).toBeGreaterThan(before.groupEpoch)
+    } finally {
+      for (const consumer of consumers) await consumer.disconnect()
+    }
+    expect(await committed(groupId, topic)).toEqual(await endOffsets(topic))
+  }, 240_000)
 })
