@@ -108,7 +108,7 @@ describe('BrokerNode: three nodes in one process', () => {
 
     for (let i = 0; i < 5; i++) {
       for (const partition of [0, 1]) {
-        const response = await leaderOf(partition).replicas.produce({ acks: -1, timeoutMs: 10_000, partitions: [{ topic: 't', partition, records: records(`v${i}`) }] })
+        const response = await leaderOf(partition).replicas.produce({ acks: -1, timeoutMs: 10_000, partitions: [{ topic: 't', partition, topicId: '', records: records(`v${i}`) }] })
         expect(response.partitions?.[0]).toMatchObject({ errorCode: '', baseOffset: i })
       }
     }
@@ -123,7 +123,7 @@ describe('BrokerNode: three nodes in one process', () => {
     expect(c.node(nodeId(1)).image.partitionsLedBy(victim.nodeId)).toEqual([])
     await c.stop(victim.nodeId)
     c.machines.get(victim.nodeId)?.raftStore.crash()
-    const more = await leaderOf(0).replicas.produce({ acks: 1, timeoutMs: 10_000, partitions: [{ topic: 't', partition: 0, records: records('while down') }] })
+    const more = await leaderOf(0).replicas.produce({ acks: 1, timeoutMs: 10_000, partitions: [{ topic: 't', partition: 0, topicId: '', records: records('while down') }] })
     expect(more.partitions?.[0]).toMatchObject({ errorCode: '', baseOffset: 5 })
 
     const restarted = await c.start(victim.nodeId)

@@ -12,6 +12,7 @@ import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
 import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
 import type { QuorumStatusView } from './metadata-quorum.js'
 import type { BrokerMetrics, ClientApi } from './metrics/index.js'
+import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from './replica/index.js'
 
 
 /** What the client API needs from the rest of the broker. */
@@ -23,9 +24,9 @@ export interface ClientServiceDeps {
   readonly deleteTopics: (request: gregor.cluster.DeleteTopicsRequest) => Promise<gregor.cluster.DeleteTopicsResponse.$Properties>
   /** More partitions (increase only), forwarded to the controller. */
   readonly createPartitions: (request: gregor.cluster.CreatePartitionsRequest) => Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
-  readonly produce: (request: gregor.cluster.ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
-  readonly fetch: (request: gregor.cluster.FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
-  readonly listOffsets: (request: gregor.cluster.ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
+  readonly produce: (request: ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
+  readonly fetch: (request: FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
+  readonly listOffsets: (request: ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
   /** A producer id for an idempotent producer; throws a GregorError when none can be given now. */
   readonly initProducerId: () => { producerId: number; producerEpoch: number }
   /** Request latency, errors and bytes in/out (absent: nothing is measured). */
@@ -44,12 +45,12 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
     createPartitions: unary(timed('create_partitions', deps.createPartitions)),
     produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
-      const response = await deps.produce(request)
+      const response = await deps.produce(produceRequestFromWire(request))
       metrics?.produced(request.partitions, response.partitions ?? [])
       return response
     })),
     fetch: unary(timed('fetch', async (request: gregor.cluster.FetchRequest) => {
-      const response = await deps.fetch(request)
+      const response = await deps.fetch(fetchRequestFromWire(request))
       metrics?.fetched(response.partitions ?? [])
       return response
     })),
@@ -62,12 +63,61 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
       }
     })),
     listOffsets: unary(timed('list_offsets', async (request: gregor.cluster.ListOffsetsRequest) => {
-      const response = await deps.listOffsets(request)
+      const response = await deps.listOffsets(listOffsetsRequestFromWire(request))
       metrics?.answered('list_offsets', response.partitions ?? [])
       return response
     })),
   }
   server.addService(serviceDefinition(clientMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
+}
+
+// ---- the wire edge of the data plane: protobuf objects in, domain requests out ----
+// Proto3 cannot tell an absent scalar from its zero: an absent field reads as the protocol's documented default
+// (acks 0, offset 0, epoch 0, no topic id), decided here once. A partition that names no topic is malformed and the
+// whole request is refused (INVALID_ARGUMENT), rather than answered as some partition of topic ''.
+
+function topicOf (topic: string | null | undefined, what: string): string {
+  if (typeof topic !== 'string' || topic === '') throw new GregorError(ErrorCode.INVALID_REQUEST, `${what}: a partition names no topic`)
+  return topic
+}
+
+/** A protobuf count or offset (int64 may arrive as a Long) as a number; absent is `absent`. */
+function numberOf (value: number | { toNumber (): number } | null | undefined, absent: number): number {
+  if (value === null || value === undefined) return absent
+  return typeof value === 'number' ? value : value.toNumber()
+}
+
+export function produceRequestFromWire (request: gregor.cluster.ProduceRequest.$Properties): ProduceRequest {
+  return {
+    acks: numberOf(request.acks, 0),
+    timeoutMs: numberOf(request.timeoutMs, 0),
+    partitions: (request.partitions ?? []).map((p) => ({
+      topic: topicOf(p.topic, 'produce'), partition: numberOf(p.partition, 0), topicId: p.topicId ?? '', records: p.records ?? new Uint8Array(0),
+    })),
+  }
+}
+
+export function fetchRequestFromWire (request: gregor.cluster.FetchRequest.$Properties): FetchRequest {
+  return {
+    maxWaitMs: numberOf(request.maxWaitMs, 0),
+    minBytes: numberOf(request.minBytes, 0),
+    maxBytes: numberOf(request.maxBytes, 0),
+    partitions: (request.partitions ?? []).map((p) => ({
+      topic: topicOf(p.topic, 'fetch'), partition: numberOf(p.partition, 0), topicId: p.topicId ?? '',
+      fetchOffset: numberOf(p.fetchOffset, 0), partitionMaxBytes: numberOf(p.partitionMaxBytes, 0),
+      currentLeaderEpoch: numberOf(p.currentLeaderEpoch, -1),
+    })),
+  }
+}
+
+/** The gRPC ListOffsets has no leader-epoch fencing (no field for it): -1. */
+export function listOffsetsRequestFromWire (request: gregor.cluster.ListOffsetsRequest.$Properties): ListOffsetsRequest {
+  return {
+    partitions: (request.partitions ?? []).map((p) => ({
+      topic: topicOf(p.topic, 'list offsets'), partition: numberOf(p.partition, 0), topicId: p.topicId ?? '',
+      timestamp: numberOf(p.timestamp, -1), currentLeaderEpoch: -1,
+    })),
+  }
 }
 
 /** Wraps a handler: GregorErrors that escape become INVALID_ARGUMENT/UNAVAILABLE statuses, never a crash. */

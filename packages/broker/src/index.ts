@@ -19,3 +19,5 @@ export {
 export { ReplicaManager, defaultReplicationConfig, type ReplicaFetchSession, type ReplicaFetchTransport, type ReplicationConfig } from './replica/index.js'
 export { GroupCoordinatorRuntime, appendCoordinatorRecords, offsetsReplicaOf } from './group-coordinator/index.js'
 export { ProducerIdAllocator } from './producer-id-allocator.js'
+// The gRPC ClientService's wire edge of the data plane (the simulation's clients speak the same protobuf shapes).
+export { fetchRequestFromWire, listOffsetsRequestFromWire, produceRequestFromWire } from './client-service.js'

@@ -11,6 +11,7 @@
 import { ErrorCode, GregorError, type Rng, nodeId, seededRng } from '@gregor/common'
 import {
   BrokerNode, type Controller, type ControllerChannel, type ReplicaFetchSession, type ReplicaFetchTransport, type ReplicaManager,
+  fetchRequestFromWire, produceRequestFromWire,
 } from '@gregor/broker'
 import type { MetadataImage } from '@gregor/metadata'
 import { type GrpcMethod, controllerMethods, type gregor } from '@gregor/protocol'
@@ -145,11 +146,11 @@ export class SimBroker {
       image: () => parts.image,
       initProducerId: async () => parts.producerIds.allocate(),
       produce: async (request) => {
-        const response = await parts.replicas.produce(request)
+        const response = await parts.replicas.produce(produceRequestFromWire(request))
         if ((response.partitions ?? []).every((result) => (result.errorCode ?? '') === '')) this.#options.onProduceAcknowledged?.()
         return response
       },
-      fetch: async (request) => await parts.replicas.fetch(request),
+      fetch: async (request) => await parts.replicas.fetch(fetchRequestFromWire(request)),
       findCoordinator: async (groupId) => await parts.groups.findCoordinator(groupId),
       heartbeat: async (request) => await parts.groups.heartbeat(request),
       commitOffsets: async (request) => await parts.groups.commitOffsets(request),

@@ -24,7 +24,7 @@ export function offsetsReplicaOf (replicas: ReplicaManager, partition: number): 
 /** Appends through the leader's normal acks=all path: resolves once the records are committed. */
 export async function appendCoordinatorRecords (replicas: ReplicaManager, partition: number, records: Buffer): Promise<void> {
   const response = await replicas.produce({
-    acks: -1, timeoutMs: coordinatorWriteTimeoutMs, partitions: [{ topic: CONSUMER_OFFSETS_TOPIC, partition, records }],
+    acks: -1, timeoutMs: coordinatorWriteTimeoutMs, partitions: [{ topic: CONSUMER_OFFSETS_TOPIC, partition, topicId: '', records }],
   }, { internalTopicsAllowed: true })
   const result = response.partitions?.[0]
   if (result === undefined) throw new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no produce result')

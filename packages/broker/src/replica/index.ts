@@ -9,6 +9,7 @@ export {
   type ReplicationConfig, defaultReplicationConfig, replicationConfigProblems, validateReplicationConfig,
 } from './replication-config.js'
 export type {
-  FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, ProduceRequest, ProduceResponse,
-  ReplicaFetchRequest, ReplicaFetchResponse,
+  FetchPartitionRequest, FetchRequest, FetchResponse, ListOffsetsPartitionRequest, ListOffsetsRequest, ListOffsetsResponse,
+  OffsetForLeaderEpochPartitionRequest, OffsetForLeaderEpochPartitionResult, ProducePartitionRequest, ProduceRequest,
+  ProduceResponse, ReplicaFetchRequest, ReplicaFetchResponse,
 } from './leader-requests.js'

@@ -61,7 +61,7 @@ describe('LeaderRequests: topic ids (KIP-516)', () => {
   test('produce naming another incarnation appends nothing; the current id or none appends', async () => {
     const { requests, replica } = await leader()
     const produce = async (topicId: string | undefined): Promise<{ errorCode?: string | null; baseOffset?: number | null }> => {
-      const response = await requests.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records: records(), ...(topicId === undefined ? {} : { topicId }) }] })
+      const response = await requests.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records: records(), topicId: topicId ?? '' }] })
       return response.partitions?.[0] ?? {}
     }
     expect(await produce(DELETED_ID)).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, baseOffset: -1 })
@@ -83,7 +83,7 @@ describe('LeaderRequests: topic ids (KIP-516)', () => {
       return response.partitions?.[0]?.errorCode
     }
     const listOffsets = async (topicId: string): Promise<string | null | undefined> =>
-      (await requests.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId }] })).partitions?.[0]?.errorCode
+      (await requests.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId, currentLeaderEpoch: -1 }] })).partitions?.[0]?.errorCode
     expect(await fetch(DELETED_ID)).toBe(ErrorCode.UNKNOWN_TOPIC_ID)
     expect(await fetch(OTHER_KNOWN_ID)).toBe(ErrorCode.INCONSISTENT_TOPIC_ID)
     expect(await fetch(CURRENT_ID)).toBe('')
@@ -95,7 +95,7 @@ describe('LeaderRequests: topic ids (KIP-516)', () => {
 
   test('a follower of another incarnation gets no records and does not count for the high watermark', async () => {
     const { requests, replica } = await leader()
-    expect((await requests.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records: records() }] })).partitions?.[0]?.errorCode).toBe('')
+    expect((await requests.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, topicId: '', records: records() }] })).partitions?.[0]?.errorCode).toBe('')
     const replicaFetch = (topicId: string, fetchOffset: number, brokerEpoch?: number): ReplicaFetchRequest => ({
       replicaId: 2, maxWaitMs: 0, minBytes: 0, maxBytes: 1024 * 1024, ...(brokerEpoch === undefined ? {} : { brokerEpoch }),
       partitions: [{ topic: TOPIC, partition: 0, fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: 0, logStartOffset: 0, topicId }],
@@ -124,7 +124,7 @@ describe('LeaderRequests: topic ids (KIP-516)', () => {
     const { host } = await leader()
     const { topicIdKnown: _unused, ...withoutImage } = host
     const requests = new LeaderRequests(withoutImage)
-    const response = await requests.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: OTHER_KNOWN_ID }] })
+    const response = await requests.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: OTHER_KNOWN_ID, currentLeaderEpoch: -1 }] })
     expect(response.partitions?.[0]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID)
   })
 })

@@ -30,18 +30,85 @@ import type { ReplicationConfig } from './replication-config.js'
 
 type Cluster = typeof gregor.cluster
 type Props<K extends keyof Cluster> = Cluster[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Cluster[K]>[0]> : never
-export type ProduceRequest = Props<'ProduceRequest'>
 export type ProduceResponse = Props<'ProduceResponse'>
 export type ProducePartitionResult = Props<'ProducePartitionResult'>
-export type FetchRequest = Props<'FetchRequest'>
 export type FetchResponse = Props<'FetchResponse'>
 export type FetchPartitionResult = Props<'FetchPartitionResult'>
-export type ListOffsetsRequest = Props<'ListOffsetsRequest'>
 export type ListOffsetsResponse = Props<'ListOffsetsResponse'>
 export type ReplicaFetchRequest = Props<'ReplicaFetchRequest'>
 export type ReplicaFetchResponse = Props<'ReplicaFetchResponse'>
 export type ReplicaFetchPartition = Props<'ReplicaFetchPartition'>
 export type ReplicaFetchPartitionResult = Props<'ReplicaFetchPartitionResult'>
+
+// Client requests in domain terms: every field given, validated where they came in (the gRPC ClientService in
+// client-service.ts, the Kafka listener's handlers, the group coordinator's own appends), so nothing below guesses a
+// default. `topicId` '' addresses the partition by name only (KIP-516: clients that do not know ids).
+
+export interface ProducePartitionRequest {
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  /** One or more RecordBatch v2, as the client built them. */
+  readonly records: Uint8Array
+}
+
+export interface ProduceRequest {
+  /** -1 (all in-sync replicas), 1 or 0; anything else is refused per partition with INVALID_REQUEST. */
+  readonly acks: number
+  readonly timeoutMs: number
+  readonly partitions: readonly ProducePartitionRequest[]
+}
+
+export interface FetchPartitionRequest {
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  readonly fetchOffset: number
+  /** 0: up to the request's `maxBytes`. */
+  readonly partitionMaxBytes: number
+  /** KIP-320: -1 for no check. */
+  readonly currentLeaderEpoch: number
+}
+
+export interface FetchRequest {
+  readonly maxWaitMs: number
+  readonly minBytes: number
+  /** 0: the broker's `fetchBytesMax`. */
+  readonly maxBytes: number
+  readonly partitions: readonly FetchPartitionRequest[]
+}
+
+export interface ListOffsetsPartitionRequest {
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  /** -2 earliest, -1 latest (the high watermark), -3 the log's largest timestamp (KIP-734), else a time in ms. */
+  readonly timestamp: number
+  /** KIP-320: -1 for no check. */
+  readonly currentLeaderEpoch: number
+}
+
+export interface ListOffsetsRequest {
+  readonly partitions: readonly ListOffsetsPartitionRequest[]
+}
+
+export interface OffsetForLeaderEpochPartitionRequest {
+  readonly topic: string
+  readonly partition: number
+  /** KIP-320: -1 for no check. */
+  readonly currentLeaderEpoch: number
+  readonly leaderEpoch: number
+}
+
+export interface OffsetForLeaderEpochPartitionResult {
+  readonly topic: string
+  readonly partition: number
+  readonly errorCode: ErrorCode | ''
+  /** The largest epoch at most the one asked that this log knows, -1 when none (Kafka's UNDEFINED_EPOCH). */
+  readonly leaderEpoch: number
+  /** Where it ends in this log (the log end for the current epoch), -1 when unknown. */
+  readonly endOffset: number
+}
 
 /** What the leader requests need from the replica manager. */
 export interface LeaderRequestsHost {
@@ -143,10 +210,9 @@ export class LeaderRequests {
    * every listener alike; only the group coordinator passes `internalTopicsAllowed`.
    */
   async produce (request: ProduceRequest, options: { internalTopicsAllowed?: boolean } = {}): Promise<ProduceResponse> {
-    const partitions = request.partitions ?? []
-    const acks = request.acks ?? -1
-    const timeoutMs = Math.min(request.timeoutMs ?? 0, this.#host.config.produceTimeoutMsMax)
-    const totalBytes = partitions.reduce((sum, p) => sum + (p.records?.byteLength ?? 0), 0)
+    const { partitions, acks } = request
+    const timeoutMs = Math.min(request.timeoutMs, this.#host.config.produceTimeoutMsMax)
+    const totalBytes = partitions.reduce((sum, p) => sum + p.records.byteLength, 0)
     let refusal: { code: ErrorCode; message: string } | undefined
     if (acks !== -1 && acks !== 0 && acks !== 1) refusal = { code: ErrorCode.INVALID_REQUEST, message: 'acks must be -1, 0 or 1' }
     if (totalBytes > this.#host.config.requestBytesMax) refusal = { code: ErrorCode.MESSAGE_TOO_LARGE, message: 'produce request larger than requestBytesMax' }
@@ -161,16 +227,16 @@ export class LeaderRequests {
   }
 
   async #producePartitions (
-    partitions: NonNullable<ProduceRequest['partitions']>, acks: number, timeoutMs: number,
+    partitions: ProduceRequest['partitions'], acks: number, timeoutMs: number,
     refusal: { code: ErrorCode; message: string } | undefined, options: { internalTopicsAllowed?: boolean },
   ): Promise<ProducePartitionResult[]> {
     return await Promise.all(partitions.map(async (p) => {
-      const base = { topic: p.topic ?? '', partition: p.partition ?? 0, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1 }
+      const base = { topic: p.topic, partition: p.partition, baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1 }
       if (refusal !== undefined) return { ...base, errorCode: refusal.code, errorMessage: refusal.message }
       if (options.internalTopicsAllowed !== true && isInternalTopicName(base.topic)) {
         return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `topic ${base.topic} is internal: clients may not produce to it` }
       }
-      return { ...base, ...await this.#producePartition(base.topic, base.partition, p.topicId ?? '', p.records ?? EMPTY, acks, timeoutMs) }
+      return { ...base, ...await this.#producePartition(base.topic, base.partition, p.topicId, p.records, acks, timeoutMs) }
     }))
   }
 
@@ -245,10 +311,9 @@ export class LeaderRequests {
 
   async fetch (request: FetchRequest): Promise<FetchResponse> {
     const { config, clock } = this.#host
-    const partitions = request.partitions ?? []
-    const maxBytes = Math.min(request.maxBytes ?? config.fetchBytesMax, config.fetchBytesMax) || config.fetchBytesMax
-    const minBytes = request.minBytes ?? 0
-    const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
+    const { partitions, minBytes } = request
+    const maxBytes = Math.min(request.maxBytes, config.fetchBytesMax) || config.fetchBytesMax
+    const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs, config.fetchMaxWaitMsMax)
     const held = { bytes: 0 }
     try {
       return await this.#fetchUntil(partitions, maxBytes, minBytes, deadlineMs, held)
@@ -258,11 +323,11 @@ export class LeaderRequests {
   }
 
   async #fetchUntil (
-    partitions: readonly Props<'FetchPartition'>[], maxBytes: number, minBytes: number, deadlineMs: number, held: { bytes: number },
+    partitions: readonly FetchPartitionRequest[], maxBytes: number, minBytes: number, deadlineMs: number, held: { bytes: number },
   ): Promise<FetchResponse> {
     const { clock } = this.#host
     for (;;) {
-      const seenHighWatermarks = partitions.map((p) => this.#host.replica(p.topic ?? '', p.partition ?? 0)?.highWatermark ?? -1)
+      const seenHighWatermarks = partitions.map((p) => this.#host.replica(p.topic, p.partition)?.highWatermark ?? -1)
       const results = await this.#readForConsumer(partitions, maxBytes, held)
       const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
       const remainingMs = deadlineMs - clock.nowMs()
@@ -274,28 +339,26 @@ export class LeaderRequests {
       this.#host.bytes.release(held.bytes)
       held.bytes = 0
       const ready = (): boolean => partitions.some((p, i) => {
-        const replica = this.#host.replica(p.topic ?? '', p.partition ?? 0)
-        return replica === undefined || replica.role !== 'leader' || otherIncarnation(replica, p.topicId ?? '') ||
+        const replica = this.#host.replica(p.topic, p.partition)
+        return replica === undefined || replica.role !== 'leader' || otherIncarnation(replica, p.topicId) ||
           replica.highWatermark > (seenHighWatermarks[i] ?? -1)
       })
-      const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
+      const keys = partitions.map((p) => `${p.topic}-${p.partition}`)
       const woken = await this.#host.delayed.wait({ kind: 'consumerFetch', keys, timeoutMs: remainingMs, ready })
       if (!woken) return { partitions: await this.#readForConsumer(partitions, maxBytes, held) }
     }
   }
 
   /** Reads each partition below its HW; the bytes read are added to `held` (the caller releases them). */
-  async #readForConsumer (partitions: readonly Props<'FetchPartition'>[], maxBytes: number, held: { bytes: number }): Promise<FetchPartitionResult[]> {
+  async #readForConsumer (partitions: readonly FetchPartitionRequest[], maxBytes: number, held: { bytes: number }): Promise<FetchPartitionResult[]> {
     const results: FetchPartitionResult[] = []
     let remainingBytes = maxBytes
     for (const p of partitions) {
-      const topic = p.topic ?? ''
-      const partition = p.partition ?? 0
+      const { topic, partition, fetchOffset } = p
       const replica = this.#host.replica(topic, partition)
       const base = { topic, partition, highWatermark: -1, logStartOffset: -1, records: EMPTY }
-      const problem = partitionProblem(this.#host, replica, p.topicId ?? '', p.currentLeaderEpoch ?? -1)
+      const problem = partitionProblem(this.#host, replica, p.topicId, p.currentLeaderEpoch)
       if (problem !== undefined || replica === undefined) { results.push({ ...base, errorCode: problem?.code, errorMessage: problem?.message }); continue }
-      const fetchOffset = p.fetchOffset ?? 0
       const unknownHighWatermark = highWatermarkUnknown(replica)
       if (unknownHighWatermark !== undefined) {
         results.push({ ...base, errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, errorMessage: unknownHighWatermark })
@@ -326,14 +389,13 @@ export class LeaderRequests {
   // ---- list offsets ----
 
   async listOffsets (request: ListOffsetsRequest): Promise<ListOffsetsResponse> {
-    const results = await Promise.all((request.partitions ?? []).map(async (p) => {
-      const topic = p.topic ?? ''
-      const partition = p.partition ?? 0
+    const results = await Promise.all(request.partitions.map(async (p) => {
+      const { topic, partition } = p
       const base = { topic, partition, offset: -1, timestamp: -1, leaderEpoch: -1 }
       const replica = this.#host.replica(topic, partition)
-      const problem = partitionProblem(this.#host, replica, p.topicId ?? '')
+      const problem = partitionProblem(this.#host, replica, p.topicId, p.currentLeaderEpoch)
       if (problem !== undefined || replica === undefined) return { ...base, errorCode: problem?.code, errorMessage: problem?.message }
-      const timestamp = p.timestamp ?? LATEST_TIMESTAMP
+      const timestamp = p.timestamp
       // KIP-207: no "latest" (nor an offset for a timestamp) that goes backwards after a failover.
       const unknownHighWatermark = highWatermarkUnknown(replica)
       if (timestamp !== EARLIEST_TIMESTAMP && unknownHighWatermark !== undefined) {
@@ -355,6 +417,26 @@ export class LeaderRequests {
       }
     }))
     return { partitions: results }
+  }
+
+  // ---- offsets for leader epochs (KIP-320, consumers) ----
+
+  /**
+   * Where each asked epoch ends in the leader's log, so a consumer can tell whether the log it read was truncated
+   * under it. An epoch newer than every one the log knows (or a negative one) is Kafka's UNDEFINED_EPOCH answer,
+   * -1 and -1, without error. Followers ask within their fetches instead (KIP-595, `replicaFetch`).
+   */
+  offsetForLeaderEpoch (partitions: readonly OffsetForLeaderEpochPartitionRequest[]): OffsetForLeaderEpochPartitionResult[] {
+    return partitions.map((p): OffsetForLeaderEpochPartitionResult => {
+      const undefinedEpoch = { topic: p.topic, partition: p.partition, leaderEpoch: -1, endOffset: -1 }
+      const replica = this.#host.replica(p.topic, p.partition)
+      const problem = leaderProblem(replica, p.currentLeaderEpoch)
+      if (problem !== undefined || replica === undefined) return { ...undefinedEpoch, errorCode: problem?.code ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }
+      if (p.leaderEpoch < 0) return { ...undefinedEpoch, errorCode: '' }
+      const end = replica.log.endOffsetForEpoch(leaderEpoch(p.leaderEpoch))
+      if (end === undefined) return { ...undefinedEpoch, errorCode: '' }
+      return { topic: p.topic, partition: p.partition, errorCode: '', leaderEpoch: end.epoch, endOffset: end.endOffset }
+    })
   }
 
   // ---- follower fetch (ReplicationService) ----

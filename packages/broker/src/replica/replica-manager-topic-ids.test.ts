@@ -93,7 +93,7 @@ async function stop (target: ReplicaManager): Promise<void> {
 
 async function produce (target: ReplicaManager, topicId?: string): Promise<{ errorCode?: string | null; baseOffset?: number | null }> {
   const records = buildBatch([{ value: Buffer.from('v') }], { nowMs: 1_700_000_000_000 })
-  const response = await target.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records, ...(topicId === undefined ? {} : { topicId }) }] })
+  const response = await target.produce({ acks: 1, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records, topicId: topicId ?? '' }] })
   return response.partitions?.[0] ?? {}
 }
 
@@ -148,9 +148,9 @@ describe('ReplicaManager: topic ids (issue 10, defect 2)', () => {
     const fetched = await broker.fetch({ maxWaitMs: 0, minBytes: 0, maxBytes: 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1024, currentLeaderEpoch: -1, topicId: OLD_ID }] })
     expect(fetched.partitions?.[0]).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID })
     expect(fetched.partitions?.[0]?.records?.byteLength ?? 0).toBe(0)
-    const listed = await broker.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: OLD_ID }] })
+    const listed = await broker.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: OLD_ID, currentLeaderEpoch: -1 }] })
     expect(listed.partitions?.[0]).toMatchObject({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, offset: -1 })
-    const current = await broker.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: NEW_ID }] })
+    const current = await broker.listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1, topicId: NEW_ID, currentLeaderEpoch: -1 }] })
     expect(current.partitions?.[0]).toMatchObject({ errorCode: '', offset: 2 })
   })
 

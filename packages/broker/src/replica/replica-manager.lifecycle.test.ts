@@ -71,7 +71,7 @@ async function startNode (incarnationId: string, registered: MetadataRecord[], f
       await rm.onMetadata(image)
     },
     produce: async (value, acks = -1) => {
-      const response = await rm.produce({ acks, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records: batch(value) }] })
+      const response = await rm.produce({ acks, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, topicId: '', records: batch(value) }] })
       return response.partitions?.[0] ?? {}
     },
   }

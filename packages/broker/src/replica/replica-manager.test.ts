@@ -15,6 +15,7 @@ import {
   REPLICATION_OFFSET_CHECKPOINT_FILE, nodeFileSystem,
 } from '@gregor/storage'
 import { parseSnapshotFileName, snapshotFileName } from './producer-snapshot-codec.js'
+import type { FetchPartitionRequest } from './leader-requests.js'
 import { ReplicaManager } from './replica-manager.js'
 import { type ReplicationConfig, validateReplicationConfig } from './replication-config.js'
 import { InProcessFetchTransport } from './testing/in-process-fetch-transport.js'
@@ -168,7 +169,7 @@ function batch (value: string, count = 1): Buffer {
 }
 
 async function produce (rm: ReplicaManager, records: Buffer, acks = -1, timeoutMs = 10_000): Promise<gregor.cluster.ProducePartitionResult.$Properties> {
-  const response = await rm.produce({ acks, timeoutMs, partitions: [{ topic: TOPIC, partition: 0, records }] })
+  const response = await rm.produce({ acks, timeoutMs, partitions: [{ topic: TOPIC, partition: 0, topicId: '', records }] })
   const result = response.partitions?.[0]
   if (result === undefined) throw new Error('no partition result')
   return result
@@ -323,7 +324,7 @@ describe('ReplicaManager', () => {
     expect((await produce(c.rm(1), batch('uncommitted'), 1)).errorCode).toBe('')
     expect(state(c.rm(1))).toMatchObject({ highWatermark: 1, logEndOffset: 2 })
     const fetchAt = async (fetchOffset: number, maxWaitMs = 0): Promise<gregor.cluster.FetchPartitionResult.$Properties> => {
-      const response = await c.rm(1).fetch({ maxWaitMs, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }] })
+      const response = await c.rm(1).fetch({ maxWaitMs, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, topicId: '', fetchOffset, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }] })
       const result = response.partitions?.[0]
       if (result === undefined) throw new Error('no result')
       return result
@@ -332,7 +333,7 @@ describe('ReplicaManager', () => {
     expect(first).toMatchObject({ errorCode: '', highWatermark: 1 })
     expect(first.records?.byteLength).toBe(batch('committed').length)
     expect((await fetchAt(1)).records?.byteLength).toBe(0)
-    const latest = await c.rm(1).listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp: -1 }] })
+    const latest = await c.rm(1).listOffsets({ partitions: [{ topic: TOPIC, partition: 0, topicId: '', timestamp: -1, currentLeaderEpoch: -1 }] })
     expect(latest.partitions?.[0]).toMatchObject({ errorCode: '', offset: 1 })
     const polling = fetchAt(1, 20_000)
     await c.restart(2)
@@ -352,13 +353,13 @@ describe('ReplicaManager', () => {
     const oversized = buildBatch([{ value: Buffer.alloc(70 * 1024, 7) }], { batchBytesMax: 1024 * 1024, nowMs: 1 })
     expect((await produce(c.rm(1), oversized)).errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE)
     expect((await produce(c.rm(1), Buffer.alloc(0))).errorCode).toBe(ErrorCode.CORRUPT_MESSAGE)
-    const unknown = await c.rm(1).produce({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 'nope', partition: 0, records: batch('x') }] })
+    const unknown = await c.rm(1).produce({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 'nope', partition: 0, topicId: '', records: batch('x') }] })
     expect(unknown.partitions?.[0]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     expect((await produce(c.rm(2), batch('x'))).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER)
-    const badAcks = await c.rm(1).produce({ acks: 2, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, records: batch('x') }] })
+    const badAcks = await c.rm(1).produce({ acks: 2, timeoutMs: 1000, partitions: [{ topic: TOPIC, partition: 0, topicId: '', records: batch('x') }] })
     expect(badAcks.partitions?.[0]?.errorCode).toBe(ErrorCode.INVALID_REQUEST)
-    const fetch = async (fields: Partial<gregor.cluster.FetchPartition.$Properties>): Promise<string | null | undefined> =>
-      (await c.rm(1).fetch({ maxWaitMs: 0, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, currentLeaderEpoch: -1, ...fields }] })).partitions?.[0]?.errorCode
+    const fetch = async (fields: Partial<FetchPartitionRequest>): Promise<string | null | undefined> =>
+      (await c.rm(1).fetch({ maxWaitMs: 0, minBytes: 0, maxBytes: 0, partitions: [{ topic: TOPIC, partition: 0, topicId: '', fetchOffset: 0, partitionMaxBytes: 0, currentLeaderEpoch: -1, ...fields }] })).partitions?.[0]?.errorCode
     expect(await fetch({ fetchOffset: 99 })).toBe(ErrorCode.OFFSET_OUT_OF_RANGE)
     await c.commit([{ type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, leader: nodeId(2) }])
     await c.commit([{ type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, leader: nodeId(1) }])
@@ -399,7 +400,7 @@ describe('ReplicaManager', () => {
     await c.commit([{ type: 'PartitionChange', topicId: TOPIC_ID, partition: 0, leader: nodeId(2), isr: [nodeId(2), nodeId(1)] }])
     expect(state(c.rm(2))).toMatchObject({ role: 'leader', leaderEpoch: 1, highWatermark: 0, logEndOffset: 1 })
     const latest = async (timestamp: number): Promise<gregor.cluster.ListOffsetsPartitionResult.$Properties | undefined> =>
-      (await c.rm(2).listOffsets({ partitions: [{ topic: TOPIC, partition: 0, timestamp }] })).partitions?.[0]
+      (await c.rm(2).listOffsets({ partitions: [{ topic: TOPIC, partition: 0, topicId: '', timestamp, currentLeaderEpoch: -1 }] })).partitions?.[0]
     expect(await latest(-1)).toMatchObject({ errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, offset: -1 })
     expect(await latest(1_700_000_000_000)).toMatchObject({ errorCode: ErrorCode.OFFSET_NOT_AVAILABLE })
     expect(await latest(-2)).toMatchObject({ errorCode: '', offset: 0 })
@@ -702,7 +703,7 @@ describe('ReplicaManager: issue 10 defects', () => {
     await h.commitPartitionChange({ leader: nodeId(1) })
     expect(h.rm.replicaState(TOPIC, 0)).toMatchObject({ role: 'leader', leaderEpoch: 2, highWatermark: 0, logEndOffset: 1 })
     const consumerFetch = async (): Promise<gregor.cluster.FetchPartitionResult.$Properties | undefined> => (await h.rm.fetch({
-      maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
+      maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, topicId: '', fetchOffset: 0, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
     })).partitions?.[0]
     expect(await consumerFetch()).toMatchObject({ errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, highWatermark: -1 })
     // Broker 2 fetches in the new epoch at the epoch start: the HW is known again, and the fetch is answered.
@@ -731,7 +732,7 @@ describe('ReplicaManager: issue 10 defects', () => {
     expect((await followerFetch(h.rm, 2, 1))?.errorCode).toBe('')
     expect(h.rm.replicaState(TOPIC, 0)?.highWatermark).toBe(1)
     const longPoll = (): Promise<gregor.cluster.FetchResponse.$Properties> => h.rm.fetch({
-      maxWaitMs: 10_000, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, fetchOffset: 1, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
+      maxWaitMs: 10_000, minBytes: 1, maxBytes: 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, topicId: '', fetchOffset: 1, partitionMaxBytes: 1024 * 1024, currentLeaderEpoch: -1 }],
     })
     const polls = [longPoll(), longPoll()]
     await waitFor('two consumer long polls waiting', () => waiting().consumerFetch === 2)

@@ -47,7 +47,8 @@ import { ByteBudget } from './byte-budget.js'
 import { DelayedOperations, type WaiterKind } from './delayed-operations.js'
 import {
   type FetchRequest, type FetchResponse, LeaderRequests, type ListOffsetsRequest, type ListOffsetsResponse,
-  type ProduceRequest, type ProduceResponse, type ReplicaFetchPartition, type ReplicaFetchPartitionResult,
+  type OffsetForLeaderEpochPartitionRequest, type OffsetForLeaderEpochPartitionResult, type ProduceRequest, type ProduceResponse,
+  type ReplicaFetchPartition, type ReplicaFetchPartitionResult,
   type ReplicaFetchRequest, type ReplicaFetchResponse,
 } from './leader-requests.js'
 import { LogDirHealth } from './log-dir-health.js'
@@ -186,9 +187,14 @@ export class ReplicaManager {
     return this.#requests.fetch(request)
   }
 
-  /** ClientService.ListOffsets: earliest, latest (= HW) or by timestamp. */
+  /** ClientService.ListOffsets: earliest, latest (= HW), max timestamp or by timestamp. */
   listOffsets (request: ListOffsetsRequest): Promise<ListOffsetsResponse> {
     return this.#requests.listOffsets(request)
+  }
+
+  /** KIP-320 for consumers: where each asked leader epoch ends in the logs this broker leads. */
+  offsetForLeaderEpoch (partitions: readonly OffsetForLeaderEpochPartitionRequest[]): OffsetForLeaderEpochPartitionResult[] {
+    return this.#requests.offsetForLeaderEpoch(partitions)
   }
 
   /** One request of a follower's ReplicationService.Fetch stream. */
