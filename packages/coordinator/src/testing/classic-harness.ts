@@ -10,7 +10,7 @@ import { defaultCoordinatorConfig } from '../coordinator-config.js'
 import type { CoordinatorResult, DecisionContext, OffsetCommitResponse } from '../coordinator-types.js'
 import { GroupCoordinatorShard } from '../group-coordinator-shard.js'
 import type { GroupRecord } from '../group-record.js'
-import { MutableTopics } from './group-simulation.js'
+import { MutableTopics, applyResult } from './group-simulation.js'
 
 /** A request's answer: there now, or parked until a delivery. */
 export class Pending<R> {
@@ -54,11 +54,7 @@ export class ClassicHarness {
   get context (): DecisionContext { return { nowMs: this.nowMs, topics: this.topics } }
 
   apply<R> (result: CoordinatorResult<R>): R {
-    for (const record of result.records) {
-      this.shard.replay(record)
-      this.log.push(record)
-    }
-    return result.response
+    return applyResult(this.shard, this.log, result)
   }
 
   #settle<R> (outcome: ClassicOutcome<R>, parked: Map<string, Pending<R>> | undefined): Pending<R> {

@@ -128,11 +128,7 @@ export class GroupSimulation {
 
   /** Applies a result as the runtime does: replay every record at once, keep it in the log. */
   apply<R> (result: CoordinatorResult<R>): R {
-    for (const record of result.records) {
-      this.shard.replay(record)
-      this.log.push(record)
-    }
-    return result.response
+    return applyResult(this.shard, this.log, result)
   }
 
   /** One heartbeat of `member`; a fencing error makes it rejoin (as the client does). Returns the error code or ''. */
@@ -165,4 +161,13 @@ export class GroupSimulation {
     this.nowMs += ms
     this.tick()
   }
+}
+
+/** What the runtime does with a decision's result: replay every record at once (kept in `log`); the response. */
+export function applyResult<R> (shard: GroupCoordinatorShard, log: GroupRecord[], result: CoordinatorResult<R>): R {
+  for (const record of result.records) {
+    shard.replay(record)
+    log.push(record)
+  }
+  return result.response
 }
