@@ -31,4 +31,16 @@ describe('ClassicWaiters', () => {
     waiters.deliver('h', { joins: [{ memberId: 'm3', response: joined('m3', 1) }], syncs: [] })
     expect(await other).toMatchObject({ memberId: 'm3' })
   })
+
+  test('a member that asks again while its request waits: the older is answered first, the newer waits for the next', async () => {
+    const waiters = new ClassicWaiters()
+    const older = waiters.park(1, 'g', 'm1', 'join')
+    const newer = waiters.park(1, 'g', 'm1', 'join')
+    const superseded: JoinGroupResponse = { ...joined('m1', -1), errorCode: 'REBALANCE_IN_PROGRESS' }
+    waiters.deliver('g', { joins: [{ memberId: 'm1', response: superseded }], syncs: [] })
+    expect(await older).toMatchObject({ errorCode: 'REBALANCE_IN_PROGRESS' })
+    expect(waiters.size).toBe(1)
+    waiters.deliver('g', { joins: [{ memberId: 'm1', response: joined('m1', 4) }], syncs: [] })
+    expect(await newer).toMatchObject({ errorCode: '', generationId: 4 })
+  })
 })

@@ -2,8 +2,10 @@
  * The JoinGroup and SyncGroup requests of classic group members that wait for other members (the runtime's half of
  * Kafka's "awaiting join/sync futures").
  *
- * Owns: at most one waiting request per (group, member, kind); a newer one replaces it (the decision has already
- * answered the older one with a delivery). Invariants: every waiter is settled exactly once: by a delivery, by its
+ * Owns: the waiting requests per (group, member, kind), oldest first: a member that asks again while its request
+ * waits (a client that timed out and retried) has both; the decision delivers the older one's answer (superseded)
+ * before any answer for the newer, so deliveries settle them in order. Invariants: every waiter is settled exactly
+ * once: by a delivery, by its
  * partition unloading (`failPartition`, NOT_COORDINATOR: the member finds the new coordinator and rejoins), or by
  * `close`. A rejected waiter that nobody awaits any more never surfaces as an unhandled rejection.
  */
@@ -20,13 +22,20 @@ interface Waiter {
 const keyOf = (groupId: string, memberId: string, kind: Kind): string => `${kind}\u0000${groupId}\u0000${memberId}`
 
 export class ClassicWaiters {
-  readonly #waiters = new Map<string, Waiter>()
+  readonly #waiters = new Map<string, Waiter[]>()
 
-  get size (): number { return this.#waiters.size }
+  get size (): number {
+    let count = 0
+    for (const queue of this.#waiters.values()) count += queue.length
+    return count
+  }
 
   park (partition: number, groupId: string, memberId: string, kind: Kind): Promise<JoinGroupResponse | SyncGroupResponse> {
     const promise = new Promise<JoinGroupResponse | SyncGroupResponse>((resolve, reject) => {
-      this.#waiters.set(keyOf(groupId, memberId, kind), { partition, resolve, reject })
+      const key = keyOf(groupId, memberId, kind)
+      const queue = this.#waiters.get(key) ?? []
+      queue.push({ partition, resolve, reject })
+      this.#waiters.set(key, queue)
     })
     promise.catch(() => {})
     return promise
@@ -45,18 +54,18 @@ export class ClassicWaiters {
   }
 
   #settle (key: string, response: JoinGroupResponse | SyncGroupResponse): void {
-    const waiter = this.#waiters.get(key)
-    if (waiter === undefined) return
-    this.#waiters.delete(key)
-    waiter.resolve(response)
+    const queue = this.#waiters.get(key)
+    const waiter = queue?.shift()
+    if (queue?.length === 0) this.#waiters.delete(key)
+    waiter?.resolve(response)
   }
 
   /** Fails every waiting request of one `__consumer_offsets` partition. */
   failPartition (partition: number, error: unknown): void {
-    for (const [key, waiter] of this.#waiters) {
-      if (waiter.partition !== partition) continue
+    for (const [key, queue] of this.#waiters) {
+      if (queue[0]?.partition !== partition) continue
       this.#waiters.delete(key)
-      waiter.reject(error)
+      for (const waiter of queue) waiter.reject(error)
     }
   }
 }
