@@ -14,7 +14,7 @@ export {
   NO_LEADER, metadataLimits,
   type BrokerListener, type BrokerShutdownRequestedRecord, type BrokerStateRecord, type FenceBrokerRecord,
   type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
-  type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord, type AddPartitionsRecord,
+  type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord, type AddPartitionsRecord, type TopicConfigChangeRecord,
   type UnregisterBrokerRecord,
 } from './metadata-record.js'
 export {
@@ -71,6 +71,10 @@ export {
   type CreatePartitionsDecision, type CreatePartitionsInput, type CreatePartitionsResult, type GrownTopic, type PartitionCountRequest,
   decideCreatePartitions,
 } from './create-partitions.js'
+export {
+  type AlterTopicConfigRequest, type AlterTopicConfigResult, type AlterTopicConfigsDecision, type AlterTopicConfigsInput,
+  type AlteredTopicConfig, type TopicConfigAlteration, type TopicConfigOperation, decideAlterTopicConfigs,
+} from './alter-topic-configs.js'
 export {
   type DeleteTopicResult, type DeleteTopicsDecision, type DeleteTopicsInput, type TopicReference, decideDeleteTopics,
 } from './delete-topics.js'

@@ -22,7 +22,7 @@ import { imageProblems, partitionProblems } from './image-invariants.js'
 import { decodeMetadataSnapshot, encodeMetadataSnapshot } from './metadata-snapshot.js'
 import {
   type AddPartitionsRecord, type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
-  type RegisterBrokerRecord, type TopicRecord, NO_LEADER,
+  type RegisterBrokerRecord, type TopicConfigChangeRecord, type TopicRecord, NO_LEADER,
 } from './metadata-record.js'
 import type { TopicConfig } from './topic-config.js'
 import { isInternalTopicName } from './topic-name.js'
@@ -113,6 +113,7 @@ export class MetadataImage {
       case 'PartitionChange': this.#changePartition(record); break
       case 'AddPartitions': this.#addPartitions(record); break
       case 'RemoveTopic': this.#removeTopic(record.topicId); break
+      case 'TopicConfigChange': this.#changeTopicConfig(record); break
       default: assert.fail(`unknown metadata record type ${(record as { type: string }).type}`)
     }
     this.#appliedIndex = index
@@ -216,6 +217,12 @@ export class MetadataImage {
     assert(record.partitionCount > topic.partitionCount,
       `AddPartitions for ${topic.name} to ${record.partitionCount} partitions, not above its ${topic.partitionCount}`)
     this.#topicsById.set(record.topicId, Object.freeze({ ...topic, partitionCount: record.partitionCount }))
+  }
+
+  #changeTopicConfig (record: TopicConfigChangeRecord): void {
+    const topic = this.#topicsById.get(record.topicId)
+    assert(topic !== undefined, `TopicConfigChange for unknown topic id ${record.topicId}`)
+    this.#topicsById.set(record.topicId, Object.freeze({ ...topic, config: Object.freeze({ ...record.config }) }))
   }
 
   #removeTopic (topicId: string): void {

@@ -33,7 +33,7 @@ const printablePattern = /^[^\p{Cc}]+$/u
 
 const recordTypes: readonly MetadataRecordType[] = [
   'RegisterBroker', 'UnregisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerShutdownRequested',
-  'Topic', 'Partition', 'PartitionChange', 'AddPartitions', 'RemoveTopic',
+  'Topic', 'Partition', 'PartitionChange', 'AddPartitions', 'RemoveTopic', 'TopicConfigChange',
 ]
 
 export const readBrokerId = (value: unknown, path: string): NodeId =>
@@ -191,6 +191,7 @@ const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[
   Partition: [['topicId', 'partition', 'replicas', 'isr', 'leader', 'leaderEpoch', 'partitionEpoch'], ['elr']],
   PartitionChange: [['topicId', 'partition'], ['leader', 'isr', 'elr', 'replicas']],
   AddPartitions: [['topicId', 'partitionCount'], []],
+  TopicConfigChange: [['topicId', 'config'], []],
   RemoveTopic: [['topicId'], []],
 }
 
@@ -210,6 +211,9 @@ export function readMetadataRecord (value: unknown, path: string, extraKeys: rea
       partitionCount: readInteger(object.partitionCount, `${path}.partitionCount`, 2, metadataLimits.partitionCountMax),
     }
     case 'RemoveTopic': return { type, topicId: readId(object.topicId, `${path}.topicId`) }
+    case 'TopicConfigChange': return {
+      type, topicId: readId(object.topicId, `${path}.topicId`), config: readTopicConfig(object.config, `${path}.config`),
+    }
     default: return {
       type,
       brokerId: readBrokerId(object.brokerId, `${path}.brokerId`),

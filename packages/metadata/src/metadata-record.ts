@@ -128,6 +128,17 @@ export interface AddPartitionsRecord {
   readonly partitionCount: number
 }
 
+/**
+ * A topic's config changes after creation (Kafka's IncrementalAlterConfigs on a TOPIC resource): `config` is the
+ * whole new effective config, so applying it needs nothing but the record. Brokers apply it to every open replica
+ * of the topic (see PartitionLog.setConfig for what takes effect when).
+ */
+export interface TopicConfigChangeRecord {
+  readonly type: 'TopicConfigChange'
+  readonly topicId: string
+  readonly config: TopicConfig
+}
+
 /** A topic and all its partitions are deleted. */
 export interface RemoveTopicRecord {
   readonly type: 'RemoveTopic'
@@ -144,6 +155,7 @@ export type MetadataRecord =
   | PartitionRecord
   | PartitionChangeRecord
   | AddPartitionsRecord
+  | TopicConfigChangeRecord
   | RemoveTopicRecord
 
 export type MetadataRecordType = MetadataRecord['type']
