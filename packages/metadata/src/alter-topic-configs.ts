@@ -113,6 +113,7 @@ function alteredConfig (
         next[key] = normalizeCleanupPolicy(result.join(','))
         break
       }
+      default: throw new GregorError(ErrorCode.INVALID_REQUEST, `unknown config operation ${String(operation)} for config key ${key}`)
     }
   }
   const problems = [...unknownKeys, ...topicConfigProblems(next, true)]

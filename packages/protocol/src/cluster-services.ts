@@ -20,6 +20,7 @@ export const clientMethods = {
   describeCluster: grpcMethod({ path: '/gregor.cluster.ClientService/DescribeCluster', ...unary, request: c.DescribeClusterRequest, response: c.DescribeClusterResponse }),
   initProducerId: grpcMethod({ path: '/gregor.cluster.ClientService/InitProducerId', ...unary, request: c.InitProducerIdRequest, response: c.InitProducerIdResponse }),
   createPartitions: grpcMethod({ path: '/gregor.cluster.ClientService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
+  alterTopicConfigs: grpcMethod({ path: '/gregor.cluster.ClientService/AlterTopicConfigs', ...unary, request: c.AlterTopicConfigsRequest, response: c.AlterTopicConfigsResponse }),
 } as const
 
 export const controllerMethods = {
@@ -30,6 +31,7 @@ export const controllerMethods = {
   deleteTopics: grpcMethod({ path: '/gregor.cluster.ControllerService/DeleteTopics', ...unary, request: c.DeleteTopicsRequest, response: c.DeleteTopicsResponse }),
   createPartitions: grpcMethod({ path: '/gregor.cluster.ControllerService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
   electLeaders: grpcMethod({ path: '/gregor.cluster.ControllerService/ElectLeaders', ...unary, request: c.ElectLeadersRequest, response: c.ElectLeadersResponse }),
+  alterTopicConfigs: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterTopicConfigs', ...unary, request: c.AlterTopicConfigsRequest, response: c.AlterTopicConfigsResponse }),
 } as const
 
 export const replicationMethods = {

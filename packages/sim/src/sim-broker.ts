@@ -330,6 +330,10 @@ class SimControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.electLeaders, await this.#call(deadlineMs, async (controller) => await controller.electLeaders(request)))
   }
 
+  async alterTopicConfigs (request: Parameters<ControllerChannel['alterTopicConfigs']>[0], deadlineMs: number): Promise<gregor.cluster.AlterTopicConfigsResponse> {
+    return overTheWire(controllerMethods.alterTopicConfigs, await this.#call(deadlineMs, async (controller) => await controller.alterTopicConfigs(request)))
+  }
+
   /**
    * A heartbeat "stream": each heartbeat is a message to the controller, each answer a message back. The stream
    * breaks when a heartbeat goes unanswered for a deadline (as a gRPC stream over a dead connection does), and the

@@ -55,6 +55,7 @@ class ScriptedChannel implements ControllerChannel {
   async deleteTopics (): Promise<gregor.cluster.DeleteTopicsResponse> { return answer({ topics: [] }) }
   async createPartitions (): Promise<gregor.cluster.CreatePartitionsResponse> { return answer({ topics: [] }) }
   async electLeaders (): Promise<gregor.cluster.ElectLeadersResponse> { return answer({ results: [] }) }
+  async alterTopicConfigs (): Promise<gregor.cluster.AlterTopicConfigsResponse> { return answer({ topics: [] }) }
   close (): void { this.closed = true }
 }
 

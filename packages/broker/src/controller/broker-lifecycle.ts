@@ -140,6 +140,10 @@ export class BrokerLifecycle {
     return await this.#forward('createPartitions', async (deadlineMs) => await this.#deps.channel.createPartitions(request, deadlineMs), (response) => allNotController(response.topics))
   }
 
+  async alterTopicConfigs (request: gregor.cluster.AlterTopicConfigsRequest.$Properties): Promise<gregor.cluster.AlterTopicConfigsResponse> {
+    return await this.#forward('alterTopicConfigs', async (deadlineMs) => await this.#deps.channel.alterTopicConfigs(request, deadlineMs), (response) => allNotController(response.topics))
+  }
+
   async electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse> {
     return await this.#forward('electLeaders', async (deadlineMs) => await this.#deps.channel.electLeaders(request, deadlineMs), (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
   }

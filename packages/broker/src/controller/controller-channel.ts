@@ -10,7 +10,7 @@
  */
 import type { gregor } from '@gregor/protocol'
 import type {
-  AlterPartitionRequest, BrokerHeartbeatRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest,
+  AlterPartitionRequest, AlterTopicConfigsRequest, BrokerHeartbeatRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest,
   RegisterBrokerRequest,
 } from './controller.js'
 
@@ -22,6 +22,7 @@ type CreateTopicsResponse = gregor.cluster.CreateTopicsResponse
 type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse
 type CreatePartitionsResponse = gregor.cluster.CreatePartitionsResponse
 type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse
+type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse
 
 export interface HeartbeatSession {
   send (heartbeat: BrokerHeartbeatRequest): void
@@ -44,5 +45,6 @@ export interface ControllerChannel {
   deleteTopics (request: DeleteTopicsRequest, deadlineMs: number): Promise<DeleteTopicsResponse>
   createPartitions (request: CreatePartitionsRequest, deadlineMs: number): Promise<CreatePartitionsResponse>
   electLeaders (request: ElectLeadersRequest, deadlineMs: number): Promise<ElectLeadersResponse>
+  alterTopicConfigs (request: AlterTopicConfigsRequest, deadlineMs: number): Promise<AlterTopicConfigsResponse>
   close (): void
 }

@@ -331,6 +331,26 @@ describe('controller: more partitions', () => {
   })
 })
 
+describe('controller: topic configs', () => {
+  test('AlterTopicConfigs under Kafka names: validate-only first, then SET/DELETE land in the image; bad values and APPEND on a non-list refused', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 1, replicationFactor: 3, configs: { 'retention.ms': '60000' } }] })
+    const alterations = [{ key: 'segment.bytes', operation: 'SET', value: '4096' }, { key: 'retention.ms', operation: 'DELETE' }]
+    const dry = await h.controller.alterTopicConfigs({ topics: [{ name: 'orders', alterations }], validateOnly: true })
+    expect(dry.topics?.[0]).toMatchObject({ name: 'orders', errorCode: '', configs: expect.objectContaining({ 'segment.bytes': '4096', 'retention.ms': '604800000' }) })
+    expect(h.image.topic('orders')?.config.retentionMs).toBe(60000)
+    const done = await h.controller.alterTopicConfigs({ topics: [{ name: 'orders', alterations }, { name: 'missing', alterations }] })
+    expect(done.topics?.map((topic) => topic.errorCode)).toEqual(['', 'UNKNOWN_TOPIC_OR_PARTITION'])
+    expect(h.image.topic('orders')?.config).toMatchObject({ segmentBytes: 4096, retentionMs: 604800000 })
+    const bad = await h.controller.alterTopicConfigs({ topics: [{ name: 'orders', alterations: [{ key: 'segment.bytes', operation: 'SET', value: 'big' }] }] })
+    expect(bad.topics?.[0]).toMatchObject({ errorCode: 'INVALID_CONFIG', errorMessage: expect.stringMatching(/segmentBytes must be/) })
+    const append = await h.controller.alterTopicConfigs({ topics: [{ name: 'orders', alterations: [{ key: 'retention.ms', operation: 'APPEND', value: '1' }] }] })
+    expect(append.topics?.[0]?.errorCode).toBe('INVALID_REQUEST')
+    expect(h.image.invariantProblems()).toEqual([])
+  })
+})
+
 describe('controller: preferred leaders', () => {
   test('ElectLeaders on request: not needed where the preferred replica leads, unknown partitions named, elected otherwise', async () => {
     const h = harness()

@@ -31,13 +31,13 @@ import {
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
   type MetadataRecord, type PreferredElectionOutcome, type RefetchingReplica, type TopicPartition, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
-  decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
+  decideAlterTopicConfigs, decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
   decideIsrChange, decideOfflinePartitionElections, decideRefetchIsrRemovals, decidePreferredLeaderElection, heartbeatReceived,
   metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { entryDataBytesMax } from '@gregor/raft'
-import { kafkaTopicConfigs, wireTopicConfigs } from './wire-topic-configs.js'
+import { kafkaTopicConfigs, wireTopicConfigAlterations, wireTopicConfigs } from './wire-topic-configs.js'
 
 export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
 export type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse.$Properties
@@ -52,6 +52,8 @@ export type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse.$Properti
 export type CreatePartitionsRequest = gregor.cluster.CreatePartitionsRequest.$Properties
 export type CreatePartitionsResponse = gregor.cluster.CreatePartitionsResponse.$Properties
 export type ElectLeadersRequest = gregor.cluster.ElectLeadersRequest.$Properties
+export type AlterTopicConfigsRequest = gregor.cluster.AlterTopicConfigsRequest.$Properties
+export type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse.$Properties
 export type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse.$Properties
 
 export interface ControllerDeps {
@@ -325,6 +327,33 @@ export class Controller {
       })
     } catch (error) {
       return everyTopicFailed(specs.map((spec) => spec.name ?? ''), error)
+    }
+  }
+
+  /** Changes existing topics' configs; every changed topic's TopicConfigChange in one entry (a few hundred bytes each). */
+  async alterTopicConfigs (request: AlterTopicConfigsRequest): Promise<AlterTopicConfigsResponse> {
+    const specs = request.topics ?? []
+    try {
+      return await this.#enqueue(async () => {
+        const validateOnly = request.validateOnly === true
+        const decision = decideAlterTopicConfigs(this.#deps.image(), {
+          topics: specs.map((spec) => ({ name: spec.name ?? '', alterations: wireTopicConfigAlterations(spec.alterations ?? []) })),
+          validateOnly,
+        }, this.#deps.config)
+        if (decision.records.length > 0) await this.#propose(decision.records)
+        return {
+          topics: decision.results.map((result) => {
+            if ('error' in result) return { name: result.name, ...errorFields(result.error) }
+            if (!validateOnly && result.changedKeys.length > 0) {
+              this.#log.info({ topic: result.name, topicId: result.topicId, changedKeys: result.changedKeys }, 'topic config changed')
+            }
+            return { name: result.name, topicId: result.topicId, errorCode: '', configs: kafkaTopicConfigs(result.config) }
+          }),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
     }
   }
 

@@ -5,7 +5,7 @@
  * reports every problem at once with its one table of ranges. `kafkaTopicConfigs` is the way back: a config under
  * Kafka's names with Kafka's string values, for answers (CreateTopics v5+, DescribeConfigs).
  */
-import type { TopicConfig } from '@gregor/metadata'
+import type { TopicConfig, TopicConfigAlteration, TopicConfigOperation } from '@gregor/metadata'
 
 const kafkaNames: Readonly<Record<string, keyof TopicConfig>> = {
   'min.insync.replicas': 'minInsyncReplicas',
@@ -44,4 +44,23 @@ export const kafkaTopicConfigNames: Readonly<Record<keyof TopicConfig, string>> 
 export function kafkaTopicConfigs (config: TopicConfig): Record<string, string> {
   const entries = Object.entries(kafkaTopicConfigNames) as [keyof TopicConfig, string][]
   return Object.fromEntries(entries.map(([key, kafkaName]) => [kafkaName, String(config[key])]))
+}
+
+const operations: Readonly<Record<string, TopicConfigOperation>> = { SET: 'set', DELETE: 'delete', APPEND: 'append', SUBTRACT: 'subtract' }
+
+/**
+ * Config alterations as they arrive on the wire (Kafka's or Gregor's key names, string values, operation SET, DELETE,
+ * APPEND or SUBTRACT) turned into the domain's. Values of `set` parse as in `wireTopicConfigs`; list items of
+ * `append`/`subtract` stay strings. An unknown operation passes on as it is: the decision refuses it.
+ */
+export function wireTopicConfigAlterations (
+  alterations: readonly { readonly key?: string | null; readonly operation?: string | null; readonly value?: string | null }[],
+): TopicConfigAlteration[] {
+  return alterations.map(({ key, operation, value }) => {
+    const name = key ?? ''
+    const domainKey = kafkaNames[name] ?? name
+    const domainOperation = operations[(operation ?? '').toUpperCase()] ?? (operation as TopicConfigOperation)
+    const parsed = domainOperation === 'set' ? (wireTopicConfigs({ [domainKey]: value ?? '' }) as Record<string, unknown>)[domainKey] : value ?? ''
+    return { key: domainKey, operation: domainOperation, value: parsed }
+  })
 }

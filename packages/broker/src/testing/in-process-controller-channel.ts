@@ -78,6 +78,10 @@ export class InProcessControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.electLeaders, await this.#call(deadlineMs, async (controller) => await controller.electLeaders(request)))
   }
 
+  async alterTopicConfigs (request: Parameters<ControllerChannel['alterTopicConfigs']>[0], deadlineMs: number): ReturnType<ControllerChannel['alterTopicConfigs']> {
+    return overTheWire(controllerMethods.alterTopicConfigs, await this.#call(deadlineMs, async (controller) => await controller.alterTopicConfigs(request)))
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const leader = this.#options.leaderId()
     if (leader === 0) return undefined

@@ -68,5 +68,6 @@ export function addControllerService (server: grpc.Server, controller: Controlle
     deleteTopics: unary(async (request: gregor.cluster.DeleteTopicsRequest) => await controller.deleteTopics(request), log),
     createPartitions: unary(async (request: gregor.cluster.CreatePartitionsRequest) => await controller.createPartitions(request), log),
     electLeaders: unary(async (request: gregor.cluster.ElectLeadersRequest) => await controller.electLeaders(request), log),
+    alterTopicConfigs: unary(async (request: gregor.cluster.AlterTopicConfigsRequest) => await controller.alterTopicConfigs(request), log),
   })
 }

@@ -77,6 +77,10 @@ export class GrpcControllerChannel implements ControllerChannel {
     return await this.#unary(controllerMethods.electLeaders, request, deadlineMs)
   }
 
+  async alterTopicConfigs (request: gregor.cluster.AlterTopicConfigsRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.AlterTopicConfigsResponse> {
+    return await this.#unary(controllerMethods.alterTopicConfigs, request, deadlineMs)
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const client = this.#currentClient()
     if (client === undefined) return undefined
