@@ -509,6 +509,24 @@ describe('ReplicaManager', () => {
     await c.rm(1).applyRetention()
     expect(logOf(1).logStartOffset).toBeLessThanOrEqual(highWatermark)
   })
+
+  test('a TopicConfigChange reaches the open replicas: min ISR at the next acks=all, retention.bytes at the next check', async () => {
+    const c = cluster = await TestCluster.start([1, 2], {
+      minIsr: 1, ...SMALL_SEGMENTS, overrides: { ...SMALL_SEGMENTS.overrides, retentionCheckIntervalMs: 20, replicaLagTimeMaxMs: 300 },
+    })
+    for (let i = 0; i < 20; i++) expect(await produce(c.rm(1), sequenced(i))).toMatchObject({ errorCode: '' })
+    const logOf = (id: number): PartitionLog => c.rm(id).partitionLog(TOPIC, 0) as PartitionLog
+    expect(logOf(1).logStartOffset).toBe(0)
+    const topic = c.image.topicById(TOPIC_ID)!
+    await c.commit([{ type: 'TopicConfigChange', topicId: TOPIC_ID, config: { ...topic.config, retentionBytes: 2048, minInsyncReplicas: 2 } }])
+    for (const id of [1, 2]) expect(logOf(id).config.retentionBytes).toBe(2048)
+    await waitFor('retention on both replicas', () => logOf(1).logStartOffset >= 14 && logOf(2).logStartOffset >= 14)
+    // min ISR 2 with one replica left: acks=all is refused at once.
+    await c.stop(2)
+    await waitFor('isr shrink', () => c.partition().isr.length === 1)
+    await waitFor('leader sees the shrunk isr', () => (c.rm(1).replicaState(TOPIC, 0)?.isr.length ?? 0) === 1)
+    expect((await produce(c.rm(1), sequenced(20))).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS)
+  })
 })
 
 // ---- issue 10: defects found by reading the code, each shown by a test on hand-driven time ----

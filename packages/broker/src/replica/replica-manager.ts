@@ -58,7 +58,7 @@ import { loadProducerState } from './producer-state.js'
 import type { ReplicaFetchTransport } from './replica-fetch-transport.js'
 import { ReplicaFetcher } from './replica-fetcher.js'
 import type { ReplicationConfig } from './replication-config.js'
-import { topicLogConfig } from './topic-log-config.js'
+import { changedTopicLogSettings, topicLogConfig } from './topic-log-config.js'
 
 export interface ReplicaManagerDeps {
   readonly brokerId: number
@@ -299,7 +299,17 @@ export class ReplicaManager {
     }
     if (replica === undefined) replica = await this.#openReplica(topic, image, checkpointed)
     const target = replica
+    // A topic's config may change after creation: min ISR counts from the next acks=all check, log settings per setConfig.
     target.minInsyncReplicas = topic.config.minInsyncReplicas
+    const logChanges = changedTopicLogSettings(target.log.config, this.#deps.logConfig, topic.config)
+    if (logChanges !== undefined) {
+      try {
+        target.log.setConfig(logChanges)
+        target.logger.info({ changes: logChanges }, 'log config changed')
+      } catch (error) {
+        target.logger.warn({ err: error, changes: logChanges }, 'log config change refused')
+      }
+    }
     await target.runExclusive(async () => {
       if (image.leaderEpoch < target.leaderEpoch) return
       if (image.leaderEpoch === target.leaderEpoch) {

@@ -7,7 +7,7 @@
  */
 import { type TopicConfig, cleanupDeletes } from '@gregor/metadata'
 import { BATCH_HEADER_BYTES } from '@gregor/records'
-import type { LogConfig } from '@gregor/storage'
+import { type LogConfig, type TopicLevelLogConfigKey, topicLevelLogConfigKeys } from '@gregor/storage'
 
 export function topicLogConfig (broker: Partial<LogConfig>, topic: TopicConfig): Partial<LogConfig> {
   return {
@@ -23,4 +23,19 @@ export function topicLogConfig (broker: Partial<LogConfig>, topic: TopicConfig):
     minCleanableDirtyRatio: topic.minCleanableDirtyRatio,
     minCompactionLagMs: topic.minCompactionLagMs,
   }
+}
+
+/**
+ * The topic-level settings of an open log that differ from what `topic` now asks for (its config changed after
+ * creation), for `PartitionLog.setConfig`; undefined when none does.
+ */
+export function changedTopicLogSettings (
+  current: LogConfig, broker: Partial<LogConfig>, topic: TopicConfig,
+): Partial<Pick<LogConfig, TopicLevelLogConfigKey>> | undefined {
+  const wanted = topicLogConfig(broker, topic)
+  const changes: Record<string, unknown> = {}
+  for (const key of topicLevelLogConfigKeys) {
+    if (wanted[key] !== undefined && wanted[key] !== current[key]) changes[key] = wanted[key]
+  }
+  return Object.keys(changes).length === 0 ? undefined : changes as Partial<Pick<LogConfig, TopicLevelLogConfigKey>>
 }

@@ -5,8 +5,8 @@
  */
 export { PartitionLog } from './partition-log.js'
 export type { AppendResult, CleanResult, LeaderEpochCacheView, LogReadResult, PartitionLogOptions, RetentionResult } from './partition-log.js'
-export { defaultLogConfig, logConfigProblems, validateLogConfig } from './log-config.js'
-export type { FlushPolicy, LogCleanupPolicy, LogConfig } from './log-config.js'
+export { defaultLogConfig, logConfigProblems, topicLevelLogConfigKeys, validateLogConfig } from './log-config.js'
+export type { FlushPolicy, LogCleanupPolicy, LogConfig, TopicLevelLogConfigKey } from './log-config.js'
 export { CLEANER_OFFSET_CHECKPOINT_FILE } from './segment-file-names.js'
 export type { CorruptionReport } from './log-loader.js'
 export { FileHandleCache } from './file-handle-cache.js'

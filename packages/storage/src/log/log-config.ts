@@ -46,6 +46,13 @@ export interface LogConfig {
   readonly cleanerIoBytesPerSecondMax: number
 }
 
+/** The settings a topic's config sets and can change on an open log (`PartitionLog.setConfig`); the rest are the broker's. */
+export const topicLevelLogConfigKeys = Object.freeze([
+  'segmentBytes', 'segmentMs', 'retentionMs', 'retentionBytes', 'batchBytesMax', 'cleanupPolicy', 'deleteRetentionMs',
+  'minCleanableDirtyRatio', 'minCompactionLagMs',
+] as const)
+export type TopicLevelLogConfigKey = typeof topicLevelLogConfigKeys[number]
+
 const MiB = 1024 * 1024
 const dayMs = 24 * 60 * 60 * 1000
 /** Positions are int32 in the offset index. */

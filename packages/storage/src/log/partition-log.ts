@@ -53,7 +53,7 @@ import { GroupCommit } from './group-commit.js'
 import type { EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js'
 import { type AppendResult, LogAppender } from './log-appender.js'
 import { type CleanedSegment, runCleanPass } from './log-cleaner.js'
-import { type LogConfig, validateLogConfig } from './log-config.js'
+import { type LogConfig, type TopicLevelLogConfigKey, topicLevelLogConfigKeys, validateLogConfig } from './log-config.js'
 import { type CorruptionReport, type LoadedLog, loadLog } from './log-loader.js'
 import { planRetention } from './log-retention.js'
 import { LogSegment, type LogSegmentDeps } from './log-segment.js'
@@ -173,7 +173,8 @@ export class PartitionLog {
   readonly partition: number
   /** The partition directory. */
   readonly dir: string
-  readonly config: LogConfig
+  /** Replaced whole by `setConfig`; every reader reads it at the moment it acts (see there for what takes effect when). */
+  #config: LogConfig
   readonly #logger: Logger
   readonly #fs: FileSystem
   readonly #clock: Clock | undefined
@@ -215,15 +216,18 @@ export class PartitionLog {
     this.topic = init.options.topic
     this.partition = init.options.partition
     this.dir = init.dir
-    this.config = init.config
+    this.#config = init.config
     this.#logger = init.logger
     this.#fs = init.files.fs
     this.#clock = init.options.clock
     this.#timers = init.options.timers
     this.#files = init.files
     this.#ownsFiles = init.options.files === undefined
+    const log = this
     this.#segmentDeps = {
-      files: init.files, indexIntervalBytes: init.config.indexIntervalBytes, logger: init.logger, offsetGaps: init.config.cleanupPolicy !== 'delete',
+      files: init.files, indexIntervalBytes: init.config.indexIntervalBytes, logger: init.logger,
+      // Read at each scan: a log whose policy becomes compacting accepts the gaps its first cleaning leaves.
+      get offsetGaps () { return log.#config.cleanupPolicy !== 'delete' },
     }
     this.#segments = init.segments
     this.#epochCache = init.epochCache
@@ -242,7 +246,7 @@ export class PartitionLog {
       onFailure: (error) => { this.#fail(error) },
     })
     this.#appender = new LogAppender({
-      config: this.config,
+      get config () { return log.#config },
       epochCache: this.#epochCache,
       groupCommit: this.#groupCommit,
       activeSegment: () => this.#active,
@@ -314,6 +318,34 @@ export class PartitionLog {
       needsRefetch: loaded.corruption !== undefined,
     }, 'log opened')
     return log
+  }
+
+  /** The log's current config (frozen; replaced whole by `setConfig`). */
+  get config (): LogConfig {
+    return this.#config
+  }
+
+  /**
+   * Replaces the topic-level settings of an open log (a topic's config changed after creation). Nothing is rewritten
+   * and nothing runs now; each setting takes effect where it is next read: `segmentBytes`/`segmentMs` when the next
+   * append decides whether to roll (segments already rolled keep their size), `batchBytesMax` at the next append,
+   * `retentionMs`/`retentionBytes` at the next `enforceRetention`, `cleanupPolicy` and the compaction settings at the
+   * next `clean` (a log that becomes compacting starts with its whole log dirty; one that stops compacting keeps the
+   * gaps cleaning left, which reads always accept). Broker-level settings (index interval, flush, file handles, the
+   * cleaner's buffer and I/O budget) cannot change here: INVALID_CONFIG, as does any invalid value, and the log keeps
+   * its config.
+   */
+  setConfig (changes: Partial<Pick<LogConfig, TopicLevelLogConfigKey>>): LogConfig {
+    const brokerLevel = Object.keys(changes).filter((key) => !(topicLevelLogConfigKeys as readonly string[]).includes(key))
+    if (brokerLevel.length > 0) {
+      throw new GregorError(ErrorCode.INVALID_CONFIG, 'only topic-level log settings can change on an open log', { details: { keys: brokerLevel } })
+    }
+    const next = validateLogConfig({ ...this.#config, ...changes })
+    if (next.cleanupPolicy !== 'delete' && next.cleanerIoBytesPerSecondMax > 0 && (this.#clock === undefined || this.#timers === undefined)) {
+      throw new GregorError(ErrorCode.INVALID_CONFIG, 'a compacting log with an I/O budget needs the clock and timers options')
+    }
+    this.#config = next
+    return next
   }
 
   // ---- state ----
@@ -413,7 +445,7 @@ export class PartitionLog {
     }, 'segment rolled')
     this.#tell(this.#onRoll, offset(next.baseOffset), 'roll listener failed')
     // Kafka flushes the rolled segment in the background whatever the flush policy; 'always' has it covered already.
-    if (this.config.flush !== 'always') void this.#groupCommit.syncAll().catch(() => {})
+    if (this.#config.flush !== 'always') void this.#groupCommit.syncAll().catch(() => {})
   }
 
   /** Syncs everything written so far (advancing the recovery point); resolves once durable. */
@@ -424,9 +456,9 @@ export class PartitionLog {
 
   /** flush='interval': syncs when `flushIntervalMs` passed since the last such flush. Returns whether it flushed. */
   async maybeFlush (nowMs: number): Promise<boolean> {
-    if (this.config.flush !== 'interval') return false
+    if (this.#config.flush !== 'interval') return false
     if (this.#lastFlushMs === undefined) this.#lastFlushMs = nowMs
-    if (nowMs - this.#lastFlushMs < this.config.flushIntervalMs) return false
+    if (nowMs - this.#lastFlushMs < this.#config.flushIntervalMs) return false
     this.#lastFlushMs = nowMs
     await this.flush()
     return true
@@ -502,7 +534,7 @@ export class PartitionLog {
     let expected: number = from
     while (position < read.bytes.length) {
       const bytes = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength)
-      const problem = batchProblem(bytes, position, expected, this.#expectedEpoch, this.config.cleanupPolicy !== 'delete')
+      const problem = batchProblem(bytes, position, expected, this.#expectedEpoch, this.#config.cleanupPolicy !== 'delete')
       if (problem !== undefined) {
         const segmentBaseOffset = (this.#segments[this.#segmentIndexFor(expected)] as LogSegment).baseOffset
         this.#markCorrupt({ offset: expected, refetchToOffset: this.logEndOffset, segmentBaseOffset, position: 0, reason: problem }, 'corrupt batch found on verify')
@@ -639,8 +671,8 @@ export class PartitionLog {
       const logEndOffset = this.logEndOffset
       const plan = await planRetention(this.#segments, {
         nowMs,
-        retentionMs: this.config.retentionMs,
-        retentionBytes: this.config.retentionBytes,
+        retentionMs: this.#config.retentionMs,
+        retentionBytes: this.#config.retentionBytes,
         logEndOffset,
         highWatermark: Math.min(options.highWatermark ?? logEndOffset, logEndOffset),
         logStartOffset: this.#logStartOffset,
@@ -686,7 +718,7 @@ export class PartitionLog {
     const idle = (reason: string, dirtyRatio = 0): CleanResult => ({
       cleaned: false, reason, firstDirtyOffset: offset(this.#firstDirtyOffset ?? this.#logStartOffset), dirtyRatio, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, moreToClean: false,
     })
-    if (this.config.cleanupPolicy === 'delete') return idle('not compacted')
+    if (this.#config.cleanupPolicy === 'delete') return idle('not compacted')
     if (this.#cleaning) return idle('already cleaning')
     this.#assertWritable()
     this.#cleaning = true
@@ -699,8 +731,8 @@ export class PartitionLog {
         logEndOffset,
         highWatermark: Math.min(options.highWatermark ?? logEndOffset, logEndOffset),
         firstDirtyOffset: this.#firstDirtyOffset,
-        minCleanableDirtyRatio: this.config.minCleanableDirtyRatio,
-        minCompactionLagMs: this.config.minCompactionLagMs,
+        minCleanableDirtyRatio: this.#config.minCleanableDirtyRatio,
+        minCompactionLagMs: this.#config.minCompactionLagMs,
       })
       if (!plan.shouldClean) return idle(plan.dirtyBytes === 0 ? 'nothing dirty' : 'below dirty ratio', plan.dirtyRatio)
       const pass = await runCleanPass({
@@ -708,7 +740,7 @@ export class PartitionLog {
         fs: this.#fs,
         clock: this.#clock,
         timers: this.#timers,
-        config: this.config,
+        config: this.#config,
         logger: this.#logger,
         segments: () => this.#segments,
         isOpen: () => this.#state === 'open',
