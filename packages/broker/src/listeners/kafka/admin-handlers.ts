@@ -12,6 +12,7 @@ import { handleDescribeConfigs } from './handlers/describe-configs.js'
 import { handleDescribeLogDirs } from './handlers/describe-log-dirs.js'
 import { handleDescribeQuorum } from './handlers/describe-quorum.js'
 import { handleElectLeaders } from './handlers/elect-leaders.js'
+import { handleIncrementalAlterConfigs } from './handlers/incremental-alter-configs.js'
 import type { KafkaAdminApi } from './kafka-admin-api.js'
 import type { KafkaHandlers } from './kafka-handlers.js'
 
@@ -25,5 +26,6 @@ export function adminHandlers (api: KafkaAdminApi): KafkaHandlers {
     [Api.DescribeQuorum]: (request, context) => handleDescribeQuorum(api, request, context),
     [Api.DescribeLogDirs]: (request, context) => handleDescribeLogDirs(api, request, context),
     [Api.ElectLeaders]: async (request, context) => await handleElectLeaders(api, request, context),
+    [Api.IncrementalAlterConfigs]: async (request, context) => await handleIncrementalAlterConfigs(api, request, context),
   }
 }

@@ -15,7 +15,7 @@ import type { gregor } from '@gregor/protocol'
 import { kafkaTopicConfigNames, kafkaTopicConfigs } from '../../controller/wire-topic-configs.js'
 import type {
   AdminFailure, AdminOptions, ClusterDescription, ConfigEntry, ConfigType, CreatedTopic, DeletedTopic, ElectionOutcome, KafkaAdminApi,
-  LogDirDescription, NewTopic, PartitionCountChange, PartitionReference, QuorumDescription, TopicReference,
+  LogDirDescription, NewTopic, PartitionCountChange, TopicConfigChange, PartitionReference, QuorumDescription, TopicReference,
 } from './kafka-admin-api.js'
 import type { BrokerKafkaApiDeps } from './broker-kafka-api.js'
 import { activeControllerId, listenerEndpoints } from './metadata-image-api.js'
@@ -26,6 +26,7 @@ export interface AdminControllerCalls {
   deleteTopics (request: gregor.cluster.DeleteTopicsRequest.$Properties): Promise<gregor.cluster.DeleteTopicsResponse.$Properties>
   createPartitions (request: gregor.cluster.CreatePartitionsRequest.$Properties): Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
   electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse.$Properties>
+  alterTopicConfigs (request: gregor.cluster.AlterTopicConfigsRequest.$Properties): Promise<gregor.cluster.AlterTopicConfigsResponse.$Properties>
 }
 
 /** The metadata quorum as this broker knows it. */
@@ -156,6 +157,25 @@ export class ControllerAdminApi implements KafkaAdminApi {
     try {
       const response = await this.#options.controller.createPartitions({
         validateOnly: options.validateOnly, topics: changes.map(({ name, partitionCount }) => ({ name, partitions: partitionCount })),
+      })
+      return changes.map((_, i) => {
+        const result = response.topics?.[i]
+        if (result === undefined) return failure(undefined, 'the controller gave no answer for this topic')
+        return (result.errorCode ?? '') === '' ? undefined : failure(result.errorCode, result.errorMessage)
+      })
+    } catch (error) {
+      const failed = callFailure(error)
+      return changes.map(() => failed)
+    }
+  }
+
+  async alterTopicConfigs (changes: readonly TopicConfigChange[], options: AdminOptions): Promise<readonly (AdminFailure | undefined)[]> {
+    try {
+      const response = await this.#options.controller.alterTopicConfigs({
+        validateOnly: options.validateOnly,
+        topics: changes.map(({ name, alterations }) => ({
+          name, alterations: alterations.map(({ name: key, operation, value }) => ({ key, operation: operation.toUpperCase(), value: value ?? '' })),
+        })),
       })
       return changes.map((_, i) => {
         const result = response.topics?.[i]

@@ -71,6 +71,15 @@ export interface PartitionCountChange {
   readonly partitionCount: number
 }
 
+/** Kafka's IncrementalAlterConfigs operations: DELETE puts the key back to its default; APPEND/SUBTRACT on lists only. */
+export type ConfigOperation = 'set' | 'delete' | 'append' | 'subtract'
+
+export interface TopicConfigChange {
+  readonly name: string
+  /** By Kafka config name (`retention.ms`); `value` is ignored for `delete`. */
+  readonly alterations: readonly { readonly name: string; readonly operation: ConfigOperation; readonly value: string | null }[]
+}
+
 export interface ClusterDescription {
   readonly clusterId: string
   /** -1 when none is known. */
@@ -120,6 +129,8 @@ export interface KafkaAdminApi {
   createTopics (topics: readonly NewTopic[], options: AdminOptions): Promise<readonly (CreatedTopic | (AdminFailure & { readonly name: string }))[]>
   deleteTopics (topics: readonly TopicReference[]): Promise<readonly (DeletedTopic | (AdminFailure & { readonly reference: TopicReference }))[]>
   createPartitions (changes: readonly PartitionCountChange[], options: AdminOptions): Promise<readonly (AdminFailure | undefined)[]>
+  /** Changes existing topics' configs (Kafka's IncrementalAlterConfigs on TOPIC resources); one outcome per change. */
+  alterTopicConfigs (changes: readonly TopicConfigChange[], options: AdminOptions): Promise<readonly (AdminFailure | undefined)[]>
   describeCluster (): ClusterDescription
   /** A topic's configs, undefined when the topic does not exist. */
   topicConfigs (topic: string): readonly ConfigEntry[] | undefined

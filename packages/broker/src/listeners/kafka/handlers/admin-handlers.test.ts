@@ -4,7 +4,7 @@
  * defaults (-1) and configs travel, and the Kafka codes and shapes of the answers.
  */
 import { ErrorCode, GregorError, type NodeId, leaderEpoch, nodeId, raftIndex } from '@gregor/common'
-import { MetadataImage, type MetadataRecord, defaultTopicConfig } from '@gregor/metadata'
+import { MetadataImage, type MetadataRecord, decideAlterTopicConfigs, defaultMetadataConfig, defaultTopicConfig } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { describe, expect, test } from 'vitest'
 import { type AdminControllerCalls, ControllerAdminApi } from '../controller-admin-api.js'
@@ -15,6 +15,8 @@ import { handleDescribeConfigs } from './describe-configs.js'
 import { handleDescribeLogDirs } from './describe-log-dirs.js'
 import { handleDescribeQuorum } from './describe-quorum.js'
 import { handleElectLeaders } from './elect-leaders.js'
+import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js'
+import { wireTopicConfigAlterations } from '../../../controller/wire-topic-configs.js'
 
 const ids = (...list: number[]): NodeId[] => list.map(nodeId)
 const context = (apiVersion: number): { apiVersion: number; correlationId: number; clientId: string; peer: string } =>
@@ -80,6 +82,21 @@ class ScriptedController implements AdminControllerCalls {
     }
   }
 
+  /** As the controller decides (the real decision), committed to the image the adapter reads. */
+  async alterTopicConfigs (request: gregor.cluster.AlterTopicConfigsRequest.$Properties): Promise<gregor.cluster.AlterTopicConfigsResponse.$Properties> {
+    this.#record(request)
+    const image = this.image
+    if (image === undefined) throw new Error('no image')
+    const decision = decideAlterTopicConfigs(image, {
+      topics: (request.topics ?? []).map((topic) => ({ name: topic.name ?? '', alterations: wireTopicConfigAlterations(topic.alterations ?? []) })),
+      validateOnly: request.validateOnly ?? false,
+    }, defaultMetadataConfig)
+    if (decision.records.length > 0) image.applyBatch(decision.records, raftIndex(image.appliedIndex + 1))
+    return { topics: decision.results.map((result) => 'error' in result ? { name: result.name, errorCode: result.error.code, errorMessage: result.error.message } : { name: result.name, errorCode: '' }) }
+  }
+
+  image: MetadataImage | undefined
+
   #record (request: unknown): void {
     if (this.failWith !== undefined) throw this.failWith
     this.calls.push(request)
@@ -89,6 +106,7 @@ class ScriptedController implements AdminControllerCalls {
 function setup (): { controller: ScriptedController; api: ControllerAdminApi } {
   const fixed = image()
   const controller = new ScriptedController()
+  controller.image = fixed
   const api = new ControllerAdminApi({
     brokerId: 1, controller, image: () => fixed, cluster: () => ({ clusterId: 'c', controllerId: 2, brokers: [] }),
     quorum: () => ({ leaderId: 2, term: 5, commitIndex: 40, lastIndex: 41 }), voters: [1, 2, 3], logDir: '/data/broker-1',
@@ -235,5 +253,51 @@ describe('DescribeQuorum, DescribeLogDirs, ElectLeaders', () => {
     expect(all.replicaElectionResults).toEqual([{ topic: 'orders', partitionResult: [{ partitionId: 1, errorCode: 0, errorMessage: null }] }])
     const unclean = await handleElectLeaders(api, { electionType: 1, timeoutMs: 1000, topicPartitions: [{ topic: 'orders', partitions: [0] }] }, context(2))
     expect([unclean.errorCode, unclean.replicaElectionResults[0]?.partitionResult[0]?.errorCode]).toEqual([42, 42])
+  })
+})
+
+describe('IncrementalAlterConfigs', () => {
+  const resource = (resourceName: string, configs: Array<{ name: string; configOperation: number; value: string | null }>, resourceType = 2) =>
+    ({ resourceType, resourceName, configs })
+
+  test('SET and DELETE reach the topic, and DescribeConfigs then shows the new value as DYNAMIC_TOPIC_CONFIG', async () => {
+    const { api } = setup()
+    const response = await handleIncrementalAlterConfigs(api, {
+      validateOnly: false,
+      resources: [resource('orders', [{ name: 'segment.bytes', configOperation: 0, value: '4096' }, { name: 'retention.ms', configOperation: 1, value: null }])],
+    }, context(1))
+    expect(response).toEqual({ throttleTimeMs: 0, responses: [{ resourceType: 2, resourceName: 'orders', errorCode: 0, errorMessage: null }] })
+    const described = handleDescribeConfigs(api, {
+      includeSynonyms: false, includeDocumentation: false, resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: ['segment.bytes', 'retention.ms'] }],
+    }, context(4))
+    expect(described.results[0]?.configs.map(({ name, value, configSource }) => ({ name, value, configSource }))).toEqual([
+      { name: 'retention.ms', value: '604800000', configSource: 5 }, { name: 'segment.bytes', value: '4096', configSource: 1 },
+    ])
+  })
+
+  test('per-resource codes: bad value INVALID_CONFIG, APPEND on a non-list and broker, repeated, unknown-op resources INVALID_REQUEST, unknown topic 3; validate_only changes nothing', async () => {
+    const { controller, api } = setup()
+    const response = await handleIncrementalAlterConfigs(api, {
+      validateOnly: false,
+      resources: [
+        resource('orders', [{ name: 'segment.bytes', configOperation: 0, value: 'big' }]),
+        resource('orders', [{ name: 'retention.ms', configOperation: 2, value: '5' }]),
+        resource('1', [{ name: 'log.retention.ms', configOperation: 0, value: '5' }], 4),
+        resource('missing', [{ name: 'retention.ms', configOperation: 0, value: '5' }]),
+        resource('x', [{ name: 'retention.ms', configOperation: 7, value: '5' }]),
+      ],
+    }, context(1))
+    // The two `orders` entries are the same resource twice: both refused here, before the controller.
+    expect(response.responses.map((r) => r.errorCode)).toEqual([42, 42, 42, 3, 42])
+    const single = async (configs: Array<{ name: string; configOperation: number; value: string | null }>) =>
+      (await handleIncrementalAlterConfigs(api, { validateOnly: false, resources: [resource('orders', configs)] }, context(1))).responses[0]
+    expect(await single([{ name: 'segment.bytes', configOperation: 0, value: 'big' }])).toMatchObject({ errorCode: 40, errorMessage: expect.stringMatching(/segmentBytes/) })
+    expect((await single([{ name: 'retention.ms', configOperation: 2, value: '5' }]))?.errorCode).toBe(42)
+    expect((await single([{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }]))?.errorCode).toBe(0)
+    const calls = controller.calls.length
+    await handleIncrementalAlterConfigs(api, { validateOnly: true, resources: [resource('orders', [{ name: 'retention.ms', configOperation: 0, value: '5' }])] }, context(1))
+    expect(controller.calls).toHaveLength(calls + 1)
+    expect(api.topicConfigs('orders')?.find((entry) => entry.name === 'retention.ms')?.value).toBe('60000')
+    expect(api.topicConfigs('orders')?.find((entry) => entry.name === 'cleanup.policy')).toMatchObject({ value: 'compact,delete', source: 'topic-override' })
   })
 })
