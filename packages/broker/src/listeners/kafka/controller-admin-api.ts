@@ -72,6 +72,15 @@ function failure (code: string | null | undefined, message: string | null | unde
   return { error: known ? code as ErrorCode : ErrorCode.UNKNOWN_SERVER_ERROR, message: message ?? code ?? 'failed' }
 }
 
+/** The controller's per-topic answers, in request order: undefined for success, else the failure. */
+function topicOutcomes (count: number, results: readonly gregor.cluster.ITopicResult[] | null | undefined): (AdminFailure | undefined)[] {
+  return Array.from({ length: count }, (_, i) => {
+    const result = results?.[i]
+    if (result === undefined) return failure(undefined, 'the controller gave no answer for this topic')
+    return (result.errorCode ?? '') === '' ? undefined : failure(result.errorCode, result.errorMessage)
+  })
+}
+
 /** A failure of the whole call (no controller in time): every item fails with it; anything else is a bug. */
 function callFailure (error: unknown): AdminFailure {
   if (!isGregorError(error)) throw error
@@ -158,11 +167,7 @@ export class ControllerAdminApi implements KafkaAdminApi {
       const response = await this.#options.controller.createPartitions({
         validateOnly: options.validateOnly, topics: changes.map(({ name, partitionCount }) => ({ name, partitions: partitionCount })),
       })
-      return changes.map((_, i) => {
-        const result = response.topics?.[i]
-        if (result === undefined) return failure(undefined, 'the controller gave no answer for this topic')
-        return (result.errorCode ?? '') === '' ? undefined : failure(result.errorCode, result.errorMessage)
-      })
+      return topicOutcomes(changes.length, response.topics)
     } catch (error) {
       const failed = callFailure(error)
       return changes.map(() => failed)
@@ -177,11 +182,7 @@ export class ControllerAdminApi implements KafkaAdminApi {
           name, alterations: alterations.map(({ name: key, operation, value }) => ({ key, operation: operation.toUpperCase(), value: value ?? '' })),
         })),
       })
-      return changes.map((_, i) => {
-        const result = response.topics?.[i]
-        if (result === undefined) return failure(undefined, 'the controller gave no answer for this topic')
-        return (result.errorCode ?? '') === '' ? undefined : failure(result.errorCode, result.errorMessage)
-      })
+      return topicOutcomes(changes.length, response.topics)
     } catch (error) {
       const failed = callFailure(error)
       return changes.map(() => failed)
