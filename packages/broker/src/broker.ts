@@ -156,6 +156,7 @@ export class Broker {
         createTopics: async (request) => await lifecycle.createTopics(request),
         deleteTopics: async (request) => await lifecycle.deleteTopics(request),
         createPartitions: async (request) => await lifecycle.createPartitions(request),
+        alterTopicConfigs: async (request) => await lifecycle.alterTopicConfigs(request),
         produce: async (request) => await replicas.produce(request),
         fetch: async (request) => await replicas.fetch(request),
         listOffsets: async (request) => await replicas.listOffsets(request),

@@ -24,6 +24,8 @@ export interface ClientServiceDeps {
   readonly deleteTopics: (request: gregor.cluster.DeleteTopicsRequest) => Promise<gregor.cluster.DeleteTopicsResponse.$Properties>
   /** More partitions (increase only), forwarded to the controller. */
   readonly createPartitions: (request: gregor.cluster.CreatePartitionsRequest) => Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
+  /** Topic config changes (set, delete back to the default, append/subtract on lists), forwarded to the controller. */
+  readonly alterTopicConfigs: (request: gregor.cluster.AlterTopicConfigsRequest) => Promise<gregor.cluster.AlterTopicConfigsResponse.$Properties>
   readonly produce: (request: ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
   readonly fetch: (request: FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
   readonly listOffsets: (request: ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
@@ -44,6 +46,7 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     createTopics: unary(timed('create_topics', deps.createTopics)),
     deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
     createPartitions: unary(timed('create_partitions', deps.createPartitions)),
+    alterTopicConfigs: unary(timed('alter_topic_configs', deps.alterTopicConfigs)),
     produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
       const response = await deps.produce(produceRequestFromWire(request))
       metrics?.produced(request.partitions, response.partitions ?? [])

@@ -143,6 +143,28 @@ export class Admin {
     throwTopicFailures(response.topics, topics.map(({ topic }) => topic))
   }
 
+  /**
+   * Changes a topic's configs after creation (Kafka's IncrementalAlterConfigs): `set` gives keys a value, `delete` puts
+   * keys back to the cluster default; keys under Kafka's names (`retention.ms`). Returns the topic's whole config
+   * afterwards under Kafka's names; throws like `createTopics` (INVALID_CONFIG for unknown keys or bad values). The
+   * change reaches every replica through the metadata log: see docs/cluster.md for what takes effect when.
+   */
+  async alterTopicConfigs (
+    topic: string,
+    changes: { readonly set?: Readonly<Record<string, string>>; readonly delete?: readonly string[] },
+    options: { readonly validateOnly?: boolean } = {},
+  ): Promise<Record<string, string>> {
+    const alterations = [
+      ...Object.entries(changes.set ?? {}).map(([key, value]) => ({ key, operation: 'SET', value })),
+      ...(changes.delete ?? []).map((key) => ({ key, operation: 'DELETE', value: '' })),
+    ]
+    const response = await this.#connection.callAny(clientMethods.alterTopicConfigs, {
+      topics: [{ name: topic, alterations }], validateOnly: options.validateOnly ?? false,
+    })
+    throwTopicFailures(response.topics, [topic])
+    return { ...(response.topics[0]?.configs ?? {}) }
+  }
+
   /** Names of the topics that are not internal, sorted. */
   async listTopics (): Promise<string[]> {
     const snapshot = await this.#connection.metadata([])

@@ -12,6 +12,7 @@ const usage = `usage:
   gregor topics list [--json] [-b servers]
   gregor topics describe [--topic T] [--under-replicated-partitions] [--unavailable-partitions] [--json] [-b servers]
   gregor topics alter --topic T --partitions N [--validate-only] [-b servers]   (more partitions; increase only)
+  gregor topics alter --topic T [--config k=v ...] [--delete-config k ...] [--validate-only] [-b servers]
   gregor topics delete --topic T [-b servers]
 `
 
@@ -48,12 +49,7 @@ async function createTopic (argv: string[]): Promise<number> {
   const numPartitions = integerFlag('partitions', values.partitions, problems, 1) ?? (values.partitions === undefined ? 1 : 0)
   const replicationFactor = integerFlag('replication-factor', values['replication-factor'], problems, 1) ??
     (values['replication-factor'] === undefined ? 1 : 0)
-  const configs: Record<string, string> = {}
-  for (const entry of values.config ?? []) {
-    const separator = entry.indexOf('=')
-    if (separator <= 0) problems.push(`--config '${entry}' is not key=value`)
-    else configs[entry.slice(0, separator)] = entry.slice(separator + 1)
-  }
+  const configs = configFlags(values.config, problems)
   if (problems.length > 0) throw new UsageError(problems)
   const topic = values.topic ?? ''
   return await withAdmin(values['bootstrap-server'], async (admin) => {
@@ -73,21 +69,46 @@ async function listTopics (argv: string[]): Promise<number> {
   })
 }
 
-/** `kafka-topics --alter --partitions N`: keyed records map to other partitions afterwards (see docs/cluster.md). */
+/** `--config k=v` flags as a map; a flag without `=` is a problem. */
+function configFlags (entries: readonly string[] | undefined, problems: string[]): Record<string, string> {
+  const configs: Record<string, string> = {}
+  for (const entry of entries ?? []) {
+    const separator = entry.indexOf('=')
+    if (separator <= 0) problems.push(`--config '${entry}' is not key=value`)
+    else configs[entry.slice(0, separator)] = entry.slice(separator + 1)
+  }
+  return configs
+}
+
+/**
+ * `kafka-topics --alter --partitions N` (keyed records map to other partitions afterwards, see docs/cluster.md) and
+ * `kafka-configs --alter --add-config k=v --delete-config k` (the topic's configs; printed whole afterwards).
+ */
 async function alterTopic (argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     ...bootstrapOption, topic: { type: 'string' }, partitions: { type: 'string' }, 'validate-only': { type: 'boolean' },
+    config: { type: 'string', multiple: true }, 'delete-config': { type: 'string', multiple: true },
   })
   const problems: string[] = []
   if (values.topic === undefined) problems.push('--topic is required')
-  if (values.partitions === undefined) problems.push('--partitions is required')
-  const partitions = integerFlag('partitions', values.partitions, problems, 1)
-  if (problems.length > 0 || partitions === undefined) throw new UsageError(problems)
+  const set = configFlags(values.config, problems)
+  const deleted = values['delete-config'] ?? []
+  const configChange = Object.keys(set).length > 0 || deleted.length > 0
+  if (values.partitions === undefined && !configChange) problems.push('--partitions, --config or --delete-config is required')
+  const partitions = values.partitions === undefined ? undefined : integerFlag('partitions', values.partitions, problems, 1)
+  if (problems.length > 0) throw new UsageError(problems)
   const topic = values.topic ?? ''
   const validateOnly = values['validate-only'] === true
   return await withAdmin(values['bootstrap-server'], async (admin) => {
-    await admin.createPartitions([{ topic, partitions }], { validateOnly })
-    await writeLine(validateOnly ? `Topic ${topic} can have ${partitions} partitions.` : `Topic ${topic} now has ${partitions} partitions.`)
+    if (partitions !== undefined) {
+      await admin.createPartitions([{ topic, partitions }], { validateOnly })
+      await writeLine(validateOnly ? `Topic ${topic} can have ${partitions} partitions.` : `Topic ${topic} now has ${partitions} partitions.`)
+    }
+    if (configChange) {
+      const configs = await admin.alterTopicConfigs(topic, { set, delete: deleted }, { validateOnly })
+      const listed = Object.entries(configs).sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => `${key}=${value}`).join(',')
+      await writeLine(`${validateOnly ? 'Configs of topic ' + topic + ' would be' : 'Updated configs of topic ' + topic + ':'} ${listed}`)
+    }
     return 0
   })
 }
