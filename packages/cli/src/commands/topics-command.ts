@@ -94,7 +94,7 @@ async function alterTopic (argv: string[]): Promise<number> {
   const set = configFlags(values.config, problems)
   const deleted = values['delete-config'] ?? []
   const configChange = Object.keys(set).length > 0 || deleted.length > 0
-  if (values.partitions === undefined && !configChange) problems.push('--partitions, --config or --delete-config is required')
+  if (values.partitions === undefined && !configChange) problems.push('--partitions is required (or --config k=v / --delete-config k to change configs)')
   const partitions = values.partitions === undefined ? undefined : integerFlag('partitions', values.partitions, problems, 1)
   if (problems.length > 0) throw new UsageError(problems)
   const topic = values.topic ?? ''
