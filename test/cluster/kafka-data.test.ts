@@ -174,4 +174,39 @@ describe('KafkaJS', () => {
       .toEqual(viaKafka.map((record) => [record.partition, record.offset, record.ts, record.key, record.payload]))
     for (const record of viaGrpc) expect(record.headers).toEqual(byValue.get(record.value ?? '')?.headers)
   }, 120_000)
+
+  test('a key lands on the same partition from KafkaJS, librdkafka (murmur2_random) and @gregor/client', async () => {
+    const topic = 'key-placement'
+    await createTopicInSync(cluster, admin, { topic, numPartitions: 5, replicationFactor: 3 })
+    await waitForLeadersServing(topic, 5)
+    const keys = Array.from({ length: 40 }, (_, i) => `user-${i * 7919}`)
+    // KafkaJS 2's default partitioner is the Java client's (murmur2 of the key bytes).
+    const kafka = new Kafka({ clientId: 'key-placement', brokers: cluster.kafkaBootstrapServers.split(','), logLevel: logLevel.NOTHING })
+    const producer = kafka.producer()
+    await producer.connect()
+    try {
+      await producer.send({ topic, acks: -1, messages: keys.map((key) => ({ key, value: 'kafkajs' })) })
+    } finally {
+      await producer.disconnect()
+    }
+    // librdkafka's default is consistent_random (CRC32); murmur2_random is its Java-compatible one.
+    await kcatProduce(['-t', topic, '-K', ':', '-X', 'partitioner=murmur2_random'], keys.map((key) => `${key}:kcat`))
+    const gregor = await runGregor(cluster, ['produce', '--topic', topic, '--key-separator', ':'], keys.map((key) => `${key}:gregor\n`).join(''))
+    expect(gregor.code, gregor.stderr).toBe(0)
+
+    const records = await kcatConsume(topic)
+    expect(records).toHaveLength(keys.length * 3)
+    const placement = new Map<string, Map<string, number>>()
+    for (const record of records) {
+      const byClient = placement.get(record.key ?? '') ?? new Map<string, number>()
+      byClient.set(record.payload ?? '', record.partition)
+      placement.set(record.key ?? '', byClient)
+    }
+    for (const key of keys) {
+      const byClient = placement.get(key)
+      expect([byClient?.get('kafkajs'), byClient?.get('kcat')], key).toEqual([byClient?.get('gregor'), byClient?.get('gregor')])
+    }
+    // The keys spread: a partitioner that sent everything to one partition would pass the comparison above.
+    expect(new Set(records.map((record) => record.partition)).size).toBeGreaterThan(1)
+  }, 120_000)
 })
