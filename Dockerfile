@@ -18,6 +18,7 @@ COPY packages/records/package.json packages/records/
 COPY packages/storage/package.json packages/storage/
 COPY packages/coordinator/package.json packages/coordinator/
 COPY packages/metadata/package.json packages/metadata/
+COPY packages/kafka-protocol/package.json packages/kafka-protocol/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/broker/package.json packages/broker/
 COPY packages/client/package.json packages/client/
@@ -49,6 +50,7 @@ COPY --from=build /app/packages/records/dist packages/records/dist
 COPY --from=build /app/packages/storage/dist packages/storage/dist
 COPY --from=build /app/packages/coordinator/dist packages/coordinator/dist
 COPY --from=build /app/packages/metadata/dist packages/metadata/dist
+COPY --from=build /app/packages/kafka-protocol/dist packages/kafka-protocol/dist
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/protocol/generated packages/protocol/generated
 COPY --from=build /app/packages/broker/dist packages/broker/dist

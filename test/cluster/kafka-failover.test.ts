@@ -77,7 +77,11 @@ describe('KafkaJS through a leader failover', () => {
     })
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
-    const load = new KafkaJsLoad(producer, 3)
+    // One send loop: KafkaJS 2.2.4 takes a partition's sequence numbers when it sends and gives them back when that
+    // produce fails (sendMessages.js), so with two sends in flight on one partition the retry of a failed one reuses
+    // the other's numbers; the broker then rightly answers it as a duplicate with the other's offset and its record is
+    // never stored (seen in CI: kafkajs-306 acknowledged at the offset of kafkajs-303).
+    const load = new KafkaJsLoad(producer, 1)
     try {
       await load.waitForAcks(300, 'acks before the kill')
       await cluster.kill(victim)
