@@ -10,6 +10,7 @@ import type * as grpc from '@grpc/grpc-js'
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
 import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
+import { listenerEndpoints } from './listeners/kafka/metadata-image-api.js'
 import type { QuorumStatusView } from './metadata-quorum.js'
 import type { BrokerMetrics, ClientApi } from './metrics/index.js'
 import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from './replica/index.js'
@@ -136,11 +137,9 @@ function unary<Request, Response> (handler: (request: Request) => Promise<Respon
   }
 }
 
+/** Every broker's address on `listenerName`, as the Kafka listener finds them too; protobuf says '' for no rack. */
 function endpoints (image: MetadataImage, listenerName: string): gregor.cluster.BrokerEndpoint.$Properties[] {
-  return image.brokers().flatMap((broker) => {
-    const listener = broker.listeners.find((item) => item.name === listenerName)
-    return listener === undefined ? [] : [{ brokerId: broker.brokerId, host: listener.host, port: listener.port, rack: broker.rack ?? '', fenced: broker.fenced }]
-  })
+  return listenerEndpoints(image, listenerName).map((endpoint) => ({ ...endpoint, rack: endpoint.rack ?? '' }))
 }
 
 function metadataResponse (deps: ClientServiceDeps, listenerName: string, request: gregor.cluster.MetadataRequest): gregor.cluster.MetadataResponse.$Properties {

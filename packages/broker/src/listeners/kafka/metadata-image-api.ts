@@ -20,7 +20,7 @@ export interface ListenerEndpoint extends ListenerBroker {
 
 /**
  * Every registered broker that has listener `listenerName`, with that listener's advertised address, by id.
- * (Shared with client-service.ts's `endpoints` once it moves to a common module; see the Kafka-listener report.)
+ * The gRPC listener's Metadata (client-service.ts) answers from it too.
  */
 export function listenerEndpoints (image: MetadataImage, listenerName: string): ListenerEndpoint[] {
   return image.brokers().flatMap((broker) => {
