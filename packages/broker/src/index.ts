@@ -20,4 +20,4 @@ export { ReplicaManager, defaultReplicationConfig, type ReplicaFetchSession, typ
 export { GroupCoordinatorRuntime, appendCoordinatorRecords, offsetsReplicaOf } from './group-coordinator/index.js'
 export { ProducerIdAllocator } from './producer-id-allocator.js'
 // The gRPC ClientService's wire edge of the data plane (the simulation's clients speak the same protobuf shapes).
-export { fetchRequestFromWire, listOffsetsRequestFromWire, produceRequestFromWire } from './client-service.js'
+export { fetchRequestFromWire, listOffsetsRequestFromWire, produceRequestFromWire } from './listeners/grpc/client-service.js'

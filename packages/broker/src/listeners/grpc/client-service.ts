@@ -10,10 +10,10 @@ import type * as grpc from '@grpc/grpc-js'
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
 import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
-import { listenerEndpoints } from './listeners/kafka/metadata-image-api.js'
-import type { QuorumStatusView } from './metadata-quorum.js'
-import type { BrokerMetrics, ClientApi } from './metrics/index.js'
-import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from './replica/index.js'
+import { listenerEndpoints } from '../kafka/metadata-image-api.js'
+import type { QuorumStatusView } from '../../metadata-quorum.js'
+import type { BrokerMetrics, ClientApi } from '../../metrics/index.js'
+import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from '../../replica/index.js'
 
 
 /** What the client API needs from the rest of the broker. */

@@ -11,7 +11,7 @@ import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import type { PartitionResult, TopicPartitions } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
 import { type gregor, groupMethods, serviceDefinition } from '@gregor/protocol'
-import type { GroupCoordinatorRuntime } from './group-coordinator/group-coordinator-runtime.js'
+import type { GroupCoordinatorRuntime } from '../../group-coordinator/group-coordinator-runtime.js'
 
 type Wire = typeof gregor.groups
 type Props<K extends keyof Wire> = Wire[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Wire[K]>[0]> : never
