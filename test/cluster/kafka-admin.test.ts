@@ -162,6 +162,13 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
     expect([1, 2, 3]).toContain(status?.leaderId)
     expect(status?.highWatermark).toBeGreaterThan(0)
     expect(status?.currentVoters.map((voter) => voter.replicaId).sort()).toEqual([1, 2, 3])
+    // Asked of the raft leader, every voter's progress is known (a follower knows only its own log end).
+    const leaderAddress = cluster.brokers.find((broker) => broker.nodeId === status?.leaderId)?.kafkaAddress ?? ''
+    await waitFor('the quorum leader to report every voter\'s matched index', async () => {
+      const fromLeader = (await kafkaCall(leaderAddress, 55, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] })).topics[0]?.partitions[0]
+      const behind = fromLeader?.currentVoters.filter((voter) => voter.logEndOffset <= 0) ?? [undefined]
+      return behind.length === 0 ? true : undefined
+    })
 
     // DescribeLogDirs: the broker's directory holds a replica of each partition (RF 3 on three brokers).
     // (The new partition's replica opens once this broker has applied the change: wait for it.)

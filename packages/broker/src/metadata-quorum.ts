@@ -41,6 +41,8 @@ export interface QuorumStatusView {
   readonly commitIndex: number
   readonly appliedIndex: number
   readonly lastIndex: number
+  /** On the leader: each voter's matched raft index (its own: the last index); empty on a follower. */
+  readonly voterMatchIndexes: ReadonlyMap<number, number>
 }
 
 /** How often a stopping leader checks whether its leadership transfer went through. */
@@ -108,6 +110,7 @@ export class MetadataQuorum {
     return {
       nodeId: status.id, role: status.role, term: status.term, leaderId: status.leaderId,
       commitIndex: status.commitIndex, appliedIndex: this.#driver?.appliedIndex ?? 0, lastIndex: status.lastIndex,
+      voterMatchIndexes: this.#requireNode().voterMatchIndexes(),
     }
   }
 

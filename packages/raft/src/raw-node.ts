@@ -12,7 +12,7 @@
  * anyone can count them.
  */
 import assert from 'node:assert/strict'
-import { ErrorCode, GregorError, type Logger, type NodeId, type RaftIndex, type Rng, type Term } from '@gregor/common'
+import { ErrorCode, GregorError, type Logger, type NodeId, type RaftIndex, raftIndex, type Rng, type Term } from '@gregor/common'
 import { messageProblem } from './message-problem.js'
 import { Raft } from './raft.js'
 import { type RaftConfig, validateRaftConfig } from './raft-config.js'
@@ -188,6 +188,16 @@ export class RawNode {
     if (raft.role !== 'leader') return []
     return raft.tracker.voters.filter((id) =>
       id === raft.id || raft.tracker.progress.get(id)?.recentActive === true || raft.previouslyActive.has(id))
+  }
+
+  /**
+   * On the leader: how far each voter's log is known to match this one (its own: the last index), for
+   * DescribeQuorum's replication status; empty elsewhere, where no follower progress is tracked.
+   */
+  voterMatchIndexes (): ReadonlyMap<NodeId, RaftIndex> {
+    const raft = this.raft
+    if (raft.role !== 'leader') return new Map()
+    return new Map(raft.tracker.voters.map((id) => [id, id === raft.id ? raft.log.lastIndex() : raft.tracker.progress.get(id)?.match ?? raftIndex(0)]))
   }
 
   status (): RaftStatus {

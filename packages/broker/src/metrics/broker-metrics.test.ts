@@ -41,7 +41,7 @@ function testImage (): MetadataImage {
   return image
 }
 
-const quorumStatus: QuorumStatusView = { nodeId: 1, role: 'leader', term: 7, leaderId: 1, commitIndex: 42, appliedIndex: 41, lastIndex: 43 }
+const quorumStatus: QuorumStatusView = { nodeId: 1, role: 'leader', term: 7, leaderId: 1, commitIndex: 42, appliedIndex: 41, lastIndex: 43, voterMatchIndexes: new Map() }
 
 function metricsFor (image: MetadataImage, options: { active?: boolean; quorum?: QuorumStatusView | undefined; processMetrics?: boolean } = {}): BrokerMetrics {
   return new BrokerMetrics({

@@ -35,6 +35,8 @@ export interface QuorumView {
   readonly term: number
   readonly commitIndex: number
   readonly lastIndex: number
+  /** On the raft leader: each voter's matched index; empty on a follower. */
+  readonly voterMatchIndexes: ReadonlyMap<number, number>
 }
 
 export interface ControllerAdminApiOptions {
@@ -221,8 +223,11 @@ export class ControllerAdminApi implements KafkaAdminApi {
       leaderId: status === undefined || status.leaderId <= 0 ? -1 : status.leaderId,
       leaderEpoch: status?.term ?? 0,
       highWatermark: status?.commitIndex ?? 0,
-      // Raft offsets of the metadata log; only this voter's own log end is known here.
-      voters: this.#options.voters.map((replicaId) => ({ replicaId, logEndOffset: replicaId === self && status !== undefined ? status.lastIndex : -1 })),
+      // Raft offsets of the metadata log. The leader knows every voter's matched index; a follower only its own log end.
+      voters: this.#options.voters.map((replicaId) => ({
+        replicaId,
+        logEndOffset: status?.voterMatchIndexes.get(replicaId) ?? (replicaId === self && status !== undefined ? status.lastIndex : -1),
+      })),
     }
   }
 

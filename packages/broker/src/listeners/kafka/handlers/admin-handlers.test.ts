@@ -103,13 +103,13 @@ class ScriptedController implements AdminControllerCalls {
   }
 }
 
-function setup (): { controller: ScriptedController; api: ControllerAdminApi } {
+function setup (leaderProgress: ReadonlyMap<number, number> = new Map()): { controller: ScriptedController; api: ControllerAdminApi } {
   const fixed = image()
   const controller = new ScriptedController()
   controller.image = fixed
   const api = new ControllerAdminApi({
     brokerId: 1, controller, image: () => fixed, cluster: () => ({ clusterId: 'c', controllerId: 2, brokers: [] }),
-    quorum: () => ({ leaderId: 2, term: 5, commitIndex: 40, lastIndex: 41 }), voters: [1, 2, 3], logDir: '/data/broker-1',
+    quorum: () => ({ leaderId: 2, term: 5, commitIndex: 40, lastIndex: 41, voterMatchIndexes: leaderProgress }), voters: [1, 2, 3], logDir: '/data/broker-1',
     logDirOffline: () => false,
     replica: (topic, partition) => topic === 'orders' ? { sizeBytes: 100 * (partition + 1), highWatermark: 10, logEndOffset: partition === 0 ? 10 : 7 } : undefined,
     autoCreateTopicsEnable: true,
@@ -226,6 +226,12 @@ describe('DescribeQuorum, DescribeLogDirs, ElectLeaders', () => {
     expect(metadata).toMatchObject({ errorCode: 0, leaderId: 2, leaderEpoch: 5, highWatermark: 40 })
     expect(metadata?.currentVoters.map((voter) => [voter.replicaId, voter.logEndOffset])).toEqual([[1, 41], [2, -1], [3, -1]])
     expect(other?.errorCode).toBe(3)
+  })
+
+  test('on the raft leader: every voter\'s matched index', () => {
+    const { api } = setup(new Map([[1, 41], [2, 38], [3, 0]]))
+    const response = handleDescribeQuorum(api, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }, context(2))
+    expect(response.topics[0]?.partitions[0]?.currentVoters.map((voter) => [voter.replicaId, voter.logEndOffset])).toEqual([[1, 41], [2, 38], [3, 0]])
   })
 
   test('log dirs: sizes and offset lag of the replicas held here, filtered by the request', () => {

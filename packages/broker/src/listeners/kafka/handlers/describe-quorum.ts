@@ -1,8 +1,10 @@
 /**
  * DescribeQuorum (key 55, v0-2): the metadata quorum (Kafka's `__cluster_metadata` partition 0) for
  * `kafka-metadata-quorum describe --status`: leader, epoch (the raft term), high watermark (the commit index) and the
- * voters. Offsets are raft log indexes. Only the voters' ids and this voter's own log end are known to a broker (the
- * leader's follower progress is not exposed yet): others are -1, and there are no observers (every broker votes).
+ * voters. Offsets are raft log indexes. The raft leader answers every voter's matched index (what
+ * `kafka-metadata-quorum describe --replication` shows as lag); a follower knows only its own log end, the others are
+ * -1 (Kafka forwards the request to the active controller; Gregor answers locally). Fetch timestamps are not tracked
+ * (-1), and there are no observers (every broker votes).
  *
  * Kafka's rules kept here: a request for any other topic or partition is UNKNOWN_TOPIC_OR_PARTITION for that
  * partition; v2 lists no node endpoints (the raft listener is not a Kafka listener).
