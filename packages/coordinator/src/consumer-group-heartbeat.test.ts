@@ -225,3 +225,31 @@ describe('tick', () => {
     expect(sim.shard.tick(sim.context).response.expiredMembers).toHaveLength(1)
   })
 })
+
+describe("Kafka's unchanged nulls", () => {
+  test('null subscription, regex, assignor and rack keep the member\'s; null owned partitions keep a revocation pending', () => {
+    const sim = new GroupSimulation({ topics: { orders: 2 } })
+    const join = sim.apply(sim.shard.heartbeat(joinRequest({ rackId: 'r1', serverAssignor: 'range' }), sim.context))
+    const later = (memberEpoch: number): HeartbeatRequest => joinRequest({
+      memberId: join.memberId, memberEpoch, rackId: null, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, ownedPartitions: null,
+    })
+    const again = sim.apply(sim.shard.heartbeat(later(join.memberEpoch), sim.context))
+    expect(again.assignment).toEqual([{ topic: 'orders', partitions: [0, 1] }])
+    const member = sim.shard.describeGroup('group').members[0]
+    expect([member?.subscribedTopicNames, member?.rackId, sim.shard.describeGroup('group').groupEpoch]).toEqual([['orders'], 'r1', 1])
+    expect(sim.shard.describeGroup('group').assignorName).toBe('range')
+    // A second member: the first must revoke one partition. Its null owned partitions do not confirm the revocation.
+    const second = sim.apply(sim.shard.heartbeat(joinRequest(), sim.context))
+    const stillRevoking = sim.apply(sim.shard.heartbeat(later(again.memberEpoch), sim.context))
+    expect(stillRevoking.memberEpoch).toBe(again.memberEpoch)
+    expect(sim.shard.describeGroup('group').members.find((m) => m.memberId === join.memberId)?.state).toBe('unrevoked_partitions')
+    const revoked = sim.apply(sim.shard.heartbeat({ ...later(again.memberEpoch), ownedPartitions: stillRevoking.assignment }, sim.context))
+    expect(revoked.memberEpoch).toBeGreaterThan(again.memberEpoch)
+    expect(second.memberId).not.toBe(join.memberId)
+  })
+
+  test('a join inherits nothing: without names or regex it is refused', () => {
+    const sim = new GroupSimulation({ topics: { orders: 2 } })
+    expect(codeOf(() => sim.shard.heartbeat(joinRequest({ subscribedTopicNames: null, subscribedTopicRegex: null }), sim.context))).toBe('INVALID_REQUEST')
+  })
+})

@@ -7,8 +7,8 @@
  * ahead of the target assignment, compute a new target for every member → reconcile this member
  * (current-assignment-builder.ts) → respond. Other members learn of a new target in their own next heartbeat.
  *
- * Every heartbeat carries the member's whole subscription (Gregor's wire has no "unchanged" nulls): empty names and
- * no regex on a later heartbeat unsubscribe the member from everything.
+ * Gregor's wire carries the member's whole subscription in every heartbeat: empty names and no regex on a later
+ * heartbeat unsubscribe the member from everything. Kafka's wire sends null for "unchanged" (`withUnchanged`).
  *
  * Errors (request-level, thrown):
  * - group id empty or longer than groupIdLengthMax: INVALID_GROUP_ID;
@@ -40,7 +40,7 @@ import { type ConsumerGroupState, EMPTY_CURRENT } from './group-state.js'
 import {
   checkAssignorName, compileSubscriptionRegex, computeTargetAssignment, resolvePartitionMetadata, samePartitionMetadata,
 } from './subscription.js'
-import { compareStrings, isSubset, toPartitionSet } from './topic-partitions.js'
+import { compareStrings, isSubset, toPartitionSet, toTopicPartitions } from './topic-partitions.js'
 
 const int32Max = 2_147_483_647
 
@@ -68,7 +68,33 @@ export function checkGroupCapacity (groupCount: number, config: CoordinatorConfi
   }
 }
 
-function checkRequest (request: HeartbeatRequest, config: CoordinatorConfig): void {
+/** A heartbeat with Kafka's "unchanged" nulls filled in (`withUnchanged`). */
+type ResolvedHeartbeat = { readonly [K in keyof HeartbeatRequest]: NonNullable<HeartbeatRequest[K]> }
+
+/**
+ * Kafka's heartbeats leave out (null) what did not change since the member's previous one: those take the member's
+ * own values. A join inherits nothing (a join without a subscription is refused). Owned partitions left out are all
+ * the member was given, pending revocations included, so a revocation is never taken as done without its word.
+ */
+function withUnchanged (request: HeartbeatRequest, group: ConsumerGroupState | undefined): ResolvedHeartbeat {
+  const joining = request.memberEpoch === JOIN_GROUP_MEMBER_EPOCH
+  const member = joining ? undefined : group?.members.get(request.memberId)
+  let owned = request.ownedPartitions
+  if (owned === null) {
+    const current = joining ? undefined : group?.current.get(request.memberId)
+    owned = current === undefined ? [] : toTopicPartitions(toPartitionSet([...current.assignedPartitions, ...current.partitionsPendingRevocation]))
+  }
+  return {
+    ...request,
+    rackId: request.rackId ?? member?.rackId ?? '',
+    subscribedTopicNames: request.subscribedTopicNames ?? member?.subscribedTopicNames ?? [],
+    subscribedTopicRegex: request.subscribedTopicRegex ?? member?.subscribedTopicRegex ?? '',
+    serverAssignor: request.serverAssignor ?? member?.serverAssignor ?? '',
+    ownedPartitions: owned,
+  }
+}
+
+function checkRequest (request: ResolvedHeartbeat, config: CoordinatorConfig): void {
   checkGroupId(request.groupId, config)
   const epoch = request.memberEpoch
   if (!Number.isSafeInteger(epoch) || epoch < LEAVE_GROUP_MEMBER_EPOCH || epoch > int32Max) {
@@ -150,7 +176,7 @@ export interface HeartbeatEnv {
   readonly context: DecisionContext
 }
 
-function memberMetadataOf (request: HeartbeatRequest, existing: ConsumerGroupMemberMetadataValue | undefined, config: CoordinatorConfig): ConsumerGroupMemberMetadataValue {
+function memberMetadataOf (request: ResolvedHeartbeat, existing: ConsumerGroupMemberMetadataValue | undefined, config: CoordinatorConfig): ConsumerGroupMemberMetadataValue {
   return {
     instanceId: '',
     rackId: request.rackId,
@@ -177,8 +203,9 @@ function sameMetadata (a: ConsumerGroupMemberMetadataValue, b: ConsumerGroupMemb
     a.clientHost === b.clientHost && a.rebalanceTimeoutMs === b.rebalanceTimeoutMs
 }
 
-export function decideHeartbeat (request: HeartbeatRequest, env: HeartbeatEnv): HeartbeatDecision {
+export function decideHeartbeat (received: HeartbeatRequest, env: HeartbeatEnv): HeartbeatDecision {
   const { config, group, context } = env
+  const request = withUnchanged(received, group)
   checkRequest(request, config)
   const groupId = request.groupId
   if (group !== undefined && group.groupType === 'classic' && group.members.size > 0) {

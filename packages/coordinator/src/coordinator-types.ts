@@ -46,15 +46,17 @@ export interface HeartbeatRequest {
   /** 0 join, -1 leave, else the epoch the member holds. */
   readonly memberEpoch: number
   readonly instanceId: string
-  readonly rackId: string
+  /** null (Kafka's heartbeats): unchanged since the member's previous heartbeat; likewise below. */
+  readonly rackId: string | null
   /** 0: the coordinator's default. */
   readonly rebalanceTimeoutMs: number
-  readonly subscribedTopicNames: readonly string[]
+  readonly subscribedTopicNames: readonly string[] | null
   /** '' none. */
-  readonly subscribedTopicRegex: string
+  readonly subscribedTopicRegex: string | null
   /** '' the coordinator's default assignor. */
-  readonly serverAssignor: string
-  readonly ownedPartitions: readonly TopicPartitions[]
+  readonly serverAssignor: string | null
+  /** null: what the coordinator gave the member, pending revocations included (nothing is taken as revoked). */
+  readonly ownedPartitions: readonly TopicPartitions[] | null
   readonly clientId: string
   readonly clientHost: string
 }
