@@ -32,5 +32,11 @@ export function coordinatorGroupApi (deps: CoordinatorGroupApiDeps): KafkaGroupA
     fetchOffsets: async (request) => await runtime.fetchOffsets(request),
     listGroups: () => runtime.listGroups(),
     describeGroup: async (groupId) => await runtime.describeClassicGroup(groupId),
+    consumerGroupHeartbeat: async (request) => await runtime.heartbeat(request),
+    describeConsumerGroup: async (groupId) => await runtime.describeGroup(groupId),
+    deleteGroup: async (groupId) => await runtime.deleteGroup(groupId),
+    deleteOffsets: async (request) => await runtime.deleteOffsets(request),
+    topicId: (name) => deps.image().topic(name)?.topicId,
+    topicName: (topicId) => deps.image().topicById(topicId)?.name,
   }
 }
