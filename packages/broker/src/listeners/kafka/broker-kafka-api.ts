@@ -3,11 +3,13 @@
  * (image, replica manager, coordinator runtime, controller lifecycle). The composition root calls it once per Kafka
  * listener, since the answers depend on the listener's name (every broker is named by its address on that listener).
  *
- * One line per part: each part's adapter lives in its own file next to its interface.
+ * One line per part: each part's adapter lives in its own file next to its interface. Metadata's auto-creation of a
+ * topic goes through the admin part, as a CreateTopics with no settings (the cluster's defaults) would.
  */
 import { ErrorCode, GregorError, type Logger } from '@gregor/common'
 import type { BrokerNode } from '../../broker-node.js'
 import { controllerAdminApi } from './controller-admin-api.js'
+import { type KafkaAdminApi, isAdminFailure } from './kafka-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
 import { coordinatorGroupApi } from './coordinator-group-api.js'
 import { MetadataImageApi } from './metadata-image-api.js'
@@ -26,21 +28,21 @@ export interface BrokerKafkaApiDeps {
 
 export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
   const { node } = deps
+  const admin = controllerAdminApi(deps)
   return {
     metadata: new MetadataImageApi({
       listenerName: deps.listenerName, clusterId: deps.clusterId, image: () => node.image, quorumLeaderId: deps.quorumLeaderId,
-      autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(node, name) }, logger: deps.logger,
+      autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(admin, name) }, logger: deps.logger,
     }),
     data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds }),
-    admin: controllerAdminApi(deps),
+    admin,
     groups: coordinatorGroupApi({ runtime: node.groups, image: () => node.image, listenerName: deps.listenerName }),
   }
 }
 
-/** Creates topic `name` with the controller's defaults (partitions, replication factor, configs). */
-async function createWithDefaults (node: BrokerNode, name: string): Promise<void> {
-  const response = await node.lifecycle.createTopics({ topics: [{ name }] })
-  const result = response.topics?.[0]
-  const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR
-  if (code !== '') throw new GregorError(code as ErrorCode, result?.errorMessage ?? 'topic creation failed')
+/** Creates topic `name` with the controller's defaults (partitions, replication factor, configs); rejects with its failure. */
+async function createWithDefaults (admin: KafkaAdminApi, name: string): Promise<void> {
+  const [result] = await admin.createTopics([{ name, partitionCount: undefined, replicationFactor: undefined, configs: {} }], { validateOnly: false })
+  if (result === undefined) throw new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'topic creation failed')
+  if (isAdminFailure(result)) throw new GregorError(result.error, result.message)
 }

@@ -43,7 +43,7 @@ export interface MetadataImageApiOptions {
   readonly quorumLeaderId: () => number
   /** Kafka's `auto.create.topics.enable`. */
   readonly autoCreateTopicsEnable: boolean
-  /** Creates a topic with the cluster's defaults through the controller; rejects with a GregorError. */
+  /** Creates a topic with the cluster's defaults (through the admin part, KafkaAdminApi); rejects with a GregorError. */
   readonly createTopic: (name: string) => Promise<void>
   readonly logger: Logger
 }
