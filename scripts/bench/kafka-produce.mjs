@@ -62,7 +62,7 @@ try {
   if (stored !== records) throw new Error(`kcat: ${records} lines sent, ${stored} stored:\n${ends}\n${kcatErr.slice(-2000)}`)
   console.log(JSON.stringify({ name: 'kcat-produce', records, recordBytes, acks: -1, lingerMs: 5, ms: kcatMs, recordsPerSec: Math.round(records / (kcatMs / 1000)), mbPerSec: +(records * recordBytes / (kcatMs / 1000) / 1e6).toFixed(1), stored }))
 
-  const { stdout } = await promisify(execFile)(process.execPath, [cliBin, 'bench', 'produce', '--topic', 'bench-gregor', '--records', String(records), '--record-bytes', String(recordBytes), '--acks', 'all', '-b', cluster.bootstrapServers], { maxBuffer: 16 * 1024 * 1024 })
+  const { stdout } = await promisify(execFile)(process.execPath, [cliBin, 'bench', 'produce', '--topic', 'bench-gregor', '--records', String(records), '--record-bytes', String(recordBytes), '--acks', 'all', '--json', '-b', cluster.bootstrapServers], { maxBuffer: 16 * 1024 * 1024 })
   console.log(JSON.stringify({ name: 'gregor-bench-produce', output: stdout.trim() }))
 } finally {
   admin.close()

@@ -107,10 +107,10 @@ describe('gregor CLI against three brokers', () => {
 
     expect((await gregor(['topics', 'create', '--topic', 'cli-bench', '--partitions', '3', '--replication-factor', '3'])).code).toBe(0)
     await waitForIsr(cluster, 'cli-bench', 3)
-    const produce = await gregor(['bench', 'produce', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--acks', 'all'])
+    const produce = await gregor(['bench', 'produce', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--acks', 'all', '--json'])
     expect(produce.code).toBe(0)
     expect(JSON.parse(produce.stdout)).toMatchObject({ mode: 'produce', records: 20_000, recordBytes: 100, acks: 'all', failedRecords: 0 })
-    const consume = await gregor(['bench', 'consume', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100'])
+    const consume = await gregor(['bench', 'consume', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--json'])
     expect(consume.code).toBe(0)
     const consumed = JSON.parse(consume.stdout) as { mode: string; records: number; recordsPerSec: number; latencyMs: { p50: number; p99: number } }
     expect(consumed).toMatchObject({ mode: 'consume', records: 20_000 })

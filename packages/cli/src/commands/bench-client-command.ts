@@ -1,9 +1,13 @@
 /**
- * `gregor bench produce|consume --topic T --records N --record-bytes S [--acks A]`: client throughput and latency
- * against a running cluster, printed as one JSON object.
+ * `gregor bench produce|consume --topic T --records N --record-bytes S [--acks A]`: client throughput (records/s,
+ * MB/s), latency (p50/p99/p99.9/max) and CPU per record (the client's own, and each broker's from its admin `/metrics`
+ * read before and after the run; `--metrics-urls`, by default the `gregor dev` brokers' when no servers are given)
+ * against a running cluster, printed as a small table, or as one JSON object with `--json` (bench/bench-report.ts).
  *
  * produce: N keyless records of S random bytes, each its own `send` (so batching is the producer's, as in an
- * application), at most `WINDOW_RECORDS` unacknowledged; latency is per send, from the call to its acknowledgement.
+ * application), at most `--max-in-flight` unacknowledged; latency is per send, from the call to its acknowledgement.
+ * produce --throughput R: open loop (bench/open-loop-produce.ts): R records/s offered on a schedule whatever the
+ * acknowledgements do, latency from each record's intended send time; the report says if the client fell behind.
  * consume: reads the topic's partitions from the beginning until N records arrived (failing after `--timeout-ms`
  * without a new record); latency is the wait of each record, from asking the iterator for it to getting it, so
  * p50 shows the in-memory path and p99/max the fetch round trips. Throughput counts value bytes only.
@@ -16,16 +20,24 @@
  */
 import { randomBytes } from 'node:crypto'
 import { type Acks, Admin, Consumer, Producer, type TopicPartition } from '@gregor/client'
+import { type BenchResult, benchReportLines, throughput } from '../bench/bench-report.js'
+import { latencyPercentilesMs } from '../bench/latency-stats.js'
+import { runOpenLoop } from '../bench/open-loop-produce.js'
+import { cpuPerRecord, readBrokerCpu } from '../bench/process-cpu.js'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
-import { latencySummaryMs, writeLine } from './client-output.js'
+import { writeLine } from './client-output.js'
 
 const usage = `usage:
   gregor bench produce|consume --topic T --records N --record-bytes S [--acks all|1|0] [--timeout-ms T] [-b servers]
+                               [--metrics-urls URL,URL,...] [--json]
+  gregor bench produce ... --throughput R [--max-in-flight N]    open loop: R records/s offered on a schedule
   gregor bench consume --group G [--consumers N] --topic T --records N --record-bytes S [--timeout-ms T] [-b servers]
 `
 
-/** Sends not yet acknowledged in the produce benchmark. */
+/** Sends not yet acknowledged in the produce benchmark, by default. */
 const WINDOW_RECORDS = 10_000
+/** The admin URLs of `gregor dev`'s brokers: where broker CPU is read when the bench goes to that cluster. */
+const devMetricsUrls = [8081, 8082, 8083].map((port) => `http://127.0.0.1:${port}`)
 const acksByFlag: Readonly<Record<string, Acks>> = { all: 'all', '-1': 'all', 1: 'leader', leader: 'leader', 0: 'none', none: 'none' }
 
 interface BenchOptions {
@@ -39,15 +51,22 @@ interface BenchOptions {
   /** consume as members of this group; undefined: assign every partition to one consumer. */
   readonly groupId: string | undefined
   readonly consumers: number
+  /** Open loop at this many records/s; undefined: closed loop (as fast as the window allows). */
+  readonly throughput: number | undefined
+  readonly maxInFlight: number
+  /** Where each broker's `/metrics` is read for its CPU; empty: brokers not measured. */
+  readonly metricsUrls: readonly string[]
+  readonly json: boolean
 }
 
 export async function benchClientCommand (argv: string[]): Promise<number> {
   return await runClientCommand('bench', usage, async () => {
     const options = benchOptions(argv)
-    const result = options.mode === 'produce'
+    const result = await measured(options, async () => options.mode === 'produce'
       ? await benchProduce(options)
-      : options.groupId === undefined ? await benchConsume(options) : await benchGroupConsume(options, options.groupId)
-    await writeLine(JSON.stringify(result))
+      : options.groupId === undefined ? await benchConsume(options) : await benchGroupConsume(options, options.groupId))
+    if (options.json) await writeLine(JSON.stringify(result))
+    else for (const line of benchReportLines(result)) await writeLine(line)
     return result.failedRecords === 0 ? 0 : 1
   })
 }
@@ -57,6 +76,7 @@ function benchOptions (argv: string[]): BenchOptions {
   const { values } = parseCommandArgs(rest, {
     ...bootstrapOption, topic: { type: 'string' }, records: { type: 'string' }, 'record-bytes': { type: 'string' },
     acks: { type: 'string' }, 'timeout-ms': { type: 'string' }, group: { type: 'string' }, consumers: { type: 'string' },
+    throughput: { type: 'string' }, 'max-in-flight': { type: 'string' }, 'metrics-urls': { type: 'string' }, json: { type: 'boolean' },
   })
   const problems: string[] = []
   if (mode !== 'produce' && mode !== 'consume') problems.push(`expected 'bench produce' or 'bench consume'${mode === undefined ? '' : ` (got '${mode}')`}`)
@@ -71,50 +91,64 @@ function benchOptions (argv: string[]): BenchOptions {
   if (values.group !== undefined && mode !== 'consume') problems.push('--group only goes with bench consume')
   if (values.group === '') problems.push('--group must not be empty')
   if (values.consumers !== undefined && values.group === undefined) problems.push('--consumers needs --group')
+  const rate = integerFlag('throughput', values.throughput, problems, 1)
+  if (values.throughput !== undefined && mode !== 'produce') problems.push('--throughput only goes with bench produce')
+  const maxInFlight = integerFlag('max-in-flight', values['max-in-flight'], problems, 1) ?? WINDOW_RECORDS
+  const servers = bootstrapServers(values['bootstrap-server'])
+  const metricsUrls = metricsUrlsFlag(values['metrics-urls'], values['bootstrap-server'] === undefined && (process.env.GREGOR_BOOTSTRAP_SERVERS ?? '').trim() === '', problems)
   if (problems.length > 0) throw new UsageError(problems)
   return {
-    mode: mode === 'produce' ? 'produce' : 'consume', servers: bootstrapServers(values['bootstrap-server']),
+    mode: mode === 'produce' ? 'produce' : 'consume', servers,
     topic: values.topic ?? '', records: records ?? 0, recordBytes, acks: acks ?? 'all', timeoutMs,
-    groupId: values.group, consumers,
+    groupId: values.group, consumers, throughput: rate, maxInFlight, metricsUrls, json: values.json === true,
   }
 }
 
-interface BenchResult {
-  readonly mode: string
-  readonly topic: string
-  readonly records: number
-  readonly recordBytes: number
-  readonly failedRecords: number
-  readonly elapsedMs: number
-  readonly recordsPerSec: number
-  readonly mbPerSec: number
-  readonly latencyMs: ReturnType<typeof latencySummaryMs>
-  readonly acks?: Acks
-  readonly firstError?: string
-  readonly group?: string
-  readonly consumers?: number
-  /** Records each consumer got, in start order. */
-  readonly recordsPerConsumer?: number[]
-  /** Consumers that came to own partitions before the end. */
-  readonly consumersAssigned?: number
-  /** From a consumer's start to owning its first partitions, over the assigned consumers. */
-  readonly firstAssignmentMs?: { readonly median: number; readonly max: number }
+/** `--metrics-urls a,b,c`; absent: the dev cluster's when the bench goes to it, else none; `none`: none. */
+function metricsUrlsFlag (flag: string | undefined, devCluster: boolean, problems: string[]): readonly string[] {
+  if (flag === undefined) return devCluster ? devMetricsUrls : []
+  if (flag.trim() === 'none') return []
+  const urls = flag.split(',').map((url) => url.trim()).filter((url) => url !== '')
+  for (const url of urls) if (!URL.canParse(url)) problems.push(`--metrics-urls: '${url}' is not a URL (e.g. http://127.0.0.1:8081)`)
+  return urls
 }
 
-function summary (options: BenchOptions, done: number, elapsedMs: number, latenciesMs: Float64Array): Omit<BenchResult, 'failedRecords'> {
-  const seconds = Math.max(elapsedMs, 1e-3) / 1000
+/** Runs one benchmark between two readings of the client's and the brokers' CPU counters. */
+async function measured (options: BenchOptions, run: () => Promise<Omit<BenchResult, 'cpu'>>): Promise<BenchResult> {
+  const before = await readBrokerCpu(options.metricsUrls)
+  const clientStart = process.cpuUsage()
+  const result = await run()
+  const client = process.cpuUsage(clientStart)
+  const after = await readBrokerCpu(options.metricsUrls)
+  return { ...result, cpu: cpuPerRecord(result.records, client, before, after) }
+}
+
+function summary (options: BenchOptions, done: number, elapsedMs: number, latenciesMs: Float64Array): Omit<BenchResult, 'failedRecords' | 'cpu'> {
   return {
     mode: options.mode, topic: options.topic, records: done, recordBytes: options.recordBytes,
     elapsedMs: Math.round(elapsedMs),
-    recordsPerSec: Math.round(done / seconds),
-    mbPerSec: Math.round((done * options.recordBytes) / (1024 * 1024) / seconds * 100) / 100,
-    latencyMs: latencySummaryMs(latenciesMs),
+    ...throughput(done, options.recordBytes, elapsedMs),
+    latencyMs: latencyPercentilesMs(latenciesMs),
   }
 }
 
-async function benchProduce (options: BenchOptions): Promise<BenchResult> {
+type Measured = Omit<BenchResult, 'cpu'>
+
+async function benchProduce (options: BenchOptions): Promise<Measured> {
   const producer = new Producer({ bootstrapServers: options.servers, acks: options.acks })
   const value = randomBytes(options.recordBytes)
+  if (options.throughput !== undefined) {
+    try {
+      const run = await runOpenLoop({ ratePerSec: options.throughput, records: options.records, maxInFlight: options.maxInFlight },
+        async () => await producer.send({ topic: options.topic, messages: [{ value }] }))
+      return {
+        ...summary(options, run.acknowledged, run.elapsedMs, run.latenciesMs), acks: options.acks, failedRecords: run.failedRecords,
+        openLoop: run.report, ...(run.firstError === undefined ? {} : { firstError: run.firstError }),
+      }
+    } finally {
+      await producer.close()
+    }
+  }
   const latenciesMs = new Float64Array(options.records)
   let outstanding = 0
   let slotFreed: (() => void) | undefined
@@ -139,7 +173,7 @@ async function benchProduce (options: BenchOptions): Promise<BenchResult> {
         () => { latenciesMs[acknowledged++] = performance.now() - sentMs; settled() },
         (error: unknown) => { failedRecords++; firstError ??= error instanceof Error ? error.message : String(error); settled() },
       )
-      while (outstanding >= WINDOW_RECORDS) await new Promise<void>((resolve) => { slotFreed = resolve })
+      while (outstanding >= options.maxInFlight) await new Promise<void>((resolve) => { slotFreed = resolve })
     }
     while (outstanding > 0) await new Promise<void>((resolve) => { slotFreed = resolve })
   } finally {
@@ -152,7 +186,7 @@ async function benchProduce (options: BenchOptions): Promise<BenchResult> {
   }
 }
 
-async function benchConsume (options: BenchOptions): Promise<BenchResult> {
+async function benchConsume (options: BenchOptions): Promise<Measured> {
   const admin = new Admin({ bootstrapServers: options.servers })
   const [description] = await admin.describeTopics([options.topic]).finally(() => { admin.close() })
   const consumer = new Consumer({ bootstrapServers: options.servers, autoOffsetReset: 'earliest' })
@@ -196,7 +230,7 @@ interface BenchMember {
   records: number
 }
 
-async function benchGroupConsume (options: BenchOptions, groupId: string): Promise<BenchResult> {
+async function benchGroupConsume (options: BenchOptions, groupId: string): Promise<Measured> {
   const latenciesMs = new Float64Array(options.records)
   let count = 0
   const members: BenchMember[] = []
@@ -253,7 +287,7 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
   const elapsedMs = (endMs ?? performance.now()) - startMs
   const failedRecords = options.records - count
   const assignedMs = Float64Array.from(members.flatMap((member) => member.firstAssignmentMs === undefined ? [] : [member.firstAssignmentMs]))
-  const { p50, max } = latencySummaryMs(assignedMs)
+  const { p50, max } = latencyPercentilesMs(assignedMs)
   firstError ??= failedRecords === 0 ? undefined : idleTimeoutError(count, options)
   return {
     ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,

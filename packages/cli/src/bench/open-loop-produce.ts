@@ -1,0 +1,95 @@
+/**
+ * The open-loop driver of `gregor bench produce --throughput R`: releases records as `OpenLoopSchedule` says, sends
+ * each with `send`, and times each acknowledgement from the record's intended send time (never from when it was
+ * actually sent, so a stalled sender or broker cannot hide its stall). Waits on the clock when nothing is due, on an
+ * acknowledgement when the in-flight limit holds a due record back.
+ */
+import { type LatencyPercentilesMs, latencyPercentilesMs } from './latency-stats.js'
+import { type OpenLoopLag, OpenLoopSchedule } from './open-loop-schedule.js'
+
+export interface OpenLoopOptions {
+  readonly ratePerSec: number
+  readonly records: number
+  readonly maxInFlight: number
+}
+
+export interface OpenLoopReport extends OpenLoopLag {
+  readonly offeredPerSec: number
+  readonly maxInFlight: number
+  /** Rate at which records were actually released: below the offered rate when the sender fell behind. */
+  readonly sentPerSec: number
+  /** Release time minus intended time per record. */
+  readonly sendLagMs: LatencyPercentilesMs
+  /** The in-flight limit held records back, or the p99 send lag exceeded `fellBehindLagMs`. */
+  readonly fellBehind: boolean
+}
+
+export interface OpenLoopRun {
+  readonly acknowledged: number
+  readonly failedRecords: number
+  readonly firstError: string | undefined
+  /** Acknowledgement time minus intended send time, one per acknowledged record. */
+  readonly latenciesMs: Float64Array
+  readonly elapsedMs: number
+  readonly report: OpenLoopReport
+}
+
+/** p99 send lag above which the run is reported as not having offered its rate (timer granularity is ~1 ms). */
+export const fellBehindLagMs = 10
+
+export async function runOpenLoop (options: OpenLoopOptions, send: () => Promise<unknown>, nowMs: () => number = () => performance.now()): Promise<OpenLoopRun> {
+  const startMs = nowMs()
+  const schedule = new OpenLoopSchedule({ ...options, startMs })
+  const latenciesMs = new Float64Array(options.records)
+  let inFlight = 0
+  let acknowledged = 0
+  let failedRecords = 0
+  let firstError: string | undefined
+  let lastReleaseMs = startMs
+  let slotFreed: (() => void) | undefined
+  const settled = (): void => {
+    inFlight--
+    const wake = slotFreed
+    slotFreed = undefined
+    wake?.()
+  }
+  while (!schedule.done) {
+    const now = nowMs()
+    const first = schedule.released
+    const count = schedule.release(now, inFlight)
+    if (count > 0) lastReleaseMs = now
+    for (let index = first; index < first + count; index++) {
+      const intendedMs = schedule.intendedMs(index)
+      inFlight++
+      send().then(
+        () => { latenciesMs[acknowledged++] = nowMs() - intendedMs; settled() },
+        (error: unknown) => { failedRecords++; firstError ??= error instanceof Error ? error.message : String(error); settled() },
+      )
+    }
+    if (schedule.done) break
+    if (schedule.blockedByInFlight(nowMs(), inFlight)) {
+      await new Promise<void>((resolve) => { slotFreed = resolve })
+    } else {
+      const waitMs = schedule.waitMs(nowMs()) ?? 0
+      // Below a millisecond setTimeout would still wait ~1 ms: yield to I/O once instead and look again.
+      await new Promise<void>((resolve) => { if (waitMs >= 1) setTimeout(resolve, Math.floor(waitMs)); else setImmediate(resolve) })
+    }
+  }
+  while (inFlight > 0) await new Promise<void>((resolve) => { slotFreed = resolve })
+  const elapsedMs = nowMs() - startMs
+  const sendLagMs = latencyPercentilesMs(schedule.sendLagMs.slice(0, schedule.released))
+  const lag = schedule.lag()
+  const releaseSpanMs = lastReleaseMs - startMs
+  return {
+    acknowledged, failedRecords, firstError, elapsedMs,
+    latenciesMs: latenciesMs.slice(0, acknowledged),
+    report: {
+      offeredPerSec: options.ratePerSec,
+      maxInFlight: options.maxInFlight,
+      sentPerSec: releaseSpanMs > 0 ? Math.round(((schedule.released - 1) * 1000) / releaseSpanMs) : schedule.released,
+      sendLagMs,
+      ...lag,
+      fellBehind: lag.inFlightLimitHits > 0 || sendLagMs.p99 > fellBehindLagMs,
+    },
+  }
+}
