@@ -182,7 +182,11 @@ describe('leave', () => {
     expect(jb.value.generationId).toBe(2)
     h.leave([a, b])
     expect(h.shard.listGroups()).toEqual([{ groupId: 'group', groupType: 'classic', state: 'empty' }])
-    expect(h.log.at(-1)).toEqual({ type: 'ConsumerGroupMetadata', groupId: 'group', value: { epoch: 3, groupType: 'classic' } })
+    // The group is empty: its generation persists, its persisted membership (generation 1's) goes.
+    expect(h.log.slice(-2)).toEqual([
+      { type: 'ConsumerGroupMetadata', groupId: 'group', value: { epoch: 3, groupType: 'classic' } },
+      { type: 'GroupMetadata', groupId: 'group', value: null },
+    ])
     expect(h.leave(['x'], 'nope').errorCode).toBe('UNKNOWN_MEMBER_ID')
   })
 })
@@ -263,18 +267,119 @@ describe('one protocol per group id', () => {
   })
 })
 
-describe('failover', () => {
-  test('a new coordinator knows the group and its generation, not its members: they rejoin at the next generation', () => {
+describe('persistence and failover', () => {
+  test("the leader's SyncGroup persists the generation with every member, its timeouts, metadata and assignment", () => {
     const { h, a, b } = stableGroup()
-    h.commit(a, 1, 42)
+    const record = h.log.findLast((r) => r.type === 'GroupMetadata')
+    expect(record).toEqual({
+      type: 'GroupMetadata', groupId: 'group',
+      value: {
+        protocolType: 'consumer', generationId: 1, protocolName: 'range', leader: a, currentStateTimestampMs: h.nowMs,
+        members: [
+          { memberId: a, groupInstanceId: null, clientId: 'a', clientHost: '/127.0.0.1', rebalanceTimeoutMs: 30_000, sessionTimeoutMs: 10_000, subscription: Buffer.from('meta'), assignment: Buffer.from('A') },
+          { memberId: b, groupInstanceId: null, clientId: 'b', clientHost: '/127.0.0.1', rebalanceTimeoutMs: 30_000, sessionTimeoutMs: 10_000, subscription: Buffer.from('meta'), assignment: Buffer.from('B') },
+        ],
+      },
+    })
+  })
+
+  test('a new coordinator restores the group Stable: members heartbeat and commit at their generation without rejoining', () => {
+    for (const compact of [false, true]) {
+      const { h, a, b } = stableGroup()
+      h.commit(a, 1, 42)
+      const written = h.log.length
+      h.failover({ compact })
+      expect(h.shard.listGroups()).toEqual([{ groupId: 'group', groupType: 'classic', state: 'stable', protocolType: 'consumer' }])
+      expect(h.heartbeat(a, 1).errorCode).toBe('')
+      expect(h.heartbeat(b, 1).errorCode).toBe('')
+      expect(h.commit(b, 1, 43).partitions[0]?.errorCode).toBe('')
+      expect(h.heartbeat(b, 0).errorCode).toBe('ILLEGAL_GENERATION')
+      // A follower's lost SyncGroup answer: asked again, it gets its assignment; nothing new is written but offsets.
+      expect(Buffer.from(h.sync(b, 1).value.assignment).toString()).toBe('B')
+      expect(h.log.slice(written).map((r) => r.type)).toEqual(['OffsetCommit'])
+      const described = h.shard.describeClassicGroup('group')
+      expect(described).toMatchObject({ state: 'stable', protocolType: 'consumer', protocolName: 'range' })
+      expect(described.members.map((m) => [m.memberId, m.clientId, Buffer.from(m.assignment).toString(), Buffer.from(m.metadata).toString()]))
+        .toEqual([[a, 'a', 'A', 'meta'], [b, 'b', 'B', 'meta']])
+      expect(h.shard.describeGroup('group')).toMatchObject({ groupEpoch: 1, assignorName: 'range' })
+      expect(h.shard.fetchOffsets({ groupId: 'group', partitions: [] }).partitions.map((p) => p.offset)).toEqual([43])
+      // A follower rejoining with what it had gets the same generation (no rebalance).
+      expect(h.join({ memberId: b, clientId: 'b' }).value).toMatchObject({ errorCode: '', generationId: 1, leader: a })
+    }
+  })
+
+  test('sessions start afresh at the load: members that go on heartbeating stay; a silent one expires and starts a rebalance', () => {
+    const { h, a, b } = stableGroup()
+    // b goes silent 8 s before the failover: on the old coordinator it would expire 2 s after it.
+    for (let i = 0; i < 4; i++) { h.advance(2000); expect(h.heartbeat(a, 1).errorCode).toBe('') }
     h.failover()
+    for (let i = 0; i < 4; i++) { h.advance(2000); expect(h.heartbeat(a, 1).errorCode).toBe('') }
+    // 8 s after the load (16 s of silence), b is still a member: its session started at the load.
+    expect(h.shard.describeClassicGroup('group').members.map((m) => m.memberId)).toEqual([a, b])
+    h.advance(2000)
+    expect(h.shard.describeClassicGroup('group').members.map((m) => m.memberId)).toEqual([a])
+    expect(h.heartbeat(a, 1).errorCode).toBe('REBALANCE_IN_PROGRESS')
+    const rejoin = h.join({ memberId: a, clientId: 'a' })
+    expect(rejoin.value).toMatchObject({ errorCode: '', generationId: 2, leader: a })
+    expect(rejoin.value.members.map((m) => m.memberId)).toEqual([a])
+  })
+
+  test('a member silent at the new coordinator expires one session timeout after the load', () => {
+    const { h, a, b } = stableGroup()
+    h.failover()
+    h.advance(9_900)
+    expect(h.heartbeat(a, 1).errorCode).toBe('')
+    h.advance(200)
+    expect(h.heartbeat(b, 1).errorCode).toBe('UNKNOWN_MEMBER_ID')
+  })
+
+  test('a failover after a join phase ended but before its SyncGroup: members rejoin, and no generation repeats', () => {
+    const { h, a, b } = stableGroup()
+    const joinA = h.join({ memberId: a, clientId: 'a' })
+    const joinB = h.join({ memberId: b, clientId: 'b' })
+    expect([joinA.value.generationId, joinB.value.generationId]).toEqual([2, 2])
+    const waiting = h.sync(b, 2)
+    h.failover()
+    expect(waiting.value.errorCode).toBe('NOT_COORDINATOR')
+    expect(h.shard.listGroups()[0]?.state).toBe('preparing_rebalance')
+    expect(h.sync(b, 2).value.errorCode).toBe('REBALANCE_IN_PROGRESS')
+    expect(h.heartbeat(a, 1).errorCode).toBe('ILLEGAL_GENERATION')
+    const again = [h.join({ memberId: a, clientId: 'a' }), h.join({ memberId: b, clientId: 'b' })]
+    expect(again.map((j) => j.value.generationId)).toEqual([3, 3])
+    h.sync(a, 3, { [a]: 'A3', [b]: 'B3' })
+    expect(h.log.findLast((r) => r.type === 'GroupMetadata')?.value).toMatchObject({ generationId: 3 })
+  })
+
+  test('an emptied group loads empty at its generation; a generation-only log (written before GroupMetadata) loads as before', () => {
+    const { h, a, b } = stableGroup()
+    h.leave([a, b])
+    h.failover({ compact: true })
+    expect(h.log.some((r) => r.type === 'GroupMetadata' && r.value === null)).toBe(true)
     expect(h.shard.listGroups()).toEqual([{ groupId: 'group', groupType: 'classic', state: 'empty' }])
     expect(h.heartbeat(a, 1).errorCode).toBe('UNKNOWN_MEMBER_ID')
-    expect(codeOf(() => h.commit(b, 1, 43))).toBe('UNKNOWN_MEMBER_ID')
-    const again = h.joinNew()
-    h.advance(3000)
-    expect(again.join.value.generationId).toBe(2)
-    expect(h.shard.fetchOffsets({ groupId: 'group', partitions: [] }).partitions.map((p) => p.offset)).toEqual([42])
+
+    const old = new ClassicHarness()
+    old.log.push(
+      { type: 'ConsumerGroupMetadata', groupId: 'group', value: { epoch: 4, groupType: 'classic' } },
+      { type: 'OffsetCommit', groupId: 'group', topic: 'orders', partition: 0, value: { offset: 42, leaderEpoch: -1, metadata: '', commitTimestampMs: old.nowMs } },
+    )
+    old.failover()
+    expect(old.shard.listGroups()).toEqual([{ groupId: 'group', groupType: 'classic', state: 'empty' }])
+    expect(old.heartbeat('someone', 4).errorCode).toBe('UNKNOWN_MEMBER_ID')
+    const joined = old.joinNew()
+    old.advance(3000)
+    expect(joined.join.value.generationId).toBe(5)
+    expect(old.shard.fetchOffsets({ groupId: 'group', partitions: [] }).partitions.map((p) => p.offset)).toEqual([42])
+  })
+
+  test('deleting an emptied group leaves no key behind', () => {
+    const { h, a, b } = stableGroup()
+    h.commit(a, 1, 7)
+    h.leave([a, b])
+    expect(h.apply(h.shard.deleteGroups(['group'], h.context))[0]?.errorCode).toBe('')
+    expect(h.shard.group('group')).toBeUndefined()
+    h.failover({ compact: true })
+    expect(h.shard.listGroups()).toEqual([])
   })
 })
 

@@ -18,6 +18,12 @@
  *   most votes and a leader; the leader alone gets every member's metadata. SyncGroup from the leader stores each
  *   member's opaque assignment and answers every waiting member; members that do not sync within the rebalance
  *   timeout are removed.
+ * - Persistence (Kafka's GroupMetadata record, key type 2): the leader's SyncGroup writes the completed generation
+ *   with every member, its timeouts, its metadata for the chosen protocol and its assignment; a join phase that ends
+ *   with no member tombstones it. The answers go out once that record is committed, so a new coordinator
+ *   (`restoreClassicGroup`) knows every member a client believes it is in: it restores the group Stable, each
+ *   member's session starting afresh at the load. If the join phase after the last such record ended but its sync
+ *   never completed, the group is restored in a rebalance at the newer generation (its members rejoin).
  * - Fencing: a member unknown to the group is UNKNOWN_MEMBER_ID; a generation other than the group's is
  *   ILLEGAL_GENERATION; a heartbeat during the join phase, a SyncGroup before the join phase has ended, and an
  *   offset commit between the join and sync phases are REBALANCE_IN_PROGRESS.
@@ -33,7 +39,7 @@ import {
   type JoinGroupRequest, type JoinGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse,
   type SyncGroupRequest, type SyncGroupResponse, ClassicGroup, EMPTY_BYTES,
 } from './classic-group.js'
-import type { GroupRecord } from './group-record.js'
+import type { ClassicGroupMetadataValue, GroupRecord } from './group-record.js'
 import type { ConsumerGroupState } from './group-state.js'
 
 export interface Delivery<Response> {
@@ -281,8 +287,8 @@ function completeJoin (group: ClassicGroup, env: ClassicEnv, effects: Effects): 
 }
 
 /**
- * The group's persisted generation (its metadata record, type classic). A KIP-848 group without members turns classic
- * here: its group-level KIP-848 records go.
+ * The group's persisted generation (its metadata record, type classic); a group left without members also loses its
+ * persisted membership. A KIP-848 group without members turns classic here: its group-level KIP-848 records go.
  */
 function generationRecords (group: ClassicGroup, persisted: ConsumerGroupState | undefined): GroupRecord[] {
   const groupId = group.groupId
@@ -292,7 +298,71 @@ function generationRecords (group: ClassicGroup, persisted: ConsumerGroupState |
     if (persisted.targetAssignmentEpoch !== undefined) records.push({ type: 'ConsumerGroupTargetAssignmentMetadata', groupId, value: null })
   }
   records.push({ type: 'ConsumerGroupMetadata', groupId, value: { epoch: group.generationId, groupType: 'classic' } })
+  if (group.members.size === 0 && persisted?.classic !== undefined) records.push({ type: 'GroupMetadata', groupId, value: null })
   return records
+}
+
+/** The completed generation as Kafka's GroupMetadata record persists it (written with the leader's assignments). */
+export function classicGroupRecord (group: ClassicGroup, nowMs: number): GroupRecord {
+  const value: ClassicGroupMetadataValue = {
+    protocolType: group.protocolType,
+    generationId: group.generationId,
+    protocolName: group.protocolName,
+    leader: group.leaderId,
+    currentStateTimestampMs: nowMs,
+    members: [...group.members.values()].map((member) => ({
+      memberId: member.memberId,
+      groupInstanceId: null,
+      clientId: member.clientId,
+      clientHost: member.clientHost,
+      rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+      sessionTimeoutMs: member.sessionTimeoutMs,
+      subscription: group.metadataOf(member),
+      assignment: member.assignment,
+    })),
+  }
+  return { type: 'GroupMetadata', groupId: group.groupId, value }
+}
+
+/**
+ * A classic group as a new coordinator finds it in its replayed records (Kafka's `ClassicGroup.fromRecord` and the
+ * load's heartbeat rescheduling): the members of its last completed generation, each with a fresh session from
+ * `nowMs` (so members that keep heartbeating stay, silent ones expire and start a rebalance). Stable when that
+ * generation is the group's; in a rebalance at the group's newer generation when a later join phase ended without
+ * its sync being persisted. Undefined when the group has no persisted members (it starts empty, as before).
+ */
+export function restoreClassicGroup (persisted: ConsumerGroupState, nowMs: number): ClassicGroup | undefined {
+  const value = persisted.classic
+  if (persisted.groupType !== 'classic' || value === undefined || value.members.length === 0) return undefined
+  const group = new ClassicGroup(persisted.groupId, persisted.groupEpoch)
+  group.protocolType = value.protocolType
+  group.protocolName = value.protocolName
+  const completed = value.generationId === persisted.groupEpoch
+  for (const m of value.members) {
+    group.members.set(m.memberId, {
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      protocolType: value.protocolType,
+      protocols: [{ name: value.protocolName, metadata: m.subscription }],
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      awaitingJoin: false,
+      awaitingSync: false,
+      assignment: completed ? m.assignment : EMPTY_BYTES,
+      sessionDeadlineMs: nowMs + m.sessionTimeoutMs,
+    })
+  }
+  group.leaderId = group.members.has(value.leader) ? value.leader : group.members.keys().next().value as string
+  if (completed) {
+    group.state = 'stable'
+  } else {
+    // The members were told of a generation whose assignments were never persisted: they rejoin (their SyncGroup
+    // or heartbeat at it gets REBALANCE_IN_PROGRESS), and the next generation is one never used before.
+    group.state = 'preparing_rebalance'
+    group.joinDeadlineMs = nowMs + group.rebalanceTimeoutMs
+  }
+  return group
 }
 
 /** Removes a member; a request of it that waits is answered UNKNOWN_MEMBER_ID. */
@@ -357,8 +427,10 @@ export function decideSyncGroup (request: SyncGroupRequest, env: ClassicEnv): Cl
   if (member.memberId === group.leaderId) {
     const assignments = new Map(request.assignments.map((a) => [a.memberId, a.assignment]))
     group.state = 'stable'
+    for (const each of group.members.values()) each.assignment = assignments.get(each.memberId) ?? EMPTY_BYTES
+    // Persisted before anyone learns its assignment (the answers wait for this record to commit).
+    effects.records.push(classicGroupRecord(group, env.nowMs))
     for (const each of group.members.values()) {
-      each.assignment = assignments.get(each.memberId) ?? EMPTY_BYTES
       if (each.awaitingSync) {
         each.awaitingSync = false
         effects.syncs.push({ memberId: each.memberId, response: syncAnswer(group, each) })

@@ -8,7 +8,9 @@
  *   is refused, so committed offsets never go back;
  * - generations never go back (unless the group, empty and without offsets, was deleted); committed offsets never
  *   go back;
- * - once every live member keeps going, the group becomes stable with every partition owned by one member.
+ * - once every live member keeps going, the group becomes stable with every partition owned by one member;
+ * - all of this across coordinator failovers (a new shard loads the compacted log; waiting requests are answered
+ *   NOT_COORDINATOR), and a failover of a settled group changes nothing: same generation, same owners, no rejoin.
  */
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
@@ -108,6 +110,7 @@ type Action =
   | { kind: 'spawn' }
   | { kind: 'delay'; client: number }
   | { kind: 'deliver' }
+  | { kind: 'failover'; compact: boolean }
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('step' as const), client: fc.nat(7) }) },
@@ -118,6 +121,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'spawn' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delay' as const), client: fc.nat(7) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'deliver' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('failover' as const), compact: fc.boolean() }) },
 )
 
 interface DelayedCommit { client: Client; memberId: string; generationId: number; partition: number; offset: number }
@@ -175,6 +179,7 @@ describe('classic groups under churn', () => {
         if (action.kind === 'spawn') clients.push(new Client())
         else if (action.kind === 'deliver') deliverCommit(h, delayed)
         else if (action.kind === 'advance') h.advance(action.ms)
+        else if (action.kind === 'failover') h.failover({ compact: action.compact })
         else if (client !== undefined && !client.crashed) {
           if (action.kind === 'step') for (let i = 0; i < 3; i++) step(h, client, delayed)
           else if (action.kind === 'delay') delayCommit(client, delayed)
@@ -201,6 +206,16 @@ describe('classic groups under churn', () => {
       if (live.length === 0) return
       expect(live.every((c) => c.phase === 'stable')).toBe(true)
       expect(live.flatMap((c) => c.owned ?? []).sort((a, b) => a - b)).toEqual([...Array(PARTITIONS).keys()])
+      // A failover of the settled group: the members go on at their generation, owning what they owned.
+      const settled = live.map((c) => ({ memberId: c.memberId, generationId: c.generationId, owned: c.owned }))
+      h.failover({ compact: true })
+      for (let round = 0; round < 40; round++) {
+        for (const c of live) step(h, c, delayed)
+        h.advance(500)
+        check()
+      }
+      expect(live.map((c) => ({ memberId: c.memberId, generationId: c.generationId, owned: c.owned }))).toEqual(settled)
+      expect(live.every((c) => c.phase === 'stable')).toBe(true)
     }), { seed: 20261206, numRuns: 150 })
   })
 })

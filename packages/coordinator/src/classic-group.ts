@@ -8,9 +8,11 @@
  * never reads a member's metadata or assignment to decide anything: it relays the leader's bytes, so keeping a
  * partition with one member at a time is the clients' assignor's job; the coordinator's is generation fencing.
  *
- * Membership is soft state (in memory only, like sessions): a new coordinator after a failover starts every classic
- * group empty at the generation its `ConsumerGroupMetadata` record last persisted, and the members, whose heartbeats
- * then get UNKNOWN_MEMBER_ID, rejoin. Only the decisions in classic-group-decisions.ts change this state.
+ * This is the live state of a loaded group; what of it survives a failover is persisted by the decisions: each
+ * completed generation (members, timeouts, chosen protocol's metadata, assignments, leader) as a GroupMetadata record,
+ * from which a new coordinator rebuilds the group Stable with fresh sessions (`restoreClassicGroup`). Phases, waiting
+ * requests, pending member ids and deadlines are not persisted. Only the decisions in classic-group-decisions.ts
+ * change this state.
  */
 import type { ErrorCode } from '@gregor/common'
 

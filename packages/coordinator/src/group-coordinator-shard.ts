@@ -12,9 +12,12 @@
  * partition a fresh session; `tick` fills in any that are missing; replaying a member's metadata tombstone (a leave,
  * an expiry) forgets that member's. Losing soft state only ever grants members more time.
  *
- * Classic groups (JoinGroup/SyncGroup, classic-group-decisions.ts) are the second group type here: their membership
- * is soft state too (`#classic`), their generation persists as the group's `ConsumerGroupMetadata` record (type
- * classic) and their offsets are the same OffsetCommit records. Losing it (a failover) makes the members rejoin.
+ * Classic groups (JoinGroup/SyncGroup, classic-group-decisions.ts) are the second group type here. While loaded,
+ * their live state (`#classic`: members, phases, deadlines) is what decisions read and change; what survives a
+ * failover is in records: the generation (`ConsumerGroupMetadata`, type classic, at every join phase's end), the last
+ * completed generation's members and assignments (`GroupMetadata`, at the leader's SyncGroup; tombstoned when the
+ * group empties) and the offsets (the same OffsetCommit records). `onLoaded` rebuilds `#classic` from them
+ * (`restoreClassicGroup`), every member's session starting at the load time.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
 import { type CoordinatorConfig, resolveCoordinatorConfig } from './coordinator-config.js'
@@ -31,7 +34,7 @@ import {
 } from './classic-group.js'
 import {
   type ClassicDecision, type ClassicEnv, type ClassicExpiry, type ClassicOutcome, type Delivery, checkClassicOffsetCommit, classicGroupOf,
-  decideClassicHeartbeat, decideJoinGroup, decideLeaveGroup, decideSyncGroup, tickClassicGroup,
+  decideClassicHeartbeat, decideJoinGroup, decideLeaveGroup, decideSyncGroup, restoreClassicGroup, tickClassicGroup,
 } from './classic-group-decisions.js'
 import { describeClassicMembers } from './consumer-protocol.js'
 import type { GroupRecord } from './group-record.js'
@@ -66,6 +69,13 @@ export interface ClassicTickOutcome {
 }
 
 type ExpiredMember = TickReport['expiredMembers'][number]
+
+/** What a load found (for the runtime's log). */
+export interface LoadReport {
+  /** Classic groups restored with members, and those members. */
+  readonly classicGroups: number
+  readonly classicMembers: number
+}
 
 export class GroupCoordinatorShard {
   readonly #config: CoordinatorConfig
@@ -113,11 +123,18 @@ export class GroupCoordinatorShard {
     }
   }
 
-  onLoaded (nowMs: number): void {
+  /** The partition is replayed: fresh sessions for every member, classic groups rebuilt from their records. */
+  onLoaded (nowMs: number): LoadReport {
     this.#sessions.clear()
     this.#revocations.clear()
     this.#classic.clear()
+    let classicMembers = 0
     for (const group of this.#groups.values()) {
+      const classic = restoreClassicGroup(group, nowMs)
+      if (classic !== undefined) {
+        this.#classic.set(group.groupId, classic)
+        classicMembers += classic.members.size
+      }
       for (const [memberId, member] of group.members) {
         softMap(this.#sessions, group.groupId).set(memberId, nowMs + this.#config.sessionTimeoutMs)
         if (group.memberState(memberId) === 'unrevoked_partitions') {
@@ -125,6 +142,7 @@ export class GroupCoordinatorShard {
         }
       }
     }
+    return { classicGroups: this.#classic.size, classicMembers }
   }
 
   heartbeat (request: HeartbeatRequest, context: DecisionContext): CoordinatorResult<HeartbeatResponse> {

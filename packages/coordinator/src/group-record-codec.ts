@@ -10,6 +10,13 @@
  * - OffsetCommit: Kafka's OffsetCommitValue v3 exactly (int16 3, int64 offset, int32 leaderEpoch, string metadata,
  *   int64 commitTimestamp). v0–v2 are read too (a partition copied from an old Kafka stays readable); v4 (flexible)
  *   is not. Offsets are binary because they are the hot path: one record per committed partition.
+ * - GroupMetadata (type 2, a classic group): Kafka's GroupMetadataValue v3 exactly (int16 3, string protocolType,
+ *   int32 generation, nullable string protocol, nullable string leader, int64 currentStateTimestamp, int32 count of
+ *   members, each: string memberId, nullable string groupInstanceId, string clientId, string clientHost, int32
+ *   rebalanceTimeout, int32 sessionTimeout, int32-length bytes subscription and assignment). v0–v2 are read too
+ *   (v0 has no rebalance timeout: it is the session timeout; v0–v1 no timestamp; v0–v2 no instance id); v4
+ *   (flexible) is not. Binary, because its values are the clients' opaque bytes. A Gregor build before this record
+ *   existed refused key type 2, and wrote none, so every partition it left loads unchanged.
  * - Types 3–8: int16 value version 0, then UTF-8 JSON of the value object. JSON because these records are few (one
  *   per member change), their shapes will grow (static membership, classic groups, racks) and a hex dump of the
  *   partition stays readable; the version prefix lets a later format replace it. Kafka's own values are flexible
@@ -24,12 +31,15 @@
 import { ErrorCode, GregorError } from '@gregor/common'
 import type { GroupType, MemberState, TopicPartitions } from './coordinator-types.js'
 import {
-  type ConsumerGroupCurrentMemberAssignmentValue, type ConsumerGroupMemberMetadataValue, type GroupRecord,
-  type OffsetCommitValue, type TopicPartitionCount, groupRecordKeyVersion, groupRecordLimits,
+  type ClassicGroupMemberValue, type ClassicGroupMetadataValue, type ConsumerGroupCurrentMemberAssignmentValue,
+  type ConsumerGroupMemberMetadataValue, type GroupRecord, type OffsetCommitValue, type TopicPartitionCount,
+  groupRecordKeyVersion, groupRecordLimits,
 } from './group-record.js'
 
 const GROUP_JSON_VALUE_VERSION = 0
 const OFFSET_COMMIT_VALUE_VERSION = 3
+const GROUP_METADATA_VALUE_VERSION = 3
+const INT32_MAX = 2_147_483_647
 
 function corrupt (problem: string): GregorError {
   return new GregorError(ErrorCode.CORRUPT_MESSAGE, `malformed __consumer_offsets record: ${problem}`, { retriable: false })
@@ -55,6 +65,18 @@ class Writer {
     const bytes = Buffer.from(value, 'utf8')
     this.int16(bytes.length)
     this.#chunks.push(bytes)
+    return this
+  }
+
+  /** Kafka's nullable string: '' is written as null (length -1), the form Kafka gives an absent protocol or leader. */
+  nullableString (value: string | null): this {
+    return value === null ? this.int16(-1) : this.string(value)
+  }
+
+  /** int32 length + the bytes (Kafka's `bytes`). */
+  sizedBytes (value: Uint8Array): this {
+    this.int32(value.byteLength)
+    this.#chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
     return this
   }
 
@@ -94,6 +116,25 @@ class Reader {
     const slice = this.#bytes.subarray(this.#at, this.#at + length)
     this.#at += length
     return utf8(slice, `${this.#what} ${field}`)
+  }
+
+  nullableString (field: string): string | null {
+    if (this.#at + 2 <= this.#bytes.length && this.#bytes.readInt16BE(this.#at) === -1) {
+      this.#at += 2
+      return null
+    }
+    return this.string(field)
+  }
+
+  /** int32 length + bytes, copied (a record's value must not pin the buffer the load read it from). */
+  sizedBytes (field: string): Uint8Array {
+    const length = this.int32(`${field} length`)
+    if (length < 0) throw corrupt(`${this.#what} ${field} is null`)
+    this.#need(length, field)
+    const copy = new Uint8Array(length)
+    copy.set(this.#bytes.subarray(this.#at, this.#at + length))
+    this.#at += length
+    return copy
   }
 
   rest (): Buffer { const r = this.#bytes.subarray(this.#at); this.#at = this.#bytes.length; return r }
@@ -200,6 +241,83 @@ function checkOffsetCommitValue (value: OffsetCommitValue): OffsetCommitValue {
   }
 }
 
+function checkBytes (value: unknown, field: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw corrupt(`${field} must be bytes`)
+  return value
+}
+
+/** The checks of a classic group value (both directions): ranges, lengths, unique member ids. */
+function checkClassicGroupValue (value: ClassicGroupMetadataValue): ClassicGroupMetadataValue {
+  const members = checkArray(value.members, 'members', groupRecordLimits.classicMembersMax).map((item, i): ClassicGroupMemberValue => {
+    const at = `members[${i}]`
+    const m = item as ClassicGroupMemberValue
+    if (typeof m !== 'object' || m === null) throw corrupt(`${at} must be an object`)
+    return {
+      memberId: checkString(m.memberId, `${at}.memberId`, groupRecordLimits.stringBytesMax, true),
+      groupInstanceId: m.groupInstanceId === null ? null : checkString(m.groupInstanceId, `${at}.groupInstanceId`, groupRecordLimits.stringBytesMax, true),
+      clientId: checkString(m.clientId, `${at}.clientId`),
+      clientHost: checkString(m.clientHost, `${at}.clientHost`),
+      rebalanceTimeoutMs: checkInt(m.rebalanceTimeoutMs, `${at}.rebalanceTimeoutMs`, 0, INT32_MAX),
+      sessionTimeoutMs: checkInt(m.sessionTimeoutMs, `${at}.sessionTimeoutMs`, 0, INT32_MAX),
+      subscription: checkBytes(m.subscription, `${at}.subscription`),
+      assignment: checkBytes(m.assignment, `${at}.assignment`),
+    }
+  })
+  if (new Set(members.map((m) => m.memberId)).size !== members.length) throw corrupt('members repeat a member id')
+  return {
+    protocolType: checkString(value.protocolType, 'protocolType'),
+    generationId: checkEpoch(value.generationId, 'generationId'),
+    protocolName: checkString(value.protocolName, 'protocolName'),
+    leader: checkString(value.leader, 'leader'),
+    currentStateTimestampMs: checkInt(value.currentStateTimestampMs, 'currentStateTimestampMs', -1, Number.MAX_SAFE_INTEGER),
+    members,
+  }
+}
+
+function encodeClassicGroupValue (value: ClassicGroupMetadataValue): Buffer {
+  const v = checkClassicGroupValue(value)
+  const w = new Writer().int16(GROUP_METADATA_VALUE_VERSION).string(v.protocolType).int32(v.generationId)
+    .nullableString(v.protocolName === '' ? null : v.protocolName).nullableString(v.leader === '' ? null : v.leader)
+    .int64(v.currentStateTimestampMs).int32(v.members.length)
+  for (const m of v.members) {
+    w.string(m.memberId).nullableString(m.groupInstanceId).string(m.clientId).string(m.clientHost)
+      .int32(m.rebalanceTimeoutMs).int32(m.sessionTimeoutMs).sizedBytes(m.subscription).sizedBytes(m.assignment)
+  }
+  return w.build()
+}
+
+function decodeClassicGroupValue (bytes: Uint8Array): ClassicGroupMetadataValue {
+  const r = new Reader(bytes, 'GroupMetadata value')
+  const version = r.int16('version')
+  if (version < 0 || version > GROUP_METADATA_VALUE_VERSION) {
+    throw corrupt(`GroupMetadata value version ${version} is not supported (0-${GROUP_METADATA_VALUE_VERSION} are)`)
+  }
+  const protocolType = r.string('protocolType')
+  const generationId = r.int32('generation')
+  const protocolName = r.nullableString('protocol') ?? ''
+  const leader = r.nullableString('leader') ?? ''
+  const currentStateTimestampMs = version >= 2 ? r.int64('currentStateTimestamp') : -1
+  const count = r.int32('members count')
+  if (count < 0 || count > groupRecordLimits.classicMembersMax) throw corrupt(`GroupMetadata value has ${count} members`)
+  const members: ClassicGroupMemberValue[] = []
+  for (let i = 0; i < count; i++) {
+    const memberId = r.string(`members[${i}].memberId`)
+    const groupInstanceId = version >= 3 ? r.nullableString(`members[${i}].groupInstanceId`) : null
+    const clientId = r.string(`members[${i}].clientId`)
+    const clientHost = r.string(`members[${i}].clientHost`)
+    const rebalanceTimeout = version >= 1 ? r.int32(`members[${i}].rebalanceTimeout`) : undefined
+    const sessionTimeoutMs = r.int32(`members[${i}].sessionTimeout`)
+    const subscription = r.sizedBytes(`members[${i}].subscription`)
+    const assignment = r.sizedBytes(`members[${i}].assignment`)
+    members.push({
+      memberId, groupInstanceId, clientId, clientHost, rebalanceTimeoutMs: rebalanceTimeout ?? sessionTimeoutMs, sessionTimeoutMs,
+      subscription, assignment,
+    })
+  }
+  r.end()
+  return checkClassicGroupValue({ protocolType, generationId, protocolName, leader, currentStateTimestampMs, members })
+}
+
 function readMemberMetadata (value: unknown): ConsumerGroupMemberMetadataValue {
   const o = checkObject(value, 'member metadata', [
     'instanceId', 'rackId', 'clientId', 'clientHost', 'subscribedTopicNames', 'subscribedTopicRegex', 'serverAssignor',
@@ -255,6 +373,7 @@ function readJsonValue (type: GroupRecord['type'], value: unknown): NonNullable<
     }
     case 'ConsumerGroupCurrentMemberAssignment': return readCurrentAssignment(value)
     case 'OffsetCommit': return checkOffsetCommitValue(value as OffsetCommitValue)
+    case 'GroupMetadata': throw corrupt('GroupMetadata values are binary, not JSON')
   }
 }
 
@@ -287,6 +406,7 @@ export function encodeGroupRecord (record: GroupRecord): { key: Buffer; value: B
       .int64(v.commitTimestampMs).build()
     return { key, value }
   }
+  if (record.type === 'GroupMetadata') return { key, value: encodeClassicGroupValue(record.value) }
   // The pair assertion: what we write is exactly what a reader accepts.
   const canonical = readJsonValue(record.type, JSON.parse(JSON.stringify(record.value)))
   const json = Buffer.from(JSON.stringify(canonical), 'utf8')
@@ -347,11 +467,7 @@ export function decodeGroupRecord (key: Uint8Array, value: Uint8Array | null): G
   const r = new Reader(key, 'key')
   const keyVersion = r.int16('key version')
   const type = typeByKeyVersion.get(keyVersion)
-  if (type === undefined) {
-    throw corrupt(keyVersion === 2
-      ? 'classic group metadata (key type 2) is not supported yet'
-      : `unknown key type ${keyVersion}`)
-  }
+  if (type === undefined) throw corrupt(`unknown key type ${keyVersion}`)
   const groupId = checkString(r.string('groupId'), 'groupId', groupRecordLimits.stringBytesMax, true)
   if (type === 'OffsetCommit') {
     const topic = checkTopic(r.string('topic'), 'topic')
@@ -367,5 +483,6 @@ export function decodeGroupRecord (key: Uint8Array, value: Uint8Array | null): G
     return { type, groupId, memberId, value: decoded } as GroupRecord
   }
   r.end()
+  if (type === 'GroupMetadata') return { type, groupId, value: value === null ? null : decodeClassicGroupValue(value) }
   return { type, groupId, value: value === null ? null : decodeJsonValue(type, value) } as GroupRecord
 }

@@ -5,9 +5,9 @@
  * tombstone that deletes the key. The partition is compacted by key, so the state of a group is the last value of
  * each of its keys, and replay must not depend on the relative order of different keys (see group-state.ts).
  *
- * Key types (Kafka's numbering): 0/1 OffsetCommit, 3 ConsumerGroupMetadata, 4 ConsumerGroupPartitionMetadata,
- * 5 ConsumerGroupMemberMetadata, 6 ConsumerGroupTargetAssignmentMetadata, 7 ConsumerGroupTargetAssignmentMember,
- * 8 ConsumerGroupCurrentMemberAssignment. (2 is the classic GroupMetadata, reserved for classic groups.)
+ * Key types (Kafka's numbering): 0/1 OffsetCommit, 2 GroupMetadata (a classic group's generation with its members),
+ * 3 ConsumerGroupMetadata, 4 ConsumerGroupPartitionMetadata, 5 ConsumerGroupMemberMetadata,
+ * 6 ConsumerGroupTargetAssignmentMetadata, 7 ConsumerGroupTargetAssignmentMember, 8 ConsumerGroupCurrentMemberAssignment.
  *
  * Canonical form (what decisions build and the codec accepts): partition lists sorted by topic, partitions ascending,
  * no repeats, no empty topic entries; topic lists sorted without repeats. So decode(encode(r)) deep-equals r.
@@ -68,12 +68,51 @@ export interface ConsumerGroupCurrentMemberAssignmentValue {
   readonly partitionsPendingRevocation: readonly TopicPartitions[]
 }
 
+/** One member of a classic group as persisted (Kafka's GroupMetadataValue.MemberMetadata). */
+export interface ClassicGroupMemberValue {
+  readonly memberId: string
+  /** Static membership: always null from Gregor (refused at JoinGroup); kept for records written by Kafka. */
+  readonly groupInstanceId: string | null
+  readonly clientId: string
+  readonly clientHost: string
+  readonly rebalanceTimeoutMs: number
+  readonly sessionTimeoutMs: number
+  /** The member's metadata for the group's chosen protocol (for consumers: its Subscription), opaque. */
+  readonly subscription: Uint8Array
+  /** What the leader assigned it in this generation, opaque. */
+  readonly assignment: Uint8Array
+}
+
+/**
+ * A classic group's completed generation (Kafka's GroupMetadataValue): written when the leader's SyncGroup stores
+ * the assignments, tombstoned when the group becomes empty. The generation is also in the group's
+ * ConsumerGroupMetadata record (type classic), written when each join phase ends; when that one is newer, the join
+ * phase after this generation never completed.
+ */
+export interface ClassicGroupMetadataValue {
+  readonly protocolType: string
+  readonly generationId: number
+  /** The chosen protocol (assignor); '' when none (Kafka's null). */
+  readonly protocolName: string
+  /** '' when none (Kafka's null). */
+  readonly leader: string
+  /** When this state was written (ms), -1 unknown (Kafka's currentStateTimestamp, v2+). */
+  readonly currentStateTimestampMs: number
+  /** In join order, unique member ids. */
+  readonly members: readonly ClassicGroupMemberValue[]
+}
+
 export interface OffsetCommitRecord {
   readonly type: 'OffsetCommit'
   readonly groupId: string
   readonly topic: string
   readonly partition: number
   readonly value: OffsetCommitValue | null
+}
+export interface GroupMetadataRecord {
+  readonly type: 'GroupMetadata'
+  readonly groupId: string
+  readonly value: ClassicGroupMetadataValue | null
 }
 export interface ConsumerGroupMetadataRecord {
   readonly type: 'ConsumerGroupMetadata'
@@ -111,6 +150,7 @@ export interface ConsumerGroupCurrentMemberAssignmentRecord {
 
 export type GroupRecord =
   | OffsetCommitRecord
+  | GroupMetadataRecord
   | ConsumerGroupMetadataRecord
   | ConsumerGroupPartitionMetadataRecord
   | ConsumerGroupMemberMetadataRecord
@@ -121,6 +161,7 @@ export type GroupRecord =
 /** Kafka's key version (record type) of each record. */
 export const groupRecordKeyVersion: Readonly<Record<GroupRecord['type'], number>> = Object.freeze({
   OffsetCommit: 1,
+  GroupMetadata: 2,
   ConsumerGroupMetadata: 3,
   ConsumerGroupPartitionMetadata: 4,
   ConsumerGroupMemberMetadata: 5,
@@ -136,6 +177,8 @@ export const groupRecordLimits = Object.freeze({
   topicNameLengthMax: 249,
   regexLengthMax: 4096,
   subscribedTopicsMax: 100_000,
+  /** Members of one classic group record (far above any groupMaxSize). */
+  classicMembersMax: 100_000,
   partitionIndexMax: 2_147_483_646,
   epochMax: 2_147_483_647,
 })

@@ -8,17 +8,24 @@
  * assignment before its member's metadata): a member exists iff its metadata record does, and records of members
  * that do not exist are ignored by every view (and cleaned up by `tick`).
  *
+ * A classic group has two keys here: its ConsumerGroupMetadata (type classic: the generation, written at the end of
+ * every join phase) and its GroupMetadata (`classic`: the last completed generation with its members and their
+ * assignments, absent while the group is empty). The group's epoch is the larger of the two generations, so it never
+ * depends on which of the two keys a compacted log holds (a partition copied from Kafka has only the second).
+ *
  * Only `GroupCoordinatorShard.replay` mutates this; decisions read it.
  */
 import type { GroupState, GroupType, MemberState, TopicPartitions } from './coordinator-types.js'
 import type {
-  ConsumerGroupCurrentMemberAssignmentValue, ConsumerGroupMemberMetadataValue, ConsumerGroupMetadataValue, GroupRecord,
-  OffsetCommitValue,
+  ClassicGroupMetadataValue, ConsumerGroupCurrentMemberAssignmentValue, ConsumerGroupMemberMetadataValue,
+  ConsumerGroupMetadataValue, GroupRecord, OffsetCommitValue,
 } from './group-record.js'
 
 export class ConsumerGroupState {
   readonly groupId: string
   metadata: ConsumerGroupMetadataValue | undefined
+  /** A classic group's last completed generation with its members (its GroupMetadata record). */
+  classic: ClassicGroupMetadataValue | undefined
   /** topic → partition count, as last written (undefined before the first ConsumerGroupPartitionMetadata). */
   partitionMetadata: ReadonlyMap<string, number> | undefined
   readonly members = new Map<string, ConsumerGroupMemberMetadataValue>()
@@ -34,14 +41,18 @@ export class ConsumerGroupState {
     this.groupId = groupId
   }
 
-  get groupEpoch (): number { return this.metadata?.epoch ?? 0 }
+  get groupEpoch (): number {
+    if (this.groupType === 'consumer') return this.metadata?.epoch ?? 0
+    return Math.max(this.metadata?.epoch ?? 0, this.classic?.generationId ?? 0)
+  }
+
   get assignmentEpoch (): number { return this.targetAssignmentEpoch ?? 0 }
-  get groupType (): GroupType { return this.metadata?.groupType ?? 'consumer' }
+  get groupType (): GroupType { return this.metadata?.groupType ?? (this.classic !== undefined ? 'classic' : 'consumer') }
   get offsetCount (): number { return this.#offsetCount }
 
   /** Whether no key of this group is left (the shard then forgets it). */
   get isVoid (): boolean {
-    return this.metadata === undefined && this.partitionMetadata === undefined && this.members.size === 0 &&
+    return this.metadata === undefined && this.classic === undefined && this.partitionMetadata === undefined && this.members.size === 0 &&
       this.targetAssignmentEpoch === undefined && this.targets.size === 0 && this.current.size === 0 && this.#offsetCount === 0
   }
 
@@ -91,6 +102,9 @@ export class ConsumerGroupState {
       }
       case 'ConsumerGroupMetadata':
         this.metadata = record.value ?? undefined
+        return
+      case 'GroupMetadata':
+        this.classic = record.value ?? undefined
         return
       case 'ConsumerGroupPartitionMetadata':
         this.partitionMetadata = record.value === null

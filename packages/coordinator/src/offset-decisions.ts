@@ -185,5 +185,6 @@ export function groupTombstones (group: ConsumerGroupState): GroupRecord[] {
   if (group.targetAssignmentEpoch !== undefined) records.push({ type: 'ConsumerGroupTargetAssignmentMetadata', groupId, value: null })
   if (group.partitionMetadata !== undefined) records.push({ type: 'ConsumerGroupPartitionMetadata', groupId, value: null })
   if (group.metadata !== undefined) records.push({ type: 'ConsumerGroupMetadata', groupId, value: null })
+  if (group.classic !== undefined) records.push({ type: 'GroupMetadata', groupId, value: null })
   return records
 }

@@ -14,7 +14,9 @@
  *
  * Classic groups (JoinGroup/SyncGroup): a JoinGroup or SyncGroup may wait for other members; the runtime parks it
  * (`ClassicWaiters`) and answers it when a later decision, or the tick's timeouts, deliver its answer. A parked request
- * of a partition that unloads is answered NOT_COORDINATOR (the member finds the new coordinator and rejoins).
+ * of a partition that unloads is answered NOT_COORDINATOR (the member finds the new coordinator and asks again). A
+ * load restores each classic group's last completed generation with its members from its records, so a member that
+ * goes on heartbeating at its generation to the new coordinator stays in without rejoining.
  *
  * Pure decisions live in @gregor/coordinator; this module holds no group logic. Clock, timers and ids are injected.
  */
@@ -307,9 +309,10 @@ export class GroupCoordinatorRuntime {
     this.#partitions.set(index, partition)
     void this.#replay(partition).then((stats) => {
       if (stats === undefined || this.#partitions.get(index) !== partition) return
-      shard.onLoaded(this.#deps.clock.nowMs())
+      // Sessions (KIP-848 and restored classic members alike) start afresh now.
+      const restored = shard.onLoaded(this.#deps.clock.nowMs())
       partition.activate()
-      this.#log.info({ partition: index, leaderEpoch, groups: shard.groupCount, ...stats }, 'coordinator loaded')
+      this.#log.info({ partition: index, leaderEpoch, groups: shard.groupCount, ...restored, ...stats }, 'coordinator loaded')
     }, (error: unknown) => {
       this.#log.error({ partition: index, leaderEpoch, err: error }, 'coordinator load failed')
       if (this.#partitions.get(index) === partition) this.#unload(partition, 'load failed')

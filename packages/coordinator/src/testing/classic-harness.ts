@@ -9,7 +9,7 @@ import type {
 import { defaultCoordinatorConfig } from '../coordinator-config.js'
 import type { CoordinatorResult, DecisionContext, OffsetCommitResponse } from '../coordinator-types.js'
 import { GroupCoordinatorShard } from '../group-coordinator-shard.js'
-import type { GroupRecord } from '../group-record.js'
+import { type GroupRecord, groupRecordKeyId } from '../group-record.js'
 import { MutableTopics, applyResult } from './group-simulation.js'
 
 /** A request's answer: there now, or parked until a delivery. */
@@ -122,12 +122,29 @@ export class ClassicHarness {
     }
   }
 
-  /** A coordinator failover: a fresh shard replays the log; every parked request is dropped. */
-  failover (): void {
+  /**
+   * A coordinator failover: a fresh shard replays the log (compacted: the last record of each key, as the cleaner
+   * leaves it, when `compact`) and is loaded at the current time; every parked request is answered NOT_COORDINATOR,
+   * as the runtime answers them when the partition unloads.
+   */
+  failover (options: { compact?: boolean } = {}): void {
     this.shard = this.#newShard()
-    for (const record of this.log) this.shard.replay(record)
+    const log = options.compact === true ? compacted(this.log) : this.log
+    for (const record of log) this.shard.replay(record)
     this.shard.onLoaded(this.nowMs)
+    const moved = { errorCode: 'NOT_COORDINATOR' as const, errorMessage: 'the coordinator moved' }
+    for (const waiter of this.#joins.values()) {
+      waiter.response = { ...moved, generationId: -1, protocolType: '', protocolName: '', leader: '', memberId: '', members: [] }
+    }
+    for (const waiter of this.#syncs.values()) waiter.response = { ...moved, protocolType: '', protocolName: '', assignment: new Uint8Array(0) }
     this.#joins.clear()
     this.#syncs.clear()
   }
+}
+
+/** The log as compaction leaves it: the last record of each key, in log order, tombstones included. */
+function compacted (log: readonly GroupRecord[]): GroupRecord[] {
+  const last = new Map<string, number>()
+  log.forEach((record, index) => last.set(groupRecordKeyId(record), index))
+  return log.filter((record, index) => last.get(groupRecordKeyId(record)) === index)
 }
