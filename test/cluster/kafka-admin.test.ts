@@ -89,7 +89,7 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
       await admin.createPartitions({ topicPartitions: [{ topic, count: 5 }] })
       const shrink = await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] })
         .then(() => undefined, (error: { type?: string }) => error.type)
-      expect(shrink).toBe('INVALID_REQUEST')
+      expect(shrink).toBe('INVALID_PARTITIONS')
       // The new partitions: RF 3, led by their preferred replica, spread over the brokers as at creation.
       await waitForIsr(cluster, topic, 3)
       const grown = await describePartitions(cluster, topic)
@@ -140,12 +140,14 @@ describe('Kafka admin APIs on a three-broker cluster', () => {
         { name: 'kafka-admin-cfg', numPartitions: 1, replicationFactor: 3, assignments: [], configs: [{ name: 'retention.ms', value: 'soon' }] },
       ],
     })
-    // TOPIC_ALREADY_EXISTS 36, INVALID_TOPIC_EXCEPTION 17, INVALID_REQUEST 42, INVALID_CONFIG 40.
-    expect(again.topics.map((topic) => topic.errorCode)).toEqual([36, 17, 42, 40])
+    // TOPIC_ALREADY_EXISTS 36, INVALID_TOPIC_EXCEPTION 17, INVALID_PARTITIONS 37, INVALID_CONFIG 40.
+    expect(again.topics.map((topic) => topic.errorCode)).toEqual([36, 17, 37, 40])
 
     await waitForIsr(cluster, 'kafka-admin-raw', 3)
     const grown = await kafkaCall(second, 37, 3, { timeoutMs: 30_000, validateOnly: false, topics: [{ name: 'kafka-admin-raw', count: 2, assignments: null }] })
     expect(grown.results).toEqual([{ name: 'kafka-admin-raw', errorCode: 0, errorMessage: null }])
+    const same = await kafkaCall(second, 37, 3, { timeoutMs: 30_000, validateOnly: false, topics: [{ name: 'kafka-admin-raw', count: 2, assignments: null }] })
+    expect(same.results[0]?.errorCode).toBe(37) // INVALID_PARTITIONS: the count only grows
 
     // DescribeCluster (what Kafka's Java AdminClient asks): the three brokers on this listener, the controller among them.
     const described = await kafkaCall(second, 60, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 })

@@ -23,6 +23,8 @@ export const ErrorCode = {
   KAFKA_STORAGE_ERROR: 'KAFKA_STORAGE_ERROR',
   INVALID_CONFIG: 'INVALID_CONFIG',
   INVALID_REQUEST: 'INVALID_REQUEST',
+  /** A partition count that is not positive, above the limit, or (for an increase) not above the current one (Kafka: code 37). */
+  INVALID_PARTITIONS: 'INVALID_PARTITIONS',
   /** The API version asked for is outside the range the broker serves (Kafka: code 35); ApiVersions answers it in v0. */
   UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
   OUT_OF_ORDER_SEQUENCE_NUMBER: 'OUT_OF_ORDER_SEQUENCE_NUMBER',

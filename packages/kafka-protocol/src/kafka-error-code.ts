@@ -38,6 +38,7 @@ const KAFKA_ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.f
   [ErrorCode.REBALANCE_IN_PROGRESS]: 27,
   [ErrorCode.UNSUPPORTED_VERSION]: 35,
   [ErrorCode.TOPIC_ALREADY_EXISTS]: 36,
+  [ErrorCode.INVALID_PARTITIONS]: 37,
   [ErrorCode.INVALID_REPLICATION_FACTOR]: 38,
   [ErrorCode.INVALID_CONFIG]: 40,
   [ErrorCode.NOT_CONTROLLER]: 41,

@@ -67,7 +67,8 @@ describe('CreatePartitions', () => {
       ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST,
     ])
-    expect(errorOf(grow(s.image, [{ name: 'orders', partitionCount: 2 }]).results[0]).message).toMatch(/has 3 partitions; the count can only grow/)
+    expect(errorOf(grow(s.image, [{ name: 'orders', partitionCount: 2 }]).results[0])).toMatchObject({ code: ErrorCode.INVALID_PARTITIONS, message: expect.stringMatching(/has 3 partitions; the count can only grow/) })
+    expect(errorOf(grow(s.image, [{ name: 'other', partitionCount: 101 }]).results[0]).code).toBe(ErrorCode.INVALID_PARTITIONS)
     expect(decision.batches).toEqual([])
   })
 

@@ -5,7 +5,7 @@
  * Owns: the checks and their codes: the same topic twice in one request INVALID_REQUEST; an unknown topic
  * UNKNOWN_TOPIC_OR_PARTITION; an internal (`__`) topic INVALID_REQUEST (the group coordinator hashes group ids over
  * `__consumer_offsets`' partition count, so growing it would move every group); a count that is not above the
- * current one, or above `partitionCountMax`, INVALID_REQUEST (Kafka INVALID_PARTITIONS); fewer live brokers than the
+ * current one, or above `partitionCountMax`, INVALID_PARTITIONS; fewer live brokers than the
  * replication factor INVALID_REPLICATION_FACTOR (from placement). A new partition starts like a created one: every
  * replica in the ISR, the first as leader, both epochs 0.
  *
@@ -67,13 +67,11 @@ function checkTopic (image: MetadataImage, request: PartitionCountRequest, repea
   }
   const limit = Math.min(config.partitionCountMax, metadataLimits.partitionCountMax)
   if (!Number.isSafeInteger(partitionCount) || partitionCount > limit) {
-    throw new GregorError(ErrorCode.INVALID_REQUEST, `partition count must be an integer up to ${limit}, not ${partitionCount}`,
-      { details: { kafkaCode: 'INVALID_PARTITIONS' } })
+    throw new GregorError(ErrorCode.INVALID_PARTITIONS, `partition count must be an integer up to ${limit}, not ${partitionCount}`)
   }
   if (partitionCount <= topic.partitionCount) {
-    throw new GregorError(ErrorCode.INVALID_REQUEST,
-      `topic ${name} has ${topic.partitionCount} partitions; the count can only grow, and ${partitionCount} is not above it`,
-      { details: { kafkaCode: 'INVALID_PARTITIONS' } })
+    throw new GregorError(ErrorCode.INVALID_PARTITIONS,
+      `topic ${name} has ${topic.partitionCount} partitions; the count can only grow, and ${partitionCount} is not above it`)
   }
   return topic
 }

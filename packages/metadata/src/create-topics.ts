@@ -4,7 +4,7 @@
  *
  * Owns: the order of checks and their codes (Kafka's): illegal name INVALID_TOPIC_EXCEPTION; the same name twice in one request
  * INVALID_REQUEST; existing name TOPIC_ALREADY_EXISTS; a name that collides with an existing one on `.` versus `_`
- * INVALID_TOPIC_EXCEPTION; bad partition count INVALID_REQUEST (Kafka INVALID_PARTITIONS); bad replication factor, or one
+ * INVALID_TOPIC_EXCEPTION; bad partition count INVALID_PARTITIONS; bad replication factor, or one
  * above the live brokers, INVALID_REPLICATION_FACTOR; bad configs (including minInsyncReplicas above the replication
  * factor) INVALID_CONFIG listing every problem. Each topic succeeds or fails on its own, as in Kafka; later topics
  * of a request see the earlier ones. A new partition starts with every replica in the ISR, the first replica as
@@ -94,9 +94,8 @@ function checkName (image: MetadataImage, name: string, repeated: boolean): bool
 function checkCounts (request: CreateTopicRequest, config: MetadataConfig): { partitionCount: number; replicationFactor: number } {
   const partitionCount = request.partitionCount ?? config.defaultPartitionCount
   if (!Number.isSafeInteger(partitionCount) || partitionCount < 1 || partitionCount > config.partitionCountMax) {
-    throw new GregorError(ErrorCode.INVALID_REQUEST,
-      `partition count must be an integer from 1 to ${config.partitionCountMax}, not ${partitionCount}`,
-      { details: { kafkaCode: 'INVALID_PARTITIONS' } })
+    throw new GregorError(ErrorCode.INVALID_PARTITIONS,
+      `partition count must be an integer from 1 to ${config.partitionCountMax}, not ${partitionCount}`)
   }
   const replicationFactor = request.replicationFactor ?? config.defaultReplicationFactor
   if (!Number.isSafeInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > metadataLimits.replicasMax) {

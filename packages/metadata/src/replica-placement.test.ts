@@ -102,7 +102,7 @@ describe('assignReplicasToBrokers: errors', () => {
     ['a replication factor above the live brokers', { partitionCount: 1, replicationFactor: 4 }, ErrorCode.INVALID_REPLICATION_FACTOR, /replication factor 4 is larger than the 3 live brokers \[1, 2, 3\]/],
     ['a replication factor of 0', { partitionCount: 1, replicationFactor: 0 }, ErrorCode.INVALID_REPLICATION_FACTOR, /positive integer, not 0/],
     ['a fractional replication factor', { partitionCount: 1, replicationFactor: 1.5 }, ErrorCode.INVALID_REPLICATION_FACTOR, /positive integer/],
-    ['no partitions', { partitionCount: 0, replicationFactor: 1 }, ErrorCode.INVALID_REQUEST, /partition count must be an integer from 1/],
+    ['no partitions', { partitionCount: 0, replicationFactor: 1 }, ErrorCode.INVALID_PARTITIONS, /partition count must be an integer from 1/],
     ['a negative start index', { partitionCount: 1, replicationFactor: 1, startIndex: -1 }, ErrorCode.INVALID_REQUEST, /startIndex/],
   ])('refuses %s', (_name, request, code, message) => {
     expect(() => assignReplicasToBrokers(brokers(1, 2, 3), { startIndex: 0, ...request }))

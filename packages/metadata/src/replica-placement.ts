@@ -61,10 +61,8 @@ export function assignReplicasToBrokers (
 function validateRequest (brokers: readonly PlacementBroker[], request: ReplicaPlacementRequest): void {
   const { partitionCount, replicationFactor, startIndex, replicaShift } = request
   if (!Number.isSafeInteger(partitionCount) || partitionCount < 1 || partitionCount > metadataLimits.partitionCountMax) {
-    // Kafka answers INVALID_PARTITIONS, which Gregor's codes do not have.
-    throw new GregorError(ErrorCode.INVALID_REQUEST,
-      `partition count must be an integer from 1 to ${metadataLimits.partitionCountMax}, not ${partitionCount}`,
-      { details: { kafkaCode: 'INVALID_PARTITIONS' } })
+    throw new GregorError(ErrorCode.INVALID_PARTITIONS,
+      `partition count must be an integer from 1 to ${metadataLimits.partitionCountMax}, not ${partitionCount}`)
   }
   if (!Number.isSafeInteger(replicationFactor) || replicationFactor < 1) {
     throw new GregorError(ErrorCode.INVALID_REPLICATION_FACTOR,

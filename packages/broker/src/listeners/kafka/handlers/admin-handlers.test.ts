@@ -142,8 +142,9 @@ describe('CreateTopics', () => {
         { name: 'orders', partitions: 0, replicationFactor: 0, configs: {} },
       ],
     }])
-    // NONE, TOPIC_ALREADY_EXISTS 36, INVALID_REQUEST 42 (twice, twice, manual, zero), INVALID_REPLICATION_FACTOR 38, INVALID_CONFIG 40.
-    expect(response.topics.map((topic) => topic.errorCode)).toEqual([0, 36, 42, 42, 42, 42, 38, 40])
+    // NONE, TOPIC_ALREADY_EXISTS 36, INVALID_REQUEST 42 (twice, twice, manual), INVALID_PARTITIONS 37 (zero),
+    // INVALID_REPLICATION_FACTOR 38, INVALID_CONFIG 40.
+    expect(response.topics.map((topic) => topic.errorCode)).toEqual([0, 36, 42, 42, 42, 37, 38, 40])
     expect(response.topics[0]).toMatchObject({ name: 'fresh', numPartitions: 1, replicationFactor: 3, topicId: 'aaaaaaaa-0000-0000-0000-000000000001' })
     expect(response.topics[0]?.configs).toEqual([
       { name: 'retention.ms', value: '604800000', readOnly: false, configSource: 5, isSensitive: false },

@@ -4,7 +4,7 @@
  *
  * Kafka's rules kept here: a topic named twice fails every entry with INVALID_REQUEST; explicit assignments are not
  * supported (INVALID_REQUEST, saying so). The controller answers the rest per topic: unknown topic
- * UNKNOWN_TOPIC_OR_PARTITION; a count not above the current one INVALID_REQUEST (Kafka INVALID_PARTITIONS, with the
+ * UNKNOWN_TOPIC_OR_PARTITION; a count not above the current one INVALID_PARTITIONS (with the
  * current count in the message); too few live brokers INVALID_REPLICATION_FACTOR.
  */
 import { ErrorCode } from '@gregor/common'

@@ -4,7 +4,7 @@
  *
  * Kafka's rules kept here, before the controller sees the request (ControllerApis.createTopics): a name given twice
  * fails every entry with INVALID_REQUEST; explicit replica assignments are not supported (INVALID_REQUEST, saying so);
- * a count of 0 or below -1 is INVALID_REQUEST (Kafka INVALID_PARTITIONS), a replication factor of 0 or below -1
+ * a count of 0 or below -1 is INVALID_PARTITIONS, a replication factor of 0 or below -1
  * INVALID_REPLICATION_FACTOR, a config with a null value INVALID_CONFIG. The controller answers the rest per topic
  * (TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_REPLICATION_FACTOR, INVALID_CONFIG, ...). v5+ answers what
  * each created topic got (partitions, replication factor, every config); a failed one -1, -1 and no configs.
@@ -28,7 +28,7 @@ function newTopic (topic: CreateTopicsRequestCreatableTopic, repeated: boolean):
     return { error: ErrorCode.INVALID_REQUEST, message: 'explicit replica assignments are not supported: give num_partitions and replication_factor' }
   }
   if (numPartitions === 0 || numPartitions < -1) {
-    return { error: ErrorCode.INVALID_REQUEST, message: `num_partitions must be positive or -1 (the default), not ${numPartitions}` }
+    return { error: ErrorCode.INVALID_PARTITIONS, message: `num_partitions must be positive or -1 (the default), not ${numPartitions}` }
   }
   if (replicationFactor === 0 || replicationFactor < -1) {
     return { error: ErrorCode.INVALID_REPLICATION_FACTOR, message: `replication_factor must be positive or -1 (the default), not ${replicationFactor}` }
