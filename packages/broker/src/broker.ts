@@ -28,7 +28,7 @@ import { BrokerNode, type BrokerReadiness } from './broker-node.js'
 import { addClientService } from './listeners/grpc/client-service.js'
 import { ClusterPage, coordinatedGroups } from './cluster-page/index.js'
 import { defaultBrokerLifecycleConfig } from './controller/index.js'
-import { BrokerMetrics, GroupMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
+import { BrokerMetrics, GroupMetrics, KafkaMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './listeners/grpc/group-service.js'
 import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
@@ -138,6 +138,7 @@ export class Broker {
 
     const brokerListener = this.#listener('BROKER')
     await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`)
+    const kafkaMetrics = new KafkaMetrics({ registry: metrics.registry })
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'kafka')) {
       const api = kafkaBrokerApi({
         listenerName: listener.name, clusterId: config.clusterId, brokerId: config.nodeId, node,
@@ -145,6 +146,7 @@ export class Broker {
       })
       this.#kafkaServers.push(await KafkaServer.start({
         listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,
+        metrics: kafkaMetrics.listener(listener.name),
       }))
     }
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'grpc')) {

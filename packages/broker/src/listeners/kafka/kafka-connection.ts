@@ -14,21 +14,34 @@
  * the connection holds more than `connectionBufferedBytesMax` (requests being handled, answers waiting for their turn
  * or for the socket) no further frame is dispatched and the socket is paused; both resume when answers go out.
  *
+ * A handler may ask for the connection to be closed after its request (`closeAfterResponse`), as Kafka closes it
+ * for a failed acks=0 Produce, which has no answer to carry the error: once every earlier answer is written the
+ * connection is closed, no further frame is dispatched, and later answers are dropped.
+ *
  * Closing (either side) cancels nothing: handlers that are running finish, and their answers are dropped.
+ *
+ * Metrics (kafka-listener-metrics.ts): every connection reports its open and its one close (with the reason), the
+ * bytes it reads and writes, and each request once received, its errors, and once completed its latency.
  */
 import type { Socket } from 'node:net'
-import { type Logger, isGregorError } from '@gregor/common'
+import { ErrorCode, type Logger, isGregorError } from '@gregor/common'
 import {
   ApiKey, API_NAMES, KafkaReader, type RequestHeader, decodeRequest, decodeRequestHeader, encodeResponse, isApiKey,
 } from '@gregor/kafka-protocol'
 import { advertisedApis, unsupportedApiVersionsResponse } from './handlers/api-versions.js'
 import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
+import { KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, responseErrorNames } from './kafka-listener-metrics.js'
 
 /** A request's place in the answer order. */
 interface Slot {
+  /** The request's `api` label and when its frame was cut (performance.now() ms), for the latency histogram. */
+  readonly api: string
+  readonly startMs: number
   /** Bytes of the request frame, counted until its answer is ready. */
   readonly requestBytes: number
+  /** Set when the handler asked to close the connection once this request's answer (if any) is written. */
+  closeAfter: { readonly reason: string, readonly fields: Readonly<Record<string, unknown>> } | undefined
   /** undefined: still being handled; null: handled, nothing to send; else the answer's chunks. */
   answer: Buffer[] | null | undefined
   answerBytes: number
@@ -48,6 +61,7 @@ export class KafkaConnection {
   readonly #config: KafkaListenerConfig
   readonly #handlers: KafkaHandlers
   readonly #log: Logger
+  readonly #metrics: KafkaListenerMetrics
   readonly #peer: string
   /** Bytes read and not yet cut into frames, oldest first. */
   #input: Buffer[] = []
@@ -58,18 +72,22 @@ export class KafkaConnection {
   /** Bytes of requests being handled plus answers not yet flushed to the kernel (counted until the write callback). */
   #heldBytes = 0
   #paused = false
+  /** A handler asked to close after its request: no further frame is dispatched. */
+  #closing = false
   #closed = false
 
-  constructor (socket: Socket, config: KafkaListenerConfig, handlers: KafkaHandlers, log: Logger) {
+  constructor (socket: Socket, config: KafkaListenerConfig, handlers: KafkaHandlers, log: Logger, metrics: KafkaListenerMetrics) {
     this.#socket = socket
     this.#config = config
     this.#handlers = handlers
     this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.#log = log
+    this.#metrics = metrics
+    metrics.connectionOpened()
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => { this.#onData(chunk) })
     socket.on('error', (error) => { this.#log.debug({ peer: this.#peer, error: error.message }, 'kafka connection error') })
-    socket.on('close', () => { this.#drop() })
+    socket.on('close', () => { this.#drop('client') })
   }
 
   get peer (): string {
@@ -80,9 +98,9 @@ export class KafkaConnection {
     return { peer: this.#peer, inFlightRequests: this.#inFlight, bufferedBytes: this.#bufferedBytes(), paused: this.#paused }
   }
 
-  /** Closes the connection without a log line (the listener is stopping). */
-  destroy (): void {
-    this.#drop()
+  /** Closes the connection without a log line (by default: the listener is stopping). */
+  destroy (reason: KafkaConnectionCloseReason = 'listener_stopped'): void {
+    this.#drop(reason)
     this.#socket.destroy()
   }
 
@@ -96,6 +114,7 @@ export class KafkaConnection {
 
   #onData (chunk: Buffer): void {
     if (this.#closed) return
+    this.#metrics.bytesIn(chunk.length)
     this.#input.push(chunk)
     this.#inputBytes += chunk.length
     this.#pump()
@@ -103,7 +122,7 @@ export class KafkaConnection {
 
   /** Cuts and dispatches whole frames while the limits allow, then pauses or resumes reading. */
   #pump (): void {
-    while (!this.#closed && !this.#overLimits() && this.#inputBytes >= SIZE_PREFIX_BYTES) {
+    while (!this.#closed && !this.#closing && !this.#overLimits() && this.#inputBytes >= SIZE_PREFIX_BYTES) {
       const size = this.#peekSize()
       if (size < 0) return this.#refuse('negative frame size', { size })
       if (size > this.#config.socketRequestMaxBytes) {
@@ -140,20 +159,26 @@ export class KafkaConnection {
   }
 
   #dispatch (frame: Buffer): void {
+    const startMs = performance.now()
     const reader = new KafkaReader(frame)
     let header: RequestHeader
     try {
       header = decodeRequestHeader(reader)
     } catch (error) {
-      return this.#refuse('malformed request header', { error: describe(error) })
+      return this.#refuseRequest(KAFKA_UNKNOWN_API, ErrorCode.INVALID_REQUEST, 'malformed request header', { error: describe(error) })
     }
     const { apiKey, apiVersion, correlationId, clientId } = header
-    if (!isApiKey(apiKey)) return this.#refuse('unknown api key', { apiKey, apiVersion, clientId })
-    const context: KafkaRequestContext = { apiVersion, correlationId, clientId, peer: this.#peer }
+    if (!isApiKey(apiKey)) return this.#refuseRequest(KAFKA_UNKNOWN_API, ErrorCode.INVALID_REQUEST, 'unknown api key', { apiKey, apiVersion, clientId })
+    const api = kafkaApiLabel(apiKey)
+    const slot: Slot = { api, startMs, requestBytes: frame.length, answer: undefined, answerBytes: 0, closeAfter: undefined }
+    const context: KafkaRequestContext = {
+      apiVersion, correlationId, clientId, peer: this.#peer,
+      closeAfterResponse: (reason, fields = {}) => { slot.closeAfter ??= { reason, fields } },
+    }
     let run: () => unknown
     let answerVersion = apiVersion
     if (!header.supported) {
-      if (apiKey !== ApiKey.ApiVersions) return this.#refuse('unsupported api version', { api: API_NAMES[apiKey], apiVersion, clientId })
+      if (apiKey !== ApiKey.ApiVersions) return this.#refuseRequest(api, ErrorCode.UNSUPPORTED_VERSION, 'unsupported api version', { api, apiVersion, clientId })
       answerVersion = 0
       run = () => unsupportedApiVersionsResponse(advertisedApis(Object.keys(this.#handlers).map(Number) as ApiKey[]))
     } else {
@@ -161,13 +186,14 @@ export class KafkaConnection {
       try {
         body = decodeRequest(apiKey, apiVersion, reader)
       } catch (error) {
-        return this.#refuse('malformed request body', { api: API_NAMES[apiKey], apiVersion, clientId, error: describe(error) })
+        return this.#refuseRequest(api, ErrorCode.INVALID_REQUEST, 'malformed request body', { api, apiVersion, clientId, error: describe(error) })
       }
       const handler = this.#handlers[apiKey] as KafkaHandler<typeof apiKey> | undefined
-      if (handler === undefined) return this.#refuse('api not served', { api: API_NAMES[apiKey], apiVersion, clientId })
+      // Kafka answers an API its listener does not enable as it would a version outside the (empty) advertised range.
+      if (handler === undefined) return this.#refuseRequest(api, ErrorCode.UNSUPPORTED_VERSION, 'api not served', { api, apiVersion, clientId })
       run = () => handler(body as never, context)
     }
-    const slot: Slot = { requestBytes: frame.length, answer: undefined, answerBytes: 0 }
+    this.#metrics.requestReceived(api)
     this.#slots.push(slot)
     this.#inFlight++
     this.#heldBytes += frame.length
@@ -177,6 +203,8 @@ export class KafkaConnection {
         if (this.#closed) return
         let answer: Buffer[] | null = null
         if (response !== undefined) {
+          const errors = responseErrorNames(response)
+          if (errors.length > 0) this.#metrics.requestErrors(api, errors)
           try {
             answer = encodeResponse({ apiKey, apiVersion: answerVersion, correlationId }, response as never)
           } catch (error) {
@@ -194,24 +222,41 @@ export class KafkaConnection {
     slot.answerBytes = answer === null ? 0 : answer.reduce((sum, chunk) => sum + chunk.length, 0)
     this.#inFlight--
     this.#heldBytes += slot.answerBytes - slot.requestBytes
+    if (slot.closeAfter !== undefined) this.#closing = true
     this.#flush()
     this.#pump()
   }
 
-  /** Writes the answers at the head of the order that are ready. */
+  /** Writes the answers at the head of the order that are ready; closes after one whose handler asked for it. */
   #flush (): void {
     let corked = false
+    let closeAfter: Slot | undefined
     while (this.#slots.length > 0 && (this.#slots[0] as Slot).answer !== undefined) {
       const slot = this.#slots.shift() as Slot
-      if (slot.answer === null || slot.answer === undefined) continue
-      if (!corked) { this.#socket.cork(); corked = true }
-      const last = slot.answer.length - 1
-      slot.answer.forEach((chunk, index) => {
-        if (index < last) this.#socket.write(chunk)
-        else this.#socket.write(chunk, () => { this.#flushed(slot.answerBytes) })
-      })
+      this.#metrics.requestCompleted(slot.api, (performance.now() - slot.startMs) / 1000)
+      if (slot.answer !== null && slot.answer !== undefined) {
+        if (!corked) { this.#socket.cork(); corked = true }
+        const last = slot.answer.length - 1
+        slot.answer.forEach((chunk, index) => {
+          if (index < last) this.#socket.write(chunk)
+          else this.#socket.write(chunk, () => { this.#flushed(slot.answerBytes) })
+        })
+        this.#metrics.bytesOut(slot.answerBytes)
+      }
+      if (slot.closeAfter !== undefined) {
+        closeAfter = slot
+        break
+      }
     }
     if (corked) this.#socket.uncork()
+    if (closeAfter !== undefined) this.#closeAfterWrites(closeAfter)
+  }
+
+  /** A handler asked to close: the answers written so far still reach the client, nothing after them is sent. */
+  #closeAfterWrites (slot: Slot): void {
+    this.#log.info({ peer: this.#peer, reason: slot.closeAfter?.reason, api: slot.api, ...slot.closeAfter?.fields }, 'closing kafka connection')
+    this.#drop('unanswered_error')
+    this.#socket.end(() => { this.#socket.destroy() })
   }
 
   /** An answer reached the kernel: its bytes no longer count against the limit. */
@@ -237,19 +282,29 @@ export class KafkaConnection {
     }
   }
 
+  /** A request the protocol does not allow: counted as one error of its API (Kafka's name for it), then refused. */
+  #refuseRequest (api: string, error: ErrorCode, reason: string, fields: Readonly<Record<string, unknown>>): void {
+    this.#metrics.requestReceived(api)
+    this.#metrics.requestErrors(api, [error])
+    this.#refuse(reason, fields)
+  }
+
   /** Bad input: the client broke the protocol, so it gets no answer and the connection is closed. */
   #refuse (reason: string, fields: Readonly<Record<string, unknown>>): void {
     this.#log.warn({ peer: this.#peer, reason, ...fields }, 'closing kafka connection')
-    this.destroy()
+    this.destroy('protocol_violation')
   }
 
   /** A bug of ours (a handler threw, an answer did not encode): closed with an error line, the broker keeps serving. */
   #fail (reason: string, apiKey: ApiKey, apiVersion: number, error: unknown): void {
+    this.#metrics.requestErrors(API_NAMES[apiKey], [ErrorCode.UNKNOWN_SERVER_ERROR])
     this.#log.error({ peer: this.#peer, reason, api: API_NAMES[apiKey], apiVersion, error: describe(error) }, 'closing kafka connection')
-    this.destroy()
+    this.destroy('server_error')
   }
 
-  #drop (): void {
+  /** Marks the connection closed (the first call reports why) and lets go of everything it holds. */
+  #drop (reason: KafkaConnectionCloseReason): void {
+    if (!this.#closed) this.#metrics.connectionClosed(reason)
     this.#closed = true
     this.#input = []
     this.#inputBytes = 0

@@ -21,6 +21,11 @@ export interface KafkaRequestContext {
   readonly clientId: string | null
   /** `host:port` of the client. */
   readonly peer: string
+  /**
+   * Asks the listener to close this connection once this request's answer (if any) and every earlier one are written,
+   * as Kafka does for an error it cannot answer (a failed acks=0 Produce). Absent when a test calls a handler directly.
+   */
+  readonly closeAfterResponse?: (reason: string, fields?: Readonly<Record<string, unknown>>) => void
 }
 
 export type KafkaHandler<K extends ApiKey> = (

@@ -3,11 +3,12 @@
  * request order, and bad input that closes one connection while the server keeps serving the others.
  */
 import { type Logger, silentLogger } from '@gregor/common'
-import { type ApiVersionsResponse, ApiKey, KafkaWriter, SUPPORTED_VERSIONS } from '@gregor/kafka-protocol'
+import { type ApiVersionsResponse, ApiKey, SUPPORTED_VERSIONS } from '@gregor/kafka-protocol'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { handleApiVersions } from './handlers/api-versions.js'
 import type { KafkaHandlers } from './kafka-handlers.js'
 import { type KafkaListenerConfig, defaultKafkaListenerConfig } from './kafka-listener-config.js'
+import { type KafkaListenerMetrics, noKafkaListenerMetrics } from './kafka-listener-metrics.js'
 import { KafkaServer } from './kafka-server.js'
 import { RawKafkaClient } from './testing/raw-kafka-client.js'
 
@@ -29,12 +30,13 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(async (server) => { await server.close() }))
 })
 
-async function startServer (options: { handlers?: KafkaHandlers, config?: Partial<KafkaListenerConfig>, logger?: Logger } = {}): Promise<KafkaServer> {
+async function startServer (options: { handlers?: KafkaHandlers, config?: Partial<KafkaListenerConfig>, logger?: Logger, metrics?: KafkaListenerMetrics } = {}): Promise<KafkaServer> {
   const server = await KafkaServer.start({
     listenerName: 'KAFKA', host: '127.0.0.1', port: 0,
     config: { ...defaultKafkaListenerConfig, ...options.config },
     handlers: options.handlers ?? { [ApiKey.ApiVersions]: handleApiVersions },
     logger: options.logger ?? silentLogger,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   })
   servers.push(server)
   return server
@@ -52,19 +54,7 @@ function apiVersionsFrame (version: number, correlationId: number, clientId: str
   return RawKafkaClient.frame(ApiKey.ApiVersions, version, correlationId, { clientSoftwareName: 'gregor-test', clientSoftwareVersion: '1.0.0' }, clientId)
 }
 
-/** A request frame written by hand: header v1 (or v2 when `flexible`) and the given body bytes. */
-function handFrame (apiKey: number, apiVersion: number, correlationId: number, body: Buffer, flexible = false): Buffer {
-  const w = new KafkaWriter()
-  w.writeInt16(apiKey)
-  w.writeInt16(apiVersion)
-  w.writeInt32(correlationId)
-  w.writeNullableString('raw-test', false)
-  if (flexible) w.writeUnsignedVarint(0)
-  const header = w.toBuffer()
-  const size = Buffer.alloc(4)
-  size.writeInt32BE(header.length + body.length)
-  return Buffer.concat([size, header, body])
-}
+const handFrame = RawKafkaClient.handFrame
 
 /** A deferred answer per request, so a test decides when (and in which order) handlers finish. */
 function deferredHandlers (): { handlers: KafkaHandlers, calls: number[], finish: (correlationId: number, answer?: 'none') => void } {
@@ -203,6 +193,40 @@ describe('closing', () => {
     await vi.waitFor(() => { expect(calls).toEqual([1, 2]) })
     finish(2)
     expect((await other.response(ApiKey.ApiVersions, 0)).correlationId).toBe(2)
+  })
+
+  test('a handler that asks to close after its request: earlier answers and its own go out, nothing after, and no further frame is dispatched', async () => {
+    const lines: LogLine[] = []
+    const pending = new Map<number, () => void>()
+    const calls: number[] = []
+    const handlers: KafkaHandlers = {
+      [ApiKey.ApiVersions]: async (request, context) => {
+        calls.push(context.correlationId)
+        await new Promise<void>((resolve) => pending.set(context.correlationId, resolve))
+        if (context.correlationId === 2) context.closeAfterResponse?.('test asked', { detail: 7 })
+        return handleApiVersions(request, context)
+      },
+    }
+    let bytesIn = 0
+    const metrics: KafkaListenerMetrics = { ...noKafkaListenerMetrics, bytesIn: (bytes) => { bytesIn += bytes } }
+    const server = await startServer({ handlers, logger: capturingLogger(lines), metrics })
+    const client = await connect(server)
+    client.write(Buffer.concat([1, 2, 3].map((id) => apiVersionsFrame(0, id))))
+    await vi.waitFor(() => { expect(calls).toEqual([1, 2, 3]) })
+    pending.get(3)?.()
+    pending.get(2)?.()
+    // Request 2 asked to close: a frame arriving now is not dispatched.
+    await vi.waitFor(() => { expect(server.connections()).toMatchObject([{ inFlightRequests: 1 }]) })
+    client.write(apiVersionsFrame(0, 4))
+    await vi.waitFor(() => { expect(bytesIn).toBe(4 * apiVersionsFrame(0, 4).length) }) // it has arrived
+    pending.get(1)?.()
+    expect((await client.response(ApiKey.ApiVersions, 0)).correlationId).toBe(1)
+    expect((await client.response(ApiKey.ApiVersions, 0)).correlationId).toBe(2)
+    await client.closed
+    await expect(client.nextFrame(100)).rejects.toThrow('connection closed')
+    expect(calls).toEqual([1, 2, 3])
+    expect(lines.find((line) => line.message === 'closing kafka connection')).toMatchObject({ level: 'info', fields: { reason: 'test asked', api: 'ApiVersions', detail: 7 } })
+    await vi.waitFor(() => { expect(server.connections()).toEqual([]) })
   })
 
   test('close() cuts open connections and frees the port', async () => {

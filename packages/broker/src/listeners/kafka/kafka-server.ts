@@ -5,13 +5,15 @@
  * Owns: the listening socket and the set of open connections. `start` binds or fails with an error that names the
  * listener (`cannot listen on KAFKA://host:port: ... EADDRINUSE`, as bind-server.ts does for gRPC); `close` stops
  * accepting and cuts every connection (running handlers finish, their answers are dropped). A client's bad input
- * closes that client's connection only; the server keeps serving the others.
+ * closes that client's connection only; the server keeps serving the others. Its connections report to the
+ * `metrics` it is given (the broker passes this listener's view of its registry; by default nothing is measured).
  */
 import { type Server, type Socket, createServer } from 'node:net'
 import type { Logger } from '@gregor/common'
 import { KafkaConnection, type KafkaConnectionStatus } from './kafka-connection.js'
 import type { KafkaHandlers } from './kafka-handlers.js'
 import { type KafkaListenerConfig, validateKafkaListenerConfig } from './kafka-listener-config.js'
+import { type KafkaListenerMetrics, noKafkaListenerMetrics } from './kafka-listener-metrics.js'
 
 export interface KafkaServerOptions {
   /** The listener's name (`KAFKA`), for logs and errors. */
@@ -22,6 +24,8 @@ export interface KafkaServerOptions {
   readonly config: KafkaListenerConfig
   readonly handlers: KafkaHandlers
   readonly logger: Logger
+  /** Connection and request metrics of this listener (absent: nothing is measured). */
+  readonly metrics?: KafkaListenerMetrics
 }
 
 export class KafkaServer {
@@ -33,7 +37,7 @@ export class KafkaServer {
   private constructor (options: KafkaServerOptions, config: KafkaListenerConfig) {
     this.#log = options.logger.child({ component: 'kafka-listener', listener: options.listenerName })
     this.#server = createServer((socket: Socket) => {
-      const connection = new KafkaConnection(socket, config, options.handlers, this.#log)
+      const connection = new KafkaConnection(socket, config, options.handlers, this.#log, options.metrics ?? noKafkaListenerMetrics)
       this.#connections.add(connection)
       socket.on('close', () => { this.#connections.delete(connection) })
     })

@@ -2,8 +2,10 @@
  * Produce (key 0, versions 0-7): each partition's RecordBatch v2 bytes are appended as the client sent them, through
  * the same path as Gregor's own produce (CRC check, offsets stamped, producer-state sequence checks, acks).
  *
- * Kafka's rules kept here (KafkaApis.handleProduceRequest): acks=0 gets no answer at all, even on error (the request is
- * still handled to the end first, so a connection's produces apply in order); answers list the request's topics and
+ * Kafka's rules kept here (KafkaApis.handleProduceRequest): acks=0 gets no answer at all (the request is still handled
+ * to the end first, so a connection's produces apply in order), and when any partition failed (not the leader, unknown
+ * topic, ...) the connection is closed instead, since no answer can carry the error and a client learns of it only by
+ * reconnecting and refreshing its metadata; answers list the request's topics and
  * partitions in its order; a transactional produce (non-null `transactional_id`) is refused per partition, since
  * this broker has no transaction coordinator and InitProducerId never hands out a transactional producer; a partition
  * without records is a corrupt record set. Log-append time is -1 (topics stamp create time).
@@ -16,7 +18,7 @@ import { flattenByTopic, regroupByTopic } from './by-topic.js'
 
 const EMPTY = new Uint8Array(0)
 
-export async function handleProduce (api: KafkaDataApi, request: ProduceRequest, _context: KafkaRequestContext): Promise<ProduceResponse | undefined> {
+export async function handleProduce (api: KafkaDataApi, request: ProduceRequest, context: KafkaRequestContext): Promise<ProduceResponse | undefined> {
   const partitionsOf = (topic: ProduceRequest['topicData'][number]): ProduceRequest['topicData'][number]['partitionData'] => topic.partitionData
   const inputs = flattenByTopic(request.topicData, partitionsOf, (topic, p) => ({ topic: topic.name, partition: p.index, records: p.records ?? EMPTY }))
   const outcomes: readonly ProducePartitionOutcome[] = request.transactionalId !== null
@@ -24,7 +26,14 @@ export async function handleProduce (api: KafkaDataApi, request: ProduceRequest,
       topic, partition, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'transactions are not supported', baseOffset: -1, logStartOffset: -1, logAppendTimeMs: -1,
     }))
     : await api.produce({ acks: request.acks, timeoutMs: request.timeoutMs, partitions: inputs })
-  if (request.acks === 0) return undefined
+  if (request.acks === 0) {
+    const failed = outcomes.filter((outcome) => outcome.errorCode !== null)
+    const first = failed[0]
+    if (first !== undefined) {
+      context.closeAfterResponse?.('acks=0 produce failed', { failedPartitions: failed.length, topic: first.topic, partition: first.partition, error: first.errorCode })
+    }
+    return undefined
+  }
   return {
     throttleTimeMs: 0,
     responses: regroupByTopic(request.topicData, partitionsOf, outcomes, (topic, answers) => ({

@@ -6,7 +6,7 @@
 import { type Socket, connect } from 'node:net'
 import { ErrorCode } from '@gregor/common'
 import {
-  type ApiKey, KafkaReader, type RequestBodies, type ResponseBodies, decodeResponse, decodeResponseHeader, encodeRequest,
+  type ApiKey, KafkaReader, KafkaWriter, type RequestBodies, type ResponseBodies, decodeResponse, decodeResponseHeader, encodeRequest,
 } from '@gregor/kafka-protocol'
 
 export class RawKafkaClient {
@@ -51,6 +51,23 @@ export class RawKafkaClient {
   /** One request frame, as a Kafka client would encode it. */
   static frame<K extends ApiKey> (apiKey: K, apiVersion: number, correlationId: number, body: RequestBodies[K], clientId: string | null = 'raw-test'): Buffer {
     return Buffer.concat(encodeRequest({ apiKey, apiVersion, correlationId, clientId }, body))
+  }
+
+  /**
+   * A request frame written by hand, for what `frame` cannot encode (unknown keys, versions we lack, bodies that do
+   * not decode): header v1 (v2 when `flexible`) and the given body bytes.
+   */
+  static handFrame (apiKey: number, apiVersion: number, correlationId: number, body: Buffer, flexible = false, clientId = 'raw-test'): Buffer {
+    const w = new KafkaWriter()
+    w.writeInt16(apiKey)
+    w.writeInt16(apiVersion)
+    w.writeInt32(correlationId)
+    w.writeNullableString(clientId, false)
+    if (flexible) w.writeUnsignedVarint(0)
+    const header = w.toBuffer()
+    const size = Buffer.alloc(4)
+    size.writeInt32BE(header.length + body.length)
+    return Buffer.concat([size, header, body])
   }
 
   /** The next answer frame (size prefix removed); rejects if the connection closes first or after `timeoutMs`. */

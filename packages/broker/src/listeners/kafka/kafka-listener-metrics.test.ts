@@ -1,0 +1,39 @@
+// The label vocabulary of the Kafka listener's metrics: API names, Kafka error names, and the errors of an answer.
+import { ApiKey, type FetchResponse } from '@gregor/kafka-protocol'
+import { describe, expect, test } from 'vitest'
+import { KAFKA_UNKNOWN_API, kafkaApiLabel, kafkaErrorName, responseErrorNames } from './kafka-listener-metrics.js'
+
+describe('labels', () => {
+  test('an API key is its codec name; a key we do not know is one label', () => {
+    expect(kafkaApiLabel(ApiKey.Produce)).toBe('Produce')
+    expect(kafkaApiLabel(ApiKey.ConsumerGroupHeartbeat)).toBe('ConsumerGroupHeartbeat')
+    expect([24, -1, 999].map(kafkaApiLabel)).toEqual([KAFKA_UNKNOWN_API, KAFKA_UNKNOWN_API, KAFKA_UNKNOWN_API])
+  })
+
+  test('a wire error code is its Kafka name; a shared code keeps Kafka\'s own name; one without a name is code_<n>', () => {
+    expect(kafkaErrorName(6)).toBe('NOT_LEADER_OR_FOLLOWER')
+    expect(kafkaErrorName(-1)).toBe('UNKNOWN_SERVER_ERROR')
+    expect(kafkaErrorName(41)).toBe('NOT_CONTROLLER') // not Gregor's PROPOSAL_DROPPED, which answers as 41 too
+    expect(kafkaErrorName(29)).toBe('code_29')
+  })
+})
+
+describe('responseErrorNames', () => {
+  test('every non-zero errorCode, top level and per partition; record bytes are not entered', () => {
+    const records = Buffer.alloc(64, 0xff)
+    const partition = (index: number, errorCode: number): FetchResponse['responses'][number]['partitions'][number] => ({
+      partitionIndex: index, errorCode, highWatermark: 0, lastStableOffset: 0, logStartOffset: 0, abortedTransactions: null, preferredReadReplica: -1, records,
+      divergingEpoch: null, currentLeader: null, snapshotId: null,
+    })
+    const response: FetchResponse = {
+      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      responses: [
+        { topic: 'a', partitions: [partition(0, 0), partition(1, 6), partition(2, 3)] },
+        { topic: 'b', partitions: [partition(0, 6)] },
+      ],
+    }
+    expect(responseErrorNames(response)).toEqual(['NOT_LEADER_OR_FOLLOWER', 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_LEADER_OR_FOLLOWER'])
+    expect(responseErrorNames({ ...response, errorCode: 7, responses: [] })).toEqual(['REQUEST_TIMED_OUT'])
+    expect(responseErrorNames(undefined)).toEqual([])
+  })
+})
