@@ -270,7 +270,7 @@ describe('one protocol per group id', () => {
 describe('persistence and failover', () => {
   test("the leader's SyncGroup persists the generation with every member, its timeouts, metadata and assignment", () => {
     const { h, a, b } = stableGroup()
-    const record = h.log.findLast((r) => r.type === 'GroupMetadata')
+    const record = h.log.filter((r) => r.type === 'GroupMetadata').at(-1)
     expect(record).toEqual({
       type: 'GroupMetadata', groupId: 'group',
       value: {
@@ -347,7 +347,7 @@ describe('persistence and failover', () => {
     const again = [h.join({ memberId: a, clientId: 'a' }), h.join({ memberId: b, clientId: 'b' })]
     expect(again.map((j) => j.value.generationId)).toEqual([3, 3])
     h.sync(a, 3, { [a]: 'A3', [b]: 'B3' })
-    expect(h.log.findLast((r) => r.type === 'GroupMetadata')?.value).toMatchObject({ generationId: 3 })
+    expect(h.log.filter((r) => r.type === 'GroupMetadata').at(-1)?.value).toMatchObject({ generationId: 3 })
   })
 
   test('an emptied group loads empty at its generation; a generation-only log (written before GroupMetadata) loads as before', () => {
