@@ -162,6 +162,23 @@ describe('a Kafka listener\'s metrics', () => {
     expect(sample(text, 'gregor_kafka_request_latency_seconds_count{listener="KAFKA",api="ApiVersions"}')).toBeUndefined()
   })
 
+  test('a request whose handler closes instead of answering (acks=0) counts its errors, its time and an unanswered_error close', async () => {
+    const { registry, connect } = await setup({
+      [ApiKey.Produce]: (_request, context) => { context.closeAfterResponse?.('acks=0 produce failed', {}, [6, 3]); return undefined },
+    })
+    const client = await connect()
+    client.write(RawKafkaClient.frame(ApiKey.Produce, 7, 1, { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [] }))
+    await client.closed
+    await vi.waitFor(async () => {
+      expect(sample(await registry.metrics(), 'gregor_kafka_connection_close_total{listener="KAFKA",reason="unanswered_error"}')).toBe(1)
+    })
+    const text = await registry.metrics()
+    expect(sample(text, 'gregor_kafka_request_errors_total{listener="KAFKA",api="Produce",error="NOT_LEADER_OR_FOLLOWER"}')).toBe(1)
+    expect(sample(text, 'gregor_kafka_request_errors_total{listener="KAFKA",api="Produce",error="UNKNOWN_TOPIC_OR_PARTITION"}')).toBe(1)
+    expect(sample(text, 'gregor_kafka_request_latency_seconds_count{listener="KAFKA",api="Produce"}')).toBe(1)
+    expect(sample(text, 'gregor_kafka_outgoing_byte_total{listener="KAFKA"}')).toBe(0)
+  })
+
   test('closing the listener counts its open connections as closed by listener_stopped', async () => {
     const { registry, server, connect } = await setup()
     await connect()

@@ -31,7 +31,9 @@ import {
 import { advertisedApis, unsupportedApiVersionsResponse } from './handlers/api-versions.js'
 import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
-import { KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, responseErrorNames } from './kafka-listener-metrics.js'
+import {
+  KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, kafkaErrorName, responseErrorNames,
+} from './kafka-listener-metrics.js'
 
 /** A request's place in the answer order. */
 interface Slot {
@@ -173,7 +175,11 @@ export class KafkaConnection {
     const slot: Slot = { api, startMs, requestBytes: frame.length, answer: undefined, answerBytes: 0, closeAfter: undefined }
     const context: KafkaRequestContext = {
       apiVersion, correlationId, clientId, peer: this.#peer,
-      closeAfterResponse: (reason, fields = {}) => { slot.closeAfter ??= { reason, fields } },
+      closeAfterResponse: (reason, fields = {}, errorCodes = []) => {
+        if (slot.closeAfter !== undefined || slot.answer !== undefined) return // asked twice, or too late
+        slot.closeAfter = { reason, fields }
+        if (errorCodes.length > 0) this.#metrics.requestErrors(api, errorCodes.map(kafkaErrorName))
+      },
     }
     let run: () => unknown
     let answerVersion = apiVersion

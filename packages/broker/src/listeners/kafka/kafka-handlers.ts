@@ -23,9 +23,10 @@ export interface KafkaRequestContext {
   readonly peer: string
   /**
    * Asks the listener to close this connection once this request's answer (if any) and every earlier one are written,
-   * as Kafka does for an error it cannot answer (a failed acks=0 Produce). Absent when a test calls a handler directly.
+   * as Kafka does for an error it cannot answer (a failed acks=0 Produce); `errorCodes` (Kafka wire codes) are counted
+   * as the request's errors. Absent when a test calls a handler directly.
    */
-  readonly closeAfterResponse?: (reason: string, fields?: Readonly<Record<string, unknown>>) => void
+  readonly closeAfterResponse?: (reason: string, fields?: Readonly<Record<string, unknown>>, errorCodes?: readonly number[]) => void
 }
 
 export type KafkaHandler<K extends ApiKey> = (

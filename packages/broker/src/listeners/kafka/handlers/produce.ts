@@ -27,10 +27,11 @@ export async function handleProduce (api: KafkaDataApi, request: ProduceRequest,
     }))
     : await api.produce({ acks: request.acks, timeoutMs: request.timeoutMs, partitions: inputs })
   if (request.acks === 0) {
-    const failed = outcomes.filter((outcome) => outcome.errorCode !== null)
+    const failed = outcomes.flatMap((outcome) => outcome.errorCode === null ? [] : [{ ...outcome, errorCode: outcome.errorCode }])
     const first = failed[0]
     if (first !== undefined) {
-      context.closeAfterResponse?.('acks=0 produce failed', { failedPartitions: failed.length, topic: first.topic, partition: first.partition, error: first.errorCode })
+      const fields = { failedPartitions: failed.length, topic: first.topic, partition: first.partition, error: first.errorCode }
+      context.closeAfterResponse?.('acks=0 produce failed', fields, failed.map((outcome) => kafkaErrorCode(outcome.errorCode)))
     }
     return undefined
   }
