@@ -372,6 +372,22 @@ describe('persistence and failover', () => {
     expect(old.shard.fetchOffsets({ groupId: 'group', partitions: [] }).partitions.map((p) => p.offset)).toEqual([42])
   })
 
+  test('a group known only by its GroupMetadata record (a partition copied from Kafka) loads Stable at its generation', () => {
+    const h = new ClassicHarness()
+    h.log.push({
+      type: 'GroupMetadata', groupId: 'group',
+      value: {
+        protocolType: 'consumer', generationId: 7, protocolName: 'range', leader: 'gone', currentStateTimestampMs: -1,
+        members: [{ memberId: 'm', groupInstanceId: null, clientId: 'c', clientHost: 'h', rebalanceTimeoutMs: 30_000, sessionTimeoutMs: 10_000, subscription: Buffer.from('s'), assignment: Buffer.from('a') }],
+      },
+    })
+    h.failover()
+    expect(h.shard.describeGroup('group')).toMatchObject({ groupType: 'classic', state: 'stable', groupEpoch: 7 })
+    expect(h.heartbeat('m', 7).errorCode).toBe('')
+    // The leader named is not a member: the first member leads, and its rejoin starts generation 8.
+    expect(h.join({ memberId: 'm', protocols: [{ name: 'range', metadata: Buffer.from('s') }] }).value).toMatchObject({ generationId: 8, leader: 'm' })
+  })
+
   test('deleting an emptied group leaves no key behind', () => {
     const { h, a, b } = stableGroup()
     h.commit(a, 1, 7)
