@@ -6,7 +6,7 @@
  * waits (a client that timed out and retried) has both; the decision delivers the older one's answer (superseded)
  * before any answer for the newer, so deliveries settle them in order. Invariants: every waiter is settled exactly
  * once: by a delivery, by its
- * partition unloading (`failPartition`, NOT_COORDINATOR: the member finds the new coordinator and rejoins), or by
+ * partition unloading (`failPartition`, NOT_COORDINATOR: the member finds the new coordinator and asks again), or by
  * `close`. A rejected waiter that nobody awaits any more never surfaces as an unhandled rejection.
  */
 import type { ClassicOutcome, GroupDelivery, JoinGroupResponse, SyncGroupResponse } from '@gregor/coordinator'
