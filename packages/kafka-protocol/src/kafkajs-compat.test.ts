@@ -173,7 +173,7 @@ describe('our responses decode in KafkaJS', () => {
       throttleTimeMs: 0, clusterId: 'c-1', controllerId: 2, clusterAuthorizedOperations: -2147483648,
       brokers: [{ nodeId: 1, host: 'localhost', port: 9092, rack: null }, { nodeId: 2, host: 'localhost', port: 9093, rack: 'r' }],
       topics: [{
-        errorCode: 0, name: 'orders', isInternal: false, topicAuthorizedOperations: -2147483648,
+        errorCode: 0, name: 'orders', topicId: '00000000-0000-0000-0000-000000000000', isInternal: false, topicAuthorizedOperations: -2147483648,
         partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 5, replicaNodes: [1, 2], isrNodes: [1, 2], offlineReplicas: [] }],
       }],
     })
@@ -199,7 +199,7 @@ describe('our responses decode in KafkaJS', () => {
     const decoded = await kafkaJsDecode('fetch/v11', 1, 11, {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
       responses: [{
-        topic: 'orders',
+        topic: 'orders', topicId: '00000000-0000-0000-0000-000000000000',
         partitions: [{
           partitionIndex: 0, errorCode: 0, highWatermark: 100, lastStableOffset: 100, logStartOffset: 0, divergingEpoch: null, currentLeader: null,
           snapshotId: null, abortedTransactions: [], preferredReadReplica: -1, records: Buffer.alloc(0),

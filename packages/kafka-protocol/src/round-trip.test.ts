@@ -83,7 +83,7 @@ describe('round trip of every API and version', () => {
     const chunks = encodeResponse({ apiKey: 1, apiVersion: 11, correlationId: 1 }, {
       throttleTimeMs: 0, errorCode: 0, sessionId: 0,
       responses: [{
-        topic: 't', partitions: [{
+        topic: 't', topicId: '00000000-0000-0000-0000-000000000000', partitions: [{
           partitionIndex: 0, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0,
           divergingEpoch: null, currentLeader: null, snapshotId: null, abortedTransactions: null, preferredReadReplica: -1, records,
         }],

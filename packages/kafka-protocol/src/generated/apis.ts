@@ -84,9 +84,9 @@ export interface ApiVersionRange {
 /** The versions of each API that Gregor decodes, encodes and advertises. */
 export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, ApiVersionRange>> = Object.freeze({
   0: Object.freeze({ minVersion: 0, maxVersion: 7 }),
-  1: Object.freeze({ minVersion: 4, maxVersion: 12 }),
+  1: Object.freeze({ minVersion: 4, maxVersion: 13 }),
   2: Object.freeze({ minVersion: 1, maxVersion: 7 }),
-  3: Object.freeze({ minVersion: 1, maxVersion: 9 }),
+  3: Object.freeze({ minVersion: 1, maxVersion: 12 }),
   8: Object.freeze({ minVersion: 2, maxVersion: 8 }),
   9: Object.freeze({ minVersion: 1, maxVersion: 8 }),
   10: Object.freeze({ minVersion: 0, maxVersion: 4 }),

@@ -34,7 +34,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
       listenerName: deps.listenerName, clusterId: deps.clusterId, image: () => node.image, quorumLeaderId: deps.quorumLeaderId,
       autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(admin, name) }, logger: deps.logger,
     }),
-    data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds }),
+    data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds, topicName: (topicId) => node.image.topicById(topicId)?.name }),
     admin,
     groups: coordinatorGroupApi({ runtime: node.groups, image: () => node.image, listenerName: deps.listenerName }),
   }

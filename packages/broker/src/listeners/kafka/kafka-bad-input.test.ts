@@ -20,7 +20,7 @@ import { defaultKafkaListenerConfig } from './kafka-listener-config.js'
 import { KafkaServer } from './kafka-server.js'
 import { MetadataImageApi } from './metadata-image-api.js'
 import { RawKafkaClient } from './testing/raw-kafka-client.js'
-import { SingleBrokerKafka } from './testing/single-broker-kafka.js'
+import { SingleBrokerKafka, nameUuid } from './testing/single-broker-kafka.js'
 
 const TOPIC = 'fuzzed'
 const T0 = 1_700_000_000_000
@@ -32,7 +32,7 @@ const lines: LogLine[] = []
 const clients: RawKafkaClient[] = []
 
 beforeAll(async () => {
-  broker = await SingleBrokerKafka.start({ [TOPIC]: 2 })
+  broker = await SingleBrokerKafka.start({ [TOPIC]: 2 }, { topicId: nameUuid })
   const metadata = new MetadataImageApi({
     listenerName: 'KAFKA', clusterId: 'bad-input', image: () => broker.image, quorumLeaderId: () => 1,
     autoCreateTopicsEnable: false, createTopic: async () => {}, logger: captureLogger(lines),
@@ -176,7 +176,7 @@ describe('versions and keys outside what Gregor serves', () => {
 function fetchFromStart (partition: number, maxBytes: number): FetchRequest {
   return {
     clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
-    topics: [{ topic: TOPIC, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: maxBytes }] }],
+    topics: [{ topic: TOPIC, topicId: nameUuid(TOPIC), partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: maxBytes }] }],
   }
 }
 
@@ -189,7 +189,7 @@ function validRequests (): Array<{ apiKey: ApiKey, version: number, body: Reques
     { apiKey: ApiKey.Produce, version: 3, body: { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: TOPIC, partitionData: [{ index: 1, records: batch }] }] } },
     { apiKey: ApiKey.Fetch, version: max(ApiKey.Fetch), body: fetchFromStart(0, 1 << 20) },
     { apiKey: ApiKey.ListOffsets, version: max(ApiKey.ListOffsets), body: { replicaId: -1, isolationLevel: 0, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] } },
-    { apiKey: ApiKey.Metadata, version: max(ApiKey.Metadata), body: { topics: [{ name: TOPIC }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false } },
+    { apiKey: ApiKey.Metadata, version: max(ApiKey.Metadata), body: { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: TOPIC }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false } },
     { apiKey: ApiKey.InitProducerId, version: max(ApiKey.InitProducerId), body: { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 } },
     { apiKey: ApiKey.OffsetForLeaderEpoch, version: max(ApiKey.OffsetForLeaderEpoch), body: { replicaId: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] } },
     { apiKey: ApiKey.ApiVersions, version: 3, body: { clientSoftwareName: 'bad-input', clientSoftwareVersion: '1.0' } },

@@ -120,4 +120,6 @@ export interface KafkaDataApi {
   /** A producer id for an idempotent (non-transactional) producer. */
   initProducerId (): InitProducerIdOutcome
   offsetForLeaderEpoch (partitions: readonly OffsetForLeaderEpochPartitionInput[]): Promise<readonly OffsetForLeaderEpochPartitionOutcome[]>
+  /** The name of the topic with id `topicId` (Fetch v13+ names topics by id), undefined when there is none. */
+  topicName (topicId: string): string | undefined
 }

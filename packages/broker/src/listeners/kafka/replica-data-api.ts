@@ -22,6 +22,8 @@ const BY_NAME = ''
 export interface ReplicaDataApiDeps {
   readonly replicas: Pick<ReplicaManager, 'produce' | 'fetch' | 'listOffsets' | 'offsetForLeaderEpoch'>
   readonly producerIds: Pick<ProducerIdAllocator, 'allocate'>
+  /** The name of the topic with this id in the broker's applied metadata image. */
+  readonly topicName: (topicId: string) => string | undefined
 }
 
 const EMPTY = new Uint8Array(0)
@@ -60,6 +62,10 @@ export class ReplicaDataApi implements KafkaDataApi {
         logAppendTimeMs: Number(result?.logAppendTimeMs ?? -1),
       }
     })
+  }
+
+  topicName (topicId: string): string | undefined {
+    return this.#deps.topicName(topicId)
   }
 
   async fetch (input: FetchInput): Promise<readonly FetchPartitionOutcome[]> {

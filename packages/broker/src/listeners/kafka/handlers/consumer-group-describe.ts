@@ -14,14 +14,14 @@ import {
 import type { KafkaRequestContext } from '../kafka-handlers.js'
 import type { KafkaGroupApi } from '../kafka-group-api.js'
 import { failureOf } from './group-errors.js'
+import { kafkaTopicId } from './kafka-topic-id.js'
 import { KAFKA_GROUP_STATE } from './list-groups.js'
 
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const groupsMax = 1000
 
 function described (api: KafkaGroupApi, list: readonly TopicPartitions[]): ConsumerGroupDescribeAssignedPartitions[] {
-  return list.map(({ topic, partitions }) => ({ topicId: api.topicId(topic) ?? ZERO_UUID, topicName: topic, partitions }))
+  return list.map(({ topic, partitions }) => ({ topicId: kafkaTopicId(api.topicId(topic)), topicName: topic, partitions }))
 }
 
 function member (api: KafkaGroupApi, m: DescribedMember): ConsumerGroupDescribeMember {

@@ -17,6 +17,7 @@ import { KAFKA_NONE, type ConsumerGroupHeartbeatRequest, type ConsumerGroupHeart
 import type { KafkaRequestContext } from '../kafka-handlers.js'
 import type { KafkaGroupApi } from '../kafka-group-api.js'
 import { clientHostOf, failureOf } from './group-errors.js'
+import { ZERO_UUID, kafkaTopicId } from './kafka-topic-id.js'
 
 const LEAVE_GROUP_MEMBER_EPOCH = -1
 /** Kafka's "unchanged" rebalance timeout. */
@@ -83,8 +84,8 @@ export async function handleConsumerGroupHeartbeat (
         ? null
         : {
             topicPartitions: response.assignment.flatMap(({ topic, partitions }) => {
-              const topicId = api.topicId(topic)
-              return topicId === undefined ? [] : [{ topicId, partitions }]
+              const topicId = kafkaTopicId(api.topicId(topic))
+              return topicId === ZERO_UUID ? [] : [{ topicId, partitions }]
             }),
           },
     }

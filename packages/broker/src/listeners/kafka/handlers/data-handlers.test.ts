@@ -11,7 +11,7 @@ import {
 import { buildBatch, parseBatch, walkBatches } from '@gregor/records'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { RawKafkaClient } from '../testing/raw-kafka-client.js'
-import { SingleBrokerKafka } from '../testing/single-broker-kafka.js'
+import { SingleBrokerKafka, nameUuid } from '../testing/single-broker-kafka.js'
 
 const EPOCH = 3
 const T0 = 1_700_000_000_000
@@ -21,7 +21,7 @@ let client: RawKafkaClient
 let correlationId = 0
 
 beforeAll(async () => {
-  broker = await SingleBrokerKafka.start({ orders: 1, versions: 1, fenced: 1, times: 1, idem: 1, empty: 1 }, { epoch: EPOCH })
+  broker = await SingleBrokerKafka.start({ orders: 1, versions: 1, fenced: 1, times: 1, idem: 1, empty: 1 }, { epoch: EPOCH, topicId: nameUuid })
   client = await RawKafkaClient.connect(broker.server.port)
 })
 
@@ -59,6 +59,7 @@ function fetchRequest (topic: string, fetchOffset: number, fields: Partial<Fetch
     forgottenTopicsData: [], rackId: '', ...fields,
     topics: [{
       topic,
+      topicId: nameUuid(topic),
       partitions: [{
         partition: fields.partition ?? 0, currentLeaderEpoch: fields.currentLeaderEpoch ?? -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1,
         partitionMaxBytes: fields.partitionMaxBytes ?? 1024 * 1024,
@@ -83,7 +84,7 @@ function partitionOf<T> (topics: readonly { partitions?: readonly T[], partition
 }
 
 describe('every advertised version', () => {
-  test('Produce v0-7 (acks 1 and -1) appends and answers the base offset; acks=0 gets no answer; Fetch v4-12 reads them all back', async () => {
+  test('Produce v0-7 (acks 1 and -1) appends and answers the base offset; acks=0 gets no answer; Fetch v4-13 reads them all back', async () => {
     let expectedOffset = 0
     const written: string[] = []
     for (const version of versions(ApiKey.Produce)) {
@@ -117,6 +118,10 @@ describe('every advertised version', () => {
       expect(records.map((record) => record.offset)).toEqual(written.map((_, i) => i))
       expect(records.map((record) => record.key)).toEqual(written.map((value) => `k-${value}`))
     }
+    // v13 names topics by id: an id this broker does not know is UNKNOWN_TOPIC_ID, answered under that id.
+    const unknown = { ...fetchRequest('versions', 0), topics: [{ ...fetchRequest('versions', 0).topics[0], topic: '', topicId: nameUuid('no-such-topic') }] } as FetchRequest
+    const byUnknownId = await call(ApiKey.Fetch, 13, unknown)
+    expect([byUnknownId.responses[0]?.topicId, partitionOf(byUnknownId.responses).errorCode]).toEqual([nameUuid('no-such-topic'), 100])
   })
 
   test('ListOffsets v1-7: earliest and latest', async () => {

@@ -10,6 +10,7 @@ import { MetadataImageApi, type MetadataImageApiOptions } from '../metadata-imag
 import { handleMetadata } from './metadata.js'
 
 const ids = (...list: number[]): NodeId[] => list.map(nodeId)
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const context = { apiVersion: 9, correlationId: 1, clientId: 'test', peer: '127.0.0.1:1' }
 
 /**
@@ -47,12 +48,29 @@ function api (options: Partial<MetadataImageApiOptions> = {}): MetadataImageApi 
 
 function request (topics: string[] | null, allowAutoTopicCreation = false): MetadataRequest {
   return {
-    topics: topics === null ? null : topics.map((name) => ({ name })), allowAutoTopicCreation,
+    topics: topics === null ? null : topics.map((name) => ({ topicId: ZERO_UUID, name })), allowAutoTopicCreation,
     includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
   }
 }
 
 describe('Metadata', () => {
+  test('v10+ names each topic\'s id (an id that is not a UUID is the zero UUID); v12 finds topics by id alone', () => {
+    const withIds = image()
+    const paymentsId = '3c2a7d1e-5b6f-4a8e-9c0d-1e2f3a4b5c6d'
+    withIds.applyBatch([
+      { type: 'Topic', name: 'payments', topicId: paymentsId, partitionCount: 1, config: defaultTopicConfig },
+      { type: 'Partition', topicId: paymentsId, partition: 0, replicas: ids(1), isr: ids(1), leader: nodeId(1), leaderEpoch: leaderEpoch(0), partitionEpoch: 0 },
+    ], raftIndex(3))
+    const metadata = api({ image: () => withIds })
+    const v10 = handleMetadata(metadata, request(['payments', 'orders']), { ...context, apiVersion: 10 })
+    expect(v10.topics.map((topic) => [topic.name, topic.topicId])).toEqual([['payments', paymentsId], ['orders', ZERO_UUID]])
+    const unknownId = '99999999-0000-4000-8000-000000000000'
+    const byId = { ...request([]), topics: [{ topicId: paymentsId, name: null }, { topicId: unknownId, name: null }] }
+    expect(handleMetadata(metadata, byId, { ...context, apiVersion: 12 }).topics.map((topic) => [topic.name, topic.topicId, topic.errorCode, topic.partitions.length]))
+      .toEqual([['payments', paymentsId, 0, 1], [null, unknownId, 100, 0]])
+    expect(handleMetadata(metadata, byId, { ...context, apiVersion: 11 }).topics.map((topic) => [topic.name, topic.errorCode])).toEqual([['', 42]])
+  })
+
   test('brokers: unfenced ones with an address on this listener; cluster and controller ids', () => {
     const response = handleMetadata(api(), request([]), context)
     expect(response.brokers).toEqual([

@@ -4,6 +4,7 @@
  * and a MetadataImage that names this listener's port. Kafka clients (kcat, KafkaJS, the raw test client) produce and
  * fetch against it as against a broker, without the raft and controller around it.
  */
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,8 +44,11 @@ export class SingleBrokerKafka {
     this.#files = fields.files
   }
 
-  /** `topics`: name → partition count; every partition is led here at leader epoch `epoch`. */
-  static async start (topics: Readonly<Record<string, number>>, options: { epoch?: number, logger?: Logger } = {}): Promise<SingleBrokerKafka> {
+  /**
+   * `topics`: name → partition count; every partition is led here at leader epoch `epoch`. Topic ids are
+   * `<name>-id` unless `topicId` names them (`nameUuid` for ids the Kafka wire can carry: Metadata v10+, Fetch v13+).
+   */
+  static async start (topics: Readonly<Record<string, number>>, options: { epoch?: number, logger?: Logger, topicId?: (name: string) => string } = {}): Promise<SingleBrokerKafka> {
     const logger = options.logger ?? silentLogger
     const dir = await mkdtemp(join(tmpdir(), 'gregor-kafka-data-'))
     const files = new FileHandleCache({ openFilesMax: 100, fs: nodeFileSystem })
@@ -55,7 +59,7 @@ export class SingleBrokerKafka {
       clock: { nowMs: () => Date.now() }, timers: systemTimers, logger, config: validateReplicationConfig({}),
     })
     const image = new MetadataImage()
-    const data = new ReplicaDataApi({ replicas, producerIds: new ProducerIdAllocator(() => REGISTRATION_INDEX) })
+    const data = new ReplicaDataApi({ replicas, producerIds: new ProducerIdAllocator(() => REGISTRATION_INDEX), topicName: (topicId) => image.topicById(topicId)?.name })
     const metadata = new MetadataImageApi({
       listenerName: 'KAFKA', clusterId: 'single-broker', image: () => image, quorumLeaderId: () => BROKER_ID,
       autoCreateTopicsEnable: false, createTopic: async () => {}, logger,
@@ -69,7 +73,7 @@ export class SingleBrokerKafka {
       { type: 'UnfenceBroker', brokerId: nodeId(BROKER_ID), incarnationId: INCARNATION },
     ]
     for (const [name, partitionCount] of Object.entries(topics)) {
-      const topicId = `${name}-id`
+      const topicId = options.topicId?.(name) ?? `${name}-id`
       records.push({ type: 'Topic', name, topicId, partitionCount, config: { ...defaultTopicConfig, minInsyncReplicas: 1 } })
       for (let partition = 0; partition < partitionCount; partition++) {
         records.push({
@@ -93,4 +97,10 @@ export class SingleBrokerKafka {
     await this.#files.closeAll()
     await rm(this.#dir, { recursive: true, force: true })
   }
+}
+
+/** A UUID derived from `name` (the same name, the same id), for topic ids on the Kafka wire. */
+export function nameUuid (name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
