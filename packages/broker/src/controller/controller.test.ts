@@ -326,7 +326,7 @@ describe('controller: more partitions', () => {
     expect(h.image.partitionsOf('topic-id-1').map((p) => [p.partition, p.replicas.length, p.leader === p.replicas[0]]))
       .toEqual([0, 1, 2, 3, 4].map((partition) => [partition, 3, true]))
     const shrink = await h.controller.createPartitions({ topics: [{ name: 'orders', partitions: 4 }] })
-    expect(shrink.topics?.[0]).toMatchObject({ errorCode: 'INVALID_REQUEST', errorMessage: expect.stringMatching(/can only grow/) })
+    expect(shrink.topics?.[0]).toMatchObject({ errorCode: 'INVALID_PARTITIONS', errorMessage: expect.stringMatching(/can only grow/) })
     expect(h.image.invariantProblems()).toEqual([])
   })
 })
