@@ -40,10 +40,11 @@ describe('gregor CLI against three brokers', () => {
     const described = await eventually(['topics', 'describe', '--topic', 'cli-orders', '-b', cluster.broker(1).clientAddress],
       (run) => run.code === 0 && lines(run.stdout).length === 4 && lines(run.stdout).slice(1).every((line, i) => partitionLine(i).test(line)) ? lines(run.stdout) : undefined)
     const [header, ...partitions] = described
-    expect(header).toMatch(/^Topic: cli-orders {2}TopicId: [0-9a-f-]{36} {2}PartitionCount: 3 {2}ReplicationFactor: 3$/)
+    // Configs: only what differs from the cluster default, as kafka-topics prints it.
+    expect(header).toMatch(/^Topic: cli-orders {2}TopicId: [0-9a-f-]{36} {2}PartitionCount: 3 {2}ReplicationFactor: 3 {2}Configs: retention\.ms=3600000$/)
     expect(partitions).toHaveLength(3)
-    const json = JSON.parse((await gregor(['topics', 'describe', '--topic', 'cli-orders', '--json'])).stdout) as { topics: Array<{ name: string; partitions: unknown[] }> }
-    expect(json.topics.map((topic) => [topic.name, topic.partitions.length])).toEqual([['cli-orders', 3]])
+    const json = JSON.parse((await gregor(['topics', 'describe', '--topic', 'cli-orders', '--json'])).stdout) as { topics: Array<{ name: string; partitions: unknown[]; configs: Record<string, string> }> }
+    expect(json.topics.map((topic) => [topic.name, topic.partitions.length, topic.configs])).toEqual([['cli-orders', 3, { 'retention.ms': '3600000' }]])
     // Healthy: the two health filters print nothing (once the broker asked has the ISR the controller has).
     await eventually(['topics', 'describe', '--under-replicated-partitions', '--unavailable-partitions'], (run) => run.code === 0 && run.stdout === '' ? true : undefined)
 

@@ -186,6 +186,21 @@ export class Admin {
     return descriptions.sort((a, b) => a.name.localeCompare(b.name))
   }
 
+  /**
+   * Each named topic's configs that differ from the cluster default, under Kafka's names (what `kafka-topics --describe`
+   * lists); every topic's when `names` is empty. A named topic the broker does not know throws its error.
+   */
+  async describeTopicConfigOverrides (names: readonly string[] = []): Promise<Map<string, Readonly<Record<string, string>>>> {
+    const response = await this.#connection.callAny(clientMethods.metadata, { topics: [...names], includeConfigs: true })
+    const overrides = new Map<string, Readonly<Record<string, string>>>()
+    for (const topic of response.topics) {
+      const error = responseError(topic.errorCode ?? '', topic.errorMessage ?? '', { topic: topic.name ?? '' })
+      if (error !== undefined) throw error
+      overrides.set(topic.name ?? '', { ...topic.configOverrides })
+    }
+    return overrides
+  }
+
   /** Cluster id, controller, metadata quorum state and brokers with their partition and leader counts. */
   async describeCluster (): Promise<ClusterDescription> {
     return clusterDescription(await this.#connection.callAny(clientMethods.describeCluster, {}))

@@ -3,9 +3,10 @@
  * partial TopicConfig. Kafka's dotted names (`min.insync.replicas`) and Gregor's camelCase keys are both accepted.
  * Nothing is validated here: unknown keys and non-numeric values are passed on as they are, so `resolveTopicConfig`
  * reports every problem at once with its one table of ranges. `kafkaTopicConfigs` is the way back: a config under
- * Kafka's names with Kafka's string values, for answers (CreateTopics v5+, DescribeConfigs).
+ * Kafka's names with Kafka's string values, for answers (CreateTopics v5+, DescribeConfigs); `kafkaTopicConfigOverrides`
+ * only the keys that differ from the default (`kafka-topics --describe`).
  */
-import type { TopicConfig, TopicConfigAlteration, TopicConfigOperation } from '@gregor/metadata'
+import { type TopicConfig, type TopicConfigAlteration, type TopicConfigOperation, defaultTopicConfig } from '@gregor/metadata'
 
 const kafkaNames: Readonly<Record<string, keyof TopicConfig>> = {
   'min.insync.replicas': 'minInsyncReplicas',
@@ -44,6 +45,22 @@ export const kafkaTopicConfigNames: Readonly<Record<keyof TopicConfig, string>> 
 export function kafkaTopicConfigs (config: TopicConfig): Record<string, string> {
   const entries = Object.entries(kafkaTopicConfigNames) as [keyof TopicConfig, string][]
   return Object.fromEntries(entries.map(([key, kafkaName]) => [kafkaName, String(config[key])]))
+}
+
+/**
+ * The keys of a topic's config that differ from the default a topic of its replication factor gets (min ISR is capped
+ * by the replication factor at creation), under Kafka's names: what `kafka-topics --describe` lists as its Configs.
+ */
+export function isTopicConfigOverride (config: TopicConfig, replicationFactor: number, key: keyof TopicConfig): boolean {
+  const defaults: TopicConfig = { ...defaultTopicConfig, minInsyncReplicas: Math.min(defaultTopicConfig.minInsyncReplicas, replicationFactor) }
+  return config[key] !== defaults[key]
+}
+
+/** `kafkaTopicConfigs` of only the overriding keys (see `isTopicConfigOverride`). */
+export function kafkaTopicConfigOverrides (config: TopicConfig, replicationFactor: number): Record<string, string> {
+  const values = kafkaTopicConfigs(config)
+  const keys = (Object.keys(kafkaTopicConfigNames) as (keyof TopicConfig)[]).filter((key) => isTopicConfigOverride(config, replicationFactor, key))
+  return Object.fromEntries(keys.map((key) => [kafkaTopicConfigNames[key], values[kafkaTopicConfigNames[key]] ?? '']))
 }
 
 const operations: Readonly<Record<string, TopicConfigOperation>> = { SET: 'set', DELETE: 'delete', APPEND: 'append', SUBTRACT: 'subtract' }

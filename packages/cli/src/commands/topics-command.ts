@@ -135,8 +135,9 @@ async function describeTopics (argv: string[]): Promise<number> {
   const keep = (partition: PartitionInfo): boolean => !filtered ||
     (underReplicated && partition.isr.length < partition.replicas.length) || (unavailable && partition.leader < 0)
   return await withAdmin(values['bootstrap-server'], async (admin) => {
+    const overrides = filtered ? new Map<string, Readonly<Record<string, string>>>() : await admin.describeTopicConfigOverrides(values.topic ?? [])
     const topics = (await admin.describeTopics(values.topic ?? []))
-      .map((topic) => ({ ...topic, partitions: topic.partitions.filter(keep) }))
+      .map((topic) => ({ ...topic, configs: overrides.get(topic.name) ?? {}, partitions: topic.partitions.filter(keep) }))
       .filter((topic) => !filtered || topic.partitions.length > 0)
     if (values.json === true) {
       await writeLine(JSON.stringify({ topics }))
@@ -147,10 +148,12 @@ async function describeTopics (argv: string[]): Promise<number> {
   })
 }
 
-async function printTopic (topic: TopicDescription, options: { readonly header: boolean }): Promise<void> {
+async function printTopic (topic: TopicDescription & { readonly configs: Readonly<Record<string, string>> }, options: { readonly header: boolean }): Promise<void> {
   if (options.header) {
     const replicationFactor = topic.partitions[0]?.replicas.length ?? 0
-    await writeLine(`Topic: ${topic.name}  TopicId: ${topic.topicId}  PartitionCount: ${topic.partitions.length}  ReplicationFactor: ${replicationFactor}`)
+    // As kafka-topics --describe: only the configs that differ from the cluster default.
+    const configs = Object.entries(topic.configs).map(([name, value]) => `${name}=${value}`).join(',')
+    await writeLine(`Topic: ${topic.name}  TopicId: ${topic.topicId}  PartitionCount: ${topic.partitions.length}  ReplicationFactor: ${replicationFactor}  Configs: ${configs}`)
   }
   for (const partition of topic.partitions) {
     const leader = partition.leader < 0 ? 'none' : String(partition.leader)

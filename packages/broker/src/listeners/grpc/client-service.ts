@@ -12,6 +12,7 @@ import { type MetadataImage, NO_LEADER } from '@gregor/metadata'
 import { clientMethods, serviceDefinition, type gregor } from '@gregor/protocol'
 import { listenerEndpoints } from '../kafka/metadata-image-api.js'
 import type { QuorumStatusView } from '../../metadata-quorum.js'
+import { kafkaTopicConfigOverrides } from '../../controller/wire-topic-configs.js'
 import type { BrokerMetrics, ClientApi } from '../../metrics/index.js'
 import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from '../../replica/index.js'
 
@@ -148,9 +149,11 @@ function metadataResponse (deps: ClientServiceDeps, listenerName: string, reques
   const topics = names.map((name): gregor.cluster.TopicMetadata.$Properties => {
     const topic = image.topic(name)
     if (topic === undefined) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'unknown topic', partitions: [] }
+    const partitions = image.partitionsOf(topic.topicId)
     return {
       name, topicId: topic.topicId, errorCode: '', internal: name.startsWith('__'),
-      partitions: image.partitionsOf(topic.topicId).map((partition) => ({
+      configOverrides: request.includeConfigs ? kafkaTopicConfigOverrides(topic.config, partitions[0]?.replicas.length ?? 1) : {},
+      partitions: partitions.map((partition) => ({
         partition: partition.partition, leader: partition.leader === NO_LEADER ? -1 : partition.leader, leaderEpoch: partition.leaderEpoch,
         replicas: [...partition.replicas], isr: [...partition.isr],
         errorCode: partition.leader === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : '',

@@ -10,9 +10,9 @@
  * reported as the default, any other as a topic override (the image keeps only the effective config).
  */
 import { ErrorCode, isGregorError, nodeId } from '@gregor/common'
-import { type MetadataImage, type TopicConfig, defaultTopicConfig } from '@gregor/metadata'
+import type { MetadataImage, TopicConfig } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
-import { kafkaTopicConfigNames, kafkaTopicConfigs } from '../../controller/wire-topic-configs.js'
+import { isTopicConfigOverride, kafkaTopicConfigNames, kafkaTopicConfigs } from '../../controller/wire-topic-configs.js'
 import type {
   AdminFailure, AdminOptions, ClusterDescription, ConfigEntry, ConfigType, CreatedTopic, DeletedTopic, ElectionOutcome, KafkaAdminApi,
   LogDirDescription, NewTopic, PartitionCountChange, TopicConfigChange, PartitionReference, QuorumDescription, TopicReference,
@@ -200,8 +200,7 @@ export class ControllerAdminApi implements KafkaAdminApi {
     const topic = image.topic(name)
     if (topic === undefined) return undefined
     const replicationFactor = image.partition(topic.topicId, 0)?.replicas.length ?? 1
-    const defaults: TopicConfig = { ...defaultTopicConfig, minInsyncReplicas: Math.min(defaultTopicConfig.minInsyncReplicas, replicationFactor) }
-    return topicConfigEntries(topic.config, (key) => topic.config[key] !== defaults[key])
+    return topicConfigEntries(topic.config, (key) => isTopicConfigOverride(topic.config, replicationFactor, key))
   }
 
   brokerConfigs (brokerId: number): readonly ConfigEntry[] | undefined {
