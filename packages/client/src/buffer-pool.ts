@@ -164,3 +164,53 @@ export class BufferPool {
     return new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'producer buffer exhausted', { details })
   }
 }
+
+/**
+ * The buffers batches write their records into (Kafka's `BufferPool` free list), so a steady producer reuses the same
+ * few buffers instead of allocating one per batch: capacities are powers of two (a batch grows by doubling,
+ * producer-batch.ts), and a released buffer waits in the free list of its size for the next batch.
+ *
+ * Invariants: a buffer is handed out to one batch at a time (it is released once, after its batch settled); the
+ * free lists hold at most `retainBytesMax` bytes in all, and a buffer released beyond that is left to the garbage
+ * collector, so the pool's own memory is bounded whatever the traffic. Nothing is ever zeroed: a batch writes every
+ * byte it sends.
+ */
+export class BatchBufferPool {
+  readonly retainBytesMax: number
+  /** Free buffers by log2 of their capacity. */
+  readonly #free = new Map<number, Buffer[]>()
+  #retainedBytes = 0
+
+  constructor (retainBytesMax: number) {
+    this.retainBytesMax = retainBytesMax
+  }
+
+  /** Bytes held in the free lists. */
+  get retainedBytes (): number {
+    return this.#retainedBytes
+  }
+
+  /** A buffer of at least `bytes` (a power of two in size), from the free list when one is there. */
+  acquire (bytes: number): Buffer {
+    const sizeClass = Math.max(0, Math.ceil(Math.log2(bytes)))
+    const buffer = this.#free.get(sizeClass)?.pop()
+    if (buffer !== undefined) {
+      this.#retainedBytes -= buffer.length
+      return buffer
+    }
+    return Buffer.allocUnsafeSlow(2 ** sizeClass)
+  }
+
+  /** Takes back a buffer from `acquire` that nobody uses any more. */
+  release (buffer: Buffer): void {
+    const sizeClass = Math.log2(buffer.length)
+    if (!Number.isInteger(sizeClass) || this.#retainedBytes + buffer.length > this.retainBytesMax) return
+    let free = this.#free.get(sizeClass)
+    if (free === undefined) {
+      free = []
+      this.#free.set(sizeClass, free)
+    }
+    free.push(buffer)
+    this.#retainedBytes += buffer.length
+  }
+}

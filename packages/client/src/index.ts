@@ -10,15 +10,18 @@ export { murmur2, toPositive } from './murmur2.js'
 export type { NewBatchEvent, Partitioner, PartitionerInput } from './partitioner.js'
 export { createDefaultPartitioner, partitionForKey } from './default-partitioner.js'
 export { type PartitionLayout, StickyPartitionCache } from './sticky-partition-cache.js'
-export { type Acks, type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
+export { type Acks, MAX_IN_FLIGHT_PER_PARTITION, type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 /** The producer's `compression` choices: every Kafka codec (the consumer reads all of them). */
 export { COMPRESSION_NAMES, type CompressionName } from '@gregor/records'
 export { type RetryDecision, type RetryInput, RetryPolicy, type RetryPolicyConfig } from './retry-policy.js'
 export { type Scheduler, systemClock, systemScheduler, systemWallClock } from './scheduler.js'
-export { type AllocationPlan, BufferPool } from './buffer-pool.js'
-export { checkRecordTimestamp, type RecordPlacement, recordBytes } from './record-bytes.js'
-export { ProducerBatch, type ProducerBatchState, type RecordMetadata, type StampedRecord } from './producer-batch.js'
+export { type AllocationPlan, BatchBufferPool, BufferPool } from './buffer-pool.js'
 export {
+  checkRecordTimestamp, type RecordField, type RecordFields, type RecordHeadersInput, type RecordPlacement, recordBytes, writeRecordFields,
+} from './record-bytes.js'
+export { type BatchBuffers, ProducerBatch, type ProducerBatchState, type RecordMetadata, type StampedRecord } from './producer-batch.js'
+export {
+  abortedForNewBatch,
   type AppendInput,
   type AppendResult,
   type DrainOptions,
@@ -26,9 +29,12 @@ export {
   RecordAccumulator,
   type RecordAccumulatorConfig,
   type RecordAccumulatorDeps,
+  type RecordAppend,
   type TopicPartition,
 } from './record-accumulator.js'
-export { type PartitionAndAppendInput, type PartitionAndAppendResult, partitionAndAppend } from './partition-and-append.js'
+export {
+  type PartitionAndAppendInput, type PartitionAndAppendResult, RecordRouter, type RoutedMessage, partitionAndAppend,
+} from './partition-and-append.js'
 export {
   type BrokerConnection, ClusterConnection, type ClusterConnectionConfig, defaultClusterConnectionConfig, parseBootstrapServers,
 } from './cluster-connection.js'

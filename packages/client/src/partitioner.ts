@@ -13,7 +13,8 @@ export interface PartitionerInput {
   readonly topic: string
   /** The record key; null or absent for a keyless record. */
   readonly key: Buffer | null
-  readonly value: Buffer | null
+  /** The value as the caller gave it (a string is encoded only when the record is written). */
+  readonly value: Buffer | string | null
   /** Partitions of the topic, all of them: keyed records hash over this count whether or not a partition is up. */
   readonly partitionCount: number
   /** The partitions that currently have a leader, ascending. Empty when the producer does not know. */

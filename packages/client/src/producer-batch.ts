@@ -1,26 +1,35 @@
 /**
- * One batch of records for one topic-partition on its way from `append` to the broker: the records, their delivery
- * promises, and the encoded RecordBatch v2 once it is drained.
+ * One batch of records for one topic-partition on its way from `append` to the broker: the records, written as
+ * they come into the batch's buffer, one result for all of them, and the RecordBatch v2 header once it is drained.
  *
  * Lifecycle (one direction only, except a retry): open (takes records) → closed (full or drained: takes none) →
- * inFlight (sent, awaiting a response) → done (every record's promise settled). A failed attempt that will be
- * retried goes from inFlight back to closed with a `retryAtMs`, and is resent as the same bytes.
+ * inFlight (sent, awaiting a response) → done (the result settled). A failed attempt that will be retried goes
+ * from inFlight back to closed with a `retryAtMs`, and is resent as the same bytes.
  *
- * Invariants: `sizeBytes` is exactly the uncompressed encoded size (header + records), as `buildBatch` writes it;
- * the encoding happens once, so every attempt sends identical bytes; records keep append order, the i-th record's
+ * Records straight into the buffer (Kafka's `MemoryRecordsBuilder` over a pooled ByteBuffer): `append` writes the
+ * record's bytes at once, after the 61-byte header space, into a buffer taken from the accumulator's `BatchBuffers`
+ * and grown by doubling; nothing of the record is kept, so a batch holds no object per record while it lingers and
+ * waits a round trip for its acknowledgement. `encode` then writes the header (producer id, sequence, timestamps,
+ * CRC) in front; only a compressed batch is copied (its records section compressed into a new buffer). The buffer
+ * goes back to the pool when the batch is settled (`releaseBuffer`), never before: every attempt sends it.
+ *
+ * Invariants: `sizeBytes` is exactly the uncompressed encoded size (header + records written so far); the bytes are
+ * those `buildBatch` (@gregor/records) writes for the same records, producer fields and compression (tested); the
+ * header is written once, so every attempt sends identical bytes; records keep append order, the i-th record's
  * offset is `baseOffset + i`; `result` settles exactly once, and `done` resolves after it.
  *
  * One result per batch, not a promise per record (Kafka's `ProduceRequestResult` behind every `FutureRecordMetadata`):
- * a record's metadata is derived from the batch result and its index when someone asks, so the per-record cost of
- * the send path is an array slot, not a promise and two closures.
+ * a record's metadata is derived from the batch result and its index when someone asks.
  */
 import assert from 'node:assert/strict'
-import { type Offset, offset as toOffset } from '@gregor/common'
-import { BATCH_HEADER_BYTES, type CompressionName, type RecordInput, buildBatch, recordsLimits } from '@gregor/records'
-import { recordBytes } from './record-bytes.js'
+import { ErrorCode, GregorError, type Offset, offset as toOffset } from '@gregor/common'
+import {
+  ATTRIBUTE_COMPRESSION_MASK, BATCH_HEADER_BYTES, type CompressionName, compressionCodecByName, recordsLimits, writeBatchHeader,
+} from '@gregor/records'
+import { type RecordFields, bodyBytesOf, checkRecordTimestamp, recordBytes, writeRecordFields } from './record-bytes.js'
 
 /** A record whose timestamp is fixed: stamped when it was appended, if the caller gave none. */
-export type StampedRecord = RecordInput & { readonly timestamp: number }
+export type StampedRecord = RecordFields & { readonly timestamp: number }
 
 /** Where a record ended up: what a successful send resolves with. */
 export interface RecordMetadata {
@@ -46,6 +55,22 @@ export interface BatchResult {
   readonly logAppendTimeMs?: number | undefined
 }
 
+/** Where batches get their buffers and give them back (buffer-pool.ts `BatchBufferPool`). */
+export interface BatchBuffers {
+  /** A buffer of at least `bytes` bytes, contents undefined. */
+  acquire: (bytes: number) => Buffer
+  /** `buffer` (from `acquire`) is no longer used by anyone. */
+  release: (buffer: Buffer) => void
+}
+
+/** Without a pool: a fresh buffer each time, left to the garbage collector. */
+const unpooled: BatchBuffers = { acquire: (bytes) => Buffer.allocUnsafe(bytes), release: () => {} }
+
+/** The first buffer of a batch, unless its first record needs more; the buffer doubles from there. */
+const INITIAL_BUFFER_BYTES = 4096
+const INT16_MAX = 0x7fff
+const INT32_MAX = 0x7fff_ffff
+
 export class ProducerBatch {
   readonly topic: string
   readonly partition: number
@@ -55,11 +80,12 @@ export class ProducerBatch {
   readonly done: Promise<void>
   /** The broker's answer for every record of the batch; rejects when the batch fails (handled: never unhandled). */
   readonly result: Promise<BatchResult>
-  #records: StampedRecord[] = []
-  /**
-   * Once encoded, only the records' timestamps are kept (for their metadata): the records themselves, keys, values
-   * and headers, are garbage while the batch waits a round trip for its acknowledgement.
-   */
+  readonly #buffers: BatchBuffers
+  /** Header space, then the records written so far (`#sizeBytes` bytes in all); undefined before the first record. */
+  #buffer: Buffer | undefined
+  #baseTimestamp = 0
+  #maxTimestamp = -1
+  /** Per-record timestamps, only once a record's differs from the first one's (usually never: one clock reading). */
   #timestamps: Float64Array | undefined
   #recordCount = 0
   #resolve: (result: BatchResult) => void = () => {}
@@ -70,11 +96,14 @@ export class ProducerBatch {
   #producerId = -1
   #attempts = 0
   #retryAtMs = 0
+  #drainOrder = -1
+  #pipelined = false
 
-  constructor (fields: { readonly topic: string; readonly partition: number; readonly createdMs: number }) {
+  constructor (fields: { readonly topic: string; readonly partition: number; readonly createdMs: number; readonly buffers?: BatchBuffers }) {
     this.topic = fields.topic
     this.partition = fields.partition
     this.createdMs = fields.createdMs
+    this.#buffers = fields.buffers ?? unpooled
     this.result = new Promise<BatchResult>((resolve, reject) => { this.#resolve = resolve; this.#reject = reject })
     this.done = this.result.then(() => {}, () => {})
   }
@@ -100,7 +129,7 @@ export class ProducerBatch {
       topic: this.topic,
       partition: this.partition,
       offset: toOffset(result.baseOffset + index),
-      timestamp: result.logAppendTimeMs ?? (this.#timestamps?.[index] ?? (this.#records[index] as StampedRecord).timestamp),
+      timestamp: result.logAppendTimeMs ?? this.#timestampAt(index),
     }
   }
 
@@ -109,19 +138,30 @@ export class ProducerBatch {
     return this.result.then((result) => this.metadataAt(index, result))
   }
 
-  /** Bytes `record` would add to this batch as its next record. */
-  appendBytes (record: StampedRecord): number {
-    const first = this.#records[0]
-    const timestampDeltaMs = first === undefined ? 0 : record.timestamp - first.timestamp
-    return recordBytes(record, { timestampDeltaMs, offsetDelta: this.#records.length })
+  /** Bytes `record`, stamped `timestamp`, would add to this batch as its next record. Throws INVALID_REQUEST. */
+  appendBytes (record: RecordFields, timestamp: number): number {
+    checkRecordTimestamp(timestamp)
+    const timestampDeltaMs = this.#recordCount === 0 ? 0 : timestamp - this.#baseTimestamp
+    return recordBytes(record, { timestampDeltaMs, offsetDelta: this.#recordCount })
   }
 
-  /** Adds `record`, whose size the caller got from `appendBytes`; returns its index in the batch. */
-  append (record: StampedRecord, bytes: number): number {
+  /**
+   * Writes `record` (stamped `timestamp`) into the batch; `bytes` is what `appendBytes` answered for it just before,
+   * with no append in between. Returns the record's index in the batch.
+   */
+  append (record: RecordFields, timestamp: number, bytes: number): number {
     assert.equal(this.#state, 'open', 'only an open batch takes records')
-    this.#sizeBytes += bytes
-    this.#recordCount++
-    return this.#records.push(record) - 1
+    const index = this.#recordCount
+    if (index === 0) this.#baseTimestamp = timestamp
+    else if (timestamp !== this.#baseTimestamp && this.#timestamps === undefined) this.#timestamps = this.#timestampsFrom(index)
+    if (this.#timestamps !== undefined) this.#keepTimestamp(index, timestamp)
+    if (timestamp > this.#maxTimestamp) this.#maxTimestamp = timestamp
+    const buffer = this.#room(this.#sizeBytes + bytes)
+    const end = writeRecordFields(buffer, this.#sizeBytes, record, bodyBytesOf(bytes), timestamp - this.#baseTimestamp, index)
+    if (end !== this.#sizeBytes + bytes) assert.fail('a record fills exactly the bytes it was sized at')
+    this.#sizeBytes = end
+    this.#recordCount = index + 1
+    return index
   }
 
   /** Takes no more records: it is full, or about to be sent. */
@@ -133,29 +173,73 @@ export class ProducerBatch {
   get isEncoded (): boolean { return this.#encoded !== undefined }
 
   /**
-   * Encodes the batch, once; later calls return the same bytes (so every attempt resends the same sequence numbers).
-   * Throws what `buildBatch` throws.
+   * Writes the header in front of the records, once; later calls return the same bytes (so every attempt resends
+   * the same sequence numbers). Throws MESSAGE_TOO_LARGE (compressed beyond the batch limit) or INVALID_REQUEST
+   * (an empty batch, producer fields out of range).
    */
   encode (compression: CompressionName, sequence?: BatchSequence): Buffer {
-    if (this.#encoded === undefined) {
-      this.#encoded = buildBatch(this.#records, { compression, batchBytesMax: recordsLimits.batchBytesMax, ...sequence })
-      this.#producerId = sequence?.producerId ?? -1
-      this.#timestamps = Float64Array.from(this.#records, (record) => record.timestamp)
-      this.#records = []
+    if (this.#encoded !== undefined) return this.#encoded
+    if (this.#recordCount === 0 || this.#buffer === undefined) throw invalid('a record batch needs at least one record', {})
+    const producerId = sequence?.producerId ?? -1
+    const producerEpoch = sequence?.producerEpoch ?? -1
+    const baseSequence = sequence?.baseSequence ?? -1
+    checkRange('producerId', producerId, Number.MAX_SAFE_INTEGER)
+    checkRange('producerEpoch', producerEpoch, INT16_MAX)
+    checkRange('baseSequence', baseSequence, INT32_MAX)
+    const codec = compressionCodecByName(compression)
+    let bytes = this.#buffer.subarray(0, this.#sizeBytes)
+    if ((codec.id & ATTRIBUTE_COMPRESSION_MASK) !== 0) {
+      const compressed = codec.compress(bytes.subarray(BATCH_HEADER_BYTES))
+      const sizeBytes = BATCH_HEADER_BYTES + compressed.length
+      if (sizeBytes > recordsLimits.batchBytesMax) {
+        const details = { sizeBytes, sizeBytesMax: recordsLimits.batchBytesMax }
+        throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE, 'record batch larger than the limit', { details })
+      }
+      bytes = Buffer.allocUnsafe(sizeBytes)
+      compressed.copy(bytes, BATCH_HEADER_BYTES)
+      this.releaseBuffer() // the records now live in the compressed copy
     }
-    return this.#encoded
+    writeBatchHeader(bytes, 0, bytes.length, {
+      baseOffset: 0,
+      partitionLeaderEpoch: -1,
+      attributes: codec.id,
+      lastOffsetDelta: this.#recordCount - 1,
+      baseTimestamp: this.#baseTimestamp,
+      maxTimestamp: this.#maxTimestamp,
+      producerId,
+      producerEpoch,
+      baseSequence,
+      recordCount: this.#recordCount,
+    })
+    this.#encoded = bytes
+    this.#producerId = producerId
+    return bytes
   }
 
   /** The producer id the batch was numbered for, or -1 (not idempotent, or not encoded yet). */
   get producerId (): number { return this.#producerId }
 
-  /** The batch was handed to the network. */
-  markInFlight (): void {
+  /**
+   * The batch was handed to the network. `drainOrder` (kept from the first attempt) orders the batches of its
+   * partition; `pipelined`: sent while an earlier batch of its partition was still in flight.
+   */
+  markInFlight (options: { readonly drainOrder?: number; readonly pipelined?: boolean } = {}): void {
     assert.equal(this.#state, 'closed', 'only a closed batch is sent')
     assert(this.#encoded !== undefined, 'a batch is encoded before it is sent')
     this.#state = 'inFlight'
     this.#attempts++
+    if (this.#drainOrder < 0) this.#drainOrder = options.drainOrder ?? 0
+    this.#pipelined = options.pipelined === true
   }
+
+  /** The order of the batch's first drain among its partition's batches (-1: never drained). */
+  get drainOrder (): number { return this.#drainOrder }
+
+  /**
+   * Whether the last attempt was sent while an earlier batch of the partition was in flight: the broker may then
+   * have seen it first and refused it as out of order, which a resend alone answers (producer-sender.ts).
+   */
+  get pipelined (): boolean { return this.#pipelined }
 
   /** The attempt failed and will be retried no earlier than `retryAtMs`. */
   markRetry (retryAtMs: number): void {
@@ -179,4 +263,55 @@ export class ProducerBatch {
     this.#reject(error)
     return true
   }
+
+  /**
+   * Gives the batch's buffer back to its pool: the accumulator calls this once the batch is settled and no attempt
+   * of it can still be sent (`buffer` must not be read after). Idempotent.
+   */
+  releaseBuffer (): void {
+    const buffer = this.#buffer
+    this.#buffer = undefined
+    if (buffer !== undefined) this.#buffers.release(buffer)
+  }
+
+  /** The buffer, with room for `bytes` in all (header included): the current one, or a copy twice as large. */
+  #room (bytes: number): Buffer {
+    const current = this.#buffer
+    if (current !== undefined && current.length >= bytes) return current
+    const next = this.#buffers.acquire(Math.max(bytes, INITIAL_BUFFER_BYTES, 2 * (current?.length ?? 0)))
+    if (current !== undefined) {
+      current.copy(next, BATCH_HEADER_BYTES, BATCH_HEADER_BYTES, this.#sizeBytes)
+      this.#buffers.release(current)
+    }
+    this.#buffer = next
+    return next
+  }
+
+  #timestampAt (index: number): number {
+    return this.#timestamps === undefined ? this.#baseTimestamp : this.#timestamps[index] as number
+  }
+
+  /** The timestamps of the first `count` records, all the first one's, with room for more. */
+  #timestampsFrom (count: number): Float64Array {
+    return new Float64Array(Math.max(16, 2 * count)).fill(this.#baseTimestamp, 0, count)
+  }
+
+  #keepTimestamp (index: number, timestamp: number): void {
+    let timestamps = this.#timestamps as Float64Array
+    if (index >= timestamps.length) {
+      const grown = new Float64Array(2 * timestamps.length)
+      grown.set(timestamps)
+      timestamps = grown
+      this.#timestamps = grown
+    }
+    timestamps[index] = timestamp
+  }
+}
+
+function checkRange (name: string, value: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < -1 || value > max) throw invalid(`${name} out of range`, { [name]: value, min: -1, max })
+}
+
+function invalid (message: string, details: Record<string, unknown>): GregorError {
+  return new GregorError(ErrorCode.INVALID_REQUEST, message, { details })
 }

@@ -18,6 +18,7 @@ describe('ProducerConfig', () => {
       requestTimeoutMs: 30_000,
       retryBackoffMs: 50,
       retryBackoffMaxMs: 250,
+      maxInFlightPerPartition: 5,
     })
   })
 
@@ -38,6 +39,7 @@ describe('ProducerConfig', () => {
       retryBackoffMaxMs: 100,
       deliveryTimeoutMs: 1000,
       requestTimeoutMs: 30_000,
+      maxInFlightPerPartition: 6,
     } as unknown as ProducerConfig
     expect(() => validateProducerConfig(bad)).toThrow(expect.objectContaining({
       code: ErrorCode.INVALID_CONFIG,
@@ -49,6 +51,7 @@ describe('ProducerConfig', () => {
           'batchBytesMax must be an integer in [69, 1048588]',
           'bufferBytesMax must be a positive integer',
           'maxBlockMs must be a non-negative integer',
+          'maxInFlightPerPartition must be an integer in [1, 5]',
           'retryBackoffMaxMs must be at least retryBackoffMs',
         ],
       },

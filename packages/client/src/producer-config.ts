@@ -38,6 +38,12 @@ export interface ProducerConfig {
    * acks (Kafka turns it off there too).
    */
   readonly idempotent: boolean
+  /**
+   * Batches of one partition in flight at once when idempotent (Kafka `max.in.flight.requests.per.connection`, 1..5;
+   * the broker remembers a producer's last 5 batches, so a retry of any of them is recognised). Without idempotence
+   * it is 1 whatever this says: nothing else keeps a retried batch ahead of the one behind it.
+   */
+  readonly maxInFlightPerPartition: number
 }
 
 /**
@@ -67,9 +73,12 @@ export const defaultProducerConfig: ProducerConfig = Object.freeze({
   // (measured with `gregor bench failover`: median first ack after kill -9 fell from ~2 s to ~0.8 s).
   retryBackoffMs: 50,
   retryBackoffMaxMs: 250,
+  maxInFlightPerPartition: 5,
 })
 
 const acksValues: readonly Acks[] = ['all', 'leader', 'none']
+/** Batches a broker remembers per producer and partition (its duplicate detection): the most that may be in flight. */
+export const MAX_IN_FLIGHT_PER_PARTITION = 5
 /** The smallest batch limit that holds a header and one empty record, so every limit is satisfiable. */
 const BATCH_BYTES_MIN = BATCH_HEADER_BYTES + 8
 
@@ -91,6 +100,9 @@ function batchingProblems (config: ProducerConfig): string[] {
     problems.push('bufferBytesMax must be at least batchBytesMax')
   }
   if (!isInteger(config.maxBlockMs, 0)) problems.push('maxBlockMs must be a non-negative integer')
+  if (!isInteger(config.maxInFlightPerPartition, 1, MAX_IN_FLIGHT_PER_PARTITION)) {
+    problems.push(`maxInFlightPerPartition must be an integer in [1, ${MAX_IN_FLIGHT_PER_PARTITION}]`)
+  }
   return problems
 }
 

@@ -11,8 +11,8 @@ import { type ScriptedCall, advanceToStall, knownLeader, metadata, refuseStaleTo
 
 function batch (topic: string, partition: number): ProducerBatch {
   const created = new ProducerBatch({ topic, partition, createdMs: 0 })
-  const record = { key: null, value: Buffer.from('v'), timestamp: 1 }
-  void created.append(record, created.appendBytes(record))
+  const record = { key: null, value: Buffer.from('v') }
+  void created.append(record, 1, created.appendBytes(record, 1))
   created.close()
   created.encode('none')
   return created

@@ -14,12 +14,21 @@
  *
  * Per batch outcome: success completes it at the broker's base offset; a failure goes to RetryPolicy, which either
  * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, the topic id is
- * stale, or the broker was unreachable) or fails it, never past `deliveryTimeoutMs`. The accumulator mutes a
- * partition while its batch is in flight, so at most one request per partition is outstanding and order per
- * partition holds. A batch whose delivery timeout passes while it is in flight fails at once ("may have been
- * committed"); its answer, when it comes, only unmutes the partition. A batch that fails after it was sent makes the
- * accumulator drop the producer id: the next drain first asks for a new one (InitProducerId), so no sequence number
- * whose fate is unknown is ever followed by another under the same id.
+ * stale, or the broker was unreachable) or fails it, never past `deliveryTimeoutMs`. A batch whose delivery timeout
+ * passes while it is in flight fails at once ("may have been committed"); its answer, when it comes, only releases
+ * its place. A batch that fails after it was sent makes the accumulator drop the producer id: the next drain first
+ * asks for a new one (InitProducerId), so no sequence number whose fate is unknown is ever followed by another under
+ * the same id.
+ *
+ * Batches in flight per partition (the accumulator enforces the order, record-accumulator.ts): an idempotent
+ * producer keeps up to `maxInFlightPerPartition` (default 5, Kafka's `max.in.flight.requests.per.connection` with
+ * idempotence: the batches a broker remembers per producer for duplicate detection), each in its own request; any
+ * other keeps one,
+ * since without sequence numbers a retry could overtake the batch behind it. The loop drains until nothing more is
+ * ready, so a partition's next full batch leaves without waiting for the previous acknowledgement. Two requests may
+ * reach the broker in either order: a batch sent behind another of its partition (`pipelined`) that comes back
+ * OUT_OF_ORDER_SEQUENCE_NUMBER may simply have arrived first, so it is retried (the accumulator resends it alone,
+ * after its predecessors); the same answer to a batch sent alone is final, as in Kafka.
  *
  * Each partition of a request carries the topic id of the metadata snapshot (KIP-516; "" while unknown): a topic
  * deleted and re-created under the same name is another topic, refused with UNKNOWN_TOPIC_ID or
@@ -92,6 +101,16 @@ export function produceOutcomes (
   })
 }
 
+/**
+ * OUT_OF_ORDER_SEQUENCE_NUMBER for a batch sent while an earlier one of its partition was in flight: the broker may
+ * have seen it before its predecessor (or the predecessor failed), so it is retriable; the accumulator resends it
+ * alone, after the batches before it. Any other error is returned as it is.
+ */
+function outOfOrderBehindAnother (batch: ProducerBatch, error: GregorError): GregorError {
+  if (error.code !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || !batch.pipelined || error.retriable) return error
+  return new GregorError(error.code, error.message, { retriable: true, cause: error, details: { ...error.details, pipelined: true } })
+}
+
 export class ProducerSender {
   readonly accumulator: RecordAccumulator
   readonly #config: ProducerConfig
@@ -116,7 +135,7 @@ export class ProducerSender {
     this.#deps = deps
     this.#retryPolicy = new RetryPolicy(config, { rng: deps.rng })
     this.#idempotent = config.idempotent && config.acks === 'all'
-    this.accumulator = new RecordAccumulator(config, {
+    this.accumulator = new RecordAccumulator({ ...config, maxInFlightPerPartition: this.#idempotent ? config.maxInFlightPerPartition : 1 }, {
       clock: deps.clock, wallClock: deps.wallClock, scheduler: deps.scheduler, onReady: () => this.#wake(),
     })
   }
@@ -141,30 +160,37 @@ export class ProducerSender {
     try {
       do {
         this.#runAgain = false
-        this.#sendReady()
-      } while (this.#runAgain)
+        // A drain takes one batch per partition: while it took any, a partition may have another ready behind it.
+        if (this.#sendReady()) this.#runAgain = true
+      } while (this.#runAgain && !this.#closed)
     } finally {
       this.#running = false
     }
   }
 
-  #sendReady (): void {
+  /** Sends what is ready; true if it sent anything. */
+  #sendReady (): boolean {
     const { connection } = this.#deps
     if (this.#idempotent && this.accumulator.producerIdentity === undefined) {
       this.#initProducerId()
-      return
+      return false
     }
     const { partitions, nextReadyCheckDelayMs } = this.accumulator.ready()
     this.#scheduleReadyCheck(nextReadyCheckDelayMs)
     const { groups, leaderless } = groupByLeader(partitions, (tp) => connection.leaderFor(tp))
     if (leaderless.length > 0) this.#refreshMetadata(leaderless.map((tp) => tp.topic))
+    let sent = false
     for (const group of groups.values()) {
       const batches = this.accumulator.drain({
         bytesMax: REQUEST_BYTES_MAX,
         filter: (tp) => connection.leaderFor(tp)?.brokerId === group.brokerId,
       })
-      if (batches.length > 0) void this.#produce(group.address, group.brokerId, batches)
+      if (batches.length > 0) {
+        sent = true
+        void this.#produce(group.address, group.brokerId, batches)
+      }
     }
+    return sent
   }
 
   /**
@@ -211,7 +237,7 @@ export class ProducerSender {
       return
     }
     const decision = this.#retryPolicy.decide({
-      error, attempts: batch.attempts, createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
+      error: outOfOrderBehindAnother(batch, error), attempts: batch.attempts, createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
     })
     if (!decision.retry) {
       // A given-up batch may be in the log or leave a gap in its partition's sequence: the accumulator drops the
@@ -223,7 +249,9 @@ export class ProducerSender {
     // the new leader no backoff (as Kafka's KIP-951), so the batch goes there in the next drain.
     const leaderMoved = error.details.leaderMoved === true
     if (!leaderMoved && (decision.refreshMetadata || isStaleMetadataError(error))) this.#refreshMetadata([batch.topic])
-    this.accumulator.reenqueue(batch, { delayMs: leaderMoved ? 0 : decision.delayMs })
+    // A pipelined batch that arrived before its predecessor waits for that one anyway: no backoff on top.
+    const overtook = error.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+    this.accumulator.reenqueue(batch, { delayMs: leaderMoved || overtook ? 0 : decision.delayMs })
   }
 
   /** Asks any broker for a producer id (Kafka InitProducerId): one request at a time, `retryBackoffMs` apart on failure. */

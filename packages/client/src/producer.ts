@@ -1,6 +1,7 @@
 /**
  * `Producer`: `send({ topic, messages })` resolves with where each record landed (KafkaJS's shape), batching records
- * per partition and retrying across leader changes underneath.
+ * per partition and retrying across leader changes underneath; `sendMany(topic, messages)` is the bulk path, one
+ * promise per call and nothing allocated per record, for callers that need no per-record metadata.
  *
  * Owns: the facade over ClusterConnection (metadata), the partitioner and one ProducerSender per acks level in use.
  * A sender owns an accumulator, and a Produce request has a single `acks`, so records sent with different `acks`
@@ -9,6 +10,10 @@
  * `send` waits (up to `maxBlockMs`) for the topic's metadata, then partitions and appends every message in order,
  * then resolves when all of them are acknowledged, or rejects with the first failure (a GregorError). `flush` waits
  * for everything sent so far; `close` flushes and then releases the connections.
+ *
+ * Both paths write each record into its batch's buffer as it is appended (record-bytes.ts), so what a caller passes
+ * is not kept once the call returned, unless the buffer was full: then the remaining messages are appended as space
+ * frees up, and the messages must not change until the promise settles.
  */
 import { randomInt } from 'node:crypto'
 import { type Clock, ErrorCode, GregorError, type Rng, isGregorError, seededRng } from '@gregor/common'
@@ -17,10 +22,11 @@ import { type ClientConfig, connectionFor } from './admin.js'
 import type { ClusterConnection } from './cluster-connection.js'
 import { createDefaultPartitioner } from './default-partitioner.js'
 import { type TopicInfo, availablePartitions } from './metadata-snapshot.js'
-import { type PartitionAndAppendDeps, type PartitionAndAppendInput, partitionAndAppend, tryPartitionAndAppend } from './partition-and-append.js'
+import { type PartitionAndAppendDeps, type PartitionAndAppendInput, RecordRouter, partitionAndAppend } from './partition-and-append.js'
 import type { Partitioner } from './partitioner.js'
 import type { BatchResult, ProducerBatch, RecordMetadata } from './producer-batch.js'
 import type { Appended } from './record-accumulator.js'
+import type { RecordField } from './record-bytes.js'
 import { type Acks, type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 import { ProducerSender } from './producer-sender.js'
 import { responseError } from './response-error.js'
@@ -40,7 +46,7 @@ export interface ProducerDeps {
 export interface ProducerMessage {
   readonly key?: Buffer | string | null
   readonly value: Buffer | string | null
-  readonly headers?: Readonly<Record<string, Buffer | string | null>> | readonly RecordHeader[]
+  readonly headers?: Readonly<Record<string, RecordField>> | ReadonlyArray<{ readonly key: string; readonly value: RecordField }>
   /** Sends to this partition instead of asking the partitioner. */
   readonly partition?: number
   /** Create time (epoch ms); the producer's wall clock when absent. */
@@ -60,6 +66,8 @@ export class Producer {
   readonly #partitioner: Partitioner
   readonly #deps: Required<Omit<ProducerDeps, 'partitioner'>>
   readonly #senders = new Map<Acks, ProducerSender>()
+  /** Per sender, the router of each topic, valid while the topic's metadata is the same object (snapshot.ts). */
+  readonly #routers = new Map<ProducerSender, Map<string, { readonly topic: TopicInfo; readonly router: RecordRouter }>>()
   #closed = false
 
   /** Throws INVALID_CONFIG (every problem in `details.problems`) for a bad config. */
@@ -85,14 +93,15 @@ export class Producer {
     try {
       if (this.#closed) throw new GregorError(ErrorCode.SHUTTING_DOWN, 'producer closed')
       const sender = this.#senderFor(record.acks ?? this.#config.acks)
+      const appended: RecordInBatch[] = []
       const known = this.#connection.snapshot.topics.get(record.topic)
-      if (known === undefined || known.errorCode !== '' || known.partitions.length === 0) return this.#sendWaiting(sender, record, [])
-      const appended: Appended[] = []
-      const input = this.#appendInput(known, record)
+      if (known === undefined || known.errorCode !== '' || known.partitions.length === 0) return this.#sendWaiting(sender, record, appended)
+      const router = this.#router(known, sender)
+      const nowMs = Math.floor(this.#deps.wallClock.nowMs())
       for (const message of record.messages) {
-        const done = tryPartitionAndAppend(input.deps, input.of(message))
-        if (done === undefined) return this.#sendWaiting(sender, record, appended) // the buffer is full: wait, in order
-        appended.push(done)
+        const batch = router.tryAppend(message, nowMs)
+        if (batch === undefined) return this.#sendWaiting(sender, record, appended) // the buffer is full: wait, in order
+        appended.push({ batch, index: batch.recordCount - 1 })
       }
       return resultsOf(appended)
     } catch (error) {
@@ -100,16 +109,70 @@ export class Producer {
     }
   }
 
+  /**
+   * Sends `messages` to `topic` in order and resolves once every one of them is acknowledged, with no per-record
+   * result (Kafka's per-record futures stay with `send`): one promise per call, and nothing allocated per record
+   * while the buffer has room (each record is written into its batch at once). Rejects with the first failure;
+   * messages before a refused one (INVALID_REQUEST: not bytes, a string or null) are sent nonetheless. `acks`
+   * overrides the producer's for these messages.
+   */
+  sendMany (topic: string, messages: readonly ProducerMessage[], options: { readonly acks?: Acks } = {}): Promise<void> {
+    try {
+      if (this.#closed) throw new GregorError(ErrorCode.SHUTTING_DOWN, 'producer closed')
+      const sender = this.#senderFor(options.acks ?? this.#config.acks)
+      const batches = new BatchSet()
+      const known = this.#connection.snapshot.topics.get(topic)
+      if (known === undefined || known.errorCode !== '' || known.partitions.length === 0) return this.#sendManyWaiting(sender, topic, messages, 0, batches)
+      const router = this.#router(known, sender)
+      const nowMs = Math.floor(this.#deps.wallClock.nowMs())
+      for (let index = 0; index < messages.length; index++) {
+        const batch = router.tryAppend(messages[index] as ProducerMessage, nowMs)
+        if (batch === undefined) return this.#sendManyWaiting(sender, topic, messages, index, batches)
+        batches.add(batch)
+      }
+      return batches.settled()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
   /** The slow path: waits for the topic's metadata and for buffer space; `appended` are the messages already in. */
-  async #sendWaiting (sender: ProducerSender, record: ProducerRecord, appended: Appended[]): Promise<RecordMetadata[]> {
+  async #sendWaiting (sender: ProducerSender, record: ProducerRecord, appended: RecordInBatch[]): Promise<RecordMetadata[]> {
     const topic = await this.#waitForTopic(record.topic)
     const input = this.#appendInput(topic, record, sender)
     for (const message of record.messages.slice(appended.length)) {
-      const next = input.of(message)
-      // Only a full buffer makes a record wait (FIFO, up to maxBlockMs).
-      appended.push(tryPartitionAndAppend(input.deps, next) ?? await partitionAndAppend(input.deps, next))
+      // Only a full buffer makes a record wait (FIFO, up to maxBlockMs); the index is taken when it is appended.
+      appended.push(await partitionAndAppend(input.deps, input.of(message)))
     }
     return await resultsOf(appended)
+  }
+
+  /** `sendMany`'s slow path, from `messages[from]` on: waits for the topic's metadata and for buffer space. */
+  async #sendManyWaiting (sender: ProducerSender, topicName: string, messages: readonly ProducerMessage[], from: number, batches: BatchSet): Promise<void> {
+    const topic = await this.#waitForTopic(topicName)
+    const router = this.#router(topic, sender)
+    const nowMs = Math.floor(this.#deps.wallClock.nowMs())
+    for (let index = from; index < messages.length; index++) {
+      const message = messages[index] as ProducerMessage
+      batches.add(router.tryAppend(message, nowMs) ?? await router.append(message, nowMs))
+    }
+    await batches.settled()
+  }
+
+  /** The router of `topic` into `sender`'s accumulator, made once per topic metadata (a send costs no set-up). */
+  #router (topic: TopicInfo, sender: ProducerSender): RecordRouter {
+    let routers = this.#routers.get(sender)
+    if (routers === undefined) {
+      routers = new Map()
+      this.#routers.set(sender, routers)
+    }
+    const cached = routers.get(topic.name)
+    if (cached !== undefined && cached.topic === topic) return cached.router
+    const router = new RecordRouter({ accumulator: sender.accumulator, partitioner: this.#partitioner }, {
+      topic: topic.name, partitionCount: topic.partitions.length, availablePartitions: availablePartitions(topic),
+    })
+    routers.set(topic.name, { topic, router })
+    return router
   }
 
   #appendInput (topic: TopicInfo, record: ProducerRecord, sender = this.#senderFor(record.acks ?? this.#config.acks)): {
@@ -188,10 +251,40 @@ const toBytes = (value: Buffer | string | null | undefined): Buffer | null =>
 
 const noHeaders: readonly RecordHeader[] = Object.freeze([])
 
+/** A record of a `send`: its batch and its index there. */
+type RecordInBatch = Pick<Appended, 'batch' | 'index'>
+
+/** The distinct batches a bulk send went into, in order; one wait for all of them. */
+class BatchSet {
+  readonly #batches: ProducerBatch[] = []
+  readonly #seen = new Set<ProducerBatch>()
+  #last: ProducerBatch | undefined
+
+  /** Consecutive records mostly share a batch: only a change of batch costs a lookup. */
+  add (batch: ProducerBatch): void {
+    if (batch === this.#last) return
+    this.#last = batch
+    if (this.#seen.has(batch)) return
+    this.#seen.add(batch)
+    this.#batches.push(batch)
+  }
+
+  /** Resolves when every batch is acknowledged; rejects with the first failure. */
+  settled (): Promise<void> {
+    const batches = this.#batches
+    if (batches.length === 0) return Promise.resolve()
+    if (batches.length === 1) return (batches[0] as ProducerBatch).result.then(ignore)
+    return Promise.all(batches.map(resultOf)).then(ignore)
+  }
+}
+
+const ignore = (): void => {}
+const resultOf = async (batch: ProducerBatch): Promise<BatchResult> => await batch.result
+
 /** Each appended record's metadata, once its batch is acknowledged: one wait per batch, not per record. */
-function resultsOf (appended: readonly Appended[]): Promise<RecordMetadata[]> {
+function resultsOf (appended: readonly RecordInBatch[]): Promise<RecordMetadata[]> {
   if (appended.length === 1) {
-    const { batch, index } = appended[0] as Appended
+    const { batch, index } = appended[0] as RecordInBatch
     return batch.result.then((result) => [batch.metadataAt(index, result)])
   }
   const batches = [...new Set(appended.map((item) => item.batch))]

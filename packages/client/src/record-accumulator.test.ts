@@ -268,7 +268,8 @@ describe('RecordAccumulator delivery and order', () => {
   test('a bad record fails its own append with INVALID_REQUEST and leaves the batch alone', async () => {
     const { accumulator } = setup({ lingerMs: 0 })
     const good = delivery(await accumulator.append({ topic: 't', partition: 0, record: record('ok') }))
-    const bad = { value: 'not a buffer' } as unknown as RecordInput
+    // Strings are written as UTF-8; anything else that is not bytes or null is refused.
+    const bad = { value: 42 } as unknown as RecordInput
     await expect(accumulator.append({ topic: 't', partition: 0, record: bad })).rejects.toMatchObject({ code: ErrorCode.INVALID_REQUEST })
     await expect(accumulator.append({ topic: 't', partition: 0, record: { value: null, timestamp: -1 } }))
       .rejects.toMatchObject({ code: ErrorCode.INVALID_REQUEST })

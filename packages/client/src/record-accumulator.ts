@@ -12,9 +12,16 @@
  * the wait longer).
  *
  * Invariants:
- * - Order per partition: records are batched in append order (FIFO waits keep it when the buffer is full), and a
- *   partition with a batch in flight is muted, so at most one batch per partition is in flight and a retried batch
- *   is resent before anything appended after it. This is Kafka's ordering with `max.in.flight.requests = 1`.
+ * - Order per partition: records are batched in append order (FIFO waits keep it when the buffer is full), and
+ *   batches are sent in that order. With `maxInFlightPerPartition` 1 (the default) a partition with a batch in flight
+ *   is muted: Kafka's ordering with `max.in.flight.requests = 1`. An idempotent sender passes up to 5 (Kafka's
+ *   `max.in.flight.requests.per.connection` with idempotence): a partition's next batch may then be drained while
+ *   earlier ones are in flight, only behind first attempts numbered under the current producer id, and only once
+ *   the broker acknowledged a batch of the partition under that id: from then on it knows the producer, and its
+ *   sequence check keeps the order (a batch that arrives before its predecessor is refused with
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER and retried; a broker takes any sequence from a producer it does not know). A retried batch goes back in drain order, ahead of every batch drained
+ *   after it, and is resent alone: nothing else of its partition is in flight while a retry is, so retries keep
+ *   their order and a batch behind a failed one is never appended before it.
  * - Memory: the estimated bytes of every batch not yet settled are held in the pool; they are released exactly once,
  *   when the batch is settled (sent, failed or expired).
  * - Every delivery promise settles: success, failure, or REQUEST_TIMED_OUT once `deliveryTimeoutMs` has passed since
@@ -32,16 +39,19 @@
  */
 import assert from 'node:assert/strict'
 import { type Clock, ErrorCode, GregorError } from '@gregor/common'
-import { BATCH_HEADER_BYTES, type RecordInput, recordsLimits } from '@gregor/records'
-import { type AllocationPlan, BufferPool } from './buffer-pool.js'
-import { ProducerBatch, type RecordMetadata, type StampedRecord } from './producer-batch.js'
+import { BATCH_HEADER_BYTES, recordsLimits } from '@gregor/records'
+import { type AllocationPlan, BatchBufferPool, BufferPool } from './buffer-pool.js'
+import { ProducerBatch, type RecordMetadata } from './producer-batch.js'
 import type { ProducerConfig } from './producer-config.js'
-import { checkRecordTimestamp, recordBytes } from './record-bytes.js'
+import { type RecordFields, checkRecordTimestamp, recordBytes } from './record-bytes.js'
 import { deliveryTimeoutError } from './retry-policy.js'
 import type { Scheduler } from './scheduler.js'
 
 export type RecordAccumulatorConfig =
-  Pick<ProducerConfig, 'lingerMs' | 'batchBytesMax' | 'bufferBytesMax' | 'maxBlockMs' | 'compression' | 'deliveryTimeoutMs'>
+  Pick<ProducerConfig, 'lingerMs' | 'batchBytesMax' | 'bufferBytesMax' | 'maxBlockMs' | 'compression' | 'deliveryTimeoutMs'> & {
+    /** Batches of one partition in flight at once (default 1; more only for an idempotent producer: see the header). */
+    readonly maxInFlightPerPartition?: number
+  }
 
 export interface RecordAccumulatorDeps {
   /** Monotonic: linger, backoff, timeouts. */
@@ -59,7 +69,8 @@ export interface TopicPartition {
 }
 
 export interface AppendInput extends TopicPartition {
-  readonly record: RecordInput
+  /** Keys, values and header values as Buffers, strings (UTF-8) or null; no timestamp: now, by the wall clock. */
+  readonly record: RecordFields & { readonly timestamp?: number | undefined }
   /**
    * Append only to an open batch that has room; if the record would start a new batch, append nothing and answer
    * 'abortedForNewBatch' (Kafka's `abortOnNewBatch`, so a sticky partitioner can move on first, KIP-480).
@@ -82,7 +93,13 @@ export class Appended {
   }
 }
 
-export type AppendResult = Appended | { readonly status: 'abortedForNewBatch' }
+/** The answer of an append with `abortOnNewBatch` that would have started a new batch: nothing was appended. */
+export const abortedForNewBatch: { readonly status: 'abortedForNewBatch' } = Object.freeze({ status: 'abortedForNewBatch' })
+
+export type AppendResult = Appended | typeof abortedForNewBatch
+
+/** Where a record went, for callers that keep no handle per record: its batch, or `abortedForNewBatch`. */
+export type RecordAppend = ProducerBatch | typeof abortedForNewBatch
 
 export interface ReadyCheck {
   /** Partitions whose head batch is ready and not muted. */
@@ -98,12 +115,18 @@ export interface DrainOptions {
   readonly filter?: (topicPartition: TopicPartition) => boolean
 }
 
-/** The batches of one partition: queued in order, and the one in flight (which mutes the partition). */
+/** The batches of one partition: queued in order, and those in flight, in the order they were drained. */
 interface PartitionQueue extends TopicPartition {
   readonly batches: ProducerBatch[]
-  inFlight: ProducerBatch | undefined
+  readonly inFlight: ProducerBatch[]
   /** The sequence number the next batch encoded for this partition starts at (idempotent producers). */
   nextSequence: number
+  /**
+   * The producer id of the last batch of this partition the broker acknowledged (-1: none yet). Until the broker
+   * has acknowledged one of the current id, it does not know the producer and would take any sequence: nothing is
+   * pipelined then, so a second batch cannot be stored before the first.
+   */
+  acknowledgedProducerId: number
 }
 
 /** An idempotent producer's id and epoch (Kafka InitProducerId). */
@@ -127,6 +150,10 @@ export class RecordAccumulator {
   readonly #scheduler: Scheduler
   readonly #onReady: (() => void) | undefined
   readonly #pool: BufferPool
+  readonly #buffers: BatchBufferPool
+  readonly #maxInFlight: number
+  /** Counts first drains: a batch's `drainOrder`, which orders retries. */
+  #drainCount = 0
   readonly #queues = new Map<string, PartitionQueue>()
   /** The same queues by topic, then partition: the per-record lookup allocates nothing. */
   readonly #queuesByTopic = new Map<string, PartitionQueue[]>()
@@ -147,6 +174,10 @@ export class RecordAccumulator {
     this.#scheduler = deps.scheduler
     this.#onReady = deps.onReady
     this.#pool = new BufferPool(config.bufferBytesMax, { clock: deps.clock, scheduler: deps.scheduler })
+    // Enough free buffers for a few full batches per partition of a busy producer, never more than its memory bound.
+    this.#buffers = new BatchBufferPool(Math.min(config.bufferBytesMax, 16 * 1024 * 1024))
+    this.#maxInFlight = config.maxInFlightPerPartition ?? 1
+    assert(Number.isSafeInteger(this.#maxInFlight) && this.#maxInFlight >= 1, 'maxInFlightPerPartition is a positive integer')
   }
 
   /** Estimated bytes held by batches not yet settled (queued or in flight). */
@@ -167,10 +198,16 @@ export class RecordAccumulator {
    */
   async append (input: AppendInput): Promise<AppendResult> {
     if (this.#closed) throw shuttingDown()
-    checkTopicPartition(input)
-    const record = this.#stamp(input.record)
-    const queue = this.#queueFor(input)
-    return this.#pool.allocate(() => this.#planAppend(queue, record, input.abortOnNewBatch === true), this.#config.maxBlockMs)
+    const { topic, partition, record } = input
+    checkTopicPartition(topic, partition)
+    const stamp = record?.timestamp ?? Math.floor(this.#wallClock.nowMs())
+    const queue = this.#queueFor(topic, partition)
+    // The record's index is taken when it is appended: other appends may follow before this resumes.
+    const plan = (): AllocationPlan<AppendResult> => {
+      const step = this.#planAppend(queue, record, stamp, input.abortOnNewBatch === true)
+      return 'result' in step ? { result: abortedForNewBatch } : { bytes: step.bytes, commit: () => appendResult(step.commit()) }
+    }
+    return await this.#pool.allocate(plan, this.#config.maxBlockMs)
   }
 
   /**
@@ -178,17 +215,44 @@ export class RecordAccumulator {
    * (nothing was appended; call `append`). Throws what `append` rejects with.
    */
   tryAppend (input: AppendInput): AppendResult | undefined {
+    const appended = this.tryAppendRecord(input.topic, input.partition, input.record, input.record?.timestamp, input.abortOnNewBatch === true)
+    return appended === undefined ? undefined : appendResult(appended)
+  }
+
+  /**
+   * `tryAppend` for callers that keep no handle per record (the producer's bulk path): the fields are written into the
+   * batch at once and not kept, so `record` may be reused afterwards. Answers the batch the record went into (its
+   * index is the batch's `recordCount - 1` until the next append), `abortedForNewBatch`, or undefined when it would
+   * have to wait for buffer space (nothing appended). `timestamp` undefined: now, by the wall clock.
+   */
+  tryAppendRecord (
+    topic: string, partition: number, record: RecordFields, timestamp: number | undefined, abortOnNewBatch: boolean,
+  ): RecordAppend | undefined {
     if (this.#closed) throw shuttingDown()
-    checkTopicPartition(input)
-    const record = this.#stamp(input.record)
-    const queue = this.#queueFor(input)
+    checkTopicPartition(topic, partition)
+    const stamp = timestamp ?? Math.floor(this.#wallClock.nowMs())
+    const queue = this.#queueFor(topic, partition)
     // The common case, without a plan object or closure: the open batch has room and so has the buffer.
     const last = queue.batches[queue.batches.length - 1]
     if (last !== undefined && last.state === 'open') {
-      const bytes = last.appendBytes(record)
-      if (last.sizeBytes + bytes <= this.#config.batchBytesMax && this.#pool.tryTake(bytes)) return this.#appendTo(last, record, bytes)
+      const bytes = last.appendBytes(record, stamp)
+      if (last.sizeBytes + bytes <= this.#config.batchBytesMax && this.#pool.tryTake(bytes)) return this.#appendTo(last, record, stamp, bytes)
     }
-    return this.#pool.tryAllocate(() => this.#planAppend(queue, record, input.abortOnNewBatch === true))
+    return this.#pool.tryAllocate(() => this.#planAppend(queue, record, stamp, abortOnNewBatch))
+  }
+
+  /**
+   * `tryAppendRecord`, waiting up to `maxBlockMs` for buffer space (FIFO). The record is written only once it is
+   * its turn, so `record` must not change until this settles.
+   */
+  async appendRecord (
+    topic: string, partition: number, record: RecordFields, timestamp: number | undefined, abortOnNewBatch: boolean,
+  ): Promise<RecordAppend> {
+    if (this.#closed) throw shuttingDown()
+    checkTopicPartition(topic, partition)
+    const stamp = timestamp ?? Math.floor(this.#wallClock.nowMs())
+    const queue = this.#queueFor(topic, partition)
+    return await this.#pool.allocate(() => this.#planAppend(queue, record, stamp, abortOnNewBatch), this.#config.maxBlockMs)
   }
 
   /**
@@ -217,8 +281,9 @@ export class RecordAccumulator {
   }
 
   /**
-   * Takes the head batch of every ready partition (one per partition, so order holds), encodes it and marks it in
-   * flight; its partition stays muted until the batch is completed, failed or re-enqueued. Partitions are visited
+   * Takes the head batch of every ready partition (one per partition: a request carries one batch of a partition),
+   * encodes it and marks it in flight; the partition takes no other batch while it is at `maxInFlightPerPartition`
+   * (or a retry is in flight) until a batch is completed, failed or re-enqueued. Partitions are visited
    * from where the last drain stopped, so a `bytesMax` cannot starve the ones at the end. A batch that cannot be
    * encoded is failed here and not returned.
    */
@@ -239,8 +304,9 @@ export class RecordAccumulator {
       }
       if (!this.#encode(batch, queue)) continue
       queue.batches.shift()
-      queue.inFlight = batch
-      batch.markInFlight()
+      const pipelined = queue.inFlight.length > 0
+      queue.inFlight.push(batch)
+      batch.markInFlight({ drainOrder: batch.drainOrder >= 0 ? batch.drainOrder : this.#drainCount++, pipelined })
       this.#cancelWake(batch)
       drainedBytes += batch.sizeBytes
       drained.push(batch)
@@ -253,7 +319,9 @@ export class RecordAccumulator {
    * in flight the records stay failed (they were told so already); its partition is unmuted.
    */
   complete (batch: ProducerBatch, result: { readonly baseOffset: number; readonly logAppendTimeMs?: number }): void {
-    if (batch.complete(result) || this.#expiredInFlight.delete(batch)) this.#settled(batch)
+    if (!batch.complete(result) && !this.#expiredInFlight.delete(batch)) return
+    if (batch.producerId >= 0) this.#queueFor(batch.topic, batch.partition).acknowledgedProducerId = batch.producerId
+    this.#settled(batch)
   }
 
   /**
@@ -267,9 +335,9 @@ export class RecordAccumulator {
   }
 
   /**
-   * `batch` (in flight) failed and will be resent after `delayMs`: it goes back to the front of its partition's
-   * queue, ahead of everything appended after it, and its partition is unmuted. A batch that expired in flight is
-   * not resent: this settles it as `fail` does.
+   * `batch` (in flight) failed and will be resent after `delayMs`: it goes back into its partition's queue in drain
+   * order, ahead of everything drained after it and everything never sent, and is resent alone (see the header). A
+   * batch that expired in flight is not resent: this settles it as `fail` does.
    */
   reenqueue (batch: ProducerBatch, options: { readonly delayMs: number }): void {
     if (this.#expiredInFlight.delete(batch)) {
@@ -277,12 +345,20 @@ export class RecordAccumulator {
       this.#settled(batch)
       return
     }
-    const queue = this.#queueFor(batch)
-    assert.equal(queue.inFlight, batch, 'only the batch in flight of a partition is re-enqueued')
+    const queue = this.#queueFor(batch.topic, batch.partition)
+    const inFlightAt = queue.inFlight.indexOf(batch)
+    assert(inFlightAt >= 0, 'only a batch in flight is re-enqueued')
     const nowMs = this.#clock.nowMs()
     batch.markRetry(nowMs + options.delayMs)
-    queue.inFlight = undefined
-    queue.batches.unshift(batch)
+    queue.inFlight.splice(inFlightAt, 1)
+    // Back in drain order: after the retries drained before it, ahead of everything drained after it or never.
+    let at = 0
+    while (at < queue.batches.length) {
+      const queued = queue.batches[at] as ProducerBatch
+      if (queued.drainOrder < 0 || queued.drainOrder > batch.drainOrder) break
+      at++
+    }
+    queue.batches.splice(at, 0, batch)
     const timers = this.#timers.get(batch) as BatchTimers
     timers.wake = this.#scheduler.setTimer(options.delayMs, () => this.#notify())
   }
@@ -318,18 +394,19 @@ export class RecordAccumulator {
     }
   }
 
-  #planAppend (queue: PartitionQueue, record: StampedRecord, abortOnNewBatch: boolean): AllocationPlan<AppendResult> {
+  #planAppend (queue: PartitionQueue, record: RecordFields, timestamp: number, abortOnNewBatch: boolean): AllocationPlan<RecordAppend> {
     const last = queue.batches.at(-1)
     if (last?.state === 'open') {
-      const bytes = last.appendBytes(record)
+      const bytes = last.appendBytes(record, timestamp)
       if (last.sizeBytes + bytes <= this.#config.batchBytesMax) {
-        return { bytes, commit: () => this.#appendTo(last, record, bytes) }
+        return { bytes, commit: () => this.#appendTo(last, record, timestamp, bytes) }
       }
       // Full for this record: it takes no more, whatever happens to this one (Kafka closes it the same way).
       last.close()
       this.#notify()
     }
-    if (abortOnNewBatch) return { result: { status: 'abortedForNewBatch' } }
+    if (abortOnNewBatch) return { result: abortedForNewBatch }
+    checkRecordTimestamp(timestamp)
     const recordBytesInNewBatch = recordBytes(record, { timestampDeltaMs: 0, offsetDelta: 0 })
     const bytes = BATCH_HEADER_BYTES + recordBytesInNewBatch
     if (bytes > recordsLimits.batchBytesMax) {
@@ -337,17 +414,17 @@ export class RecordAccumulator {
       const details = { sizeBytes: bytes, batchBytesMax: recordsLimits.batchBytesMax }
       throw new GregorError(ErrorCode.MESSAGE_TOO_LARGE, 'record larger than the batch limit', { details })
     }
-    return { bytes, commit: () => this.#appendToNewBatch(queue, record, recordBytesInNewBatch) }
+    return { bytes, commit: () => this.#appendToNewBatch(queue, record, timestamp, recordBytesInNewBatch) }
   }
 
-  #appendTo (batch: ProducerBatch, record: StampedRecord, bytes: number): AppendResult {
-    const index = batch.append(record, bytes)
+  #appendTo (batch: ProducerBatch, record: RecordFields, timestamp: number, bytes: number): ProducerBatch {
+    batch.append(record, timestamp, bytes)
     this.#maybeCloseFull(batch)
-    return new Appended(batch, index)
+    return batch
   }
 
-  #appendToNewBatch (queue: PartitionQueue, record: StampedRecord, bytes: number): AppendResult {
-    const batch = new ProducerBatch({ topic: queue.topic, partition: queue.partition, createdMs: this.#clock.nowMs() })
+  #appendToNewBatch (queue: PartitionQueue, record: RecordFields, timestamp: number, bytes: number): ProducerBatch {
+    const batch = new ProducerBatch({ topic: queue.topic, partition: queue.partition, createdMs: this.#clock.nowMs(), buffers: this.#buffers })
     queue.batches.push(batch)
     const { lingerMs, deliveryTimeoutMs } = this.#config
     this.#timers.set(batch, {
@@ -355,7 +432,7 @@ export class RecordAccumulator {
       expiry: this.#armExpiry(batch, deliveryTimeoutMs),
     })
     if (lingerMs === 0) this.#notify()
-    return this.#appendTo(batch, record, bytes)
+    return this.#appendTo(batch, record, timestamp, bytes)
   }
 
   #maybeCloseFull (batch: ProducerBatch): void {
@@ -368,11 +445,29 @@ export class RecordAccumulator {
   /** 0: the partition's head batch is ready now; n: in n ms by time alone; undefined: nothing to send or muted. */
   #readyInMs (queue: PartitionQueue, nowMs: number): number | undefined {
     const head = queue.batches[0]
-    if (head === undefined || queue.inFlight !== undefined) return undefined
+    if (head === undefined || !this.#mayJoinInFlight(queue, head)) return undefined
     if (head.retryAtMs > nowMs) return head.retryAtMs - nowMs
     const urgent = this.#flushesInProgress > 0 || this.#closed || this.#pool.hasWaiters
     if (urgent || head.state === 'closed' || queue.batches.length > 1) return 0
     return Math.max(0, head.createdMs + this.#config.lingerMs - nowMs)
+  }
+
+  /**
+   * Whether `head` may be sent now, given what of its partition is in flight: anything when nothing is; otherwise
+   * only a first attempt, below `maxInFlightPerPartition`, once the broker acknowledged a batch of the partition
+   * under the current producer id, behind first attempts still in flight numbered under that id (a retry, an expired
+   * batch or an older id in flight means the partition is recovering: its batches then go one at a time, in order).
+   */
+  #mayJoinInFlight (queue: PartitionQueue, head: ProducerBatch): boolean {
+    const { inFlight } = queue
+    if (inFlight.length === 0) return true
+    if (head.attempts > 0 || inFlight.length >= this.#maxInFlight) return false
+    const producerId = this.#identity?.producerId
+    if (producerId === undefined || queue.acknowledgedProducerId !== producerId) return false
+    for (const batch of inFlight) {
+      if (batch.attempts > 1 || batch.state !== 'inFlight' || batch.producerId < 0 || batch.producerId !== producerId) return false
+    }
+    return true
   }
 
   /** Closes and encodes `batch` (numbered if idempotent); if that fails, fails the batch and returns false. */
@@ -427,10 +522,13 @@ export class RecordAccumulator {
   }
 
   #settled (batch: ProducerBatch): void {
-    const queue = this.#queueFor(batch)
-    if (queue.inFlight === batch) queue.inFlight = undefined
+    const queue = this.#queueFor(batch.topic, batch.partition)
+    const inFlightAt = queue.inFlight.indexOf(batch)
+    if (inFlightAt >= 0) queue.inFlight.splice(inFlightAt, 1)
     const index = queue.batches.indexOf(batch)
     if (index >= 0) queue.batches.splice(index, 1)
+    // Settled and no longer in flight: no attempt of it can be sent again, so its buffer can serve another batch.
+    batch.releaseBuffer()
     const timers = this.#timers.get(batch)
     assert(timers !== undefined, 'a batch is settled once')
     timers.wake?.()
@@ -446,20 +544,7 @@ export class RecordAccumulator {
     if (timers !== undefined) timers.wake = undefined
   }
 
-  #stamp (record: RecordInput): StampedRecord {
-    if (typeof record !== 'object' || record === null) {
-      throw new GregorError(ErrorCode.INVALID_REQUEST, 'record must be an object')
-    }
-    // Already stamped (the producer stamps what it builds): no copy per record.
-    if (record.timestamp !== undefined) {
-      checkRecordTimestamp(record.timestamp)
-      return record as StampedRecord
-    }
-    return { ...record, timestamp: checkRecordTimestamp(Math.floor(this.#wallClock.nowMs())) }
-  }
-
-  #queueFor (topicPartition: TopicPartition): PartitionQueue {
-    const { topic, partition } = topicPartition
+  #queueFor (topic: string, partition: number): PartitionQueue {
     let byPartition = this.#queuesByTopic.get(topic)
     if (byPartition === undefined) {
       byPartition = []
@@ -467,7 +552,7 @@ export class RecordAccumulator {
     }
     let queue = byPartition[partition]
     if (queue === undefined) {
-      queue = { topic, partition, batches: [], inFlight: undefined, nextSequence: 0 }
+      queue = { topic, partition, batches: [], inFlight: [], nextSequence: 0, acknowledgedProducerId: -1 }
       byPartition[partition] = queue
       this.#queues.set(`${partition}:${topic}`, queue)
     }
@@ -484,7 +569,12 @@ export class RecordAccumulator {
   }
 }
 
-function checkTopicPartition ({ topic, partition }: TopicPartition): void {
+/** A record's append as the per-record API answers it: a handle on the record, or the abort. */
+function appendResult (appended: RecordAppend): AppendResult {
+  return appended instanceof ProducerBatch ? new Appended(appended, appended.recordCount - 1) : abortedForNewBatch
+}
+
+function checkTopicPartition (topic: string, partition: number): void {
   if (typeof topic !== 'string' || topic.length === 0 || !Number.isSafeInteger(partition) || partition < 0) {
     throw new GregorError(ErrorCode.INVALID_REQUEST, 'invalid topic-partition', { details: { topic, partition } })
   }
