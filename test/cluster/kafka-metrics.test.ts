@@ -68,6 +68,8 @@ describe('Kafka listener metrics on three broker processes', () => {
     expect(sample(leaderText, 'gregor_kafka_request_latency_seconds_count{listener="KAFKA",api="Produce"}')).toBeGreaterThan(0)
     expect(sample(leaderText, 'gregor_kafka_incoming_byte_total{listener="KAFKA"}')).toBeGreaterThan(0)
     expect(sample(leaderText, 'gregor_kafka_outgoing_byte_total{listener="KAFKA"}')).toBeGreaterThan(0)
+    // The topic byte counters count what either client listener stored (BrokerTopicMetrics BytesInPerSec).
+    expect(sample(leaderText, 'gregor_broker_topic_bytes_in_total')).toBeGreaterThan(20 * 'value-0'.length)
     expect(sample(leaderText, 'gregor_kafka_request_errors_total{listener="KAFKA",api="Produce",error="NOT_LEADER_OR_FOLLOWER"}')).toBe(0)
     // kcat has exited: every broker it spoke to counts its connections closed by the client, none left open.
     await waitFor('kcat\'s connections to be counted closed', async () => {

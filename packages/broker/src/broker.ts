@@ -142,7 +142,7 @@ export class Broker {
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'kafka')) {
       const api = kafkaBrokerApi({
         listenerName: listener.name, clusterId: config.clusterId, brokerId: config.nodeId, node,
-        quorumLeaderId: () => node.quorumLeaderId, autoCreateTopicsEnable: config.autoCreateTopicsEnable, logger,
+        quorumLeaderId: () => node.quorumLeaderId, autoCreateTopicsEnable: config.autoCreateTopicsEnable, topicBytes: metrics, logger,
       })
       this.#kafkaServers.push(await KafkaServer.start({
         listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,

@@ -193,7 +193,17 @@ export class BrokerMetrics {
       if (code === '') bytes += request[i]?.records?.byteLength ?? 0
       else this.#errors.inc({ api: 'produce', error: code })
     }
+    this.topicBytesIn(bytes)
+  }
+
+  /** Record batch bytes a produce stored as leader, from either client listener (BrokerTopicMetrics BytesInPerSec). */
+  topicBytesIn (bytes: number): void {
     if (bytes > 0) this.#bytesIn.inc(bytes)
+  }
+
+  /** Record batch bytes a consumer fetch answered, from either client listener (BrokerTopicMetrics BytesOutPerSec). */
+  topicBytesOut (bytes: number): void {
+    if (bytes > 0) this.#bytesOut.inc(bytes)
   }
 
   /** Counts a fetch answer: bytes out of every partition's records, errors. */
@@ -204,7 +214,7 @@ export class BrokerMetrics {
       if (code !== '') this.#errors.inc({ api: 'fetch', error: code })
       bytes += partition.records?.byteLength ?? 0
     }
-    if (bytes > 0) this.#bytesOut.inc(bytes)
+    this.topicBytesOut(bytes)
   }
 
   /** Counts per-partition errors of an answer without bytes (list offsets). */

@@ -23,6 +23,8 @@ export interface BrokerKafkaApiDeps {
   /** The metadata quorum's leader, 0 when none is known. */
   readonly quorumLeaderId: () => number
   readonly autoCreateTopicsEnable: boolean
+  /** The broker's topic byte counters (BrokerMetrics), which both client listeners feed. */
+  readonly topicBytes: { topicBytesIn: (bytes: number) => void; topicBytesOut: (bytes: number) => void }
   readonly logger: Logger
 }
 
@@ -34,7 +36,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
       listenerName: deps.listenerName, clusterId: deps.clusterId, image: () => node.image, quorumLeaderId: deps.quorumLeaderId,
       autoCreateTopicsEnable: deps.autoCreateTopicsEnable, createTopic: async (name) => { await createWithDefaults(admin, name) }, logger: deps.logger,
     }),
-    data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds, topicName: (topicId) => node.image.topicById(topicId)?.name }),
+    data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds, topicName: (topicId) => node.image.topicById(topicId)?.name, topicBytes: deps.topicBytes }),
     admin,
     groups: coordinatorGroupApi({ runtime: node.groups, image: () => node.image, listenerName: deps.listenerName }),
   }

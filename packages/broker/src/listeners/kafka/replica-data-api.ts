@@ -24,6 +24,8 @@ export interface ReplicaDataApiDeps {
   readonly producerIds: Pick<ProducerIdAllocator, 'allocate'>
   /** The name of the topic with this id in the broker's applied metadata image. */
   readonly topicName: (topicId: string) => string | undefined
+  /** The broker's topic byte counters, shared with the gRPC listener (`BrokerMetrics`); none in unit tests. */
+  readonly topicBytes?: { topicBytesIn: (bytes: number) => void; topicBytesOut: (bytes: number) => void }
 }
 
 const EMPTY = new Uint8Array(0)
@@ -51,7 +53,7 @@ export class ReplicaDataApi implements KafkaDataApi {
       partitions: input.partitions.map(({ topic, partition, records }) => ({ topic, partition, topicId: BY_NAME, records })),
     })
     const results = response.partitions ?? []
-    return input.partitions.map(({ topic, partition }, i): ProducePartitionOutcome => {
+    const outcomes = input.partitions.map(({ topic, partition }, i): ProducePartitionOutcome => {
       const result = results[i]
       return {
         topic, partition,
@@ -62,6 +64,10 @@ export class ReplicaDataApi implements KafkaDataApi {
         logAppendTimeMs: Number(result?.logAppendTimeMs ?? -1),
       }
     })
+    let storedBytes = 0
+    outcomes.forEach((outcome, i) => { if (outcome.errorCode === null) storedBytes += input.partitions[i]?.records.byteLength ?? 0 })
+    this.#deps.topicBytes?.topicBytesIn(storedBytes)
+    return outcomes
   }
 
   topicName (topicId: string): string | undefined {
@@ -77,6 +83,7 @@ export class ReplicaDataApi implements KafkaDataApi {
       })),
     })
     const results = response.partitions ?? []
+    this.#deps.topicBytes?.topicBytesOut(results.reduce((sum, result) => sum + (result.records?.byteLength ?? 0), 0))
     return input.partitions.map(({ topic, partition }, i): FetchPartitionOutcome => {
       const result = results[i]
       return {
