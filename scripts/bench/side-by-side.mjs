@@ -92,14 +92,17 @@ async function cleanup () {
 }
 
 async function stopProcess (entry) {
-  const { name, child, graceMs, extraPids } = entry
+  const { name, child, graceMs, extraPids, group } = entry
   entry.stopping = true
+  // A client runs under `sh` in a process group of its own (its id is the sh's PID): signal the group, so the client
+  // itself stops too, not only the shell.
+  const signal = (name) => { try { if (group === true) process.kill(-child.pid, name); else child.kill(name) } catch { /* gone */ } }
   if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM')
     const exited = once(child, 'exit')
+    signal('SIGTERM')
     if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]) === false) {
       log(`${name} (pid ${child.pid}) did not stop in ${graceMs} ms: SIGKILL`)
-      child.kill('SIGKILL')
+      signal('SIGKILL')
       await exited
     }
   }
@@ -135,9 +138,9 @@ async function serverCpu (servers) {
  */
 async function runClient (command, args, { countOnly = false, timeoutMs = 900_000 } = {}) {
   const child = spawn('/bin/sh', ['-c', '"$@"; code=$?; cat /proc/$$/stat >&3; exit $code', 'sh', command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true,
   })
-  const entry = { name: `client ${command}`, child, graceMs: 2_000 }
+  const entry = { name: `client ${command}`, child, graceMs: 2_000, group: true }
   started.push(entry)
   let stdout = ''
   let stdoutBytes = 0
@@ -146,7 +149,7 @@ async function runClient (command, args, { countOnly = false, timeoutMs = 900_00
   child.stdout.on('data', (chunk) => { stdoutBytes += chunk.length; if (!countOnly) stdout += chunk })
   child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000) })
   child.stdio[3].setEncoding('utf8').on('data', (chunk) => { stat += chunk })
-  const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
+  const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL') } catch { /* gone */ } }, timeoutMs)
   const [code] = await once(child, 'close')
   clearTimeout(timer)
   started.splice(started.indexOf(entry), 1)
