@@ -22,6 +22,9 @@
  * stdout. Progress on stderr. Everything started here is stopped by PID and the temp dir removed, also on failure,
  * Ctrl-C or the `--timeout-s` deadline.
  *
+ * `npm run bench:side-by-side` runs it all; `npm run bench:kafka` runs it with `--skip nats,open-loop` (Gregor's two
+ * clients only).
+ *
  * Usage: node scripts/bench/side-by-side.mjs [--records N] [--record-bytes S] [--gregor-dir D] [--port-offset K]
  *          [--nats-window W] [--open-loop-seconds 10] [--timeout-s T] [--json] [--skip kcat,nats,open-loop]
  */
