@@ -35,6 +35,8 @@ import { type Scheduler, systemClock, systemScheduler, systemWallClock } from '.
 export type ProducerOptions = ClientConfig & Partial<ProducerConfig>
 
 export interface ProducerDeps {
+  /** The cluster the producer talks to (tests: scripted brokers); by default one made from the options. */
+  readonly connection?: ClusterConnection
   readonly partitioner?: Partitioner
   readonly clock?: Clock
   readonly wallClock?: Clock
@@ -64,7 +66,7 @@ export class Producer {
   readonly #config: ProducerConfig
   readonly #connection: ClusterConnection
   readonly #partitioner: Partitioner
-  readonly #deps: Required<Omit<ProducerDeps, 'partitioner'>>
+  readonly #deps: Required<Omit<ProducerDeps, 'partitioner' | 'connection'>>
   readonly #senders = new Map<Acks, ProducerSender>()
   /** Per sender, the router of each topic, valid while the topic's metadata is the same object (snapshot.ts). */
   readonly #routers = new Map<ProducerSender, Map<string, { readonly topic: TopicInfo; readonly router: RecordRouter }>>()
@@ -74,7 +76,8 @@ export class Producer {
   constructor (options: ProducerOptions, deps: ProducerDeps = {}) {
     const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, ...producer } = options
     this.#config = validateProducerConfig({ ...defaultProducerConfig, ...definedOnly(producer), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) })
-    this.#connection = connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs })
+    this.#connection = deps.connection ??
+      connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs })
     this.#partitioner = deps.partitioner ?? createDefaultPartitioner()
     this.#deps = {
       clock: deps.clock ?? systemClock,
