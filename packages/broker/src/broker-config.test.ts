@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { isGregorError } from '@gregor/common'
-import { validateBrokerConfig } from './broker-config.js'
+import { usesTls, validateBrokerConfig } from './broker-config.js'
 
 const valid = {
   nodeId: '1', clusterId: 'c1', voters: '1@broker-1:9093,2@broker-2:9093,3@broker-3:9093',
@@ -63,5 +63,42 @@ describe('broker config', () => {
       'listener-protocol-map: "junk" is not NAME:kafka or NAME:grpc',
       'auto-create-topics-enable: true or false (GREGOR_AUTO_CREATE_TOPICS_ENABLE)',
     ])
+  })
+
+  test('listener security protocols: the map names some, the others (ADMIN included) are PLAINTEXT; TLS files are kept', () => {
+    const listeners = 'KAFKA://0.0.0.0:9092,HOST://0.0.0.0:19092,CLIENT://0.0.0.0:9292,BROKER://0.0.0.0:9093,ADMIN://0.0.0.0:8080'
+    const advertisedListeners = 'KAFKA://b1:9092,HOST://localhost:19092,CLIENT://b1:9292,BROKER://b1:9093,ADMIN://b1:8080'
+    const config = validateBrokerConfig({
+      ...valid, listeners, advertisedListeners, listenerSecurityProtocolMap: 'kafka:sasl_ssl, CLIENT:SSL,BROKER:SSL',
+      sslCertFile: '/certs/broker-1.pem', sslKeyFile: '/certs/broker-1.key', sslCaFile: '/certs/ca.pem', sslClientAuth: 'Requested',
+    })
+    expect(Object.fromEntries(config.listenerSecurityProtocols)).toEqual({ KAFKA: 'SASL_SSL', HOST: 'PLAINTEXT', CLIENT: 'SSL', BROKER: 'SSL', ADMIN: 'PLAINTEXT' })
+    expect(config.ssl).toEqual({ certFile: '/certs/broker-1.pem', keyFile: '/certs/broker-1.key', caFile: '/certs/ca.pem', clientAuth: 'requested' })
+    expect(usesTls(config.listenerSecurityProtocols.get('KAFKA'))).toBe(true)
+    expect(usesTls(config.listenerSecurityProtocols.get('HOST'))).toBe(false)
+  })
+
+  test('without a security map every listener is PLAINTEXT and no TLS file is needed', () => {
+    const config = validateBrokerConfig({ ...valid, sslCertFile: '/ignored.pem' })
+    expect([...config.listenerSecurityProtocols.values()]).toEqual(['PLAINTEXT', 'PLAINTEXT', 'PLAINTEXT'])
+    expect(config.ssl).toBeUndefined()
+  })
+
+  test('a bad security map and missing TLS files are a problem each', () => {
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:TLS,ADMIN:SSL,BROKER:SASL_SSL,NOPE:SSL,junk,CLIENT:SSL', sslClientAuth: 'maybe' })).toEqual([
+      'listener-security-protocol-map: "CLIENT:TLS" is not NAME:PROTOCOL with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
+      'listener-security-protocol-map: ADMIN serves HTTP and is PLAINTEXT',
+      'listener-security-protocol-map: BROKER is PLAINTEXT or SSL (brokers authenticate by certificate)',
+      'listener-security-protocol-map: NOPE is not a listener',
+      'listener-security-protocol-map: "junk" is not NAME:PROTOCOL with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
+      'ssl-client-auth: one of none, requested, required (GREGOR_SSL_CLIENT_AUTH)',
+      'ssl-cert-file: required, listener CLIENT runs TLS (GREGOR_SSL_CERT_FILE)',
+      'ssl-key-file: required, listener CLIENT runs TLS (GREGOR_SSL_KEY_FILE)',
+    ])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'BROKER:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' }))
+      .toEqual(['ssl-ca-file: required, BROKER runs SSL and peers are checked against it (GREGOR_SSL_CA_FILE)'])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem', sslClientAuth: 'required' }))
+      .toEqual(['ssl-ca-file: required, ssl-client-auth required checks client certificates against it (GREGOR_SSL_CA_FILE)'])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' })).toEqual([])
   })
 })

@@ -6,6 +6,11 @@
  * voter addresses point at it), `ADMIN` serves HTTP (/healthz, /readyz); every other name is a client listener.
  * Advertised listeners give the address others should dial for each name; by default the listener's own, which
  * must then not be a wildcard host.
+ *
+ * Security (Kafka's `listener.security.protocol.map`): every listener speaks PLAINTEXT unless the map names another
+ * of Kafka's protocols for it. SSL and SASL_SSL need this broker's certificate and key (PEM files, read when the
+ * broker starts, never here); a BROKER listener on SSL also needs the CA, and there every peer must present a
+ * certificate (mTLS) whose principal names a cluster member (docs/security.md). ADMIN serves HTTP and stays PLAINTEXT.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
 import { defaultCoordinatorConfig } from '@gregor/coordinator'
@@ -48,9 +53,41 @@ export interface BrokerConfig {
   readonly offsetsTopicSegmentBytes: number
   /** Pause between log cleaner passes (Kafka `log.cleaner.backoff.ms`). */
   readonly logCleanerBackoffMs: number
+  /**
+   * The security protocol of every listener, ADMIN included (Kafka's `listener.security.protocol.map`; unmapped:
+   * PLAINTEXT). SASL_* listeners authenticate clients by SASL (the Kafka listener's job); *_SSL ones run TLS.
+   */
+  readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>
+  /** PEM files of this broker's TLS identity and trust; present whenever a listener runs TLS. */
+  readonly ssl: SslFilesConfig | undefined
 }
 
 export type ListenerProtocol = 'grpc' | 'kafka'
+
+/** Kafka's security protocol names (`security.protocol`). */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
+export const securityProtocols: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']
+
+/** Does a listener with this protocol run TLS? */
+export function usesTls (protocol: SecurityProtocol | undefined): boolean {
+  return protocol === 'SSL' || protocol === 'SASL_SSL'
+}
+
+/** Kafka's `ssl.client.auth`: whether a TLS client listener asks for, or insists on, a client certificate. */
+export type SslClientAuth = 'none' | 'requested' | 'required'
+
+/**
+ * Where this broker's TLS material lives (Kafka's keystore and truststore, as PEM files): `certFile` is the
+ * certificate chain it presents, `keyFile` its private key, `caFile` the CA bundle that peers' and clients'
+ * certificates must chain to. `clientAuth` applies to client listeners; the BROKER listener on SSL always requires
+ * a client certificate.
+ */
+export interface SslFilesConfig {
+  readonly certFile: string
+  readonly keyFile: string
+  readonly caFile: string | undefined
+  readonly clientAuth: SslClientAuth
+}
 
 export interface BrokerConfigInput {
   readonly nodeId?: string
@@ -71,6 +108,13 @@ export interface BrokerConfigInput {
   readonly offsetsTopicNumPartitions?: string
   readonly offsetsTopicSegmentBytes?: string
   readonly logCleanerBackoffMs?: string
+  /** `NAME:PROTOCOL,...`, e.g. `KAFKA:SASL_SSL,CLIENT:SSL,BROKER:SSL` (GREGOR_LISTENER_SECURITY_PROTOCOL_MAP). */
+  readonly listenerSecurityProtocolMap?: string
+  readonly sslCertFile?: string
+  readonly sslKeyFile?: string
+  readonly sslCaFile?: string
+  /** none | requested | required (GREGOR_SSL_CLIENT_AUTH); default none. */
+  readonly sslClientAuth?: string
 }
 
 /** Kafka's `offsets.topic.num.partitions` default. */
@@ -117,6 +161,54 @@ export function parseListenerProtocols (text: string, listeners: readonly Listen
     protocols.set(name, given.get(name) ?? (name === 'KAFKA' ? 'kafka' : 'grpc'))
   }
   return protocols
+}
+
+/**
+ * The security protocol of every listener: what `text` (`NAME:PROTOCOL,...`) says, else PLAINTEXT. BROKER carries
+ * no SASL (brokers prove who they are by certificate) and ADMIN is plain HTTP.
+ */
+export function parseListenerSecurityProtocols (text: string, listeners: readonly ListenerAddress[], problems: string[]): Map<string, SecurityProtocol> {
+  const field = 'listener-security-protocol-map'
+  const given = new Map<string, SecurityProtocol>()
+  for (const item of text.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^([A-Za-z][A-Za-z0-9_]*):([A-Za-z_]+)$/.exec(item)
+    const name = match?.[1]?.toUpperCase() ?? ''
+    const protocol = match?.[2]?.toUpperCase() as SecurityProtocol | undefined
+    if (match === null || protocol === undefined || !securityProtocols.includes(protocol)) {
+      problems.push(`${field}: "${item}" is not NAME:PROTOCOL with PROTOCOL one of ${securityProtocols.join(', ')}`)
+      continue
+    }
+    const problem = given.has(name) ? `${name} given twice`
+      : !listeners.some((listener) => listener.name === name) ? `${name} is not a listener`
+        : name === 'ADMIN' && protocol !== 'PLAINTEXT' ? 'ADMIN serves HTTP and is PLAINTEXT'
+          : name === 'BROKER' && protocol !== 'PLAINTEXT' && protocol !== 'SSL' ? 'BROKER is PLAINTEXT or SSL (brokers authenticate by certificate)'
+            : undefined
+    if (problem !== undefined) { problems.push(`${field}: ${problem}`); continue }
+    given.set(name, protocol)
+  }
+  return new Map(listeners.map(({ name }) => [name, given.get(name) ?? 'PLAINTEXT']))
+}
+
+const sslClientAuths: readonly SslClientAuth[] = ['none', 'requested', 'required']
+
+/** The TLS files, required as soon as one listener runs TLS; undefined when none does. */
+function parseSslFiles (input: BrokerConfigInput, protocols: ReadonlyMap<string, SecurityProtocol>, problems: string[]): SslFilesConfig | undefined {
+  let clientAuth = (input.sslClientAuth ?? 'none').toLowerCase() as SslClientAuth
+  if (!sslClientAuths.includes(clientAuth)) {
+    problems.push(`ssl-client-auth: one of ${sslClientAuths.join(', ')} (GREGOR_SSL_CLIENT_AUTH)`)
+    clientAuth = 'none'
+  }
+  const tlsListeners = [...protocols].filter(([, protocol]) => usesTls(protocol)).map(([name]) => name)
+  if (tlsListeners.length === 0) return undefined
+  const certFile = input.sslCertFile ?? ''
+  const keyFile = input.sslKeyFile ?? ''
+  const caFile = input.sslCaFile === undefined || input.sslCaFile === '' ? undefined : input.sslCaFile
+  const why = `listener ${tlsListeners.join(', ')} runs TLS`
+  if (certFile === '') problems.push(`ssl-cert-file: required, ${why} (GREGOR_SSL_CERT_FILE)`)
+  if (keyFile === '') problems.push(`ssl-key-file: required, ${why} (GREGOR_SSL_KEY_FILE)`)
+  if (caFile === undefined && protocols.get('BROKER') === 'SSL') problems.push('ssl-ca-file: required, BROKER runs SSL and peers are checked against it (GREGOR_SSL_CA_FILE)')
+  else if (caFile === undefined && clientAuth !== 'none') problems.push(`ssl-ca-file: required, ssl-client-auth ${clientAuth} checks client certificates against it (GREGOR_SSL_CA_FILE)`)
+  return Object.freeze({ certFile, keyFile, caFile, clientAuth })
 }
 
 export function parseVoters (text: string, problems: string[]): Map<NodeId, string> {
@@ -186,10 +278,13 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
     'offsets-topic-segment-bytes: an integer of at least 16384 is required (GREGOR_OFFSETS_TOPIC_SEGMENT_BYTES)')
   const logCleanerBackoffMs = intervalMs(input.logCleanerBackoffMs, defaultReplicationConfig.cleanerBackoffMs, 1,
     'log-cleaner-backoff-ms: a positive integer is required (GREGOR_LOG_CLEANER_BACKOFF_MS)')
+  const listenerSecurityProtocols = parseListenerSecurityProtocols(input.listenerSecurityProtocolMap ?? '', listeners, problems)
+  const ssl = parseSslFiles(input, listenerSecurityProtocols, problems)
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
   return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, listenerProtocols, autoCreateTopicsEnable, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
     groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
+    listenerSecurityProtocols, ssl,
   })
 }

@@ -6,7 +6,10 @@ export { QuorumVoter, type QuorumVoterConfig } from './quorum-voter.js'
 export { MetadataQuorum, type MetadataQuorumConfig, type MetadataQuorumDeps, type QuorumStatusView } from './metadata-quorum.js'
 export { MetadataStateMachine, type MetadataListener } from './metadata/metadata-state-machine.js'
 export { Broker } from './broker.js'
-export { validateBrokerConfig, parseListeners, parseVoters, type BrokerConfig, type BrokerConfigInput, type ListenerAddress } from './broker-config.js'
+export {
+  validateBrokerConfig, parseListeners, parseVoters, usesTls, type BrokerConfig, type BrokerConfigInput, type ListenerAddress, type SecurityProtocol,
+  type SslClientAuth, type SslFilesConfig,
+} from './broker-config.js'
 export { BrokerMetrics, type BrokerMetricsDeps, type ClientApi, clientApis, metricsRoute } from './metrics/index.js'
 // The transport-free parts a composition wires (production in broker.ts; the whole-cluster simulation in packages/sim).
 export {

@@ -28,6 +28,11 @@ const flags = {
   'offsets-topic-num-partitions': 'GREGOR_OFFSETS_TOPIC_NUM_PARTITIONS',
   'offsets-topic-segment-bytes': 'GREGOR_OFFSETS_TOPIC_SEGMENT_BYTES',
   'log-cleaner-backoff-ms': 'GREGOR_LOG_CLEANER_BACKOFF_MS',
+  'listener-security-protocol-map': 'GREGOR_LISTENER_SECURITY_PROTOCOL_MAP',
+  'ssl-cert-file': 'GREGOR_SSL_CERT_FILE',
+  'ssl-key-file': 'GREGOR_SSL_KEY_FILE',
+  'ssl-ca-file': 'GREGOR_SSL_CA_FILE',
+  'ssl-client-auth': 'GREGOR_SSL_CLIENT_AUTH',
 } as const
 
 export async function brokerCommand (argv: string[]): Promise<number> {
@@ -48,6 +53,8 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     offsetsTopicNumPartitions: pick('offsets-topic-num-partitions'),
     offsetsTopicSegmentBytes: pick('offsets-topic-segment-bytes'),
     logCleanerBackoffMs: pick('log-cleaner-backoff-ms'),
+    listenerSecurityProtocolMap: pick('listener-security-protocol-map'),
+    sslCertFile: pick('ssl-cert-file'), sslKeyFile: pick('ssl-key-file'), sslCaFile: pick('ssl-ca-file'), sslClientAuth: pick('ssl-client-auth'),
   }
   let config
   try {
@@ -57,7 +64,7 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     return 2
   }
   const logger = createRootLogger({ level: config.logLevel, base: { nodeId: config.nodeId, clusterId: config.clusterId } })
-  logger.info({ config: { ...config, voters: Object.fromEntries(config.voters), listenerProtocols: Object.fromEntries(config.listenerProtocols) } }, 'effective config')
+  logger.info({ config: { ...config, voters: Object.fromEntries(config.voters), listenerProtocols: Object.fromEntries(config.listenerProtocols), listenerSecurityProtocols: Object.fromEntries(config.listenerSecurityProtocols) } }, 'effective config')
   const broker = new Broker(config, logger)
   const stopping = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'))
