@@ -19,6 +19,7 @@ commands:
   bench quorum           metadata quorum: commits/s and elections after kill -9 (--trials 20 --proposals 5000)
   voter                  run a bare metadata-quorum voter (no partitions)
   healthcheck [--url U]  exit 0 if this broker's /readyz answers 200 (the container healthcheck)
+  certs create --dir D   a local CA and broker/client certificates for TLS (docs/security.md)
 
 -b and GREGOR_BOOTSTRAP_SERVERS stand for --bootstrap-server.
 `
@@ -37,6 +38,7 @@ const commands: Record<string, Command> = {
   cluster: async (argv) => await (await import('./commands/cluster-command.js')).clusterCommand(argv),
   voter: async (argv) => await (await import('./voter-command.js')).voterCommand(argv),
   healthcheck: async (argv) => await (await import('./commands/healthcheck-command.js')).healthcheckCommand(argv),
+  certs: async (argv) => await (await import('./commands/certs-command.js')).certsCommand(argv),
   bench: async (argv) => {
     if (argv[0] === 'quorum') return await (await import('./bench/quorum-bench.js')).quorumBench(argv.slice(1))
     if (argv[0] === 'failover') return await (await import('./bench/failover-bench.js')).failoverBench(argv.slice(1))
