@@ -69,6 +69,13 @@ export const ErrorCode = {
   REBALANCE_IN_PROGRESS: 'REBALANCE_IN_PROGRESS',
   /** JoinGroup v4+: the coordinator named the new member; it joins again with that id (Kafka: code 79). */
   MEMBER_ID_REQUIRED: 'MEMBER_ID_REQUIRED',
+  // SASL authentication and SCRAM credentials (Kafka: codes 33, 34, 58, 91, 92, 93).
+  UNSUPPORTED_SASL_MECHANISM: 'UNSUPPORTED_SASL_MECHANISM',
+  ILLEGAL_SASL_STATE: 'ILLEGAL_SASL_STATE',
+  SASL_AUTHENTICATION_FAILED: 'SASL_AUTHENTICATION_FAILED',
+  RESOURCE_NOT_FOUND: 'RESOURCE_NOT_FOUND',
+  DUPLICATE_RESOURCE: 'DUPLICATE_RESOURCE',
+  UNACCEPTABLE_CREDENTIAL: 'UNACCEPTABLE_CREDENTIAL',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -66,6 +66,12 @@ const KAFKA_ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.f
   [ErrorCode.UNSUPPORTED_ASSIGNOR]: 112,
   [ErrorCode.STALE_MEMBER_EPOCH]: 113,
   [ErrorCode.INVALID_REGULAR_EXPRESSION]: 128,
+  [ErrorCode.UNSUPPORTED_SASL_MECHANISM]: 33,
+  [ErrorCode.ILLEGAL_SASL_STATE]: 34,
+  [ErrorCode.SASL_AUTHENTICATION_FAILED]: 58,
+  [ErrorCode.RESOURCE_NOT_FOUND]: 91,
+  [ErrorCode.DUPLICATE_RESOURCE]: 92,
+  [ErrorCode.UNACCEPTABLE_CREDENTIAL]: 93,
   // SHUTTING_DOWN has no Kafka counterpart (a stopping Kafka broker closes its connections): UNKNOWN_SERVER_ERROR.
 })
 

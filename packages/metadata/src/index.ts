@@ -15,6 +15,7 @@ export {
   type BrokerListener, type BrokerShutdownRequestedRecord, type BrokerStateRecord, type FenceBrokerRecord,
   type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
   type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord, type AddPartitionsRecord, type TopicConfigChangeRecord,
+  type UserScramCredentialRecord, type RemoveUserScramCredentialRecord,
   type UnregisterBrokerRecord,
 } from './metadata-record.js'
 export {
@@ -25,7 +26,7 @@ export { MetadataBatchBudget, splitIndependentRecords } from './metadata-batch-b
 export { type BoundedBatch, boundedBrokerRemoval } from './isr-removal.js'
 export {
   MetadataImage, type BrokerRegistration, type MetadataImageState, type PartitionDescription, type PartitionImage,
-  type TopicDescription, type TopicImage,
+  type TopicDescription, type TopicImage, type ScramUser, type UserScramCredentialImage,
 } from './metadata-image.js'
 export { METADATA_SNAPSHOT_VERSION } from './metadata-snapshot.js'
 export { MetadataDraft } from './metadata-draft.js'
@@ -75,6 +76,15 @@ export {
   type AlterTopicConfigRequest, type AlterTopicConfigResult, type AlterTopicConfigsDecision, type AlterTopicConfigsInput,
   type AlteredTopicConfig, type TopicConfigAlteration, type TopicConfigOperation, decideAlterTopicConfigs,
 } from './alter-topic-configs.js'
+export {
+  type AlterUserScramCredentialResult, type AlterUserScramCredentialsDecision, type AlterUserScramCredentialsInput,
+  type ScramCredentialDeletion, type ScramCredentialUpsertion, decideAlterUserScramCredentials,
+} from './alter-user-scram-credentials.js'
+export {
+  SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_SALT_BYTES, type ScramCredential, type ScramHash,
+  type ScramMechanism, clientKey, digest, hmac, isScramMechanism, saltedPassword, scramCredentialFromSaltedPassword, scramHash,
+  scramMechanisms, serverKey,
+} from './scram-credential.js'
 export {
   type DeleteTopicResult, type DeleteTopicsDecision, type DeleteTopicsInput, type TopicReference, decideDeleteTopics,
 } from './delete-topics.js'

@@ -3,8 +3,8 @@
  * keeps one and applies committed records to it in log order; the controller decides against one.
  *
  * Owns: brokers (registration, incarnation, fenced and shutting-down flags), topics by name and by id, partitions
- * (replicas, isr, leader, leaderEpoch, partitionEpoch), `appliedIndex`, the raft snapshot of all of it, and the
- * queries brokers and the controller ask.
+ * (replicas, isr, leader, leaderEpoch, partitionEpoch), SCRAM credentials by user and mechanism (salted hashes only),
+ * `appliedIndex`, the raft snapshot of all of it, and the queries brokers and the controller ask.
  *
  * Invariants, asserted on every apply (only a controller bug can break them, and applying a broken record would
  * corrupt every broker's view, so the process crashes instead): `leader ∈ isr ⊆ replicas` or `leader = NO_LEADER`;
@@ -22,8 +22,10 @@ import { imageProblems, partitionProblems } from './image-invariants.js'
 import { decodeMetadataSnapshot, encodeMetadataSnapshot } from './metadata-snapshot.js'
 import {
   type AddPartitionsRecord, type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
-  type RegisterBrokerRecord, type TopicConfigChangeRecord, type TopicRecord, NO_LEADER,
+  type RegisterBrokerRecord, type RemoveUserScramCredentialRecord, type TopicConfigChangeRecord, type TopicRecord,
+  type UserScramCredentialRecord, NO_LEADER,
 } from './metadata-record.js'
+import type { ScramCredential, ScramMechanism } from './scram-credential.js'
 import type { TopicConfig } from './topic-config.js'
 import { isInternalTopicName } from './topic-name.js'
 
@@ -68,12 +70,28 @@ export interface TopicDescription extends TopicImage {
   readonly partitions: readonly PartitionDescription[]
 }
 
+/** One user's SCRAM credential for one mechanism, as its record carried it (base64 fields). */
+export type UserScramCredentialImage = Omit<UserScramCredentialRecord, 'type'>
+
+/** A user with SCRAM credentials and the mechanisms they cover (what `gregor users list` prints; no secrets). */
+export interface ScramUser {
+  readonly name: string
+  readonly mechanisms: readonly { readonly mechanism: ScramMechanism, readonly iterations: number }[]
+}
+
 /** Everything the image holds, in canonical order: what a snapshot stores. */
 export interface MetadataImageState {
   readonly appliedIndex: RaftIndex
   readonly brokers: readonly BrokerRegistration[]
   readonly topics: readonly (TopicImage & { readonly partitions: readonly PartitionImage[] })[]
+  /** By user name, then mechanism. */
+  readonly scramCredentials: readonly UserScramCredentialImage[]
 }
+
+/** A credential's key in the image: user names are printable (no control characters), so `\n` cannot be in one. */
+const credentialKey = (name: string, mechanism: ScramMechanism): string => `${name}\n${mechanism}`
+const byNameAndMechanism = (a: UserScramCredentialImage, b: UserScramCredentialImage): number =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : a.mechanism < b.mechanism ? -1 : a.mechanism > b.mechanism ? 1 : 0
 
 const byBrokerId = (a: { brokerId: NodeId }, b: { brokerId: NodeId }): number => a.brokerId - b.brokerId
 const freezeList = <T>(list: readonly T[]): readonly T[] => Object.freeze([...list])
@@ -84,6 +102,7 @@ export class MetadataImage {
   readonly #topicsById = new Map<string, TopicImage>()
   readonly #topicIdsByName = new Map<string, string>()
   readonly #partitionsByTopicId = new Map<string, Map<number, PartitionImage>>()
+  readonly #scramCredentials = new Map<string, UserScramCredentialImage>()
 
   /** The Raft index of the last entry applied (records of one entry share its index). */
   get appliedIndex (): RaftIndex {
@@ -114,6 +133,8 @@ export class MetadataImage {
       case 'AddPartitions': this.#addPartitions(record); break
       case 'RemoveTopic': this.#removeTopic(record.topicId); break
       case 'TopicConfigChange': this.#changeTopicConfig(record); break
+      case 'UserScramCredential': this.#putScramCredential(record); break
+      case 'RemoveUserScramCredential': this.#removeScramCredential(record); break
       default: assert.fail(`unknown metadata record type ${(record as { type: string }).type}`)
     }
     this.#appliedIndex = index
@@ -225,6 +246,17 @@ export class MetadataImage {
     this.#topicsById.set(record.topicId, Object.freeze({ ...topic, config: Object.freeze({ ...record.config }) }))
   }
 
+  #putScramCredential (record: UserScramCredentialRecord): void {
+    const { type: _type, ...credential } = record
+    this.#scramCredentials.set(credentialKey(record.name, record.mechanism), Object.freeze(credential))
+  }
+
+  #removeScramCredential (record: RemoveUserScramCredentialRecord): void {
+    const key = credentialKey(record.name, record.mechanism)
+    assert(this.#scramCredentials.has(key), `RemoveUserScramCredential for ${record.name}'s absent ${record.mechanism} credential`)
+    this.#scramCredentials.delete(key)
+  }
+
   #removeTopic (topicId: string): void {
     const topic = this.#topicsById.get(topicId)
     assert(topic !== undefined, `RemoveTopic for unknown topic id ${topicId}`)
@@ -331,6 +363,34 @@ export class MetadataImage {
     return topic !== undefined && partition.isr.length < topic.config.minInsyncReplicas
   }
 
+  /** A user's credential for `mechanism`, its salt and keys as bytes; undefined when the user has none. */
+  scramCredential (name: string, mechanism: ScramMechanism): ScramCredential | undefined {
+    const stored = this.#scramCredentials.get(credentialKey(name, mechanism))
+    if (stored === undefined) return undefined
+    return {
+      salt: Buffer.from(stored.salt, 'base64'),
+      storedKey: Buffer.from(stored.storedKey, 'base64'),
+      serverKey: Buffer.from(stored.serverKey, 'base64'),
+      iterations: stored.iterations,
+    }
+  }
+
+  /** Every credential, by user then mechanism (the image's form: base64 fields). */
+  scramCredentials (): readonly UserScramCredentialImage[] {
+    return [...this.#scramCredentials.values()].sort(byNameAndMechanism)
+  }
+
+  /** Users with credentials and their mechanisms, by name: no salt, no keys. */
+  scramUsers (): readonly ScramUser[] {
+    const users = new Map<string, { mechanism: ScramMechanism, iterations: number }[]>()
+    for (const { name, mechanism, iterations } of this.scramCredentials()) {
+      const list = users.get(name) ?? []
+      list.push({ mechanism, iterations })
+      users.set(name, list)
+    }
+    return [...users].map(([name, mechanisms]) => ({ name, mechanisms }))
+  }
+
   /** Broken invariants, batch-level ones included; empty for a healthy image. For tests and snapshot restore. */
   invariantProblems (): string[] {
     return imageProblems(this)
@@ -346,6 +406,7 @@ export class MetadataImage {
     for (const [id, topic] of this.#topicsById) copy.#topicsById.set(id, topic)
     for (const [name, id] of this.#topicIdsByName) copy.#topicIdsByName.set(name, id)
     for (const [id, partitions] of this.#partitionsByTopicId) copy.#partitionsByTopicId.set(id, new Map(partitions))
+    for (const [key, credential] of this.#scramCredentials) copy.#scramCredentials.set(key, credential)
     return copy
   }
 
@@ -355,6 +416,7 @@ export class MetadataImage {
       appliedIndex: this.#appliedIndex,
       brokers: this.brokers(),
       topics: this.topics().map((topic) => ({ ...topic, partitions: this.partitionsOf(topic.topicId) })),
+      scramCredentials: this.scramCredentials(),
     }
   }
 
@@ -388,6 +450,11 @@ export class MetadataImage {
         byIndex.set(partition.partition, partition)
       }
       image.#partitionsByTopicId.set(topic.topicId, byIndex)
+    }
+    for (const credential of state.scramCredentials) {
+      const key = credentialKey(credential.name, credential.mechanism)
+      if (image.#scramCredentials.has(key)) throw reject(`${credential.mechanism} credential of ${credential.name} appears twice`)
+      image.#scramCredentials.set(key, credential)
     }
     const problems = image.invariantProblems()
     if (problems.length > 0) {

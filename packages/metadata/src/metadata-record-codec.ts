@@ -16,8 +16,9 @@ import {
 } from './json-reader.js'
 import {
   type BrokerListener, type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
-  type RegisterBrokerRecord, type TopicRecord, metadataLimits,
+  type RegisterBrokerRecord, type TopicRecord, type UserScramCredentialRecord, metadataLimits,
 } from './metadata-record.js'
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, scramHash, scramMechanisms } from './scram-credential.js'
 import {
   type TopicConfig, defaultTopicConfig, laterTopicConfigKeys, normalizeCleanupPolicy, topicConfigFieldProblem, topicConfigKeys,
 } from './topic-config.js'
@@ -34,6 +35,7 @@ const printablePattern = /^[^\p{Cc}]+$/u
 const recordTypes: readonly MetadataRecordType[] = [
   'RegisterBroker', 'UnregisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerShutdownRequested',
   'Topic', 'Partition', 'PartitionChange', 'AddPartitions', 'RemoveTopic', 'TopicConfigChange',
+  'UserScramCredential', 'RemoveUserScramCredential',
 ]
 
 export const readBrokerId = (value: unknown, path: string): NodeId =>
@@ -180,6 +182,34 @@ function readPartitionChange (object: Readonly<Record<string, unknown>>, path: s
   return change
 }
 
+export const readUserName = (value: unknown, path: string): string =>
+  readString(value, path, metadataLimits.userNameLengthMax, printablePattern)
+
+const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/
+
+/** Base64 of `bytes` bytes exactly (any length when `bytes` is undefined). */
+function readBase64 (value: unknown, path: string, bytes?: number): string {
+  const text = readString(value, path, metadataLimits.scramBase64LengthMax, base64Pattern)
+  const decoded = Buffer.from(text, 'base64')
+  if (decoded.toString('base64') !== text) throw malformed(path, 'is not canonical base64')
+  if (bytes !== undefined && decoded.length !== bytes) throw malformed(path, `must hold ${bytes} bytes`)
+  return text
+}
+
+function readUserScramCredential (object: Readonly<Record<string, unknown>>, path: string): UserScramCredentialRecord {
+  const mechanism = readOneOf(object.mechanism, `${path}.mechanism`, scramMechanisms)
+  const { bytes } = scramHash(mechanism)
+  return {
+    type: 'UserScramCredential',
+    name: readUserName(object.name, `${path}.name`),
+    mechanism,
+    salt: readBase64(object.salt, `${path}.salt`),
+    storedKey: readBase64(object.storedKey, `${path}.storedKey`, bytes),
+    serverKey: readBase64(object.serverKey, `${path}.serverKey`, bytes),
+    iterations: readInteger(object.iterations, `${path}.iterations`, SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+  }
+}
+
 const brokerStateKeys = ['brokerId', 'incarnationId'] as const
 const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[], readonly string[]]>> = {
   RegisterBroker: [['brokerId', 'incarnationId', 'listeners'], ['rack', 'logDirId']],
@@ -193,6 +223,8 @@ const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[
   AddPartitions: [['topicId', 'partitionCount'], []],
   TopicConfigChange: [['topicId', 'config'], []],
   RemoveTopic: [['topicId'], []],
+  UserScramCredential: [['name', 'mechanism', 'salt', 'storedKey', 'serverKey', 'iterations'], []],
+  RemoveUserScramCredential: [['name', 'mechanism'], []],
 }
 
 /** Validates one record object (its `type` and fields, plus any `extraKeys` the caller already read). */
@@ -213,6 +245,10 @@ export function readMetadataRecord (value: unknown, path: string, extraKeys: rea
     case 'RemoveTopic': return { type, topicId: readId(object.topicId, `${path}.topicId`) }
     case 'TopicConfigChange': return {
       type, topicId: readId(object.topicId, `${path}.topicId`), config: readTopicConfig(object.config, `${path}.config`),
+    }
+    case 'UserScramCredential': return readUserScramCredential(object, path)
+    case 'RemoveUserScramCredential': return {
+      type, name: readUserName(object.name, `${path}.name`), mechanism: readOneOf(object.mechanism, `${path}.mechanism`, scramMechanisms),
     }
     default: return {
       type,

@@ -9,6 +9,7 @@
  * in `leaderEpoch`, every change to it in `partitionEpoch` (KIP-380/KIP-704); neither is ever a Raft term.
  */
 import { type LeaderEpoch, type NodeId, nodeId } from '@gregor/common'
+import type { ScramMechanism } from './scram-credential.js'
 import type { TopicConfig } from './topic-config.js'
 
 /** A partition with no leader (Kafka `LeaderConstants.NO_LEADER`): offline until an ISR member is electable. */
@@ -25,6 +26,10 @@ export const metadataLimits = Object.freeze({
   idLengthMax: 64,
   hostLengthMax: 255,
   rackLengthMax: 255,
+  /** SCRAM user names (Kafka puts no limit on them; 255 is generous and bounds the image). */
+  userNameLengthMax: 255,
+  /** Base64 of a salt or key: SCRAM-SHA-512 keys are 64 bytes, salts are ours or a client's (Kafka allows 64). */
+  scramBase64LengthMax: 512,
 })
 
 export interface BrokerListener {
@@ -145,6 +150,27 @@ export interface RemoveTopicRecord {
   readonly topicId: string
 }
 
+/**
+ * A user's SCRAM credential for one mechanism is set or replaced (KRaft's UserScramCredentialRecord): the salt,
+ * StoredKey and ServerKey (base64) and the iteration count, never the password (see scram-credential.ts).
+ */
+export interface UserScramCredentialRecord {
+  readonly type: 'UserScramCredential'
+  readonly name: string
+  readonly mechanism: ScramMechanism
+  readonly salt: string
+  readonly storedKey: string
+  readonly serverKey: string
+  readonly iterations: number
+}
+
+/** A user's SCRAM credential for one mechanism is deleted (KRaft writes a RemoveUserScramCredentialRecord). */
+export interface RemoveUserScramCredentialRecord {
+  readonly type: 'RemoveUserScramCredential'
+  readonly name: string
+  readonly mechanism: ScramMechanism
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | UnregisterBrokerRecord
@@ -157,5 +183,7 @@ export type MetadataRecord =
   | AddPartitionsRecord
   | TopicConfigChangeRecord
   | RemoveTopicRecord
+  | UserScramCredentialRecord
+  | RemoveUserScramCredentialRecord
 
 export type MetadataRecordType = MetadataRecord['type']

@@ -8,9 +8,9 @@
  */
 import { type RaftIndex, raftIndex } from '@gregor/common'
 import { malformed, parseJsonBytes, readArray, readBoolean, readInteger, readObject, withContext } from './json-reader.js'
-import type { BrokerRegistration, MetadataImageState, PartitionImage, TopicImage } from './metadata-image.js'
+import type { BrokerRegistration, MetadataImageState, PartitionImage, TopicImage, UserScramCredentialImage } from './metadata-image.js'
 import {
-  readBrokerId, readBrokerIds, readId, readLeader, readLeaderEpoch, readListeners, readPartitionEpoch,
+  readBrokerId, readBrokerIds, readId, readLeader, readLeaderEpoch, readListeners, readMetadataRecord, readPartitionEpoch,
   readPartitionIndex, readRack, readTopicConfig, readTopicName,
 } from './metadata-record-codec.js'
 import { metadataLimits } from './metadata-record.js'
@@ -19,6 +19,7 @@ export const METADATA_SNAPSHOT_VERSION = 1
 
 const brokersMax = 100_000
 const topicsMax = 1_000_000
+const scramCredentialsMax = 1_000_000
 
 type TopicState = MetadataImageState['topics'][number]
 
@@ -64,12 +65,27 @@ function topicJson (topic: TopicState): object {
   }
 }
 
+function scramCredentialJson (credential: UserScramCredentialImage): object {
+  const { name, mechanism, salt, storedKey, serverKey, iterations } = credential
+  return { name, mechanism, salt, storedKey, serverKey, iterations }
+}
+
+/** A credential is checked as its record would be: one validator for both. */
+function readScramCredential (value: unknown, path: string): UserScramCredentialImage {
+  const record = readMetadataRecord({ ...readObject(value, path, [], ['name', 'mechanism', 'salt', 'storedKey', 'serverKey', 'iterations']), type: 'UserScramCredential' }, path)
+  if (record.type !== 'UserScramCredential') throw malformed(path, 'is not a SCRAM credential')
+  const { type: _type, ...credential } = record
+  return Object.freeze(credential)
+}
+
 export function encodeMetadataSnapshot (state: MetadataImageState): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({
     v: METADATA_SNAPSHOT_VERSION,
     appliedIndex: state.appliedIndex,
     brokers: state.brokers.map(brokerJson),
     topics: state.topics.map(topicJson),
+    // Written only when there are any, so a snapshot of a cluster without users reads the same as before they existed.
+    ...(state.scramCredentials.length === 0 ? {} : { scramCredentials: state.scramCredentials.map(scramCredentialJson) }),
   }))
 }
 
@@ -117,7 +133,7 @@ function readTopic (value: unknown, path: string): TopicState {
 /** Throws GregorError INVALID_REQUEST on anything but a well-formed, current-version snapshot. */
 export function decodeMetadataSnapshot (bytes: Uint8Array): MetadataImageState {
   return withContext('malformed metadata snapshot', () => {
-    const snapshot = readObject(parseJsonBytes(bytes, 'snapshot'), 'snapshot', ['v', 'appliedIndex', 'brokers', 'topics'])
+    const snapshot = readObject(parseJsonBytes(bytes, 'snapshot'), 'snapshot', ['v', 'appliedIndex', 'brokers', 'topics'], ['scramCredentials'])
     if (snapshot.v !== METADATA_SNAPSHOT_VERSION) {
       throw malformed('snapshot.v', `is ${JSON.stringify(snapshot.v)}; this broker reads version ${METADATA_SNAPSHOT_VERSION}`)
     }
@@ -126,6 +142,10 @@ export function decodeMetadataSnapshot (bytes: Uint8Array): MetadataImageState {
       .map((broker, i) => readBroker(broker, `snapshot.brokers[${i}]`))
     const topics = readArray(snapshot.topics, 'snapshot.topics', 0, topicsMax)
       .map((topic, i) => readTopic(topic, `snapshot.topics[${i}]`))
-    return { appliedIndex, brokers, topics }
+    const scramCredentials = snapshot.scramCredentials === undefined
+      ? []
+      : readArray(snapshot.scramCredentials, 'snapshot.scramCredentials', 1, scramCredentialsMax)
+        .map((credential, i) => readScramCredential(credential, `snapshot.scramCredentials[${i}]`))
+    return { appliedIndex, brokers, topics, scramCredentials }
   })
 }
