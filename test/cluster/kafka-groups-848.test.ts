@@ -68,6 +68,17 @@ async function committed (groupId: string, topic: string): Promise<Map<number, n
   }
 }
 
+/** Each partition's log end offset (KafkaJS admin): partition → offset. */
+async function endOffsets (topic: string): Promise<Map<number, number>> {
+  const kafkaAdmin = kafkaJs('kip848-admin').admin()
+  await kafkaAdmin.connect()
+  try {
+    return new Map((await kafkaAdmin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))
+  } finally {
+    await kafkaAdmin.disconnect()
+  }
+}
+
 /** A raw connection to the coordinator of `groupId` (FindCoordinator v4 asked of the first broker). */
 async function coordinatorOf (groupId: string): Promise<RawKafkaClient> {
   const [host, port] = (cluster.kafkaBootstrapServers.split(',')[0] as string).split(':')
@@ -188,11 +199,12 @@ describe('KIP-848 consumer groups and group administration on the Kafka listener
     await kafkaAdmin.connect()
     const platformatic = new PlatformaticAdmin({ clientId: 'kip848-platformatic-admin', bootstrapBrokers: cluster.kafkaBootstrapServers.split(',') })
     try {
+      // Every value read, and commits at each partition's log end (a producer retry may have stored a value twice).
       await until('the member read and committed everything', async () => {
-        if (member.received.length < values.length) return false
-        const offsets = await committed(groupId, topic)
-        return [...offsets.values()].reduce((sum, offset) => sum + Math.max(0, offset), 0) === values.length
-      }, 60_000, async () => `read ${member.received.length}, committed ${JSON.stringify([...(await committed(groupId, topic))])}`)
+        if (!values.every((value) => member.received.some((r) => r.value === value))) return false
+        const [offsets, ends] = [await committed(groupId, topic), await endOffsets(topic)]
+        return [...ends].every(([partition, end]) => offsets.get(partition) === end && end > 0)
+      }, 60_000, async () => `read ${member.received.length}, committed ${JSON.stringify([...(await committed(groupId, topic))])}, ends ${JSON.stringify([...(await endOffsets(topic))])}`)
 
       // While the member is in the group: DeleteGroups is NON_EMPTY_GROUP; OffsetDelete spares its topic.
       const refused = await kafkaAdmin.deleteGroups([groupId]).then(() => undefined, (error: unknown) => error as { name: string, groups: { groupId: string, errorCode: number }[] })
