@@ -6,8 +6,8 @@
  * does not know are dropped, as that topic is gone; an assigned topic that is gone is left out of the answer); Kafka's
  * nulls mean "unchanged since the member's previous heartbeat" and are passed on as such; rebalance timeout -1 means
  * unchanged. Kafka's request checks that the coordinator does not make are made here (INVALID_REQUEST): v1+ members
- * name themselves (KIP-1082), a join gives its rebalance timeout and owns nothing, instance and rack ids are never
- * empty strings. Static membership (an instance id, epoch -2) is refused by the coordinator with INVALID_REQUEST.
+ * name themselves (KIP-1082), a join gives its rebalance timeout and owns nothing, group, instance and rack ids are
+ * never blank. Static membership (an instance id, epoch -2) is refused by the coordinator with INVALID_REQUEST.
  *
  * The answer always carries the member's whole assignment (Kafka may leave it out when unchanged; clients diff it).
  */
@@ -27,11 +27,15 @@ function invalid (message: string): GregorError {
   return new GregorError(ErrorCode.INVALID_REQUEST, message)
 }
 
+/** Blank as Kafka means it: present, and nothing but white space. */
+const blank = (value: string | null): boolean => value !== null && value.trim() === ''
+
 /** Kafka's checks of the request that the coordinator's decision does not make; throws INVALID_REQUEST. */
 function checkKafkaRequest (request: ConsumerGroupHeartbeatRequest, apiVersion: number): void {
-  if (apiVersion >= 1 && request.memberId === '') throw invalid('MemberId can\'t be empty.')
-  if (request.instanceId === '') throw invalid('InstanceId can\'t be empty.')
-  if (request.rackId === '') throw invalid('RackId can\'t be empty.')
+  if (apiVersion >= 1 && blank(request.memberId)) throw invalid('MemberId can\'t be empty.')
+  if (blank(request.groupId)) throw invalid('GroupId can\'t be empty.')
+  if (blank(request.instanceId)) throw invalid('InstanceId can\'t be empty.')
+  if (blank(request.rackId)) throw invalid('RackId can\'t be empty.')
   if (request.memberEpoch === 0) {
     if (request.rebalanceTimeoutMs === UNCHANGED_TIMEOUT_MS) throw invalid('RebalanceTimeoutMs must be provided in first request.')
     if (request.topicPartitions === null || request.topicPartitions.length > 0) throw invalid('TopicPartitions must be empty when (re-)joining.')
