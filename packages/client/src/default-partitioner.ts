@@ -27,9 +27,11 @@ export function partitionForKey (key: Uint8Array, partitionCount: number): numbe
  */
 export function createDefaultPartitioner (deps: { readonly rng?: Rng } = {}): Partitioner {
   const cache = new StickyPartitionCache({ rng: deps.rng ?? seededRng(randomInt(2 ** 31)) })
-  const partitioner: Partitioner = ({ topic, key, partitionCount, availablePartitions }) => {
-    if (key !== null && key !== undefined) return partitionForKey(key, partitionCount)
-    return cache.partition({ topic, partitionCount, availablePartitions })
+  // The input is a layout already (topic, partitionCount, availablePartitions): no object per record.
+  const partitioner: Partitioner = (input) => {
+    const key = input.key
+    if (key !== null && key !== undefined) return partitionForKey(key, input.partitionCount)
+    return cache.partition(input)
   }
   partitioner.onNewBatch = (event) => {
     cache.nextPartition(event)
