@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCode, leaderEpoch, offset, silentLogger } from '@gregor/common'
-import { readBatchHeader, walkBatches } from '@gregor/records'
+import { buildBatch, readBatchHeader, walkBatches } from '@gregor/records'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { makeTempDir } from '../testing/temp-dir.js'
 import type { FileHandle } from '../fs/file-system.js'
@@ -192,6 +192,21 @@ describe('PartitionLog reads', () => {
     expect(await log.offsetForTimestamp(1155)).toEqual({ offset: 32, timestamp: 1160 })
     expect(await log.offsetForTimestamp(1390)).toEqual({ offset: 78, timestamp: 1390 })
     expect(await log.offsetForTimestamp(1391)).toBeUndefined()
+    await log.close()
+  })
+
+  test('offsetForTimestamp answers the exact record inside a batch (compressed too), as Kafka does', async () => {
+    const log = await open()
+    const records = (base: number): Array<{ value: Buffer; timestamp: number }> =>
+      [0, 10, 20, 5].map((delta) => ({ value: Buffer.from(`t${base + delta}`), timestamp: base + delta }))
+    await log.append(buildBatch(records(1000)), { leaderEpoch: leaderEpoch(0) }) // offsets 0-3
+    await log.append(buildBatch(records(2000), { compression: 'gzip' }), { leaderEpoch: leaderEpoch(0) }) // offsets 4-7
+    expect(await log.offsetForTimestamp(1001)).toEqual({ offset: 1, timestamp: 1010 })
+    expect(await log.offsetForTimestamp(1020)).toEqual({ offset: 2, timestamp: 1020 })
+    expect(await log.offsetForTimestamp(1021)).toEqual({ offset: 4, timestamp: 2000 })
+    expect(await log.offsetForTimestamp(2011)).toEqual({ offset: 6, timestamp: 2020 })
+    // MAX_TIMESTAMP (KIP-734): the record holding the largest timestamp, not the first of its batch.
+    expect(await log.offsetForTimestamp(await log.maxTimestamp())).toEqual({ offset: 6, timestamp: 2020 })
     await log.close()
   })
 })

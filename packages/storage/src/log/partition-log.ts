@@ -43,7 +43,7 @@ import { join } from 'node:path'
 import {
   type Clock, ErrorCode, GregorError, type LeaderEpoch, type Logger, type Offset, type Timers, isGregorError, offset,
 } from '@gregor/common'
-import { batchSizeBytes, readBatchHeader, recordsLimits, validateBatch } from '@gregor/records'
+import { batchSizeBytes, parseBatch, readBatchHeader, recordsLimits, validateBatch } from '@gregor/records'
 import type { FileSystem } from '../fs/file-system.js'
 import { CheckpointFile } from './checkpoint-file.js'
 import { planClean } from './clean-plan.js'
@@ -548,8 +548,10 @@ export class PartitionLog {
   }
 
   /**
-   * The first batch whose maxTimestamp is ≥ `timestamp` (Kafka's ListOffsets by time), at batch granularity: the
-   * offset is that batch's base offset (or the log start offset, if later). Undefined when no batch is that recent.
+   * The first record whose timestamp is ≥ `timestamp` (Kafka's ListOffsets by time, LogSegment.findOffsetByTimestamp):
+   * the time index and batch headers find the first batch whose maxTimestamp is that recent, then that one batch is
+   * decoded (decompressed if need be; off the produce and fetch paths) for the record's exact offset and timestamp,
+   * never below the log start offset. Undefined when no record is that recent.
    */
   async offsetForTimestamp (timestamp: number): Promise<{ offset: Offset; timestamp: number } | undefined> {
     this.#assertReadable()
@@ -557,9 +559,33 @@ export class PartitionLog {
       if ((await segment.maxTimestamp()) < timestamp) continue
       const found = await segment.findOffsetForTimestamp(timestamp, this.#logStartOffset)
       this.#noteIndexUse(segment)
-      if (found !== undefined) return { offset: offset(Math.max(found.offset, this.#logStartOffset)), timestamp: found.timestamp }
+      if (found !== undefined) {
+        const batchOffset = offset(Math.max(found.offset, this.#logStartOffset))
+        return await this.#recordAtOrAfter(batchOffset, timestamp) ?? { offset: batchOffset, timestamp: found.timestamp }
+      }
     }
     return undefined
+  }
+
+  /**
+   * The first record of the batch holding `from` at or past `from` whose timestamp is ≥ `timestamp`. Undefined when
+   * the records do not decode: the log checks a batch's header and CRC, never its records, so a producer's malformed
+   * records are its own problem and the answer falls back to the batch.
+   */
+  async #recordAtOrAfter (from: Offset, timestamp: number): Promise<{ offset: Offset; timestamp: number } | undefined> {
+    const read = await this.read({ offset: from, bytesMax: 1 }) // at least one whole batch
+    if (read.bytes.length === 0) return undefined
+    let records
+    try {
+      records = parseBatch(Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength), 0, {
+        batchBytesMax: Math.max(read.bytes.length, recordsLimits.batchBytesMax),
+      }).records
+    } catch (error) {
+      if (isGregorError(error) && error.code === ErrorCode.CORRUPT_MESSAGE) return undefined
+      throw error
+    }
+    const record = records.find((item) => item.offset >= from && item.timestamp >= timestamp)
+    return record === undefined ? undefined : { offset: offset(record.offset), timestamp: record.timestamp }
   }
 
   /**

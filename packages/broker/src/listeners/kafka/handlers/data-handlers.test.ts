@@ -219,15 +219,16 @@ describe('semantics', () => {
     expect(fetched.map((record) => record.value)).toEqual(['one', 'two', 'three'])
   })
 
-  test('ListOffsets by timestamp and max timestamp (KIP-734), at batch granularity', async () => {
+  test('ListOffsets by timestamp and max timestamp (KIP-734): the exact record, also inside a batch', async () => {
     await call(ApiKey.Produce, 7, produceRequest('times', batch(['early'], { timestamp: T0 })))
     await call(ApiKey.Produce, 7, produceRequest('times', batch(['latest-a', 'latest-b'], { timestamp: T0 + 10_000 })))
     await call(ApiKey.Produce, 7, produceRequest('times', batch(['middle'], { timestamp: T0 + 5_000 })))
     const ask = async (timestamp: number): Promise<{ errorCode: number, offset: number, timestamp: number }> => partitionOf((await call(ApiKey.ListOffsets, 7, {
       replicaId: -1, isolationLevel: 0, topics: [{ name: 'times', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
     })).topics)
-    expect(await ask(-3)).toMatchObject({ errorCode: 0, offset: 1, timestamp: T0 + 10_001 })
-    expect(await ask(T0 + 1)).toMatchObject({ errorCode: 0, offset: 1, timestamp: T0 + 10_001 })
+    expect(await ask(-3)).toMatchObject({ errorCode: 0, offset: 2, timestamp: T0 + 10_001 })
+    expect(await ask(T0 + 1)).toMatchObject({ errorCode: 0, offset: 1, timestamp: T0 + 10_000 })
+    expect(await ask(T0 + 10_001)).toMatchObject({ errorCode: 0, offset: 2, timestamp: T0 + 10_001 })
     expect(await ask(T0)).toMatchObject({ errorCode: 0, offset: 0, timestamp: T0 })
     expect(await ask(T0 + 20_000)).toMatchObject({ errorCode: 0, offset: -1, timestamp: -1 })
   })
