@@ -27,6 +27,7 @@ export class KafkaMetrics {
   readonly #closed: Counter<'listener' | 'reason'>
   readonly #bytesIn: Counter<'listener'>
   readonly #bytesOut: Counter<'listener'>
+  readonly #authentications: Counter<'listener' | 'mechanism' | 'outcome'>
 
   constructor (deps: KafkaMetricsDeps) {
     const registers = [deps.registry]
@@ -70,6 +71,11 @@ export class KafkaMetrics {
       help: 'Bytes of answers written to client connections of a Kafka listener.',
       labelNames: ['listener'], registers,
     })
+    this.#authentications = new Counter({
+      name: 'gregor_kafka_sasl_authentication_total',
+      help: 'Finished SASL exchanges on a Kafka listener, by mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, none) and outcome (success, failure); Kafka\'s successful/failed-authentication-total.',
+      labelNames: ['listener', 'mechanism', 'outcome'], registers,
+    })
   }
 
   /** The metrics of the Kafka listener `listener`; its series appear (at 0) from the first scrape. */
@@ -100,6 +106,7 @@ export class KafkaMetrics {
       requestReceived: (api) => { bound(requests, api, () => this.#requests.labels(listener, api)).inc() },
       requestErrors: (api, errors) => { for (const error of errors) this.#errors.inc({ listener, api, error }) },
       requestCompleted: (api, latencySeconds) => { bound(latency, api, () => this.#latency.labels(listener, api)).observe(latencySeconds) },
+      authentication: (mechanism, outcome) => { this.#authentications.inc({ listener, mechanism, outcome }) },
     }
   }
 }

@@ -20,6 +20,10 @@
  *
  * Closing (either side) cancels nothing: handlers that are running finish, and their answers are dropped.
  *
+ * SASL (a listener given a `SaslSession` per connection): until the session is authenticated only ApiVersions,
+ * SaslHandshake and SaslAuthenticate are accepted; any other request closes the connection unanswered, as Kafka's
+ * SaslServerAuthenticator does. Requests carry the principal the session established (`User:ANONYMOUS` without SASL).
+ *
  * Metrics (kafka-listener-metrics.ts): every connection reports its open and its one close (with the reason), the
  * bytes it reads and writes, and each request once received, its errors, and once completed its latency.
  */
@@ -31,6 +35,7 @@ import {
 import { advertisedApis, unsupportedApiVersionsResponse } from './handlers/api-versions.js'
 import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
+import type { SaslSession } from './sasl/sasl-session.js'
 import {
   KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, kafkaErrorName, responseErrorNames,
 } from './kafka-listener-metrics.js'
@@ -58,6 +63,12 @@ export interface KafkaConnectionStatus {
 
 const SIZE_PREFIX_BYTES = 4
 
+/** Kafka's principal of a connection that did not authenticate (`KafkaPrincipal.ANONYMOUS`). */
+export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+
+/** What a connection accepts before its SASL session is authenticated. */
+const beforeAuthentication: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
+
 export class KafkaConnection {
   readonly #socket: Socket
   readonly #config: KafkaListenerConfig
@@ -65,6 +76,7 @@ export class KafkaConnection {
   readonly #log: Logger
   readonly #metrics: KafkaListenerMetrics
   readonly #peer: string
+  readonly #sasl: SaslSession | undefined
   /** Bytes read and not yet cut into frames, oldest first. */
   #input: Buffer[] = []
   #inputBytes = 0
@@ -78,8 +90,11 @@ export class KafkaConnection {
   #closing = false
   #closed = false
 
-  constructor (socket: Socket, config: KafkaListenerConfig, handlers: KafkaHandlers, log: Logger, metrics: KafkaListenerMetrics) {
+  constructor (
+    socket: Socket, config: KafkaListenerConfig, handlers: KafkaHandlers, log: Logger, metrics: KafkaListenerMetrics, sasl?: SaslSession,
+  ) {
     this.#socket = socket
+    this.#sasl = sasl
     this.#config = config
     this.#handlers = handlers
     this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
@@ -172,9 +187,14 @@ export class KafkaConnection {
     const { apiKey, apiVersion, correlationId, clientId } = header
     if (!isApiKey(apiKey)) return this.#refuseRequest(KAFKA_UNKNOWN_API, ErrorCode.INVALID_REQUEST, 'unknown api key', { apiKey, apiVersion, clientId })
     const api = kafkaApiLabel(apiKey)
+    if (this.#sasl !== undefined && !this.#sasl.authenticated && !beforeAuthentication.has(apiKey)) {
+      return this.#refuseRequest(api, ErrorCode.SASL_AUTHENTICATION_FAILED, 'request before sasl authentication', { api, apiVersion, clientId })
+    }
     const slot: Slot = { api, startMs, requestBytes: frame.length, answer: undefined, answerBytes: 0, closeAfter: undefined }
     const context: KafkaRequestContext = {
       apiVersion, correlationId, clientId, peer: this.#peer,
+      principal: this.#sasl?.principal ?? ANONYMOUS_PRINCIPAL,
+      ...(this.#sasl === undefined ? {} : { sasl: this.#sasl }),
       closeAfterResponse: (reason, fields = {}, errorCodes = []) => {
         if (slot.closeAfter !== undefined || slot.answer !== undefined) return // asked twice, or too late
         slot.closeAfter = { reason, fields }

@@ -13,7 +13,10 @@ import { dataHandlers } from './data-handlers.js'
 import { groupHandlers } from './group-handlers.js'
 import { advertisedApis, handleApiVersions } from './handlers/api-versions.js'
 import { handleMetadata } from './handlers/metadata.js'
+import { handleSaslAuthenticate } from './handlers/sasl-authenticate.js'
+import { handleSaslHandshake } from './handlers/sasl-handshake.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
+import type { SaslSession } from './sasl/sasl-session.js'
 
 export interface KafkaRequestContext {
   readonly apiVersion: number
@@ -21,6 +24,14 @@ export interface KafkaRequestContext {
   readonly clientId: string | null
   /** `host:port` of the client. */
   readonly peer: string
+  /**
+   * Who the connection is (Kafka's `KafkaPrincipal` as text): `User:<name>` once SASL authentication succeeded,
+   * `User:ANONYMOUS` on a listener without SASL (for an authorizer to decide on). Absent when a test calls a handler
+   * directly.
+   */
+  readonly principal?: string
+  /** The connection's SASL state on a SASL_PLAINTEXT / SASL_SSL listener; absent on other listeners. */
+  readonly sasl?: SaslSession
   /**
    * Asks the listener to close this connection once this request's answer (if any) and every earlier one are written,
    * as Kafka does for an error it cannot answer (a failed acks=0 Produce); `errorCodes` (Kafka wire codes) are counted
@@ -45,6 +56,9 @@ export function kafkaHandlers (api: KafkaBrokerApi): KafkaHandlers {
     ...dataHandlers(api.data),
     ...adminHandlers(api.admin),
     ...groupHandlers(api.groups),
+    // Served (and advertised) on every listener, as Kafka does; without SASL on the listener they answer ILLEGAL_SASL_STATE.
+    [Api.SaslHandshake]: handleSaslHandshake,
+    [Api.SaslAuthenticate]: handleSaslAuthenticate,
   }
   const advertised = advertisedApis(Object.keys(served).map(Number) as ApiKey[])
   return { ...served, [Api.ApiVersions]: (request, context) => handleApiVersions(request, context, advertised) }

@@ -43,6 +43,11 @@ export interface KafkaListenerMetrics {
    * its frame was cut, which includes waiting behind earlier answers, as Kafka's TotalTimeMs does.
    */
   requestCompleted (api: string, latencySeconds: number): void
+  /**
+   * A SASL exchange finished (`mechanism` is `none` when it failed before one was chosen). Optional, so listeners
+   * without SASL and older implementations need nothing.
+   */
+  readonly authentication?: (mechanism: string, outcome: 'success' | 'failure') => void
 }
 
 /** Reports nothing (the listener's default, and tests that do not look). */

@@ -14,6 +14,7 @@ import { KafkaConnection, type KafkaConnectionStatus } from './kafka-connection.
 import type { KafkaHandlers } from './kafka-handlers.js'
 import { type KafkaListenerConfig, validateKafkaListenerConfig } from './kafka-listener-config.js'
 import { type KafkaListenerMetrics, noKafkaListenerMetrics } from './kafka-listener-metrics.js'
+import { SaslAuthenticator, type SaslOptions } from './sasl/sasl-session.js'
 
 export interface KafkaServerOptions {
   /** The listener's name (`KAFKA`), for logs and errors. */
@@ -26,6 +27,11 @@ export interface KafkaServerOptions {
   readonly logger: Logger
   /** Connection and request metrics of this listener (absent: nothing is measured). */
   readonly metrics?: KafkaListenerMetrics
+  /**
+   * SASL on this listener (security protocol SASL_PLAINTEXT or SASL_SSL): enabled mechanisms and the credential
+   * lookup. Absent: clients are not authenticated and every connection's principal is `User:ANONYMOUS`.
+   */
+  readonly sasl?: SaslOptions
 }
 
 export class KafkaServer {
@@ -36,8 +42,11 @@ export class KafkaServer {
 
   private constructor (options: KafkaServerOptions, config: KafkaListenerConfig) {
     this.#log = options.logger.child({ component: 'kafka-listener', listener: options.listenerName })
+    const sasl = options.sasl === undefined ? undefined : new SaslAuthenticator(options.sasl)
     this.#server = createServer((socket: Socket) => {
-      const connection = new KafkaConnection(socket, config, options.handlers, this.#log, options.metrics ?? noKafkaListenerMetrics)
+      const metrics = options.metrics ?? noKafkaListenerMetrics
+      const session = sasl?.session((mechanism, outcome) => { metrics.authentication?.(mechanism, outcome) })
+      const connection = new KafkaConnection(socket, config, options.handlers, this.#log, metrics, session)
       this.#connections.add(connection)
       socket.on('close', () => { this.#connections.delete(connection) })
     })
