@@ -100,5 +100,7 @@ describe('broker config', () => {
     expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem', sslClientAuth: 'required' }))
       .toEqual(['ssl-ca-file: required, ssl-client-auth required checks client certificates against it (GREGOR_SSL_CA_FILE)'])
     expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' })).toEqual([])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SASL_SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' }))
+      .toEqual(['listener-security-protocol-map: CLIENT is a gRPC listener, PLAINTEXT or SSL (SASL is for Kafka listeners)'])
   })
 })

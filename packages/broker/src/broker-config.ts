@@ -279,6 +279,12 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   const logCleanerBackoffMs = intervalMs(input.logCleanerBackoffMs, defaultReplicationConfig.cleanerBackoffMs, 1,
     'log-cleaner-backoff-ms: a positive integer is required (GREGOR_LOG_CLEANER_BACKOFF_MS)')
   const listenerSecurityProtocols = parseListenerSecurityProtocols(input.listenerSecurityProtocolMap ?? '', listeners, problems)
+  for (const [name, protocol] of listenerProtocols) {
+    // SASL is a Kafka-protocol exchange; Gregor's own gRPC client authenticates by certificate for now.
+    if (protocol === 'grpc' && listenerSecurityProtocols.get(name)?.startsWith('SASL_') === true) {
+      problems.push(`listener-security-protocol-map: ${name} is a gRPC listener, PLAINTEXT or SSL (SASL is for Kafka listeners)`)
+    }
+  }
   const ssl = parseSslFiles(input, listenerSecurityProtocols, problems)
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })

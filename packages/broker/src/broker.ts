@@ -3,9 +3,11 @@
  * `BrokerNode` (level raft store, gRPC raft transport, gRPC controller channel and replica fetch transport, node fs,
  * system timers and clocks, random ids), creates the node, and puts the gRPC services and admin HTTP around it.
  *
- *   start: raft store → BROKER listener's services (raft, controller, replication) → node (log directory, metadata
- *   quorum; the controller is active only while this node leads; the replica manager follows the applied image) →
- *   bind the BROKER listener → client listeners (Kafka's protocol or gRPC, by GREGOR_LISTENER_PROTOCOL_MAP) → admin HTTP → broker lifecycle (register with the controller,
+ *   start: TLS files (if a listener runs TLS) → raft store → BROKER listener's services (raft, controller,
+ *   replication; mTLS between brokers when BROKER runs SSL) → node (log directory, metadata quorum; the controller is
+ *   active only while this node leads; the replica manager follows the applied image) → bind the BROKER listener →
+ *   client listeners (Kafka's protocol or gRPC, by GREGOR_LISTENER_PROTOCOL_MAP; TLS by
+ *   GREGOR_LISTENER_SECURITY_PROTOCOL_MAP) → admin HTTP → broker lifecycle (register with the controller,
  *   heartbeat, get unfenced).
  *   stop (SIGTERM): controlled shutdown (the controller moves this broker's leaderships away) → node (lifecycle,
  *   controller, coordinator, replica manager with a clean close of every log, quorum with a leadership transfer if
@@ -19,11 +21,14 @@ import type { Server as HttpServer } from 'node:http'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { type Logger, seededRng } from '@gregor/common'
-import { RaftTransport, addRaftService, defaultRaftTransportConfig } from '@gregor/protocol'
+import {
+  RaftTransport, addRaftService, certificateBrokerPeers, channelCredentials, defaultRaftTransportConfig, openBrokerPeers, readTlsFiles, serverCredentials,
+  tlsServerOptions,
+} from '@gregor/protocol'
 import { RaftStore, nodeFileSystem } from '@gregor/storage'
 import { type AdminRoute, startAdminServer } from './admin-server.js'
 import { bindServer } from './bind-server.js'
-import type { BrokerConfig, ListenerAddress } from './broker-config.js'
+import { type BrokerConfig, type ListenerAddress, usesTls } from './broker-config.js'
 import { BrokerNode, type BrokerReadiness } from './broker-node.js'
 import { addClientService } from './listeners/grpc/client-service.js'
 import { ClusterPage, coordinatedGroups } from './cluster-page/index.js'
@@ -91,8 +96,14 @@ export class Broker {
     const { config } = this
     const logger = this.#rootLogger
     const voterIds = [...config.voters.keys()]
+    // TLS (docs/security.md): the PEM files are read once, here; the BROKER listener on SSL means mTLS between brokers.
+    const tls = config.ssl === undefined ? undefined : await readTlsFiles(config.ssl)
+    const listenerTls = (name: string): typeof tls => usesTls(config.listenerSecurityProtocols.get(name)) ? tls : undefined
+    const brokerTls = listenerTls('BROKER')
+    const brokerChannel = channelCredentials(brokerTls)
+    const peers = brokerTls === undefined ? openBrokerPeers : certificateBrokerPeers({ members: new Set(voterIds), logger })
     const store = this.#store = await RaftStore.open({ dir: join(config.dataDir, 'metadata'), clusterId: config.clusterId, nodeId: config.nodeId, voters: voterIds, logger })
-    const raftTransport = this.#raftTransport = new RaftTransport({ ...defaultRaftTransportConfig, nodeId: config.nodeId, clusterId: config.clusterId, voters: config.voters }, logger)
+    const raftTransport = this.#raftTransport = new RaftTransport({ ...defaultRaftTransportConfig, nodeId: config.nodeId, clusterId: config.clusterId, voters: config.voters }, logger, brokerChannel)
     const metrics = this.#metrics
     const node = this.#node = new BrokerNode({
       ...config,
@@ -106,9 +117,10 @@ export class Broker {
       fs: nodeFileSystem, raftStore: store, raftTransport,
       controllerChannel: (view) => new GrpcControllerChannel({
         controllerAddress: () => config.voters.get(view.quorumLeaderId()), messageBytesMax: defaultBrokerLifecycleConfig.messageBytesMax,
+        credentials: brokerChannel,
       }),
       replicaFetchTransport: (view) => new GrpcReplicaFetchTransport({
-        image: () => view.image(), messageBytesMax: defaultReplicationConfig.messageBytesMax, logger,
+        image: () => view.image(), messageBytesMax: defaultReplicationConfig.messageBytesMax, logger, credentials: brokerChannel,
       }),
       newId: () => randomUUID(), logger,
       observer: {
@@ -126,27 +138,29 @@ export class Broker {
       highWatermark: (topic, partition) => replicas.replicaState(topic, partition)?.highWatermark,
     })
 
-    const brokerServer = new grpc.Server({ 'grpc.max_receive_message_length': defaultRaftTransportConfig.messageBytesMax })
+    const brokerServer = new grpc.Server({ 'grpc.max_receive_message_length': defaultRaftTransportConfig.messageBytesMax, interceptors: [...peers.interceptors] })
     this.#servers.push(brokerServer)
     addRaftService(brokerServer, {
       clusterId: config.clusterId, nodeId: config.nodeId, voters: new Set(voterIds), logger,
-      onMessage: (message) => { node.receiveRaft(message) }, onPeerGone: (peerId) => { node.raftPeerGone(peerId) },
+      onMessage: (message) => { node.receiveRaft(message) }, onPeerGone: (peerId) => { node.raftPeerGone(peerId) }, peers,
     })
     await node.start()
-    addControllerService(brokerServer, node.controller, logger)
-    addReplicationService(brokerServer, replicas)
+    addControllerService(brokerServer, node.controller, logger, peers)
+    addReplicationService(brokerServer, replicas, peers)
 
     const brokerListener = this.#listener('BROKER')
-    await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`)
+    await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`, serverCredentials(brokerTls, 'required'))
     const kafkaMetrics = new KafkaMetrics({ registry: metrics.registry })
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'kafka')) {
       const api = kafkaBrokerApi({
         listenerName: listener.name, clusterId: config.clusterId, brokerId: config.nodeId, node,
         quorumLeaderId: () => node.quorumLeaderId, autoCreateTopicsEnable: config.autoCreateTopicsEnable, topicBytes: metrics, logger,
       })
+      const kafkaTls = listenerTls(listener.name)
       this.#kafkaServers.push(await KafkaServer.start({
         listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,
         metrics: kafkaMetrics.listener(listener.name),
+        ...(kafkaTls === undefined ? {} : { tls: tlsServerOptions(kafkaTls, config.ssl?.clientAuth) }),
       }))
     }
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'grpc')) {
@@ -166,7 +180,7 @@ export class Broker {
         metrics,
       })
       addGroupService(server, listener.name, { runtime: groups, image: () => node.image, brokerId: config.nodeId })
-      await bindServer(server, listener.name, `${listener.host}:${listener.port}`)
+      await bindServer(server, listener.name, `${listener.host}:${listener.port}`, serverCredentials(listenerTls(listener.name), config.ssl?.clientAuth))
       this.#servers.push(server)
     }
     const admin = this.#listener('ADMIN')

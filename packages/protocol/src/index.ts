@@ -6,3 +6,5 @@ export { RaftTransport, addRaftService, defaultRaftTransportConfig, statusError,
 export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type QuorumStatus } from './quorum-service.js'
 export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
 export { groupMethods } from './group-services.js'
+export { channelCredentials, readTlsFiles, serverCredentials, tlsServerOptions, type TlsClientAuth, type TlsConfig, type TlsFiles } from './grpc-credentials.js'
+export { brokerNodeIdOf, certificateBrokerPeers, clusterAuthorizationFailed, openBrokerPeers, type BrokerPeers, type ClaimCheck, type PeerCall } from './broker-peers.js'

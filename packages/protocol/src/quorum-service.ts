@@ -50,8 +50,9 @@ export function addQuorumService (server: grpc.Server, implementation: QuorumSer
 export class QuorumClient {
   readonly #client: grpc.Client
 
-  constructor (address: string) {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions(64 * 1024 * 1024))
+  /** `credentials`: channelCredentials of grpc-credentials.ts; plaintext by default. */
+  constructor (address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+    this.#client = new grpc.Client(address, credentials, channelOptions(64 * 1024 * 1024))
   }
 
   /** Resolves with the committed index; rejects with a GregorError carrying the server's code and `leaderId`. */

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
 import { isGregorError } from '@gregor/common'
 import type { Message } from '@gregor/raft'
+import { type BrokerPeers, openBrokerPeers } from './broker-peers.js'
 import { channelOptions } from './grpc-method.js'
 import { decodeRaftMessage, encodeRaftMessage, type RaftCodecLimits, defaultRaftCodecLimits } from './raft-codec.js'
 import { raftSendMethod } from './raft-services.js'
@@ -51,6 +52,7 @@ class PeerStream {
     private readonly address: string,
     private readonly config: RaftTransportConfig,
     private readonly log: Logger,
+    private readonly credentials: grpc.ChannelCredentials,
   ) {
     this.#backoffMs = config.reconnectBackoffMsMin
   }
@@ -70,7 +72,7 @@ class PeerStream {
 
   #open (): grpc.ClientWritableStream<EnvelopeProperties> {
     // A new client per connection attempt: grpc-js resolves the name afresh for a new channel.
-    const client = new grpc.Client(this.address, grpc.credentials.createInsecure(), channelOptions(this.config.messageBytesMax))
+    const client = new grpc.Client(this.address, this.credentials, channelOptions(this.config.messageBytesMax))
     const stream = client.makeClientStreamRequest(
       raftSendMethod.path, raftSendMethod.requestSerialize, raftSendMethod.responseDeserialize,
       (error) => { if (error !== null) this.#onBroken(stream, error) },
@@ -109,11 +111,12 @@ export class RaftTransport {
   readonly #config: RaftTransportConfig
   readonly #log: Logger
 
-  constructor (config: RaftTransportConfig, logger: Logger) {
+  /** `credentials`: of the BROKER listener's clients (channelCredentials in grpc-credentials.ts); plaintext by default. */
+  constructor (config: RaftTransportConfig, logger: Logger, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     this.#config = config
     this.#log = logger.child({ component: 'raft-transport' })
     for (const [peerId, address] of config.voters) {
-      if (peerId !== config.nodeId) this.#peers.set(peerId, new PeerStream(peerId, address, config, this.#log))
+      if (peerId !== config.nodeId) this.#peers.set(peerId, new PeerStream(peerId, address, config, this.#log, credentials))
     }
   }
 
@@ -151,6 +154,8 @@ export interface RaftServiceOptions {
    */
   readonly onPeerGone?: (peerId: NodeId) => void
   readonly logger: Logger
+  /** Who may send, and as which node (broker-peers.ts); by default anyone, as any voter. */
+  readonly peers?: BrokerPeers
 }
 
 /** Registers RaftService.Send on `server`: every valid envelope addressed to this node goes to `onMessage`. */
@@ -162,6 +167,7 @@ export function addRaftService (server: grpc.Server, options: RaftServiceOptions
   const handler: grpc.handleClientStreamingCall<gregor.raft.Envelope, gregor.raft.StreamAck.$Properties> = (call, callback) => {
     let finished = false
     let peerId: NodeId | undefined
+    const claim = (options.peers ?? openBrokerPeers).claimCheck(call, 'raft message')
     const finish = (error: grpc.ServiceError | null): void => {
       if (finished) return
       finished = true
@@ -186,6 +192,12 @@ export function addRaftService (server: grpc.Server, options: RaftServiceOptions
       try {
         const message = decodeRaftMessage(envelope.message ?? {}, options.voters, limits)
         if (message.to !== options.nodeId) throw new Error('message addressed to another node')
+        const refused = claim(message.from)
+        if (refused !== undefined) {
+          finish(refused)
+          call.destroy()
+          return
+        }
         if (peerId === undefined && !finished) {
           peerId = message.from
           openStreams.set(peerId, (openStreams.get(peerId) ?? 0) + 1)

@@ -19,7 +19,7 @@
 import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
 import type { MetadataImage } from '@gregor/metadata'
-import { channelOptions, replicationMethods, serviceDefinition, statusError, type gregor } from '@gregor/protocol'
+import { type BrokerPeers, channelOptions, openBrokerPeers, replicationMethods, serviceDefinition, statusError, type gregor } from '@gregor/protocol'
 import type { ReplicaFetchRequest, ReplicaFetchResponse } from '../replica/leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from '../replica/replica-fetch-transport.js'
 
@@ -36,6 +36,8 @@ export interface GrpcReplicaFetchTransportDeps {
   /** Largest gRPC message on the stream (ReplicationConfig.messageBytesMax). */
   readonly messageBytesMax: number
   readonly logger: Logger
+  /** Of the BROKER listener's clients (grpc-credentials.ts); plaintext by default. */
+  readonly credentials?: grpc.ChannelCredentials
 }
 
 /** The BROKER listener `host:port` of `brokerId` in `image`, if it is registered with one. */
@@ -56,7 +58,7 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
   open (leaderId: number): ReplicaFetchSession | undefined {
     const address = brokerListenerAddress(this.#deps.image(), leaderId)
     if (address === undefined) return undefined
-    return new GrpcReplicaFetchSession(address, this.#deps.messageBytesMax, this.#log.child({ leaderId }))
+    return new GrpcReplicaFetchSession(address, this.#deps.messageBytesMax, this.#log.child({ leaderId }), this.#deps.credentials ?? grpc.credentials.createInsecure())
   }
 }
 
@@ -67,9 +69,9 @@ class GrpcReplicaFetchSession implements ReplicaFetchSession {
   #pending: { resolve: (response: ReplicaFetchResponse) => void; reject: (error: Error) => void } | undefined
   #broken: Error | undefined
 
-  constructor (address: string, messageBytesMax: number, logger: Logger) {
+  constructor (address: string, messageBytesMax: number, logger: Logger, credentials: grpc.ChannelCredentials) {
     // A new client per session: grpc-js resolves the leader's name afresh (a restarted container moves).
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    this.#client = new grpc.Client(address, credentials, {
       ...channelOptions(messageBytesMax),
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     })
@@ -119,14 +121,24 @@ export interface ReplicaFetchHandler {
   handleReplicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse>
 }
 
-/** Registers ReplicationService on `server`: each follower stream's requests answered in order by `handler`. */
-export function addReplicationService (server: grpc.Server, handler: ReplicaFetchHandler): void {
+/**
+ * Registers ReplicationService on `server`: each follower stream's requests answered in order by `handler`. A request
+ * whose replica id is not the caller's node (`peers`, broker-peers.ts) ends the stream with PERMISSION_DENIED.
+ */
+export function addReplicationService (server: grpc.Server, handler: ReplicaFetchHandler, peers: BrokerPeers = openBrokerPeers): void {
   const fetch: grpc.handleBidiStreamingCall<gregor.cluster.ReplicaFetchRequest, ReplicaFetchResponse> = (call) => {
     let chain: Promise<void> = Promise.resolve()
     let queued = 0
     let closed = false
+    const claim = peers.claimCheck(call, 'replica fetch')
     call.on('data', (request: gregor.cluster.ReplicaFetchRequest) => {
       if (closed) return
+      const refused = claim(request.replicaId)
+      if (refused !== undefined) {
+        closed = true
+        call.destroy(refused)
+        return
+      }
       if (queued >= QUEUED_REQUESTS_MAX) {
         closed = true
         call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, 'more than one replica fetch in flight'))

@@ -7,8 +7,14 @@
  * accepting and cuts every connection (running handlers finish, their answers are dropped). A client's bad input
  * closes that client's connection only; the server keeps serving the others. Its connections report to the
  * `metrics` it is given (the broker passes this listener's view of its registry; by default nothing is measured).
+ *
+ * TLS (SSL and SASL_SSL listeners): with `tls` options the server is a `tls.Server` and a connection reaches
+ * KafkaConnection only once its handshake succeeded; a client that does not speak TLS (a plaintext Kafka client on
+ * this port), or whose certificate is refused, fails the handshake and its socket is closed — logged, never thrown.
+ * SASL is not this module's business: on a SASL_* listener the connection authenticates inside the Kafka protocol.
  */
 import { type Server, type Socket, createServer } from 'node:net'
+import { type TLSSocket, type TlsOptions, createServer as createTlsServer } from 'node:tls'
 import type { Logger } from '@gregor/common'
 import { KafkaConnection, type KafkaConnectionStatus } from './kafka-connection.js'
 import type { KafkaHandlers } from './kafka-handlers.js'
@@ -32,24 +38,45 @@ export interface KafkaServerOptions {
    * lookup. Absent: clients are not authenticated and every connection's principal is `User:ANONYMOUS`.
    */
   readonly sasl?: SaslOptions
+  /** TLS server options (grpc-credentials.ts `tlsServerOptions`); absent: plaintext TCP. */
+  readonly tls?: TlsOptions
 }
+
+/** A TLS client that has not finished its handshake by then is cut (node's default is two minutes). */
+const tlsHandshakeTimeoutMs = 10_000
 
 export class KafkaServer {
   readonly #server: Server
   readonly #connections = new Set<KafkaConnection>()
+  /** TLS only: every accepted TCP socket (under its TLS socket), handshake done or not. */
+  readonly #tcpSockets = new Set<Socket>()
   readonly #log: Logger
   #port = 0
 
   private constructor (options: KafkaServerOptions, config: KafkaListenerConfig) {
     this.#log = options.logger.child({ component: 'kafka-listener', listener: options.listenerName })
     const sasl = options.sasl === undefined ? undefined : new SaslAuthenticator(options.sasl)
-    this.#server = createServer((socket: Socket) => {
+    const accept = (socket: Socket): void => {
       const metrics = options.metrics ?? noKafkaListenerMetrics
       const session = sasl?.session((mechanism, outcome) => { metrics.authentication?.(mechanism, outcome) })
       const connection = new KafkaConnection(socket, config, options.handlers, this.#log, metrics, session)
       this.#connections.add(connection)
       socket.on('close', () => { this.#connections.delete(connection) })
+    }
+    if (options.tls === undefined) {
+      this.#server = createServer(accept)
+      return
+    }
+    const server = createTlsServer({ handshakeTimeout: tlsHandshakeTimeoutMs, ...options.tls }, accept)
+    // A socket still in its handshake is no KafkaConnection yet: `close` cuts every accepted TCP socket.
+    server.on('connection', (socket: Socket) => {
+      this.#tcpSockets.add(socket)
+      socket.once('close', () => { this.#tcpSockets.delete(socket) })
     })
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      this.#log.info({ source: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, error: error.message }, 'tls handshake failed')
+    })
+    this.#server = server
   }
 
   /** Validates the config, binds, and serves. */
@@ -91,6 +118,8 @@ export class KafkaServer {
     const closed = new Promise<void>((resolve) => { this.#server.close(() => { resolve() }) })
     for (const connection of this.#connections) connection.destroy()
     this.#connections.clear()
+    for (const socket of this.#tcpSockets) socket.destroy()
+    this.#tcpSockets.clear()
     await closed
     this.#log.info({}, 'kafka listener stopped')
   }
