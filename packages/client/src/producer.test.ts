@@ -176,6 +176,34 @@ describe('Producer with five batches in flight per partition', () => {
     await producer.close()
   })
 
+  test('after a minute without an acknowledgement, a partition sends its first batch alone again (the broker may have forgotten the producer)', async () => {
+    const { brokers, scheduler, producer, initProducerId } = await scriptedProducer({ lingerMs: 0, batchBytesMax: 61 + 2 * 12 })
+    /** Sends three batches of t-0 and answers every request as it comes: how many requests were out in each round. */
+    const rounds = async (): Promise<number[]> => {
+      let done = false
+      const sent = producer.sendMany('t', Array.from({ length: 6 }, (_, index) => ({ value: `v${index}`, partition: 0 }))).then(() => { done = true })
+      await initProducerId()
+      const counts: number[] = []
+      let answered = 0
+      for (let round = 0; round < 5 && !done; round++) {
+        const pending = brokers.of('Produce').slice(answered)
+        answered += pending.length
+        counts.push(pending.length)
+        for (const call of pending) call.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 0 }] })
+        await flushMicrotasks()
+      }
+      await sent
+      brokers.calls.splice(0) // the next rounds count from zero
+      return counts
+    }
+    expect(await rounds()).toEqual([1, 2])
+    scheduler.advance(30_000)
+    expect(await rounds()).toEqual([3]) // acknowledged within the minute: all three at once
+    scheduler.advance(61_000)
+    expect(await rounds()).toEqual([1, 2])
+    await producer.close()
+  })
+
   test('without idempotence (acks=leader, or maxInFlightPerPartition 1) a partition has one batch in flight', async () => {
     for (const config of [{ acks: 'leader' as const }, { maxInFlightPerPartition: 1 }]) {
       const { brokers, producer, initProducerId } = await scriptedProducer({ ...config, lingerMs: 0, batchBytesMax: 61 + 2 * 12 })

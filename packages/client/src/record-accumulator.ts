@@ -127,6 +127,8 @@ interface PartitionQueue extends TopicPartition {
    * pipelined then, so a second batch cannot be stored before the first.
    */
   acknowledgedProducerId: number
+  /** When that acknowledgement came (monotonic ms). */
+  acknowledgedAtMs: number
 }
 
 /** An idempotent producer's id and epoch (Kafka InitProducerId). */
@@ -136,6 +138,8 @@ export interface ProducerIdentity {
 }
 
 const INT32_MAX = 2 ** 31 - 1
+/** How long a partition's last acknowledgement vouches that its leader knows the producer (see `drain`). */
+const ACKNOWLEDGEMENT_TRUSTED_MS = 60_000
 
 /** The cancel functions of a batch's timers. */
 interface BatchTimers {
@@ -305,6 +309,8 @@ export class RecordAccumulator {
       if (!this.#encode(batch, queue)) continue
       queue.batches.shift()
       const pipelined = queue.inFlight.length > 0
+      // A broker forgets an idle producer (producerIdExpirationMs): after a long pause, the first batch goes alone again.
+      if (!pipelined && nowMs - queue.acknowledgedAtMs > ACKNOWLEDGEMENT_TRUSTED_MS) queue.acknowledgedProducerId = -1
       queue.inFlight.push(batch)
       batch.markInFlight({ drainOrder: batch.drainOrder >= 0 ? batch.drainOrder : this.#drainCount++, pipelined })
       this.#cancelWake(batch)
@@ -320,7 +326,11 @@ export class RecordAccumulator {
    */
   complete (batch: ProducerBatch, result: { readonly baseOffset: number; readonly logAppendTimeMs?: number }): void {
     if (!batch.complete(result) && !this.#expiredInFlight.delete(batch)) return
-    if (batch.producerId >= 0) this.#queueFor(batch.topic, batch.partition).acknowledgedProducerId = batch.producerId
+    if (batch.producerId >= 0) {
+      const queue = this.#queueFor(batch.topic, batch.partition)
+      queue.acknowledgedProducerId = batch.producerId
+      queue.acknowledgedAtMs = this.#clock.nowMs()
+    }
     this.#settled(batch)
   }
 
@@ -552,7 +562,7 @@ export class RecordAccumulator {
     }
     let queue = byPartition[partition]
     if (queue === undefined) {
-      queue = { topic, partition, batches: [], inFlight: [], nextSequence: 0, acknowledgedProducerId: -1 }
+      queue = { topic, partition, batches: [], inFlight: [], nextSequence: 0, acknowledgedProducerId: -1, acknowledgedAtMs: 0 }
       byPartition[partition] = queue
       this.#queues.set(`${partition}:${topic}`, queue)
     }
