@@ -45,6 +45,11 @@ export interface BrokerProcessesOptions {
   readonly nodeArgs?: readonly string[]
   /** Extra environment for every broker (e.g. `GREGOR_LEADER_IMBALANCE_CHECK_INTERVAL_MS`). */
   readonly env?: Readonly<Record<string, string>>
+  /**
+   * TLS (docs/security.md): broker n presents `<certsDir>/broker-<n>.pem|key` and trusts `<certsDir>/ca.pem` (the
+   * files `gregor certs create` makes, valid for this process's loopback address: pass it as a `--host`).
+   */
+  readonly tls?: { readonly certsDir: string; readonly securityProtocolMap: string; readonly clientAuth?: string }
 }
 
 export class BrokerProcesses {
@@ -105,6 +110,7 @@ export class BrokerProcesses {
       '--listeners', `KAFKA://${broker.kafkaAddress},CLIENT://${broker.clientAddress},BROKER://${broker.brokerAddress},ADMIN://${admin}`,
       '--listener-protocol-map', 'KAFKA:kafka,CLIENT:grpc',
       '--data-dir', join(this.#dir, `broker-${nodeId}`), '--log-level', this.#options.logLevel ?? 'info',
+      ...(this.#options.tls === undefined ? [] : this.#tlsArgs(nodeId, this.#options.tls)),
     ], {
       stdio: this.#options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
       // The thread pool size must be set before node starts; see the Dockerfile for why a broker wants more than 4.
@@ -122,6 +128,12 @@ export class BrokerProcesses {
       broker.process = undefined
       this.#exits.set(nodeId, signal === null ? `exited with code ${String(code)}` : `killed by ${signal}`)
     })
+  }
+
+  #tlsArgs (nodeId: number, tls: NonNullable<BrokerProcessesOptions['tls']>): string[] {
+    return ['--listener-security-protocol-map', tls.securityProtocolMap, '--ssl-ca-file', join(tls.certsDir, 'ca.pem'),
+      '--ssl-cert-file', join(tls.certsDir, `broker-${nodeId}.pem`), '--ssl-key-file', join(tls.certsDir, `broker-${nodeId}.key`),
+      ...(tls.clientAuth === undefined ? [] : ['--ssl-client-auth', tls.clientAuth])]
   }
 
   /** Sends `signal` (SIGKILL by default) and waits until the process is gone. */

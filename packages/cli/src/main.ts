@@ -21,10 +21,14 @@ commands:
   healthcheck [--url U]  exit 0 if this broker's /readyz answers 200 (the container healthcheck)
   certs create --dir D   a local CA and broker/client certificates for TLS (docs/security.md)
 
--b and GREGOR_BOOTSTRAP_SERVERS stand for --bootstrap-server.
+-b and GREGOR_BOOTSTRAP_SERVERS stand for --bootstrap-server. Client commands take --ssl-ca F [--ssl-cert F
+--ssl-key F] for a listener that runs SSL (docs/security.md).
 `
 
 type Command = (argv: string[]) => Promise<number>
+
+/** Commands that make clients: they take the TLS flags (client-args.ts `takeTlsFlags`). */
+const clientCommands = new Set(['topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'users'])
 
 // Loaded on demand: `gregor healthcheck` runs every few seconds in a container and must not load grpc, level and
 // the broker to answer one HTTP request.
@@ -58,9 +62,10 @@ export async function main (argv: string[]): Promise<number> {
     return 2
   }
   try {
-    return await command(rest)
+    const args = clientCommands.has(name) ? await (await import('./commands/client-args.js')).takeTlsFlags(rest) : rest
+    return await command(args)
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
-    return 1
+    return error instanceof Error && error.name === 'UsageError' ? 2 : 1
   }
 }

@@ -78,6 +78,7 @@ export function connectionFor (config: ClientConfig): ClusterConnection {
     requestTimeoutMs: config.requestTimeoutMs ?? defaultClusterConnectionConfig.requestTimeoutMs,
     messageBytesMax: config.messageBytesMax ?? defaultClusterConnectionConfig.messageBytesMax,
     requestStallMs: config.requestStallMs ?? defaultClusterConnectionConfig.requestStallMs,
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
   })
 }
 

@@ -27,7 +27,7 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import { type Clock, ErrorCode, GregorError, isGregorError } from '@gregor/common'
-import { type GrpcMethod, channelOptions, clientMethods } from '@gregor/protocol'
+import { type GrpcMethod, type TlsConfig, channelCredentials, channelOptions, clientMethods } from '@gregor/protocol'
 import {
   type MetadataSnapshot, type PartitionLeader, type TopicInfo, emptySnapshot, leaderFor, mergeSnapshots, metadataSnapshot,
 } from './metadata-snapshot.js'
@@ -48,6 +48,12 @@ export interface ClusterConnectionConfig {
    * Small, because all it costs is a Metadata request to another broker; an answer still wins if it comes.
    */
   readonly requestStallMs?: number
+  /**
+   * TLS to brokers whose client listener runs SSL (Kafka's `security.protocol=SSL`): PEM bytes of the CA that signed
+   * the brokers' certificates (`ssl.truststore`; absent: the system's roots) and, for mTLS, this client's certificate
+   * and key (`ssl.keystore`). Absent: plaintext.
+   */
+  readonly tls?: TlsConfig
 }
 
 /**
@@ -108,8 +114,8 @@ export interface CallAnyOptions {
 }
 
 /** grpc-js's Client as a BrokerTransport; the deadline is grpc's own as well as the connection's timer. */
-export function grpcTransport (address: string, messageBytesMax: number): BrokerTransport {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions(messageBytesMax, clientKeepalive))
+export function grpcTransport (address: string, messageBytesMax: number, credentials = grpc.credentials.createInsecure()): BrokerTransport {
+  const client = new grpc.Client(address, credentials, channelOptions(messageBytesMax, clientKeepalive))
   return {
     unary (method, request, deadlineMs) {
       let call: grpc.ClientUnaryCall | undefined
@@ -164,7 +170,7 @@ export type BrokerConnection = Pick<ClusterConnection,
   'requestTimeoutMs' | 'snapshot' | 'leaderFor' | 'metadata' | 'topic' | 'call' | 'callAny' | 'close'>
 
 export class ClusterConnection {
-  readonly #config: Required<ClusterConnectionConfig>
+  readonly #config: Required<Omit<ClusterConnectionConfig, 'tls'>>
   readonly #transports = new Map<string, BrokerTransport>()
   readonly #openTransport: (address: string) => BrokerTransport
   readonly #clock: Clock
@@ -193,7 +199,8 @@ export class ClusterConnection {
     if (!Number.isSafeInteger(this.#config.requestTimeoutMs) || this.#config.requestTimeoutMs < 1) problems.push('requestTimeoutMs must be a positive integer')
     if (!Number.isSafeInteger(this.#config.requestStallMs) || this.#config.requestStallMs < 1) problems.push('requestStallMs must be a positive integer')
     if (problems.length > 0) throw new GregorError(ErrorCode.INVALID_CONFIG, problems.join('; '), { details: { problems } })
-    this.#openTransport = deps.transport ?? ((address) => grpcTransport(address, this.#config.messageBytesMax))
+    const credentials = channelCredentials(config.tls) // one for every broker: grpc-js shares what it can
+    this.#openTransport = deps.transport ?? ((address) => grpcTransport(address, this.#config.messageBytesMax, credentials))
     this.#clock = deps.clock ?? systemClock
     this.#scheduler = deps.scheduler ?? systemScheduler
   }

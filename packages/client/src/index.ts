@@ -66,3 +66,4 @@ export { type ConsumerMessage, type FetchedRecords, fetchedRecords } from './fet
 export {
   Consumer, type ConsumerBatch, type ConsumerDeps, type ConsumerOptions, type ConsumerRunOptions, type OffsetCommitEntry,
 } from './consumer.js'
+export { type TlsConfig, readTlsFiles } from '@gregor/protocol'

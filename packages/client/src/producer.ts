@@ -74,10 +74,10 @@ export class Producer {
 
   /** Throws INVALID_CONFIG (every problem in `details.problems`) for a bad config. */
   constructor (options: ProducerOptions, deps: ProducerDeps = {}) {
-    const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, ...producer } = options
+    const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, tls, ...producer } = options
     this.#config = validateProducerConfig({ ...defaultProducerConfig, ...definedOnly(producer), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) })
     this.#connection = deps.connection ??
-      connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs })
+      connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs, ...(tls === undefined ? {} : { tls }) })
     this.#partitioner = deps.partitioner ?? createDefaultPartitioner()
     this.#deps = {
       clock: deps.clock ?? systemClock,

@@ -47,7 +47,7 @@ function heartbeatHandler (
       const refused = claim(heartbeat.brokerId)
       if (refused !== undefined) {
         closed = true
-        call.destroy(refused)
+        call.emit('error', refused) // grpc-js ends the stream with this status (destroy would send none)
         return
       }
       sender = { brokerId: nodeId(heartbeat.brokerId), incarnationId: heartbeat.incarnationId }

@@ -136,7 +136,7 @@ export function addReplicationService (server: grpc.Server, handler: ReplicaFetc
       const refused = claim(request.replicaId)
       if (refused !== undefined) {
         closed = true
-        call.destroy(refused)
+        call.emit('error', refused) // grpc-js ends the stream with this status (destroy would send none)
         return
       }
       if (queued >= QUEUED_REQUESTS_MAX) {

@@ -24,7 +24,7 @@ import { type BenchResult, benchReportLines, throughput } from '../bench/bench-r
 import { latencyPercentilesMs } from '../bench/latency-stats.js'
 import { runOpenLoop } from '../bench/open-loop-produce.js'
 import { cpuPerRecord, readBrokerCpu } from '../bench/process-cpu.js'
-import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -135,7 +135,7 @@ function summary (options: BenchOptions, done: number, elapsedMs: number, latenc
 type Measured = Omit<BenchResult, 'cpu'>
 
 async function benchProduce (options: BenchOptions): Promise<Measured> {
-  const producer = new Producer({ bootstrapServers: options.servers, acks: options.acks })
+  const producer = new Producer({ bootstrapServers: options.servers, ...tlsOption(), acks: options.acks })
   const value = randomBytes(options.recordBytes)
   if (options.throughput !== undefined) {
     try {
@@ -187,9 +187,9 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
 }
 
 async function benchConsume (options: BenchOptions): Promise<Measured> {
-  const admin = new Admin({ bootstrapServers: options.servers })
+  const admin = new Admin({ bootstrapServers: options.servers, ...tlsOption() })
   const [description] = await admin.describeTopics([options.topic]).finally(() => { admin.close() })
-  const consumer = new Consumer({ bootstrapServers: options.servers, autoOffsetReset: 'earliest' })
+  const consumer = new Consumer({ bootstrapServers: options.servers, ...tlsOption(), autoOffsetReset: 'earliest' })
   consumer.assign((description?.partitions ?? []).map((info) => ({ topic: options.topic, partition: info.partition, offset: 'earliest' })))
   const latenciesMs = new Float64Array(options.records)
   let count = 0
@@ -267,7 +267,7 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
     const reading: Promise<void>[] = []
     for (let index = 0; index < options.consumers; index++) {
       const consumer = new Consumer({
-        bootstrapServers: options.servers, groupId, autoOffsetReset: 'earliest', clientId: `gregor-bench-${index + 1}`,
+        bootstrapServers: options.servers, ...tlsOption(), groupId, autoOffsetReset: 'earliest', clientId: `gregor-bench-${index + 1}`,
         onPartitionsAssigned: (partitions: TopicPartition[]) => {
           if (partitions.length > 0) member.firstAssignmentMs ??= performance.now() - member.startMs
         },

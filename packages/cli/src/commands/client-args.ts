@@ -2,9 +2,13 @@
  * Argument handling shared by the client commands (topics, produce, consume, cluster, bench produce|consume): the
  * bootstrap servers from `-b`/`--bootstrap-server` or `GREGOR_BOOTSTRAP_SERVERS` (else the `gregor dev` cluster), plus the generic parsing and
  * exit-code convention of `command-args.ts`.
+ *
+ * TLS: `--ssl-ca F`, `--ssl-cert F`, `--ssl-key F` (librdkafka's ssl.ca.location, ssl.certificate.location,
+ * ssl.key.location) are taken out of any client command's arguments by `takeTlsFlags` (main.ts), their files read
+ * once, and every client the command makes gets them through `tlsOption()`.
  */
 import { isGregorError } from '@gregor/common'
-import { parseBootstrapServers } from '@gregor/client'
+import { type TlsConfig, parseBootstrapServers, readTlsFiles } from '@gregor/client'
 import { type Options, UsageError } from './command-args.js'
 
 export { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
@@ -30,4 +34,40 @@ export function bootstrapServers (flag: string | undefined, env: NodeJS.ProcessE
     const problems = isGregorError(error) && Array.isArray(error.details.problems) ? error.details.problems.map(String) : [String(error)]
     throw new UsageError(problems)
   }
+}
+
+/** This process's client TLS (set once by `takeTlsFlags`); undefined: plaintext. */
+let clientTls: TlsConfig | undefined
+
+/** The `tls` setting of every client a command makes: spread it into the client's config. */
+export function tlsOption (): { readonly tls?: TlsConfig } {
+  return clientTls === undefined ? {} : { tls: clientTls }
+}
+
+const tlsFlags = { '--ssl-ca': 'caFile', '--ssl-cert': 'certFile', '--ssl-key': 'keyFile' } as const
+
+/**
+ * Removes `--ssl-ca/--ssl-cert/--ssl-key F` (or `--flag=F`) from `argv`, reads the files and keeps them for
+ * `tlsOption()`; the rest of `argv` is returned for the command's own parsing. Any of the flags turns TLS on.
+ */
+export async function takeTlsFlags (argv: readonly string[]): Promise<string[]> {
+  const files: { caFile?: string; certFile?: string; keyFile?: string } = {}
+  const rest: string[] = []
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string
+    const [flag, inline] = arg.startsWith('--ssl-') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const field = (tlsFlags as Record<string, 'caFile' | 'certFile' | 'keyFile' | undefined>)[flag]
+    if (field === undefined) { rest.push(arg); continue }
+    const value = inline ?? argv[++index]
+    if (value === undefined || value === '') throw new UsageError([`${flag} needs a file`])
+    files[field] = value
+  }
+  if (Object.keys(files).length > 0) {
+    try {
+      clientTls = await readTlsFiles(files)
+    } catch (error) {
+      throw new UsageError([error instanceof Error ? error.message : String(error)])
+    }
+  }
+  return rest
 }

@@ -4,7 +4,7 @@
  * `gregor cluster watch` (cluster-watch-command.ts): the same plus every partition, live, with an event per change.
  */
 import { Admin, type BrokerDescription } from '@gregor/client'
-import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 import { clusterWatchCommand } from './cluster-watch-command.js'
 
@@ -18,7 +18,7 @@ export async function clusterCommand (argv: string[]): Promise<number> {
     if (action === 'watch') return await clusterWatchCommand(rest)
     if (action !== 'describe') throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
     const { values } = parseCommandArgs(rest, { ...bootstrapOption, json: { type: 'boolean' } })
-    const admin = new Admin({ bootstrapServers: bootstrapServers(values['bootstrap-server']) })
+    const admin = new Admin({ bootstrapServers: bootstrapServers(values['bootstrap-server']), ...tlsOption() })
     try {
       const cluster = await admin.describeCluster()
       if (values.json === true) {

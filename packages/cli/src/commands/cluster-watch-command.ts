@@ -15,7 +15,7 @@ import { Admin } from '@gregor/client'
 import {
   type ClusterEventEntry, type ClusterUpdate, type ClusterView, clusterUpdate, clusterViewsEqual, diffClusterViews,
 } from '@gregor/metadata'
-import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, tlsOption } from './client-args.js'
 import { clientClusterView } from './client-cluster-view.js'
 import { clockTime, clusterTable, eventLines } from './cluster-table.js'
 
@@ -34,7 +34,7 @@ export async function clusterWatchCommand (argv: string[]): Promise<number> {
   const servers = bootstrapServers(values['bootstrap-server'])
   const output: Output = values.json === true ? 'json' : process.stdout.isTTY ? 'terminal' : 'table'
   const requestTimeoutMs = Math.min(Math.max(intervalMs, 500), 2_000)
-  const admin = new Admin({ bootstrapServers: servers, requestTimeoutMs })
+  const admin = new Admin({ bootstrapServers: servers, requestTimeoutMs, ...tlsOption() })
   const stop = stopSignal()
   // Stopping cancels the poll in flight too: Ctrl-C never waits out a request deadline.
   void stop.promise.then(() => { admin.close() })

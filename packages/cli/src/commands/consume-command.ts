@@ -17,7 +17,7 @@
  * `--offset` make no sense in a group (the coordinator assigns, the commits position) and are usage errors.
  */
 import { Admin, Consumer, type ConsumerAssignment, type StartOffset } from '@gregor/client'
-import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { headersObject, text, writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -43,7 +43,7 @@ export async function consumeCommand (argv: string[]): Promise<number> {
     const options = consumeOptions(argv)
     if (options.groupId !== undefined) {
       const consumer = new Consumer({
-        bootstrapServers: options.servers, groupId: options.groupId, autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest',
+        bootstrapServers: options.servers, ...tlsOption(), groupId: options.groupId, autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest',
         ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
         ...(options.autoCommitIntervalMs === undefined ? {} : { autoCommitIntervalMs: options.autoCommitIntervalMs }),
       })
@@ -53,7 +53,7 @@ export async function consumeCommand (argv: string[]): Promise<number> {
     const assignments = await assignmentsFor(options)
     // As Kafka's console consumer: a position that retention overtook resets to the start with --from-beginning,
     // else to the end (auto.offset.reset=latest).
-    const consumer = new Consumer({ bootstrapServers: options.servers, autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest' })
+    const consumer = new Consumer({ bootstrapServers: options.servers, ...tlsOption(), autoOffsetReset: options.start === 'earliest' ? 'earliest' : 'latest' })
     consumer.assign(assignments)
     return await printRecords(consumer, options)
   })
@@ -95,7 +95,7 @@ function consumeOptions (argv: string[]): ConsumeOptions {
 async function assignmentsFor (options: ConsumeOptions): Promise<ConsumerAssignment[]> {
   const { topic, partition, start } = options
   if (partition !== undefined) return [{ topic, partition, offset: start }]
-  const admin = new Admin({ bootstrapServers: options.servers })
+  const admin = new Admin({ bootstrapServers: options.servers, ...tlsOption() })
   try {
     const [description] = await admin.describeTopics([topic])
     return (description?.partitions ?? []).map((info) => ({ topic, partition: info.partition, offset: start }))

@@ -10,7 +10,7 @@
  */
 import { Admin, type GroupDescription, type OffsetResetPlanRow } from '@gregor/client'
 import { ErrorCode, isGregorError } from '@gregor/common'
-import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 import { type CoordinatorAddress, describeDocument, displayName, listTable, membersTable, offsetsTable, resetPlanTable, stateTable } from './group-table.js'
 import { type TopicSelection, allowBareFlag, attachNegativeValues, resetSpec, stateFilter, topicSelection } from './groups-args.js'
@@ -35,7 +35,7 @@ export interface GroupsCommandDeps {
   readonly admin: (bootstrapServers: string[]) => GroupsAdmin
 }
 
-const defaultDeps: GroupsCommandDeps = { admin: (servers) => new Admin({ bootstrapServers: servers }) }
+const defaultDeps: GroupsCommandDeps = { admin: (servers) => new Admin({ bootstrapServers: servers, ...tlsOption() }) }
 
 export async function groupsCommand (argv: string[], deps: GroupsCommandDeps = defaultDeps): Promise<number> {
   return await runClientCommand('groups', usage, async () => {

@@ -12,7 +12,7 @@
 import { createInterface } from 'node:readline'
 import { type Acks, COMPRESSION_NAMES, Producer, type RecordMetadata } from '@gregor/client'
 import { isGregorError } from '@gregor/common'
-import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage: gregor produce --topic T [--acks all|1|0] [-z|--compression ${COMPRESSION_NAMES.join('|')}] [--key-separator S] [--json] [-b servers]
@@ -47,7 +47,7 @@ export async function produceCommand (argv: string[]): Promise<number> {
     if (values['key-separator'] === '') problems.push('--key-separator must not be empty')
     if (problems.length > 0) throw new UsageError(problems)
     const servers = bootstrapServers(values['bootstrap-server'])
-    const producer = new Producer({ bootstrapServers: servers, acks, compression })
+    const producer = new Producer({ bootstrapServers: servers, acks, compression, ...tlsOption() })
     try {
       return await produceLines(producer, { topic: values.topic ?? '', separator: values['key-separator'], json: values.json === true })
     } finally {

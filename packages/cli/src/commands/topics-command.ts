@@ -4,7 +4,7 @@
  */
 import { Admin, type TopicDescription } from '@gregor/client'
 import type { PartitionInfo } from '@gregor/client'
-import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand } from './client-args.js'
+import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -31,7 +31,7 @@ export async function topicsCommand (argv: string[]): Promise<number> {
 }
 
 async function withAdmin (server: string | undefined, body: (admin: Admin) => Promise<number>): Promise<number> {
-  const admin = new Admin({ bootstrapServers: bootstrapServers(server) })
+  const admin = new Admin({ bootstrapServers: bootstrapServers(server), ...tlsOption() })
   try {
     return await body(admin)
   } finally {
