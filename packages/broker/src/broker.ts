@@ -37,6 +37,7 @@ import { BrokerMetrics, GroupMetrics, KafkaMetrics, leaderElectionsIn, metricsRo
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './listeners/grpc/group-service.js'
 import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
+import { saslMechanisms } from './listeners/kafka/sasl/sasl-session.js'
 import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 import { addControllerService } from './transport/controller-service.js'
@@ -161,6 +162,10 @@ export class Broker {
         listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,
         metrics: kafkaMetrics.listener(listener.name),
         ...(kafkaTls === undefined ? {} : { tls: tlsServerOptions(kafkaTls, config.ssl?.clientAuth) }),
+        // SASL_PLAINTEXT / SASL_SSL: SCRAM credentials from the metadata image (PLAIN checked against them too).
+        ...(config.listenerSecurityProtocols.get(listener.name)?.startsWith('SASL_') === true
+          ? { sasl: { mechanisms: saslMechanisms, credential: (user, mechanism) => node.image.scramCredential(user, mechanism) } }
+          : {}),
       }))
     }
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'grpc')) {
@@ -173,6 +178,7 @@ export class Broker {
         deleteTopics: async (request) => await lifecycle.deleteTopics(request),
         createPartitions: async (request) => await lifecycle.createPartitions(request),
         alterTopicConfigs: async (request) => await lifecycle.alterTopicConfigs(request),
+        alterUserScramCredentials: async (request) => await lifecycle.alterUserScramCredentials(request),
         produce: async (request) => await replicas.produce(request),
         fetch: async (request) => await replicas.fetch(request),
         listOffsets: async (request) => await replicas.listOffsets(request),

@@ -12,6 +12,7 @@ commands:
   produce                send stdin lines as records
   consume                print records (--group G: as a member of a consumer group, committing offsets)
   groups                 list | describe | delete | reset-offsets consumer groups (kafka-consumer-groups)
+  users                  create | delete | list SCRAM users for SASL (kafka-configs --entity-type users)
   cluster describe       controller, quorum, brokers
   cluster watch          the same plus every partition, live, an event per change (--json)
   bench produce|consume  throughput and latency (consume --group G --consumers N: N members share the topic)
@@ -39,6 +40,7 @@ const commands: Record<string, Command> = {
   produce: async (argv) => await (await import('./commands/produce-command.js')).produceCommand(argv),
   consume: async (argv) => await (await import('./commands/consume-command.js')).consumeCommand(argv),
   groups: async (argv) => await (await import('./commands/groups-command.js')).groupsCommand(argv),
+  users: async (argv) => await (await import('./commands/users-command.js')).usersCommand(argv),
   cluster: async (argv) => await (await import('./commands/cluster-command.js')).clusterCommand(argv),
   voter: async (argv) => await (await import('./voter-command.js')).voterCommand(argv),
   healthcheck: async (argv) => await (await import('./commands/healthcheck-command.js')).healthcheckCommand(argv),

@@ -21,6 +21,7 @@ import {
 import type { PartitionInfo } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError, staleMetadataCodes } from './response-error.js'
+import { saltedScramPassword } from './scram-salted-password.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
 export interface ClientConfig extends Partial<Omit<ClusterConnectionConfig, 'bootstrapServers'>> {
@@ -164,6 +165,53 @@ export class Admin {
     })
     throwTopicFailures(response.topics, [topic])
     return { ...(response.topics[0]?.configs ?? {}) }
+  }
+
+  /**
+   * Creates or replaces a user's SCRAM credential (Kafka's AlterUserScramCredentials upsertion; `kafka-configs --alter
+   * --add-config 'SCRAM-SHA-256=[password=...]' --entity-type users`). The salt and salted password are computed here:
+   * the password itself is never sent. Throws UNSUPPORTED_SASL_MECHANISM or UNACCEPTABLE_CREDENTIAL (iterations outside
+   * [4096, 16384]) as the controller answers.
+   */
+  async upsertUserScramCredential (
+    user: string, password: string, options: { readonly mechanism?: string, readonly iterations?: number } = {},
+  ): Promise<void> {
+    const mechanism = options.mechanism ?? 'SCRAM-SHA-256'
+    const iterations = options.iterations ?? 4096
+    const { salt, saltedPassword } = await saltedScramPassword(mechanism, password, iterations)
+    const response = await this.#connection.callAny(clientMethods.alterUserScramCredentials, {
+      deletions: [], upsertions: [{ name: user, mechanism, iterations, salt, saltedPassword }],
+    })
+    throwUserFailures(response.results, [user])
+  }
+
+  /**
+   * Deletes a user's SCRAM credentials: the named mechanisms, or every one the user has. Throws RESOURCE_NOT_FOUND when
+   * the user has none (or not the named one).
+   */
+  async deleteUserScramCredentials (user: string, mechanisms?: readonly string[]): Promise<readonly string[]> {
+    const chosen = mechanisms ?? (await this.describeUserScramCredentials([user]))[0]?.credentials.map((credential) => credential.mechanism) ?? []
+    const response = await this.#connection.callAny(clientMethods.alterUserScramCredentials, {
+      deletions: chosen.map((mechanism) => ({ name: user, mechanism })), upsertions: [],
+    })
+    throwUserFailures(response.results, [user])
+    return chosen
+  }
+
+  /**
+   * Users with SCRAM credentials and, per user, the mechanisms and iteration counts (never salts or keys), sorted by
+   * name; every user when `users` is empty. A named user without credentials throws RESOURCE_NOT_FOUND.
+   */
+  async describeUserScramCredentials (users: readonly string[] = []): Promise<Array<{ user: string, credentials: Array<{ mechanism: string, iterations: number }> }>> {
+    const response = await this.#connection.callAny(clientMethods.describeUserScramCredentials, { users: [...users] })
+    return response.users.map((entry) => {
+      const error = responseError(entry.errorCode, entry.errorMessage, { user: entry.user })
+      if (error !== undefined) throw error
+      return {
+        user: entry.user ?? '',
+        credentials: (entry.credentials ?? []).map((credential) => ({ mechanism: credential.mechanism ?? '', iterations: credential.iterations ?? 0 })),
+      }
+    }).sort((a, b) => a.user.localeCompare(b.user))
   }
 
   /** Names of the topics that are not internal, sorted. */
@@ -344,4 +392,14 @@ export function throwTopicFailures (results: readonly gregor.cluster.TopicResult
   throw new GregorError(first.code, `${failures.length} topics failed: ${summary.map((s) => `${String(s.topic)}: ${s.code}`).join(', ')}`, {
     details: { failures: summary }, retriable: first.retriable,
   })
+}
+
+/** Throws the first failed user's error (AlterUserScramCredentials answers one result per user). */
+function throwUserFailures (results: readonly gregor.cluster.AlterUserScramCredentialResult.$Properties[], asked: readonly string[]): void {
+  for (const user of asked) {
+    const result = results.find((candidate) => candidate.user === user)
+    if (result === undefined) throw new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, 'no result for user', { details: { user } })
+    const error = responseError(result.errorCode, result.errorMessage, { user })
+    if (error !== undefined) throw error
+  }
 }

@@ -21,6 +21,8 @@ export const clientMethods = {
   initProducerId: grpcMethod({ path: '/gregor.cluster.ClientService/InitProducerId', ...unary, request: c.InitProducerIdRequest, response: c.InitProducerIdResponse }),
   createPartitions: grpcMethod({ path: '/gregor.cluster.ClientService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
   alterTopicConfigs: grpcMethod({ path: '/gregor.cluster.ClientService/AlterTopicConfigs', ...unary, request: c.AlterTopicConfigsRequest, response: c.AlterTopicConfigsResponse }),
+  alterUserScramCredentials: grpcMethod({ path: '/gregor.cluster.ClientService/AlterUserScramCredentials', ...unary, request: c.AlterUserScramCredentialsRequest, response: c.AlterUserScramCredentialsResponse }),
+  describeUserScramCredentials: grpcMethod({ path: '/gregor.cluster.ClientService/DescribeUserScramCredentials', ...unary, request: c.DescribeUserScramCredentialsRequest, response: c.DescribeUserScramCredentialsResponse }),
 } as const
 
 export const controllerMethods = {
@@ -32,6 +34,7 @@ export const controllerMethods = {
   createPartitions: grpcMethod({ path: '/gregor.cluster.ControllerService/CreatePartitions', ...unary, request: c.CreatePartitionsRequest, response: c.CreatePartitionsResponse }),
   electLeaders: grpcMethod({ path: '/gregor.cluster.ControllerService/ElectLeaders', ...unary, request: c.ElectLeadersRequest, response: c.ElectLeadersResponse }),
   alterTopicConfigs: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterTopicConfigs', ...unary, request: c.AlterTopicConfigsRequest, response: c.AlterTopicConfigsResponse }),
+  alterUserScramCredentials: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterUserScramCredentials', ...unary, request: c.AlterUserScramCredentialsRequest, response: c.AlterUserScramCredentialsResponse }),
 } as const
 
 export const replicationMethods = {

@@ -334,6 +334,10 @@ class SimControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.alterTopicConfigs, await this.#call(deadlineMs, async (controller) => await controller.alterTopicConfigs(request)))
   }
 
+  async alterUserScramCredentials (request: Parameters<ControllerChannel['alterUserScramCredentials']>[0], deadlineMs: number): Promise<gregor.cluster.AlterUserScramCredentialsResponse> {
+    return overTheWire(controllerMethods.alterUserScramCredentials, await this.#call(deadlineMs, async (controller) => await controller.alterUserScramCredentials(request)))
+  }
+
   /**
    * A heartbeat "stream": each heartbeat is a message to the controller, each answer a message back. The stream
    * breaks when a heartbeat goes unanswered for a deadline (as a gRPC stream over a dead connection does), and the

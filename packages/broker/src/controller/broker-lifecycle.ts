@@ -144,6 +144,10 @@ export class BrokerLifecycle {
     return await this.#forward('alterTopicConfigs', async (deadlineMs) => await this.#deps.channel.alterTopicConfigs(request, deadlineMs), (response) => allNotController(response.topics))
   }
 
+  async alterUserScramCredentials (request: gregor.cluster.AlterUserScramCredentialsRequest.$Properties): Promise<gregor.cluster.AlterUserScramCredentialsResponse> {
+    return await this.#forward('alterUserScramCredentials', async (deadlineMs) => await this.#deps.channel.alterUserScramCredentials(request, deadlineMs), (response) => allNotController(response.results))
+  }
+
   async electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse> {
     return await this.#forward('electLeaders', async (deadlineMs) => await this.#deps.channel.electLeaders(request, deadlineMs), (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
   }

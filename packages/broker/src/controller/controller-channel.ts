@@ -23,6 +23,8 @@ type DeleteTopicsResponse = gregor.cluster.DeleteTopicsResponse
 type CreatePartitionsResponse = gregor.cluster.CreatePartitionsResponse
 type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse
 type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse
+type AlterUserScramCredentialsRequest = gregor.cluster.AlterUserScramCredentialsRequest.$Properties
+type AlterUserScramCredentialsResponse = gregor.cluster.AlterUserScramCredentialsResponse
 
 export interface HeartbeatSession {
   send (heartbeat: BrokerHeartbeatRequest): void
@@ -46,5 +48,6 @@ export interface ControllerChannel {
   createPartitions (request: CreatePartitionsRequest, deadlineMs: number): Promise<CreatePartitionsResponse>
   electLeaders (request: ElectLeadersRequest, deadlineMs: number): Promise<ElectLeadersResponse>
   alterTopicConfigs (request: AlterTopicConfigsRequest, deadlineMs: number): Promise<AlterTopicConfigsResponse>
+  alterUserScramCredentials (request: AlterUserScramCredentialsRequest, deadlineMs: number): Promise<AlterUserScramCredentialsResponse>
   close (): void
 }

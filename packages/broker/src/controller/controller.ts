@@ -31,7 +31,7 @@ import {
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
   type MetadataRecord, type PreferredElectionOutcome, type RefetchingReplica, type TopicPartition, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
-  decideAlterTopicConfigs, decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
+  decideAlterTopicConfigs, decideAlterUserScramCredentials, decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
   decideIsrChange, decideOfflinePartitionElections, decideRefetchIsrRemovals, decidePreferredLeaderElection, heartbeatReceived,
   metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
@@ -55,6 +55,8 @@ export type ElectLeadersRequest = gregor.cluster.ElectLeadersRequest.$Properties
 export type AlterTopicConfigsRequest = gregor.cluster.AlterTopicConfigsRequest.$Properties
 export type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse.$Properties
 export type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse.$Properties
+export type AlterUserScramCredentialsRequest = gregor.cluster.AlterUserScramCredentialsRequest.$Properties
+export type AlterUserScramCredentialsResponse = gregor.cluster.AlterUserScramCredentialsResponse.$Properties
 
 export interface ControllerDeps {
   readonly brokerId: NodeId
@@ -354,6 +356,41 @@ export class Controller {
     } catch (error) {
       const fields = errorFields(error)
       return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+    }
+  }
+
+  /**
+   * Upserts and deletes users' SCRAM credentials (salted password in, StoredKey/ServerKey out: see
+   * alter-user-scram-credentials.ts); every accepted change in one entry. Logged by user and mechanism, no secrets.
+   */
+  async alterUserScramCredentials (request: AlterUserScramCredentialsRequest): Promise<AlterUserScramCredentialsResponse> {
+    const deletions = (request.deletions ?? []).map((deletion) => ({ name: deletion.name ?? '', mechanism: deletion.mechanism ?? '' }))
+    const upsertions = (request.upsertions ?? []).map((upsertion) => ({
+      name: upsertion.name ?? '',
+      mechanism: upsertion.mechanism ?? '',
+      iterations: upsertion.iterations ?? 0,
+      salt: upsertion.salt ?? new Uint8Array(0),
+      saltedPassword: upsertion.saltedPassword ?? new Uint8Array(0),
+    }))
+    try {
+      return await this.#enqueue(async () => {
+        const decision = decideAlterUserScramCredentials(this.#deps.image(), { deletions, upsertions })
+        if (decision.records.length > 0) await this.#propose(decision.records)
+        for (const record of decision.records) {
+          if (record.type === 'UserScramCredential' || record.type === 'RemoveUserScramCredential') {
+            this.#log.info({ user: record.name, mechanism: record.mechanism, change: record.type }, 'scram credential changed')
+          }
+        }
+        return {
+          results: decision.results.map((result) => ({
+            user: result.name, ...(result.error === undefined ? { errorCode: '' } : errorFields(result.error)),
+          })),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      const users = [...new Set([...deletions, ...upsertions].map((change) => change.name))]
+      return { results: users.map((user) => ({ user, ...fields })) }
     }
   }
 

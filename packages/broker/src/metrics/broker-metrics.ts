@@ -20,7 +20,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { QuorumStatusView } from '../metadata-quorum.js'
 
 /** The ClientService methods, as `api` label values (snake_case of the gRPC method names). */
-export const clientApis = ['produce', 'fetch', 'list_offsets', 'metadata', 'describe_cluster', 'create_topics', 'delete_topics', 'create_partitions', 'alter_topic_configs', 'init_producer_id'] as const
+export const clientApis = ['produce', 'fetch', 'list_offsets', 'metadata', 'describe_cluster', 'create_topics', 'delete_topics', 'create_partitions', 'alter_topic_configs', 'init_producer_id', 'alter_user_scram_credentials', 'describe_user_scram_credentials'] as const
 export type ClientApi = typeof clientApis[number]
 
 /** The raft roles, as `state` label values of `gregor_raft_current_state` (`@gregor/raft`'s `Role`). */

@@ -82,6 +82,10 @@ export class InProcessControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.alterTopicConfigs, await this.#call(deadlineMs, async (controller) => await controller.alterTopicConfigs(request)))
   }
 
+  async alterUserScramCredentials (request: Parameters<ControllerChannel['alterUserScramCredentials']>[0], deadlineMs: number): ReturnType<ControllerChannel['alterUserScramCredentials']> {
+    return overTheWire(controllerMethods.alterUserScramCredentials, await this.#call(deadlineMs, async (controller) => await controller.alterUserScramCredentials(request)))
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const leader = this.#options.leaderId()
     if (leader === 0) return undefined

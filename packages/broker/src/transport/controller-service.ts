@@ -87,5 +87,6 @@ export function addControllerService (server: grpc.Server, controller: Controlle
     createPartitions: unary(async (request: gregor.cluster.CreatePartitionsRequest) => await controller.createPartitions(request), log),
     electLeaders: unary(async (request: gregor.cluster.ElectLeadersRequest) => await controller.electLeaders(request), log),
     alterTopicConfigs: unary(async (request: gregor.cluster.AlterTopicConfigsRequest) => await controller.alterTopicConfigs(request), log),
+    alterUserScramCredentials: unary(async (request: gregor.cluster.AlterUserScramCredentialsRequest) => await controller.alterUserScramCredentials(request), log),
   })
 }

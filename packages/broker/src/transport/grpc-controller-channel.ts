@@ -84,6 +84,10 @@ export class GrpcControllerChannel implements ControllerChannel {
     return await this.#unary(controllerMethods.alterTopicConfigs, request, deadlineMs)
   }
 
+  async alterUserScramCredentials (request: gregor.cluster.AlterUserScramCredentialsRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.AlterUserScramCredentialsResponse> {
+    return await this.#unary(controllerMethods.alterUserScramCredentials, request, deadlineMs)
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const client = this.#currentClient()
     if (client === undefined) return undefined

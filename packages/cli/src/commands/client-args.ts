@@ -8,7 +8,7 @@
  * once, and every client the command makes gets them through `tlsOption()`.
  */
 import { isGregorError } from '@gregor/common'
-import { type TlsConfig, parseBootstrapServers, readTlsFiles } from '@gregor/client'
+import { Admin, type TlsConfig, parseBootstrapServers, readTlsFiles } from '@gregor/client'
 import { type Options, UsageError } from './command-args.js'
 
 export { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
@@ -38,6 +38,16 @@ export function bootstrapServers (flag: string | undefined, env: NodeJS.ProcessE
 
 /** This process's client TLS (set once by `takeTlsFlags`); undefined: plaintext. */
 let clientTls: TlsConfig | undefined
+
+/** Runs `body` with an Admin on the cluster (`-b` or the default, with the command's TLS flags), closed afterwards. */
+export async function withAdmin (server: string | undefined, body: (admin: Admin) => Promise<number>): Promise<number> {
+  const admin = new Admin({ bootstrapServers: bootstrapServers(server), ...tlsOption() })
+  try {
+    return await body(admin)
+  } finally {
+    admin.close()
+  }
+}
 
 /** The `tls` setting of every client a command makes: spread it into the client's config. */
 export function tlsOption (): { readonly tls?: TlsConfig } {

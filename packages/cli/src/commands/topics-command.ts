@@ -2,9 +2,9 @@
  * `gregor topics create|list|describe|alter|delete`: topic administration through `Admin`, with `kafka-topics.sh`'s
  * output shape (`Topic: t  Partition: 0  Leader: 1  Replicas: 1,2,3  Isr: 1,2,3`) and its two health filters.
  */
-import { Admin, type TopicDescription } from '@gregor/client'
+import type { TopicDescription } from '@gregor/client'
 import type { PartitionInfo } from '@gregor/client'
-import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
+import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runClientCommand, withAdmin } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -28,15 +28,6 @@ export async function topicsCommand (argv: string[]): Promise<number> {
       default: throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
     }
   })
-}
-
-async function withAdmin (server: string | undefined, body: (admin: Admin) => Promise<number>): Promise<number> {
-  const admin = new Admin({ bootstrapServers: bootstrapServers(server), ...tlsOption() })
-  try {
-    return await body(admin)
-  } finally {
-    admin.close()
-  }
 }
 
 async function createTopic (argv: string[]): Promise<number> {

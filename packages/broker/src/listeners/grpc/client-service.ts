@@ -17,6 +17,27 @@ import type { BrokerMetrics, ClientApi } from '../../metrics/index.js'
 import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from '../../replica/index.js'
 
 
+/**
+ * Kafka's DescribeUserScramCredentials from this broker's image: every user with a credential, or the named ones
+ * (RESOURCE_NOT_FOUND for a name without any); mechanisms and iteration counts only, never salts or keys.
+ */
+export function describeUserScramCredentialsResponse (
+  image: MetadataImage, request: gregor.cluster.DescribeUserScramCredentialsRequest.$Properties,
+): gregor.cluster.DescribeUserScramCredentialsResponse.$Properties {
+  const all = image.scramUsers()
+  const named = request.users ?? []
+  const users = named.length === 0 ? all.map((user) => user.name) : [...new Set(named)]
+  return {
+    users: users.map((name) => {
+      const user = all.find((candidate) => candidate.name === name)
+      if (user === undefined) {
+        return { user: name, credentials: [], errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `user ${name} has no SCRAM credentials` }
+      }
+      return { user: name, credentials: user.mechanisms.map(({ mechanism, iterations }) => ({ mechanism, iterations })), errorCode: '' }
+    }),
+  }
+}
+
 /** What the client API needs from the rest of the broker. */
 export interface ClientServiceDeps {
   readonly clusterId: string
@@ -28,6 +49,8 @@ export interface ClientServiceDeps {
   readonly createPartitions: (request: gregor.cluster.CreatePartitionsRequest) => Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
   /** Topic config changes (set, delete back to the default, append/subtract on lists), forwarded to the controller. */
   readonly alterTopicConfigs: (request: gregor.cluster.AlterTopicConfigsRequest) => Promise<gregor.cluster.AlterTopicConfigsResponse.$Properties>
+  /** SCRAM credential upserts (salted passwords, never passwords) and deletions, forwarded to the controller. */
+  readonly alterUserScramCredentials: (request: gregor.cluster.AlterUserScramCredentialsRequest) => Promise<gregor.cluster.AlterUserScramCredentialsResponse.$Properties>
   readonly produce: (request: ProduceRequest) => Promise<gregor.cluster.ProduceResponse.$Properties>
   readonly fetch: (request: FetchRequest) => Promise<gregor.cluster.FetchResponse.$Properties>
   readonly listOffsets: (request: ListOffsetsRequest) => Promise<gregor.cluster.ListOffsetsResponse.$Properties>
@@ -49,6 +72,9 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
     createPartitions: unary(timed('create_partitions', deps.createPartitions)),
     alterTopicConfigs: unary(timed('alter_topic_configs', deps.alterTopicConfigs)),
+    alterUserScramCredentials: unary(timed('alter_user_scram_credentials', deps.alterUserScramCredentials)),
+    describeUserScramCredentials: unary(timed('describe_user_scram_credentials',
+      (request: gregor.cluster.DescribeUserScramCredentialsRequest) => describeUserScramCredentialsResponse(deps.image(), request))),
     produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
       const response = await deps.produce(produceRequestFromWire(request))
       metrics?.produced(request.partitions, response.partitions ?? [])

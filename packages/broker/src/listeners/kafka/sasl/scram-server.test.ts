@@ -33,10 +33,12 @@ function server (options: { mechanism?: ScramMechanism, users?: Record<string, S
 }
 
 /** A SCRAM client from RFC 5802 §3, for any hash. */
-function clientFinal (hash: ScramHash, password: string, clientFirstBare: string, serverFirst: string, gs2Header = 'n,,'): { message: string, serverSignature: string } {
+function clientFinal (
+  hash: ScramHash, password: string, clientFirstBare: string, serverFirst: string, gs2Header = 'n,,', nonce?: string,
+): { message: string, serverSignature: string } {
   const fields = Object.fromEntries(serverFirst.split(',').map((field) => [field[0], field.slice(2)]))
   const salted = pbkdf2Sync(password, Buffer.from(fields.s as string, 'base64'), Number(fields.i), hash.bytes, hash.name)
-  const withoutProof = `c=${Buffer.from(gs2Header).toString('base64')},r=${fields.r as string}`
+  const withoutProof = `c=${Buffer.from(gs2Header).toString('base64')},r=${nonce ?? fields.r as string}`
   const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`
   const key = clientKey(hash, salted)
   const signature = hmac(hash, digest(hash, key), authMessage)
@@ -142,6 +144,20 @@ describe('ScramServer', () => {
     const serverFirst = text(scram.receive(bytes('n,,n=user,r=abc')))
     const { message } = clientFinal(scramHash('SCRAM-SHA-256'), 'pencil', 'n=user,r=abc', serverFirst)
     expectFailure(() => scram.receive(bytes(tamper(message))))
+  })
+
+  test('librdkafka < 2.2 repeats its nonce in front of the combined one: accepted in exactly that form', () => {
+    const hash = scramHash('SCRAM-SHA-256')
+    const scram = server({ nonce: 'srv' })
+    const serverFirst = text(scram.receive(bytes('n,,n=user,r=cli')))
+    // What librdkafka 2.0.2 sends (and signs): c=biws,r=<its nonce><the combined nonce>.
+    const librdkafka = clientFinal(hash, 'pencil', 'n=user,r=cli', serverFirst, 'n,,', 'clicli' + 'srv')
+    expect(librdkafka.message).toContain('r=cliclisrv,')
+    expect(text(scram.receive(bytes(librdkafka.message)))).toBe(`v=${librdkafka.serverSignature}`)
+    // Any other prefix is refused.
+    const other = server({ nonce: 'srv' })
+    const otherFirst = text(other.receive(bytes('n,,n=user,r=cli')))
+    expectFailure(() => other.receive(bytes(clientFinal(hash, 'pencil', 'n=user,r=cli', otherFirst, 'n,,', 'xclisrv').message)))
   })
 
   test('the proof check is the RFC\'s: StoredKey = H(proof XOR HMAC(StoredKey, AuthMessage))', () => {

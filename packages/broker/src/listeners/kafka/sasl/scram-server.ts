@@ -4,7 +4,8 @@
  *
  * Rules kept: channel binding is not offered, so the GS2 header must be `n` (a `y` or `p=` client is refused, as
  * Kafka refuses it); an authorization id must be empty or the user itself; the client-final's nonce must be the
- * client's nonce followed by ours, and its channel-binding field must be the GS2 header the client sent; the mandatory
+ * client's nonce followed by ours (or, for librdkafka < 2.2, the client's nonce in front of that: see #clientFinal),
+ * and its channel-binding field must be the GS2 header the client sent; the mandatory
  * `m=` extension and Kafka's delegation-token extension (`tokenauth`) are refused; the proof is checked in constant
  * time (`timingSafeEqual` of StoredKey against H(proof XOR ClientSignature)).
  *
@@ -55,6 +56,7 @@ type State =
     readonly known: boolean
     readonly credential: ScramCredential
     readonly gs2Header: string
+    readonly clientNonce: string
     readonly nonce: string
     readonly clientFirstBare: string
     readonly serverFirst: string
@@ -140,7 +142,7 @@ export class ScramServer {
     const serverFirst = `r=${nonce},s=${Buffer.from(credential.salt).toString('base64')},i=${credential.iterations}`
     this.#state = {
       step: 'client-final', user, known: stored !== undefined, credential,
-      gs2Header: `${flag},${authzField},`, nonce, clientFirstBare, serverFirst,
+      gs2Header: `${flag},${authzField},`, clientNonce, nonce, clientFirstBare, serverFirst,
     }
     return serverFirst
   }
@@ -157,7 +159,10 @@ export class ScramServer {
     if (!BASE64.test(channel) || Buffer.from(channel, 'base64').toString('utf8') !== state.gs2Header) {
       throw this.#fail('channel binding does not repeat the GS2 header')
     }
-    if (nonceField.slice(2) !== state.nonce) throw this.#fail('nonce mismatch')
+    const nonce = nonceField.slice(2)
+    // librdkafka before 2.2 (Debian's kcat runs 2.0.2) repeats its own nonce in front of the combined one; Kafka
+    // accepted that with an `endsWith` check. Gregor accepts exactly that form besides the RFC's, nothing else.
+    if (nonce !== state.nonce && nonce !== state.clientNonce + state.nonce) throw this.#fail('nonce mismatch')
     const hash = scramHash(this.mechanism)
     const proofText = message.slice(proofAt + 3)
     const proof = BASE64.test(proofText) ? Buffer.from(proofText, 'base64') : Buffer.alloc(0)
