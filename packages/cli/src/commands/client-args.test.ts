@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { bootstrapServers, devBootstrapServers } from './client-args.js'
+import { UsageError, bootstrapServers, devBootstrapServers, takeTlsFlags, tlsOption } from './client-args.js'
 
 describe('bootstrap servers', () => {
   test('the flag wins, then GREGOR_BOOTSTRAP_SERVERS, then the gregor dev cluster (as rpk defaults to localhost)', () => {
@@ -8,5 +11,24 @@ describe('bootstrap servers', () => {
     expect(bootstrapServers(undefined, env)).toEqual(['env-host:1'])
     expect(bootstrapServers(undefined, {})).toEqual(['127.0.0.1:9292', '127.0.0.1:9293', '127.0.0.1:9294'])
     expect(bootstrapServers(undefined, { GREGOR_BOOTSTRAP_SERVERS: ' ' }).join(',')).toBe(devBootstrapServers)
+  })
+})
+
+describe('TLS flags', () => {
+  test('--ssl-ca/--ssl-cert/--ssl-key (spaced or with =) are taken out and their files read; the rest is the command\'s', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gregor-client-args-'))
+    try {
+      await Promise.all([writeFile(join(dir, 'ca.pem'), 'CA'), writeFile(join(dir, 'c.pem'), 'CERT'), writeFile(join(dir, 'c.key'), 'KEY')])
+      expect(await takeTlsFlags(['list', '--json'])).toEqual(['list', '--json'])
+      expect(tlsOption()).toEqual({}) // no flag: plaintext
+      const rest = await takeTlsFlags(['list', '--ssl-ca', join(dir, 'ca.pem'), '-b', 'h:1', `--ssl-cert=${join(dir, 'c.pem')}`, '--ssl-key', join(dir, 'c.key'), '--json'])
+      expect(rest).toEqual(['list', '-b', 'h:1', '--json'])
+      expect(tlsOption()).toEqual({ tls: { ca: Buffer.from('CA'), cert: Buffer.from('CERT'), key: Buffer.from('KEY') } })
+      await expect(takeTlsFlags(['list', '--ssl-ca'])).rejects.toThrow(UsageError)
+      await expect(takeTlsFlags(['list', '--ssl-ca', join(dir, 'missing.pem')])).rejects.toThrow(/CA file .*missing\.pem: ENOENT/)
+      await expect(takeTlsFlags(['--ssl-cert', join(dir, 'c.pem')])).rejects.toThrow(/certificate and its key go together/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
