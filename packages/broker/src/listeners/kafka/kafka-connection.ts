@@ -21,8 +21,8 @@
  * Closing (either side) cancels nothing: handlers that are running finish, and their answers are dropped.
  *
  * SASL (a listener given a `SaslSession` per connection): until the session is authenticated only ApiVersions,
- * SaslHandshake and SaslAuthenticate are accepted; any other request closes the connection unanswered, as Kafka's
- * SaslServerAuthenticator does. Requests carry the principal the session established (`User:ANONYMOUS` without SASL).
+ * SaslHandshake and SaslAuthenticate are accepted, in frames of at most 512 KiB; any other request, or a larger
+ * frame, closes the connection unanswered, as Kafka's SaslServerAuthenticator does. Requests carry the principal the session established (`User:ANONYMOUS` without SASL).
  *
  * Metrics (kafka-listener-metrics.ts): every connection reports its open and its one close (with the reason), the
  * bytes it reads and writes, and each request once received, its errors, and once completed its latency.
@@ -65,6 +65,12 @@ const SIZE_PREFIX_BYTES = 4
 
 /** Kafka's principal of a connection that did not authenticate (`KafkaPrincipal.ANONYMOUS`). */
 export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+
+/**
+ * The largest frame a connection takes before its SASL session is authenticated (Kafka's
+ * `sasl.server.max.receive.size`, 512 KiB): an unauthenticated peer cannot make the broker buffer 100 MiB frames.
+ */
+export const SASL_UNAUTHENTICATED_FRAME_BYTES_MAX = 512 * 1024
 
 /** What a connection accepts before its SASL session is authenticated. */
 const beforeAuthentication: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
@@ -144,6 +150,9 @@ export class KafkaConnection {
       if (size < 0) return this.#refuse('negative frame size', { size })
       if (size > this.#config.socketRequestMaxBytes) {
         return this.#refuse('frame larger than socketRequestMaxBytes', { size, socketRequestMaxBytes: this.#config.socketRequestMaxBytes })
+      }
+      if (size > SASL_UNAUTHENTICATED_FRAME_BYTES_MAX && this.#sasl !== undefined && !this.#sasl.authenticated) {
+        return this.#refuse('frame larger than allowed before sasl authentication', { size, limit: SASL_UNAUTHENTICATED_FRAME_BYTES_MAX })
       }
       if (this.#inputBytes < SIZE_PREFIX_BYTES + size) break
       const frame = this.#take(SIZE_PREFIX_BYTES + size).subarray(SIZE_PREFIX_BYTES)

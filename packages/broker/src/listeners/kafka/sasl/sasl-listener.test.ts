@@ -120,6 +120,22 @@ describe('SASL on a Kafka listener', () => {
     expect(seen.logs).toContainEqual(expect.objectContaining({ reason: 'request before sasl authentication', api: 'Heartbeat' }))
   })
 
+  test('before authentication a frame over 512 KiB closes the connection; after it, the listener limit applies', async () => {
+    const big = Buffer.alloc(600 * 1024, 0x61)
+    const { client, seen } = await start()
+    await handshake(client, 'PLAIN')
+    client.write(RawKafkaClient.frame(ApiKey.SaslAuthenticate, 2, ++correlation, { authBytes: big }))
+    expect(await closed(client)).toBe(true)
+    expect(seen.logs).toContainEqual(expect.objectContaining({ reason: 'frame larger than allowed before sasl authentication' }))
+    const { client: authenticated } = await start()
+    await handshake(authenticated, 'PLAIN')
+    expect((await authenticate(authenticated, '\u0000alice\u0000alice-secret')).errorCode).toBe(0)
+    // Once authenticated the same frame is read and answered (no re-authentication: ILLEGAL_SASL_STATE), and the
+    // connection stays open.
+    expect((await authenticate(authenticated, big)).errorCode).toBe(34)
+    expect((await heartbeat(authenticated)).errorCode).toBe(0)
+  })
+
   test('SCRAM-SHA-256: the handshake lists the mechanisms, the exchange completes, and requests carry User:alice', async () => {
     const { client, seen } = await start()
     expect(await handshake(client, 'SCRAM-SHA-256')).toEqual({ errorCode: 0, mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] })
