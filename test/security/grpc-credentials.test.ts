@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { type Logger, type NodeId, type RaftIndex, type Term, silentLogger } from '@gregor/common'
 import type { Message } from '@gregor/raft'
 import {
-  type TlsClientAuth, type TlsConfig, QuorumClient, addQuorumService, addRaftService, brokerNodeIdOf, certificateBrokerPeers, channelCredentials,
+  type TlsClientAuth, type TlsConfig, QuorumClient, addQuorumService, addRaftService, brokerChannelCredentials, brokerNodeIdOf, certificateBrokerPeers, channelCredentials,
   encodeRaftMessage, raftSendMethod, readTlsFiles, serverCredentials,
 } from '@gregor/protocol'
 import { type CreatedCertificates, createCertificates } from '@gregor/cli'
@@ -177,6 +177,16 @@ describe('broker identity on an mTLS BROKER listener', () => {
       { principal: 'User:CN=client', source: 'string', message: 'inter-broker call refused: not a cluster member' },
       { principal: 'User:CN=broker-4', source: 'string', message: 'inter-broker call refused: not a cluster member' },
     ])
+  })
+
+  test('a broker dialling node N accepts only broker-N\'s certificate as the server, and dials plaintext without TLS', async () => {
+    const { address } = await statusServer(serverCredentials(await tlsOf(certs, 'broker-2'), 'required'))
+    const dial = brokerChannelCredentials(await tlsOf(certs, 'broker-1'))
+    expect(await statusVia(address, dial(2))).toBe('ok')
+    expect(dial(2)).toBe(dial(2)) // made once per node
+    expect(await statusVia(address, dial(3))).toBe(grpc.status.UNAVAILABLE) // broker-2's certificate is not broker-3
+    const plain = await statusServer(serverCredentials(undefined))
+    expect(await statusVia(plain.address, brokerChannelCredentials(undefined)(2))).toBe('ok')
   })
 
   test('the broker principal rule: CN broker-<N> is node N, nothing else is a node', () => {

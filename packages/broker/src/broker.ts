@@ -22,8 +22,8 @@ import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { type Logger, seededRng } from '@gregor/common'
 import {
-  RaftTransport, addRaftService, certificateBrokerPeers, channelCredentials, defaultRaftTransportConfig, openBrokerPeers, readTlsFiles, serverCredentials,
-  tlsServerOptions,
+  RaftTransport, addRaftService, brokerChannelCredentials, certificateBrokerPeers, defaultRaftTransportConfig, openBrokerPeers, readTlsFiles,
+  serverCredentials, tlsServerOptions,
 } from '@gregor/protocol'
 import { RaftStore, nodeFileSystem } from '@gregor/storage'
 import { type AdminRoute, startAdminServer } from './admin-server.js'
@@ -101,7 +101,7 @@ export class Broker {
     const tls = config.ssl === undefined ? undefined : await readTlsFiles(config.ssl)
     const listenerTls = (name: string): typeof tls => usesTls(config.listenerSecurityProtocols.get(name)) ? tls : undefined
     const brokerTls = listenerTls('BROKER')
-    const brokerChannel = channelCredentials(brokerTls)
+    const brokerChannel = brokerChannelCredentials(brokerTls) // node id → credentials that insist on broker-<id>
     const peers = brokerTls === undefined ? openBrokerPeers : certificateBrokerPeers({ members: new Set(voterIds), logger })
     const store = this.#store = await RaftStore.open({ dir: join(config.dataDir, 'metadata'), clusterId: config.clusterId, nodeId: config.nodeId, voters: voterIds, logger })
     const raftTransport = this.#raftTransport = new RaftTransport({ ...defaultRaftTransportConfig, nodeId: config.nodeId, clusterId: config.clusterId, voters: config.voters }, logger, brokerChannel)
@@ -118,7 +118,7 @@ export class Broker {
       fs: nodeFileSystem, raftStore: store, raftTransport,
       controllerChannel: (view) => new GrpcControllerChannel({
         controllerAddress: () => config.voters.get(view.quorumLeaderId()), messageBytesMax: defaultBrokerLifecycleConfig.messageBytesMax,
-        credentials: brokerChannel,
+        credentials: () => brokerChannel(view.quorumLeaderId()),
       }),
       replicaFetchTransport: (view) => new GrpcReplicaFetchTransport({
         image: () => view.image(), messageBytesMax: defaultReplicationConfig.messageBytesMax, logger, credentials: brokerChannel,

@@ -11,9 +11,11 @@
  * details and are logged with the principal and the source address (a certificate holds no secret).
  *
  * Without TLS (`openBrokerPeers`) there is no identity to check: everyone is let in and every claim holds, as before.
+ * The other direction (`brokerChannelCredentials`): a broker dialling node N accepts only N's certificate as server.
  */
 import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
+import { type TlsConfig, channelCredentials } from './grpc-credentials.js'
 
 /** Kafka's error code name for a caller that may not act on the cluster. */
 export const clusterAuthorizationFailed = 'CLUSTER_AUTHORIZATION_FAILED'
@@ -41,6 +43,31 @@ const letThrough: ClaimCheck = () => undefined
 
 /** The BROKER listener without TLS: no identity, every claim holds. */
 export const openBrokerPeers: BrokerPeers = Object.freeze({ interceptors: [], claimCheck: () => letThrough })
+
+/** The common name of node N's certificate: the one rule of this module. */
+export function brokerCommonName (nodeId: number): string {
+  return `broker-${nodeId}`
+}
+
+/**
+ * The credentials a broker dials node N's BROKER listener with: plaintext without `tls`; else mTLS with this broker's
+ * certificate, and N's certificate required to be `broker-N` (one credentials object per node, made once).
+ */
+export function brokerChannelCredentials (tls: TlsConfig | undefined): (nodeId: number) => grpc.ChannelCredentials {
+  if (tls === undefined) {
+    const insecure = grpc.credentials.createInsecure()
+    return () => insecure
+  }
+  const byNode = new Map<number, grpc.ChannelCredentials>()
+  return (nodeId) => {
+    let credentials = byNode.get(nodeId)
+    if (credentials === undefined) {
+      credentials = channelCredentials(tls, brokerCommonName(nodeId))
+      byNode.set(nodeId, credentials)
+    }
+    return credentials
+  }
+}
 
 /** The node a broker principal's common name names (`broker-<N>`), if it names one. */
 export function brokerNodeIdOf (commonName: string): NodeId | undefined {

@@ -83,10 +83,19 @@ export function serverCredentials (tls: TlsConfig | undefined, clientAuth: TlsCl
 /**
  * Credentials of a gRPC client: plaintext without `tls`; else TLS that checks the server's certificate against
  * `ca` (or the system's roots) and its name against the address dialled, presenting `cert`/`key` when given (mTLS).
+ * With `serverCommonName` the server's certificate must also have that CN: a broker dialling broker N insists on
+ * `broker-N`, so another member's certificate cannot stand in for it.
  */
-export function channelCredentials (tls: TlsConfig | undefined): grpc.ChannelCredentials {
+export function channelCredentials (tls: TlsConfig | undefined, serverCommonName?: string): grpc.ChannelCredentials {
   if (tls === undefined) return grpc.credentials.createInsecure()
-  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
+  const verify: grpc.VerifyOptions = serverCommonName === undefined ? {} : {
+    checkServerIdentity: (_host, certificate) => {
+      const cn = certificate.subject?.CN as string | string[] | undefined
+      const actual = Array.isArray(cn) ? cn[0] : cn
+      return actual === serverCommonName ? undefined : new Error(`server certificate CN=${actual ?? '(none)'} is not CN=${serverCommonName}`)
+    },
+  }
+  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, verify)
 }
 
 /** node `tls.createServer` options of a TLS listener (the Kafka listener), with the same client-certificate rule. */

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
 import { isGregorError } from '@gregor/common'
 import type { Message } from '@gregor/raft'
-import { type BrokerPeers, openBrokerPeers } from './broker-peers.js'
+import { type BrokerPeers, brokerChannelCredentials, openBrokerPeers } from './broker-peers.js'
 import { channelOptions } from './grpc-method.js'
 import { decodeRaftMessage, encodeRaftMessage, type RaftCodecLimits, defaultRaftCodecLimits } from './raft-codec.js'
 import { raftSendMethod } from './raft-services.js'
@@ -111,12 +111,12 @@ export class RaftTransport {
   readonly #config: RaftTransportConfig
   readonly #log: Logger
 
-  /** `credentials`: of the BROKER listener's clients (channelCredentials in grpc-credentials.ts); plaintext by default. */
-  constructor (config: RaftTransportConfig, logger: Logger, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  /** `credentials`: to dial each peer's BROKER listener with (broker-peers.ts `brokerChannelCredentials`); plaintext by default. */
+  constructor (config: RaftTransportConfig, logger: Logger, credentials: (peerId: NodeId) => grpc.ChannelCredentials = brokerChannelCredentials(undefined)) {
     this.#config = config
     this.#log = logger.child({ component: 'raft-transport' })
     for (const [peerId, address] of config.voters) {
-      if (peerId !== config.nodeId) this.#peers.set(peerId, new PeerStream(peerId, address, config, this.#log, credentials))
+      if (peerId !== config.nodeId) this.#peers.set(peerId, new PeerStream(peerId, address, config, this.#log, credentials(peerId)))
     }
   }
 

@@ -16,14 +16,17 @@ const retriableStatuses: ReadonlySet<unknown> = new Set([grpc.status.UNAVAILABLE
 export class GrpcControllerChannel implements ControllerChannel {
   readonly #controllerAddress: () => string | undefined
   readonly #messageBytesMax: number
-  readonly #credentials: grpc.ChannelCredentials
+  readonly #credentials: () => grpc.ChannelCredentials
   #client: { address: string; client: grpc.Client } | undefined
 
-  /** `credentials`: of the BROKER listener's clients (grpc-credentials.ts); plaintext by default. */
-  constructor (options: { controllerAddress: () => string | undefined; messageBytesMax: number; credentials?: grpc.ChannelCredentials }) {
+  /**
+   * `credentials`: to dial the controller now at `controllerAddress` with (broker-peers.ts `brokerChannelCredentials`
+   * of its node); plaintext by default.
+   */
+  constructor (options: { controllerAddress: () => string | undefined; messageBytesMax: number; credentials?: () => grpc.ChannelCredentials }) {
     this.#controllerAddress = options.controllerAddress
     this.#messageBytesMax = options.messageBytesMax
-    this.#credentials = options.credentials ?? grpc.credentials.createInsecure()
+    this.#credentials = options.credentials ?? (() => grpc.credentials.createInsecure())
   }
 
   target (): string | undefined {
@@ -35,7 +38,7 @@ export class GrpcControllerChannel implements ControllerChannel {
     if (address === undefined) return undefined
     if (this.#client?.address !== address) {
       this.#client?.client.close()
-      const client = new grpc.Client(address, this.#credentials, channelOptions(this.#messageBytesMax))
+      const client = new grpc.Client(address, this.#credentials(), channelOptions(this.#messageBytesMax))
       this.#client = { address, client }
     }
     return this.#client.client

@@ -36,8 +36,8 @@ export interface GrpcReplicaFetchTransportDeps {
   /** Largest gRPC message on the stream (ReplicationConfig.messageBytesMax). */
   readonly messageBytesMax: number
   readonly logger: Logger
-  /** Of the BROKER listener's clients (grpc-credentials.ts); plaintext by default. */
-  readonly credentials?: grpc.ChannelCredentials
+  /** To dial a leader's BROKER listener with (broker-peers.ts `brokerChannelCredentials`); plaintext by default. */
+  readonly credentials?: (leaderId: number) => grpc.ChannelCredentials
 }
 
 /** The BROKER listener `host:port` of `brokerId` in `image`, if it is registered with one. */
@@ -58,7 +58,7 @@ export class GrpcReplicaFetchTransport implements ReplicaFetchTransport {
   open (leaderId: number): ReplicaFetchSession | undefined {
     const address = brokerListenerAddress(this.#deps.image(), leaderId)
     if (address === undefined) return undefined
-    return new GrpcReplicaFetchSession(address, this.#deps.messageBytesMax, this.#log.child({ leaderId }), this.#deps.credentials ?? grpc.credentials.createInsecure())
+    return new GrpcReplicaFetchSession(address, this.#deps.messageBytesMax, this.#log.child({ leaderId }), this.#deps.credentials?.(leaderId) ?? grpc.credentials.createInsecure())
   }
 }
 
