@@ -1,6 +1,6 @@
 /**
- * The idempotent producer's pipeline through a kill -9 (issue 12): `sendMany` keeps up to five batches in flight per
- * partition, so when the leader of a partition dies, several numbered batches are out at once, some stored and
+ * The idempotent producer's pipeline through a kill -9 (issue 12): with `maxInFlightPerPartition` 5, `sendMany` keeps
+ * up to five batches in flight per partition, so when the leader of a partition dies, several numbered batches are out at once, some stored and
  * replicated, some not, their answers lost. Each is retried, one at a time in sequence order, at the new leader,
  * which knows what was replicated (a resend of it is a duplicate) and refuses what would leave a gap.
  *
@@ -33,7 +33,7 @@ describe('a pipelining producer through a leader kill -9', () => {
 
     // Small batches so that each partition has several in flight at once.
     const producer = new Producer({
-      bootstrapServers: cluster.running().map((broker) => broker.clientAddress), batchBytesMax: 16 * 1024, deliveryTimeoutMs: 60_000, requestTimeoutMs: 5_000,
+      bootstrapServers: cluster.running().map((broker) => broker.clientAddress), batchBytesMax: 16 * 1024, maxInFlightPerPartition: 5, deliveryTimeoutMs: 60_000, requestTimeoutMs: 5_000,
     })
     const next = new Map(partitions.map((partition) => [partition, 0]))
     const acknowledged = new Map<number, number>(partitions.map((partition) => [partition, -1]))

@@ -21,9 +21,9 @@
  * the same id.
  *
  * Batches in flight per partition (the accumulator enforces the order, record-accumulator.ts): an idempotent
- * producer keeps up to `maxInFlightPerPartition` (default 5, Kafka's `max.in.flight.requests.per.connection` with
- * idempotence: the batches a broker remembers per producer for duplicate detection), each in its own request; any
- * other keeps one,
+ * producer keeps up to `maxInFlightPerPartition` (1..5, Kafka's `max.in.flight.requests.per.connection` with
+ * idempotence: the batches a broker remembers per producer for duplicate detection; default 1, see producer-config.ts
+ * for why), each in its own request; any other keeps one,
  * since without sequence numbers a retry could overtake the batch behind it. The loop drains until nothing more is
  * ready, so a partition's next full batch leaves without waiting for the previous acknowledgement. Two requests may
  * reach the broker in either order: a batch sent behind another of its partition (`pipelined`) that comes back

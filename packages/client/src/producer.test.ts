@@ -115,7 +115,7 @@ describe('Producer with five batches in flight per partition', () => {
   test('a failure in the middle of a pipeline is retried in order: every record stored once, in order', async () => {
     // Batches of 4 records; 6 sends of 4 records each make 6 batches of t-0.
     const recordBytes = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 4 // length, attributes, deltas, key, value length, value, headers
-    const { brokers, scheduler, producer, initProducerId } = await scriptedProducer({ lingerMs: 0, batchBytesMax: 61 + 4 * recordBytes })
+    const { brokers, scheduler, producer, initProducerId } = await scriptedProducer({ lingerMs: 0, batchBytesMax: 61 + 4 * recordBytes, maxInFlightPerPartition: 5 })
     const expected: string[] = []
     const sends: Array<Promise<void>> = []
     for (let send = 0; send < 6; send++) {
@@ -177,7 +177,7 @@ describe('Producer with five batches in flight per partition', () => {
   })
 
   test('after a minute without an acknowledgement, a partition sends its first batch alone again (the broker may have forgotten the producer)', async () => {
-    const { brokers, scheduler, producer, initProducerId } = await scriptedProducer({ lingerMs: 0, batchBytesMax: 61 + 2 * 12 })
+    const { brokers, scheduler, producer, initProducerId } = await scriptedProducer({ lingerMs: 0, batchBytesMax: 61 + 2 * 12, maxInFlightPerPartition: 5 })
     /** Sends three batches of t-0 and answers every request as it comes: how many requests were out in each round. */
     const rounds = async (): Promise<number[]> => {
       let done = false
@@ -204,8 +204,8 @@ describe('Producer with five batches in flight per partition', () => {
     await producer.close()
   })
 
-  test('without idempotence (acks=leader, or maxInFlightPerPartition 1) a partition has one batch in flight', async () => {
-    for (const config of [{ acks: 'leader' as const }, { maxInFlightPerPartition: 1 }]) {
+  test('without idempotence (acks=leader), or by default, a partition has one batch in flight', async () => {
+    for (const config of [{ acks: 'leader' as const, maxInFlightPerPartition: 5 }, {}]) {
       const { brokers, producer, initProducerId } = await scriptedProducer({ ...config, lingerMs: 0, batchBytesMax: 61 + 2 * 12 })
       const sent = producer.sendMany('t', Array.from({ length: 8 }, (_, index) => ({ value: `v${index}`, partition: 0 })))
       await initProducerId()
