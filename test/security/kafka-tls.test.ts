@@ -1,0 +1,93 @@
+/**
+ * The Kafka listener with TLS (kafka-server.ts `tls`, options from protocol `tlsServerOptions`) over real sockets:
+ * a TLS client is answered; a plaintext Kafka client is refused at the handshake, logged, and never crashes the
+ * server; `close` does not wait for a client stuck in its handshake.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { type Socket, connect as connectTcp } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as connectTls } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { Logger } from '@gregor/common'
+import { ApiKey } from '@gregor/kafka-protocol'
+import { readTlsFiles, tlsServerOptions, type TlsConfig } from '@gregor/protocol'
+import { createCertificates } from '@gregor/cli'
+import { handleApiVersions } from '../../packages/broker/src/listeners/kafka/handlers/api-versions.js'
+import { KafkaServer, defaultKafkaListenerConfig } from '../../packages/broker/src/listeners/kafka/index.js'
+import { RawKafkaClient } from '../../packages/broker/src/listeners/kafka/testing/raw-kafka-client.js'
+
+let dir: string
+let brokerTls: TlsConfig
+let caOnly: TlsConfig
+const infoLines: Array<{ fields: Record<string, unknown>; message: string }> = []
+
+function infoLogger (): Logger {
+  const none = (): void => {}
+  const logger: Logger = {
+    child: () => logger, trace: none, debug: none, warn: none, error: none,
+    info: (fields: Record<string, unknown>, message: string) => { infoLines.push({ fields, message }) },
+  } as unknown as Logger
+  return logger
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gregor-kafka-tls-'))
+  const certs = await createCertificates({ dir, brokers: 1, clients: [] })
+  brokerTls = await readTlsFiles({ caFile: certs.caFile, ...certs.brokers.get(1) })
+  caOnly = await readTlsFiles({ caFile: certs.caFile })
+})
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+async function startTlsServer (): Promise<KafkaServer> {
+  return await KafkaServer.start({
+    listenerName: 'KAFKA', host: '127.0.0.1', port: 0, config: defaultKafkaListenerConfig,
+    handlers: { [ApiKey.ApiVersions]: handleApiVersions }, logger: infoLogger(), tls: tlsServerOptions(brokerTls),
+  })
+}
+
+const apiVersions = (): Buffer => RawKafkaClient.frame(ApiKey.ApiVersions, 0, 7, {} as never)
+
+/** Writes `request` on `socket` and resolves with the first whole answer frame, or 'closed'. */
+async function answerOf (socket: Socket, request: Buffer): Promise<Buffer | 'closed'> {
+  return await new Promise((resolve) => {
+    let input = Buffer.alloc(0)
+    socket.on('data', (chunk: Buffer) => {
+      input = Buffer.concat([input, chunk])
+      if (input.length >= 4 && input.length >= 4 + input.readInt32BE(0)) { resolve(input.subarray(4, 4 + input.readInt32BE(0))); socket.destroy() }
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => { resolve('closed') })
+    socket.write(request)
+  })
+}
+
+describe('Kafka listener with TLS', () => {
+  test('a TLS client is answered; a plaintext Kafka client is cut at the handshake and logged; the server keeps serving', async () => {
+    const server = await startTlsServer()
+    try {
+      const tlsClient = connectTls({ host: '127.0.0.1', port: server.port, ca: caOnly.ca, servername: 'localhost' })
+      const answer = await answerOf(tlsClient, apiVersions())
+      expect(answer).not.toBe('closed')
+      expect((answer as Buffer).readInt32BE(0)).toBe(7) // the correlation id of our request
+      const plain = connectTcp({ host: '127.0.0.1', port: server.port })
+      expect(await answerOf(plain, apiVersions())).toBe('closed')
+      expect(infoLines.some((line) => line.message === 'tls handshake failed' && typeof line.fields.source === 'string')).toBe(true)
+      const again = connectTls({ host: '127.0.0.1', port: server.port, ca: caOnly.ca, servername: 'localhost' })
+      expect(await answerOf(again, apiVersions())).not.toBe('closed')
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('close does not wait for a client that never finishes its handshake', async () => {
+    const server = await startTlsServer()
+    const silent = connectTcp({ host: '127.0.0.1', port: server.port })
+    silent.on('error', () => {})
+    await new Promise<void>((resolve) => silent.once('connect', () => { resolve() }))
+    const closedAt = Date.now()
+    await server.close()
+    expect(Date.now() - closedAt).toBeLessThan(2_000) // not the 10 s handshake timeout
+    silent.destroy()
+  })
+})
