@@ -6,6 +6,7 @@
  * SASL_AUTHENTICATION_FAILED; a client without SASL on the SASL port cannot produce; a deleted user is refused.
  */
 import { execFile } from 'node:child_process'
+import { pbkdf2Sync } from 'node:crypto'
 import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import { Kafka, type KafkaConfig, type SASLOptions, logLevel } from 'kafkajs'
@@ -195,5 +196,35 @@ describe('SASL on the Kafka listener of a three-broker cluster', () => {
     const tooFew = await runGregor(cluster, ['users', 'create', '--user', 'erin', '--password', 'p', '--iterations', '1000'])
     expect(tooFew.code).not.toBe(0)
     expect(tooFew.stderr).toContain('too few iterations')
+  }, 120_000)
+
+  test('Kafka\'s AlterUserScramCredentials (51) and DescribeUserScramCredentials (50) on an authenticated connection', async () => {
+    expect((await runGregor(cluster, ['users', 'create', '--user', 'admin', '--password', 'admin-secret'])).code).toBe(0)
+    await waitForLogin('admin', 'admin-secret', 0)
+    const address = cluster.kafkaBootstrapServers.split(',')[1] as string
+    const salt = Buffer.from('kafka-admin-client-salt')
+    const login = [
+      { apiKey: ApiKey.SaslHandshake, apiVersion: 1, body: { mechanism: 'PLAIN' } },
+      { apiKey: ApiKey.SaslAuthenticate, apiVersion: 2, body: { authBytes: Buffer.from('\u0000admin\u0000admin-secret') } },
+    ]
+    const alter: RequestBodies[typeof ApiKey.AlterUserScramCredentials] = {
+      deletions: [],
+      upsertions: [
+        { name: 'frank', mechanism: 2, iterations: 4096, salt, saltedPassword: pbkdf2Sync('frank-secret', salt, 4096, 64, 'sha512') },
+        { name: 'weak', mechanism: 1, iterations: 100, salt, saltedPassword: pbkdf2Sync('weak', salt, 100, 32, 'sha256') },
+      ],
+    }
+    const [, , altered] = await kafkaExchange(address, [...login, { apiKey: ApiKey.AlterUserScramCredentials, apiVersion: 0, body: alter }])
+    expect((altered as ResponseBodies[typeof ApiKey.AlterUserScramCredentials]).results.map(({ user, errorCode }) => [user, errorCode]))
+      .toEqual([['frank', 0], ['weak', 93]])
+    await waitForLogin('frank', 'frank-secret', 0)
+    const [, , described] = await kafkaExchange(address, [...login, { apiKey: ApiKey.DescribeUserScramCredentials, apiVersion: 0, body: { users: [{ name: 'frank' }, { name: 'weak' }] } }])
+    expect((described as ResponseBodies[typeof ApiKey.DescribeUserScramCredentials]).results).toEqual([
+      { user: 'frank', errorCode: 0, errorMessage: null, credentialInfos: [{ mechanism: 2, iterations: 4096 }] },
+      { user: 'weak', errorCode: 91, errorMessage: 'attempt to describe a user credential that does not exist', credentialInfos: [] },
+    ])
+    // kcat as frank, with SCRAM-SHA-512.
+    const { stdout } = await run('kcat', ['-b', address, ...kcatSasl('SCRAM-SHA-512', 'frank', 'frank-secret'), '-L', '-J'], { timeout: 30_000 })
+    expect(JSON.parse(stdout).brokers).toHaveLength(3)
   }, 120_000)
 })

@@ -34,6 +34,8 @@ import * as deleteGroups from './delete-groups.js'
 import * as electLeaders from './elect-leaders.js'
 import * as incrementalAlterConfigs from './incremental-alter-configs.js'
 import * as offsetDelete from './offset-delete.js'
+import * as describeUserScramCredentials from './describe-user-scram-credentials.js'
+import * as alterUserScramCredentials from './alter-user-scram-credentials.js'
 import * as describeQuorum from './describe-quorum.js'
 import * as describeCluster from './describe-cluster.js'
 import * as consumerGroupHeartbeat from './consumer-group-heartbeat.js'
@@ -69,6 +71,8 @@ export const ApiKey = {
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeQuorum: 55,
   DescribeCluster: 60,
   ConsumerGroupHeartbeat: 68,
@@ -111,6 +115,8 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, ApiVersionRange>> = Obj
   43: Object.freeze({ minVersion: 0, maxVersion: 2 }),
   44: Object.freeze({ minVersion: 0, maxVersion: 1 }),
   47: Object.freeze({ minVersion: 0, maxVersion: 0 }),
+  50: Object.freeze({ minVersion: 0, maxVersion: 0 }),
+  51: Object.freeze({ minVersion: 0, maxVersion: 0 }),
   55: Object.freeze({ minVersion: 0, maxVersion: 2 }),
   60: Object.freeze({ minVersion: 0, maxVersion: 1 }),
   68: Object.freeze({ minVersion: 0, maxVersion: 1 }),
@@ -147,6 +153,8 @@ export const FIRST_FLEXIBLE_VERSIONS: Readonly<Record<ApiKey, number | null>> = 
   43: 2,
   44: 1,
   47: null,
+  50: 0,
+  51: 0,
   55: 0,
   60: 0,
   68: 0,
@@ -182,6 +190,8 @@ export const API_NAMES: Readonly<Record<ApiKey, string>> = Object.freeze({
   43: 'ElectLeaders',
   44: 'IncrementalAlterConfigs',
   47: 'OffsetDelete',
+  50: 'DescribeUserScramCredentials',
+  51: 'AlterUserScramCredentials',
   55: 'DescribeQuorum',
   60: 'DescribeCluster',
   68: 'ConsumerGroupHeartbeat',
@@ -221,6 +231,8 @@ export interface RequestBodies {
   43: electLeaders.ElectLeadersRequest
   44: incrementalAlterConfigs.IncrementalAlterConfigsRequest
   47: offsetDelete.OffsetDeleteRequest
+  50: describeUserScramCredentials.DescribeUserScramCredentialsRequest
+  51: alterUserScramCredentials.AlterUserScramCredentialsRequest
   55: describeQuorum.DescribeQuorumRequest
   60: describeCluster.DescribeClusterRequest
   68: consumerGroupHeartbeat.ConsumerGroupHeartbeatRequest
@@ -256,6 +268,8 @@ export interface ResponseBodies {
   43: electLeaders.ElectLeadersResponse
   44: incrementalAlterConfigs.IncrementalAlterConfigsResponse
   47: offsetDelete.OffsetDeleteResponse
+  50: describeUserScramCredentials.DescribeUserScramCredentialsResponse
+  51: alterUserScramCredentials.AlterUserScramCredentialsResponse
   55: describeQuorum.DescribeQuorumResponse
   60: describeCluster.DescribeClusterResponse
   68: consumerGroupHeartbeat.ConsumerGroupHeartbeatResponse
@@ -293,6 +307,8 @@ export function readRequestBody<K extends ApiKey> (apiKey: K, version: number, r
     case 43: return electLeaders.readElectLeadersRequest(r, version) as RequestBodies[K]
     case 44: return incrementalAlterConfigs.readIncrementalAlterConfigsRequest(r, version) as RequestBodies[K]
     case 47: return offsetDelete.readOffsetDeleteRequest(r, version) as RequestBodies[K]
+    case 50: return describeUserScramCredentials.readDescribeUserScramCredentialsRequest(r, version) as RequestBodies[K]
+    case 51: return alterUserScramCredentials.readAlterUserScramCredentialsRequest(r, version) as RequestBodies[K]
     case 55: return describeQuorum.readDescribeQuorumRequest(r, version) as RequestBodies[K]
     case 60: return describeCluster.readDescribeClusterRequest(r, version) as RequestBodies[K]
     case 68: return consumerGroupHeartbeat.readConsumerGroupHeartbeatRequest(r, version) as RequestBodies[K]
@@ -331,6 +347,8 @@ export function readResponseBody<K extends ApiKey> (apiKey: K, version: number, 
     case 43: return electLeaders.readElectLeadersResponse(r, version) as ResponseBodies[K]
     case 44: return incrementalAlterConfigs.readIncrementalAlterConfigsResponse(r, version) as ResponseBodies[K]
     case 47: return offsetDelete.readOffsetDeleteResponse(r, version) as ResponseBodies[K]
+    case 50: return describeUserScramCredentials.readDescribeUserScramCredentialsResponse(r, version) as ResponseBodies[K]
+    case 51: return alterUserScramCredentials.readAlterUserScramCredentialsResponse(r, version) as ResponseBodies[K]
     case 55: return describeQuorum.readDescribeQuorumResponse(r, version) as ResponseBodies[K]
     case 60: return describeCluster.readDescribeClusterResponse(r, version) as ResponseBodies[K]
     case 68: return consumerGroupHeartbeat.readConsumerGroupHeartbeatResponse(r, version) as ResponseBodies[K]
@@ -369,6 +387,8 @@ export function writeRequestBody<K extends ApiKey> (apiKey: K, version: number, 
     case 43: return electLeaders.writeElectLeadersRequest(w, version, body as electLeaders.ElectLeadersRequest)
     case 44: return incrementalAlterConfigs.writeIncrementalAlterConfigsRequest(w, version, body as incrementalAlterConfigs.IncrementalAlterConfigsRequest)
     case 47: return offsetDelete.writeOffsetDeleteRequest(w, version, body as offsetDelete.OffsetDeleteRequest)
+    case 50: return describeUserScramCredentials.writeDescribeUserScramCredentialsRequest(w, version, body as describeUserScramCredentials.DescribeUserScramCredentialsRequest)
+    case 51: return alterUserScramCredentials.writeAlterUserScramCredentialsRequest(w, version, body as alterUserScramCredentials.AlterUserScramCredentialsRequest)
     case 55: return describeQuorum.writeDescribeQuorumRequest(w, version, body as describeQuorum.DescribeQuorumRequest)
     case 60: return describeCluster.writeDescribeClusterRequest(w, version, body as describeCluster.DescribeClusterRequest)
     case 68: return consumerGroupHeartbeat.writeConsumerGroupHeartbeatRequest(w, version, body as consumerGroupHeartbeat.ConsumerGroupHeartbeatRequest)
@@ -407,6 +427,8 @@ export function writeResponseBody<K extends ApiKey> (apiKey: K, version: number,
     case 43: return electLeaders.writeElectLeadersResponse(w, version, body as electLeaders.ElectLeadersResponse)
     case 44: return incrementalAlterConfigs.writeIncrementalAlterConfigsResponse(w, version, body as incrementalAlterConfigs.IncrementalAlterConfigsResponse)
     case 47: return offsetDelete.writeOffsetDeleteResponse(w, version, body as offsetDelete.OffsetDeleteResponse)
+    case 50: return describeUserScramCredentials.writeDescribeUserScramCredentialsResponse(w, version, body as describeUserScramCredentials.DescribeUserScramCredentialsResponse)
+    case 51: return alterUserScramCredentials.writeAlterUserScramCredentialsResponse(w, version, body as alterUserScramCredentials.AlterUserScramCredentialsResponse)
     case 55: return describeQuorum.writeDescribeQuorumResponse(w, version, body as describeQuorum.DescribeQuorumResponse)
     case 60: return describeCluster.writeDescribeClusterResponse(w, version, body as describeCluster.DescribeClusterResponse)
     case 68: return consumerGroupHeartbeat.writeConsumerGroupHeartbeatResponse(w, version, body as consumerGroupHeartbeat.ConsumerGroupHeartbeatResponse)

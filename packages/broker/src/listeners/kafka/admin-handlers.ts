@@ -4,6 +4,7 @@
  * per API under `handlers/`.
  */
 import { ApiKey as Api } from '@gregor/kafka-protocol'
+import { handleAlterUserScramCredentials } from './handlers/alter-user-scram-credentials.js'
 import { handleCreatePartitions } from './handlers/create-partitions.js'
 import { handleCreateTopics } from './handlers/create-topics.js'
 import { handleDeleteTopics } from './handlers/delete-topics.js'
@@ -11,6 +12,7 @@ import { handleDescribeCluster } from './handlers/describe-cluster.js'
 import { handleDescribeConfigs } from './handlers/describe-configs.js'
 import { handleDescribeLogDirs } from './handlers/describe-log-dirs.js'
 import { handleDescribeQuorum } from './handlers/describe-quorum.js'
+import { handleDescribeUserScramCredentials } from './handlers/describe-user-scram-credentials.js'
 import { handleElectLeaders } from './handlers/elect-leaders.js'
 import { handleIncrementalAlterConfigs } from './handlers/incremental-alter-configs.js'
 import type { KafkaAdminApi } from './kafka-admin-api.js'
@@ -27,5 +29,7 @@ export function adminHandlers (api: KafkaAdminApi): KafkaHandlers {
     [Api.DescribeLogDirs]: (request, context) => handleDescribeLogDirs(api, request, context),
     [Api.ElectLeaders]: async (request, context) => await handleElectLeaders(api, request, context),
     [Api.IncrementalAlterConfigs]: async (request, context) => await handleIncrementalAlterConfigs(api, request, context),
+    [Api.DescribeUserScramCredentials]: (request, context) => handleDescribeUserScramCredentials(api, request, context),
+    [Api.AlterUserScramCredentials]: async (request, context) => await handleAlterUserScramCredentials(api, request, context),
   }
 }

@@ -15,7 +15,8 @@ import type { gregor } from '@gregor/protocol'
 import { isTopicConfigOverride, kafkaTopicConfigNames, kafkaTopicConfigs } from '../../controller/wire-topic-configs.js'
 import type {
   AdminFailure, AdminOptions, ClusterDescription, ConfigEntry, ConfigType, CreatedTopic, DeletedTopic, ElectionOutcome, KafkaAdminApi,
-  LogDirDescription, NewTopic, PartitionCountChange, TopicConfigChange, PartitionReference, QuorumDescription, TopicReference,
+  LogDirDescription, NewTopic, PartitionCountChange, TopicConfigChange, PartitionReference, QuorumDescription, ScramCredentialDeletion,
+  ScramCredentialUpsertion, ScramUserDescription, TopicReference,
 } from './kafka-admin-api.js'
 import type { BrokerKafkaApiDeps } from './broker-kafka-api.js'
 import { activeControllerId, listenerEndpoints } from './metadata-image-api.js'
@@ -27,6 +28,7 @@ export interface AdminControllerCalls {
   createPartitions (request: gregor.cluster.CreatePartitionsRequest.$Properties): Promise<gregor.cluster.CreatePartitionsResponse.$Properties>
   electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse.$Properties>
   alterTopicConfigs (request: gregor.cluster.AlterTopicConfigsRequest.$Properties): Promise<gregor.cluster.AlterTopicConfigsResponse.$Properties>
+  alterUserScramCredentials (request: gregor.cluster.AlterUserScramCredentialsRequest.$Properties): Promise<gregor.cluster.AlterUserScramCredentialsResponse.$Properties>
 }
 
 /** The metadata quorum as this broker knows it. */
@@ -189,6 +191,36 @@ export class ControllerAdminApi implements KafkaAdminApi {
       const failed = callFailure(error)
       return changes.map(() => failed)
     }
+  }
+
+  async alterUserScramCredentials (
+    deletions: readonly ScramCredentialDeletion[], upsertions: readonly ScramCredentialUpsertion[],
+  ): Promise<readonly { readonly user: string, readonly failure: AdminFailure | undefined }[]> {
+    const users = [...new Set([...deletions, ...upsertions].map((change) => change.user))]
+    try {
+      const response = await this.#options.controller.alterUserScramCredentials({
+        deletions: deletions.map(({ user, mechanism }) => ({ name: user, mechanism })),
+        upsertions: upsertions.map(({ user, mechanism, iterations, salt, saltedPassword }) => ({ name: user, mechanism, iterations, salt, saltedPassword })),
+      })
+      return users.map((user) => {
+        const result = response.results?.find((candidate) => candidate.user === user)
+        if (result === undefined) return { user, failure: { error: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'no result for user' } }
+        return { user, failure: result.errorCode === '' || result.errorCode == null ? undefined : failure(result.errorCode, result.errorMessage) }
+      })
+    } catch (error) {
+      const failed = callFailure(error)
+      return users.map((user) => ({ user, failure: failed }))
+    }
+  }
+
+  describeUserScramCredentials (users: readonly string[] | null): readonly (ScramUserDescription | (AdminFailure & { readonly user: string }))[] {
+    const known = this.#options.image().scramUsers()
+    const named = users === null || users.length === 0 ? known.map((user) => user.name) : users
+    return named.map((name) => {
+      const user = known.find((candidate) => candidate.name === name)
+      if (user === undefined) return { user: name, error: ErrorCode.RESOURCE_NOT_FOUND, message: 'attempt to describe a user credential that does not exist' }
+      return { user: name, credentials: user.mechanisms.map(({ mechanism, iterations }) => ({ mechanism, iterations })) }
+    })
   }
 
   describeCluster (): ClusterDescription {

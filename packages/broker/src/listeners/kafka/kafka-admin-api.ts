@@ -125,6 +125,25 @@ export interface PartitionReference {
 /** Kafka's per-partition ElectLeaders outcomes. */
 export type ElectionOutcome = 'elected' | 'election-not-needed' | 'preferred-leader-not-available' | 'unknown-topic-or-partition'
 
+/** A SCRAM credential to delete: the user and the mechanism's name (`SCRAM-SHA-256`; anything else is refused). */
+export interface ScramCredentialDeletion {
+  readonly user: string
+  readonly mechanism: string
+}
+
+/** A SCRAM credential to set: what the client derived from the password (the password itself never arrives). */
+export interface ScramCredentialUpsertion extends ScramCredentialDeletion {
+  readonly iterations: number
+  readonly salt: Uint8Array
+  readonly saltedPassword: Uint8Array
+}
+
+/** A user's SCRAM credentials as described to clients: mechanisms and iteration counts, never salts or keys. */
+export interface ScramUserDescription {
+  readonly user: string
+  readonly credentials: readonly { readonly mechanism: string, readonly iterations: number }[]
+}
+
 export interface KafkaAdminApi {
   createTopics (topics: readonly NewTopic[], options: AdminOptions): Promise<readonly (CreatedTopic | (AdminFailure & { readonly name: string }))[]>
   deleteTopics (topics: readonly TopicReference[]): Promise<readonly (DeletedTopic | (AdminFailure & { readonly reference: TopicReference }))[]>
@@ -143,4 +162,10 @@ export interface KafkaAdminApi {
    * AdminFailure when the whole request failed (no controller in time).
    */
   electPreferredLeaders (partitions: readonly PartitionReference[] | null): Promise<readonly (PartitionReference & { readonly outcome: ElectionOutcome })[] | AdminFailure>
+  /** Upserts and deletes SCRAM credentials through the controller; one outcome per user named, in first-seen order. */
+  alterUserScramCredentials (
+    deletions: readonly ScramCredentialDeletion[], upsertions: readonly ScramCredentialUpsertion[],
+  ): Promise<readonly { readonly user: string, readonly failure: AdminFailure | undefined }[]>
+  /** Every user with SCRAM credentials, or the named ones (RESOURCE_NOT_FOUND for a name without any), from the image. */
+  describeUserScramCredentials (users: readonly string[] | null): readonly (ScramUserDescription | (AdminFailure & { readonly user: string }))[]
 }

@@ -4,16 +4,21 @@
  * defaults (-1) and configs travel, and the Kafka codes and shapes of the answers.
  */
 import { ErrorCode, GregorError, type NodeId, leaderEpoch, nodeId, raftIndex } from '@gregor/common'
-import { MetadataImage, type MetadataRecord, decideAlterTopicConfigs, defaultMetadataConfig, defaultTopicConfig } from '@gregor/metadata'
+import { pbkdf2Sync } from 'node:crypto'
+import {
+  MetadataImage, type MetadataRecord, decideAlterTopicConfigs, decideAlterUserScramCredentials, defaultMetadataConfig, defaultTopicConfig,
+} from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { describe, expect, test } from 'vitest'
 import { type AdminControllerCalls, ControllerAdminApi } from '../controller-admin-api.js'
+import { handleAlterUserScramCredentials } from './alter-user-scram-credentials.js'
 import { handleCreatePartitions } from './create-partitions.js'
 import { handleCreateTopics } from './create-topics.js'
 import { handleDeleteTopics } from './delete-topics.js'
 import { handleDescribeConfigs } from './describe-configs.js'
 import { handleDescribeLogDirs } from './describe-log-dirs.js'
 import { handleDescribeQuorum } from './describe-quorum.js'
+import { handleDescribeUserScramCredentials } from './describe-user-scram-credentials.js'
 import { handleElectLeaders } from './elect-leaders.js'
 import { handleIncrementalAlterConfigs } from './incremental-alter-configs.js'
 import { wireTopicConfigAlterations } from '../../../controller/wire-topic-configs.js'
@@ -93,6 +98,21 @@ class ScriptedController implements AdminControllerCalls {
     }, defaultMetadataConfig)
     if (decision.records.length > 0) image.applyBatch(decision.records, raftIndex(image.appliedIndex + 1))
     return { topics: decision.results.map((result) => 'error' in result ? { name: result.name, errorCode: result.error.code, errorMessage: result.error.message } : { name: result.name, errorCode: '' }) }
+  }
+
+  async alterUserScramCredentials (request: gregor.cluster.AlterUserScramCredentialsRequest.$Properties): Promise<gregor.cluster.AlterUserScramCredentialsResponse.$Properties> {
+    this.#record(request)
+    const image = this.image
+    if (image === undefined) throw new Error('no image')
+    const decision = decideAlterUserScramCredentials(image, {
+      deletions: (request.deletions ?? []).map(({ name, mechanism }) => ({ name: name ?? '', mechanism: mechanism ?? '' })),
+      upsertions: (request.upsertions ?? []).map((upsertion) => ({
+        name: upsertion.name ?? '', mechanism: upsertion.mechanism ?? '', iterations: upsertion.iterations ?? 0,
+        salt: upsertion.salt ?? new Uint8Array(0), saltedPassword: upsertion.saltedPassword ?? new Uint8Array(0),
+      })),
+    })
+    if (decision.records.length > 0) image.applyBatch(decision.records, raftIndex(image.appliedIndex + 1))
+    return { results: decision.results.map((result) => ({ user: result.name, errorCode: result.error?.code ?? '', errorMessage: result.error?.message ?? '' })) }
   }
 
   image: MetadataImage | undefined
@@ -306,5 +326,47 @@ describe('IncrementalAlterConfigs', () => {
     expect(controller.calls).toHaveLength(calls + 1)
     expect(api.topicConfigs('orders')?.find((entry) => entry.name === 'retention.ms')?.value).toBe('60000')
     expect(api.topicConfigs('orders')?.find((entry) => entry.name === 'cleanup.policy')).toMatchObject({ value: 'compact,delete', source: 'topic-override' })
+  })
+})
+
+describe('AlterUserScramCredentials and DescribeUserScramCredentials', () => {
+  const salt = Buffer.from('salt-from-the-client')
+  const upsertion = (name: string, mechanism: number, iterations = 4096) => ({
+    name, mechanism, iterations, salt,
+    saltedPassword: pbkdf2Sync(`${name}-secret`, salt, iterations, mechanism === 2 ? 64 : 32, mechanism === 2 ? 'sha512' : 'sha256'),
+  })
+
+  test('upserts reach the image as salted hashes; describe lists mechanisms (1, 2) and iterations; Kafka\'s refusals', async () => {
+    const { controller, api } = setup()
+    const altered = await handleAlterUserScramCredentials(api, {
+      deletions: [{ name: 'ghost', mechanism: 1 }],
+      upsertions: [upsertion('alice', 1), upsertion('alice', 2, 8192), upsertion('md5', 3), upsertion('few', 1, 1000)],
+    }, context(0))
+    // RESOURCE_NOT_FOUND 91, UNSUPPORTED_SASL_MECHANISM 33, UNACCEPTABLE_CREDENTIAL 93.
+    expect(altered.results.map(({ user, errorCode }) => [user, errorCode])).toEqual([['ghost', 91], ['alice', 0], ['md5', 33], ['few', 93]])
+    expect(controller.calls).toHaveLength(1)
+    const stored = controller.image?.scramCredential('alice', 'SCRAM-SHA-512')
+    expect(stored?.iterations).toBe(8192)
+    expect(Buffer.from(stored?.salt ?? [])).toEqual(salt)
+
+    const all = handleDescribeUserScramCredentials(api, { users: null }, context(0))
+    expect(all).toEqual({
+      throttleTimeMs: 0, errorCode: 0, errorMessage: null,
+      results: [{ user: 'alice', errorCode: 0, errorMessage: null, credentialInfos: [{ mechanism: 1, iterations: 4096 }, { mechanism: 2, iterations: 8192 }] }],
+    })
+    const named = handleDescribeUserScramCredentials(api, { users: [{ name: 'alice' }, { name: 'bob' }, { name: 'dup' }, { name: 'dup' }] }, context(0))
+    // DUPLICATE_RESOURCE 92 for a name given twice, RESOURCE_NOT_FOUND 91 for a user without credentials.
+    expect(named.results.map(({ user, errorCode }) => [user, errorCode])).toEqual([['dup', 92], ['alice', 0], ['bob', 91]])
+
+    const deleted = await handleAlterUserScramCredentials(api, { deletions: [{ name: 'alice', mechanism: 2 }], upsertions: [] }, context(0))
+    expect(deleted.results).toEqual([{ user: 'alice', errorCode: 0, errorMessage: null }])
+    expect(controller.image?.scramUsers()).toEqual([{ name: 'alice', mechanisms: [{ mechanism: 'SCRAM-SHA-256', iterations: 4096 }] }])
+  })
+
+  test('a controller that cannot be reached fails every user with its code', async () => {
+    const { controller, api } = setup()
+    controller.failWith = new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'no controller answered in time')
+    const altered = await handleAlterUserScramCredentials(api, { deletions: [], upsertions: [upsertion('alice', 1), upsertion('bob', 1)] }, context(0))
+    expect(altered.results.map(({ user, errorCode }) => [user, errorCode])).toEqual([['alice', 7], ['bob', 7]])
   })
 })
