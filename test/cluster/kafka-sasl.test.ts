@@ -22,7 +22,9 @@ const run = promisify(execFile)
 
 let cluster: BrokerProcesses
 
-useCluster((started) => { cluster = started }, { env: { GREGOR_LISTENER_SECURITY_PROTOCOL_MAP: 'KAFKA:SASL_PLAINTEXT' } })
+useCluster((started) => { cluster = started }, {
+  env: { GREGOR_LISTENER_SECURITY_PROTOCOL_MAP: 'KAFKA:SASL_PLAINTEXT', GREGOR_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN' },
+})
 
 /** Requests in order on one connection to `address`, each answer decoded; the connection is closed afterwards. */
 async function kafkaExchange (address: string, steps: ReadonlyArray<{ apiKey: ApiKey, apiVersion: number, body: unknown }>): Promise<unknown[]> {
@@ -158,6 +160,9 @@ describe('SASL on the Kafka listener of a three-broker cluster', () => {
     expect((await runGregor(cluster, ['users', 'create', '--user', 'carol', '--password', 'carol-secret'])).code).toBe(0)
     await waitForLogin('carol', 'carol-secret', 0)
     const address = cluster.kafkaBootstrapServers.split(',')[0] as string
+    // The handshake lists GREGOR_SASL_ENABLED_MECHANISMS in its order; GSSAPI is not among them.
+    const [refusedMechanism] = await kafkaExchange(address, [{ apiKey: ApiKey.SaslHandshake, apiVersion: 1, body: { mechanism: 'GSSAPI' } }])
+    expect(refusedMechanism).toEqual({ errorCode: 33, mechanisms: ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] })
     for (const [user, password] of [['carol', 'wrong'], ['nobody', 'carol-secret']] as const) {
       const answer = await plainLogin(address, user, password)
       expect(answer.errorCode).toBe(58)

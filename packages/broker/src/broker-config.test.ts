@@ -78,6 +78,13 @@ describe('broker config', () => {
     expect(usesTls(config.listenerSecurityProtocols.get('HOST'))).toBe(false)
   })
 
+  test('sasl enabled mechanisms: all three by default, a chosen subset in its order, unknown names a problem', () => {
+    expect(validateBrokerConfig(valid).saslEnabledMechanisms).toEqual(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
+    expect(validateBrokerConfig({ ...valid, saslEnabledMechanisms: 'scram-sha-512, SCRAM-SHA-256' }).saslEnabledMechanisms).toEqual(['SCRAM-SHA-512', 'SCRAM-SHA-256'])
+    expect(problemsOf({ ...valid, saslEnabledMechanisms: 'SCRAM-SHA-256,GSSAPI' }))
+      .toEqual(['sasl-enabled-mechanisms: a list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GREGOR_SASL_ENABLED_MECHANISMS); not GSSAPI'])
+  })
+
   test('without a security map every listener is PLAINTEXT and no TLS file is needed', () => {
     const config = validateBrokerConfig({ ...valid, sslCertFile: '/ignored.pem' })
     expect([...config.listenerSecurityProtocols.values()]).toEqual(['PLAINTEXT', 'PLAINTEXT', 'PLAINTEXT'])

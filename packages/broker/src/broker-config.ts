@@ -15,6 +15,7 @@
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
 import { defaultCoordinatorConfig } from '@gregor/coordinator'
 import { defaultMetadataConfig } from '@gregor/metadata'
+import { type SaslMechanism, saslMechanisms } from './listeners/kafka/sasl/sasl-session.js'
 import { defaultReplicationConfig } from './replica/replication-config.js'
 
 export interface ListenerAddress {
@@ -60,6 +61,8 @@ export interface BrokerConfig {
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>
   /** PEM files of this broker's TLS identity and trust; present whenever a listener runs TLS. */
   readonly ssl: SslFilesConfig | undefined
+  /** The SASL mechanisms SASL_* Kafka listeners offer (Kafka's `sasl.enabled.mechanisms`); default all three. */
+  readonly saslEnabledMechanisms: readonly SaslMechanism[]
 }
 
 export type ListenerProtocol = 'grpc' | 'kafka'
@@ -115,6 +118,8 @@ export interface BrokerConfigInput {
   readonly sslCaFile?: string
   /** none | requested | required (GREGOR_SSL_CLIENT_AUTH); default none. */
   readonly sslClientAuth?: string
+  /** Comma-separated, of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GREGOR_SASL_ENABLED_MECHANISMS); default all three. */
+  readonly saslEnabledMechanisms?: string
 }
 
 /** Kafka's `offsets.topic.num.partitions` default. */
@@ -286,11 +291,23 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
     }
   }
   const ssl = parseSslFiles(input, listenerSecurityProtocols, problems)
+  const saslEnabledMechanisms = parseSaslMechanisms(input.saslEnabledMechanisms, problems)
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
   return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, listenerProtocols, autoCreateTopicsEnable, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
     groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
-    listenerSecurityProtocols, ssl,
+    listenerSecurityProtocols, ssl, saslEnabledMechanisms,
   })
+}
+
+/** `sasl.enabled.mechanisms`: a non-empty list of the mechanisms Gregor implements, in the order to advertise them. */
+function parseSaslMechanisms (text: string | undefined, problems: string[]): readonly SaslMechanism[] {
+  if (text === undefined || text.trim() === '') return saslMechanisms
+  const names = text.split(',').map((name) => name.trim().toUpperCase()).filter((name) => name !== '')
+  const unknown = names.filter((name) => !(saslMechanisms as readonly string[]).includes(name))
+  if (unknown.length > 0 || names.length === 0) {
+    problems.push(`sasl-enabled-mechanisms: a list of ${saslMechanisms.join(', ')} (GREGOR_SASL_ENABLED_MECHANISMS); not ${unknown.join(', ')}`)
+  }
+  return Object.freeze([...new Set(names)].filter((name): name is SaslMechanism => (saslMechanisms as readonly string[]).includes(name)))
 }

@@ -37,7 +37,6 @@ import { BrokerMetrics, GroupMetrics, KafkaMetrics, leaderElectionsIn, metricsRo
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './listeners/grpc/group-service.js'
 import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
-import { saslMechanisms } from './listeners/kafka/sasl/sasl-session.js'
 import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 import { addControllerService } from './transport/controller-service.js'
@@ -164,7 +163,7 @@ export class Broker {
         ...(kafkaTls === undefined ? {} : { tls: tlsServerOptions(kafkaTls, config.ssl?.clientAuth) }),
         // SASL_PLAINTEXT / SASL_SSL: SCRAM credentials from the metadata image (PLAIN checked against them too).
         ...(config.listenerSecurityProtocols.get(listener.name)?.startsWith('SASL_') === true
-          ? { sasl: { mechanisms: saslMechanisms, credential: (user, mechanism) => node.image.scramCredential(user, mechanism) } }
+          ? { sasl: { mechanisms: config.saslEnabledMechanisms, credential: (user, mechanism) => node.image.scramCredential(user, mechanism) } }
           : {}),
       }))
     }

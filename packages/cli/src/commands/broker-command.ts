@@ -33,6 +33,7 @@ const flags = {
   'ssl-key-file': 'GREGOR_SSL_KEY_FILE',
   'ssl-ca-file': 'GREGOR_SSL_CA_FILE',
   'ssl-client-auth': 'GREGOR_SSL_CLIENT_AUTH',
+  'sasl-enabled-mechanisms': 'GREGOR_SASL_ENABLED_MECHANISMS',
 } as const
 
 export async function brokerCommand (argv: string[]): Promise<number> {
@@ -55,6 +56,7 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     logCleanerBackoffMs: pick('log-cleaner-backoff-ms'),
     listenerSecurityProtocolMap: pick('listener-security-protocol-map'),
     sslCertFile: pick('ssl-cert-file'), sslKeyFile: pick('ssl-key-file'), sslCaFile: pick('ssl-ca-file'), sslClientAuth: pick('ssl-client-auth'),
+    saslEnabledMechanisms: pick('sasl-enabled-mechanisms'),
   }
   let config
   try {
