@@ -208,6 +208,21 @@ describe('SASL on a Kafka listener', () => {
     expect((await handshake(client, 'PLAIN')).errorCode).toBe(33)
   })
 
+  test('a SaslAuthenticate pipelined behind a PLAIN one still being checked fails both, and the connection closes', async () => {
+    const { client, seen } = await start()
+    await handshake(client, 'PLAIN')
+    // One write, so both frames are cut from one chunk: the second is dispatched while the first's PBKDF2 runs.
+    client.write(Buffer.concat([
+      RawKafkaClient.frame(ApiKey.SaslAuthenticate, 2, ++correlation, { authBytes: Buffer.from('\u0000alice\u0000alice-secret') }),
+      RawKafkaClient.frame(ApiKey.SaslAuthenticate, 2, ++correlation, { authBytes: Buffer.from('\u0000bob\u0000bob-secret') }),
+    ]))
+    // The second is out of turn (ILLEGAL_SASL_STATE); it aborts the first, whose answer (in request order, first)
+    // is ILLEGAL_SASL_STATE too and closes the connection before the second's is written.
+    expect((await client.response(ApiKey.SaslAuthenticate, 2)).body.errorCode).toBe(34)
+    expect(await closed(client)).toBe(true)
+    expect(seen.outcomes).toEqual(['PLAIN:failure'])
+  })
+
   test('SaslAuthenticate before SaslHandshake is ILLEGAL_SASL_STATE and closes', async () => {
     const { client } = await start()
     expect((await authenticate(client, 'n,,n=alice,r=x')).errorCode).toBe(34)

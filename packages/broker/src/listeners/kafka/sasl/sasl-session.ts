@@ -3,7 +3,8 @@
  * SaslHandshake picks a mechanism, SaslAuthenticate carries its tokens, and once the exchange completes the
  * connection has a principal (`User:<name>`).
  *
- * States: awaiting-handshake → awaiting-authenticate (mechanism chosen) → authenticated; any failure → failed. A
+ * States: awaiting-handshake → awaiting-authenticate (mechanism chosen) → [authenticating, while PLAIN's PBKDF2 runs]
+ * → authenticated; any failure → failed. A
  * handshake out of turn or an authenticate before the handshake is ILLEGAL_SASL_STATE; a mechanism the listener does
  * not enable is UNSUPPORTED_SASL_MECHANISM with the enabled list; a failed exchange is SASL_AUTHENTICATION_FAILED with
  * Kafka's one message. Each of those ends the connection (the caller closes it after the answer), as in Kafka.
@@ -47,7 +48,7 @@ export type SaslStep =
 /** Told once per finished exchange: its mechanism (or `none` before one was chosen) and whether it succeeded. */
 export type SaslOutcomeObserver = (mechanism: SaslMechanism | 'none', outcome: 'success' | 'failure') => void
 
-export type SaslState = 'awaiting-handshake' | 'awaiting-authenticate' | 'authenticated' | 'failed'
+export type SaslState = 'awaiting-handshake' | 'awaiting-authenticate' | 'authenticating' | 'authenticated' | 'failed'
 
 /** Per listener: the secret behind unknown users' made-up credentials. */
 export class SaslAuthenticator {
@@ -151,10 +152,16 @@ export class SaslSession {
         return { ok: true, token: answer, complete: this.authenticated }
       }
       const options = this.#authenticator.options
+      // PLAIN's PBKDF2 runs off the event loop: a SaslAuthenticate pipelined meanwhile is out of turn.
+      this.#state = 'authenticating'
       const user = await authenticatePlain(token, {
         credential: options.credential,
         unknownUserCredential: (name) => this.#authenticator.unknownUserCredential(name, 'SCRAM-SHA-256'),
       })
+      // An out-of-turn request failed the session meanwhile: this exchange does not authenticate it any more.
+      if (this.#state !== 'authenticating') {
+        return { ok: false, code: ErrorCode.ILLEGAL_SASL_STATE, message: 'SASL exchange aborted by an out-of-turn request', reason: 'aborted', user }
+      }
       this.#succeed(user)
       return { ok: true, token: new Uint8Array(0), complete: true }
     } catch (error) {
