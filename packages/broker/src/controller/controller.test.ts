@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto'
 import { ErrorCode, type NodeId, type TimerHandle, type Timers, nodeId, raftIndex, silentLogger } from '@gregor/common'
 import {
   MetadataImage, type MetadataRecord, NO_LEADER, defaultMetadataConfig, encodeMetadataRecords, validateMetadataConfig,
@@ -347,6 +348,29 @@ describe('controller: topic configs', () => {
     expect(bad.topics?.[0]).toMatchObject({ errorCode: 'INVALID_CONFIG', errorMessage: expect.stringMatching(/segmentBytes must be/) })
     const append = await h.controller.alterTopicConfigs({ topics: [{ name: 'orders', alterations: [{ key: 'retention.ms', operation: 'APPEND', value: '1' }] }] })
     expect(append.topics?.[0]?.errorCode).toBe('INVALID_REQUEST')
+    expect(h.image.invariantProblems()).toEqual([])
+  })
+})
+
+describe('controller: SCRAM credentials', () => {
+  test('upserts commit StoredKey/ServerKey derived from the salted password; refusals per user; deletes', async () => {
+    const h = harness()
+    await h.startBrokers(1, 2, 3)
+    const salt = Buffer.from('client-salt')
+    const saltedPassword = pbkdf2Sync('alice-secret', salt, 4096, 32, 'sha256')
+    const created = await h.controller.alterUserScramCredentials({
+      upsertions: [
+        { name: 'alice', mechanism: 'SCRAM-SHA-256', iterations: 4096, salt, saltedPassword },
+        { name: 'bob', mechanism: 'SCRAM-SHA-1', iterations: 4096, salt, saltedPassword },
+      ],
+    })
+    expect(created.results).toEqual([{ user: 'alice', errorCode: '' }, { user: 'bob', errorCode: 'UNSUPPORTED_SASL_MECHANISM', errorMessage: expect.any(String) }])
+    const stored = h.image.scramCredential('alice', 'SCRAM-SHA-256')
+    const clientKey = createHmac('sha256', saltedPassword).update('Client Key').digest()
+    expect(Buffer.from(stored?.storedKey ?? [])).toEqual(createHash('sha256').update(clientKey).digest())
+    const deleted = await h.controller.alterUserScramCredentials({ deletions: [{ name: 'alice', mechanism: 'SCRAM-SHA-256' }] })
+    expect(deleted.results).toEqual([{ user: 'alice', errorCode: '' }])
+    expect(h.image.scramUsers()).toEqual([])
     expect(h.image.invariantProblems()).toEqual([])
   })
 })
