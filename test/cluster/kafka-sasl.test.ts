@@ -189,7 +189,8 @@ describe('SASL on the Kafka listener of a three-broker cluster', () => {
   }, 120_000)
 
   test('gregor users delete: the user is refused afterwards on every broker', async () => {
-    expect((await runGregor(cluster, ['users', 'create', '--user', 'dave', '--password', 'dave-secret', '--mechanism', 'SCRAM-SHA-512'])).code).toBe(0)
+    // The password from stdin, off the command line.
+    expect((await runGregor(cluster, ['users', 'create', '--user', 'dave', '--password-stdin', '--mechanism', 'SCRAM-SHA-512'], 'dave-secret\n')).code).toBe(0)
     await waitForLogin('dave', 'dave-secret', 0)
     const deleted = await runGregor(cluster, ['users', 'delete', '--user', 'dave'])
     expect(deleted).toMatchObject({ code: 0, stdout: 'Deleted SCRAM-SHA-512 credential of user dave.\n' })

@@ -12,7 +12,7 @@ import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runClientCo
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
-  gregor users create --user U --password P [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations N] [-b servers]
+  gregor users create --user U (--password P | --password-stdin) [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations N] [-b servers]
   gregor users delete --user U [--mechanism M] [-b servers]   (every mechanism of U without --mechanism)
   gregor users list [--json] [-b servers]
 `
@@ -31,20 +31,35 @@ export async function usersCommand (argv: string[]): Promise<number> {
 
 async function createUser (argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
-    ...bootstrapOption, user: { type: 'string' }, password: { type: 'string' }, mechanism: { type: 'string' }, iterations: { type: 'string' },
+    ...bootstrapOption, user: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' },
+    mechanism: { type: 'string' }, iterations: { type: 'string' },
   })
   const problems: string[] = []
   if (values.user === undefined || values.user === '') problems.push('--user is required')
-  if (values.password === undefined || values.password === '') problems.push('--password is required')
+  const fromStdin = values['password-stdin'] === true
+  if (fromStdin && values.password !== undefined) problems.push('--password and --password-stdin exclude each other')
+  if (!fromStdin && (values.password === undefined || values.password === '')) problems.push('--password (or --password-stdin) is required')
   const iterations = integerFlag('iterations', values.iterations, problems, 1)
   if (problems.length > 0) throw new UsageError(problems)
   const user = values.user ?? ''
   const mechanism = values.mechanism ?? 'SCRAM-SHA-256'
+  // Off the command line, the password stays out of the process list and the shell history: its first line.
+  const password = fromStdin ? await firstLineOfStdin() : values.password ?? ''
+  if (password === '') throw new UsageError(['the password on stdin is empty'])
   return await withAdmin(values['bootstrap-server'], async (admin) => {
-    await admin.upsertUserScramCredential(user, values.password ?? '', { mechanism, ...(iterations === undefined ? {} : { iterations }) })
+    await admin.upsertUserScramCredential(user, password, { mechanism, ...(iterations === undefined ? {} : { iterations }) })
     await writeLine(`Created ${mechanism} credential for user ${user}.`)
     return 0
   })
+}
+
+async function firstLineOfStdin (): Promise<string> {
+  let text = ''
+  for await (const chunk of process.stdin) {
+    text += String(chunk)
+    if (text.includes('\n')) break
+  }
+  return text.split(/\r?\n/)[0] ?? ''
 }
 
 async function deleteUser (argv: string[]): Promise<number> {
