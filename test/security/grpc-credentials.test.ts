@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { type Logger, type NodeId, type RaftIndex, type Term, silentLogger } from '@gregor/common'
 import type { Message } from '@gregor/raft'
 import {
-  type TlsClientAuth, type TlsConfig, QuorumClient, addQuorumService, addRaftService, brokerChannelCredentials, brokerNodeIdOf, certificateBrokerPeers, channelCredentials,
+  type TlsClientAuth, type TlsConfig, QuorumClient, addQuorumService, addRaftService, brokerCertificateProblems, brokerChannelCredentials, brokerNodeIdOf, certificateBrokerPeers, channelCredentials,
   encodeRaftMessage, raftSendMethod, readTlsFiles, serverCredentials,
 } from '@gregor/protocol'
 import { type CreatedCertificates, createCertificates } from '@gregor/cli'
@@ -187,6 +187,15 @@ describe('broker identity on an mTLS BROKER listener', () => {
     expect(await statusVia(address, dial(3))).toBe(grpc.status.UNAVAILABLE) // broker-2's certificate is not broker-3
     const plain = await statusServer(serverCredentials(undefined))
     expect(await statusVia(plain.address, brokerChannelCredentials(undefined)(2))).toBe('ok')
+  })
+
+  test('a broker refuses to start as node N with a certificate that is not broker-N\'s or not valid now', async () => {
+    const two = await tlsOf(certs, 'broker-2')
+    expect(brokerCertificateProblems(two, 2, Date.now())).toEqual([])
+    expect(brokerCertificateProblems(two, 3, Date.now())).toEqual(['its CN is broker-2, but node 3 must present CN=broker-3'])
+    expect(brokerCertificateProblems(await tlsOf(certs, 'client'), 1, Date.now())).toEqual(['its CN is client, but node 1 must present CN=broker-1'])
+    expect(brokerCertificateProblems(two, 2, Date.now() + 400 * 24 * 3600 * 1000)[0]).toMatch(/^it is valid from .* to .*, not now$/)
+    expect(brokerCertificateProblems({ cert: Buffer.from('junk') }, 2, Date.now())[0]).toMatch(/not a PEM certificate/)
   })
 
   test('the broker principal rule: CN broker-<N> is node N, nothing else is a node', () => {

@@ -22,8 +22,8 @@ import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { type Logger, seededRng } from '@gregor/common'
 import {
-  RaftTransport, addRaftService, brokerChannelCredentials, certificateBrokerPeers, defaultRaftTransportConfig, openBrokerPeers, readTlsFiles,
-  serverCredentials, tlsServerOptions,
+  RaftTransport, addRaftService, brokerCertificateProblems, brokerChannelCredentials, certificateBrokerPeers, defaultRaftTransportConfig,
+  openBrokerPeers, readTlsFiles, serverCredentials, tlsServerOptions,
 } from '@gregor/protocol'
 import { RaftStore, nodeFileSystem } from '@gregor/storage'
 import { type AdminRoute, startAdminServer } from './admin-server.js'
@@ -100,6 +100,10 @@ export class Broker {
     const tls = config.ssl === undefined ? undefined : await readTlsFiles(config.ssl)
     const listenerTls = (name: string): typeof tls => usesTls(config.listenerSecurityProtocols.get(name)) ? tls : undefined
     const brokerTls = listenerTls('BROKER')
+    const certificateProblems = brokerTls === undefined ? [] : brokerCertificateProblems(brokerTls, config.nodeId, Date.now())
+    if (certificateProblems.length > 0) {
+      throw new Error(`BROKER runs SSL and ${config.ssl?.certFile ?? 'the certificate'} cannot be node ${config.nodeId}'s: ${certificateProblems.join('; ')}`)
+    }
     const brokerChannel = brokerChannelCredentials(brokerTls) // node id → credentials that insist on broker-<id>
     const peers = brokerTls === undefined ? openBrokerPeers : certificateBrokerPeers({ members: new Set(voterIds), logger })
     const store = this.#store = await RaftStore.open({ dir: join(config.dataDir, 'metadata'), clusterId: config.clusterId, nodeId: config.nodeId, voters: voterIds, logger })

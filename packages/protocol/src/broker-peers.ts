@@ -13,6 +13,7 @@
  * Without TLS (`openBrokerPeers`) there is no identity to check: everyone is let in and every claim holds, as before.
  * The other direction (`brokerChannelCredentials`): a broker dialling node N accepts only N's certificate as server.
  */
+import { X509Certificate } from 'node:crypto'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
 import { type TlsConfig, channelCredentials } from './grpc-credentials.js'
@@ -67,6 +68,28 @@ export function brokerChannelCredentials (tls: TlsConfig | undefined): (nodeId: 
     }
     return credentials
   }
+}
+
+/**
+ * Why this broker's own certificate cannot serve as node `nodeId`'s identity on the BROKER listener (empty: it can):
+ * its CN must be `broker-<nodeId>` (else every peer refuses it) and it must be valid at `nowMs`. Checked when the
+ * broker starts, so a wrong file stops it with a reason instead of leaving a cluster that silently cannot form.
+ */
+export function brokerCertificateProblems (tls: TlsConfig, nodeId: number, nowMs: number): string[] {
+  if (tls.cert === undefined) return ['no certificate']
+  let certificate: X509Certificate
+  try {
+    certificate = new X509Certificate(tls.cert)
+  } catch (error) {
+    return [`the certificate file is not a PEM certificate (${error instanceof Error ? error.message : String(error)})`]
+  }
+  const problems: string[] = []
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(certificate.subject)?.[1]
+  if (cn !== brokerCommonName(nodeId)) problems.push(`its CN is ${cn ?? '(none)'}, but node ${nodeId} must present CN=${brokerCommonName(nodeId)}`)
+  if (Date.parse(certificate.validFrom) > nowMs || Date.parse(certificate.validTo) < nowMs) {
+    problems.push(`it is valid from ${certificate.validFrom} to ${certificate.validTo}, not now`)
+  }
+  return problems
 }
 
 /** The node a broker principal's common name names (`broker-<N>`), if it names one. */

@@ -7,4 +7,4 @@ export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type 
 export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
 export { groupMethods } from './group-services.js'
 export { channelCredentials, readTlsFiles, serverCredentials, tlsServerOptions, type TlsClientAuth, type TlsConfig, type TlsFiles } from './grpc-credentials.js'
-export { brokerChannelCredentials, brokerCommonName, brokerNodeIdOf, certificateBrokerPeers, clusterAuthorizationFailed, openBrokerPeers, type BrokerPeers, type ClaimCheck, type PeerCall } from './broker-peers.js'
+export { brokerCertificateProblems, brokerChannelCredentials, brokerCommonName, brokerNodeIdOf, certificateBrokerPeers, clusterAuthorizationFailed, openBrokerPeers, type BrokerPeers, type ClaimCheck, type PeerCall } from './broker-peers.js'
