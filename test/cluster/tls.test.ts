@@ -6,7 +6,8 @@
  * clients on the TLS ports are refused and the brokers keep serving. Issue test 2: on the BROKER listener, a process
  * with a certificate of another CA cannot connect at all, a valid client certificate that is not a broker's cannot
  * vote (raft Send), register, append to the metadata log (CreateTopics) or fetch replication traffic, and a broker's
- * certificate cannot speak for another broker — each refusal logged with the principal.
+ * certificate cannot speak for another broker — each refusal logged with the principal. And a kill -9 of the
+ * controller fails over, and the broker rejoins, with TLS on.
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -147,6 +148,27 @@ describe('clients over TLS', () => {
     expect(stdout).toMatch(/3 brokers/)
     for (const broker of cluster.brokers) expect(await cluster.isReady(broker.nodeId)).toBe(true)
   })
+})
+
+describe('failover with TLS on every listener', () => {
+  test('kill -9 of the controller: the others elect a new one over mTLS, topics can be created, the killed broker restarts and rejoins', async () => {
+    const before = await admin.describeCluster()
+    expect(before.controllerId).toBeGreaterThan(0)
+    await cluster.kill(before.controllerId)
+    const after = await waitFor('a new controller', async () => {
+      const description = await admin.describeCluster().catch(() => undefined)
+      return description !== undefined && description.controllerId > 0 && description.controllerId !== before.controllerId ? description : undefined
+    }, { timeoutMs: 30_000, intervalMs: 100 })
+    expect(after.controllerId).not.toBe(before.controllerId)
+    await admin.createTopics([{ topic: 'tls-after-failover', numPartitions: 1, replicationFactor: 2 }])
+    cluster.startBroker(before.controllerId)
+    await cluster.waitForReady([before.controllerId], 60_000)
+    await waitFor('3 live brokers again', async () => {
+      const { brokers } = await admin.describeCluster()
+      return brokers.filter((broker) => !broker.fenced).length === 3 ? true : undefined
+    }, { timeoutMs: 60_000, intervalMs: 200 })
+    await waitForIsr3('tls-kcat') // the restarted broker caught up over mTLS replication
+  }, 150_000)
 })
 
 const heartbeatMessage = (from: number, to: number): Message => ({
