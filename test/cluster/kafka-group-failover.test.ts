@@ -53,6 +53,10 @@ async function withAdmin<T> (use: (admin: ReturnType<Kafka['admin']>) => Promise
 
 async function createTopic (topic: string): Promise<void> {
   await withAdmin(async (admin) => await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 3 }], waitForLeaders: true }))
+    .catch((error: { errors?: Array<{ type?: string, message?: string }> }) => {
+      // KafkaJS's aggregate error hides each topic's code: say it.
+      throw new Error(`createTopics ${topic}: ${JSON.stringify(error.errors?.map((item) => [item.type, item.message]) ?? String(error))}`)
+    })
   await waitForIsr(cluster, topic, 3)
 }
 
