@@ -61,6 +61,9 @@ const ambient = /\b(Date\.now|new Date\(|setTimeout|setInterval|setImmediate|Mat
 // Compression codecs are pure computation over buffers (zlib and napi codecs, no files, clock or sockets).
 const pureAllowed = /^(node:)?(zlib|assert|assert\/strict|buffer|util)$|^lz4|^snappy|^@node-rs\/crc32|^@mongodb-js\/zstd|^@toondepauw\/node-zstd/
 
+/** node:crypto's deterministic functions, which a pure package may use (SCRAM's key schedule in @gregor/metadata). */
+const pureCryptoNames: ReadonlySet<string> = new Set(['createHash', 'createHmac', 'timingSafeEqual'])
+
 function sourceFiles (dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
@@ -106,7 +109,15 @@ describe('package dependency direction', () => {
         const source = readFileSync(file, 'utf8')
         for (const specifier of importsOf(source)) {
           const external = !specifier.startsWith('.') && !specifier.startsWith('@gregor/')
+          if (/^(node:)?crypto$/.test(specifier)) continue // checked below: hashing only
           if (ioModule.test(specifier) || (external && !pureAllowed.test(specifier))) violations.push(`${file}: ${specifier}`)
+        }
+        // node:crypto's hashes are pure computation; its randomness (randomBytes, randomUUID, ...) and thread-pool
+        // work (pbkdf2, scrypt) are not, so a pure package may import only these names.
+        for (const match of source.matchAll(/import\s*(?:type\s*)?([^'"]*?)\s*from\s*['"](?:node:)?crypto['"]/g)) {
+          const names = /^\{([^}]*)\}$/.exec((match[1] as string).trim())?.[1]?.split(',').map((name) => name.trim()).filter((name) => name !== '')
+          const impure = names === undefined ? ['(not named imports)'] : names.filter((name) => !pureCryptoNames.has(name.replace(/^type\s+/, '')))
+          if (impure.length > 0) violations.push(`${file}: node:crypto ${impure.join(', ')}`)
         }
         const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
         const hit = ambient.exec(code)

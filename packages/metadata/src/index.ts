@@ -82,7 +82,7 @@ export {
 } from './alter-user-scram-credentials.js'
 export {
   SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_SALT_BYTES, type ScramCredential, type ScramHash,
-  type ScramMechanism, clientKey, digest, hmac, isScramMechanism, saltedPassword, scramCredentialFromSaltedPassword, scramHash,
+  type ScramMechanism, clientKey, digest, hmac, isScramMechanism, scramCredentialFromSaltedPassword, scramHash,
   scramMechanisms, serverKey,
 } from './scram-credential.js'
 export {

@@ -8,10 +8,11 @@
  * A stored credential is (salt, StoredKey, ServerKey, iterations): enough to verify a client's proof and to prove
  * the server knows it, never enough to log in as the user, and never the password.
  *
- * Every primitive is Node's `crypto`; nothing is hand-rolled. All synchronous and deterministic except
- * `saltedPassword`, which runs PBKDF2 on libuv's thread pool so a broker's event loop never spins on it.
+ * Every primitive is Node's `crypto` hashing (no randomness: the metadata package stays pure); nothing is hand-rolled.
+ * All synchronous and deterministic. PBKDF2 itself (the salted password) runs where a password is given: the client
+ * (`scram-salted-password.ts`) and the broker's PLAIN check (`sasl/salted-password.ts`), on libuv's thread pool.
  */
-import { createHash, createHmac, pbkdf2 } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 
 export const scramMechanisms = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
 export type ScramMechanism = typeof scramMechanisms[number]
@@ -55,17 +56,6 @@ export const hmac = (hash: ScramHash, key: Uint8Array, data: Uint8Array | string
   createHmac(hash.name, key).update(data).digest()
 
 export const digest = (hash: ScramHash, data: Uint8Array): Buffer => createHash(hash.name).update(data).digest()
-
-/** PBKDF2 with HMAC-H (RFC 5802's Hi), on the thread pool. */
-export async function saltedPassword (hash: ScramHash, password: string, salt: Uint8Array, iterations: number): Promise<Buffer> {
-  return await new Promise((resolve, reject) => {
-    // RFC 5802 asks for SASLprep of the password; like Kafka's formatter, Gregor uses the UTF-8 bytes as given.
-    pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, hash.bytes, hash.name, (error, key) => {
-      if (error === null) resolve(key)
-      else reject(error)
-    })
-  })
-}
 
 export const clientKey = (hash: ScramHash, salted: Uint8Array): Buffer => hmac(hash, salted, 'Client Key')
 export const serverKey = (hash: ScramHash, salted: Uint8Array): Buffer => hmac(hash, salted, 'Server Key')

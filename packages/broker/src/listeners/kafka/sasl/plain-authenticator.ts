@@ -11,7 +11,8 @@
  * with the same message. PBKDF2 runs on the thread pool (`saltedPassword`), never on the event loop.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { type ScramCredential, type ScramMechanism, clientKey, digest, saltedPassword, scramHash } from '@gregor/metadata'
+import { type ScramCredential, type ScramMechanism, clientKey, digest, scramHash } from '@gregor/metadata'
+import { saltedPassword } from './salted-password.js'
 import { SaslAuthenticationFailure } from './scram-server.js'
 
 export interface PlainCredentials {
