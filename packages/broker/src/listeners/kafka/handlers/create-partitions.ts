@@ -9,8 +9,9 @@
  */
 import { ErrorCode } from '@gregor/common'
 import { type CreatePartitionsRequest, type CreatePartitionsResponse, KAFKA_NONE, kafkaErrorCode } from '@gregor/kafka-protocol'
-import { type AdminFailure, type KafkaAdminApi, type PartitionCountChange, isAdminFailure } from '../kafka-admin-api.js'
+import type { AdminFailure, KafkaAdminApi, PartitionCountChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 
 export async function handleCreatePartitions (api: KafkaAdminApi, request: CreatePartitionsRequest, _context: KafkaRequestContext): Promise<CreatePartitionsResponse> {
   const counts = new Map<string, number>()
@@ -22,12 +23,9 @@ export async function handleCreatePartitions (api: KafkaAdminApi, request: Creat
     }
     return { name: topic.name, partitionCount: topic.count }
   })
-  const valid = checked.filter((item): item is PartitionCountChange => !isAdminFailure(item))
-  const outcomes = valid.length === 0 ? [] : await api.createPartitions(valid, { validateOnly: request.validateOnly })
-  let next = 0
+  const outcomes = await checkedOutcomes(checked, async (valid) => await api.createPartitions(valid, { validateOnly: request.validateOnly }))
   const results = request.topics.map((topic, i) => {
-    const item = checked[i]
-    const outcome = item !== undefined && isAdminFailure(item) ? item : outcomes[next++]
+    const outcome = outcomes[i]
     return outcome === undefined
       ? { name: topic.name, errorCode: KAFKA_NONE, errorMessage: null }
       : { name: topic.name, errorCode: kafkaErrorCode(outcome.error), errorMessage: outcome.message }

@@ -16,6 +16,7 @@ import {
 } from '@gregor/kafka-protocol'
 import { type AdminFailure, type CreatedTopic, type KafkaAdminApi, type NewTopic, isAdminFailure } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 import { kafkaConfigSource } from './config-entries.js'
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000'
@@ -67,13 +68,9 @@ export async function handleCreateTopics (api: KafkaAdminApi, request: CreateTop
   const counts = new Map<string, number>()
   for (const { name } of request.topics) counts.set(name, (counts.get(name) ?? 0) + 1)
   const checked = request.topics.map((topic) => newTopic(topic, (counts.get(topic.name) ?? 0) > 1))
-  const valid = checked.filter((item): item is NewTopic => !isAdminFailure(item))
-  const outcomes = valid.length === 0 ? [] : await api.createTopics(valid, { validateOnly: request.validateOnly })
-  let next = 0
-  const topics = checked.map((item, i): CreateTopicsResponseCreatableTopicResult => {
+  const outcomes = await checkedOutcomes(checked, async (valid) => await api.createTopics(valid, { validateOnly: request.validateOnly }))
+  const topics = outcomes.map((outcome, i): CreateTopicsResponseCreatableTopicResult => {
     const name = request.topics[i]?.name ?? ''
-    if (isAdminFailure(item)) return failed(name, item)
-    const outcome = outcomes[next++]
     if (outcome === undefined) return failed(name, { error: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'no answer for this topic' })
     return isAdminFailure(outcome) ? failed(name, outcome) : created(outcome)
   })

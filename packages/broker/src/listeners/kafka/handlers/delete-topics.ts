@@ -9,6 +9,7 @@ import { ErrorCode } from '@gregor/common'
 import { type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult, KAFKA_NONE, kafkaErrorCode } from '@gregor/kafka-protocol'
 import { type AdminFailure, type KafkaAdminApi, type TopicReference, isAdminFailure } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000'
 
@@ -23,12 +24,9 @@ function reference (entry: { readonly name: string | null; readonly topicId: str
 export async function handleDeleteTopics (api: KafkaAdminApi, request: DeleteTopicsRequest, context: KafkaRequestContext): Promise<DeleteTopicsResponse> {
   const entries = context.apiVersion >= 6 ? request.topics : request.topicNames.map((name) => ({ name, topicId: NO_TOPIC_ID }))
   const checked = entries.map(reference)
-  const valid = checked.filter((item): item is TopicReference => !isAdminFailure(item))
-  const outcomes = valid.length === 0 ? [] : await api.deleteTopics(valid)
-  let next = 0
+  const outcomes = await checkedOutcomes(checked, async (valid) => await api.deleteTopics(valid))
   const responses = entries.map((entry, i): DeleteTopicsResponseDeletableTopicResult => {
-    const item = checked[i]
-    const outcome = item === undefined || isAdminFailure(item) ? item : outcomes[next++]
+    const outcome = outcomes[i]
     if (outcome === undefined) {
       return { name: entry.name, topicId: entry.topicId, errorCode: kafkaErrorCode(ErrorCode.UNKNOWN_SERVER_ERROR), errorMessage: 'no answer for this topic' }
     }

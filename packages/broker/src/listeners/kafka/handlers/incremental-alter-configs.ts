@@ -14,8 +14,9 @@ import {
   type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResource, type IncrementalAlterConfigsResponse, KAFKA_NONE,
   kafkaErrorCode,
 } from '@gregor/kafka-protocol'
-import { type AdminFailure, type ConfigOperation, type KafkaAdminApi, type TopicConfigChange, isAdminFailure } from '../kafka-admin-api.js'
+import type { AdminFailure, ConfigOperation, KafkaAdminApi, TopicConfigChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 import { BROKER_RESOURCE, TOPIC_RESOURCE } from './describe-configs.js'
 
 const operations: readonly ConfigOperation[] = ['set', 'delete', 'append', 'subtract']
@@ -43,12 +44,9 @@ export async function handleIncrementalAlterConfigs (
   const counts = new Map<string, number>()
   for (const resource of request.resources) counts.set(keyOf(resource), (counts.get(keyOf(resource)) ?? 0) + 1)
   const checked = request.resources.map((resource) => check(resource, (counts.get(keyOf(resource)) ?? 0) > 1))
-  const valid = checked.filter((item): item is TopicConfigChange => !isAdminFailure(item))
-  const outcomes = valid.length === 0 ? [] : await api.alterTopicConfigs(valid, { validateOnly: request.validateOnly })
-  let next = 0
+  const outcomes = await checkedOutcomes(checked, async (valid) => await api.alterTopicConfigs(valid, { validateOnly: request.validateOnly }))
   const responses = request.resources.map((resource, i) => {
-    const item = checked[i]
-    const outcome = item !== undefined && isAdminFailure(item) ? item : outcomes[next++]
+    const outcome = outcomes[i]
     const base = { resourceType: resource.resourceType, resourceName: resource.resourceName }
     return outcome === undefined
       ? { ...base, errorCode: KAFKA_NONE, errorMessage: null }
