@@ -277,12 +277,11 @@ class BatchSet {
     const batches = this.#batches
     if (batches.length === 0) return Promise.resolve()
     if (batches.length === 1) return (batches[0] as ProducerBatch).result.then(ignore)
-    return Promise.all(batches.map(resultOf)).then(ignore)
+    return Promise.all(batches.map((batch) => batch.result)).then(ignore)
   }
 }
 
 const ignore = (): void => {}
-const resultOf = async (batch: ProducerBatch): Promise<BatchResult> => await batch.result
 
 /** Each appended record's metadata, once its batch is acknowledged: one wait per batch, not per record. */
 function resultsOf (appended: readonly RecordInBatch[]): Promise<RecordMetadata[]> {

@@ -14,7 +14,7 @@
  * record that was sized. Nothing here allocates per record.
  */
 import { ErrorCode, GregorError } from '@gregor/common'
-import { writeVarlong } from '@gregor/records'
+import { sizeOfVarint, sizeOfVarlong, writeVarlong } from '@gregor/records'
 
 /** A key, value or header value: bytes, a string (written as UTF-8), or null. */
 export type RecordField = Uint8Array | string | null
@@ -42,20 +42,20 @@ export interface RecordPlacement {
 /** Bytes `record` takes in a records section at `placement`, its length varint included. Throws INVALID_REQUEST. */
 export function recordBytes (record: RecordFields, placement: RecordPlacement): number {
   const body = recordBodyBytes(record, placement.timestampDeltaMs, placement.offsetDelta)
-  return varintBytes(body) + body
+  return sizeOfVarint(body) + body
 }
 
 /** Bytes of a record after its length field. Throws INVALID_REQUEST for what cannot be written. */
 export function recordBodyBytes (record: RecordFields, timestampDeltaMs: number, offsetDelta: number): number {
   if (typeof record !== 'object' || record === null) throw invalid('record must be an object')
   // 1 byte of (unused) record attributes.
-  let bytes = 1 + varlongBytes(timestampDeltaMs) + varintBytes(offsetDelta)
+  let bytes = 1 + varlongBytes(timestampDeltaMs) + sizeOfVarint(offsetDelta)
   bytes += fieldBytes(record.key ?? null, 'key') + fieldBytes(record.value, 'value')
   const headers = record.headers
   if (headers === undefined || headers === null) return bytes + 1
   if (typeof headers !== 'object') throw invalid('record headers must be a list or an object')
   if (Array.isArray(headers)) {
-    bytes += varintBytes(headers.length)
+    bytes += sizeOfVarint(headers.length)
     for (const header of headers as ReadonlyArray<{ readonly key: string; readonly value: RecordField } | undefined>) {
       if (typeof header?.key !== 'string') throw invalid('record header key must be a string')
       bytes += headerBytes(header.key, header.value)
@@ -68,20 +68,20 @@ export function recordBodyBytes (record: RecordFields, timestampDeltaMs: number,
     count++
     bytes += headerBytes(name, (headers as Readonly<Record<string, RecordField>>)[name] as RecordField)
   }
-  return bytes + varintBytes(count)
+  return bytes + sizeOfVarint(count)
 }
 
 /** The body size whose record, length varint included, takes `totalBytes` (what `recordBytes` returned). */
 export function bodyBytesOf (totalBytes: number): number {
   for (let lengthBytes = 1; lengthBytes <= 5; lengthBytes++) {
-    if (varintBytes(totalBytes - lengthBytes) === lengthBytes) return totalBytes - lengthBytes
+    if (sizeOfVarint(totalBytes - lengthBytes) === lengthBytes) return totalBytes - lengthBytes
   }
   throw new RangeError(`no record takes ${totalBytes} bytes`)
 }
 
 /**
  * Writes the record (length field first) at `position`, `bodyBytes` being its `recordBodyBytes` at the same deltas;
- * returns the position after it. The caller has made room for `varintBytes(bodyBytes) + bodyBytes`.
+ * returns the position after it. The caller has made room for `sizeOfVarint(bodyBytes) + bodyBytes`.
  */
 export function writeRecordFields (
   buffer: Buffer, position: number, record: RecordFields, bodyBytes: number, timestampDeltaMs: number, offsetDelta: number,
@@ -122,48 +122,31 @@ export function checkRecordTimestamp (timestamp: number): number {
   return timestamp
 }
 
-/** Bytes of a zigzag varint holding `value` (an int32), as Kafka writes record lengths, deltas and counts. */
-export function varintBytes (value: number): number {
-  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0
-  let bytes = 1
-  while (zigzag > 0x7f) {
-    zigzag >>>= 7
-    bytes++
-  }
-  return bytes
-}
-
 /** For |value| < 2^30, a varlong's zigzag equals the int32 one, so the varint code serves (no 64-bit split). */
 function isInt31 (value: number): boolean {
   return value >= -0x4000_0000 && value < 0x4000_0000 && Number.isInteger(value)
 }
 
+/** As `writeRecordFields` writes a delta: the int32 code when it fits, the 64-bit one (rare: ≥ 2^30 ms apart) else. */
 function varlongBytes (value: number): number {
-  if (isInt31(value)) return varintBytes(value)
+  if (isInt31(value)) return sizeOfVarint(value)
   if (!Number.isSafeInteger(value)) throw invalid('record timestamp delta must be a safe integer')
-  let bytes = 1
-  // Zigzag of a 64-bit value, computed in doubles: 2|v| or 2|v|-1, at most 2^54; 7 bits per byte.
-  let zigzag = value < 0 ? -2 * value - 1 : 2 * value
-  while (zigzag > 0x7f) {
-    zigzag = Math.floor(zigzag / 128)
-    bytes++
-  }
-  return bytes
+  return sizeOfVarlong(value)
 }
 
 function fieldBytes (field: RecordField, name: string): number {
   if (field === null) return 1
   if (typeof field === 'string') {
     const bytes = Buffer.byteLength(field, 'utf8')
-    return varintBytes(bytes) + bytes
+    return sizeOfVarint(bytes) + bytes
   }
   if (!(field instanceof Uint8Array)) throw invalid(`record ${name} must be a Buffer, a string or null`)
-  return varintBytes(field.length) + field.length
+  return sizeOfVarint(field.length) + field.length
 }
 
 function headerBytes (name: string, value: RecordField): number {
   const nameBytes = Buffer.byteLength(name, 'utf8')
-  return varintBytes(nameBytes) + nameBytes + fieldBytes(value === undefined ? null : value, 'header value')
+  return sizeOfVarint(nameBytes) + nameBytes + fieldBytes(value === undefined ? null : value, 'header value')
 }
 
 function writeVarint32 (buffer: Buffer, position: number, value: number): number {
