@@ -577,7 +577,7 @@ export class PartitionLog {
     if (read.bytes.length === 0) return undefined
     let records
     try {
-      records = parseBatch(Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength), 0, {
+      records = parseBatch(read.bytes, 0, {
         batchBytesMax: Math.max(read.bytes.length, recordsLimits.batchBytesMax),
       }).records
     } catch (error) {
