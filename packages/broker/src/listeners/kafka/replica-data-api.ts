@@ -53,19 +53,19 @@ export class ReplicaDataApi implements KafkaDataApi {
       partitions: input.partitions.map(({ topic, partition, records }) => ({ topic, partition, topicId: BY_NAME, records })),
     })
     const results = response.partitions ?? []
-    const outcomes = input.partitions.map(({ topic, partition }, i): ProducePartitionOutcome => {
+    let storedBytes = 0
+    const outcomes = input.partitions.map(({ topic, partition, records }, i): ProducePartitionOutcome => {
       const result = results[i]
+      const errorCode = result === undefined ? ErrorCode.UNKNOWN_SERVER_ERROR : codeOf(result.errorCode)
+      if (errorCode === null) storedBytes += records.byteLength
       return {
-        topic, partition,
-        errorCode: result === undefined ? ErrorCode.UNKNOWN_SERVER_ERROR : codeOf(result.errorCode),
+        topic, partition, errorCode,
         errorMessage: result?.errorMessage ?? null,
         baseOffset: Number(result?.baseOffset ?? -1),
         logStartOffset: Number(result?.logStartOffset ?? -1),
         logAppendTimeMs: Number(result?.logAppendTimeMs ?? -1),
       }
     })
-    let storedBytes = 0
-    outcomes.forEach((outcome, i) => { if (outcome.errorCode === null) storedBytes += input.partitions[i]?.records.byteLength ?? 0 })
     this.#deps.topicBytes?.topicBytesIn(storedBytes)
     return outcomes
   }
