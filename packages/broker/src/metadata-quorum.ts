@@ -106,11 +106,13 @@ export class MetadataQuorum {
   }
 
   status (): QuorumStatusView {
-    const status = this.#requireNode().status()
+    const node = this.#requireNode()
+    const status = node.status()
     return {
       nodeId: status.id, role: status.role, term: status.term, leaderId: status.leaderId,
       commitIndex: status.commitIndex, appliedIndex: this.#driver?.appliedIndex ?? 0, lastIndex: status.lastIndex,
-      voterMatchIndexes: this.#requireNode().voterMatchIndexes(),
+      // Built when read (DescribeQuorum), not on every status() of the metrics and the cluster page.
+      get voterMatchIndexes () { return node.voterMatchIndexes() },
     }
   }
 
