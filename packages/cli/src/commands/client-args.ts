@@ -11,7 +11,7 @@ import { isGregorError } from '@gregor/common'
 import { Admin, type TlsConfig, parseBootstrapServers, readTlsFiles } from '@gregor/client'
 import { type Options, UsageError } from './command-args.js'
 
-export { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
+export { UsageError, integerFlag, parseCommandArgs, runAction, runClientCommand } from './command-args.js'
 
 /** The option every client command takes. */
 export const bootstrapOption = { 'bootstrap-server': { type: 'string', short: 'b' } } as const satisfies Options

@@ -40,6 +40,14 @@ export function integerFlag (name: string, value: string | undefined, problems: 
   return parsed
 }
 
+/** Runs the action named by argv's first word with the words after it; a missing or unknown action is a usage error. */
+export async function runAction (argv: readonly string[], actions: Readonly<Record<string, (rest: string[]) => Promise<number>>>): Promise<number> {
+  const [action, ...rest] = argv
+  const run = action !== undefined && Object.prototype.hasOwnProperty.call(actions, action) ? actions[action] : undefined
+  if (run === undefined) throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
+  return await run(rest)
+}
+
 /** Runs a command body with the exit-code convention; prints `gregor <name>: …` on stderr for failures. */
 export async function runClientCommand (name: string, usage: string, body: () => Promise<number>): Promise<number> {
   try {

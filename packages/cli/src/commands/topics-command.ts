@@ -4,7 +4,7 @@
  */
 import type { TopicDescription } from '@gregor/client'
 import type { PartitionInfo } from '@gregor/client'
-import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runClientCommand, withAdmin } from './client-args.js'
+import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runAction, runClientCommand, withAdmin } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -17,17 +17,9 @@ const usage = `usage:
 `
 
 export async function topicsCommand (argv: string[]): Promise<number> {
-  return await runClientCommand('topics', usage, async () => {
-    const [action, ...rest] = argv
-    switch (action) {
-      case 'create': return await createTopic(rest)
-      case 'list': return await listTopics(rest)
-      case 'describe': return await describeTopics(rest)
-      case 'alter': return await alterTopic(rest)
-      case 'delete': return await deleteTopic(rest)
-      default: throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
-    }
-  })
+  return await runClientCommand('topics', usage, async () => await runAction(argv, {
+    create: createTopic, list: listTopics, describe: describeTopics, alter: alterTopic, delete: deleteTopic,
+  }))
 }
 
 async function createTopic (argv: string[]): Promise<number> {

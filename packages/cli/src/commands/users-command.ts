@@ -8,7 +8,7 @@
  * mechanisms and iteration counts, never a secret. A user logs in with SCRAM-SHA-256/512, or with PLAIN checked against
  * the same credential (docs/security.md).
  */
-import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runClientCommand, withAdmin } from './client-args.js'
+import { UsageError, bootstrapOption, integerFlag, parseCommandArgs, runAction, runClientCommand, withAdmin } from './client-args.js'
 import { writeLine } from './client-output.js'
 
 const usage = `usage:
@@ -18,15 +18,8 @@ const usage = `usage:
 `
 
 export async function usersCommand (argv: string[]): Promise<number> {
-  return await runClientCommand('users', usage, async () => {
-    const [action, ...rest] = argv
-    switch (action) {
-      case 'create': return await createUser(rest)
-      case 'delete': return await deleteUser(rest)
-      case 'list': return await listUsers(rest)
-      default: throw new UsageError([action === undefined ? 'missing action' : `unknown action '${action}'`])
-    }
-  })
+  return await runClientCommand('users', usage, async () =>
+    await runAction(argv, { create: createUser, delete: deleteUser, list: listUsers }))
 }
 
 async function createUser (argv: string[]): Promise<number> {
