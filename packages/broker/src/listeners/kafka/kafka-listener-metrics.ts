@@ -83,23 +83,31 @@ export function kafkaErrorName (code: number): string {
 
 /**
  * The error names of every non-zero `errorCode` in a response body, depth first. Record bytes and strings are not
- * entered, so the walk costs a visit per field of the answer's structure, never per record.
+ * entered, so the walk costs a visit per field of the answer's structure, never per record. It runs on every answer
+ * (each Produce and Fetch), so it recurses only into objects and allocates only when it finds an error.
  */
 export function responseErrorNames (response: unknown): string[] {
-  const names: string[] = []
-  const visit = (value: unknown): void => {
-    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item)
-      return
-    }
-    const fields = value as Readonly<Record<string, unknown>>
-    for (const field in fields) {
-      const child = fields[field]
-      if (field !== 'errorCode') visit(child)
-      else if (typeof child === 'number' && child !== KAFKA_NONE) names.push(kafkaErrorName(child))
+  return (isStructure(response) ? errorNamesIn(response, undefined) : undefined) ?? []
+}
+
+function isStructure (value: unknown): value is object {
+  return typeof value === 'object' && value !== null
+}
+
+function errorNamesIn (value: object, names: string[] | undefined): string[] | undefined {
+  if (ArrayBuffer.isView(value)) return names
+  if (Array.isArray(value)) {
+    for (const item of value as readonly unknown[]) if (isStructure(item)) names = errorNamesIn(item, names)
+    return names
+  }
+  const fields = value as Readonly<Record<string, unknown>>
+  for (const field in fields) {
+    const child = fields[field]
+    if (field === 'errorCode') {
+      if (typeof child === 'number' && child !== KAFKA_NONE) (names ??= []).push(kafkaErrorName(child))
+    } else if (isStructure(child)) {
+      names = errorNamesIn(child, names)
     }
   }
-  visit(response)
   return names
 }
