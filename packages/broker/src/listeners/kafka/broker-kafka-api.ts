@@ -13,7 +13,7 @@ import { type KafkaAdminApi, isAdminFailure } from './kafka-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
 import { coordinatorGroupApi } from './coordinator-group-api.js'
 import { MetadataImageApi } from './metadata-image-api.js'
-import { ReplicaDataApi } from './replica-data-api.js'
+import { ReplicaDataApi, type TopicByteCounters } from './replica-data-api.js'
 
 export interface BrokerKafkaApiDeps {
   readonly listenerName: string
@@ -24,7 +24,7 @@ export interface BrokerKafkaApiDeps {
   readonly quorumLeaderId: () => number
   readonly autoCreateTopicsEnable: boolean
   /** The broker's topic byte counters (BrokerMetrics), which both client listeners feed. */
-  readonly topicBytes: { topicBytesIn: (bytes: number) => void; topicBytesOut: (bytes: number) => void }
+  readonly topicBytes: TopicByteCounters
   readonly logger: Logger
 }
 

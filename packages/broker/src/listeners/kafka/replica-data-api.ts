@@ -25,7 +25,13 @@ export interface ReplicaDataApiDeps {
   /** The name of the topic with this id in the broker's applied metadata image. */
   readonly topicName: (topicId: string) => string | undefined
   /** The broker's topic byte counters, shared with the gRPC listener (`BrokerMetrics`); none in unit tests. */
-  readonly topicBytes?: { topicBytesIn: (bytes: number) => void; topicBytesOut: (bytes: number) => void }
+  readonly topicBytes?: TopicByteCounters
+}
+
+/** Record batch bytes produced and fetched by clients (Kafka's BrokerTopicMetrics BytesIn/BytesOut). */
+export interface TopicByteCounters {
+  topicBytesIn (bytes: number): void
+  topicBytesOut (bytes: number): void
 }
 
 const EMPTY = new Uint8Array(0)
