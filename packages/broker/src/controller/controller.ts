@@ -354,8 +354,7 @@ export class Controller {
         }
       })
     } catch (error) {
-      const fields = errorFields(error)
-      return { topics: specs.map((spec) => ({ name: spec.name ?? '', ...fields })) }
+      return everyTopicFailed(specs.map((spec) => spec.name ?? ''), error)
     }
   }
 
