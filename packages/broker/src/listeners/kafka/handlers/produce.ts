@@ -27,7 +27,7 @@ export async function handleProduce (api: KafkaDataApi, request: ProduceRequest,
     }))
     : await api.produce({ acks: request.acks, timeoutMs: request.timeoutMs, partitions: inputs })
   if (request.acks === 0) {
-    const failed = outcomes.flatMap((outcome) => outcome.errorCode === null ? [] : [{ ...outcome, errorCode: outcome.errorCode }])
+    const failed = outcomes.filter((outcome): outcome is ProducePartitionOutcome & { readonly errorCode: ErrorCode } => outcome.errorCode !== null)
     const first = failed[0]
     if (first !== undefined) {
       const fields = { failedPartitions: failed.length, topic: first.topic, partition: first.partition, error: first.errorCode }
