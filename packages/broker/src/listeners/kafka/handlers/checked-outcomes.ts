@@ -1,12 +1,21 @@
 /**
  * The admin handlers' batch step. Kafka answers a batch request (CreateTopics, DeleteTopics, CreatePartitions,
  * IncrementalAlterConfigs) per entry, in request order: the handler checks each entry first, a failed check answers
- * that entry alone, and the entries that pass go to the admin API in one call (no call when none pass).
+ * that entry alone (an entry named twice fails every copy), and the entries that pass go to the admin API in one call
+ * (no call when none pass).
  *
  * Invariant: answer `i` belongs to entry `i`; the API's outcomes are handed to the passing entries in order, and an
  * entry the API gave no outcome gets `undefined` (each handler says what that means for its API).
  */
 import { type AdminFailure, isAdminFailure } from '../kafka-admin-api.js'
+
+/** Which keys stand more than once in `keys` (Kafka fails every copy of an entry a batch names twice). */
+export function repeatedKeys (keys: readonly string[]): ReadonlySet<string> {
+  const seen = new Set<string>()
+  const repeated = new Set<string>()
+  for (const key of keys) (seen.has(key) ? repeated : seen).add(key)
+  return repeated
+}
 
 export async function checkedOutcomes<Valid extends object, Outcome> (
   checked: readonly (Valid | AdminFailure)[], call: (valid: Valid[]) => Promise<readonly Outcome[]>,

@@ -11,13 +11,12 @@ import { ErrorCode } from '@gregor/common'
 import { type CreatePartitionsRequest, type CreatePartitionsResponse, KAFKA_NONE, kafkaErrorCode } from '@gregor/kafka-protocol'
 import type { AdminFailure, KafkaAdminApi, PartitionCountChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes } from './checked-outcomes.js'
+import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
 
 export async function handleCreatePartitions (api: KafkaAdminApi, request: CreatePartitionsRequest, _context: KafkaRequestContext): Promise<CreatePartitionsResponse> {
-  const counts = new Map<string, number>()
-  for (const { name } of request.topics) counts.set(name, (counts.get(name) ?? 0) + 1)
+  const repeated = repeatedKeys(request.topics.map(({ name }) => name))
   const checked = request.topics.map((topic): PartitionCountChange | AdminFailure => {
-    if ((counts.get(topic.name) ?? 0) > 1) return { error: ErrorCode.INVALID_REQUEST, message: `topic ${topic.name} appears more than once in the request` }
+    if (repeated.has(topic.name)) return { error: ErrorCode.INVALID_REQUEST, message: `topic ${topic.name} appears more than once in the request` }
     if (topic.assignments !== null && topic.assignments.length > 0) {
       return { error: ErrorCode.INVALID_REQUEST, message: 'explicit replica assignments are not supported: give the count only' }
     }

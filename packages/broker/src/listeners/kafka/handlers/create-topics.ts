@@ -16,7 +16,7 @@ import {
 } from '@gregor/kafka-protocol'
 import { type AdminFailure, type CreatedTopic, type KafkaAdminApi, type NewTopic, isAdminFailure } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes } from './checked-outcomes.js'
+import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
 import { kafkaConfigSource } from './config-entries.js'
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000'
@@ -65,9 +65,8 @@ function created (topic: CreatedTopic): CreateTopicsResponseCreatableTopicResult
 }
 
 export async function handleCreateTopics (api: KafkaAdminApi, request: CreateTopicsRequest, _context: KafkaRequestContext): Promise<CreateTopicsResponse> {
-  const counts = new Map<string, number>()
-  for (const { name } of request.topics) counts.set(name, (counts.get(name) ?? 0) + 1)
-  const checked = request.topics.map((topic) => newTopic(topic, (counts.get(topic.name) ?? 0) > 1))
+  const repeated = repeatedKeys(request.topics.map(({ name }) => name))
+  const checked = request.topics.map((topic) => newTopic(topic, repeated.has(topic.name)))
   const outcomes = await checkedOutcomes(checked, async (valid) => await api.createTopics(valid, { validateOnly: request.validateOnly }))
   const topics = outcomes.map((outcome, i): CreateTopicsResponseCreatableTopicResult => {
     const name = request.topics[i]?.name ?? ''

@@ -16,7 +16,7 @@ import {
 } from '@gregor/kafka-protocol'
 import type { AdminFailure, ConfigOperation, KafkaAdminApi, TopicConfigChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes } from './checked-outcomes.js'
+import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
 import { BROKER_RESOURCE, TOPIC_RESOURCE } from './describe-configs.js'
 
 const operations: readonly ConfigOperation[] = ['set', 'delete', 'append', 'subtract']
@@ -41,9 +41,8 @@ export async function handleIncrementalAlterConfigs (
   api: KafkaAdminApi, request: IncrementalAlterConfigsRequest, _context: KafkaRequestContext,
 ): Promise<IncrementalAlterConfigsResponse> {
   const keyOf = (resource: IncrementalAlterConfigsResource): string => `${resource.resourceType}/${resource.resourceName}`
-  const counts = new Map<string, number>()
-  for (const resource of request.resources) counts.set(keyOf(resource), (counts.get(keyOf(resource)) ?? 0) + 1)
-  const checked = request.resources.map((resource) => check(resource, (counts.get(keyOf(resource)) ?? 0) > 1))
+  const repeated = repeatedKeys(request.resources.map(keyOf))
+  const checked = request.resources.map((resource) => check(resource, repeated.has(keyOf(resource))))
   const outcomes = await checkedOutcomes(checked, async (valid) => await api.alterTopicConfigs(valid, { validateOnly: request.validateOnly }))
   const responses = request.resources.map((resource, i) => {
     const outcome = outcomes[i]
