@@ -48,19 +48,18 @@ export function kafkaTopicConfigs (config: TopicConfig): Record<string, string> 
 }
 
 /**
- * The keys of a topic's config that differ from the default a topic of its replication factor gets (min ISR is capped
- * by the replication factor at creation), under Kafka's names: what `kafka-topics --describe` lists as its Configs.
+ * Whether `key` of a topic's config differs from the default a topic of its replication factor gets (min ISR is
+ * capped by the replication factor at creation): what `kafka-topics --describe` lists as its Configs.
  */
 export function isTopicConfigOverride (config: TopicConfig, replicationFactor: number, key: keyof TopicConfig): boolean {
-  const defaults: TopicConfig = { ...defaultTopicConfig, minInsyncReplicas: Math.min(defaultTopicConfig.minInsyncReplicas, replicationFactor) }
-  return config[key] !== defaults[key]
+  const defaultValue = key === 'minInsyncReplicas' ? Math.min(defaultTopicConfig.minInsyncReplicas, replicationFactor) : defaultTopicConfig[key]
+  return config[key] !== defaultValue
 }
 
-/** `kafkaTopicConfigs` of only the overriding keys (see `isTopicConfigOverride`). */
+/** `kafkaTopicConfigs` of only the overriding keys (see `isTopicConfigOverride`), under Kafka's names. */
 export function kafkaTopicConfigOverrides (config: TopicConfig, replicationFactor: number): Record<string, string> {
-  const values = kafkaTopicConfigs(config)
-  const keys = (Object.keys(kafkaTopicConfigNames) as (keyof TopicConfig)[]).filter((key) => isTopicConfigOverride(config, replicationFactor, key))
-  return Object.fromEntries(keys.map((key) => [kafkaTopicConfigNames[key], values[kafkaTopicConfigNames[key]] ?? '']))
+  const entries = Object.entries(kafkaTopicConfigNames) as [keyof TopicConfig, string][]
+  return Object.fromEntries(entries.filter(([key]) => isTopicConfigOverride(config, replicationFactor, key)).map(([key, kafkaName]) => [kafkaName, String(config[key])]))
 }
 
 const operations: Readonly<Record<string, TopicConfigOperation>> = { SET: 'set', DELETE: 'delete', APPEND: 'append', SUBTRACT: 'subtract' }
