@@ -20,6 +20,7 @@ import type { MetadataConfig } from './metadata-config.js'
 import type { MetadataImage, TopicImage } from './metadata-image.js'
 import type { MetadataRecord } from './metadata-record.js'
 import { type TopicConfig, normalizeCleanupPolicy, topicConfigKeys, topicConfigProblems } from './topic-config.js'
+import { repeatedNames } from './repeated-names.js'
 import { isInternalTopicName } from './topic-name.js'
 
 export type TopicConfigOperation = 'set' | 'delete' | 'append' | 'subtract'
@@ -129,11 +130,10 @@ function alteredConfig (
 
 export function decideAlterTopicConfigs (image: MetadataImage, input: AlterTopicConfigsInput, config: MetadataConfig): AlterTopicConfigsDecision {
   const records: MetadataRecord[] = []
-  const nameCounts = new Map<string, number>()
-  for (const { name } of input.topics) nameCounts.set(name, (nameCounts.get(name) ?? 0) + 1)
+  const repeated = repeatedNames(input.topics)
   const results = input.topics.map((request): AlterTopicConfigResult => {
     try {
-      const topic = checkTopic(image, request, (nameCounts.get(request.name) ?? 0) > 1)
+      const topic = checkTopic(image, request, repeated.has(request.name))
       const replicationFactor = image.partition(topic.topicId, 0)?.replicas.length ?? 1
       const next = alteredConfig(topic, request.alterations, config.defaultTopicConfig, replicationFactor)
       const changedKeys = topicConfigKeys.filter((key) => next[key] !== topic.config[key])

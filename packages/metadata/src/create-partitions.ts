@@ -22,6 +22,7 @@ import { MetadataDraft } from './metadata-draft.js'
 import type { MetadataImage, TopicImage } from './metadata-image.js'
 import { metadataBatchBytes } from './metadata-record-codec.js'
 import { type MetadataRecord, metadataLimits } from './metadata-record.js'
+import { repeatedNames } from './repeated-names.js'
 import { placeReplicas } from './replica-placement.js'
 import { isInternalTopicName } from './topic-name.js'
 
@@ -105,11 +106,10 @@ export function decideCreatePartitions (image: MetadataImage, input: CreateParti
   const batchBytesMax = input.batchBytesMax ?? Number.POSITIVE_INFINITY
   const draft = new MetadataDraft(image)
   const batches: MetadataRecord[][] = []
-  const nameCounts = new Map<string, number>()
-  for (const { name } of input.topics) nameCounts.set(name, (nameCounts.get(name) ?? 0) + 1)
+  const repeated = repeatedNames(input.topics)
   const results = input.topics.map((request, i): CreatePartitionsResult => {
     try {
-      const topic = checkTopic(draft.image, request, (nameCounts.get(request.name) ?? 0) > 1, config)
+      const topic = checkTopic(draft.image, request, repeated.has(request.name), config)
       const startIndex = (input.placementStartIndex + i) % (metadataLimits.int32Max + 1)
       batches.push(growTopic(draft, topic, request.partitionCount, startIndex, batchBytesMax))
       return { name: topic.name, topicId: topic.topicId, previousPartitionCount: topic.partitionCount, partitionCount: request.partitionCount }

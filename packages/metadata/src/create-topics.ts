@@ -30,6 +30,7 @@ import { MetadataDraft } from './metadata-draft.js'
 import type { MetadataImage } from './metadata-image.js'
 import { metadataBatchBytes, metadataBatchOverheadBytes, metadataRecordBytes, readId } from './metadata-record-codec.js'
 import { type MetadataRecord, metadataLimits } from './metadata-record.js'
+import { repeatedNames } from './repeated-names.js'
 import { placeReplicas } from './replica-placement.js'
 import { type TopicConfig, resolveTopicConfig } from './topic-config.js'
 import { topicNamesCollide, validateTopicName } from './topic-name.js'
@@ -169,14 +170,13 @@ export function decideCreateTopics (image: MetadataImage, input: CreateTopicsInp
   const batchBytesMax = input.batchBytesMax ?? Number.POSITIVE_INFINITY
   const draft = new MetadataDraft(image)
   const created: { records: readonly MetadataRecord[]; bytes: number }[] = []
-  const nameCounts = new Map<string, number>()
-  for (const { name } of input.topics) nameCounts.set(name, (nameCounts.get(name) ?? 0) + 1)
+  const repeated = repeatedNames(input.topics)
   const results = input.topics.map((request, i): CreateTopicResult => {
     const topicId = input.topicIds[i] ?? ''
     assert.doesNotThrow(() => readId(topicId, 'topicId'), `topic id ${topicId} is not a valid id`)
     assert(image.topicById(topicId) === undefined, `topic id ${topicId} is already in use`)
     const startIndex = (input.placementStartIndex + i) % (metadataLimits.int32Max + 1)
-    const placement = { topicId, startIndex, repeated: (nameCounts.get(request.name) ?? 0) > 1 }
+    const placement = { topicId, startIndex, repeated: repeated.has(request.name) }
     try {
       const { topic, records, bytes } = createTopic(draft, request, placement, config, batchBytesMax)
       created.push({ records, bytes })
