@@ -20,6 +20,8 @@ describe('TLS flags', () => {
     try {
       await Promise.all([writeFile(join(dir, 'ca.pem'), 'CA'), writeFile(join(dir, 'c.pem'), 'CERT'), writeFile(join(dir, 'c.key'), 'KEY')])
       expect(await takeTlsFlags(['list', '--json'])).toEqual(['list', '--json'])
+      // Names that are Object.prototype properties are arguments like any other.
+      expect(await takeTlsFlags(['create', '--topic', 'toString', 'constructor'])).toEqual(['create', '--topic', 'toString', 'constructor'])
       expect(tlsOption()).toEqual({}) // no flag: plaintext
       const rest = await takeTlsFlags(['list', '--ssl-ca', join(dir, 'ca.pem'), '-b', 'h:1', `--ssl-cert=${join(dir, 'c.pem')}`, '--ssl-key', join(dir, 'c.key'), '--json'])
       expect(rest).toEqual(['list', '-b', 'h:1', '--json'])

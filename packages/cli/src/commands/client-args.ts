@@ -66,7 +66,8 @@ export async function takeTlsFlags (argv: readonly string[]): Promise<string[]> 
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] as string
     const [flag, inline] = arg.startsWith('--ssl-') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
-    const field = (tlsFlags as Record<string, 'caFile' | 'certFile' | 'keyFile' | undefined>)[flag]
+    // Own keys only: a topic or user named `toString` is an argument, not an inherited property.
+    const field = Object.hasOwn(tlsFlags, flag) ? (tlsFlags as Record<string, 'caFile' | 'certFile' | 'keyFile'>)[flag] : undefined
     if (field === undefined) { rest.push(arg); continue }
     const value = inline ?? argv[++index]
     if (value === undefined || value === '') throw new UsageError([`${flag} needs a file`])
