@@ -93,3 +93,4 @@ export {
   type PartitionStatus, type PartitionView, type QuorumView, clusterUpdate, clusterView, clusterViewsEqual,
   diffClusterViews, formatClusterEvent, partitionName, partitionStatus,
 } from './cluster-view.js'
+export { repeatedNames } from './repeated-names.js'

@@ -1,6 +1,7 @@
 /**
  * The names that appear more than once in a request's list of topics: the decisions of CreateTopics,
- * CreatePartitions and AlterTopicConfigs refuse each of those entries (INVALID_REQUEST), as Kafka does.
+ * CreatePartitions and AlterTopicConfigs refuse each of those entries (INVALID_REQUEST), as Kafka does, and so do the
+ * Kafka listener's admin handlers before they call the controller.
  */
 export function repeatedNames (entries: readonly { readonly name: string }[]): ReadonlySet<string> {
   const seen = new Set<string>()

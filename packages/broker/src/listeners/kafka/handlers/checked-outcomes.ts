@@ -9,14 +9,6 @@
  */
 import { type AdminFailure, isAdminFailure } from '../kafka-admin-api.js'
 
-/** Which keys stand more than once in `keys` (Kafka fails every copy of an entry a batch names twice). */
-export function repeatedKeys (keys: readonly string[]): ReadonlySet<string> {
-  const seen = new Set<string>()
-  const repeated = new Set<string>()
-  for (const key of keys) (seen.has(key) ? repeated : seen).add(key)
-  return repeated
-}
-
 export async function checkedOutcomes<Valid extends object, Outcome> (
   checked: readonly (Valid | AdminFailure)[], call: (valid: Valid[]) => Promise<readonly Outcome[]>,
 ): Promise<Array<Outcome | AdminFailure | undefined>> {

@@ -9,12 +9,13 @@
  */
 import { ErrorCode } from '@gregor/common'
 import { type CreatePartitionsRequest, type CreatePartitionsResponse, KAFKA_NONE, kafkaErrorCode } from '@gregor/kafka-protocol'
+import { repeatedNames } from '@gregor/metadata'
 import type { AdminFailure, KafkaAdminApi, PartitionCountChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 
 export async function handleCreatePartitions (api: KafkaAdminApi, request: CreatePartitionsRequest, _context: KafkaRequestContext): Promise<CreatePartitionsResponse> {
-  const repeated = repeatedKeys(request.topics.map(({ name }) => name))
+  const repeated = repeatedNames(request.topics)
   const checked = request.topics.map((topic): PartitionCountChange | AdminFailure => {
     if (repeated.has(topic.name)) return { error: ErrorCode.INVALID_REQUEST, message: `topic ${topic.name} appears more than once in the request` }
     if (topic.assignments !== null && topic.assignments.length > 0) {

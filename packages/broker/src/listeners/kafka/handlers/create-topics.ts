@@ -14,9 +14,10 @@ import {
   type CreateTopicsRequest, type CreateTopicsRequestCreatableTopic, type CreateTopicsResponse, type CreateTopicsResponseCreatableTopicResult,
   KAFKA_NONE, kafkaErrorCode,
 } from '@gregor/kafka-protocol'
+import { repeatedNames } from '@gregor/metadata'
 import { type AdminFailure, type CreatedTopic, type KafkaAdminApi, type NewTopic, isAdminFailure } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 import { kafkaConfigSource } from './config-entries.js'
 
 const NO_TOPIC_ID = '00000000-0000-0000-0000-000000000000'
@@ -65,7 +66,7 @@ function created (topic: CreatedTopic): CreateTopicsResponseCreatableTopicResult
 }
 
 export async function handleCreateTopics (api: KafkaAdminApi, request: CreateTopicsRequest, _context: KafkaRequestContext): Promise<CreateTopicsResponse> {
-  const repeated = repeatedKeys(request.topics.map(({ name }) => name))
+  const repeated = repeatedNames(request.topics)
   const checked = request.topics.map((topic) => newTopic(topic, repeated.has(topic.name)))
   const outcomes = await checkedOutcomes(checked, async (valid) => await api.createTopics(valid, { validateOnly: request.validateOnly }))
   const topics = outcomes.map((outcome, i): CreateTopicsResponseCreatableTopicResult => {

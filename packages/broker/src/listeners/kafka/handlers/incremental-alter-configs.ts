@@ -14,9 +14,10 @@ import {
   type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResource, type IncrementalAlterConfigsResponse, KAFKA_NONE,
   kafkaErrorCode,
 } from '@gregor/kafka-protocol'
+import { repeatedNames } from '@gregor/metadata'
 import type { AdminFailure, ConfigOperation, KafkaAdminApi, TopicConfigChange } from '../kafka-admin-api.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import { checkedOutcomes, repeatedKeys } from './checked-outcomes.js'
+import { checkedOutcomes } from './checked-outcomes.js'
 import { BROKER_RESOURCE, TOPIC_RESOURCE } from './describe-configs.js'
 
 const operations: readonly ConfigOperation[] = ['set', 'delete', 'append', 'subtract']
@@ -41,7 +42,7 @@ export async function handleIncrementalAlterConfigs (
   api: KafkaAdminApi, request: IncrementalAlterConfigsRequest, _context: KafkaRequestContext,
 ): Promise<IncrementalAlterConfigsResponse> {
   const keyOf = (resource: IncrementalAlterConfigsResource): string => `${resource.resourceType}/${resource.resourceName}`
-  const repeated = repeatedKeys(request.resources.map(keyOf))
+  const repeated = repeatedNames(request.resources.map((resource) => ({ name: keyOf(resource) })))
   const checked = request.resources.map((resource) => check(resource, repeated.has(keyOf(resource))))
   const outcomes = await checkedOutcomes(checked, async (valid) => await api.alterTopicConfigs(valid, { validateOnly: request.validateOnly }))
   const responses = request.resources.map((resource, i) => {
