@@ -75,7 +75,7 @@ describe('decideCreateAcls', () => {
 })
 
 describe('decideDeleteAcls', () => {
-  test('each filter deletes what it matches, listed under the first filter that matched it', () => {
+  test('each filter lists what it matches; an ACL matched twice is listed twice and removed by one record', () => {
     const image = new MetadataImage()
     create(image, [
       binding(),
@@ -87,7 +87,8 @@ describe('decideDeleteAcls', () => {
       filter({ resourceType: 'TOPIC' }),
       filter({ principal: 'User:nobody' }),
     ])
-    expect(decision.results.map((result) => result.deleted.map((acl) => acl.resourceName))).toEqual([['ord'], ['orders'], []])
+    expect(decision.results.map((result) => result.deleted.map((acl) => acl.resourceName))).toEqual([['ord'], ['orders', 'ord'], []])
+    expect(decision.records).toHaveLength(2)
     expect(decision.results.every((result) => result.error === undefined)).toBe(true)
     commit(image, decision.records)
     expect(image.acls().all().map((acl) => acl.resourceType)).toEqual(['GROUP'])

@@ -7,8 +7,9 @@
  * `kafka-cluster`) is INVALID_REQUEST and the other creations still happen; an ACL that already exists (same binding)
  * succeeds without a record, so CreateAcls is idempotent, and the same binding twice in one request makes one record.
  * DeleteAcls: a result per filter, in order, listing the ACLs it matched (Kafka's match-any filter, see
- * `AclBindingFilter`); a malformed filter is INVALID_REQUEST; an ACL matched by several filters is deleted once and
- * listed under the first; a filter that matches nothing succeeds with an empty list.
+ * `AclBindingFilter`); a malformed filter is INVALID_REQUEST; an ACL matched by several filters is listed under each
+ * (as Kafka's `AclControlManager.deleteAcls` does) and removed by one record; a filter that matches nothing succeeds
+ * with an empty list.
  *
  * ACL ids are made by the caller (unique for all time, like topic ids), as this package has no randomness.
  * Pure and deterministic.
@@ -87,8 +88,9 @@ export function decideDeleteAcls (image: MetadataImage, filters: readonly AclBin
       results.push({ deleted: [], error })
       return
     }
-    const deleted = all.filter((acl) => !deletedIds.has(acl.id) && aclMatchesFilter(filter, acl))
+    const deleted = all.filter((acl) => aclMatchesFilter(filter, acl))
     for (const acl of deleted) {
+      if (deletedIds.has(acl.id)) continue
       deletedIds.add(acl.id)
       records.push({ type: 'RemoveAccessControlEntry', id: acl.id })
     }
