@@ -16,6 +16,7 @@ export {
   type MetadataRecord, type MetadataRecordType, type PartitionChangeRecord, type PartitionRecord,
   type RegisterBrokerRecord, type RemoveTopicRecord, type TopicRecord, type UnfenceBrokerRecord, type AddPartitionsRecord, type TopicConfigChangeRecord,
   type UserScramCredentialRecord, type RemoveUserScramCredentialRecord,
+  type AccessControlEntryRecord, type RemoveAccessControlEntryRecord,
   type UnregisterBrokerRecord,
 } from './metadata-record.js'
 export {
@@ -85,6 +86,16 @@ export {
   type ScramMechanism, clientKey, digest, hmac, isScramMechanism, scramCredentialFromSaltedPassword, scramHash,
   scramMechanisms, serverKey,
 } from './scram-credential.js'
+export {
+  CLUSTER_RESOURCE_NAME, WILDCARD_HOST, WILDCARD_PRINCIPAL, WILDCARD_RESOURCE, type Acl, type AclBinding, type AclBindingFilter,
+  AclIndex, type AclOperation, type AclPatternType, type AclPermission, type AclResourceType, type AuthorizationDecision,
+  type AuthorizationReason, type AuthorizationRequest, type AuthorizerOptions, aclBindingKey, aclMatchesFilter, aclOperations,
+  aclPatternTypes, aclPermissions, aclResourceTypes, allowCovers, anyAclFilter, authorize, compareAcls, denyCovers, describeAcls,
+} from './acl.js'
+export {
+  type CreateAclResult, type CreateAclsDecision, type CreateAclsInput, type DeleteAclsDecision, type DeleteAclsResult,
+  decideCreateAcls, decideDeleteAcls,
+} from './alter-acls.js'
 export {
   type DeleteTopicResult, type DeleteTopicsDecision, type DeleteTopicsInput, type TopicReference, decideDeleteTopics,
 } from './delete-topics.js'

@@ -4,6 +4,7 @@
  *
  * Owns: brokers (registration, incarnation, fenced and shutting-down flags), topics by name and by id, partitions
  * (replicas, isr, leader, leaderEpoch, partitionEpoch), SCRAM credentials by user and mechanism (salted hashes only),
+ * ACLs (by id and indexed by resource pattern for `authorize`, see acl.ts),
  * `appliedIndex`, the raft snapshot of all of it, and the queries brokers and the controller ask.
  *
  * Invariants, asserted on every apply (only a controller bug can break them, and applying a broken record would
@@ -18,10 +19,11 @@
  */
 import assert from 'node:assert/strict'
 import { ErrorCode, GregorError, type LeaderEpoch, type NodeId, type RaftIndex, leaderEpoch, raftIndex } from '@gregor/common'
+import { type Acl, AclIndex } from './acl.js'
 import { imageProblems, partitionProblems } from './image-invariants.js'
 import { decodeMetadataSnapshot, encodeMetadataSnapshot } from './metadata-snapshot.js'
 import {
-  type AddPartitionsRecord, type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
+  type AccessControlEntryRecord, type AddPartitionsRecord, type BrokerListener, type BrokerStateRecord, type MetadataRecord, type PartitionChangeRecord, type PartitionRecord,
   type RegisterBrokerRecord, type RemoveUserScramCredentialRecord, type TopicConfigChangeRecord, type TopicRecord,
   type UserScramCredentialRecord, NO_LEADER,
 } from './metadata-record.js'
@@ -86,6 +88,8 @@ export interface MetadataImageState {
   readonly topics: readonly (TopicImage & { readonly partitions: readonly PartitionImage[] })[]
   /** By user name, then mechanism. */
   readonly scramCredentials: readonly UserScramCredentialImage[]
+  /** In `compareAcls` order. */
+  readonly acls: readonly Acl[]
 }
 
 /** A credential's key in the image: user names are printable (no control characters), so `\n` cannot be in one. */
@@ -103,6 +107,7 @@ export class MetadataImage {
   readonly #topicIdsByName = new Map<string, string>()
   readonly #partitionsByTopicId = new Map<string, Map<number, PartitionImage>>()
   readonly #scramCredentials = new Map<string, UserScramCredentialImage>()
+  #acls = new AclIndex()
 
   /** The Raft index of the last entry applied (records of one entry share its index). */
   get appliedIndex (): RaftIndex {
@@ -135,6 +140,10 @@ export class MetadataImage {
       case 'TopicConfigChange': this.#changeTopicConfig(record); break
       case 'UserScramCredential': this.#putScramCredential(record); break
       case 'RemoveUserScramCredential': this.#removeScramCredential(record); break
+      case 'AccessControlEntry': this.#addAcl(record); break
+      case 'RemoveAccessControlEntry':
+        assert(this.#acls.remove(record.id) !== undefined, `RemoveAccessControlEntry for unknown ACL id ${record.id}`)
+        break
       default: assert.fail(`unknown metadata record type ${(record as { type: string }).type}`)
     }
     this.#appliedIndex = index
@@ -255,6 +264,14 @@ export class MetadataImage {
     const key = credentialKey(record.name, record.mechanism)
     assert(this.#scramCredentials.has(key), `RemoveUserScramCredential for ${record.name}'s absent ${record.mechanism} credential`)
     this.#scramCredentials.delete(key)
+  }
+
+  /** CreateAcls never writes an ACL twice: the controller decided on a stale image if it does. */
+  #addAcl (record: AccessControlEntryRecord): void {
+    const { type: _type, ...acl } = record
+    assert(this.#acls.byId(acl.id) === undefined, `ACL id ${acl.id} reused`)
+    assert(this.#acls.idOf(acl) === undefined, `ACL ${acl.id} repeats ACL ${this.#acls.idOf(acl) ?? ''}`)
+    this.#acls.add(acl)
   }
 
   #removeTopic (topicId: string): void {
@@ -391,6 +408,14 @@ export class MetadataImage {
     return [...users].map(([name, mechanisms]) => ({ name, mechanisms }))
   }
 
+  /**
+   * The ACLs, indexed for `authorize` (acl.ts). A live view: it changes as records are applied, so a caller that
+   * must not see changes clones the image first.
+   */
+  acls (): AclIndex {
+    return this.#acls
+  }
+
   /** Broken invariants, batch-level ones included; empty for a healthy image. For tests and snapshot restore. */
   invariantProblems (): string[] {
     return imageProblems(this)
@@ -407,6 +432,7 @@ export class MetadataImage {
     for (const [name, id] of this.#topicIdsByName) copy.#topicIdsByName.set(name, id)
     for (const [id, partitions] of this.#partitionsByTopicId) copy.#partitionsByTopicId.set(id, new Map(partitions))
     for (const [key, credential] of this.#scramCredentials) copy.#scramCredentials.set(key, credential)
+    copy.#acls = this.#acls.clone()
     return copy
   }
 
@@ -417,6 +443,7 @@ export class MetadataImage {
       brokers: this.brokers(),
       topics: this.topics().map((topic) => ({ ...topic, partitions: this.partitionsOf(topic.topicId) })),
       scramCredentials: this.scramCredentials(),
+      acls: this.#acls.all(),
     }
   }
 
@@ -455,6 +482,11 @@ export class MetadataImage {
       const key = credentialKey(credential.name, credential.mechanism)
       if (image.#scramCredentials.has(key)) throw reject(`${credential.mechanism} credential of ${credential.name} appears twice`)
       image.#scramCredentials.set(key, credential)
+    }
+    for (const acl of state.acls) {
+      if (image.#acls.byId(acl.id) !== undefined) throw reject(`ACL id ${acl.id} appears twice`)
+      if (image.#acls.idOf(acl) !== undefined) throw reject(`ACL ${acl.id} repeats ACL ${image.#acls.idOf(acl) ?? ''}`)
+      image.#acls.add(acl)
     }
     const problems = image.invariantProblems()
     if (problems.length > 0) {

@@ -22,6 +22,9 @@ const samples: MetadataRecord[] = [
   { type: 'PartitionChange', topicId: 't', partition: 0, leader: nodeId(-1) },
   { type: 'PartitionChange', topicId: 't', partition: 0, isr: ids(1, 3), replicas: ids(3, 1) },
   { type: 'RemoveTopic', topicId: 't' },
+  { type: 'AccessControlEntry', id: 'acl-1', resourceType: 'TOPIC', resourceName: 'orders.', patternType: 'PREFIXED', principal: 'User:alice', host: '*', operation: 'WRITE', permission: 'ALLOW' },
+  { type: 'AccessControlEntry', id: 'acl-2', resourceType: 'CLUSTER', resourceName: 'kafka-cluster', patternType: 'LITERAL', principal: 'User:*', host: '10.0.0.7', operation: 'ALTER_CONFIGS', permission: 'DENY' },
+  { type: 'RemoveAccessControlEntry', id: 'acl-1' },
 ]
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
@@ -101,6 +104,14 @@ describe('metadata record codec: malformed input is INVALID_REQUEST naming the f
     ['a partial topic config', json({ v: 1, type: 'Topic', name: 'n', topicId: 't', partitionCount: 1, config: { minInsyncReplicas: 1 } }), /config\.retentionMs is missing/],
     ['zero partitions', json({ v: 1, type: 'Topic', name: 'n', topicId: 't', partitionCount: 0, config: defaultTopicConfig }), /partitionCount must be an integer in \[1,/],
     ['a port out of range', json({ v: 1, type: 'RegisterBroker', brokerId: 1, incarnationId: 'i', listeners: [{ name: 'A', host: 'h', port: 70000 }] }), /listeners\[0\]\.port must be an integer in \[1, 65535\]/],
+    ['an ACL with an ANY operation', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, operation: 'ANY' }), /record\.operation must be one of/],
+    ['an ACL with a MATCH pattern', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, patternType: 'MATCH' }), /record\.patternType must be one of/],
+    ['an ACL whose principal has no type', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, principal: 'alice' }), /record\.principal must be User:<name>/],
+    ['an ACL with an empty principal name', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, principal: 'User:' }), /record\.principal must be User:<name>/],
+    ['an ACL with an empty resource name', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, resourceName: '' }), /record\.resourceName must be a string of 1 to/],
+    ['a CLUSTER ACL on another name', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, resourceType: 'CLUSTER', resourceName: 'c' }), /record\.resourceName of a CLUSTER ACL must be the LITERAL kafka-cluster/],
+    ['an ACL with a host of spaces', json({ ...{ v: 1, type: 'AccessControlEntry', id: 'a', resourceType: 'TOPIC', resourceName: 't', patternType: 'LITERAL', principal: 'User:u', host: '*', operation: 'READ', permission: 'ALLOW' }, host: 'a b' }), /record\.host must match/],
+    ['an ACL removal without an id', json({ v: 1, type: 'RemoveAccessControlEntry' }), /record\.id is missing/],
     ['a rack with a control character', json({ v: 1, type: 'RegisterBroker', brokerId: 1, incarnationId: 'i', listeners: [{ name: 'A', host: 'h', port: 1 }], rack: 'a\u0000' }), /rack must match/],
   ])('%s', (_name, input, message) => {
     expectMalformed(input, message)

@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict'
 import { type LeaderEpoch, type NodeId, leaderEpoch, nodeId } from '@gregor/common'
+import { readAclBinding } from './acl.js'
 import {
   malformed, parseJsonBytes, readAnyObject, readArray, readInteger, readObject, readOneOf, readString, withContext,
 } from './json-reader.js'
@@ -35,7 +36,7 @@ const printablePattern = /^[^\p{Cc}]+$/u
 const recordTypes: readonly MetadataRecordType[] = [
   'RegisterBroker', 'UnregisterBroker', 'FenceBroker', 'UnfenceBroker', 'BrokerShutdownRequested',
   'Topic', 'Partition', 'PartitionChange', 'AddPartitions', 'RemoveTopic', 'TopicConfigChange',
-  'UserScramCredential', 'RemoveUserScramCredential',
+  'UserScramCredential', 'RemoveUserScramCredential', 'AccessControlEntry', 'RemoveAccessControlEntry',
 ]
 
 export const readBrokerId = (value: unknown, path: string): NodeId =>
@@ -225,6 +226,8 @@ const keysByType: Readonly<Record<MetadataRecordType, readonly [readonly string[
   RemoveTopic: [['topicId'], []],
   UserScramCredential: [['name', 'mechanism', 'salt', 'storedKey', 'serverKey', 'iterations'], []],
   RemoveUserScramCredential: [['name', 'mechanism'], []],
+  AccessControlEntry: [['id', 'resourceType', 'resourceName', 'patternType', 'principal', 'host', 'operation', 'permission'], []],
+  RemoveAccessControlEntry: [['id'], []],
 }
 
 /** Validates one record object (its `type` and fields, plus any `extraKeys` the caller already read). */
@@ -250,6 +253,8 @@ export function readMetadataRecord (value: unknown, path: string, extraKeys: rea
     case 'RemoveUserScramCredential': return {
       type, name: readUserName(object.name, `${path}.name`), mechanism: readOneOf(object.mechanism, `${path}.mechanism`, scramMechanisms),
     }
+    case 'AccessControlEntry': return { type, id: readId(object.id, `${path}.id`), ...readAclBinding(object, path) }
+    case 'RemoveAccessControlEntry': return { type, id: readId(object.id, `${path}.id`) }
     default: return {
       type,
       brokerId: readBrokerId(object.brokerId, `${path}.brokerId`),

@@ -9,6 +9,7 @@
  * in `leaderEpoch`, every change to it in `partitionEpoch` (KIP-380/KIP-704); neither is ever a Raft term.
  */
 import { type LeaderEpoch, type NodeId, nodeId } from '@gregor/common'
+import type { AclBinding } from './acl.js'
 import type { ScramMechanism } from './scram-credential.js'
 import type { TopicConfig } from './topic-config.js'
 
@@ -30,6 +31,8 @@ export const metadataLimits = Object.freeze({
   userNameLengthMax: 255,
   /** Base64 of a salt or key: SCRAM-SHA-512 keys are 64 bytes, salts are ours or a client's (Kafka allows 64). */
   scramBase64LengthMax: 512,
+  /** ACL resource names: topic names are at most 249 characters, group ids are unbounded in Kafka. */
+  aclResourceNameLengthMax: 1024,
 })
 
 export interface BrokerListener {
@@ -171,6 +174,21 @@ export interface RemoveUserScramCredentialRecord {
   readonly mechanism: ScramMechanism
 }
 
+/**
+ * An ACL is created (KRaft's AccessControlEntryRecord): a resource pattern, a principal and host, an operation and
+ * a permission, under an id unique for all time. See acl.ts for what it means.
+ */
+export interface AccessControlEntryRecord extends AclBinding {
+  readonly type: 'AccessControlEntry'
+  readonly id: string
+}
+
+/** An ACL is deleted, by id (KRaft's RemoveAccessControlEntryRecord). */
+export interface RemoveAccessControlEntryRecord {
+  readonly type: 'RemoveAccessControlEntry'
+  readonly id: string
+}
+
 export type MetadataRecord =
   | RegisterBrokerRecord
   | UnregisterBrokerRecord
@@ -185,5 +203,7 @@ export type MetadataRecord =
   | RemoveTopicRecord
   | UserScramCredentialRecord
   | RemoveUserScramCredentialRecord
+  | AccessControlEntryRecord
+  | RemoveAccessControlEntryRecord
 
 export type MetadataRecordType = MetadataRecord['type']

@@ -8,6 +8,7 @@
  */
 import { type RaftIndex, raftIndex } from '@gregor/common'
 import { malformed, parseJsonBytes, readArray, readBoolean, readInteger, readObject, withContext } from './json-reader.js'
+import type { Acl } from './acl.js'
 import type { BrokerRegistration, MetadataImageState, PartitionImage, TopicImage, UserScramCredentialImage } from './metadata-image.js'
 import {
   readBrokerId, readBrokerIds, readId, readLeader, readLeaderEpoch, readListeners, readMetadataRecord, readPartitionEpoch,
@@ -20,6 +21,7 @@ export const METADATA_SNAPSHOT_VERSION = 1
 const brokersMax = 100_000
 const topicsMax = 1_000_000
 const scramCredentialsMax = 1_000_000
+const aclsMax = 1_000_000
 
 type TopicState = MetadataImageState['topics'][number]
 
@@ -78,6 +80,20 @@ function readScramCredential (value: unknown, path: string): UserScramCredential
   return Object.freeze(credential)
 }
 
+function aclJson (acl: Acl): object {
+  const { id, resourceType, resourceName, patternType, principal, host, operation, permission } = acl
+  return { id, resourceType, resourceName, patternType, principal, host, operation, permission }
+}
+
+/** An ACL is checked as its record would be: one validator for both. */
+function readAcl (value: unknown, path: string): Acl {
+  const keys = ['id', 'resourceType', 'resourceName', 'patternType', 'principal', 'host', 'operation', 'permission']
+  const record = readMetadataRecord({ ...readObject(value, path, keys), type: 'AccessControlEntry' }, path)
+  if (record.type !== 'AccessControlEntry') throw malformed(path, 'is not an ACL')
+  const { type: _type, ...acl } = record
+  return Object.freeze(acl)
+}
+
 export function encodeMetadataSnapshot (state: MetadataImageState): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({
     v: METADATA_SNAPSHOT_VERSION,
@@ -86,6 +102,7 @@ export function encodeMetadataSnapshot (state: MetadataImageState): Uint8Array {
     topics: state.topics.map(topicJson),
     // Written only when there are any, so a snapshot of a cluster without users reads the same as before they existed.
     ...(state.scramCredentials.length === 0 ? {} : { scramCredentials: state.scramCredentials.map(scramCredentialJson) }),
+    ...(state.acls.length === 0 ? {} : { acls: state.acls.map(aclJson) }),
   }))
 }
 
@@ -133,7 +150,7 @@ function readTopic (value: unknown, path: string): TopicState {
 /** Throws GregorError INVALID_REQUEST on anything but a well-formed, current-version snapshot. */
 export function decodeMetadataSnapshot (bytes: Uint8Array): MetadataImageState {
   return withContext('malformed metadata snapshot', () => {
-    const snapshot = readObject(parseJsonBytes(bytes, 'snapshot'), 'snapshot', ['v', 'appliedIndex', 'brokers', 'topics'], ['scramCredentials'])
+    const snapshot = readObject(parseJsonBytes(bytes, 'snapshot'), 'snapshot', ['v', 'appliedIndex', 'brokers', 'topics'], ['scramCredentials', 'acls'])
     if (snapshot.v !== METADATA_SNAPSHOT_VERSION) {
       throw malformed('snapshot.v', `is ${JSON.stringify(snapshot.v)}; this broker reads version ${METADATA_SNAPSHOT_VERSION}`)
     }
@@ -146,6 +163,9 @@ export function decodeMetadataSnapshot (bytes: Uint8Array): MetadataImageState {
       ? []
       : readArray(snapshot.scramCredentials, 'snapshot.scramCredentials', 1, scramCredentialsMax)
         .map((credential, i) => readScramCredential(credential, `snapshot.scramCredentials[${i}]`))
-    return { appliedIndex, brokers, topics, scramCredentials }
+    const acls = snapshot.acls === undefined
+      ? []
+      : readArray(snapshot.acls, 'snapshot.acls', 1, aclsMax).map((acl, i) => readAcl(acl, `snapshot.acls[${i}]`))
+    return { appliedIndex, brokers, topics, scramCredentials, acls }
   })
 }
