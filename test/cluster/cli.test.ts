@@ -108,9 +108,18 @@ describe('gregor CLI against three brokers', () => {
 
     expect((await gregor(['topics', 'create', '--topic', 'cli-bench', '--partitions', '3', '--replication-factor', '3'])).code).toBe(0)
     await waitForIsr(cluster, 'cli-bench', 3)
-    const produce = await gregor(['bench', 'produce', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--acks', 'all', '--json'])
+    const metricsUrls = cluster.running().map((broker) => broker.adminUrl).join(',')
+    const produce = await gregor(['bench', 'produce', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--acks', 'all', '--json', '--metrics-urls', metricsUrls])
     expect(produce.code).toBe(0)
-    expect(JSON.parse(produce.stdout)).toMatchObject({ mode: 'produce', records: 20_000, recordBytes: 100, acks: 'all', failedRecords: 0 })
+    const produced = JSON.parse(produce.stdout) as { memory: Array<{ url: string; start: Record<string, number>; end: Record<string, number> }> }
+    expect(produced).toMatchObject({ mode: 'produce', records: 20_000, recordBytes: 100, acks: 'all', failedRecords: 0 })
+    // Each broker's memory at the start and end (issue 12), and its logs' size, which the run made grow.
+    expect(produced.memory.map((broker) => broker.url)).toEqual(metricsUrls.split(','))
+    for (const broker of produced.memory) {
+      for (const reading of [broker.start, broker.end]) expect(Object.keys(reading).sort()).toEqual(['externalBytes', 'heapUsedBytes', 'logSizeBytes', 'rssBytes'])
+    }
+    const grownBytes = produced.memory.reduce((sum, broker) => sum + (broker.end.logSizeBytes ?? 0) - (broker.start.logSizeBytes ?? 0), 0)
+    expect(grownBytes).toBeGreaterThanOrEqual(20_000 * 100) // the leaders alone hold every record once
     const consume = await gregor(['bench', 'consume', '--topic', 'cli-bench', '--records', '20000', '--record-bytes', '100', '--json'])
     expect(consume.code).toBe(0)
     const consumed = JSON.parse(consume.stdout) as { mode: string; records: number; recordsPerSec: number; latencyMs: { p50: number; p99: number } }

@@ -18,6 +18,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto'
 import type { Server as HttpServer } from 'node:http'
+import { access, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { type Logger, seededRng } from '@gregor/common'
@@ -40,6 +41,7 @@ import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listen
 import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 import { addControllerService } from './transport/controller-service.js'
+import { parseScramBootstrap, runScramBootstrap } from './scram-bootstrap.js'
 import { GrpcControllerChannel } from './transport/grpc-controller-channel.js'
 import { GrpcReplicaFetchTransport, addReplicationService } from './transport/grpc-replica-fetch-transport.js'
 
@@ -66,6 +68,7 @@ export class Broker {
   #node: BrokerNode | undefined
   #admin: HttpServer | undefined
   #clusterPage: ClusterPage | undefined
+  #stopping = false
 
   constructor (config: BrokerConfig, logger: Logger) {
     this.#config = config
@@ -74,7 +77,7 @@ export class Broker {
     // Gauges read the image, raft status and controller at scrape time; /metrics is mounted only after start.
     this.#metrics = new BrokerMetrics({
       brokerId: config.nodeId, image: () => this.#requireNode().image, quorum: () => this.#node?.quorumStatus(),
-      controllerActive: () => this.#node?.controller.isActive ?? false,
+      controllerActive: () => this.#node?.controller.isActive ?? false, logSizeBytes: () => this.#node?.replicas.logSizeBytes() ?? 0,
     })
   }
 
@@ -203,12 +206,33 @@ export class Broker {
     })
     for (const [path, route] of clusterPage.routes()) adminRoutes.set(path, route)
     node.onMetadataChange(() => { clusterPage.onMetadataChange() })
-    this.#admin = await startAdminServer(admin.host, admin.port, { readiness: () => this.readiness(), routes: adminRoutes, logger })
+    const adminTls = listenerTls('ADMIN')
+    this.#admin = await startAdminServer(admin.host, admin.port, {
+      readiness: () => this.readiness(), routes: adminRoutes, logger,
+      ...(adminTls?.cert === undefined || adminTls.key === undefined ? {} : { tls: { cert: adminTls.cert, key: adminTls.key } }),
+      ...(config.adminTokenFile === undefined ? {} : { token: await readAdminToken(config.adminTokenFile) }),
+    })
     node.startLifecycle()
+    if (config.scramBootstrapFile !== undefined) await this.#startScramBootstrap(config.scramBootstrapFile, node)
     this.#log.info({ nodeId: config.nodeId, listeners: config.listeners }, 'broker started')
   }
 
   get config (): BrokerConfig { return this.#config }
+
+  /** The first start's SCRAM credentials (scram-bootstrap.ts): a bad file stops the start; creating them runs behind. */
+  async #startScramBootstrap (file: string, node: BrokerNode): Promise<void> {
+    const marker = join(this.#config.dataDir, 'scram-bootstrap.applied')
+    if (await access(marker).then(() => true, () => false)) return
+    const credentials = parseScramBootstrap(await readFile(file, 'utf8'))
+    void runScramBootstrap({
+      credentials, logger: this.#rootLogger,
+      exists: (user, mechanism) => node.image.scramCredential(user, mechanism) !== undefined,
+      alter: async (upsertions) => (await node.lifecycle.alterUserScramCredentials({ deletions: [], upsertions: [...upsertions] })).results,
+      sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) },
+      stopped: () => this.#stopping,
+    }).then(async (done) => { if (done) await writeFile(marker, `${new Date().toISOString()}\n`) })
+      .catch((error: unknown) => { this.#log.warn({ err: error }, 'scram bootstrap failed') })
+  }
 
   readiness (): BrokerReadiness {
     return this.#node?.readiness() ?? { ready: false, registered: false, fenced: true, quorumLeaderId: 0 }
@@ -223,6 +247,7 @@ export class Broker {
 
   /** Stops whatever has started, in dependency order; safe on a broker whose start failed halfway. */
   async #teardown (): Promise<void> {
+    this.#stopping = true
     await this.#node?.stop()
     this.#raftTransport?.close()
     await this.#store?.close()
@@ -254,4 +279,11 @@ export class Broker {
     if (listener === undefined) throw new Error(`no ${name} listener`) // validateBrokerConfig guarantees it
     return listener
   }
+}
+
+/** The admin token: the file's first line, which must not be empty (an empty token would open every path). */
+async function readAdminToken (file: string): Promise<string> {
+  const token = (await readFile(file, 'utf8')).split(/\r?\n/)[0]?.trim() ?? ''
+  if (token.length < 16) throw new Error(`admin token file ${file}: its first line must hold a token of at least 16 characters`)
+  return token
 }

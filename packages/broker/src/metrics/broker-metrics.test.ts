@@ -180,7 +180,22 @@ describe('registries', () => {
     for (const text of [textA, textB]) {
       expect(text).toContain('# TYPE process_cpu_user_seconds_total counter')
       expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge')
+      // What `gregor bench` and scripts/bench/memory.mjs read for issue 12's memory figures.
+      expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0)
+      expect(sample(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0)
+      expect(sample(text, 'nodejs_external_memory_bytes')).toBeGreaterThan(0)
     }
+  })
+
+  test('gregor_log_size_bytes reads the logs\' size at each scrape, and is absent without a source', async () => {
+    let bytes = 1234
+    const metrics = new BrokerMetrics({
+      brokerId: 1, image: testImage, quorum: () => quorumStatus, controllerActive: () => true, processMetrics: false, logSizeBytes: () => bytes,
+    })
+    expect(sample(await metrics.registry.metrics(), 'gregor_log_size_bytes')).toBe(1234)
+    bytes = 5678
+    expect(sample(await metrics.registry.metrics(), 'gregor_log_size_bytes')).toBe(5678)
+    expect(await metricsFor(testImage()).registry.metrics()).not.toContain('gregor_log_size_bytes')
   })
 })
 

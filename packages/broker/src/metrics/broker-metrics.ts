@@ -42,6 +42,8 @@ export interface BrokerMetricsDeps {
   readonly quorum: () => QuorumStatusView | undefined
   /** Whether this broker's controller is the active one (KRaft: it leads the metadata quorum). */
   readonly controllerActive: () => boolean
+  /** Bytes of every partition log on this broker; no `gregor_log_size_bytes` without it. */
+  readonly logSizeBytes?: () => number
   /** Register Node's default process metrics (heap, GC, event-loop lag, fds). Default true. */
   readonly processMetrics?: boolean
 }
@@ -116,6 +118,12 @@ export class BrokerMetrics {
       help: 'Applied ISR changes that added a replica, on partitions this broker leads.',
       registers,
     })
+
+    // ---- logs (kafka.log:type=Log,name=Size, summed: no per-partition label) ----
+    const logSizeBytes = deps.logSizeBytes
+    if (logSizeBytes !== undefined) {
+      this.#gauge('gregor_log_size_bytes', 'Bytes of every partition log on this broker (records on disk, indexes not counted).', logSizeBytes)
+    }
 
     // ---- client requests (kafka.network:type=RequestMetrics, kafka.server:type=BrokerTopicMetrics) ----
     this.#latency = new Histogram({

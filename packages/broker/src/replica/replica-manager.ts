@@ -252,6 +252,13 @@ export class ReplicaManager {
     return refetching
   }
 
+  /** Bytes of every partition log on this broker (Kafka's per-log `Size`, summed): its records on disk. */
+  logSizeBytes (): number {
+    let bytes = 0
+    for (const replica of this.#replicas.values()) bytes += replica.log.sizeBytes
+    return bytes
+  }
+
   /** Whether the log directory is offline (an I/O error, not yet recovered). */
   get logDirOffline (): boolean { return this.#logDir.offline }
 

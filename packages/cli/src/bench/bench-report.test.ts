@@ -25,6 +25,16 @@ describe('bench report', () => {
     expect(lines[4]).toContain('client 5.00  brokers - (1: 1.00  2: unread (ECONNREFUSED))')
   })
 
+  test('broker memory adds RSS and heap lines (start → end, MB) after the CPU line, and the log line when exposed', () => {
+    const lines = benchReportLines({
+      ...result,
+      memory: [{ url: 'a', start: { rssBytes: 105e6, heapUsedBytes: 30e6 }, end: { rssBytes: 180e6, heapUsedBytes: 31e6 } }],
+    })
+    expect(lines.map((line) => line.split(/\s{2,}/)[0]).slice(5)).toEqual(['broker rss MB', 'broker heap MB'])
+    expect(lines[5]).toContain('1: 105 → 180')
+    expect(lines[6]).toContain('1: 30.0 → 31.0')
+  })
+
   test('open loop adds the offered and sent rates, the send lag, and a warning when the client fell behind', () => {
     const lines = benchReportLines({
       ...result,

@@ -6,6 +6,7 @@
 import type { LatencyPercentilesMs } from './latency-stats.js'
 import type { OpenLoopReport } from './open-loop-produce.js'
 import type { CpuPerRecord } from './process-cpu.js'
+import { type BrokerMemory, brokerMemoryLines } from './broker-memory.js'
 
 export interface BenchResult {
   readonly mode: 'produce' | 'consume'
@@ -19,6 +20,8 @@ export interface BenchResult {
   /** produce: send → acknowledgement (open loop: intended send time → acknowledgement); consume: wait per record. */
   readonly latencyMs: LatencyPercentilesMs
   readonly cpu: CpuPerRecord
+  /** Each broker's RSS, heap and log size at the start and end of the run (with --metrics-urls). */
+  readonly memory?: readonly BrokerMemory[]
   readonly acks?: string
   readonly openLoop?: OpenLoopReport
   readonly firstError?: string
@@ -49,6 +52,7 @@ export function benchReportLines (result: BenchResult): string[] {
     ['throughput', `${count(result.recordsPerSec)} records/s, ${result.mbPerSec.toFixed(2)} MB/s`],
     ['latency ms', `p50 ${ms(result.latencyMs.p50)}  p99 ${ms(result.latencyMs.p99)}  p99.9 ${ms(result.latencyMs.p999)}  max ${ms(result.latencyMs.max)}`],
     ['cpu µs/record', cpuLine(result.cpu)],
+    ...brokerMemoryLines(result.memory ?? []),
   ]
   const open = result.openLoop
   if (open !== undefined) {

@@ -25,6 +25,7 @@ import { type BenchResult, benchReportLines, throughput } from '../bench/bench-r
 import { latencyPercentilesMs } from '../bench/latency-stats.js'
 import { runOpenLoop } from '../bench/open-loop-produce.js'
 import { cpuPerRecord, readBrokerCpu } from '../bench/process-cpu.js'
+import { brokerMemory, readBrokerMemory } from '../bench/broker-memory.js'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
 import { writeLine } from './client-output.js'
 
@@ -116,12 +117,14 @@ function metricsUrlsFlag (flag: string | undefined, devCluster: boolean, problem
 
 /** Runs one benchmark between two readings of the client's and the brokers' CPU counters. */
 async function measured (options: BenchOptions, run: () => Promise<Omit<BenchResult, 'cpu'>>): Promise<BenchResult> {
+  const memoryBefore = await readBrokerMemory(options.metricsUrls)
   const before = await readBrokerCpu(options.metricsUrls)
   const clientStart = process.cpuUsage()
   const result = await run()
   const client = process.cpuUsage(clientStart)
   const after = await readBrokerCpu(options.metricsUrls)
-  return { ...result, cpu: cpuPerRecord(result.records, client, before, after) }
+  const memory = brokerMemory(memoryBefore, await readBrokerMemory(options.metricsUrls))
+  return { ...result, cpu: cpuPerRecord(result.records, client, before, after), ...(memory.length === 0 ? {} : { memory }) }
 }
 
 function summary (options: BenchOptions, done: number, elapsedMs: number, latenciesMs: Float64Array): Omit<BenchResult, 'failedRecords' | 'cpu'> {
