@@ -92,9 +92,9 @@ describe('broker config', () => {
   })
 
   test('a bad security map and missing TLS files are a problem each', () => {
-    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:TLS,ADMIN:SSL,BROKER:SASL_SSL,NOPE:SSL,junk,CLIENT:SSL', sslClientAuth: 'maybe' })).toEqual([
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:TLS,ADMIN:SASL_SSL,BROKER:SASL_SSL,NOPE:SSL,junk,CLIENT:SSL', sslClientAuth: 'maybe' })).toEqual([
       'listener-security-protocol-map: "CLIENT:TLS" is not NAME:PROTOCOL with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
-      'listener-security-protocol-map: ADMIN serves HTTP and is PLAINTEXT',
+      'listener-security-protocol-map: ADMIN serves HTTP: PLAINTEXT or SSL (HTTPS)',
       'listener-security-protocol-map: BROKER is PLAINTEXT or SSL (brokers authenticate by certificate)',
       'listener-security-protocol-map: NOPE is not a listener',
       'listener-security-protocol-map: "junk" is not NAME:PROTOCOL with PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL',
@@ -107,6 +107,10 @@ describe('broker config', () => {
     expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem', sslClientAuth: 'required' }))
       .toEqual(['ssl-ca-file: required, ssl-client-auth required checks client certificates against it (GREGOR_SSL_CA_FILE)'])
     expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' })).toEqual([])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'ADMIN:SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' })).toEqual([])
+    expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'ADMIN:SSL' })).toEqual([
+      'ssl-cert-file: required, listener ADMIN runs TLS (GREGOR_SSL_CERT_FILE)', 'ssl-key-file: required, listener ADMIN runs TLS (GREGOR_SSL_KEY_FILE)',
+    ])
     expect(problemsOf({ ...valid, listenerSecurityProtocolMap: 'CLIENT:SASL_SSL', sslCertFile: 'c.pem', sslKeyFile: 'k.pem' }))
       .toEqual(['listener-security-protocol-map: CLIENT is a gRPC listener, PLAINTEXT or SSL (SASL is for Kafka listeners)'])
   })

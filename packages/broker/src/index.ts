@@ -6,6 +6,8 @@ export { QuorumVoter, type QuorumVoterConfig } from './quorum-voter.js'
 export { MetadataQuorum, type MetadataQuorumConfig, type MetadataQuorumDeps, type QuorumStatusView } from './metadata-quorum.js'
 export { MetadataStateMachine, type MetadataListener } from './metadata/metadata-state-machine.js'
 export { Broker } from './broker.js'
+export { type ScramBootstrapCredential, formatScramBootstrap, parseScramBootstrap } from './scram-bootstrap.js'
+export { adminTokenCookie } from './admin-server.js'
 export {
   validateBrokerConfig, parseListeners, parseVoters, usesTls, type BrokerConfig, type BrokerConfigInput, type ListenerAddress, type SecurityProtocol,
   type SslClientAuth, type SslFilesConfig,

@@ -34,6 +34,11 @@ const flags = {
   'ssl-ca-file': 'GREGOR_SSL_CA_FILE',
   'ssl-client-auth': 'GREGOR_SSL_CLIENT_AUTH',
   'sasl-enabled-mechanisms': 'GREGOR_SASL_ENABLED_MECHANISMS',
+  'acls-enabled': 'GREGOR_ACLS_ENABLED',
+  'super-users': 'GREGOR_SUPER_USERS',
+  'allow-everyone-if-no-acl-found': 'GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
+  'admin-token-file': 'GREGOR_ADMIN_TOKEN_FILE',
+  'scram-bootstrap-file': 'GREGOR_SCRAM_BOOTSTRAP_FILE',
 } as const
 
 export async function brokerCommand (argv: string[]): Promise<number> {
@@ -57,6 +62,8 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     listenerSecurityProtocolMap: pick('listener-security-protocol-map'),
     sslCertFile: pick('ssl-cert-file'), sslKeyFile: pick('ssl-key-file'), sslCaFile: pick('ssl-ca-file'), sslClientAuth: pick('ssl-client-auth'),
     saslEnabledMechanisms: pick('sasl-enabled-mechanisms'),
+    aclsEnabled: pick('acls-enabled'), superUsers: pick('super-users'), allowEveryoneIfNoAclFound: pick('allow-everyone-if-no-acl-found'),
+    adminTokenFile: pick('admin-token-file'), scramBootstrapFile: pick('scram-bootstrap-file'),
   }
   let config
   try {
