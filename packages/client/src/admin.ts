@@ -80,6 +80,7 @@ export function connectionFor (config: ClientConfig): ClusterConnection {
     messageBytesMax: config.messageBytesMax ?? defaultClusterConnectionConfig.messageBytesMax,
     requestStallMs: config.requestStallMs ?? defaultClusterConnectionConfig.requestStallMs,
     ...(config.tls === undefined ? {} : { tls: config.tls }),
+    ...(config.sasl === undefined ? {} : { sasl: config.sasl }),
   })
 }
 

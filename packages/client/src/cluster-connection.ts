@@ -32,6 +32,7 @@ import {
   type MetadataSnapshot, type PartitionLeader, type TopicInfo, emptySnapshot, leaderFor, mergeSnapshots, metadataSnapshot,
 } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
+import { BrokerSession, type SaslConfig } from './broker-session.js'
 import { transportError } from './response-error.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
@@ -54,6 +55,11 @@ export interface ClusterConnectionConfig {
    * and key (`ssl.keystore`). Absent: plaintext.
    */
   readonly tls?: TlsConfig
+  /**
+   * SCRAM login to brokers whose client listener runs SASL_PLAINTEXT or SASL_SSL (Kafka's `sasl.mechanism`,
+   * `sasl.jaas.config`): each broker is logged in to on first use and its session token sent on every call.
+   */
+  readonly sasl?: SaslConfig
 }
 
 /**
@@ -113,11 +119,18 @@ export interface CallAnyOptions {
   readonly hedge?: boolean
 }
 
-/** grpc-js's Client as a BrokerTransport; the deadline is grpc's own as well as the connection's timer. */
-export function grpcTransport (address: string, messageBytesMax: number, credentials = grpc.credentials.createInsecure()): BrokerTransport {
+/**
+ * grpc-js's Client as a BrokerTransport; the deadline is grpc's own as well as the connection's timer. With `sasl`,
+ * calls go through the broker's `BrokerSession` (login first, its token on every call).
+ */
+export function grpcTransport (
+  address: string, messageBytesMax: number, credentials = grpc.credentials.createInsecure(), sasl?: SaslConfig,
+): BrokerTransport {
   const client = new grpc.Client(address, credentials, channelOptions(messageBytesMax, clientKeepalive))
+  const session = sasl === undefined ? undefined : new BrokerSession(client, sasl)
   return {
     unary (method, request, deadlineMs) {
+      if (session !== undefined) return session.unary(method, request, deadlineMs)
       let call: grpc.ClientUnaryCall | undefined
       const response = new Promise<never>((resolve, reject) => {
         call = client.makeUnaryRequest(
@@ -170,7 +183,7 @@ export type BrokerConnection = Pick<ClusterConnection,
   'requestTimeoutMs' | 'snapshot' | 'leaderFor' | 'metadata' | 'topic' | 'call' | 'callAny' | 'close'>
 
 export class ClusterConnection {
-  readonly #config: Required<Omit<ClusterConnectionConfig, 'tls'>>
+  readonly #config: Required<Omit<ClusterConnectionConfig, 'tls' | 'sasl'>>
   readonly #transports = new Map<string, BrokerTransport>()
   readonly #openTransport: (address: string) => BrokerTransport
   readonly #clock: Clock
@@ -200,7 +213,7 @@ export class ClusterConnection {
     if (!Number.isSafeInteger(this.#config.requestStallMs) || this.#config.requestStallMs < 1) problems.push('requestStallMs must be a positive integer')
     if (problems.length > 0) throw new GregorError(ErrorCode.INVALID_CONFIG, problems.join('; '), { details: { problems } })
     const credentials = channelCredentials(config.tls) // one for every broker: grpc-js shares what it can
-    this.#openTransport = deps.transport ?? ((address) => grpcTransport(address, this.#config.messageBytesMax, credentials))
+    this.#openTransport = deps.transport ?? ((address) => grpcTransport(address, this.#config.messageBytesMax, credentials, config.sasl))
     this.#clock = deps.clock ?? systemClock
     this.#scheduler = deps.scheduler ?? systemScheduler
   }

@@ -67,3 +67,5 @@ export {
   Consumer, type ConsumerBatch, type ConsumerDeps, type ConsumerOptions, type ConsumerRunOptions, type OffsetCommitEntry,
 } from './consumer.js'
 export { type TlsConfig, readTlsFiles } from '@gregor/protocol'
+export { BrokerSession, type SaslConfig } from './broker-session.js'
+export { ScramClient } from './scram-client.js'

@@ -74,10 +74,10 @@ export class Producer {
 
   /** Throws INVALID_CONFIG (every problem in `details.problems`) for a bad config. */
   constructor (options: ProducerOptions, deps: ProducerDeps = {}) {
-    const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, tls, ...producer } = options
+    const { bootstrapServers, requestTimeoutMs, messageBytesMax, requestStallMs, tls, sasl, ...producer } = options
     this.#config = validateProducerConfig({ ...defaultProducerConfig, ...definedOnly(producer), ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) })
     this.#connection = deps.connection ??
-      connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs, ...(tls === undefined ? {} : { tls }) })
+      connectionFor({ bootstrapServers, requestTimeoutMs: this.#config.requestTimeoutMs, messageBytesMax, requestStallMs, ...(tls === undefined ? {} : { tls }), ...(sasl === undefined ? {} : { sasl }) })
     this.#partitioner = deps.partitioner ?? createDefaultPartitioner()
     this.#deps = {
       clock: deps.clock ?? systemClock,

@@ -6,5 +6,6 @@ export { RaftTransport, addRaftService, defaultRaftTransportConfig, statusError,
 export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type QuorumStatus } from './quorum-service.js'
 export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
 export { groupMethods } from './group-services.js'
+export { SESSION_TOKEN_METADATA_KEY, securityMethods } from './security-services.js'
 export { channelCredentials, readTlsFiles, serverCredentials, tlsServerOptions, type TlsClientAuth, type TlsConfig, type TlsFiles } from './grpc-credentials.js'
 export { brokerCertificateProblems, brokerChannelCredentials, brokerCommonName, brokerNodeIdOf, certificateBrokerPeers, clusterAuthorizationFailed, openBrokerPeers, type BrokerPeers, type ClaimCheck, type PeerCall } from './broker-peers.js'

@@ -15,6 +15,7 @@ import type { QuorumStatusView } from '../../metadata-quorum.js'
 import { kafkaTopicConfigOverrides } from '../../controller/wire-topic-configs.js'
 import type { BrokerMetrics, ClientApi } from '../../metrics/index.js'
 import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from '../../replica/index.js'
+import { type CallIdentity, type IdentifyCall, anonymousCallers } from './grpc-authentication.js'
 
 
 /**
@@ -58,13 +59,20 @@ export interface ClientServiceDeps {
   readonly initProducerId: () => { producerId: number; producerEpoch: number }
   /** Request latency, errors and bytes in/out (absent: nothing is measured). */
   readonly metrics?: BrokerMetrics
+  /** Who each call comes from (session token, client certificate); absent: every caller is User:ANONYMOUS. */
+  readonly identify?: IdentifyCall
 }
 
 export function addClientService (server: grpc.Server, listenerName: string, deps: ClientServiceDeps): void {
   const metrics = deps.metrics
   // Bound once per listener: a request then costs one histogram observe and a loop over its partitions.
-  const timed = <Request, Response> (api: ClientApi, handler: (request: Request) => Promise<Response> | Response) =>
-    metrics === undefined ? handler : metrics.timed(api, handler)
+  // BrokerMetrics.timed wraps one-argument handlers: the caller travels with the request as a pair.
+  const timed = <Request, Response> (api: ClientApi, handler: (request: Request, caller: CallIdentity) => Promise<Response> | Response) => {
+    if (metrics === undefined) return handler
+    const measured = metrics.timed(api, (call: readonly [Request, CallIdentity]) => handler(call[0], call[1]))
+    return async (request: Request, caller: CallIdentity) => await measured([request, caller])
+  }
+  const unary = unaryWith(deps.identify ?? anonymousCallers(listenerName))
   const handlers = {
     metadata: unary(timed('metadata', (request: gregor.cluster.MetadataRequest) => metadataResponse(deps, listenerName, request))),
     describeCluster: unary(timed('describe_cluster', () => describeClusterResponse(deps, listenerName))),
@@ -151,10 +159,18 @@ export function listOffsetsRequestFromWire (request: gregor.cluster.ListOffsetsR
   }
 }
 
-/** Wraps a handler: GregorErrors that escape become INVALID_ARGUMENT/UNAVAILABLE statuses, never a crash. */
-function unary<Request, Response> (handler: (request: Request) => Promise<Response> | Response): grpc.handleUnaryCall<Request, Response> {
+/**
+ * Wraps a handler: the caller is identified first (a session token this broker does not know is refused
+ * UNAUTHENTICATED before the handler runs); GregorErrors that escape become INVALID_ARGUMENT/UNAVAILABLE statuses,
+ * never a crash.
+ */
+const unaryWith = (identify: IdentifyCall) => <Request, Response> (
+  handler: (request: Request, caller: CallIdentity) => Promise<Response> | Response,
+): grpc.handleUnaryCall<Request, Response> => {
   return (call, callback) => {
-    Promise.resolve().then(() => handler(call.request)).then(
+    const caller = identify(call)
+    if (caller instanceof Error) { callback(caller); return }
+    Promise.resolve().then(() => handler(call.request, caller)).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const code = isGregorError(error) && error.code === ErrorCode.INVALID_REQUEST ? 3 /* INVALID_ARGUMENT */ : 14 /* UNAVAILABLE */

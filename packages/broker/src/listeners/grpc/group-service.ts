@@ -12,6 +12,7 @@ import type { PartitionResult, TopicPartitions } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
 import { type gregor, groupMethods, serviceDefinition } from '@gregor/protocol'
 import type { GroupCoordinatorRuntime } from '../../group-coordinator/group-coordinator-runtime.js'
+import { type CallIdentity, type IdentifyCall, anonymousCallers } from './grpc-authentication.js'
 
 type Wire = typeof gregor.groups
 type Props<K extends keyof Wire> = Wire[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Wire[K]>[0]> : never
@@ -28,10 +29,13 @@ export interface GroupServiceDeps {
   readonly runtime: GroupCoordinatorRuntime
   readonly image: () => MetadataImage
   readonly brokerId: number
+  /** Who each call comes from (session token, client certificate); absent: every caller is User:ANONYMOUS. */
+  readonly identify?: IdentifyCall
 }
 
 export function addGroupService (server: grpc.Server, listenerName: string, deps: GroupServiceDeps): void {
   const { runtime } = deps
+  const unary = unaryWith(deps.identify ?? anonymousCallers(listenerName))
   const handlers = {
     findCoordinator: unary(async (request: gregor.groups.FindCoordinatorRequest): Promise<Props<'FindCoordinatorResponse'>> => {
       const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
@@ -49,7 +53,7 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
       }))
       return { coordinators }
     }),
-    consumerGroupHeartbeat: unary(async (request: gregor.groups.ConsumerGroupHeartbeatRequest, peer: string): Promise<Props<'ConsumerGroupHeartbeatResponse'>> => {
+    consumerGroupHeartbeat: unary(async (request: gregor.groups.ConsumerGroupHeartbeatRequest, caller: CallIdentity): Promise<Props<'ConsumerGroupHeartbeatResponse'>> => {
       try {
         const response = await runtime.heartbeat({
           groupId: request.groupId,
@@ -63,7 +67,7 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
           serverAssignor: text(request.serverAssignor, 'server_assignor'),
           ownedPartitions: topicPartitions(request.ownedPartitions),
           clientId: text(request.clientId, 'client_id'),
-          clientHost: peerHost(peer),
+          clientHost: peerHost(caller.source),
         })
         return { errorCode: '', ...response, assignment: response.assignment.map(wireTopicPartitions) }
       } catch (error) {
@@ -184,10 +188,17 @@ function peerHost (peer: string): string {
   return `/${host === '' ? address : host}`
 }
 
-/** Wraps a handler: a GregorError that escapes (a malformed request) becomes INVALID_ARGUMENT, never a crash. */
-function unary<Request, Response> (handler: (request: Request, peer: string) => Promise<Response> | Response): grpc.handleUnaryCall<Request, Response> {
+/**
+ * Wraps a handler: the caller is identified first (an unknown session token is refused UNAUTHENTICATED before the
+ * handler runs); a GregorError that escapes (a malformed request) becomes INVALID_ARGUMENT, never a crash.
+ */
+const unaryWith = (identify: IdentifyCall) => <Request, Response> (
+  handler: (request: Request, caller: CallIdentity) => Promise<Response> | Response,
+): grpc.handleUnaryCall<Request, Response> => {
   return (call, callback) => {
-    Promise.resolve().then(() => handler(call.request, call.getPeer())).then(
+    const caller = identify(call)
+    if (caller instanceof Error) { callback(caller); return }
+    Promise.resolve().then(() => handler(call.request, caller)).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const code = isGregorError(error) && error.code === ErrorCode.INVALID_REQUEST ? 3 /* INVALID_ARGUMENT */ : 13 /* INTERNAL */

@@ -13,7 +13,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { type ScramCredential, type ScramMechanism, clientKey, digest, scramHash } from '@gregor/metadata'
 import { saltedPassword } from './salted-password.js'
-import { SaslAuthenticationFailure } from './scram-server.js'
+import { SaslAuthenticationFailure } from '../../../security/scram-server.js'
 
 export interface PlainCredentials {
   /** The user's stored credential for one mechanism, or undefined. */

@@ -19,7 +19,7 @@ import {
   SCRAM_ITERATIONS_DEFAULT, type ScramCredential, type ScramMechanism, digest, isScramMechanism, scramHash,
 } from '@gregor/metadata'
 import { authenticatePlain } from './plain-authenticator.js'
-import { SaslAuthenticationFailure, ScramServer } from './scram-server.js'
+import { SaslAuthenticationFailure, ScramServer } from '../../../security/scram-server.js'
 
 export const saslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
 export type SaslMechanism = typeof saslMechanisms[number]
