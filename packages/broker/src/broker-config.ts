@@ -10,8 +10,7 @@
  * Security (Kafka's `listener.security.protocol.map`): every listener speaks PLAINTEXT unless the map names another
  * of Kafka's protocols for it. SSL and SASL_SSL need this broker's certificate and key (PEM files, read when the
  * broker starts, never here); a BROKER listener on SSL also needs the CA, and there every peer must present a
- * certificate (mTLS) whose principal names a cluster member (docs/security.md). ADMIN serves HTTP: PLAINTEXT, or HTTPS with
- * `ADMIN:SSL`; `adminTokenFile` names a file whose token /metrics and the cluster page then require.
+ * certificate (mTLS) whose principal names a cluster member (docs/security.md). ADMIN serves HTTP and stays PLAINTEXT.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
 import { defaultCoordinatorConfig } from '@gregor/coordinator'
@@ -64,13 +63,21 @@ export interface BrokerConfig {
   readonly ssl: SslFilesConfig | undefined
   /** The SASL mechanisms SASL_* Kafka listeners offer (Kafka's `sasl.enabled.mechanisms`); default all three. */
   readonly saslEnabledMechanisms: readonly SaslMechanism[]
-  /** GREGOR_ADMIN_TOKEN_FILE: a file holding the token /metrics and the cluster page require; open when absent. */
-  readonly adminTokenFile: string | undefined
-  /**
-   * GREGOR_SCRAM_BOOTSTRAP_FILE: SCRAM credentials (salted, never passwords) this broker creates through the controller
-   * on its first start, for users that have none yet (Kafka's `kafka-storage format --add-scram`); scram-bootstrap.ts.
-   */
-  readonly scramBootstrapFile: string | undefined
+  /** Who may do what (ACLs, docs/security.md "Authorization"); off by default: every request is allowed. */
+  readonly authorization: AuthorizationConfig
+}
+
+/**
+ * Kafka's authorizer settings. `aclsEnabled` false (the default) means no authorizer at all, as before ACLs:
+ * every request is allowed and CreateAcls/DescribeAcls/DeleteAcls answer SECURITY_DISABLED.
+ */
+export interface AuthorizationConfig {
+  /** GREGOR_ACLS_ENABLED: authorize every client request against the ACLs in the metadata image. */
+  readonly aclsEnabled: boolean
+  /** GREGOR_SUPER_USERS (Kafka's `super.users`): principals allowed everything, `User:admin;User:bob`. */
+  readonly superUsers: readonly string[]
+  /** GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND (Kafka's `allow.everyone.if.no.acl.found`): false by default. */
+  readonly allowEveryoneIfNoAclFound: boolean
 }
 
 export type ListenerProtocol = 'grpc' | 'kafka'
@@ -128,8 +135,12 @@ export interface BrokerConfigInput {
   readonly sslClientAuth?: string
   /** Comma-separated, of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GREGOR_SASL_ENABLED_MECHANISMS); default all three. */
   readonly saslEnabledMechanisms?: string
-  readonly adminTokenFile?: string
-  readonly scramBootstrapFile?: string
+  /** true | false (GREGOR_ACLS_ENABLED); default false. */
+  readonly aclsEnabled?: string
+  /** `User:<name>;User:<name>` (GREGOR_SUPER_USERS), Kafka's `super.users`. */
+  readonly superUsers?: string
+  /** true | false (GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND); default false. */
+  readonly allowEveryoneIfNoAclFound?: string
 }
 
 /** Kafka's `offsets.topic.num.partitions` default. */
@@ -180,7 +191,7 @@ export function parseListenerProtocols (text: string, listeners: readonly Listen
 
 /**
  * The security protocol of every listener: what `text` (`NAME:PROTOCOL,...`) says, else PLAINTEXT. BROKER carries
- * no SASL (brokers prove who they are by certificate), nor does ADMIN (HTTP; its paths are guarded by a token).
+ * no SASL (brokers prove who they are by certificate) and ADMIN is plain HTTP.
  */
 export function parseListenerSecurityProtocols (text: string, listeners: readonly ListenerAddress[], problems: string[]): Map<string, SecurityProtocol> {
   const field = 'listener-security-protocol-map'
@@ -195,7 +206,7 @@ export function parseListenerSecurityProtocols (text: string, listeners: readonl
     }
     const problem = given.has(name) ? `${name} given twice`
       : !listeners.some((listener) => listener.name === name) ? `${name} is not a listener`
-        : name === 'ADMIN' && protocol !== 'PLAINTEXT' && protocol !== 'SSL' ? 'ADMIN serves HTTP: PLAINTEXT or SSL (HTTPS)'
+        : name === 'ADMIN' && protocol !== 'PLAINTEXT' ? 'ADMIN serves HTTP and is PLAINTEXT'
           : name === 'BROKER' && protocol !== 'PLAINTEXT' && protocol !== 'SSL' ? 'BROKER is PLAINTEXT or SSL (brokers authenticate by certificate)'
             : undefined
     if (problem !== undefined) { problems.push(`${field}: ${problem}`); continue }
@@ -302,14 +313,13 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   }
   const ssl = parseSslFiles(input, listenerSecurityProtocols, problems)
   const saslEnabledMechanisms = parseSaslMechanisms(input.saslEnabledMechanisms, problems)
+  const authorization = parseAuthorization(input, problems)
   if (problems.length > 0) {
     throw new GregorError(ErrorCode.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }
   return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, listenerProtocols, autoCreateTopicsEnable, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
     groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
-    listenerSecurityProtocols, ssl, saslEnabledMechanisms,
-    adminTokenFile: input.adminTokenFile === '' ? undefined : input.adminTokenFile,
-    scramBootstrapFile: input.scramBootstrapFile === '' ? undefined : input.scramBootstrapFile,
+    listenerSecurityProtocols, ssl, saslEnabledMechanisms, authorization,
   })
 }
 
@@ -322,4 +332,24 @@ function parseSaslMechanisms (text: string | undefined, problems: string[]): rea
     problems.push(`sasl-enabled-mechanisms: a list of ${saslMechanisms.join(', ')} (GREGOR_SASL_ENABLED_MECHANISMS); not ${unknown.join(', ')}`)
   }
   return Object.freeze([...new Set(names)].filter((name): name is SaslMechanism => (saslMechanisms as readonly string[]).includes(name)))
+}
+
+/** A true/false setting; anything else is a problem. */
+function parseBoolean (text: string | undefined, fallback: boolean, problem: string, problems: string[]): boolean {
+  const value = (text ?? String(fallback)).trim().toLowerCase()
+  if (value !== 'true' && value !== 'false') problems.push(problem)
+  return value === 'true'
+}
+
+/** The authorizer's settings; `super.users` is `;`-separated principals, each `User:<name>` (Kafka's form). */
+function parseAuthorization (input: BrokerConfigInput, problems: string[]): AuthorizationConfig {
+  const aclsEnabled = parseBoolean(input.aclsEnabled, false, 'acls-enabled: true or false (GREGOR_ACLS_ENABLED)', problems)
+  const allowEveryoneIfNoAclFound = parseBoolean(input.allowEveryoneIfNoAclFound, false,
+    'allow-everyone-if-no-acl-found: true or false (GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND)', problems)
+  const superUsers = (input.superUsers ?? '').split(';').map((item) => item.trim()).filter((item) => item !== '')
+  for (const principal of superUsers) {
+    // Printable, no separator of the list; the name is what SASL authenticated (or ANONYMOUS).
+    if (!/^User:[^\p{Cc};]+$/u.test(principal)) problems.push(`super-users: "${principal}" is not User:<name> (GREGOR_SUPER_USERS=User:admin;User:bob)`)
+  }
+  return Object.freeze({ aclsEnabled, superUsers: Object.freeze([...new Set(superUsers)]), allowEveryoneIfNoAclFound })
 }

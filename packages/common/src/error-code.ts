@@ -76,6 +76,13 @@ export const ErrorCode = {
   RESOURCE_NOT_FOUND: 'RESOURCE_NOT_FOUND',
   DUPLICATE_RESOURCE: 'DUPLICATE_RESOURCE',
   UNACCEPTABLE_CREDENTIAL: 'UNACCEPTABLE_CREDENTIAL',
+  // Authorization (Kafka: codes 29, 30, 31, 54); never retriable: the same request is refused again until an ACL changes.
+  /** The caller may not do this to the topic, or may not learn that it exists (Kafka: code 29). */
+  TOPIC_AUTHORIZATION_FAILED: 'TOPIC_AUTHORIZATION_FAILED',
+  GROUP_AUTHORIZATION_FAILED: 'GROUP_AUTHORIZATION_FAILED',
+  CLUSTER_AUTHORIZATION_FAILED: 'CLUSTER_AUTHORIZATION_FAILED',
+  /** CreateAcls/DescribeAcls/DeleteAcls on a cluster without an authorizer (GREGOR_ACLS_ENABLED off; Kafka: code 54). */
+  SECURITY_DISABLED: 'SECURITY_DISABLED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -72,6 +72,10 @@ const KAFKA_ERROR_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.f
   [ErrorCode.RESOURCE_NOT_FOUND]: 91,
   [ErrorCode.DUPLICATE_RESOURCE]: 92,
   [ErrorCode.UNACCEPTABLE_CREDENTIAL]: 93,
+  [ErrorCode.TOPIC_AUTHORIZATION_FAILED]: 29,
+  [ErrorCode.GROUP_AUTHORIZATION_FAILED]: 30,
+  [ErrorCode.CLUSTER_AUTHORIZATION_FAILED]: 31,
+  [ErrorCode.SECURITY_DISABLED]: 54,
   // SHUTTING_DOWN has no Kafka counterpart (a stopping Kafka broker closes its connections): UNKNOWN_SERVER_ERROR.
 })
 

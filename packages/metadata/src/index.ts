@@ -91,6 +91,7 @@ export {
   AclIndex, type AclOperation, type AclPatternType, type AclPermission, type AclResourceType, type AuthorizationDecision,
   type AuthorizationReason, type AuthorizationRequest, type AuthorizerOptions, aclBindingKey, aclMatchesFilter, aclOperations,
   aclPatternTypes, aclPermissions, aclResourceTypes, allowCovers, anyAclFilter, authorize, compareAcls, denyCovers, describeAcls,
+  readAclBindingFilter,
 } from './acl.js'
 export {
   type CreateAclResult, type CreateAclsDecision, type CreateAclsInput, type DeleteAclsDecision, type DeleteAclsResult,

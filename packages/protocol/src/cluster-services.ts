@@ -35,6 +35,8 @@ export const controllerMethods = {
   electLeaders: grpcMethod({ path: '/gregor.cluster.ControllerService/ElectLeaders', ...unary, request: c.ElectLeadersRequest, response: c.ElectLeadersResponse }),
   alterTopicConfigs: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterTopicConfigs', ...unary, request: c.AlterTopicConfigsRequest, response: c.AlterTopicConfigsResponse }),
   alterUserScramCredentials: grpcMethod({ path: '/gregor.cluster.ControllerService/AlterUserScramCredentials', ...unary, request: c.AlterUserScramCredentialsRequest, response: c.AlterUserScramCredentialsResponse }),
+  createAcls: grpcMethod({ path: '/gregor.cluster.ControllerService/CreateAcls', ...unary, request: c.CreateAclsRequest, response: c.CreateAclsResponse }),
+  deleteAcls: grpcMethod({ path: '/gregor.cluster.ControllerService/DeleteAcls', ...unary, request: c.DeleteAclsRequest, response: c.DeleteAclsResponse }),
 } as const
 
 export const replicationMethods = {

@@ -338,6 +338,14 @@ class SimControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.alterUserScramCredentials, await this.#call(deadlineMs, async (controller) => await controller.alterUserScramCredentials(request)))
   }
 
+  async createAcls (request: Parameters<ControllerChannel['createAcls']>[0], deadlineMs: number): Promise<gregor.cluster.CreateAclsResponse> {
+    return overTheWire(controllerMethods.createAcls, await this.#call(deadlineMs, async (controller) => await controller.createAcls(request)))
+  }
+
+  async deleteAcls (request: Parameters<ControllerChannel['deleteAcls']>[0], deadlineMs: number): Promise<gregor.cluster.DeleteAclsResponse> {
+    return overTheWire(controllerMethods.deleteAcls, await this.#call(deadlineMs, async (controller) => await controller.deleteAcls(request)))
+  }
+
   /**
    * A heartbeat "stream": each heartbeat is a message to the controller, each answer a message back. The stream
    * breaks when a heartbeat goes unanswered for a deadline (as a gRPC stream over a dead connection does), and the

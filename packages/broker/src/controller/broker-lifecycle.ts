@@ -148,6 +148,16 @@ export class BrokerLifecycle {
     return await this.#forward('alterUserScramCredentials', async (deadlineMs) => await this.#deps.channel.alterUserScramCredentials(request, deadlineMs), (response) => allNotController(response.results))
   }
 
+  /** CreateAcls at the active controller, forwarded like CreateTopics; one result per creation. */
+  async createAcls (request: gregor.cluster.CreateAclsRequest.$Properties): Promise<gregor.cluster.CreateAclsResponse> {
+    return await this.#forward('createAcls', async (deadlineMs) => await this.#deps.channel.createAcls(request, deadlineMs), (response) => allNotController(response.results))
+  }
+
+  /** DeleteAcls at the active controller, forwarded like DeleteTopics; one result per filter. */
+  async deleteAcls (request: gregor.cluster.DeleteAclsRequest.$Properties): Promise<gregor.cluster.DeleteAclsResponse> {
+    return await this.#forward('deleteAcls', async (deadlineMs) => await this.#deps.channel.deleteAcls(request, deadlineMs), (response) => allNotController(response.results))
+  }
+
   async electLeaders (request: gregor.cluster.ElectLeadersRequest.$Properties): Promise<gregor.cluster.ElectLeadersResponse> {
     return await this.#forward('electLeaders', async (deadlineMs) => await this.#deps.channel.electLeaders(request, deadlineMs), (response) => response.errorCode === ErrorCode.NOT_CONTROLLER)
   }

@@ -25,6 +25,10 @@ type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse
 type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse
 type AlterUserScramCredentialsRequest = gregor.cluster.AlterUserScramCredentialsRequest.$Properties
 type AlterUserScramCredentialsResponse = gregor.cluster.AlterUserScramCredentialsResponse
+type CreateAclsRequest = gregor.cluster.CreateAclsRequest.$Properties
+type CreateAclsResponse = gregor.cluster.CreateAclsResponse
+type DeleteAclsRequest = gregor.cluster.DeleteAclsRequest.$Properties
+type DeleteAclsResponse = gregor.cluster.DeleteAclsResponse
 
 export interface HeartbeatSession {
   send (heartbeat: BrokerHeartbeatRequest): void
@@ -49,5 +53,7 @@ export interface ControllerChannel {
   electLeaders (request: ElectLeadersRequest, deadlineMs: number): Promise<ElectLeadersResponse>
   alterTopicConfigs (request: AlterTopicConfigsRequest, deadlineMs: number): Promise<AlterTopicConfigsResponse>
   alterUserScramCredentials (request: AlterUserScramCredentialsRequest, deadlineMs: number): Promise<AlterUserScramCredentialsResponse>
+  createAcls (request: CreateAclsRequest, deadlineMs: number): Promise<CreateAclsResponse>
+  deleteAcls (request: DeleteAclsRequest, deadlineMs: number): Promise<DeleteAclsResponse>
   close (): void
 }

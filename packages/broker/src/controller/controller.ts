@@ -31,13 +31,14 @@ import {
 import {
   type BrokerHeartbeat, type BrokerLivenessInput, type CreateTopicRequest, type MetadataConfig, type MetadataImage,
   type MetadataRecord, type PreferredElectionOutcome, type RefetchingReplica, type TopicPartition, type TopicReference, checkBrokerIncarnation, connectionLost, decideBrokerFencing,
-  decideAlterTopicConfigs, decideAlterUserScramCredentials, decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
+  decideAlterTopicConfigs, decideAlterUserScramCredentials, decideCreateAcls, decideDeleteAcls, decideBrokerRegistration, decideBrokerUnfencing, decideControlledShutdown, decideCreatePartitions, decideCreateTopics, decideDeleteTopics,
   decideIsrChange, decideOfflinePartitionElections, decideRefetchIsrRemovals, decidePreferredLeaderElection, heartbeatReceived,
   metadataBatchBytes, nextFencingDeadlineMs, splitIndependentRecords,
 } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
 import { entryDataBytesMax } from '@gregor/raft'
 import { kafkaTopicConfigs, wireTopicConfigAlterations, wireTopicConfigs } from './wire-topic-configs.js'
+import { aclBindingFromWire, aclBindingToWire, aclFilterFromWire } from './wire-acls.js'
 
 export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
 export type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse.$Properties
@@ -57,6 +58,10 @@ export type AlterTopicConfigsResponse = gregor.cluster.AlterTopicConfigsResponse
 export type ElectLeadersResponse = gregor.cluster.ElectLeadersResponse.$Properties
 export type AlterUserScramCredentialsRequest = gregor.cluster.AlterUserScramCredentialsRequest.$Properties
 export type AlterUserScramCredentialsResponse = gregor.cluster.AlterUserScramCredentialsResponse.$Properties
+export type CreateAclsRequest = gregor.cluster.CreateAclsRequest.$Properties
+export type CreateAclsResponse = gregor.cluster.CreateAclsResponse.$Properties
+export type DeleteAclsRequest = gregor.cluster.DeleteAclsRequest.$Properties
+export type DeleteAclsResponse = gregor.cluster.DeleteAclsResponse.$Properties
 
 export interface ControllerDeps {
   readonly brokerId: NodeId
@@ -65,7 +70,7 @@ export interface ControllerDeps {
   readonly image: () => MetadataImage
   /** Resolves after the records committed as one Raft entry AND were applied to `image()`; rejects otherwise. */
   readonly propose: (records: readonly MetadataRecord[]) => Promise<void>
-  /** A fresh topic id. */
+  /** A fresh id, unique for all time: topic ids and ACL ids. */
   readonly newId: () => string
   readonly clock: Clock
   readonly logger: Logger
@@ -390,6 +395,62 @@ export class Controller {
       const fields = errorFields(error)
       const users = [...new Set([...deletions, ...upsertions].map((change) => change.name))]
       return { results: users.map((user) => ({ user, ...fields })) }
+    }
+  }
+
+  /**
+   * Kafka's CreateAcls: a result per creation, in order (INVALID_REQUEST for a malformed binding, success for one
+   * that exists). ACL ids come from `newId`. The AccessControlEntry records are independent, so they are proposed in
+   * as many entries as the batch limit needs; a failure midway fails every result (the ACLs of committed entries
+   * exist, and creating them again succeeds without a record, as after a lost response).
+   */
+  async createAcls (request: CreateAclsRequest): Promise<CreateAclsResponse> {
+    const creations = (request.creations ?? []).map(aclBindingFromWire)
+    try {
+      return await this.#enqueue(async () => {
+        const decision = decideCreateAcls(this.#deps.image(), { creations, aclIds: creations.map(() => this.#deps.newId()) })
+        for (const batch of splitIndependentRecords(decision.records, batchBytesMax)) await this.#propose(batch)
+        for (const record of decision.records) {
+          if (record.type !== 'AccessControlEntry') continue
+          const { id: aclId, resourceType, resourceName, patternType, principal, host, operation, permission } = record
+          this.#log.info({ aclId, resourceType, resourceName, patternType, principal, host, operation, permission }, 'acl created')
+        }
+        return { results: decision.results.map((result) => result.error === undefined ? { errorCode: '' } : errorFields(result.error)) }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { results: creations.map(() => fields) }
+    }
+  }
+
+  /**
+   * Kafka's DeleteAcls: a result per filter, in order, listing the ACLs it matched (and so deleted); one
+   * RemoveAccessControlEntry per ACL, proposed within the batch limit. A failure midway fails every result.
+   */
+  async deleteAcls (request: DeleteAclsRequest): Promise<DeleteAclsResponse> {
+    const filters = (request.filters ?? []).map(aclFilterFromWire)
+    try {
+      return await this.#enqueue(async () => {
+        const decision = decideDeleteAcls(this.#deps.image(), filters)
+        for (const batch of splitIndependentRecords(decision.records, batchBytesMax)) await this.#propose(batch)
+        const logged = new Set<string>()
+        for (const { deleted } of decision.results) {
+          for (const { id: aclId, resourceType, resourceName, patternType, principal, host, operation, permission } of deleted) {
+            if (logged.has(aclId)) continue
+            logged.add(aclId)
+            this.#log.info({ aclId, resourceType, resourceName, patternType, principal, host, operation, permission }, 'acl deleted')
+          }
+        }
+        return {
+          results: decision.results.map((result) => ({
+            ...(result.error === undefined ? { errorCode: '' } : errorFields(result.error)),
+            deleted: result.deleted.map(aclBindingToWire),
+          })),
+        }
+      })
+    } catch (error) {
+      const fields = errorFields(error)
+      return { results: filters.map(() => ({ ...fields, deleted: [] })) }
     }
   }
 

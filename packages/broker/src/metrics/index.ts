@@ -6,3 +6,4 @@ export { BrokerMetrics, type BrokerMetricsDeps, type ClientApi, clientApis, lead
 export { metricsRoute } from './metrics-route.js'
 export { GroupMetrics, type GroupMetricsDeps, lagSeriesMax } from './group-metrics.js'
 export { KafkaMetrics, type KafkaMetricsDeps } from './kafka-metrics.js'
+export { authorizationMetrics } from './authorization-metrics.js'

@@ -86,6 +86,14 @@ export class InProcessControllerChannel implements ControllerChannel {
     return overTheWire(controllerMethods.alterUserScramCredentials, await this.#call(deadlineMs, async (controller) => await controller.alterUserScramCredentials(request)))
   }
 
+  async createAcls (request: Parameters<ControllerChannel['createAcls']>[0], deadlineMs: number): ReturnType<ControllerChannel['createAcls']> {
+    return overTheWire(controllerMethods.createAcls, await this.#call(deadlineMs, async (controller) => await controller.createAcls(request)))
+  }
+
+  async deleteAcls (request: Parameters<ControllerChannel['deleteAcls']>[0], deadlineMs: number): ReturnType<ControllerChannel['deleteAcls']> {
+    return overTheWire(controllerMethods.deleteAcls, await this.#call(deadlineMs, async (controller) => await controller.deleteAcls(request)))
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const leader = this.#options.leaderId()
     if (leader === 0) return undefined

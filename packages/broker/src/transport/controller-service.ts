@@ -88,5 +88,7 @@ export function addControllerService (server: grpc.Server, controller: Controlle
     electLeaders: unary(async (request: gregor.cluster.ElectLeadersRequest) => await controller.electLeaders(request), log),
     alterTopicConfigs: unary(async (request: gregor.cluster.AlterTopicConfigsRequest) => await controller.alterTopicConfigs(request), log),
     alterUserScramCredentials: unary(async (request: gregor.cluster.AlterUserScramCredentialsRequest) => await controller.alterUserScramCredentials(request), log),
+    createAcls: unary(async (request: gregor.cluster.CreateAclsRequest) => await controller.createAcls(request), log),
+    deleteAcls: unary(async (request: gregor.cluster.DeleteAclsRequest) => await controller.deleteAcls(request), log),
   })
 }

@@ -91,6 +91,14 @@ export class GrpcControllerChannel implements ControllerChannel {
     return await this.#unary(controllerMethods.alterUserScramCredentials, request, deadlineMs)
   }
 
+  async createAcls (request: gregor.cluster.CreateAclsRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.CreateAclsResponse> {
+    return await this.#unary(controllerMethods.createAcls, request, deadlineMs)
+  }
+
+  async deleteAcls (request: gregor.cluster.DeleteAclsRequest.$Properties, deadlineMs: number): Promise<gregor.cluster.DeleteAclsResponse> {
+    return await this.#unary(controllerMethods.deleteAcls, request, deadlineMs)
+  }
+
   openHeartbeats (handlers: HeartbeatHandlers): HeartbeatSession | undefined {
     const client = this.#currentClient()
     if (client === undefined) return undefined
