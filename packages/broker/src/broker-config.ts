@@ -10,7 +10,8 @@
  * Security (Kafka's `listener.security.protocol.map`): every listener speaks PLAINTEXT unless the map names another
  * of Kafka's protocols for it. SSL and SASL_SSL need this broker's certificate and key (PEM files, read when the
  * broker starts, never here); a BROKER listener on SSL also needs the CA, and there every peer must present a
- * certificate (mTLS) whose principal names a cluster member (docs/security.md). ADMIN serves HTTP and stays PLAINTEXT.
+ * certificate (mTLS) whose principal names a cluster member (docs/security.md). ADMIN serves HTTP: PLAINTEXT, or HTTPS with
+ * `ADMIN:SSL`; `adminTokenFile` names a file whose token /metrics and the cluster page then require.
  */
 import { ErrorCode, GregorError, type NodeId } from '@gregor/common'
 import { defaultCoordinatorConfig } from '@gregor/coordinator'
@@ -63,6 +64,13 @@ export interface BrokerConfig {
   readonly ssl: SslFilesConfig | undefined
   /** The SASL mechanisms SASL_* Kafka listeners offer (Kafka's `sasl.enabled.mechanisms`); default all three. */
   readonly saslEnabledMechanisms: readonly SaslMechanism[]
+  /** GREGOR_ADMIN_TOKEN_FILE: a file holding the token /metrics and the cluster page require; open when absent. */
+  readonly adminTokenFile: string | undefined
+  /**
+   * GREGOR_SCRAM_BOOTSTRAP_FILE: SCRAM credentials (salted, never passwords) this broker creates through the controller
+   * on its first start, for users that have none yet (Kafka's `kafka-storage format --add-scram`); scram-bootstrap.ts.
+   */
+  readonly scramBootstrapFile: string | undefined
   /** Who may do what (ACLs, docs/security.md "Authorization"); off by default: every request is allowed. */
   readonly authorization: AuthorizationConfig
 }
@@ -135,6 +143,8 @@ export interface BrokerConfigInput {
   readonly sslClientAuth?: string
   /** Comma-separated, of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GREGOR_SASL_ENABLED_MECHANISMS); default all three. */
   readonly saslEnabledMechanisms?: string
+  readonly adminTokenFile?: string
+  readonly scramBootstrapFile?: string
   /** true | false (GREGOR_ACLS_ENABLED); default false. */
   readonly aclsEnabled?: string
   /** `User:<name>;User:<name>` (GREGOR_SUPER_USERS), Kafka's `super.users`. */
@@ -191,7 +201,7 @@ export function parseListenerProtocols (text: string, listeners: readonly Listen
 
 /**
  * The security protocol of every listener: what `text` (`NAME:PROTOCOL,...`) says, else PLAINTEXT. BROKER carries
- * no SASL (brokers prove who they are by certificate) and ADMIN is plain HTTP.
+ * no SASL (brokers prove who they are by certificate), nor does ADMIN (HTTP; its paths are guarded by a token).
  */
 export function parseListenerSecurityProtocols (text: string, listeners: readonly ListenerAddress[], problems: string[]): Map<string, SecurityProtocol> {
   const field = 'listener-security-protocol-map'
@@ -206,7 +216,7 @@ export function parseListenerSecurityProtocols (text: string, listeners: readonl
     }
     const problem = given.has(name) ? `${name} given twice`
       : !listeners.some((listener) => listener.name === name) ? `${name} is not a listener`
-        : name === 'ADMIN' && protocol !== 'PLAINTEXT' ? 'ADMIN serves HTTP and is PLAINTEXT'
+        : name === 'ADMIN' && protocol !== 'PLAINTEXT' && protocol !== 'SSL' ? 'ADMIN serves HTTP: PLAINTEXT or SSL (HTTPS)'
           : name === 'BROKER' && protocol !== 'PLAINTEXT' && protocol !== 'SSL' ? 'BROKER is PLAINTEXT or SSL (brokers authenticate by certificate)'
             : undefined
     if (problem !== undefined) { problems.push(`${field}: ${problem}`); continue }
@@ -320,6 +330,8 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   return Object.freeze({ nodeId: nodeId as NodeId, clusterId, voters, listeners, advertisedListeners, listenerProtocols, autoCreateTopicsEnable, dataDir, rack: input.rack ?? '', logLevel, leaderImbalanceCheckIntervalMs, logRetentionCheckIntervalMs,
     groupSessionTimeoutMs, groupHeartbeatIntervalMs, offsetsTopicNumPartitions, offsetsTopicSegmentBytes, logCleanerBackoffMs,
     listenerSecurityProtocols, ssl, saslEnabledMechanisms, authorization,
+    adminTokenFile: input.adminTokenFile === '' ? undefined : input.adminTokenFile,
+    scramBootstrapFile: input.scramBootstrapFile === '' ? undefined : input.scramBootstrapFile,
   })
 }
 

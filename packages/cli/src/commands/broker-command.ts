@@ -37,9 +37,6 @@ const flags = {
   'acls-enabled': 'GREGOR_ACLS_ENABLED',
   'super-users': 'GREGOR_SUPER_USERS',
   'allow-everyone-if-no-acl-found': 'GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
-  'acls-enabled': 'GREGOR_ACLS_ENABLED',
-  'super-users': 'GREGOR_SUPER_USERS',
-  'allow-everyone-if-no-acl-found': 'GREGOR_ALLOW_EVERYONE_IF_NO_ACL_FOUND',
   'admin-token-file': 'GREGOR_ADMIN_TOKEN_FILE',
   'scram-bootstrap-file': 'GREGOR_SCRAM_BOOTSTRAP_FILE',
 } as const
@@ -65,7 +62,6 @@ export async function brokerCommand (argv: string[]): Promise<number> {
     listenerSecurityProtocolMap: pick('listener-security-protocol-map'),
     sslCertFile: pick('ssl-cert-file'), sslKeyFile: pick('ssl-key-file'), sslCaFile: pick('ssl-ca-file'), sslClientAuth: pick('ssl-client-auth'),
     saslEnabledMechanisms: pick('sasl-enabled-mechanisms'),
-    aclsEnabled: pick('acls-enabled'), superUsers: pick('super-users'), allowEveryoneIfNoAclFound: pick('allow-everyone-if-no-acl-found'),
     aclsEnabled: pick('acls-enabled'), superUsers: pick('super-users'), allowEveryoneIfNoAclFound: pick('allow-everyone-if-no-acl-found'),
     adminTokenFile: pick('admin-token-file'), scramBootstrapFile: pick('scram-bootstrap-file'),
   }
