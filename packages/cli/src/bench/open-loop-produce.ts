@@ -1,8 +1,15 @@
 /**
  * The open-loop driver of `gregor bench produce --throughput R`: releases records as `OpenLoopSchedule` says, sends
- * each with `send`, and times each acknowledgement from the record's intended send time (never from when it was
- * actually sent, so a stalled sender or broker cannot hide its stall). Waits on the clock when nothing is due, on an
- * acknowledgement when the in-flight limit holds a due record back.
+ * the records released at one look with one `send(count)` (the producer's bulk path), and times each record's
+ * acknowledgement from its own intended send time (never from when it was actually sent, so a stalled sender or
+ * broker cannot hide its stall). Waits on the clock when nothing is due, on an acknowledgement when the in-flight
+ * limit holds a due record back.
+ *
+ * Why groups, not a call per record: at 70k records/s a promise, a record array and a metadata object per record
+ * made the bench client cost ~3× its closed-loop CPU per record (~16 against ~5 µs measured here), so the client,
+ * not the cluster, set the open-loop latency. A group is what was due at one look (under a millisecond of records
+ * at these rates), its records usually share one batch, and each is charged the group's acknowledgement time, which
+ * is when its last batch was acknowledged: never earlier than the record's own.
  */
 import { type LatencyPercentilesMs, latencyPercentilesMs } from './latency-stats.js'
 import { type OpenLoopLag, OpenLoopSchedule } from './open-loop-schedule.js'
@@ -37,7 +44,7 @@ export interface OpenLoopRun {
 /** p99 send lag above which the run is reported as not having offered its rate (timer granularity is ~1 ms). */
 export const fellBehindLagMs = 10
 
-export async function runOpenLoop (options: OpenLoopOptions, send: () => Promise<unknown>, nowMs: () => number = () => performance.now()): Promise<OpenLoopRun> {
+export async function runOpenLoop (options: OpenLoopOptions, send: (count: number) => Promise<unknown>, nowMs: () => number = () => performance.now()): Promise<OpenLoopRun> {
   const startMs = nowMs()
   const schedule = new OpenLoopSchedule({ ...options, startMs })
   const latenciesMs = new Float64Array(options.records)
@@ -47,8 +54,8 @@ export async function runOpenLoop (options: OpenLoopOptions, send: () => Promise
   let firstError: string | undefined
   let lastReleaseMs = startMs
   let slotFreed: (() => void) | undefined
-  const settled = (): void => {
-    inFlight--
+  const settled = (count: number): void => {
+    inFlight -= count
     const wake = slotFreed
     slotFreed = undefined
     wake?.()
@@ -57,13 +64,16 @@ export async function runOpenLoop (options: OpenLoopOptions, send: () => Promise
     const now = nowMs()
     const first = schedule.released
     const count = schedule.release(now, inFlight)
-    if (count > 0) lastReleaseMs = now
-    for (let index = first; index < first + count; index++) {
-      const intendedMs = schedule.intendedMs(index)
-      inFlight++
-      send().then(
-        () => { latenciesMs[acknowledged++] = nowMs() - intendedMs; settled() },
-        (error: unknown) => { failedRecords++; firstError ??= error instanceof Error ? error.message : String(error); settled() },
+    if (count > 0) {
+      lastReleaseMs = now
+      inFlight += count
+      send(count).then(
+        () => {
+          const ackMs = nowMs()
+          for (let index = first; index < first + count; index++) latenciesMs[acknowledged++] = ackMs - schedule.intendedMs(index)
+          settled(count)
+        },
+        (error: unknown) => { failedRecords += count; firstError ??= error instanceof Error ? error.message : String(error); settled(count) },
       )
     }
     if (schedule.done) break
