@@ -57,7 +57,8 @@ export interface BrokerConfig {
   readonly logCleanerBackoffMs: number
   /**
    * The security protocol of every listener, ADMIN included (Kafka's `listener.security.protocol.map`; unmapped:
-   * PLAINTEXT). SASL_* listeners authenticate clients by SASL (the Kafka listener's job); *_SSL ones run TLS.
+   * PLAINTEXT). SASL_* listeners authenticate clients by SASL (SaslHandshake on Kafka listeners,
+   * SecurityService.Authenticate on gRPC ones); *_SSL ones run TLS.
    */
   readonly listenerSecurityProtocols: ReadonlyMap<string, SecurityProtocol>
   /** PEM files of this broker's TLS identity and trust; present whenever a listener runs TLS. */
@@ -315,12 +316,6 @@ export function validateBrokerConfig (input: BrokerConfigInput): BrokerConfig {
   const logCleanerBackoffMs = intervalMs(input.logCleanerBackoffMs, defaultReplicationConfig.cleanerBackoffMs, 1,
     'log-cleaner-backoff-ms: a positive integer is required (GREGOR_LOG_CLEANER_BACKOFF_MS)')
   const listenerSecurityProtocols = parseListenerSecurityProtocols(input.listenerSecurityProtocolMap ?? '', listeners, problems)
-  for (const [name, protocol] of listenerProtocols) {
-    // SASL is a Kafka-protocol exchange; Gregor's own gRPC client authenticates by certificate for now.
-    if (protocol === 'grpc' && listenerSecurityProtocols.get(name)?.startsWith('SASL_') === true) {
-      problems.push(`listener-security-protocol-map: ${name} is a gRPC listener, PLAINTEXT or SSL (SASL is for Kafka listeners)`)
-    }
-  }
   const ssl = parseSslFiles(input, listenerSecurityProtocols, problems)
   const saslEnabledMechanisms = parseSaslMechanisms(input.saslEnabledMechanisms, problems)
   const authorization = parseAuthorization(input, problems)

@@ -37,6 +37,9 @@ import { defaultBrokerLifecycleConfig } from './controller/index.js'
 import { BrokerMetrics, GroupMetrics, KafkaMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './listeners/grpc/group-service.js'
+import { GrpcAuthentication, type IdentifyCall } from './listeners/grpc/grpc-authentication.js'
+import { addSecurityService } from './listeners/grpc/security-service.js'
+import { GrpcAuthenticationMetrics } from './metrics/grpc-authentication-metrics.js'
 import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
 import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
@@ -174,8 +177,18 @@ export class Broker {
           : {}),
       }))
     }
+    const grpcAuthenticationMetrics = new GrpcAuthenticationMetrics(metrics.registry)
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'grpc')) {
       const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
+      // Callers by session token (SCRAM login on SASL_* listeners) or client certificate; docs/security.md.
+      const authentication = new GrpcAuthentication({
+        listenerName: listener.name, nowMs: () => systemClock.nowMs(), logger, observe: grpcAuthenticationMetrics.listener(listener.name),
+        ...(config.listenerSecurityProtocols.get(listener.name)?.startsWith('SASL_') === true
+          ? { sasl: { mechanisms: config.saslEnabledMechanisms, credential: (user, mechanism) => node.image.scramCredential(user, mechanism) } }
+          : {}),
+      })
+      const identify: IdentifyCall = (call) => authentication.identify(call)
+      addSecurityService(server, { authentication })
       addClientService(server, listener.name, {
         clusterId: config.clusterId,
         image: () => node.image,
@@ -190,8 +203,9 @@ export class Broker {
         listOffsets: async (request) => await replicas.listOffsets(request),
         initProducerId: () => producerIds.allocate(),
         metrics,
+        identify,
       })
-      addGroupService(server, listener.name, { runtime: groups, image: () => node.image, brokerId: config.nodeId })
+      addGroupService(server, listener.name, { runtime: groups, image: () => node.image, brokerId: config.nodeId, identify })
       await bindServer(server, listener.name, `${listener.host}:${listener.port}`, serverCredentials(listenerTls(listener.name), config.ssl?.clientAuth))
       this.#servers.push(server)
     }

@@ -13,6 +13,7 @@ commands:
   consume                print records (--group G: as a member of a consumer group, committing offsets)
   groups                 list | describe | delete | reset-offsets consumer groups (kafka-consumer-groups)
   users                  create | delete | list SCRAM users for SASL (kafka-configs --entity-type users)
+  acls                   add | list | remove ACLs (kafka-acls)
   cluster describe       controller, quorum, brokers
   cluster watch          the same plus every partition, live, an event per change (--json)
   bench produce|consume  throughput and latency (consume --group G --consumers N: N members share the topic)
@@ -23,13 +24,15 @@ commands:
   certs create --dir D   a local CA and broker/client certificates for TLS (docs/security.md)
 
 -b and GREGOR_BOOTSTRAP_SERVERS stand for --bootstrap-server. Client commands take --ssl-ca F [--ssl-cert F
---ssl-key F] for a listener that runs SSL (docs/security.md).
+--ssl-key F] for a listener that runs SSL, and --sasl-username U --sasl-password P [--sasl-mechanism
+SCRAM-SHA-512] (or GREGOR_SASL_USERNAME, GREGOR_SASL_PASSWORD, GREGOR_SASL_MECHANISM) for one that runs SASL
+(docs/security.md).
 `
 
 type Command = (argv: string[]) => Promise<number>
 
-/** Commands that make clients: they take the TLS flags (client-args.ts `takeTlsFlags`). */
-const clientCommands = new Set(['topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'users'])
+/** Commands that make clients: they take the TLS and SASL flags (client-args.ts `takeTlsFlags`). */
+const clientCommands = new Set(['topics', 'produce', 'consume', 'groups', 'cluster', 'bench', 'users', 'acls'])
 
 // Loaded on demand: `gregor healthcheck` runs every few seconds in a container and must not load grpc, level and
 // the broker to answer one HTTP request.

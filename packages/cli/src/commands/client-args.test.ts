@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { UsageError, bootstrapServers, devBootstrapServers, takeTlsFlags, tlsOption } from './client-args.js'
+import { UsageError, bootstrapServers, devBootstrapServers, saslSettings, takeTlsFlags, tlsOption } from './client-args.js'
 
 describe('bootstrap servers', () => {
   test('the flag wins, then GREGOR_BOOTSTRAP_SERVERS, then the gregor dev cluster (as rpk defaults to localhost)', () => {
@@ -32,5 +32,23 @@ describe('TLS flags', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('SASL flags', () => {
+  test('--sasl-username/--sasl-password/--sasl-mechanism are taken out; tlsOption carries them', async () => {
+    const rest = await takeTlsFlags(['list', '--sasl-username', 'alice', '--sasl-password=s3cret', '--sasl-mechanism', 'scram-sha-512', '--json'])
+    expect(rest).toEqual(['list', '--json'])
+    expect(tlsOption().sasl).toEqual({ mechanism: 'SCRAM-SHA-512', username: 'alice', password: 's3cret' })
+    await expect(takeTlsFlags(['list', '--sasl-password'])).rejects.toThrow('--sasl-password needs a value')
+  })
+
+  test('GREGOR_SASL_* stand in for absent flags; a user needs a password and a SCRAM mechanism', () => {
+    expect(saslSettings({}, {})).toBeUndefined()
+    expect(saslSettings({}, { GREGOR_SASL_USERNAME: 'bob', GREGOR_SASL_PASSWORD: 'pw' })).toEqual({ mechanism: 'SCRAM-SHA-256', username: 'bob', password: 'pw' })
+    expect(saslSettings({ password: 'flag' }, { GREGOR_SASL_USERNAME: 'bob', GREGOR_SASL_PASSWORD: 'pw' })?.password).toBe('flag')
+    expect(() => saslSettings({ username: 'bob' }, {})).toThrow(UsageError)
+    expect(() => saslSettings({ username: 'bob', password: 'pw', mechanism: 'PLAIN' }, {})).toThrow(/SCRAM-SHA-256 or SCRAM-SHA-512, not PLAIN/)
+    expect(() => saslSettings({ password: 'pw' }, {})).toThrow(/need --sasl-username/)
   })
 })
