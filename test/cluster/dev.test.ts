@@ -13,30 +13,17 @@ import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { Admin } from '@gregor/client'
 import { cliBin, loopbackAddress, waitFor } from '@gregor/cli'
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+import { isAlive, spawnDev } from './dev-process.js'
 
 test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl-C stops all three', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-dev-test-'))
-  const child = spawn(process.execPath, [cliBin, 'dev', '--dir', dir, '--kafka-port', '0', '--client-port', '0', '--broker-port', '0', '--admin-port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.resume()
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const dev = spawnDev(dir)
+  const { child, exited } = dev
   let brokerPids: number[] = []
   try {
-    const kafkaBootstrap = await waitFor('gregor dev to say ready', () => /ready\. kafka bootstrap servers: (\S+)/.exec(stdout)?.[1], { timeoutMs: 60_000 })
-    const bootstrap = /gregor \(grpc\) bootstrap servers: (\S+)/.exec(stdout)?.[1]
-    const brokers = [...stdout.matchAll(/broker (\d) {2}pid (\d+) {2}kafka (\S+) {2}grpc (\S+) {2}admin (\S+)/g)]
+    const kafkaBootstrap = await waitFor('gregor dev to say ready', () => /ready\. kafka bootstrap servers: (\S+)/.exec(dev.stdout())?.[1], { timeoutMs: 60_000 })
+    const bootstrap = /gregor \(grpc\) bootstrap servers: (\S+)/.exec(dev.stdout())?.[1]
+    const brokers = [...dev.stdout().matchAll(/broker (\d) {2}pid (\d+) {2}kafka (\S+) {2}grpc (\S+) {2}admin (\S+)/g)]
     expect(brokers.map((match) => match[1])).toEqual(['1', '2', '3'])
     brokerPids = brokers.map((match) => Number(match[2]))
     expect(brokerPids.every(isAlive)).toBe(true)
@@ -66,7 +53,7 @@ test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl
 
     child.kill('SIGINT')
     expect(await exited).toBe(0)
-    expect(stdout).toContain('stopping the three brokers (controlled shutdown)')
+    expect(dev.stdout()).toContain('stopping the three brokers (controlled shutdown)')
     expect(brokerPids.filter(isAlive)).toEqual([])
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loopbackAddress } from './loopback-address.js'
@@ -52,6 +53,11 @@ export interface BrokerProcessesOptions {
   readonly tls?: { readonly certsDir: string; readonly securityProtocolMap: string; readonly clientAuth?: string }
 }
 
+/** Whether a listener security protocol map puts ADMIN on HTTPS. */
+function adminUsesTls (options: BrokerProcessesOptions): boolean {
+  return /(^|,)\s*ADMIN:SSL\s*(,|$)/i.test(options.tls?.securityProtocolMap ?? '')
+}
+
 export class BrokerProcesses {
   readonly brokers: BrokerProcess[] = []
   readonly clusterId: string
@@ -81,7 +87,7 @@ export class BrokerProcesses {
         kafkaAddress: address(options.ports?.kafka),
         clientAddress: address(options.ports?.client),
         brokerAddress: address(options.ports?.broker),
-        adminUrl: `http://${address(options.ports?.admin)}`,
+        adminUrl: `${adminUsesTls(options) ? 'https' : 'http'}://${address(options.ports?.admin)}`,
         process: undefined,
       })
     }
@@ -104,7 +110,7 @@ export class BrokerProcesses {
   startBroker (nodeId: number): void {
     const broker = this.broker(nodeId)
     const voters = this.brokers.map((item) => `${item.nodeId}@${item.brokerAddress}`).join(',')
-    const admin = broker.adminUrl.replace('http://', '')
+    const admin = broker.adminUrl.replace(/^https?:\/\//, '')
     const child = spawn(process.execPath, [...(this.#options.nodeArgs ?? []), cliBin, 'broker',
       '--node-id', String(nodeId), '--cluster-id', this.clusterId, '--voters', voters,
       '--listeners', `KAFKA://${broker.kafkaAddress},CLIENT://${broker.clientAddress},BROKER://${broker.brokerAddress},ADMIN://${admin}`,
@@ -155,12 +161,28 @@ export class BrokerProcesses {
   }
 
   async isReady (nodeId: number): Promise<boolean> {
+    if (this.#options.tls !== undefined && adminUsesTls(this.#options)) return await this.#isReadyOverHttps(nodeId, this.#options.tls.certsDir)
     try {
       const response = await fetch(`${this.broker(nodeId).adminUrl}/readyz`, { signal: AbortSignal.timeout(1_000) })
       return response.ok
     } catch {
       return false
     }
+  }
+
+  /** /readyz on an HTTPS admin listener, trusting the cluster's CA (fetch cannot be given a CA). */
+  async #isReadyOverHttps (nodeId: number, certsDir: string): Promise<boolean> {
+    const url = new URL(`${this.broker(nodeId).adminUrl}/readyz`)
+    const ca = await readFile(join(certsDir, 'ca.pem'))
+    return await new Promise((resolve) => {
+      const request = httpsRequest({ host: url.hostname, port: url.port, path: url.pathname, ca, timeout: 1_000 }, (response) => {
+        response.resume()
+        resolve(response.statusCode === 200)
+      })
+      request.on('timeout', () => request.destroy(new Error('timeout')))
+      request.on('error', () => resolve(false))
+      request.end()
+    })
   }
 
   /**
