@@ -248,6 +248,13 @@ export class ProducerBatch {
     this.#retryAtMs = retryAtMs
   }
 
+  /** A retry waiting out its backoff may go at `nowMs` after all (fresh metadata named a new leader, KIP-951). */
+  expediteRetry (nowMs: number): boolean {
+    if (this.#state !== 'closed' || this.#retryAtMs <= nowMs) return false
+    this.#retryAtMs = nowMs
+    return true
+  }
+
   /** Resolves every record: the i-th was written at `baseOffset + i`. Returns false if the batch was already done. */
   complete (result: BatchResult): boolean {
     if (this.#state === 'done') return false

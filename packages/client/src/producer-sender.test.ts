@@ -237,3 +237,77 @@ describe('ProducerSender and topic ids (KIP-516)', () => {
     sender.close()
   })
 })
+
+describe('ProducerSender after its leader died (issue 12, failover)', () => {
+  test('a batch waiting out its backoff goes to the new leader as soon as a metadata refresh names it, not after the doubled backoff', async () => {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    await knownLeader(brokers, connection)
+    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0, retryBackoffMs: 50, retryBackoffMaxMs: 1_000 })
+    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
+    const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
+    let delivered: number | undefined
+    void appended.delivery.then((metadata) => { delivered = metadata.offset })
+    await flushMicrotasks()
+    brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
+    await flushMicrotasks()
+    const refused = (): Error => Object.assign(new Error('connection refused'), { code: 14 })
+    // Broker 1 died: every attempt at it is refused, and the metadata still names it until the controller fences it.
+    let metadataAnswered = 0
+    const answerMetadata = async (leader: number, leaderEpoch: number): Promise<void> => {
+      const pending = brokers.of('Metadata').slice(metadataAnswered)
+      metadataAnswered += pending.length
+      for (const call of pending) call.respond(metadata(leader, leaderEpoch))
+      await flushMicrotasks()
+    }
+    const failProduces = async (): Promise<void> => {
+      for (const call of brokers.of('Produce')) if (call.address === 'b1:9092' && !call.cancelled) call.fail(refused())
+      await flushMicrotasks()
+    }
+    let failed = 0
+    while (scheduler.nowMs() < 400) {
+      const produces = brokers.of('Produce').length
+      if (produces > failed) { failed = produces; await failProduces() }
+      await answerMetadata(1, 5)
+      scheduler.advance(10)
+      await flushMicrotasks()
+    }
+    // Three attempts at the dead broker by now: the batch's backoff has grown to 400 ms (50, 100, 200, 400).
+    expect(brokers.of('Produce').every((call) => call.address === 'b1:9092')).toBe(true)
+    await failProduces()
+    // The metadata is asked again every retryBackoffMs while the batch waits, not only after each failed attempt.
+    expect(brokers.of('Metadata').length).toBeGreaterThanOrEqual(8)
+    // The controller elected broker 2: the next refresh names it, and the batch goes there at once.
+    const electedAtMs = scheduler.nowMs()
+    while (brokers.of('Produce').at(-1)?.address !== 'b2:9092' && scheduler.nowMs() < electedAtMs + 1_000) {
+      await answerMetadata(2, 6)
+      scheduler.advance(10)
+      await flushMicrotasks()
+    }
+    const resent = brokers.of('Produce').at(-1)
+    expect(resent?.address).toBe('b2:9092')
+    // At most one refresh interval (plus a 10 ms step) after the election, where the backoff alone would wait up to 400 ms.
+    expect(scheduler.nowMs() - electedAtMs).toBeLessThanOrEqual(70)
+    // The new leader has not applied its election yet: refused once, the batch is back after the base backoff
+    // (attempts at this leader count, not the ones at the dead broker).
+    resent?.respond({ partitions: [{ topic: 't', partition: 0, errorCode: 'NOT_LEADER_OR_FOLLOWER' }] })
+    await flushMicrotasks()
+    const refusedAtMs = scheduler.nowMs()
+    while (brokers.of('Produce').at(-1) === resent && scheduler.nowMs() < refusedAtMs + 1_000) {
+      await answerMetadata(2, 6)
+      scheduler.advance(5)
+      await flushMicrotasks()
+    }
+    expect(scheduler.nowMs() - refusedAtMs).toBeLessThanOrEqual(65)
+    const again = brokers.of('Produce').at(-1)
+    expect(again?.address).toBe('b2:9092')
+    again?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 3 }] })
+    await flushMicrotasks()
+    expect(delivered).toBe(3)
+    // Acknowledged: the metadata is no longer polled.
+    for (let step = 0; step < 10; step++) { await answerMetadata(2, 6); scheduler.advance(50); await flushMicrotasks() }
+    const asked = brokers.of('Metadata').length
+    for (let step = 0; step < 20; step++) { await answerMetadata(2, 6); scheduler.advance(50); await flushMicrotasks() }
+    expect(brokers.of('Metadata')).toHaveLength(asked)
+    sender.close()
+  })
+})

@@ -14,7 +14,10 @@
  *
  * Per batch outcome: success completes it at the broker's base offset; a failure goes to RetryPolicy, which either
  * re-enqueues it after a backoff (refreshing metadata first when the error says leaders moved, the topic id is
- * stale, or the broker was unreachable) or fails it, never past `deliveryTimeoutMs`. A batch whose delivery timeout
+ * stale, or the broker was unreachable) or fails it, never past `deliveryTimeoutMs`. While such a batch waits, its
+ * partition's metadata is asked again every `retryBackoffMs`, and as soon as it names another leader (or a newer
+ * epoch) the batch goes there without waiting out the rest of its backoff (Kafka KIP-951): after a leader dies, the
+ * first retry reaches the new leader within about one `retryBackoffMs` of its election, not after a doubled backoff. A batch whose delivery timeout
  * passes while it is in flight fails at once ("may have been committed"); its answer, when it comes, only releases
  * its place. A batch that fails after it was sent makes the accumulator drop the producer id: the next drain first
  * asks for a new one (InitProducerId), so no sequence number whose fate is unknown is ever followed by another under
@@ -124,6 +127,18 @@ export class ProducerSender {
   #refreshTimer: (() => void) | undefined
   #readyCheckTimer: (() => void) | undefined
   readonly #staleTopics = new Set<string>()
+  /**
+   * Partitions whose batch failed for want of a (live) leader, with the leader it was sent to: watched on every
+   * metadata refresh until another leader shows, the partition is acknowledged, or the batch's delivery timeout ends.
+   */
+  /**
+   * Per batch, the leader (broker and epoch) of its last failed attempt and how many attempts it had made before
+   * that leader: the exponential backoff counts attempts at the current leader only, so a batch that failed at a dead
+   * leader and is then refused once by the new leader (which has not applied its election yet) waits the base
+   * backoff, not the doubled one it earned at the dead broker.
+   */
+  readonly #failedAt = new WeakMap<ProducerBatch, { readonly brokerId: number; readonly leaderEpoch: number; readonly attemptsBefore: number }>()
+  readonly #awaitingLeader = new Map<string, { readonly topic: string; readonly partition: number; readonly brokerId: number; readonly leaderEpoch: number; readonly untilMs: number }>()
   /** Idempotent (Kafka `enable.idempotence` with acks=all): batches wait for a producer id before they are sent. */
   readonly #idempotent: boolean
   #initInFlight = false
@@ -225,19 +240,24 @@ export class ProducerSender {
       outcomes = batches.map((batch) => ({ batch, ok: false, error: failure }))
     }
     for (const outcome of outcomes) {
-      if (outcome.ok) this.accumulator.complete(outcome.batch, { baseOffset: outcome.baseOffset, logAppendTimeMs: outcome.logAppendTimeMs })
-      else this.#retryOrFail(outcome.batch, outcome.error)
+      if (outcome.ok) {
+        this.#awaitingLeader.delete(topicPartitionKey(outcome.batch.topic, outcome.batch.partition))
+        this.accumulator.complete(outcome.batch, { baseOffset: outcome.baseOffset, logAppendTimeMs: outcome.logAppendTimeMs })
+      } else {
+        const sentTo = leaders.find((leader) => leader.topic === outcome.batch.topic && leader.partition === outcome.batch.partition)
+        this.#retryOrFail(outcome.batch, outcome.error, sentTo)
+      }
     }
   }
 
-  #retryOrFail (batch: ProducerBatch, error: GregorError): void {
+  #retryOrFail (batch: ProducerBatch, error: GregorError, sentTo?: { readonly brokerId: number; readonly leaderEpoch: number }): void {
     // Closed, or already failed by its delivery timeout while this attempt was out: nothing to retry.
     if (this.#closed || batch.state === 'done') {
       this.accumulator.fail(batch, error)
       return
     }
     const decision = this.#retryPolicy.decide({
-      error: outOfOrderBehindAnother(batch, error), attempts: batch.attempts, createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
+      error: outOfOrderBehindAnother(batch, error), attempts: this.#attemptsAtLeader(batch, sentTo), createdMs: batch.createdMs, nowMs: this.#deps.clock.nowMs(),
     })
     if (!decision.retry) {
       // A given-up batch may be in the log or leave a gap in its partition's sequence: the accumulator drops the
@@ -248,10 +268,28 @@ export class ProducerSender {
     // Abandoned by the stall watch because fresh metadata names another leader: the metadata needs no refresh and
     // the new leader no backoff (as Kafka's KIP-951), so the batch goes there in the next drain.
     const leaderMoved = error.details.leaderMoved === true
-    if (!leaderMoved && (decision.refreshMetadata || isStaleMetadataError(error))) this.#refreshMetadata([batch.topic])
+    const stale = !leaderMoved && (decision.refreshMetadata || isStaleMetadataError(error))
+    if (stale && sentTo !== undefined) {
+      this.#awaitingLeader.set(topicPartitionKey(batch.topic, batch.partition), {
+        topic: batch.topic, partition: batch.partition, brokerId: sentTo.brokerId, leaderEpoch: sentTo.leaderEpoch,
+        untilMs: batch.createdMs + this.#config.deliveryTimeoutMs,
+      })
+    }
+    if (stale) this.#refreshMetadata([batch.topic])
     // A pipelined batch that arrived before its predecessor waits for that one anyway: no backoff on top.
     const overtook = error.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
     this.accumulator.reenqueue(batch, { delayMs: leaderMoved || overtook ? 0 : decision.delayMs })
+  }
+
+  /** The batch's failed attempts at `sentTo`, counted since its attempts went there (all of them when unknown). */
+  #attemptsAtLeader (batch: ProducerBatch, sentTo: { readonly brokerId: number; readonly leaderEpoch: number } | undefined): number {
+    if (sentTo === undefined) return batch.attempts
+    let last = this.#failedAt.get(batch)
+    if (last === undefined || last.brokerId !== sentTo.brokerId || last.leaderEpoch !== sentTo.leaderEpoch) {
+      last = { brokerId: sentTo.brokerId, leaderEpoch: sentTo.leaderEpoch, attemptsBefore: batch.attempts - 1 }
+      this.#failedAt.set(batch, last)
+    }
+    return batch.attempts - last.attemptsBefore
   }
 
   /** Asks any broker for a producer id (Kafka InitProducerId): one request at a time, `retryBackoffMs` apart on failure. */
@@ -295,7 +333,30 @@ export class ProducerSender {
     // A failed refresh is not an error of any record: the batches wait and expire by their delivery timeout.
     this.#deps.connection.metadata(stale).catch(() => undefined).finally(() => {
       this.#refreshInFlight = false
+      this.#checkNewLeaders()
       this.#wake()
     })
+  }
+
+  /**
+   * After a refresh: a partition waiting for a new leader that has one now retries at once; one still without asks
+   * for metadata again (no sooner than `retryBackoffMs` after this refresh, see `#refreshMetadata`).
+   */
+  #checkNewLeaders (): void {
+    if (this.#closed) return
+    const nowMs = this.#deps.clock.nowMs()
+    const waiting = new Set<string>()
+    for (const [key, sent] of this.#awaitingLeader) {
+      const leader = this.#deps.connection.leaderFor(sent)
+      if (leader !== undefined && (leader.brokerId !== sent.brokerId || leader.leaderEpoch > sent.leaderEpoch)) {
+        this.#awaitingLeader.delete(key)
+        this.accumulator.expediteRetries(sent.topic, sent.partition)
+      } else if (nowMs >= sent.untilMs) {
+        this.#awaitingLeader.delete(key)
+      } else {
+        waiting.add(sent.topic)
+      }
+    }
+    if (waiting.size > 0) this.#refreshMetadata([...waiting])
   }
 }

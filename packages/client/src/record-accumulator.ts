@@ -374,6 +374,19 @@ export class RecordAccumulator {
   }
 
   /**
+   * Fresh metadata names a new leader for `topic`/`partition`: its batches waiting out a retry backoff are ready now
+   * (Kafka KIP-951: the backoff was for the old leader to recover or be replaced, and it was replaced).
+   */
+  expediteRetries (topic: string, partition: number): void {
+    const queue = this.#queuesByTopic.get(topic)?.[partition]
+    if (queue === undefined) return
+    const nowMs = this.#clock.nowMs()
+    let expedited = false
+    for (const batch of queue.batches) if (batch.expediteRetry(nowMs)) expedited = true
+    if (expedited) this.#notify()
+  }
+
+  /**
    * Makes every batch ready at once and resolves when every batch that exists now is settled (Kafka `flush`). Appends
    * made during the flush are sent without lingering too, but not waited for.
    */

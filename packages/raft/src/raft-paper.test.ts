@@ -422,6 +422,42 @@ describe('failure hints (etcd ForgetLeader): the lease ends when the leader is k
     }
   })
 
+  test('after a hint the followers take turns (issue 12): the lowest id campaigns two ticks on and wins term 2, never a split vote', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = new InMemoryCluster({ size: 3, seed })
+      c.elect(1)
+      c.isolate(1)
+      c.raw(2).forgetLeader(nodeId(1))
+      c.raw(3).forgetLeader(nodeId(1))
+      c.processAll()
+      tickFollowers(c, 2)
+      expect(c.status(2)).toMatchObject({ role: 'leader', term: 2 })
+      expect(c.status(3)).toMatchObject({ role: 'follower', leaderId: 2, term: 2 })
+      // The second turn never comes: the winner's appends keep resetting node 3's timer.
+      tickFollowers(c, 2 * electionTicks)
+      expect(c.status(2)).toMatchObject({ role: 'leader', term: 2 })
+    }
+  })
+
+  test('after a hint, when the first in turn has the shorter log, the next in turn wins half an election timeout later', () => {
+    const c = new InMemoryCluster({ size: 3 })
+    c.elect(1)
+    c.cutLink(1, 2)
+    c.propose(1, 'only-1-and-3')
+    c.stabilize()
+    c.isolate(1)
+    c.raw(2).forgetLeader(nodeId(1))
+    c.raw(3).forgetLeader(nodeId(1))
+    c.processAll()
+    tickFollowers(c, 2)
+    // Node 2 asked first and was refused: node 3's log is longer.
+    expect([c.status(2).role, c.status(3).role]).not.toContain('leader')
+    expect(c.status(3).term).toBe(1)
+    tickFollowers(c, electionTicks / 2)
+    expect(c.status(3)).toMatchObject({ role: 'leader', term: 2 })
+    expect(c.status(2)).toMatchObject({ role: 'follower', leaderId: 3, term: 2 })
+  })
+
   test('a wrong hint does not disturb a live leader: the other follower is in its lease, the next heartbeat restores it', () => {
     const c = new InMemoryCluster({ size: 3 })
     c.elect(1)

@@ -25,6 +25,9 @@ import { stepFollower, tickElection } from './step-follower.js'
 import { stepLeader, tickHeartbeat } from './step-leader.js'
 import { type Entry, type HardState, type Message, NO_NODE, type RaftStorage, type ReadState, type Role, type SoftState } from './types.js'
 
+/** Ticks from a failure hint to the first follower's campaign (see `Raft.forgetLeader`). */
+const hintFirstCampaignTicks = 2
+
 export type StepFn = (raft: Raft, m: Message) => void
 export type TickFn = (raft: Raft) => void
 /** preElection: PreVote round (thesis §9.6); transfer: a leadership transfer's election (thesis §3.10). */
@@ -497,8 +500,16 @@ export class Raft {
   /**
    * A side channel says `leaderId` is gone (etcd's ForgetLeader; here the transport saw the leader's stream die with
    * its process). A follower of that leader forgets it and counts its lease as run out, as if an election timeout
-   * had passed since it last heard from it: it grants pre-votes at once and campaigns after a randomized
-   * [0, electionTicks) ticks instead of [electionTicks, 2 × electionTicks). Returns whether anything changed.
+   * had passed since it last heard from it: it grants pre-votes at once and campaigns soon. Returns whether anything
+   * changed.
+   *
+   * Every follower of a dead leader gets the hint at about the same moment, so random delays drawn from one short
+   * window let two of them campaign together and split the vote, which then costs a whole randomized timeout. The
+   * followers take turns instead: ranked by id among the voters other than the dead leader, rank r campaigns
+   * `hintFirstCampaignTicks + r × ⌊electionTicks / 2⌋` ticks after the hint. The first turn waits two ticks, not
+   * one, so the other followers have their hint too (a follower still in the dead leader's lease ignores pre-votes);
+   * the next turn comes only after the first candidate has won (its appends reset the others' timers) or been refused
+   * for a shorter log (then a longer one campaigns next).
    *
    * Only liveness is touched: terms and votes follow the usual rules. A wrong hint costs nothing while the leader
    * lives: the other followers still hear it, are in its lease and reject the pre-vote, and its next heartbeat gives
@@ -507,8 +518,11 @@ export class Raft {
   forgetLeader (leaderId: NodeId): boolean {
     if (this.role !== 'follower' || this.leaderId === NO_NODE || this.leaderId !== leaderId) return false
     this.leaderId = NO_NODE
-    this.electionElapsed = Math.max(this.electionElapsed, this.config.electionTicks)
-    this.logger.info({ term: this.term, leaderId }, 'forgot leader on a failure hint')
+    const rank = this.tracker.voters.filter((id) => id !== leaderId && id < this.id).length
+    const staggerTicks = Math.max(1, Math.floor(this.config.electionTicks / 2))
+    this.electionElapsed = this.config.electionTicks
+    this.randomizedElectionTicks = this.config.electionTicks + hintFirstCampaignTicks + rank * staggerTicks
+    this.logger.info({ term: this.term, leaderId, campaignInTicks: this.randomizedElectionTicks - this.electionElapsed }, 'forgot leader on a failure hint')
     return true
   }
 

@@ -2,9 +2,12 @@
  * Timing defaults of the controller and of every broker's lifecycle client.
  *
  * Owns: `defaultControllerConfig` (the MetadataConfig the controller runs with unless the CLI overrides it) and
- * `defaultBrokerLifecycleConfig`. Gregor wants a killed broker fenced in well under a second: its heartbeat stream
- * breaks at once, and the controller fences it `brokerConnectionLossGraceMs` (400 ms) later. A silent broker (paused,
- * partitioned, stream still open) is fenced at `brokerSessionTimeoutMs` (3 s, fifteen missed heartbeats).
+ * `defaultBrokerLifecycleConfig`. Gregor wants a killed partition leader replaced within half a second (issue 12):
+ * its heartbeat stream breaks at once (the kernel closes a dead process's sockets), and the controller fences it
+ * `brokerConnectionLossGraceMs` (150 ms) later. A broken stream is strong evidence; the grace is only there for a
+ * live broker whose stream broke for another reason: it reopens one and heartbeats within its 20 ms reconnect
+ * backoff and a round trip, well inside the grace. A silent broker (paused, overloaded, partitioned: the stream
+ * still open) is weak evidence and gets the whole `brokerSessionTimeoutMs` (3 s, fifteen missed heartbeats).
  */
 import { type MetadataConfig, defaultMetadataConfig, validateMetadataConfig } from '@gregor/metadata'
 
@@ -12,7 +15,7 @@ export const defaultControllerConfig: MetadataConfig = validateMetadataConfig({
   ...defaultMetadataConfig,
   brokerHeartbeatIntervalMs: 200,
   brokerSessionTimeoutMs: 3000,
-  brokerConnectionLossGraceMs: 400,
+  brokerConnectionLossGraceMs: 150,
 })
 
 export interface BrokerLifecycleConfig {

@@ -6,6 +6,7 @@ import {
 import { entryDataBytesMax } from '@gregor/raft'
 import { describe, expect, test } from 'vitest'
 import { Controller } from './controller.js'
+import { defaultControllerConfig } from './controller-config.js'
 
 const sessionMs = 3000
 const graceMs = 400
@@ -32,14 +33,14 @@ class ManualTimers implements Timers {
 }
 
 /** A controller over a real image whose `propose` applies each batch at once: the simulation seam. */
-function harness (options: { propose?: (records: readonly MetadataRecord[]) => Promise<void>; newId?: () => string } = {}) {
+function harness (options: { propose?: (records: readonly MetadataRecord[]) => Promise<void>; newId?: () => string; config?: typeof config } = {}) {
   const image = new MetadataImage()
   const clock = { now: 1_000, nowMs (): number { return this.now } }
   const timers = new ManualTimers()
   let ids = 0
   const applied: (readonly MetadataRecord[])[] = []
   const controller = new Controller({
-    brokerId: nodeId(1), clusterId: 'cluster-a', config, image: () => image,
+    brokerId: nodeId(1), clusterId: 'cluster-a', config: options.config ?? config, image: () => image,
     propose: options.propose ?? (async (records) => {
       applied.push(records)
       image.applyBatch(records, raftIndex(image.appliedIndex + 1))
@@ -619,5 +620,33 @@ describe('controller: decisions too big for one raft entry (issue 10, defect 1)'
     expect(h.image.offlinePartitions()).toHaveLength(0)
     expect(h.image.partitions().every((partition) => partition.leader !== NO_LEADER)).toBe(true)
     expect(h.problems).toEqual([])
+  })
+})
+
+describe('controller: the default timing (issue 12, failover)', () => {
+  test('a broker whose heartbeat stream broke is fenced 150 ms later and its leaderships move; a silent one keeps them until the 3 s session timeout', async () => {
+    const h = harness({ config: defaultControllerConfig })
+    await h.startBrokers(1, 2, 3)
+    await h.controller.createTopics({ topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }] })
+    const ledBy = (id: number): number => [0, 1, 2].filter((p) => h.image.partition(h.image.topic('orders')?.topicId ?? '', p)?.leader === id).length
+    expect(ledBy(3)).toBeGreaterThan(0)
+    expect(ledBy(2)).toBeGreaterThan(0)
+
+    // Broker 3's process died: its stream broke. Broker 2 went quiet with its stream open (paused, or busy).
+    h.controller.connectionLost(nodeId(3), h.incarnation(3))
+    expect(h.timers.armed?.delayMs).toBe(150)
+    await h.advance(149)
+    expect(h.broker(3)?.fenced).toBe(false)
+    await h.advance(1)
+    expect(h.broker(3)?.fenced).toBe(true)
+    expect(ledBy(3)).toBe(0)
+
+    await h.heartbeat(1)
+    await h.advance(defaultControllerConfig.brokerSessionTimeoutMs - 151)
+    expect(h.broker(2)?.fenced).toBe(false)
+    expect(ledBy(2)).toBeGreaterThan(0)
+    await h.advance(1)
+    expect(h.broker(2)?.fenced).toBe(true)
+    expect(h.broker(1)?.fenced).toBe(false)
   })
 })
