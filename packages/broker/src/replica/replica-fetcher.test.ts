@@ -83,10 +83,10 @@ describe('ReplicaFetcher', () => {
     const transport = new FakeTransport()
     const { fetcher } = start(transport, timers)
     fetcher.addPartition('t-0')
+    fetcher.addPartition('t-1')
     await flushPromises()
     expect(transport.sent.length).toBe(1)
-    fetcher.addPartition('t-1') // no second request while the first is out
-    await timers.advance(1499)
+    await timers.advance(1499) // no second request while the first is out
     expect(transport.sent.length).toBe(1)
     await timers.advance(1)
     expect(transport.closed).toBe(1)
@@ -114,7 +114,7 @@ describe('ReplicaFetcher', () => {
     transport.open = () => { attemptsAtMs.push(timers.nowMs()); return open() }
     for (let i = 0; i < 40; i++) await timers.advance(50)
     const gaps = attemptsAtMs.slice(1).map((at, i) => at - (attemptsAtMs[i] ?? 0))
-    expect(gaps.slice(0, 5)).toEqual([100, 200, 400, 400, 400])
+    expect(gaps.slice(0, 5)).toEqual([50, 100, 200, 400, 400])
     transport.reachable = true
     await timers.advance(400)
     expect(transport.sent.length).toBe(1)
@@ -183,6 +183,66 @@ describe('ReplicaFetcher', () => {
     // After the backoff they are asked for again: their metadata may have caught up meanwhile.
     expect(transport.sent.at(-1)?.request.partitions?.map((p) => p.partition)).toEqual([0, 1, 2])
     expect(applied.filter((key) => key !== 't-2')).toEqual([])
+    await fetcher.close()
+  })
+})
+
+describe('ReplicaFetcher after a leadership moved (issue 12, failover)', () => {
+  test('a partition added while a long poll is out is fetched at once: the poll is abandoned, its session closed, one request in flight', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher, applied } = start(transport, timers)
+    fetcher.addPartition('t-0')
+    await flushPromises()
+    expect(transport.sent).toHaveLength(1)
+    // t-1's leader died and this fetcher's leader took over: its first fetch does not wait out t-0's 500 ms poll.
+    fetcher.addPartition('t-1')
+    await flushPromises()
+    expect(transport.closed).toBe(1)
+    expect(transport.sent).toHaveLength(2)
+    expect(transport.sent[1]?.session).toBe(2)
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([0, 1])
+    // The abandoned poll's answer, if it comes, is not applied; adding a partition it already fetches abandons nothing.
+    transport.sent[0]?.answer(answer(['t-0']))
+    fetcher.addPartition('t-0')
+    await flushPromises()
+    expect(applied).toEqual([])
+    expect(transport.closed).toBe(1)
+    transport.sent[1]?.answer(answer(['t-0', 't-1']))
+    await flushPromises()
+    expect(applied).toEqual(['t-0', 't-1'])
+    await fetcher.close()
+  })
+
+  test('a partition its leader does not lead yet is asked again 20 ms later; other errors wait replicaFetchBackoffMs', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const { fetcher } = start(transport, timers, [false, false])
+    fetcher.addPartition('t-0')
+    fetcher.addPartition('t-1')
+    await flushPromises()
+    transport.sent[0]?.answer({
+      partitions: [
+        { topic: 't', partition: 0, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: 0 },
+        { topic: 't', partition: 1, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, highWatermark: 0 },
+      ],
+    })
+    await flushPromises()
+    expect(transport.sent).toHaveLength(1)
+    await timers.advance(19)
+    expect(transport.sent).toHaveLength(1)
+    await timers.advance(1)
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([0])
+    transport.sent[1]?.answer(answer(['t-0']))
+    await flushPromises()
+    await timers.advance(config.replicaFetchBackoffMs - 21)
+    transport.sent.at(-1)?.answer(answer(['t-0']))
+    await flushPromises()
+    expect(transport.sent.map((sent) => sent.request.partitions?.map((p) => p.partition))).toEqual([[0, 1], [0], [0], [0]])
+    await timers.advance(1)
+    transport.sent.at(-1)?.answer(answer(['t-0']))
+    await flushPromises()
+    expect(transport.sent.at(-1)?.request.partitions?.map((p) => p.partition)).toEqual([0, 1])
     await fetcher.close()
   })
 })

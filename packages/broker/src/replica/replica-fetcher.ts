@@ -13,7 +13,14 @@
  * `replicaFetchMaxWaitMs + replicaFetchResponseTimeoutMs` (a black-holed connection looks healthy to the transport),
  * is closed and replaced after a bounded exponential backoff (the transport resolves the leader's address again).
  * A partition whose result was an error waits `replicaFetchBackoffMs` before it is asked for again, so a leader that
- * does not know it leads yet is not spun on.
+ * does not know it leads yet is not spun on; NOT_LEADER_OR_FOLLOWER waits only `leaderBehindBackoffMs`: right after
+ * an election the follower often applies the new leadership a few milliseconds before the leader does, and the
+ * leader's first acks=all write waits for this follower's next fetch (issue 12, failover).
+ *
+ * A partition added while a long poll is in flight (a leadership moved here from a dead broker, and this fetcher
+ * was idle-polling the new leader for other partitions) would wait for that poll's `replicaFetchMaxWaitMs`: the poll
+ * is abandoned instead (its session closed, a new one opened at once). Nothing is lost: the fetch offsets sent are
+ * the durable log ends, and whatever the abandoned answer carried is fetched again.
  *
  * Identity: every request carries this broker's epoch (KIP-903, for the leader's ISR proposals) and every partition
  * its topic id (KIP-516, from the host's fetch state). A partition the leader answers UNKNOWN_TOPIC_ID or
@@ -30,6 +37,9 @@ import { type Clock, ErrorCode, type Logger, type TimerHandle, type Timers, isGr
 import type { ReplicaFetchPartition, ReplicaFetchPartitionResult, ReplicaFetchRequest, ReplicaFetchResponse } from './leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from './replica-fetch-transport.js'
 import type { ReplicationConfig } from './replication-config.js'
+
+/** Backoff of a partition its leader does not lead yet (or no longer): its metadata is a few ms behind ours. */
+const leaderBehindBackoffMs = 20
 
 /** What the fetcher needs from the replica manager. */
 export interface ReplicaFetcherHost {
@@ -71,6 +81,8 @@ export class ReplicaFetcher {
   #wake: (() => void) | undefined
   #session: ReplicaFetchSession | undefined
   #backoffMs: number
+  /** Abandons the request in flight (see the header); undefined while none is. */
+  #interrupt: (() => void) | undefined
 
   constructor (deps: ReplicaFetcherDeps) {
     this.leaderId = deps.leaderId
@@ -91,9 +103,13 @@ export class ReplicaFetcher {
 
   /** Starts (or resumes at once) fetching `key` from this leader. */
   addPartition (key: string): void {
+    // Only a request sent before this call is abandoned: partitions added together (one metadata update) go out in
+    // one request, since the loop sends its first one a microtask after it starts.
+    const interrupt = this.#partitions.has(key) ? undefined : this.#interrupt
     this.#partitions.set(key, 0)
     this.#loop ??= this.#run()
     this.#wake?.()
+    interrupt?.()
   }
 
   removePartition (key: string): void {
@@ -110,6 +126,7 @@ export class ReplicaFetcher {
   }
 
   async #run (): Promise<void> {
+    await Promise.resolve()
     while (this.#running) {
       const request = this.#buildRequest()
       if (request === undefined) {
@@ -118,7 +135,12 @@ export class ReplicaFetcher {
       }
       let response: ReplicaFetchResponse
       try {
-        response = await this.#exchange(request)
+        const answer = await this.#exchange(request)
+        if (answer === 'interrupted') {
+          this.#closeSession()
+          continue
+        }
+        response = answer
         this.#backoffMs = this.#config.reconnectBackoffMsMin
       } catch (error) {
         if (!this.#running) break
@@ -173,7 +195,10 @@ export class ReplicaFetcher {
         if (isGregorError(error) && error.code === ErrorCode.CORRUPT_MESSAGE) this.#refused.add(key)
         this.#log.warn({ key, err: error instanceof Error ? error.message : String(error) }, 'fetch result not applied')
       }
-      if (!ok && this.#partitions.has(key)) this.#partitions.set(key, this.#clock.nowMs() + this.#config.replicaFetchBackoffMs)
+      const backoffMs = errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
+        ? Math.min(leaderBehindBackoffMs, this.#config.replicaFetchBackoffMs)
+        : this.#config.replicaFetchBackoffMs
+      if (!ok && this.#partitions.has(key)) this.#partitions.set(key, this.#clock.nowMs() + backoffMs)
     }
   }
 
@@ -196,7 +221,7 @@ export class ReplicaFetcher {
    * flight. Rejects when the session breaks, or when no answer came within the long-poll wait plus the response
    * timeout.
    */
-  #exchange (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+  #exchange (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse | 'interrupted'> {
     let session = this.#session
     if (session === undefined) {
       session = this.#transport.open(this.leaderId)
@@ -209,7 +234,11 @@ export class ReplicaFetcher {
       timer = this.#timers.setTimeout(() => { reject(new Error('replica fetch response timed out')) },
         this.#config.replicaFetchMaxWaitMs + this.#config.replicaFetchResponseTimeoutMs)
     })
-    return Promise.race([fetching, deadline]).finally(() => { timer?.cancel() })
+    const interrupted = new Promise<'interrupted'>((resolve) => { this.#interrupt = () => { resolve('interrupted') } })
+    return Promise.race([fetching, deadline, interrupted]).finally(() => {
+      timer?.cancel()
+      this.#interrupt = undefined
+    })
   }
 
   #closeSession (): void {
