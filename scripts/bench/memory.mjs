@@ -16,6 +16,12 @@
  * tenth of its final size ("10%"), at the end of the writes, after the consume, and the heap's growth from 10% to
  * 100% of the data: flat means records are not kept on the heap.
  *
+ * Heap used between two collections counts garbage too, so at four checkpoints (rest, the first sample past a tenth
+ * of the data, after the writes, after the consume) each broker also runs a full GC through its inspector (the brokers
+ * start with `--inspect=127.0.0.1:0`; the script talks the DevTools protocol, `HeapProfiler.collectGarbage`, over the
+ * WebSocket the broker log names) and the heap used is read again: `heapAfterGcBytes`, the live heap. RSS is read
+ * before that GC. `--no-gc` leaves the inspector off.
+ *
  * `--heap-snapshots` starts the brokers with `--heapsnapshot-signal=SIGUSR2` and takes a snapshot of each at rest,
  * after the writes and after the consume (files `Heap.*.heapsnapshot` in `--keep-dir`, which that needs; load
  * them in Chrome DevTools' Memory tab and compare).
@@ -32,6 +38,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -39,6 +46,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 
 const here = dirname(fileURLToPath(import.meta.url))
+// The GC checkpoints talk to the brokers' inspectors over WebSocket, global from Node 22 and behind a flag in Node 20:
+// rerun this script with the flag (same arguments, same terminal, so Ctrl-C reaches both).
+if (typeof WebSocket === 'undefined' && !process.argv.includes('--no-gc')) {
+  const child = spawn(process.execPath, ['--experimental-websocket', ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {})
+  const [code, signal] = await once(child, 'exit')
+  process.exit(code ?? (signal === null ? 1 : 130))
+}
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '2000000' },
@@ -49,6 +64,7 @@ const { values } = parseArgs({
     'port-offset': { type: 'string', default: '0' },
     'timeout-s': { type: 'string', default: '1800' },
     'heap-snapshots': { type: 'boolean', default: false },
+    gc: { type: 'boolean', default: true },
     'keep-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -67,8 +83,8 @@ if (!(sampleMs > 0) || !(settleMs >= 0)) fail('--sample-s must be positive and -
 if (values['heap-snapshots'] && values['keep-dir'] === undefined) fail('--heap-snapshots needs --keep-dir (the snapshots are written there)')
 if (!existsSync(join(gregorDir, 'packages/cli/dist/main.js'))) fail(`${gregorDir} has no built CLI: run \`npm ci && npm run build\` there`)
 // Other ports than side-by-side.mjs's (29092...), below Linux's ephemeral range (32768-60999).
-const ports = { kafka: 19092 + portOffset, client: 19292 + portOffset, broker: 19192 + portOffset, admin: 18081 + portOffset }
-if (!Number.isSafeInteger(portOffset) || portOffset < 0 || ports.kafka + 2 >= 32768) fail('--port-offset must be 0 to 13600')
+const ports = { kafka: 25092 + portOffset, client: 25292 + portOffset, broker: 25192 + portOffset, admin: 25081 + portOffset }
+if (!Number.isSafeInteger(portOffset) || portOffset < 0 || ports.client + 2 >= 32768) fail('--port-offset must be 0 to 7470')
 const out = values.json ? process.stderr : process.stdout
 const startMs = performance.now()
 const elapsedS = () => (performance.now() - startMs) / 1000
@@ -111,11 +127,24 @@ async function gregor (args) {
   return stdout
 }
 
+/** Fails when any of the cluster's ports is taken: gregor dev's readiness check would find another cluster there. */
+async function checkPortsFree () {
+  for (const base of Object.values(ports)) {
+    for (const port of [base, base + 1, base + 2]) {
+      const server = createServer()
+      await new Promise((resolve, reject) => { server.once('error', reject).listen(port, '127.0.0.1', resolve) })
+        .catch((error) => { throw new Error(`port ${port} is taken (${error.code}): choose another --port-offset`) })
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+}
+
 async function startDev () {
+  await checkPortsFree()
   const child = spawn('nice', ['-n', '10', process.execPath, gregorBin, 'dev', '--dir', join(scratch, 'data'), '--log-level', 'warn',
     '--kafka-port', String(ports.kafka), '--client-port', String(ports.client), '--broker-port', String(ports.broker), '--admin-port', String(ports.admin)], {
     cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'],
-    env: values['heap-snapshots'] ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2`.trim() } : process.env,
+    env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', values['heap-snapshots'] ? '--heapsnapshot-signal=SIGUSR2' : '', values.gc ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() },
   })
   dev = { child, brokerPids: [] }
   let output = ''
@@ -174,9 +203,15 @@ async function sample (phase) {
 /** Samples every `--sample-s` while `work` runs (and once when it is done). */
 async function sampled (phase, work) {
   let done = false
+  let tenthTaken = false
   const loop = (async () => {
     while (!done) {
-      await sample(phase)
+      const entry = await sample(phase)
+      // The first sample past a tenth of the data each broker ends with (every broker holds every record: RF 3).
+      if (phase === 'produce' && !tenthTaken && entry.brokers.every((b) => (b.diskBytes ?? 0) >= records * recordBytes / 10)) {
+        tenthTaken = true
+        await checkpoint(phase, entry)
+      }
       await Promise.race([sleep(sampleMs), finished])
     }
   })()
@@ -191,6 +226,45 @@ async function sampled (phase, work) {
 const mb = (bytes) => bytes === undefined ? '-' : (bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : 1)
 function timelineLine ({ atS, phase, brokers }) {
   return `${atS.toFixed(1).padStart(7)} s  ${phase.padEnd(13)}  ${brokers.map((b, i) => `b${i + 1} rss ${mb(b.rssBytes).padStart(4)} heap ${mb(b.heapUsedBytes).padStart(5)} ext ${mb(b.externalBytes).padStart(5)} disk ${mb(b.diskBytes).padStart(5)}`).join(' | ')}`
+}
+
+/** The DevTools WebSocket URL broker `id` printed on starting its inspector (into its log file). */
+async function inspectorUrl (id) {
+  const text = await readFile(join(scratch, 'data', `broker-${id}.log`), 'utf8')
+  const url = /Debugger listening on (ws:\/\/\S+)/.exec(text)?.[1]
+  if (url === undefined) throw new Error(`broker ${id}: no inspector URL in its log (is --inspect allowed in NODE_OPTIONS?)`)
+  return url
+}
+
+/** A full GC in broker `id`, through the DevTools protocol; resolves when the broker answered. */
+async function collectGarbage (id) {
+  const socket = new WebSocket(await inspectorUrl(id))
+  try {
+    await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = () => reject(new Error(`broker ${id}: inspector connection failed`)) })
+    const answered = new Promise((resolve, reject) => {
+      socket.onmessage = (event) => { if (JSON.parse(String(event.data)).id === 1) resolve() }
+      socket.onclose = () => reject(new Error(`broker ${id}: inspector closed before answering`))
+    })
+    socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
+    await Promise.race([answered, sleep(30_000).then(() => { throw new Error(`broker ${id}: no GC answer in 30 s`) })])
+  } finally {
+    socket.onclose = null
+    socket.close()
+  }
+}
+
+/** A sample, then a full GC in each broker and its live heap (`heapAfterGcBytes`) added to the sample. */
+async function checkpoint (phase, entry) {
+  entry ??= await sample(phase)
+  if (!values.gc) return entry
+  await Promise.all(brokerIds.map(async (id, index) => {
+    await collectGarbage(id)
+    const text = await fetch(`${adminUrl(id)}/metrics`, { signal: AbortSignal.timeout(5_000) }).then(async (response) => await response.text())
+    entry.brokers[index].heapAfterGcBytes = metricValue(text, 'nodejs_heap_size_used_bytes')
+  }))
+  entry.checkpoint = true
+  out.write(`${' '.repeat(9)}  ${'  (after GC)'.padEnd(13)}  ${entry.brokers.map((b, i) => `b${i + 1} live heap ${mb(b.heapAfterGcBytes).padStart(5)}`).join(' | ')}\n`)
+  return entry
 }
 
 async function heapSnapshots (label) {
@@ -213,27 +287,30 @@ function summarize () {
     const writes = samples.filter((entry) => entry.phase === 'produce' || entry.phase === 'after produce')
     const finalDisk = writes.at(-1)?.brokers[index].diskBytes ?? 0
     const rest = of(samples.find((entry) => entry.phase === 'rest'))
-    const tenth = of(writes.find((entry) => (entry.brokers[index].diskBytes ?? 0) >= finalDisk / 10))
+    const tenth = of(writes.find((entry) => entry.checkpoint === true) ?? writes.find((entry) => (entry.brokers[index].diskBytes ?? 0) >= finalDisk / 10))
     const endOfWrites = of(samples.findLast((entry) => entry.phase === 'produce'))
     const afterProduce = of(samples.findLast((entry) => entry.phase === 'after produce'))
     const afterConsume = of(samples.findLast((entry) => entry.phase === 'after consume'))
+    // The live heap (after a full GC) where both points have it; else heap used, garbage included.
+    const heapField = tenth?.heapAfterGcBytes !== undefined && afterProduce?.heapAfterGcBytes !== undefined ? 'heapAfterGcBytes' : 'heapUsedBytes'
     const peak = (field) => Math.max(...samples.map((entry) => entry.brokers[index][field] ?? 0))
     return {
       broker: id, rest, tenth, endOfWrites, afterProduce, afterConsume,
       peakRssBytes: peak('rssBytes'), peakHeapUsedBytes: peak('heapUsedBytes'),
       diskGrowth: tenth?.diskBytes > 0 && afterProduce?.diskBytes !== undefined ? Math.round(afterProduce.diskBytes / tenth.diskBytes * 10) / 10 : undefined,
-      heapGrowthBytes: tenth?.heapUsedBytes !== undefined && afterProduce?.heapUsedBytes !== undefined ? afterProduce.heapUsedBytes - tenth.heapUsedBytes : undefined,
+      heapGrowthBytes: tenth?.[heapField] !== undefined && afterProduce?.[heapField] !== undefined ? afterProduce[heapField] - tenth[heapField] : undefined,
+      heapGrowthOf: heapField,
     }
   })
 }
 
 function summaryLines (summary) {
-  const cell = (point) => point === undefined ? '-' : `rss ${mb(point.rssBytes)} heap ${mb(point.heapUsedBytes)} disk ${mb(point.diskBytes)}`
+  const cell = (point) => point === undefined ? '-' : `rss ${mb(point.rssBytes)} heap ${mb(point.heapUsedBytes)}${point.heapAfterGcBytes === undefined ? '' : ` (live ${mb(point.heapAfterGcBytes)})`} disk ${mb(point.diskBytes)}`
   return [
     `summary (MB = 10^6 bytes; ${records.toLocaleString('en-US')} records of ${recordBytes} bytes, 3 partitions, RF 3, acks=all; ${gregorDir})`,
     ...summary.map((b) => [
       `broker ${b.broker}: at rest ${cell(b.rest)}`,
-      `  at 10% of data ${cell(b.tenth)}  →  after the writes ${cell(b.afterProduce)} (disk ×${b.diskGrowth ?? '-'}, heap ${b.heapGrowthBytes === undefined ? '-' : `${b.heapGrowthBytes >= 0 ? '+' : ''}${mb(b.heapGrowthBytes)}`} MB)`,
+      `  at 10% of data ${cell(b.tenth)}  →  after the writes ${cell(b.afterProduce)} (disk ×${b.diskGrowth ?? '-'}, ${b.heapGrowthOf === 'heapAfterGcBytes' ? 'live ' : ''}heap ${b.heapGrowthBytes === undefined ? '-' : `${b.heapGrowthBytes >= 0 ? '+' : ''}${mb(b.heapGrowthBytes)}`} MB)`,
       `  after consuming it all ${cell(b.afterConsume)}; peak rss ${mb(b.peakRssBytes)} heap ${mb(b.peakHeapUsedBytes)}`,
     ].join('\n')),
   ]
@@ -256,7 +333,7 @@ try {
     await sleep(200)
   }
   await sleep(settleMs)
-  await sample('rest')
+  await checkpoint('rest')
   const bench = async (op, extra) => {
     const stdout = await gregor(['bench', op, '-b', grpcServers, '--topic', 'memory', '--records', String(records), '--record-bytes', String(recordBytes),
       '--timeout-ms', '120000', '--json', '--metrics-urls', metricsUrls, ...extra])
@@ -268,11 +345,11 @@ try {
   await heapSnapshots('rest')
   const produce = await sampled('produce', async () => await bench('produce', ['--acks', 'all']))
   await sleep(settleMs)
-  await sample('after produce')
+  await checkpoint('after produce')
   await heapSnapshots('after produce')
   const consume = await sampled('consume', async () => await bench('consume', []))
   await sleep(settleMs)
-  await sample('after consume')
+  await checkpoint('after consume')
   await heapSnapshots('after consume')
   const summary = summarize()
   for (const line of summaryLines(summary)) out.write(`${line}\n`)
