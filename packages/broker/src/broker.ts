@@ -34,7 +34,7 @@ import { BrokerNode, type BrokerReadiness } from './broker-node.js'
 import { addClientService } from './listeners/grpc/client-service.js'
 import { ClusterPage, coordinatedGroups } from './cluster-page/index.js'
 import { defaultBrokerLifecycleConfig } from './controller/index.js'
-import { BrokerMetrics, GroupMetrics, KafkaMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
+import { BrokerMetrics, GroupMetrics, KafkaMetrics, authorizationMetrics, leaderElectionsIn, metricsRoute } from './metrics/index.js'
 import { defaultReplicationConfig } from './replica/index.js'
 import { addGroupService } from './listeners/grpc/group-service.js'
 import { GrpcAuthentication, type IdentifyCall } from './listeners/grpc/grpc-authentication.js'
@@ -42,6 +42,8 @@ import { addSecurityService } from './listeners/grpc/security-service.js'
 import { GrpcAuthenticationMetrics } from './metrics/grpc-authentication-metrics.js'
 import { KafkaServer, defaultKafkaListenerConfig, kafkaHandlers } from './listeners/kafka/index.js'
 import { kafkaBrokerApi } from './listeners/kafka/broker-kafka-api.js'
+import { authorizedHandlers } from './listeners/kafka/authorization/kafka-authorization.js'
+import { createAuthorizer } from './security/authorizer.js'
 import { systemClock, systemMonotonicClock, systemTimers } from './system/system-timers.js'
 import { addControllerService } from './transport/controller-service.js'
 import { parseScramBootstrap, runScramBootstrap } from './scram-bootstrap.js'
@@ -160,15 +162,23 @@ export class Broker {
 
     const brokerListener = this.#listener('BROKER')
     await bindServer(brokerServer, brokerListener.name, `${brokerListener.host}:${brokerListener.port}`, serverCredentials(brokerTls, 'required'))
+    // One authorizer for every client listener (GREGOR_ACLS_ENABLED off: allows everything, no ACL is read).
+    const authorizer = createAuthorizer({
+      config: config.authorization, acls: () => node.image.acls(), logger, metrics: authorizationMetrics(metrics.registry),
+    })
     const kafkaMetrics = new KafkaMetrics({ registry: metrics.registry })
     for (const listener of config.listeners.filter((item) => config.listenerProtocols.get(item.name) === 'kafka')) {
       const api = kafkaBrokerApi({
         listenerName: listener.name, clusterId: config.clusterId, brokerId: config.nodeId, node,
         quorumLeaderId: () => node.quorumLeaderId, autoCreateTopicsEnable: config.autoCreateTopicsEnable, topicBytes: metrics, logger,
+        aclsEnabled: config.authorization.aclsEnabled,
+      })
+      const handlers = authorizedHandlers(kafkaHandlers(api), {
+        authorizer, listenerName: listener.name, metadata: api.metadata, topicName: (topicId) => node.image.topicById(topicId)?.name,
       })
       const kafkaTls = listenerTls(listener.name)
       this.#kafkaServers.push(await KafkaServer.start({
-        listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers: kafkaHandlers(api), logger,
+        listenerName: listener.name, host: listener.host, port: listener.port, config: defaultKafkaListenerConfig, handlers, logger,
         metrics: kafkaMetrics.listener(listener.name),
         ...(kafkaTls === undefined ? {} : { tls: tlsServerOptions(kafkaTls, config.ssl?.clientAuth) }),
         // SASL_PLAINTEXT / SASL_SSL: SCRAM credentials from the metadata image (PLAIN checked against them too).

@@ -46,6 +46,8 @@ export const requestPermissions = Object.freeze({
   /** A broker resource's configs need the cluster permission instead. */
   describeConfigs: { topic: 'DESCRIBE_CONFIGS' },
   incrementalAlterConfigs: { topic: 'ALTER_CONFIGS' },
+  /** Gregor's gRPC AlterTopicConfigs: Kafka's IncrementalAlterConfigs rule for topics. */
+  alterTopicConfigs: { topic: 'ALTER_CONFIGS' },
   findCoordinator: { group: 'DESCRIBE' },
   joinGroup: { group: 'READ' },
   syncGroup: { group: 'READ' },

@@ -26,6 +26,9 @@ import * as deleteTopics from './delete-topics.js'
 import * as deleteRecords from './delete-records.js'
 import * as initProducerId from './init-producer-id.js'
 import * as offsetForLeaderEpoch from './offset-for-leader-epoch.js'
+import * as describeAcls from './describe-acls.js'
+import * as createAcls from './create-acls.js'
+import * as deleteAcls from './delete-acls.js'
 import * as describeConfigs from './describe-configs.js'
 import * as describeLogDirs from './describe-log-dirs.js'
 import * as saslAuthenticate from './sasl-authenticate.js'
@@ -63,6 +66,9 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   DescribeLogDirs: 35,
   SaslAuthenticate: 36,
@@ -107,6 +113,9 @@ export const SUPPORTED_VERSIONS: Readonly<Record<ApiKey, ApiVersionRange>> = Obj
   21: Object.freeze({ minVersion: 0, maxVersion: 2 }),
   22: Object.freeze({ minVersion: 0, maxVersion: 3 }),
   23: Object.freeze({ minVersion: 2, maxVersion: 4 }),
+  29: Object.freeze({ minVersion: 0, maxVersion: 3 }),
+  30: Object.freeze({ minVersion: 0, maxVersion: 3 }),
+  31: Object.freeze({ minVersion: 0, maxVersion: 3 }),
   32: Object.freeze({ minVersion: 1, maxVersion: 4 }),
   35: Object.freeze({ minVersion: 1, maxVersion: 4 }),
   36: Object.freeze({ minVersion: 0, maxVersion: 2 }),
@@ -145,6 +154,9 @@ export const FIRST_FLEXIBLE_VERSIONS: Readonly<Record<ApiKey, number | null>> = 
   21: 2,
   22: 2,
   23: 4,
+  29: 2,
+  30: 2,
+  31: 2,
   32: 4,
   35: 2,
   36: 2,
@@ -182,6 +194,9 @@ export const API_NAMES: Readonly<Record<ApiKey, string>> = Object.freeze({
   21: 'DeleteRecords',
   22: 'InitProducerId',
   23: 'OffsetForLeaderEpoch',
+  29: 'DescribeAcls',
+  30: 'CreateAcls',
+  31: 'DeleteAcls',
   32: 'DescribeConfigs',
   35: 'DescribeLogDirs',
   36: 'SaslAuthenticate',
@@ -223,6 +238,9 @@ export interface RequestBodies {
   21: deleteRecords.DeleteRecordsRequest
   22: initProducerId.InitProducerIdRequest
   23: offsetForLeaderEpoch.OffsetForLeaderEpochRequest
+  29: describeAcls.DescribeAclsRequest
+  30: createAcls.CreateAclsRequest
+  31: deleteAcls.DeleteAclsRequest
   32: describeConfigs.DescribeConfigsRequest
   35: describeLogDirs.DescribeLogDirsRequest
   36: saslAuthenticate.SaslAuthenticateRequest
@@ -260,6 +278,9 @@ export interface ResponseBodies {
   21: deleteRecords.DeleteRecordsResponse
   22: initProducerId.InitProducerIdResponse
   23: offsetForLeaderEpoch.OffsetForLeaderEpochResponse
+  29: describeAcls.DescribeAclsResponse
+  30: createAcls.CreateAclsResponse
+  31: deleteAcls.DeleteAclsResponse
   32: describeConfigs.DescribeConfigsResponse
   35: describeLogDirs.DescribeLogDirsResponse
   36: saslAuthenticate.SaslAuthenticateResponse
@@ -299,6 +320,9 @@ export function readRequestBody<K extends ApiKey> (apiKey: K, version: number, r
     case 21: return deleteRecords.readDeleteRecordsRequest(r, version) as RequestBodies[K]
     case 22: return initProducerId.readInitProducerIdRequest(r, version) as RequestBodies[K]
     case 23: return offsetForLeaderEpoch.readOffsetForLeaderEpochRequest(r, version) as RequestBodies[K]
+    case 29: return describeAcls.readDescribeAclsRequest(r, version) as RequestBodies[K]
+    case 30: return createAcls.readCreateAclsRequest(r, version) as RequestBodies[K]
+    case 31: return deleteAcls.readDeleteAclsRequest(r, version) as RequestBodies[K]
     case 32: return describeConfigs.readDescribeConfigsRequest(r, version) as RequestBodies[K]
     case 35: return describeLogDirs.readDescribeLogDirsRequest(r, version) as RequestBodies[K]
     case 36: return saslAuthenticate.readSaslAuthenticateRequest(r, version) as RequestBodies[K]
@@ -339,6 +363,9 @@ export function readResponseBody<K extends ApiKey> (apiKey: K, version: number, 
     case 21: return deleteRecords.readDeleteRecordsResponse(r, version) as ResponseBodies[K]
     case 22: return initProducerId.readInitProducerIdResponse(r, version) as ResponseBodies[K]
     case 23: return offsetForLeaderEpoch.readOffsetForLeaderEpochResponse(r, version) as ResponseBodies[K]
+    case 29: return describeAcls.readDescribeAclsResponse(r, version) as ResponseBodies[K]
+    case 30: return createAcls.readCreateAclsResponse(r, version) as ResponseBodies[K]
+    case 31: return deleteAcls.readDeleteAclsResponse(r, version) as ResponseBodies[K]
     case 32: return describeConfigs.readDescribeConfigsResponse(r, version) as ResponseBodies[K]
     case 35: return describeLogDirs.readDescribeLogDirsResponse(r, version) as ResponseBodies[K]
     case 36: return saslAuthenticate.readSaslAuthenticateResponse(r, version) as ResponseBodies[K]
@@ -379,6 +406,9 @@ export function writeRequestBody<K extends ApiKey> (apiKey: K, version: number, 
     case 21: return deleteRecords.writeDeleteRecordsRequest(w, version, body as deleteRecords.DeleteRecordsRequest)
     case 22: return initProducerId.writeInitProducerIdRequest(w, version, body as initProducerId.InitProducerIdRequest)
     case 23: return offsetForLeaderEpoch.writeOffsetForLeaderEpochRequest(w, version, body as offsetForLeaderEpoch.OffsetForLeaderEpochRequest)
+    case 29: return describeAcls.writeDescribeAclsRequest(w, version, body as describeAcls.DescribeAclsRequest)
+    case 30: return createAcls.writeCreateAclsRequest(w, version, body as createAcls.CreateAclsRequest)
+    case 31: return deleteAcls.writeDeleteAclsRequest(w, version, body as deleteAcls.DeleteAclsRequest)
     case 32: return describeConfigs.writeDescribeConfigsRequest(w, version, body as describeConfigs.DescribeConfigsRequest)
     case 35: return describeLogDirs.writeDescribeLogDirsRequest(w, version, body as describeLogDirs.DescribeLogDirsRequest)
     case 36: return saslAuthenticate.writeSaslAuthenticateRequest(w, version, body as saslAuthenticate.SaslAuthenticateRequest)
@@ -419,6 +449,9 @@ export function writeResponseBody<K extends ApiKey> (apiKey: K, version: number,
     case 21: return deleteRecords.writeDeleteRecordsResponse(w, version, body as deleteRecords.DeleteRecordsResponse)
     case 22: return initProducerId.writeInitProducerIdResponse(w, version, body as initProducerId.InitProducerIdResponse)
     case 23: return offsetForLeaderEpoch.writeOffsetForLeaderEpochResponse(w, version, body as offsetForLeaderEpoch.OffsetForLeaderEpochResponse)
+    case 29: return describeAcls.writeDescribeAclsResponse(w, version, body as describeAcls.DescribeAclsResponse)
+    case 30: return createAcls.writeCreateAclsResponse(w, version, body as createAcls.CreateAclsResponse)
+    case 31: return deleteAcls.writeDeleteAclsResponse(w, version, body as deleteAcls.DeleteAclsResponse)
     case 32: return describeConfigs.writeDescribeConfigsResponse(w, version, body as describeConfigs.DescribeConfigsResponse)
     case 35: return describeLogDirs.writeDescribeLogDirsResponse(w, version, body as describeLogDirs.DescribeLogDirsResponse)
     case 36: return saslAuthenticate.writeSaslAuthenticateResponse(w, version, body as saslAuthenticate.SaslAuthenticateResponse)

@@ -8,6 +8,7 @@
  */
 import { ErrorCode, GregorError, type Logger } from '@gregor/common'
 import type { BrokerNode } from '../../broker-node.js'
+import { controllerAclApi } from './controller-acl-api.js'
 import { controllerAdminApi } from './controller-admin-api.js'
 import { type KafkaAdminApi, isAdminFailure } from './kafka-admin-api.js'
 import type { KafkaBrokerApi } from './kafka-broker-api.js'
@@ -26,6 +27,8 @@ export interface BrokerKafkaApiDeps {
   /** The broker's topic byte counters (BrokerMetrics), which both client listeners feed. */
   readonly topicBytes: TopicByteCounters
   readonly logger: Logger
+  /** GREGOR_ACLS_ENABLED: the ACL APIs answer SECURITY_DISABLED without it. */
+  readonly aclsEnabled?: boolean
 }
 
 export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
@@ -39,6 +42,7 @@ export function kafkaBrokerApi (deps: BrokerKafkaApiDeps): KafkaBrokerApi {
     data: new ReplicaDataApi({ replicas: node.replicas, producerIds: node.producerIds, topicName: (topicId) => node.image.topicById(topicId)?.name, topicBytes: deps.topicBytes }),
     admin,
     groups: coordinatorGroupApi({ runtime: node.groups, image: () => node.image, listenerName: deps.listenerName }),
+    acls: controllerAclApi({ enabled: deps.aclsEnabled === true, controller: node.lifecycle, acls: () => node.image.acls() }),
   }
 }
 

@@ -71,7 +71,7 @@ const configTypes: Readonly<Record<keyof TopicConfig, ConfigType>> = {
 }
 
 /** A controller's error code string as a Gregor code (anything unknown is UNKNOWN_SERVER_ERROR). */
-function failure (code: string | null | undefined, message: string | null | undefined): AdminFailure {
+export function failure (code: string | null | undefined, message: string | null | undefined): AdminFailure {
   const known = (Object.values(ErrorCode) as string[]).includes(code ?? '')
   return { error: known ? code as ErrorCode : ErrorCode.UNKNOWN_SERVER_ERROR, message: message ?? code ?? 'failed' }
 }
@@ -86,7 +86,7 @@ function topicOutcomes (count: number, results: readonly gregor.cluster.ITopicRe
 }
 
 /** A failure of the whole call (no controller in time): every item fails with it; anything else is a bug. */
-function callFailure (error: unknown): AdminFailure {
+export function callFailure (error: unknown): AdminFailure {
   if (!isGregorError(error)) throw error
   return { error: error.code, message: error.message }
 }

@@ -5,8 +5,9 @@
  *
  * One part per API family, each in its own file and implemented by its own adapter: metadata (here, answered by
  * `metadata-image-api.ts`), the data plane (`kafka-data-api.ts`), topic and cluster administration
- * (`kafka-admin-api.ts`) and consumer groups (`kafka-group-api.ts`).
+ * (`kafka-admin-api.ts`), consumer groups (`kafka-group-api.ts`) and ACLs (`kafka-acl-api.ts`).
  */
+import type { KafkaAclApi } from './kafka-acl-api.js'
 import type { KafkaAdminApi } from './kafka-admin-api.js'
 import type { KafkaDataApi } from './kafka-data-api.js'
 import type { KafkaGroupApi } from './kafka-group-api.js'
@@ -65,4 +66,6 @@ export interface KafkaBrokerApi {
   readonly data: KafkaDataApi
   readonly admin: KafkaAdminApi
   readonly groups: KafkaGroupApi
+  /** CreateAcls, DescribeAcls, DeleteAcls (`kafka-acl-api.ts`). */
+  readonly acls: KafkaAclApi
 }

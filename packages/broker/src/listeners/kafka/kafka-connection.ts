@@ -36,6 +36,7 @@ import { advertisedApis, unsupportedApiVersionsResponse } from './handlers/api-v
 import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-handlers.js'
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
 import type { SaslSession } from './sasl/sasl-session.js'
+import { ANONYMOUS_PRINCIPAL, canonicalHost } from '../../security/authorizer.js'
 import {
   KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, kafkaErrorName, responseErrorNames,
 } from './kafka-listener-metrics.js'
@@ -64,7 +65,7 @@ export interface KafkaConnectionStatus {
 const SIZE_PREFIX_BYTES = 4
 
 /** Kafka's principal of a connection that did not authenticate (`KafkaPrincipal.ANONYMOUS`). */
-export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+export { ANONYMOUS_PRINCIPAL }
 
 /**
  * The largest frame a connection takes before its SASL session is authenticated (Kafka's
@@ -82,6 +83,8 @@ export class KafkaConnection {
   readonly #log: Logger
   readonly #metrics: KafkaListenerMetrics
   readonly #peer: string
+  /** The peer's address alone, in the one text form ACL hosts are compared with. */
+  readonly #peerHost: string
   readonly #sasl: SaslSession | undefined
   /** Bytes read and not yet cut into frames, oldest first. */
   #input: Buffer[] = []
@@ -104,6 +107,7 @@ export class KafkaConnection {
     this.#config = config
     this.#handlers = handlers
     this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    this.#peerHost = canonicalHost(socket.remoteAddress)
     this.#log = log
     this.#metrics = metrics
     metrics.connectionOpened()
@@ -201,7 +205,7 @@ export class KafkaConnection {
     }
     const slot: Slot = { api, startMs, requestBytes: frame.length, answer: undefined, answerBytes: 0, closeAfter: undefined }
     const context: KafkaRequestContext = {
-      apiVersion, correlationId, clientId, peer: this.#peer,
+      apiVersion, correlationId, clientId, peer: this.#peer, peerHost: this.#peerHost,
       principal: this.#sasl?.principal ?? ANONYMOUS_PRINCIPAL,
       ...(this.#sasl === undefined ? {} : { sasl: this.#sasl }),
       closeAfterResponse: (reason, fields = {}, errorCodes = []) => {

@@ -8,6 +8,7 @@
  */
 import type { ApiKey, RequestBodies, ResponseBodies } from '@gregor/kafka-protocol'
 import { ApiKey as Api } from '@gregor/kafka-protocol'
+import { aclHandlers } from './acl-handlers.js'
 import { adminHandlers } from './admin-handlers.js'
 import { dataHandlers } from './data-handlers.js'
 import { groupHandlers } from './group-handlers.js'
@@ -24,6 +25,11 @@ export interface KafkaRequestContext {
   readonly clientId: string | null
   /** `host:port` of the client. */
   readonly peer: string
+  /**
+   * The client's address alone in one canonical text form (security/authorizer.ts `canonicalHost`: IPv4-mapped IPv6
+   * as IPv4), what ACL hosts are compared with. Absent when a test calls a handler directly.
+   */
+  readonly peerHost?: string
   /**
    * Who the connection is (Kafka's `KafkaPrincipal` as text): `User:<name>` once SASL authentication succeeded,
    * `User:ANONYMOUS` on a listener without SASL (for an authorizer to decide on). Absent when a test calls a handler
@@ -56,6 +62,7 @@ export function kafkaHandlers (api: KafkaBrokerApi): KafkaHandlers {
     ...dataHandlers(api.data),
     ...adminHandlers(api.admin),
     ...groupHandlers(api.groups),
+    ...aclHandlers(api.acls),
     // Served (and advertised) on every listener, as Kafka does; without SASL on the listener they answer ILLEGAL_SASL_STATE.
     [Api.SaslHandshake]: handleSaslHandshake,
     [Api.SaslAuthenticate]: handleSaslAuthenticate,

@@ -14,7 +14,7 @@ describe('labels', () => {
     expect(kafkaErrorName(6)).toBe('NOT_LEADER_OR_FOLLOWER')
     expect(kafkaErrorName(-1)).toBe('UNKNOWN_SERVER_ERROR')
     expect(kafkaErrorName(41)).toBe('NOT_CONTROLLER') // not Gregor's PROPOSAL_DROPPED, which answers as 41 too
-    expect(kafkaErrorName(29)).toBe('code_29')
+    expect(kafkaErrorName(53)).toBe('code_53')
   })
 })
 

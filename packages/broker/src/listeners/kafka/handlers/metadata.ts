@@ -78,6 +78,6 @@ function topicResponse (topic: TopicMetadata): MetadataResponseTopic {
   }
 }
 
-function errorTopic (name: string | null, code: ErrorCode): MetadataResponseTopic {
+export function errorTopic (name: string | null, code: ErrorCode): MetadataResponseTopic {
   return { errorCode: kafkaErrorCode(code), name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED }
 }

@@ -1,0 +1,157 @@
+/**
+ * Authorization rules of the admin and ACL families (KafkaApis): CreateTopics needs CREATE on the cluster or the
+ * topic, DeleteTopics DELETE and CreatePartitions ALTER on each topic, DescribeConfigs DESCRIBE_CONFIGS and
+ * IncrementalAlterConfigs ALTER_CONFIGS on each topic (on the cluster for a broker resource), all answered per item;
+ * DescribeCluster, DescribeQuorum, DescribeLogDirs, DescribeUserScramCredentials and DescribeAcls need DESCRIBE on the
+ * cluster, ElectLeaders, AlterUserScramCredentials, CreateAcls and DeleteAcls ALTER on it: refused as a whole with
+ * CLUSTER_AUTHORIZATION_FAILED in every entry the answer has.
+ */
+import { ErrorCode } from '@gregor/common'
+import { ApiKey, kafkaErrorCode } from '@gregor/kafka-protocol'
+import { authorizeCluster } from '../../../security/authorizer.js'
+import { authorizationFailed, mayCreateTopic, requestPermissions } from '../../../security/request-permissions.js'
+import { ZERO_UUID } from '../handlers/kafka-topic-id.js'
+import type { KafkaRequestContext } from '../kafka-handlers.js'
+import { byTopicPermission } from './data-rules.js'
+import type { RuleScope, Rules } from './kafka-authorization.js'
+
+const TOPIC_DENIED = kafkaErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+const CLUSTER_DENIED = kafkaErrorCode(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
+/** DescribeConfigs / IncrementalAlterConfigs resource types (Kafka's ConfigResource.Type). */
+const TOPIC_RESOURCE = 2
+
+const topicMessage = (operation: string): string => authorizationFailed('TOPIC', operation as 'READ').message
+const clusterMessage = (operation: string): string => authorizationFailed('CLUSTER', operation as 'READ').message
+
+export function adminRules (scope: RuleScope): Rules {
+  const { authorizer, deps } = scope
+  /** Whether the caller may `operation` the cluster (denial logged and counted). */
+  const cluster = (context: KafkaRequestContext, operation: 'DESCRIBE' | 'ALTER' | 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS'): boolean =>
+    authorizeCluster(authorizer, scope.caller(context), operation)
+  /** A config resource's check: its topic, or the cluster for a broker (or broker logger) resource. */
+  const configResource = (context: KafkaRequestContext, operation: 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS', resource: { resourceType: number, resourceName: string }): number | undefined => {
+    if (resource.resourceType === TOPIC_RESOURCE) {
+      return authorizer.authorize(scope.caller(context), operation, 'TOPIC', resource.resourceName) ? undefined : TOPIC_DENIED
+    }
+    return cluster(context, operation) ? undefined : CLUSTER_DENIED
+  }
+  return {
+    [ApiKey.CreateTopics]: (inner) => async (request, context) => {
+      const caller = scope.caller(context)
+      const allowed = request.topics.filter((topic) => mayCreateTopic(authorizer, caller, topic.name))
+      if (allowed.length === request.topics.length) return await inner(request, context)
+      const response = await inner({ ...request, topics: allowed }, context)
+      if (response === undefined) return undefined
+      const denied = request.topics.filter((topic) => !allowed.includes(topic))
+      return {
+        ...response,
+        topics: [...response.topics, ...denied.map((topic) => ({
+          name: topic.name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage('CREATE'), topicConfigErrorCode: 0,
+          numPartitions: -1, replicationFactor: -1, configs: null,
+        }))],
+      }
+    },
+    [ApiKey.DeleteTopics]: (inner) => async (request, context) => {
+      const operation = requestPermissions.deleteTopics.topic
+      if (context.apiVersion >= 6) {
+        const { allowed, denied } = byTopicPermission(scope, context, operation, request.topics, (topic) => topic.name ?? deps.topicName(topic.topicId))
+        if (denied.length === 0) return await inner(request, context)
+        const response = await inner({ ...request, topics: allowed }, context)
+        if (response === undefined) return undefined
+        return {
+          ...response,
+          responses: [...response.responses, ...denied.map((topic) => ({
+            name: topic.name, topicId: topic.topicId, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation),
+          }))],
+        }
+      }
+      const { allowed, denied } = byTopicPermission(scope, context, operation, request.topicNames, (name) => name)
+      if (denied.length === 0) return await inner(request, context)
+      const response = await inner({ ...request, topicNames: allowed }, context)
+      if (response === undefined) return undefined
+      return {
+        ...response,
+        responses: [...response.responses, ...denied.map((name) => ({ name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation) }))],
+      }
+    },
+    [ApiKey.CreatePartitions]: (inner) => async (request, context) => {
+      const operation = requestPermissions.createPartitions.topic
+      const { allowed, denied } = byTopicPermission(scope, context, operation, request.topics, (topic) => topic.name)
+      if (denied.length === 0) return await inner(request, context)
+      const response = await inner({ ...request, topics: allowed }, context)
+      if (response === undefined) return undefined
+      return {
+        ...response,
+        results: [...response.results, ...denied.map((topic) => ({ name: topic.name, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation) }))],
+      }
+    },
+    [ApiKey.DescribeConfigs]: (inner) => async (request, context) => {
+      const refusals = request.resources.map((resource) => configResource(context, 'DESCRIBE_CONFIGS', resource))
+      if (refusals.every((code) => code === undefined)) return await inner(request, context)
+      const response = await inner({ ...request, resources: request.resources.filter((_, i) => refusals[i] === undefined) }, context)
+      if (response === undefined) return undefined
+      const denied = request.resources.flatMap((resource, i) => {
+        const code = refusals[i]
+        return code === undefined ? [] : [{
+          errorCode: code, errorMessage: code === TOPIC_DENIED ? topicMessage('DESCRIBE_CONFIGS') : clusterMessage('DESCRIBE_CONFIGS'),
+          resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [],
+        }]
+      })
+      return { ...response, results: [...response.results, ...denied] }
+    },
+    [ApiKey.IncrementalAlterConfigs]: (inner) => async (request, context) => {
+      const refusals = request.resources.map((resource) => configResource(context, 'ALTER_CONFIGS', resource))
+      if (refusals.every((code) => code === undefined)) return await inner(request, context)
+      const response = await inner({ ...request, resources: request.resources.filter((_, i) => refusals[i] === undefined) }, context)
+      if (response === undefined) return undefined
+      const denied = request.resources.flatMap((resource, i) => {
+        const code = refusals[i]
+        return code === undefined ? [] : [{
+          errorCode: code, errorMessage: code === TOPIC_DENIED ? topicMessage('ALTER_CONFIGS') : clusterMessage('ALTER_CONFIGS'),
+          resourceType: resource.resourceType, resourceName: resource.resourceName,
+        }]
+      })
+      return { ...response, responses: [...response.responses, ...denied] }
+    },
+    [ApiKey.DescribeCluster]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
+      ? await inner(request, context)
+      : {
+          throttleTimeMs: 0, errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('DESCRIBE'), endpointType: request.endpointType, clusterId: '',
+          controllerId: -1, brokers: [], clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+        },
+    [ApiKey.DescribeQuorum]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
+      ? await inner(request, context)
+      : { errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('DESCRIBE'), topics: [], nodes: [] },
+    [ApiKey.DescribeLogDirs]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
+      ? await inner(request, context)
+      : { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, results: [] },
+    [ApiKey.DescribeUserScramCredentials]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
+      ? await inner(request, context)
+      : { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('DESCRIBE'), results: [] },
+    [ApiKey.DescribeAcls]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
+      ? await inner(request, context)
+      : { throttleTimeMs: 0, errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('DESCRIBE'), resources: [] },
+    [ApiKey.ElectLeaders]: (inner) => async (request, context) => cluster(context, 'ALTER')
+      ? await inner(request, context)
+      : {
+          throttleTimeMs: 0,
+          errorCode: CLUSTER_DENIED,
+          replicaElectionResults: (request.topicPartitions ?? []).map((topic) => ({
+            topic: topic.topic,
+            partitionResult: topic.partitions.map((partitionId) => ({ partitionId, errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('ALTER') })),
+          })),
+        },
+    [ApiKey.AlterUserScramCredentials]: (inner) => async (request, context) => {
+      if (cluster(context, 'ALTER')) return await inner(request, context)
+      const users = [...new Set([...request.deletions, ...request.upsertions].map((change) => change.name))]
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('ALTER') })) }
+    },
+    [ApiKey.CreateAcls]: (inner) => async (request, context) => cluster(context, 'ALTER')
+      ? await inner(request, context)
+      : { throttleTimeMs: 0, results: request.creations.map(() => ({ errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('ALTER') })) },
+    [ApiKey.DeleteAcls]: (inner) => async (request, context) => cluster(context, 'ALTER')
+      ? await inner(request, context)
+      : { throttleTimeMs: 0, filterResults: request.filters.map(() => ({ errorCode: CLUSTER_DENIED, errorMessage: clusterMessage('ALTER'), matchingAcls: [] })) },
+  }
+}
