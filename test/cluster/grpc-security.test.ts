@@ -1,7 +1,7 @@
 /**
  * Security of the gRPC client listener on three real broker processes (issue 13): CLIENT runs SASL_SSL with client
  * certificates requested, BROKER runs mTLS, ACLs are on and `User:admin` is a super user.
- * - SCRAM: a user made with `gregor users create` logs in (SecurityService.Authenticate, a session token per
+ * - SCRAM: a user made with Admin.upsertUserScramCredential logs in (SecurityService.Authenticate, a session token per
  *   broker) with the right password; a wrong password is refused with SASL_AUTHENTICATION_FAILED.
  * - mTLS: the client certificate's CN is the principal (`admin`'s certificate is the super user; `client`'s is not).
  * - ACLs made and removed with `gregor acls add/remove` are enforced on the gRPC API: allowed write, denied read, a
@@ -16,6 +16,7 @@ import { Admin, ClusterConnection, type SaslConfig, type TlsConfig, readTlsFiles
 import { BrokerProcesses, type CreatedCertificates, createCertificates, loopbackHost, waitFor } from '@gregor/cli'
 import { ErrorCode } from '@gregor/common'
 import { clientMethods } from '@gregor/protocol'
+import { buildBatch } from '@gregor/records'
 import { type CliRun, runGregor } from './cluster-helpers.js'
 
 let dir: string
@@ -39,8 +40,7 @@ beforeAll(async () => {
   const adminFiles = certs.clients.get('admin')
   adminTls = await readTlsFiles({ caFile: certs.caFile, certFile: adminFiles?.certFile, keyFile: adminFiles?.keyFile })
   superAdmin = new Admin({ bootstrapServers: cluster.bootstrapServers, tls: adminTls })
-  const created = await gregor(['users', 'create', '--user', 'alice', '--password', alice.password, '--mechanism', alice.mechanism], 'admin')
-  expect(created.code, created.stderr).toBe(0)
+  await superAdmin.upsertUserScramCredential(alice.username, alice.password, { mechanism: alice.mechanism })
   await superAdmin.createTopics([{ topic: 'a', numPartitions: 1, replicationFactor: 3 }, { topic: 'b', numPartitions: 1, replicationFactor: 3 }])
   // Every broker has applied alice's credential: her login works on each one.
   for (const address of cluster.bootstrapServers.split(',')) {
@@ -77,6 +77,17 @@ function aliceConnection (sasl: SaslConfig, servers = cluster.bootstrapServers):
   return new ClusterConnection({ bootstrapServers: servers.split(','), requestTimeoutMs: 10_000, messageBytesMax: 16 * 1024 * 1024, tls: caOnly, sasl })
 }
 
+/** One record produced to partition 0 of `topic` as the connection's user (to its leader when metadata names one). */
+async function produceAs (connection: ClusterConnection, topic: string): Promise<string> {
+  await connection.metadata([topic])
+  const leader = connection.leaderFor({ topic, partition: 0 })
+  const request = { acks: -1, timeoutMs: 5_000, partitions: [{ topic, partition: 0, records: buildBatch([{ value: Buffer.from('x') }], { nowMs: Date.now() }) }] }
+  const response = leader === undefined
+    ? await connection.callAny(clientMethods.produce, request)
+    : await connection.call(leader.address, clientMethods.produce, request)
+  return response.partitions[0]?.errorCode ?? 'NO_RESULT'
+}
+
 describe('authentication on the gRPC client listener', () => {
   test('SCRAM: the right password logs in; a wrong one is refused with SASL_AUTHENTICATION_FAILED', async () => {
     const connection = aliceConnection(alice)
@@ -95,5 +106,57 @@ describe('authentication on the gRPC client listener', () => {
     const cli = await gregor(['topics', 'list'], 'none', { ...alice, password: 'not-her-password' })
     expect(cli.code).not.toBe(0)
     expect(cli.stderr).toContain('Authentication failed')
+  })
+})
+
+describe('principals and ACLs on the gRPC client listener', () => {
+  test('mTLS: the certificate\'s CN is the principal (User:admin is a super user, User:client has no ACL)', async () => {
+    expect(await superAdmin.listTopics()).toEqual(expect.arrayContaining(['a', 'b']))
+    const clientFiles = certs.clients.get('client')
+    const client = new Admin({
+      bootstrapServers: cluster.bootstrapServers,
+      tls: await readTlsFiles({ caFile: certs.caFile, certFile: clientFiles?.certFile, keyFile: clientFiles?.keyFile }),
+    })
+    try {
+      expect(await client.listTopics()).toEqual([]) // no topic it may DESCRIBE: none listed
+      await expect(client.createTopics([{ topic: 'c', numPartitions: 1, replicationFactor: 1 }])).rejects.toMatchObject({ code: ErrorCode.TOPIC_AUTHORIZATION_FAILED })
+      await expect(client.describeCluster()).rejects.toMatchObject({ code: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })
+    } finally {
+      client.close()
+    }
+  })
+
+  test('gregor acls add/remove: allowed write, denied read, hidden topic, removal effective at once', async () => {
+    const added = await gregor(['acls', 'add', '--allow-principal', 'User:alice', '--operation', 'Write', '--topic', 'a'], 'admin')
+    expect(added.code, added.stderr).toBe(0)
+    const listed = await gregor(['acls', 'list', '--topic', 'a', '--json'], 'admin')
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { resourceType: 'TOPIC', resourceName: 'a', patternType: 'LITERAL', principal: 'User:alice', host: '*', operation: 'WRITE', permission: 'ALLOW' },
+    ])
+    const connection = aliceConnection(alice)
+    try {
+      // The ACL reaches every broker's image in turn: alice's write works once her leader has it.
+      await waitFor('alice may write topic a', async () => (await produceAs(connection, 'a')) === '' ? true : undefined, { timeoutMs: 10_000, intervalMs: 100 })
+      const fetched = await connection.callAny(clientMethods.fetch, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 1024, partitions: [{ topic: 'a', partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 }],
+      })
+      expect(fetched.partitions[0]?.errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+      // Topic b exists, topic nope does not: alice sees the same answer for both, and only a in a listing.
+      const metadata = await connection.callAny(clientMethods.metadata, { topics: ['b', 'nope'] })
+      expect(metadata.topics.map(({ errorCode, errorMessage, partitions }) => ({ errorCode, errorMessage, partitions: (partitions ?? []).length })))
+        .toEqual([0, 1].map(() => ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'not authorized to DESCRIBE this topic', partitions: 0 })))
+      expect((await connection.callAny(clientMethods.metadata, { topics: [] })).topics.map((topic) => topic.name)).toEqual(['a'])
+      expect(await produceAs(connection, 'b')).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+
+      const removed = await gregor(['acls', 'remove', '--allow-principal', 'User:alice', '--operation', 'Write', '--topic', 'a'], 'admin')
+      expect(removed.code, removed.stderr).toBe(0)
+      expect(removed.stdout).toContain('Removed 1 ACL')
+      // Each broker refuses her from the request after it applied the removal; the leader is the one she writes to.
+      await waitFor('alice refused on topic a', async () =>
+        (await produceAs(connection, 'a')) === ErrorCode.TOPIC_AUTHORIZATION_FAILED ? true : undefined,
+      { timeoutMs: 10_000, intervalMs: 50 })
+    } finally {
+      connection.close()
+    }
   })
 })

@@ -44,6 +44,7 @@ const commands: Record<string, Command> = {
   consume: async (argv) => await (await import('./commands/consume-command.js')).consumeCommand(argv),
   groups: async (argv) => await (await import('./commands/groups-command.js')).groupsCommand(argv),
   users: async (argv) => await (await import('./commands/users-command.js')).usersCommand(argv),
+  acls: async (argv) => await (await import('./commands/acls-command.js')).aclsCommand(argv),
   cluster: async (argv) => await (await import('./commands/cluster-command.js')).clusterCommand(argv),
   voter: async (argv) => await (await import('./voter-command.js')).voterCommand(argv),
   healthcheck: async (argv) => await (await import('./commands/healthcheck-command.js')).healthcheckCommand(argv),

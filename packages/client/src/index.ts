@@ -69,3 +69,4 @@ export {
 export { type TlsConfig, readTlsFiles } from '@gregor/protocol'
 export { BrokerSession, type SaslConfig } from './broker-session.js'
 export { ScramClient } from './scram-client.js'
+export { AclAdmin, type AclBinding, type AclFilter } from './acl-admin.js'

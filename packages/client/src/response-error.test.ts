@@ -88,3 +88,13 @@ describe('parseBootstrapServers', () => {
     expect(caught(() => parseBootstrapServers('')).details.problems).toEqual(['no bootstrap servers given (host:port, comma-separated)'])
   })
 })
+
+describe('refusals of a whole call', () => {
+  test('PERMISSION_DENIED / UNAUTHENTICATED naming a Kafka error become that error, not a retriable transport failure', () => {
+    const denied = transportError({ code: 7, details: 'CLUSTER_AUTHORIZATION_FAILED: not authorized to DESCRIBE the cluster' })
+    expect(denied).toMatchObject({ code: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: 'not authorized to DESCRIBE the cluster', retriable: false })
+    expect(denied.details.transport).toBeUndefined()
+    expect(transportError({ code: 16, details: 'SASL_AUTHENTICATION_FAILED: session expired' }).code).toBe(ErrorCode.SASL_AUTHENTICATION_FAILED)
+    expect(transportError({ code: 7, details: 'no kafka code here' }).details.transport).toBe(true)
+  })
+})

@@ -1,6 +1,7 @@
 /**
- * Turns what a broker answers into GregorErrors: a Kafka-named `error_code` from a response ("" = ok), or a gRPC
- * failure of the call itself (transport: unreachable, deadline, cancelled).
+ * Turns what a broker answers into GregorErrors: a Kafka-named `error_code` from a response ("" = ok), a broker's
+ * refusal of a whole call (gRPC PERMISSION_DENIED / UNAUTHENTICATED naming a Kafka error), or a gRPC failure of the
+ * call itself (transport: unreachable, deadline, cancelled).
  *
  * Owns: the one mapping from the wire to client errors, so the producer, consumer and admin agree on which failures
  * are retriable and which mean "your metadata is stale". A code this client does not know is kept in
@@ -39,6 +40,21 @@ export function responseError (
 
 /** grpc-js status codes we read (kept here so the mapping does not need grpc-js at runtime). */
 const GRPC_DEADLINE_EXCEEDED = 4
+const GRPC_PERMISSION_DENIED = 7
+const GRPC_UNAUTHENTICATED = 16
+
+/**
+ * A broker's refusal of a whole call (PERMISSION_DENIED: an authorization failure; UNAUTHENTICATED: a login or
+ * session refused), whose details start with a Kafka error name: that error, not retriable and not a transport
+ * failure (asking another broker would not help).
+ */
+function refusalError (grpcCode: number | undefined, error: unknown, details: Readonly<Record<string, unknown>>): GregorError | undefined {
+  if (grpcCode !== GRPC_PERMISSION_DENIED && grpcCode !== GRPC_UNAUTHENTICATED) return undefined
+  const text = String((error as { details?: unknown }).details ?? '')
+  const code = /^([A-Z_]+): /.exec(text)?.[1]
+  if (code === undefined || !knownCodes.has(code)) return undefined
+  return new GregorError(code as ErrorCode, text.slice(code.length + 2), { cause: error, details: { ...details, grpcCode } })
+}
 
 /**
  * The GregorError for a failed gRPC call. A deadline is REQUEST_TIMED_OUT; anything else (UNAVAILABLE, CANCELLED,
@@ -50,6 +66,8 @@ export function transportError (error: unknown, details: Readonly<Record<string,
   const grpcCode = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number'
     ? (error as { code: number }).code
     : undefined
+  const refused = refusalError(grpcCode, error, details)
+  if (refused !== undefined) return refused
   const reason = error instanceof Error ? error.message : String(error)
   const message = grpcCode === GRPC_DEADLINE_EXCEEDED ? 'request timed out' : `broker unreachable: ${reason}`
   return new GregorError(ErrorCode.REQUEST_TIMED_OUT, message, {

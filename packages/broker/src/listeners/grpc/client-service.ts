@@ -15,7 +15,11 @@ import type { QuorumStatusView } from '../../metadata-quorum.js'
 import { kafkaTopicConfigOverrides } from '../../controller/wire-topic-configs.js'
 import type { BrokerMetrics, ClientApi } from '../../metrics/index.js'
 import type { FetchRequest, ListOffsetsRequest, ProduceRequest } from '../../replica/index.js'
+import { type Authorizer, allowEverythingAuthorizer } from '../../security/authorizer.js'
+import { requestPermissions } from '../../security/request-permissions.js'
+import { authorizedClientCalls } from './client-authorization.js'
 import { type CallIdentity, type IdentifyCall, anonymousCallers } from './grpc-authentication.js'
+import { decisions, permissionDenied, refusalFields } from './grpc-authorization.js'
 
 
 /**
@@ -61,6 +65,8 @@ export interface ClientServiceDeps {
   readonly metrics?: BrokerMetrics
   /** Who each call comes from (session token, client certificate); absent: every caller is User:ANONYMOUS. */
   readonly identify?: IdentifyCall
+  /** Who may do what (ACLs); absent: everything is allowed. */
+  readonly authorizer?: Authorizer
 }
 
 export function addClientService (server: grpc.Server, listenerName: string, deps: ClientServiceDeps): void {
@@ -73,36 +79,45 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     return async (request: Request, caller: CallIdentity) => await measured([request, caller])
   }
   const unary = unaryWith(deps.identify ?? anonymousCallers(listenerName))
+  const authorizer = deps.authorizer ?? allowEverythingAuthorizer
+  const calls = authorizedClientCalls(deps, authorizer)
   const handlers = {
-    metadata: unary(timed('metadata', (request: gregor.cluster.MetadataRequest) => metadataResponse(deps, listenerName, request))),
-    describeCluster: unary(timed('describe_cluster', () => describeClusterResponse(deps, listenerName))),
-    createTopics: unary(timed('create_topics', deps.createTopics)),
-    deleteTopics: unary(timed('delete_topics', deps.deleteTopics)),
-    createPartitions: unary(timed('create_partitions', deps.createPartitions)),
-    alterTopicConfigs: unary(timed('alter_topic_configs', deps.alterTopicConfigs)),
-    alterUserScramCredentials: unary(timed('alter_user_scram_credentials', deps.alterUserScramCredentials)),
+    metadata: unary(timed('metadata', (request: gregor.cluster.MetadataRequest, caller: CallIdentity) =>
+      metadataResponse(deps, listenerName, request, authorizer, caller))),
+    describeCluster: unary(timed('describe_cluster', (_request: unknown, caller: CallIdentity) => {
+      calls.describeCluster(caller, 'describeCluster')
+      return describeClusterResponse(deps, listenerName)
+    })),
+    createTopics: unary(timed('create_topics', calls.createTopics)),
+    deleteTopics: unary(timed('delete_topics', calls.deleteTopics)),
+    createPartitions: unary(timed('create_partitions', calls.createPartitions)),
+    alterTopicConfigs: unary(timed('alter_topic_configs', calls.alterTopicConfigs)),
+    alterUserScramCredentials: unary(timed('alter_user_scram_credentials', calls.alterUserScramCredentials)),
     describeUserScramCredentials: unary(timed('describe_user_scram_credentials',
-      (request: gregor.cluster.DescribeUserScramCredentialsRequest) => describeUserScramCredentialsResponse(deps.image(), request))),
-    produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest) => {
-      const response = await deps.produce(produceRequestFromWire(request))
+      (request: gregor.cluster.DescribeUserScramCredentialsRequest, caller: CallIdentity) => {
+        calls.describeCluster(caller, 'describeUserScramCredentials')
+        return describeUserScramCredentialsResponse(deps.image(), request)
+      })),
+    produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest, caller: CallIdentity) => {
+      const response = await calls.produce(produceRequestFromWire(request), caller)
       metrics?.produced(request.partitions, response.partitions ?? [])
       return response
     })),
-    fetch: unary(timed('fetch', async (request: gregor.cluster.FetchRequest) => {
-      const response = await deps.fetch(fetchRequestFromWire(request))
+    fetch: unary(timed('fetch', async (request: gregor.cluster.FetchRequest, caller: CallIdentity) => {
+      const response = await calls.fetch(fetchRequestFromWire(request), caller)
       metrics?.fetched(response.partitions ?? [])
       return response
     })),
-    initProducerId: unary(timed('init_producer_id', (): gregor.cluster.InitProducerIdResponse.$Properties => {
+    initProducerId: unary(timed('init_producer_id', (_request: unknown, caller: CallIdentity): gregor.cluster.InitProducerIdResponse.$Properties => {
       try {
-        return { errorCode: '', ...deps.initProducerId() }
+        return { errorCode: '', ...calls.initProducerId(caller) }
       } catch (error) {
         if (!isGregorError(error)) throw error
         return { errorCode: error.code, errorMessage: error.message, producerId: -1, producerEpoch: -1 }
       }
     })),
-    listOffsets: unary(timed('list_offsets', async (request: gregor.cluster.ListOffsetsRequest) => {
-      const response = await deps.listOffsets(listOffsetsRequestFromWire(request))
+    listOffsets: unary(timed('list_offsets', async (request: gregor.cluster.ListOffsetsRequest, caller: CallIdentity) => {
+      const response = await calls.listOffsets(listOffsetsRequestFromWire(request), caller)
       metrics?.answered('list_offsets', response.partitions ?? [])
       return response
     })),
@@ -173,6 +188,8 @@ const unaryWith = (identify: IdentifyCall) => <Request, Response> (
     Promise.resolve().then(() => handler(call.request, caller)).then(
       (response) => callback(null, response),
       (error: unknown) => {
+        const refused = permissionDenied(error)
+        if (refused !== undefined) { callback(refused); return }
         const code = isGregorError(error) && error.code === ErrorCode.INVALID_REQUEST ? 3 /* INVALID_ARGUMENT */ : 14 /* UNAVAILABLE */
         callback({ name: 'Error', message: error instanceof Error ? error.message : String(error), code, details: String(error) })
       },
@@ -185,10 +202,27 @@ function endpoints (image: MetadataImage, listenerName: string): gregor.cluster.
   return listenerEndpoints(image, listenerName).map((endpoint) => ({ ...endpoint, rack: endpoint.rack ?? '' }))
 }
 
-function metadataResponse (deps: ClientServiceDeps, listenerName: string, request: gregor.cluster.MetadataRequest): gregor.cluster.MetadataResponse.$Properties {
+/**
+ * Metadata as Kafka authorizes it: all topics lists only those the caller may DESCRIBE (silently); a named topic the
+ * caller may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED whether it exists or not, and its configs need
+ * DESCRIBE_CONFIGS too. The broker list is everyone's.
+ */
+function metadataResponse (
+  deps: ClientServiceDeps, listenerName: string, request: gregor.cluster.MetadataRequest, authorizer: Authorizer, caller: CallIdentity,
+): gregor.cluster.MetadataResponse.$Properties {
   const image = deps.image()
-  const names = request.topics.length > 0 ? request.topics : image.topics().map((topic) => topic.name)
+  const { topic: describe } = requestPermissions.metadata
+  const mayDescribe = authorizer.enabled ? decisions(authorizer, caller, describe, 'TOPIC') : () => true
+  const mayDescribeConfigs = authorizer.enabled && request.includeConfigs
+    ? decisions(authorizer, caller, requestPermissions.describeConfigs.topic, 'TOPIC')
+    : () => true
+  const names = request.topics.length > 0
+    ? request.topics
+    : authorizer.filter(caller, describe, 'TOPIC', image.topics(), (topic) => topic.name).map((topic) => topic.name)
   const topics = names.map((name): gregor.cluster.TopicMetadata.$Properties => {
+    if (!mayDescribe(name) || !mayDescribeConfigs(name)) {
+      return { name, ...refusalFields('TOPIC', mayDescribe(name) ? requestPermissions.describeConfigs.topic : describe), partitions: [] }
+    }
     const topic = image.topic(name)
     if (topic === undefined) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'unknown topic', partitions: [] }
     const partitions = image.partitionsOf(topic.topicId)

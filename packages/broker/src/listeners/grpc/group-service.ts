@@ -5,6 +5,12 @@
  * Owns: validation of the wire shapes (lengths and counts bounded by `groupRequestLimits`, so a malformed or huge
  * request is refused with INVALID_REQUEST before it reaches a decision) and the mapping of thrown GregorErrors to the
  * response's `error_code`. A client's host is the peer address of its connection, as Kafka reports it.
+ *
+ * Authorization (Kafka's rules, security/request-permissions.ts): FindCoordinator and DescribeGroups DESCRIBE,
+ * the heartbeat READ (and DESCRIBE on every subscribed topic), DeleteGroups DELETE on each group; OffsetCommit and
+ * ResetOffsets READ, OffsetFetch DESCRIBE, OffsetDelete DELETE on the group for the whole request, then READ
+ * (OffsetFetch: DESCRIBE) on each partition's topic, refused partitions answering TOPIC_AUTHORIZATION_FAILED (an
+ * OffsetFetch of every partition leaves them out); ListGroups lists the groups the caller may DESCRIBE.
  */
 import type * as grpc from '@grpc/grpc-js'
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
@@ -12,7 +18,10 @@ import type { PartitionResult, TopicPartitions } from '@gregor/coordinator'
 import type { MetadataImage } from '@gregor/metadata'
 import { type gregor, groupMethods, serviceDefinition } from '@gregor/protocol'
 import type { GroupCoordinatorRuntime } from '../../group-coordinator/group-coordinator-runtime.js'
+import { type Authorizer, type Operation, allowEverythingAuthorizer } from '../../security/authorizer.js'
+import { listableGroups, requestPermissions } from '../../security/request-permissions.js'
 import { type CallIdentity, type IdentifyCall, anonymousCallers } from './grpc-authentication.js'
+import { decisions, refusalFields } from './grpc-authorization.js'
 
 type Wire = typeof gregor.groups
 type Props<K extends keyof Wire> = Wire[K] extends { prototype: unknown } ? NonNullable<ConstructorParameters<Wire[K]>[0]> : never
@@ -31,15 +40,32 @@ export interface GroupServiceDeps {
   readonly brokerId: number
   /** Who each call comes from (session token, client certificate); absent: every caller is User:ANONYMOUS. */
   readonly identify?: IdentifyCall
+  /** Who may do what (ACLs); absent: everything is allowed. */
+  readonly authorizer?: Authorizer
 }
 
 export function addGroupService (server: grpc.Server, listenerName: string, deps: GroupServiceDeps): void {
   const { runtime } = deps
   const unary = unaryWith(deps.identify ?? anonymousCallers(listenerName))
+  const authorizer = deps.authorizer ?? allowEverythingAuthorizer
+  const mayGroup = (caller: CallIdentity, operation: Operation, groupId: string): boolean =>
+    !authorizer.enabled || authorizer.authorize(caller, operation, 'GROUP', groupId)
+  const mayTopic = (caller: CallIdentity, operation: Operation): (topic: string) => boolean =>
+    authorizer.enabled ? decisions(authorizer, caller, operation, 'TOPIC') : () => true
+  /** The partitions whose topic `allowed` lets through, and results refusing the others. */
+  const byTopic = <T extends { readonly topic: string }> (items: readonly T[], allowed: (topic: string) => boolean, operation: Operation, expand: (item: T) => readonly number[]) => ({
+    allowed: items.filter((item) => allowed(item.topic)),
+    refused: items.filter((item) => !allowed(item.topic))
+      .flatMap((item) => expand(item).map((partition) => ({ topic: item.topic, partition, ...refusalFields('TOPIC', operation) }))),
+  })
+  const flat = (item: { readonly partition: number }): readonly number[] => [item.partition]
+  const grouped = (item: TopicPartitions): readonly number[] => item.partitions
   const handlers = {
-    findCoordinator: unary(async (request: gregor.groups.FindCoordinatorRequest): Promise<Props<'FindCoordinatorResponse'>> => {
+    findCoordinator: unary(async (request: gregor.groups.FindCoordinatorRequest, caller: CallIdentity): Promise<Props<'FindCoordinatorResponse'>> => {
       const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const { group } = requestPermissions.findCoordinator
       const coordinators = await Promise.all(groupIds.map(async (groupId): Promise<Props<'Coordinator'>> => {
+        if (!mayGroup(caller, group, groupId)) return { groupId, nodeId: -1, ...refusalFields('GROUP', group) }
         try {
           const { nodeId, partition } = await runtime.findCoordinator(groupId)
           const listener = deps.image().broker(nodeId as never)?.listeners.find((item) => item.name === listenerName)
@@ -54,6 +80,12 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
       return { coordinators }
     }),
     consumerGroupHeartbeat: unary(async (request: gregor.groups.ConsumerGroupHeartbeatRequest, caller: CallIdentity): Promise<Props<'ConsumerGroupHeartbeatResponse'>> => {
+      const { group } = requestPermissions.consumerGroupHeartbeat
+      if (!mayGroup(caller, group, request.groupId)) return { ...refusalFields('GROUP', group), memberId: request.memberId, memberEpoch: -1 }
+      const mayDescribe = mayTopic(caller, requestPermissions.metadata.topic)
+      if (!request.subscribedTopicNames.every(mayDescribe)) {
+        return { ...refusalFields('TOPIC', requestPermissions.metadata.topic), memberId: request.memberId, memberEpoch: -1 }
+      }
       try {
         const response = await runtime.heartbeat({
           groupId: request.groupId,
@@ -74,25 +106,47 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
         return { ...errorFields(error), memberId: request.memberId, memberEpoch: -1 }
       }
     }),
-    offsetCommit: unary(async (request: gregor.groups.OffsetCommitRequest) => await partitionResults(async () => await runtime.commitOffsets({
-      groupId: request.groupId, memberId: text(request.memberId, 'member_id'), memberEpoch: request.memberEpoch,
-      partitions: commitPartitions(request.partitions),
-    }))),
-    offsetFetch: unary(async (request: gregor.groups.OffsetFetchRequest): Promise<Props<'OffsetFetchResponse'>> => {
+    offsetCommit: unary(async (request: gregor.groups.OffsetCommitRequest, caller: CallIdentity) => {
+      const { group, topic } = requestPermissions.offsetCommit
+      if (!mayGroup(caller, group, request.groupId)) return { ...refusalFields('GROUP', group), partitions: [] }
+      const { allowed, refused } = byTopic(commitPartitions(request.partitions), mayTopic(caller, topic), topic, flat)
+      return await partitionResults(async () => allowed.length === 0 ? { partitions: [] } : await runtime.commitOffsets({
+        groupId: request.groupId, memberId: text(request.memberId, 'member_id'), memberEpoch: request.memberEpoch, partitions: allowed,
+      }), refused)
+    }),
+    offsetFetch: unary(async (request: gregor.groups.OffsetFetchRequest, caller: CallIdentity): Promise<Props<'OffsetFetchResponse'>> => {
+      const { group, topic } = requestPermissions.offsetFetch
+      if (!mayGroup(caller, group, request.groupId)) return { ...refusalFields('GROUP', group), partitions: [] }
+      const mayDescribe = mayTopic(caller, topic)
+      const { allowed, refused } = byTopic(topicPartitions(request.partitions), mayDescribe, topic, grouped)
       try {
-        const response = await runtime.fetchOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) })
-        return { errorCode: '', partitions: response.partitions.map((p) => ({ ...p, errorCode: '' })) }
+        // Every committed offset (no partitions named): those of topics the caller may not DESCRIBE are left out.
+        if (request.partitions.length > 0 && allowed.length === 0) return { errorCode: '', partitions: refused }
+        const response = await runtime.fetchOffsets({ groupId: request.groupId, partitions: allowed })
+        const fetched = response.partitions.filter((p) => mayDescribe(p.topic)).map((p) => ({ ...p, errorCode: '' }))
+        return { errorCode: '', partitions: [...fetched, ...refused] }
       } catch (error) {
         return { ...errorFields(error), partitions: [] }
       }
     }),
-    offsetDelete: unary(async (request: gregor.groups.OffsetDeleteRequest) => await partitionResults(async () =>
-      await runtime.deleteOffsets({ groupId: request.groupId, partitions: topicPartitions(request.partitions) }))),
-    resetOffsets: unary(async (request: gregor.groups.ResetOffsetsRequest) => await partitionResults(async () =>
-      await runtime.resetOffsets({ groupId: request.groupId, partitions: commitPartitions(request.partitions) }))),
-    describeGroups: unary(async (request: gregor.groups.DescribeGroupsRequest): Promise<Props<'DescribeGroupsResponse'>> => {
+    offsetDelete: unary(async (request: gregor.groups.OffsetDeleteRequest, caller: CallIdentity) => {
+      const { group, topic } = requestPermissions.offsetDelete
+      if (!mayGroup(caller, group, request.groupId)) return { ...refusalFields('GROUP', group), partitions: [] }
+      const { allowed, refused } = byTopic(topicPartitions(request.partitions), mayTopic(caller, topic), topic, grouped)
+      return await partitionResults(async () => allowed.length === 0 ? { partitions: [] } : await runtime.deleteOffsets({ groupId: request.groupId, partitions: allowed }), refused)
+    }),
+    // Kafka resets offsets with an OffsetCommit: the same rule.
+    resetOffsets: unary(async (request: gregor.groups.ResetOffsetsRequest, caller: CallIdentity) => {
+      const { group, topic } = requestPermissions.offsetCommit
+      if (!mayGroup(caller, group, request.groupId)) return { ...refusalFields('GROUP', group), partitions: [] }
+      const { allowed, refused } = byTopic(commitPartitions(request.partitions), mayTopic(caller, topic), topic, flat)
+      return await partitionResults(async () => allowed.length === 0 ? { partitions: [] } : await runtime.resetOffsets({ groupId: request.groupId, partitions: allowed }), refused)
+    }),
+    describeGroups: unary(async (request: gregor.groups.DescribeGroupsRequest, caller: CallIdentity): Promise<Props<'DescribeGroupsResponse'>> => {
       const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const { group: describe } = requestPermissions.describeGroups
       const groups = await Promise.all(groupIds.map(async (groupId): Promise<Props<'DescribedGroup'>> => {
+        if (!mayGroup(caller, describe, groupId)) return { groupId, ...refusalFields('GROUP', describe), coordinatorId: deps.brokerId, members: [] }
         try {
           const group = await runtime.describeGroup(groupId)
           return {
@@ -108,9 +162,11 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
       }))
       return { groups }
     }),
-    deleteGroups: unary(async (request: gregor.groups.DeleteGroupsRequest): Promise<Props<'DeleteGroupsResponse'>> => {
+    deleteGroups: unary(async (request: gregor.groups.DeleteGroupsRequest, caller: CallIdentity): Promise<Props<'DeleteGroupsResponse'>> => {
       const groupIds = bounded(request.groupIds, groupRequestLimits.groupIdsMax, 'group_ids')
+      const { group: remove } = requestPermissions.deleteGroups
       const groups = await Promise.all(groupIds.map(async (groupId) => {
+        if (!mayGroup(caller, remove, groupId)) return { groupId, ...refusalFields('GROUP', remove) }
         try {
           return await runtime.deleteGroup(groupId)
         } catch (error) {
@@ -119,10 +175,10 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
       }))
       return { groups }
     }),
-    listGroups: unary((request: gregor.groups.ListGroupsRequest): Props<'ListGroupsResponse'> => {
+    listGroups: unary((request: gregor.groups.ListGroupsRequest, caller: CallIdentity): Props<'ListGroupsResponse'> => {
       const states = new Set(request.statesFilter.map((state) => state.toLowerCase()))
       const types = new Set(request.typesFilter.map((type) => type.toLowerCase()))
-      const groups = runtime.listGroups()
+      const groups = listableGroups(authorizer, caller, runtime.listGroups(), (group) => group.groupId)
         .filter((group) => (states.size === 0 || states.has(group.state)) && (types.size === 0 || types.has(group.groupType)))
         .map((group) => ({ ...group, coordinatorId: deps.brokerId }))
       return { errorCode: '', groups }
@@ -131,10 +187,15 @@ export function addGroupService (server: grpc.Server, listenerName: string, deps
   server.addService(serviceDefinition(groupMethods as never), handlers as unknown as grpc.UntypedServiceImplementation)
 }
 
-/** OffsetCommit, OffsetDelete and ResetOffsets share one answer shape: per-partition results, or a group-level error. */
-async function partitionResults (run: () => Promise<{ readonly partitions: readonly PartitionResult[] }>): Promise<Props<'OffsetCommitResponse'>> {
+/**
+ * OffsetCommit, OffsetDelete and ResetOffsets share one answer shape: per-partition results (those of `refused`
+ * partitions after the others), or a group-level error.
+ */
+async function partitionResults (
+  run: () => Promise<{ readonly partitions: readonly PartitionResult[] }>, refused: readonly PartitionResult[] = [],
+): Promise<Props<'OffsetCommitResponse'>> {
   try {
-    return { errorCode: '', partitions: [...(await run()).partitions] }
+    return { errorCode: '', partitions: [...(await run()).partitions, ...refused] }
   } catch (error) {
     return { ...errorFields(error), partitions: [] }
   }

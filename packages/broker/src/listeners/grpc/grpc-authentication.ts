@@ -23,21 +23,15 @@ import * as grpc from '@grpc/grpc-js'
 import { ErrorCode, type Logger } from '@gregor/common'
 import { isScramMechanism } from '@gregor/metadata'
 import { SESSION_TOKEN_METADATA_KEY, type gregor } from '@gregor/protocol'
+import { ANONYMOUS_PRINCIPAL, type Caller, canonicalHost } from '../../security/authorizer.js'
 import { SaslAuthenticationFailure, ScramServer } from '../../security/scram-server.js'
 import { SaslAuthenticator, type SaslMechanism, type SaslOptions } from '../kafka/sasl/sasl-session.js'
 
-/** Kafka's principal of a caller that did not authenticate. */
-export const ANONYMOUS_PRINCIPAL = 'User:ANONYMOUS'
+export { ANONYMOUS_PRINCIPAL }
 
-/** The caller of one request, as the authorizer sees it. */
-export interface CallIdentity {
-  /** `User:<name>` */
-  readonly principal: string
-  /** The peer's address (no port), the form ACL hosts are written in: `127.0.0.1`, `::1`. */
-  readonly host: string
-  /** The listener the call came in on. */
-  readonly listener: string
-  /** Where the call came from (address:port), for the log. */
+/** The caller of one request, as the authorizer sees it (host: `canonicalHost` of the peer's address). */
+export interface CallIdentity extends Caller {
+  /** Where the call came from (grpc's peer, address:port), for the log. */
   readonly source: string
 }
 
@@ -90,12 +84,11 @@ export function unauthenticated (message: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code: grpc.status.UNAUTHENTICATED, details, metadata: new grpc.Metadata() })
 }
 
-/** `ipv4:127.0.0.1:53312` / `ipv6:[::1]:53312` → `127.0.0.1` / `::1`; an IPv4-mapped IPv6 address as IPv4. */
+/** `ipv4:127.0.0.1:53312` / `ipv6:[::1]:53312` → `127.0.0.1` / `::1`, in `canonicalHost`'s form (what ACL hosts are). */
 export function peerAddress (peer: string): string {
   const address = peer.replace(/^ipv[46]:/, '')
   const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, Math.max(0, address.lastIndexOf(':')))
-  const plain = host === '' ? address : host
-  return plain.startsWith('::ffff:') && plain.includes('.') ? plain.slice('::ffff:'.length) : plain
+  return canonicalHost(host === '' ? address : host)
 }
 
 function commonName (call: IdentifiedCall): string | undefined {
