@@ -198,7 +198,13 @@ export class Broker {
           : {}),
       })
       const identify: IdentifyCall = (call) => authentication.identify(call)
-      addSecurityService(server, { authentication })
+      addSecurityService(server, {
+        authentication, identify,
+        acls: {
+          authorizer, acls: () => node.image.acls(),
+          createAcls: async (request) => await lifecycle.createAcls(request), deleteAcls: async (request) => await lifecycle.deleteAcls(request),
+        },
+      })
       addClientService(server, listener.name, {
         clusterId: config.clusterId,
         image: () => node.image,
@@ -214,8 +220,9 @@ export class Broker {
         initProducerId: () => producerIds.allocate(),
         metrics,
         identify,
+        authorizer,
       })
-      addGroupService(server, listener.name, { runtime: groups, image: () => node.image, brokerId: config.nodeId, identify })
+      addGroupService(server, listener.name, { runtime: groups, image: () => node.image, brokerId: config.nodeId, identify, authorizer })
       await bindServer(server, listener.name, `${listener.host}:${listener.port}`, serverCredentials(listenerTls(listener.name), config.ssl?.clientAuth))
       this.#servers.push(server)
     }
