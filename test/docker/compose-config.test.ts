@@ -11,11 +11,17 @@ import { describe, expect, test } from 'vitest'
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 const composeFile = join(repoRoot, 'docker-compose.yml')
 
-function compose (...args: string[]): string {
+const secureOverride = join(repoRoot, 'docker-compose.secure.yml')
+
+function composeWith (files: readonly string[], ...args: string[]): string {
   if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0) {
     spawnSync('bash', [join(repoRoot, 'scripts/docker/install-engine.sh')], { stdio: 'inherit' })
   }
-  return execFileSync('docker-compose', ['-f', composeFile, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent' } })
+  return execFileSync('docker-compose', [...files.flatMap((file) => ['-f', file]), ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent' } })
+}
+
+function compose (...args: string[]): string {
+  return composeWith([composeFile], ...args)
 }
 
 describe('docker-compose.yml', () => {
@@ -33,5 +39,31 @@ describe('docker-compose.yml', () => {
     expect(normalized).toContain('GREGOR_LISTENER_PROTOCOL_MAP: KAFKA:kafka,HOST:kafka,CLIENT:grpc,HOST_GRPC:grpc')
     expect(normalized).toMatch(/healthcheck:/)
     expect(normalized).not.toMatch(/restart:/)
+  }, 120_000)
+})
+
+describe('docker-compose.secure.yml (over docker-compose.yml)', () => {
+  test('validates, runs the certs service first and secures every listener of every broker', () => {
+    const files = [composeFile, secureOverride]
+    const normalized = composeWith(files, 'config') // fails (throws) on an invalid file, as `config -q` would
+    const servicesPart = normalized.split(/^volumes:$/m)[0] ?? ''
+    expect([...servicesPart.matchAll(/^ {2}([a-z0-9-]+):$/gm)].map((match) => match[1]).sort()).toEqual(['broker-1', 'broker-2', 'broker-3', 'certs'])
+    expect(normalized).toMatch(/certs:\n(?:.*\n)*? {4}command:\n {4}- node packages\/cli\/bin\/gregor\.js certs bootstrap --dir \/certs --brokers 3/)
+    const services = normalized.split(/\n {2}(?=broker-\d:|certs:)/)
+    for (const broker of [1, 2, 3]) {
+      const service = services.find((text) => text.startsWith(`broker-${broker}:`)) ?? ''
+      expect(service).toMatch(/depends_on:\n {6}certs:\n {8}condition: service_completed_successfully/)
+      expect(service).toContain('GREGOR_LISTENER_SECURITY_PROTOCOL_MAP: KAFKA:SASL_SSL,HOST:SASL_SSL,CLIENT:SSL,HOST_GRPC:SSL,BROKER:SSL,ADMIN:SSL')
+      expect(service).toContain(`GREGOR_SSL_CERT_FILE: /certs/broker-${broker}.pem`)
+      expect(service).toContain(`GREGOR_SSL_KEY_FILE: /certs/broker-${broker}.key`)
+      expect(service).toContain('GREGOR_SSL_CA_FILE: /certs/ca.pem')
+      expect(service).toContain('GREGOR_ACLS_ENABLED: "true"')
+      expect(service).toContain('GREGOR_SUPER_USERS: User:admin')
+      expect(service).toContain('GREGOR_SCRAM_BOOTSTRAP_FILE: /certs/scram-bootstrap.json')
+      expect(service).toContain('GREGOR_ADMIN_TOKEN_FILE: /certs/admin-token')
+      expect(service).toContain('certs:/certs:ro')
+      expect(service).toContain(`broker-${broker}-data:/var/lib/gregor`) // the plain file's volume is kept
+      expect(service).not.toMatch(/PASSWORD/) // no secret in any broker's environment
+    }
   }, 120_000)
 })

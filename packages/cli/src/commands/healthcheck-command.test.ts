@@ -76,7 +76,7 @@ describe('gregor healthcheck', () => {
 
   test('a bad URL or timeout is a usage error (exit 2)', async () => {
     expect((await run(['--url', 'not a url'])).code).toBe(2)
-    expect((await run(['--url', 'https://127.0.0.1/readyz'])).code).toBe(2)
+    expect((await run(['--url', 'ftp://127.0.0.1/readyz'])).code).toBe(2)
     expect((await run(['--timeout-ms', '0'])).code).toBe(2)
   })
 
@@ -85,6 +85,9 @@ describe('gregor healthcheck', () => {
     expect(defaultReadyzUrl('CLIENT://0.0.0.0:9092,BROKER://0.0.0.0:9093')).toBe('http://127.0.0.1:8080/readyz')
     expect(defaultReadyzUrl('CLIENT://0.0.0.0:9092,ADMIN://0.0.0.0:18080')).toBe('http://127.0.0.1:18080/readyz')
     expect(defaultReadyzUrl('admin://10.1.2.3:8081')).toBe('http://10.1.2.3:8081/readyz')
+    // ADMIN on SSL (the secure compose variant): https, the certificate checked against GREGOR_SSL_CA_FILE.
+    expect(defaultReadyzUrl('ADMIN://0.0.0.0:8080', 'KAFKA:SASL_SSL,ADMIN:SSL')).toBe('https://127.0.0.1:8080/readyz')
+    expect(defaultReadyzUrl('ADMIN://0.0.0.0:8080', 'KAFKA:SASL_SSL,CLIENT:SSL')).toBe('http://127.0.0.1:8080/readyz')
   })
 })
 

@@ -3,8 +3,12 @@
  * otherwise, with a one-line reason either way — the container HEALTHCHECK of the Docker image. The default URL is
  * the ADMIN listener of `GREGOR_LISTENERS` (a wildcard host means this machine: 127.0.0.1), else 127.0.0.1:8080,
  * so inside a broker container it needs no argument. Plain node:http: no client library, no gRPC, quick to start.
+ * When GREGOR_LISTENER_SECURITY_PROTOCOL_MAP puts ADMIN on SSL the default URL is https:// and the broker's
+ * certificate is checked against GREGOR_SSL_CA_FILE (/readyz needs no token).
  */
+import { readFile } from 'node:fs/promises'
 import { request } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { parseListeners } from '@gregor/broker/config'
 import { UsageError, integerFlag, parseCommandArgs, runClientCommand } from './command-args.js'
 import { writeLine } from './client-output.js'
@@ -14,18 +18,23 @@ const usage = `usage: gregor healthcheck [--url http://127.0.0.1:8080/readyz] [-
 
 const wildcardHosts = new Set(['0.0.0.0', '', '::', '[::]'])
 
-/** The /readyz URL of the ADMIN listener in `listeners` (GREGOR_LISTENERS syntax), else 127.0.0.1:8080. */
-export function defaultReadyzUrl (listeners: string | undefined): string {
+/**
+ * The /readyz URL of the ADMIN listener in `listeners` (GREGOR_LISTENERS syntax), else 127.0.0.1:8080; https when
+ * `securityProtocolMap` (GREGOR_LISTENER_SECURITY_PROTOCOL_MAP) maps ADMIN to SSL.
+ */
+export function defaultReadyzUrl (listeners: string | undefined, securityProtocolMap?: string): string {
+  const scheme = /(^|,)\s*ADMIN:SSL\s*(,|$)/i.test(securityProtocolMap ?? '') ? 'https' : 'http'
   const admin = parseListeners(listeners ?? '', 'listeners', []).find((listener) => listener.name === 'ADMIN')
-  if (admin === undefined) return 'http://127.0.0.1:8080/readyz'
+  if (admin === undefined) return `${scheme}://127.0.0.1:8080/readyz`
   const host = wildcardHosts.has(admin.host) ? '127.0.0.1' : admin.host
-  return `http://${host}:${admin.port}/readyz`
+  return `${scheme}://${host}:${admin.port}/readyz`
 }
 
 /** One GET with an overall deadline: resolves with the status and (short) body, rejects on error or timeout. */
-async function get (url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
+async function get (url: URL, timeoutMs: number, ca: Buffer | undefined): Promise<{ status: number; body: string }> {
   return await new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } }, (response) => {
+    const options = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' }, ...(ca === undefined ? {} : { ca }) }
+    const req = (url.protocol === 'https:' ? httpsRequest : request)(url, options, (response) => {
       let body = ''
       response.setEncoding('utf8')
       response.on('data', (chunk: string) => { if (body.length < 4096) body += chunk })
@@ -48,14 +57,16 @@ export async function healthcheckCommand (argv: string[]): Promise<number> {
     const timeoutMs = integerFlag('timeout-ms', values['timeout-ms'], problems, 1) ?? 2_000
     let url: URL | undefined
     try {
-      url = new URL(values.url ?? defaultReadyzUrl(process.env.GREGOR_LISTENERS))
-      if (url.protocol !== 'http:') problems.push(`--url must be an http:// URL (got '${url.href}')`)
+      url = new URL(values.url ?? defaultReadyzUrl(process.env.GREGOR_LISTENERS, process.env.GREGOR_LISTENER_SECURITY_PROTOCOL_MAP))
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url must be an http:// or https:// URL (got '${url.href}')`)
     } catch {
       problems.push(`--url is not a URL (got '${values.url ?? ''}')`)
     }
     if (problems.length > 0 || url === undefined) throw new UsageError(problems)
     try {
-      const { status, body } = await get(url, timeoutMs)
+      const caFile = process.env.GREGOR_SSL_CA_FILE
+      const ca = url.protocol === 'https:' && caFile !== undefined && caFile !== '' ? await readFile(caFile) : undefined
+      const { status, body } = await get(url, timeoutMs, ca)
       // The body of /readyz says why a broker is not ready (fenced, no quorum leader, ...): keep it on the line.
       const reason = body.trim().replace(/\s+/g, ' ').slice(0, 300)
       if (status === 200) {
