@@ -53,7 +53,8 @@ export const requestPermissions = Object.freeze({
   syncGroup: { group: 'READ' },
   heartbeat: { group: 'READ' },
   leaveGroup: { group: 'READ' },
-  consumerGroupHeartbeat: { group: 'READ' },
+  /** KIP-848: also DESCRIBE on every subscribed topic, else TOPIC_AUTHORIZATION_FAILED for the whole heartbeat. */
+  consumerGroupHeartbeat: { group: 'READ', topic: 'DESCRIBE' },
   /** The group first (whole request), then each topic (per partition). */
   offsetCommit: { group: 'READ', topic: 'READ' },
   /** Partitions of topics the caller may not DESCRIBE are left out (Kafka filters them) or fail per partition. */

@@ -8,12 +8,12 @@
  */
 import { ErrorCode } from '@gregor/common'
 import { ApiKey, kafkaErrorCode } from '@gregor/kafka-protocol'
-import { authorizeCluster } from '../../../security/authorizer.js'
+import { type Operation, authorizeCluster } from '../../../security/authorizer.js'
 import { authorizationFailed, mayCreateTopic, requestPermissions } from '../../../security/request-permissions.js'
 import { ZERO_UUID } from '../handlers/kafka-topic-id.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
 import { byTopicPermission } from './data-rules.js'
-import type { RuleScope, Rules } from './kafka-authorization.js'
+import { type RuleScope, type Rules, withRefusals } from './kafka-authorization.js'
 
 const TOPIC_DENIED = kafkaErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
 const CLUSTER_DENIED = kafkaErrorCode(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
@@ -21,8 +21,8 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
 /** DescribeConfigs / IncrementalAlterConfigs resource types (Kafka's ConfigResource.Type). */
 const TOPIC_RESOURCE = 2
 
-const topicMessage = (operation: string): string => authorizationFailed('TOPIC', operation as 'READ').message
-const clusterMessage = (operation: string): string => authorizationFailed('CLUSTER', operation as 'READ').message
+const topicMessage = (operation: Operation): string => authorizationFailed('TOPIC', operation).message
+const clusterMessage = (operation: Operation): string => authorizationFailed('CLUSTER', operation).message
 
 export function adminRules (scope: RuleScope): Rules {
   const { authorizer, deps } = scope
@@ -40,51 +40,41 @@ export function adminRules (scope: RuleScope): Rules {
     [ApiKey.CreateTopics]: (inner) => async (request, context) => {
       const caller = scope.caller(context)
       const allowed = request.topics.filter((topic) => mayCreateTopic(authorizer, caller, topic.name))
-      if (allowed.length === request.topics.length) return await inner(request, context)
-      const response = await inner({ ...request, topics: allowed }, context)
-      if (response === undefined) return undefined
-      const denied = request.topics.filter((topic) => !allowed.includes(topic))
-      return {
-        ...response,
-        topics: [...response.topics, ...denied.map((topic) => ({
-          name: topic.name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage('CREATE'), topicConfigErrorCode: 0,
-          numPartitions: -1, replicationFactor: -1, configs: null,
-        }))],
-      }
+      return await withRefusals(inner, request, context, request.topics.length - allowed.length, () => ({ ...request, topics: allowed }), (response) => {
+        const denied = request.topics.filter((topic) => !allowed.includes(topic))
+        return {
+          ...response,
+          topics: [...response.topics, ...denied.map((topic) => ({
+            name: topic.name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage('CREATE'), topicConfigErrorCode: 0,
+            numPartitions: -1, replicationFactor: -1, configs: null,
+          }))],
+        }
+      })
     },
     [ApiKey.DeleteTopics]: (inner) => async (request, context) => {
       const operation = requestPermissions.deleteTopics.topic
       if (context.apiVersion >= 6) {
         const { allowed, denied } = byTopicPermission(scope, context, operation, request.topics, (topic) => topic.name ?? deps.topicName(topic.topicId))
-        if (denied.length === 0) return await inner(request, context)
-        const response = await inner({ ...request, topics: allowed }, context)
-        if (response === undefined) return undefined
-        return {
+        return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topics: allowed }), (response) => ({
           ...response,
           responses: [...response.responses, ...denied.map((topic) => ({
             name: topic.name, topicId: topic.topicId, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation),
           }))],
-        }
+        }))
       }
       const { allowed, denied } = byTopicPermission(scope, context, operation, request.topicNames, (name) => name)
-      if (denied.length === 0) return await inner(request, context)
-      const response = await inner({ ...request, topicNames: allowed }, context)
-      if (response === undefined) return undefined
-      return {
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topicNames: allowed }), (response) => ({
         ...response,
         responses: [...response.responses, ...denied.map((name) => ({ name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation) }))],
-      }
+      }))
     },
     [ApiKey.CreatePartitions]: (inner) => async (request, context) => {
       const operation = requestPermissions.createPartitions.topic
       const { allowed, denied } = byTopicPermission(scope, context, operation, request.topics, (topic) => topic.name)
-      if (denied.length === 0) return await inner(request, context)
-      const response = await inner({ ...request, topics: allowed }, context)
-      if (response === undefined) return undefined
-      return {
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topics: allowed }), (response) => ({
         ...response,
         results: [...response.results, ...denied.map((topic) => ({ name: topic.name, errorCode: TOPIC_DENIED, errorMessage: topicMessage(operation) }))],
-      }
+      }))
     },
     [ApiKey.DescribeConfigs]: (inner) => async (request, context) => {
       const refusals = request.resources.map((resource) => configResource(context, 'DESCRIBE_CONFIGS', resource))

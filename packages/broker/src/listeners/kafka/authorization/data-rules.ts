@@ -11,7 +11,7 @@ import { ApiKey, type MetadataResponseTopic, kafkaErrorCode } from '@gregor/kafk
 import { mayCreateTopic, mayWriteIdempotently, requestPermissions } from '../../../security/request-permissions.js'
 import { errorTopic } from '../handlers/metadata.js'
 import type { KafkaRequestContext } from '../kafka-handlers.js'
-import type { RuleScope, Rules } from './kafka-authorization.js'
+import { type RuleScope, type Rules, withRefusals } from './kafka-authorization.js'
 
 const TOPIC_DENIED = kafkaErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
 const CLUSTER_DENIED = kafkaErrorCode(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
@@ -59,28 +59,24 @@ export function dataRules (scope: RuleScope): Rules {
       const byId = context.apiVersion >= 13
       const { allowed, denied } = byTopicPermission(scope, context, requestPermissions.fetch.topic, request.topics,
         (topic) => byId ? deps.topicName(topic.topicId) : topic.topic)
-      if (denied.length === 0) return await inner(request, context)
-      const response = await inner({ ...request, topics: allowed }, context)
-      if (response === undefined) return undefined
-      const abortedTransactions = response.responses[0]?.partitions[0]?.abortedTransactions ?? null
-      return {
-        ...response,
-        responses: [...response.responses, ...denied.map((topic) => ({
-          topic: topic.topic,
-          topicId: topic.topicId,
-          partitions: topic.partitions.map((partition) => ({
-            partitionIndex: partition.partition, errorCode: TOPIC_DENIED, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
-            divergingEpoch: null, currentLeader: null, snapshotId: null, abortedTransactions, preferredReadReplica: -1, records: null,
-          })),
-        }))],
-      }
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topics: allowed }), (response) => {
+        const abortedTransactions = response.responses[0]?.partitions[0]?.abortedTransactions ?? null
+        return {
+          ...response,
+          responses: [...response.responses, ...denied.map((topic) => ({
+            topic: topic.topic,
+            topicId: topic.topicId,
+            partitions: topic.partitions.map((partition) => ({
+              partitionIndex: partition.partition, errorCode: TOPIC_DENIED, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+              divergingEpoch: null, currentLeader: null, snapshotId: null, abortedTransactions, preferredReadReplica: -1, records: null,
+            })),
+          }))],
+        }
+      })
     },
     [ApiKey.ListOffsets]: (inner) => async (request, context) => {
       const { allowed, denied } = byTopicPermission(scope, context, requestPermissions.listOffsets.topic, request.topics, (topic) => topic.name)
-      if (denied.length === 0) return await inner(request, context)
-      const response = await inner({ ...request, topics: allowed }, context)
-      if (response === undefined) return undefined
-      return {
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topics: allowed }), (response) => ({
         ...response,
         topics: [...response.topics, ...denied.map((topic) => ({
           name: topic.name,
@@ -88,20 +84,17 @@ export function dataRules (scope: RuleScope): Rules {
             partitionIndex: partition.partitionIndex, errorCode: TOPIC_DENIED, timestamp: -1, offset: -1, leaderEpoch: -1,
           })),
         }))],
-      }
+      }))
     },
     [ApiKey.OffsetForLeaderEpoch]: (inner) => async (request, context) => {
       const { allowed, denied } = byTopicPermission(scope, context, requestPermissions.offsetForLeaderEpoch.topic, request.topics, (topic) => topic.topic)
-      if (denied.length === 0) return await inner(request, context)
-      const response = await inner({ ...request, topics: allowed }, context)
-      if (response === undefined) return undefined
-      return {
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, topics: allowed }), (response) => ({
         ...response,
         topics: [...response.topics, ...denied.map((topic) => ({
           topic: topic.topic,
           partitions: topic.partitions.map((partition) => ({ errorCode: TOPIC_DENIED, partition: partition.partition, leaderEpoch: -1, endOffset: -1 })),
         }))],
-      }
+      }))
     },
     [ApiKey.InitProducerId]: (inner) => async (request, context) => {
       // A transactional id would need WRITE on it; Gregor has no transactions and the handler refuses them.

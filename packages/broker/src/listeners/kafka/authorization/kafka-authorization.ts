@@ -61,3 +61,16 @@ export function authorizedHandlers (handlers: KafkaHandlers, deps: KafkaAuthoriz
   }
   return wrapped as KafkaHandlers
 }
+
+/**
+ * The shape of a partly refused request: with nothing refused the request goes on as it is; else the handler gets
+ * `narrowed()` (the allowed entries only) and `merge` adds the refused entries to its answer (none without an answer).
+ */
+export async function withRefusals<Request, Response> (
+  inner: (request: Request, context: KafkaRequestContext) => Response | undefined | Promise<Response | undefined>,
+  request: Request, context: KafkaRequestContext, refused: number, narrowed: () => Request, merge: (response: Response) => Response,
+): Promise<Response | undefined> {
+  if (refused === 0) return await inner(request, context)
+  const response = await inner(narrowed(), context)
+  return response === undefined ? undefined : merge(response)
+}
