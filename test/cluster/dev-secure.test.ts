@@ -2,7 +2,8 @@
  * `gregor dev --secure` (issue 13, operator experience): three brokers with SASL_SSL on the Kafka listener, mTLS
  * between brokers, TLS on gRPC and admin HTTP, ACLs on with the admin as super user, and the admin's SCRAM credential
  * created from the salted bootstrap file. The kcat line it prints, as printed, lists the cluster, produces and
- * consumes; a plaintext kcat and a wrong password are refused; /readyz is open and /metrics needs the printed token;
+ * consumes; a plaintext kcat and a wrong password are refused; the printed gregor lines (SCRAM over gRPC, or the admin's
+ * certificate) list the topic and an anonymous caller does not see it; /readyz is open and /metrics needs the printed token;
  * the password is only in mode-0600 files and the printed settings, never in a broker's log or the bootstrap file.
  */
 import { execFile } from 'node:child_process'
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { expect, test } from 'vitest'
-import { waitFor } from '@gregor/cli'
+import { cliBin, waitFor } from '@gregor/cli'
 import { isAlive, spawnDev } from './dev-process.js'
 
 const run = promisify(execFile)
@@ -64,6 +65,17 @@ test('gregor dev --secure: the printed kcat settings produce and consume; plaint
     ])
     expect(plaintext).toMatch(/Disconnected|transport failure|Failed to acquire metadata/)
     expect(wrongPassword).toMatch(/Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512/)
+
+    // The gregor CLI lines as printed: SCRAM over gRPC+TLS, and the admin's certificate; without either, refused.
+    const gregorScram = (/^ {2}gregor (topics list .*)$/m.exec(stdout)?.[1] as string).split(' ')
+    const viaScram = await run(process.execPath, [cliBin, ...gregorScram], { timeout: 30_000 })
+    expect(viaScram.stdout).toContain('secure-demo')
+    const certificateFlags = (/^ {2}\(or the admin's certificate, principal User:admin: (.*)\)$/m.exec(stdout)?.[1] as string).split(' ')
+    const bootstrap = gregorScram[gregorScram.indexOf('-b') + 1] as string
+    expect((await run(process.execPath, [cliBin, 'topics', 'list', '-b', bootstrap, ...certificateFlags], { timeout: 30_000 })).stdout).toContain('secure-demo')
+    const anonymous = await run(process.execPath, [cliBin, 'topics', 'list', '-b', bootstrap, '--ssl-ca', certificateFlags[1] as string], { timeout: 30_000 })
+      .then(({ stdout: listed }) => listed, (error: { stderr?: string }) => `refused: ${error.stderr ?? ''}`)
+    expect(anonymous).not.toContain('secure-demo') // ACLs on: an anonymous caller sees no topic (or is refused)
 
     const certs = join(dir, 'certs')
     const ca = await readFile(join(certs, 'ca.pem'))

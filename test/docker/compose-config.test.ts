@@ -53,7 +53,7 @@ describe('docker-compose.secure.yml (over docker-compose.yml)', () => {
     for (const broker of [1, 2, 3]) {
       const service = services.find((text) => text.startsWith(`broker-${broker}:`)) ?? ''
       expect(service).toMatch(/depends_on:\n {6}certs:\n {8}condition: service_completed_successfully/)
-      expect(service).toContain('GREGOR_LISTENER_SECURITY_PROTOCOL_MAP: KAFKA:SASL_SSL,HOST:SASL_SSL,CLIENT:SSL,HOST_GRPC:SSL,BROKER:SSL,ADMIN:SSL')
+      expect(service).toContain('GREGOR_LISTENER_SECURITY_PROTOCOL_MAP: KAFKA:SASL_SSL,HOST:SASL_SSL,CLIENT:SASL_SSL,HOST_GRPC:SASL_SSL,BROKER:SSL,ADMIN:SSL')
       expect(service).toContain(`GREGOR_SSL_CERT_FILE: /certs/broker-${broker}.pem`)
       expect(service).toContain(`GREGOR_SSL_KEY_FILE: /certs/broker-${broker}.key`)
       expect(service).toContain('GREGOR_SSL_CA_FILE: /certs/ca.pem')

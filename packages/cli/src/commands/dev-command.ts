@@ -7,8 +7,8 @@
  * three with a controlled shutdown.
  *
  * `--secure` (docs/security.md, "Operating securely"): the same three brokers with every listener secured — the Kafka
- * listener SASL_SSL, the inter-broker listener SSL with mTLS broker identities, the gRPC client listener SSL (a client
- * certificate is optional and names its principal), admin HTTPS with a token for everything but health — and ACLs on
+ * and gRPC client listeners SASL_SSL (on gRPC a client certificate may name the principal instead of a SCRAM login),
+ * the inter-broker listener SSL with mTLS broker identities, admin HTTPS with a token for everything but health — and ACLs on
  * with `User:admin` the one super user. The files (a local CA and certificates, the admin's password, salted SCRAM
  * bootstrap credential and admin token) are made in `<dir>/certs` by secure-cluster-files.ts and reused on the next
  * run. `ready` is printed once the admin credential exists, followed by the exact kcat, KafkaJS and gregor settings.
@@ -29,8 +29,8 @@ const usage = `usage: gregor dev [--secure] [--dir D] [--log-level L] [--kafka-p
   --secure: TLS everywhere, SASL (SCRAM) on the Kafka listener, ACLs with an admin super user; prints the client settings
 `
 
-/** `--secure`'s listener security: SASL_SSL for Kafka's clients, mTLS between brokers, TLS for gRPC clients and admin HTTP. */
-export const secureDevSecurityProtocolMap = 'KAFKA:SASL_SSL,CLIENT:SSL,BROKER:SSL,ADMIN:SSL'
+/** `--secure`'s listener security: SASL_SSL for Kafka's and gRPC clients, mTLS between brokers, HTTPS for admin. */
+export const secureDevSecurityProtocolMap = 'KAFKA:SASL_SSL,CLIENT:SASL_SSL,BROKER:SSL,ADMIN:SSL'
 
 /** `--secure`'s broker settings besides TLS: ACLs on, the admin its one super user, the files of secure-cluster-files.ts. */
 export function secureDevEnv (files: SecureClusterFiles): Record<string, string> {
@@ -93,7 +93,7 @@ async function runDev (argv: string[]): Promise<number> {
       process.stdout.write(`try: kcat -b ${cluster.kafkaBootstrapServers.split(',')[0] ?? ''} -L\n`)
       process.stdout.write(`     npx gregor topics create -b ${cluster.bootstrapServers} --topic demo --partitions 3 --replication-factor 3\n`)
     } else {
-      process.stdout.write('secure: Kafka SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN), inter-broker mTLS, gRPC and admin over TLS, ACLs on\n')
+      process.stdout.write('secure: Kafka and gRPC SASL_SSL (SCRAM), inter-broker mTLS, admin HTTPS with a token, ACLs on (User:admin is the super user)\n')
       for (const line of secureClientSettings(files, cluster.kafkaBootstrapServers, cluster.bootstrapServers, cluster.brokers[0]?.adminUrl ?? '')) {
         process.stdout.write(`${line}\n`)
       }
