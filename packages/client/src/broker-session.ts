@@ -45,15 +45,23 @@ export class BrokerSession {
     this.#nowMs = nowMs
   }
 
-  /** A unary call with this session's token, logging in first when needed; once more after UNAUTHENTICATED. */
+  /**
+   * A unary call with this session's token, logging in first when needed; once more after UNAUTHENTICATED. With
+   * `ordered`, `written` resolves once the request is written to the connection (a client-streaming call of one
+   * message, whose write callback says so), as the plaintext transport's ordered calls do; a call repeated after a
+   * new login is written later than that.
+   */
   unary<Request, RequestProperties, Response, ResponseProperties> (
     method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>,
     request: RequestProperties,
     deadlineMs: number,
-  ): { response: Promise<Response>, cancel: () => void } {
+    options: { readonly ordered?: boolean } = {},
+  ): { response: Promise<Response>, written?: Promise<void>, cancel: () => void } {
     const deadline = this.#nowMs() + deadlineMs
     let cancelled = false
-    let call: grpc.ClientUnaryCall | undefined
+    let call: grpc.Call | undefined
+    let written: () => void = () => {}
+    const writtenPromise = options.ordered === true ? new Promise<void>((resolve) => { written = resolve }) : undefined
     const attempt = async (retry: boolean): Promise<Response> => {
       const token = await this.#currentToken(deadline)
       if (cancelled) throw Object.assign(new Error('call cancelled'), { code: grpc.status.CANCELLED })
@@ -61,10 +69,17 @@ export class BrokerSession {
         return await new Promise<Response>((resolve, reject) => {
           const metadata = new grpc.Metadata()
           metadata.set(SESSION_TOKEN_METADATA_KEY, token.value)
-          call = this.#client.makeUnaryRequest(
-            method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline },
-            (error, answer) => { if (error !== null || answer === undefined) reject(error ?? new Error('empty response')); else resolve(answer) },
-          )
+          const done = (error: grpc.ServiceError | null, answer?: Response): void => {
+            if (error !== null || answer === undefined) reject(error ?? new Error('empty response')); else resolve(answer)
+          }
+          if (writtenPromise === undefined) {
+            call = this.#client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, done)
+            return
+          }
+          const stream = this.#client.makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, metadata, { deadline }, done)
+          call = stream
+          stream.write(request, () => { written() })
+          stream.end()
         })
       } catch (error) {
         if ((error as { code?: unknown }).code !== grpc.status.UNAUTHENTICATED || !retry) throw error
@@ -72,7 +87,9 @@ export class BrokerSession {
         return await attempt(false)
       }
     }
-    return { response: attempt(true), cancel: () => { cancelled = true; call?.cancel() } }
+    const response = attempt(true)
+    if (writtenPromise !== undefined) response.then(written, written)
+    return { response, ...(writtenPromise === undefined ? {} : { written: writtenPromise }), cancel: () => { cancelled = true; call?.cancel() } }
   }
 
   async #currentToken (deadline: number): Promise<Token> {

@@ -79,6 +79,15 @@ describe('BrokerSession against SecurityService', () => {
     expect(broker.principals).toHaveLength(4) // the refused attempt never reached the handler
   })
 
+  test('an ordered call says when it is written and carries the token like any other', async () => {
+    const authentication = brokerAuthentication()
+    const broker = await serve(() => authentication)
+    const call = sessionTo(broker.address, 'pw').unary(clientMethods.metadata, { topics: [] }, 5_000, { ordered: true })
+    await call.written
+    expect((await call.response).clusterId).toBe('c')
+    expect(broker.principals).toEqual(['User:alice'])
+  })
+
   test('a wrong password is SASL_AUTHENTICATION_FAILED and no call is made', async () => {
     const authentication = brokerAuthentication()
     const broker = await serve(() => authentication)
