@@ -20,7 +20,11 @@
  * A partition added while a long poll is in flight (a leadership moved here from a dead broker, and this fetcher
  * was idle-polling the new leader for other partitions) would wait for that poll's `replicaFetchMaxWaitMs`: the poll
  * is abandoned instead (its session closed, a new one opened at once). Nothing is lost: the fetch offsets sent are
- * the durable log ends, and whatever the abandoned answer carried is fetched again.
+ * the durable log ends, and whatever the abandoned answer carried is fetched again. A session is a new connection,
+ * so this is bounded: only a request out for `interruptAfterMs` (a long poll, not an answer on its way) on a session
+ * that has answered before (its connection works) is abandoned, so every abandoned request is followed by at least
+ * one answered one, and partitions added one after another (a topic of fifty being created) cannot starve the
+ * fetcher with reconnects.
  *
  * Identity: every request carries this broker's epoch (KIP-903, for the leader's ISR proposals) and every partition
  * its topic id (KIP-516, from the host's fetch state). A partition the leader answers UNKNOWN_TOPIC_ID or
@@ -40,6 +44,8 @@ import type { ReplicationConfig } from './replication-config.js'
 
 /** Backoff of a partition its leader does not lead yet (or no longer): its metadata is a few ms behind ours. */
 const leaderBehindBackoffMs = 20
+/** How long a request must have been out before a partition added meanwhile abandons it (see the header). */
+const interruptAfterMs = 50
 
 /** What the fetcher needs from the replica manager. */
 export interface ReplicaFetcherHost {
@@ -81,8 +87,10 @@ export class ReplicaFetcher {
   #wake: (() => void) | undefined
   #session: ReplicaFetchSession | undefined
   #backoffMs: number
-  /** Abandons the request in flight (see the header); undefined while none is. */
+  /** Abandons the request in flight (see the header); undefined while none is or while it may not be abandoned. */
   #interrupt: (() => void) | undefined
+  /** Whether the current session has answered a request: only then is its connection known to work. */
+  #sessionAnswered = false
 
   constructor (deps: ReplicaFetcherDeps) {
     this.leaderId = deps.leaderId
@@ -141,6 +149,7 @@ export class ReplicaFetcher {
           continue
         }
         response = answer
+        this.#sessionAnswered = true
         this.#backoffMs = this.#config.reconnectBackoffMsMin
       } catch (error) {
         if (!this.#running) break
@@ -234,9 +243,14 @@ export class ReplicaFetcher {
       timer = this.#timers.setTimeout(() => { reject(new Error('replica fetch response timed out')) },
         this.#config.replicaFetchMaxWaitMs + this.#config.replicaFetchResponseTimeoutMs)
     })
-    const interrupted = new Promise<'interrupted'>((resolve) => { this.#interrupt = () => { resolve('interrupted') } })
+    let armTimer: TimerHandle | undefined
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      if (!this.#sessionAnswered) return
+      armTimer = this.#timers.setTimeout(() => { this.#interrupt = () => { resolve('interrupted') } }, interruptAfterMs)
+    })
     return Promise.race([fetching, deadline, interrupted]).finally(() => {
       timer?.cancel()
+      armTimer?.cancel()
       this.#interrupt = undefined
     })
   }
@@ -244,6 +258,7 @@ export class ReplicaFetcher {
   #closeSession (): void {
     const session = this.#session
     this.#session = undefined
+    this.#sessionAnswered = false
     session?.close()
   }
 }
