@@ -29,7 +29,7 @@ function setUp (acls: readonly Acl[], aclsEnabled = true) {
     },
     createTopics: async (request: { topics: Array<{ name?: string | null }> }) => {
       seen.push(request.topics.map((topic) => topic.name ?? ''))
-      return { topics: request.topics.map((topic) => ({ name: topic.name ?? '', errorCode: '' })) }
+      return { topics: request.topics.map((topic) => ({ name: topic.name ?? '', errorCode: topic.name === 'taken' ? ErrorCode.TOPIC_ALREADY_EXISTS : '' })) }
     },
     alterUserScramCredentials: async () => ({ results: [] }),
     initProducerId: () => ({ producerId: 1, producerEpoch: 0 }),
@@ -60,6 +60,9 @@ describe('ClientService authorization', () => {
     expect(seen).toEqual([['mine']])
     const ops = setUp([{ ...allow('CLUSTER', 'kafka-cluster', 'CREATE'), principal: 'User:ops' }])
     expect((await ops.calls.createTopics({ topics: [{ name: 'anything' }] } as never, { ...alice, principal: 'User:ops' })).topics?.[0]?.errorCode).toBe('')
+    // An existing topic it may not describe: refused as unauthorized, never "already exists".
+    expect((await ops.calls.createTopics({ topics: [{ name: 'taken' }] } as never, { ...alice, principal: 'User:ops' })).topics?.[0]?.errorCode)
+      .toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
   })
 
   test('cluster-level calls: users ALTER, describe DESCRIBE, idempotent producer IDEMPOTENT_WRITE or WRITE on some topic', async () => {

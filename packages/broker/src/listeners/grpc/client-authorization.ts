@@ -5,7 +5,8 @@
  *
  * - Produce WRITE, Fetch READ, ListOffsets DESCRIBE on each partition's topic; refused partitions answer
  *   TOPIC_AUTHORIZATION_FAILED, the others are served.
- * - CreateTopics: CREATE on the cluster or on the topic; DeleteTopics DELETE, CreatePartitions ALTER,
+ * - CreateTopics: CREATE on the cluster or on the topic (an existing topic the caller may not DESCRIBE answers
+ *   TOPIC_AUTHORIZATION_FAILED, not TOPIC_ALREADY_EXISTS); DeleteTopics DELETE, CreatePartitions ALTER,
  *   AlterTopicConfigs ALTER_CONFIGS on each topic; refused topics answer TOPIC_AUTHORIZATION_FAILED and are not
  *   forwarded to the controller.
  * - AlterUserScramCredentials: ALTER on the cluster, else every user CLUSTER_AUTHORIZATION_FAILED;
@@ -62,7 +63,14 @@ export function authorizedClientCalls (deps: ClientServiceDeps, authorizer: Auth
 
     async createTopics (request: gregor.cluster.CreateTopicsRequest, caller: Caller): Promise<Response<'CreateTopicsResponse'>> {
       if (!authorizer.enabled) return await deps.createTopics(request)
-      return await topicAdmin(request, (name) => mayCreateTopic(authorizer, caller, name), 'CREATE', deps.createTopics)
+      const answer = await topicAdmin(request, (name) => mayCreateTopic(authorizer, caller, name), 'CREATE', deps.createTopics)
+      // CREATE on the cluster does not reveal topics the caller may not DESCRIBE (Kafka's ControllerApis.createTopics).
+      const mayDescribe = decisions(authorizer, caller, requestPermissions.metadata.topic, 'TOPIC')
+      return {
+        topics: answer.topics.map((topic) => topic.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && !mayDescribe(topic.name ?? '')
+          ? topicResult(topic.name ?? '', requestPermissions.metadata.topic)
+          : topic),
+      }
     },
 
     async deleteTopics (request: gregor.cluster.DeleteTopicsRequest, caller: Caller): Promise<Response<'DeleteTopicsResponse'>> {
