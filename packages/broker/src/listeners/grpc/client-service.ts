@@ -1,6 +1,8 @@
 /**
  * ClientService on one client listener: metadata and cluster description from this broker's applied image, admin
- * requests forwarded to the active controller, produce/fetch/list-offsets handed to the replica manager.
+ * requests forwarded to the active controller, produce/fetch/list-offsets handed to the replica manager. Every call
+ * is first given its caller (`identify`: session token, client certificate or anonymous; an unknown token is refused
+ * UNAUTHENTICATED) and then authorized (client-authorization.ts; Metadata here) before anything else is looked at.
  *
  * Invariant: a metadata answer names every broker by its advertised address on *this* listener (by name), so a
  * client that reached the cluster through, say, the host-facing listener of a docker network keeps using host-facing
