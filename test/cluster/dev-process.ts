@@ -1,8 +1,10 @@
 /**
  * A `gregor dev` process for the dev tests: spawned on private loopback ports (`0`), its stdout collected, its exit
- * awaited; and whether a PID still runs, to check that Ctrl-C stopped every broker.
+ * awaited; whether a PID still runs, to check that Ctrl-C stopped every broker; and the clean-up of a test that failed
+ * halfway (everything SIGKILLed by PID, the directory removed).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
 import { cliBin } from '@gregor/cli'
 
 export interface DevProcess {
@@ -30,4 +32,10 @@ export function isAlive (pid: number): boolean {
   } catch {
     return false
   }
+}
+
+export async function killDev (dev: DevProcess, brokerPids: readonly number[], dir: string): Promise<void> {
+  if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL')
+  for (const pid of brokerPids.filter(isAlive)) process.kill(pid, 'SIGKILL')
+  await rm(dir, { recursive: true, force: true })
 }

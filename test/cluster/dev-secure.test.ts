@@ -7,14 +7,14 @@
  * the password is only in mode-0600 files and the printed settings, never in a broker's log or the bootstrap file.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { expect, test } from 'vitest'
 import { cliBin, waitFor } from '@gregor/cli'
-import { isAlive, spawnDev } from './dev-process.js'
+import { isAlive, killDev, spawnDev } from './dev-process.js'
 
 const run = promisify(execFile)
 
@@ -97,8 +97,6 @@ test('gregor dev --secure: the printed kcat settings produce and consume; plaint
     expect(await exited).toBe(0)
     expect(brokerPids.filter(isAlive)).toEqual([])
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    for (const pid of brokerPids.filter(isAlive)) process.kill(pid, 'SIGKILL')
-    await rm(dir, { recursive: true, force: true })
+    await killDev(dev, brokerPids, dir)
   }
 }, 120_000)

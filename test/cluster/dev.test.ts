@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { Admin } from '@gregor/client'
 import { cliBin, loopbackAddress, waitFor } from '@gregor/cli'
-import { isAlive, spawnDev } from './dev-process.js'
+import { isAlive, killDev, spawnDev } from './dev-process.js'
 
 test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl-C stops all three', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-dev-test-'))
@@ -56,9 +56,7 @@ test('gregor dev starts three brokers, prints their PIDs and addresses, and Ctrl
     expect(dev.stdout()).toContain('stopping the three brokers (controlled shutdown)')
     expect(brokerPids.filter(isAlive)).toEqual([])
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    for (const pid of brokerPids.filter(isAlive)) process.kill(pid, 'SIGKILL')
-    await rm(dir, { recursive: true, force: true })
+    await killDev(dev, brokerPids, dir)
   }
 }, 120_000)
 

@@ -108,7 +108,8 @@ async function kcatOutcome (args: readonly string[]): Promise<string> {
 describe('SASL_SSL on the Kafka listener', () => {
   test('users over SSL gRPC; kcat and KafkaJS with SCRAM over TLS produce and consume; wrong password and no SASL refused', async () => {
     const tls = ['--ssl-ca', certs.caFile, '--ssl-cert', client.certFile, '--ssl-key', client.keyFile]
-    expect((await runGregor(cluster, ['users', 'create', '--user', 'alice', '--password', 'alice-secret', '--mechanism', 'SCRAM-SHA-512', ...tls])).code).toBe(0)
+    const created = await runGregor(cluster, ['users', 'create', '--user', 'alice', '--password', 'alice-secret', '--mechanism', 'SCRAM-SHA-512', ...tls])
+    expect(created.code, created.stderr).toBe(0)
     expect((await runGregor(cluster, ['topics', 'create', '--topic', 'secure', '--partitions', '1', '--replication-factor', '3', ...tls])).code).toBe(0)
     // Every broker has applied the credential once kcat can list the cluster through each of them.
     for (const address of cluster.kafkaBootstrapServers.split(',')) {
