@@ -68,8 +68,6 @@ ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=64 \
     GREGOR_DATA_DIR=/var/lib/gregor \
     PATH=/app/node_modules/.bin:$PATH
-# openssl for `gregor certs create|bootstrap` (the secure compose variant's one-shot certs service runs it here).
-RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
 USER node
 VOLUME /var/lib/gregor
 # Client (CLIENT and any other client listener), inter-broker (BROKER: raft, controller, replication), admin HTTP.
