@@ -209,6 +209,8 @@ describe('ACLs on the Kafka listener of a three-broker cluster', () => {
       // Past the authorizer (the coordinator may still be loading: COORDINATOR_NOT_AVAILABLE is not a refusal).
       expect((await raw.call(ApiKey.FindCoordinator, 3, { key: 'g', keyType: 0, coordinatorKeys: [] })).errorCode).not.toBe(GROUP_AUTHORIZATION_FAILED)
       expect((await raw.call(ApiKey.CreateTopics, 5, createTopicsOf('c'))).topics.map((topic) => topic.errorCode)).toEqual([0])
+      // CREATE on the cluster does not reveal b: creating it again is refused, not TOPIC_ALREADY_EXISTS.
+      expect((await raw.call(ApiKey.CreateTopics, 5, createTopicsOf('b'))).topics.map((topic) => topic.errorCode)).toEqual([TOPIC_AUTHORIZATION_FAILED])
       const deletedC = await raw.call(ApiKey.DeleteTopics, 5, { topics: [], topicNames: ['c'], timeoutMs: 10_000 })
       expect(deletedC.responses.map((topic) => topic.errorCode)).toEqual([0])
     } finally {

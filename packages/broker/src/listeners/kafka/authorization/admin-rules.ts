@@ -1,7 +1,9 @@
 /**
  * Authorization rules of the admin and ACL families (KafkaApis): CreateTopics needs CREATE on the cluster or the
  * topic, DeleteTopics DELETE and CreatePartitions ALTER on each topic, DescribeConfigs DESCRIBE_CONFIGS and
- * IncrementalAlterConfigs ALTER_CONFIGS on each topic (on the cluster for a broker resource), all answered per item;
+ * IncrementalAlterConfigs ALTER_CONFIGS on each topic (on the cluster for a broker resource), all answered per item
+ * (CreateTopics of an existing topic the caller may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED, not
+ * TOPIC_ALREADY_EXISTS);
  * DescribeCluster, DescribeQuorum, DescribeLogDirs, DescribeUserScramCredentials and DescribeAcls need DESCRIBE on the
  * cluster, ElectLeaders, AlterUserScramCredentials, CreateAcls and DeleteAcls ALTER on it: refused as a whole with
  * CLUSTER_AUTHORIZATION_FAILED in every entry the answer has.
@@ -17,6 +19,7 @@ import { type RuleScope, type Rules, withRefusals } from './kafka-authorization.
 
 const TOPIC_DENIED = kafkaErrorCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
 const CLUSTER_DENIED = kafkaErrorCode(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+const TOPIC_EXISTS = kafkaErrorCode(ErrorCode.TOPIC_ALREADY_EXISTS)
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648
 /** DescribeConfigs / IncrementalAlterConfigs resource types (Kafka's ConfigResource.Type). */
 const TOPIC_RESOURCE = 2
@@ -39,17 +42,24 @@ export function adminRules (scope: RuleScope): Rules {
   return {
     [ApiKey.CreateTopics]: (inner) => async (request, context) => {
       const caller = scope.caller(context)
-      const allowed = request.topics.filter((topic) => mayCreateTopic(authorizer, caller, topic.name))
-      return await withRefusals(inner, request, context, request.topics.length - allowed.length, () => ({ ...request, topics: allowed }), (response) => {
-        const denied = request.topics.filter((topic) => !allowed.includes(topic))
-        return {
-          ...response,
-          topics: [...response.topics, ...denied.map((topic) => ({
-            name: topic.name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage('CREATE'), topicConfigErrorCode: 0,
-            numPartitions: -1, replicationFactor: -1, configs: null,
-          }))],
-        }
+      const refused = (name: string) => ({
+        name, topicId: ZERO_UUID, errorCode: TOPIC_DENIED, errorMessage: topicMessage('CREATE'), topicConfigErrorCode: 0,
+        numPartitions: -1, replicationFactor: -1, configs: null,
       })
+      const allowed = request.topics.filter((topic) => mayCreateTopic(authorizer, caller, topic.name))
+      const response = await withRefusals(inner, request, context, request.topics.length - allowed.length, () => ({ ...request, topics: allowed }), (answer) => ({
+        ...answer,
+        topics: [...answer.topics, ...request.topics.filter((topic) => !allowed.includes(topic)).map((topic) => refused(topic.name))],
+      }))
+      if (response === undefined) return undefined
+      // CREATE on the cluster is not DESCRIBE on every topic: TOPIC_ALREADY_EXISTS would tell a caller who may not
+      // describe the topic that it exists, so it is refused instead (as Kafka's ControllerApis.createTopics).
+      return {
+        ...response,
+        topics: response.topics.map((topic) => topic.errorCode === TOPIC_EXISTS && !authorizer.authorize(caller, 'DESCRIBE', 'TOPIC', topic.name)
+          ? refused(topic.name)
+          : topic),
+      }
     },
     [ApiKey.DeleteTopics]: (inner) => async (request, context) => {
       const operation = requestPermissions.deleteTopics.topic

@@ -106,6 +106,21 @@ describe('Kafka listener authorization', () => {
     expect(await codes('other')).toEqual([['a', 30], ['b', 30]])
   })
 
+  test('CreateTopics: CREATE on the cluster, yet an existing topic the caller may not describe is refused, not TOPIC_ALREADY_EXISTS', async () => {
+    const inner: KafkaHandler<typeof ApiKey.CreateTopics> = (request) => ({
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name, topicId: 'x', errorCode: existing.has(topic.name) ? 36 : 0, errorMessage: null, topicConfigErrorCode: 0, numPartitions: 1, replicationFactor: 1, configs: null,
+      })),
+    })
+    const handler = authorizedHandlers({ [ApiKey.CreateTopics]: inner }, deps([acl({ resourceType: 'CLUSTER', resourceName: 'kafka-cluster', operation: 'CREATE' }), acl({})]))[ApiKey.CreateTopics] as KafkaHandler<typeof ApiKey.CreateTopics>
+    const answer = await handler({
+      topics: ['a', 'b', 'new'].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 1000, validateOnly: false,
+    }, context(5)) as ResponseBodies[typeof ApiKey.CreateTopics]
+    // a: alice may describe it (WRITE implies DESCRIBE); b: she may not.
+    expect(answer.topics.map((topic) => [topic.name, topic.errorCode])).toEqual([['a', 36], ['b', 29], ['new', 0]])
+  })
+
   test('the ACL APIs answer SECURITY_DISABLED without an authorizer', async () => {
     const off: KafkaAclApi = {
       enabled: false,
