@@ -121,6 +121,35 @@ describe('Kafka listener authorization', () => {
     expect(answer.topics.map((topic) => [topic.name, topic.errorCode])).toEqual([['a', 36], ['b', 29], ['new', 0]])
   })
 
+  test('DescribeConfigs: a topic needs DESCRIBE_CONFIGS on it (ALTER_CONFIGS implies it), a broker DESCRIBE_CONFIGS on the cluster', async () => {
+    const inner: KafkaHandler<typeof ApiKey.DescribeConfigs> = (request) => ({
+      throttleTimeMs: 0,
+      results: request.resources.map((resource) => ({ errorCode: 0, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] })),
+    })
+    const handler = authorizedHandlers({ [ApiKey.DescribeConfigs]: inner }, deps([acl({ operation: 'ALTER_CONFIGS' })]))[ApiKey.DescribeConfigs] as KafkaHandler<typeof ApiKey.DescribeConfigs>
+    const answer = await handler({
+      resources: [{ resourceType: 2, resourceName: 'a', configurationKeys: null }, { resourceType: 2, resourceName: 'b', configurationKeys: null }, { resourceType: 4, resourceName: '1', configurationKeys: null }],
+      includeSynonyms: false, includeDocumentation: false,
+    }, context(4)) as ResponseBodies[typeof ApiKey.DescribeConfigs]
+    expect(answer.results.map((result) => [result.resourceName, result.errorCode])).toEqual([['a', 0], ['b', 29], ['1', 31]])
+  })
+
+  test('Fetch v13 names topics by id: an id this broker cannot name goes on to the handler (UNKNOWN_TOPIC_ID), a known one is checked', async () => {
+    const asked: string[] = []
+    const inner: KafkaHandler<typeof ApiKey.Fetch> = (request) => {
+      asked.push(...request.topics.map((topic) => topic.topicId))
+      return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    }
+    const names: Record<string, string> = { 'id-a': 'a', 'id-b': 'b' }
+    const handler = authorizedHandlers({ [ApiKey.Fetch]: inner }, { ...deps([acl({ operation: 'READ' })]), topicName: (id: string) => names[id] })[ApiKey.Fetch] as KafkaHandler<typeof ApiKey.Fetch>
+    const answer = await handler({
+      clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1000, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+      topics: ['id-a', 'id-b', 'id-unknown'].map((topicId) => ({ topic: '', topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 100 }] })),
+    }, context(13)) as ResponseBodies[typeof ApiKey.Fetch]
+    expect(asked).toEqual(['id-a', 'id-unknown'])
+    expect(answer.responses.map((topic) => [topic.topicId, topic.partitions[0]?.errorCode])).toEqual([['id-b', 29]])
+  })
+
   test('the ACL APIs answer SECURITY_DISABLED without an authorizer', async () => {
     const off: KafkaAclApi = {
       enabled: false,
