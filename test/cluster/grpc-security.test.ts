@@ -4,7 +4,7 @@
  * - SCRAM: a user made with Admin.upsertUserScramCredential logs in (SecurityService.Authenticate, a session token per
  *   broker) with the right password; a wrong password is refused with SASL_AUTHENTICATION_FAILED.
  * - mTLS: the client certificate's CN is the principal (`admin`'s certificate is the super user; `client`'s is not).
- * - ACLs made and removed with `gregor acls add/remove` are enforced on the gRPC API: allowed write, denied read, a
+ * - ACLs made and removed with `gregor acls add/remove` (listed back with AclAdmin) are enforced on the gRPC API: allowed write, denied read, a
  *   topic the caller may not describe looks exactly like one that does not exist, and a removal takes effect on the
  *   next request.
  */
@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { Admin, ClusterConnection, type SaslConfig, type TlsConfig, readTlsFiles } from '@gregor/client'
+import { AclAdmin, Admin, ClusterConnection, type SaslConfig, type TlsConfig, connectionFor, readTlsFiles } from '@gregor/client'
 import { BrokerProcesses, type CreatedCertificates, createCertificates, loopbackHost, waitFor } from '@gregor/cli'
 import { ErrorCode } from '@gregor/common'
 import { clientMethods } from '@gregor/protocol'
@@ -129,10 +129,14 @@ describe('principals and ACLs on the gRPC client listener', () => {
   test('gregor acls add/remove: allowed write, denied read, hidden topic, removal effective at once', async () => {
     const added = await gregor(['acls', 'add', '--allow-principal', 'User:alice', '--operation', 'Write', '--topic', 'a'], 'admin')
     expect(added.code, added.stderr).toBe(0)
-    const listed = await gregor(['acls', 'list', '--topic', 'a', '--json'], 'admin')
-    expect(JSON.parse(listed.stdout)).toEqual([
-      { resourceType: 'TOPIC', resourceName: 'a', patternType: 'LITERAL', principal: 'User:alice', host: '*', operation: 'WRITE', permission: 'ALLOW' },
-    ])
+    const adminConnection = connectionFor({ bootstrapServers: cluster.bootstrapServers, tls: adminTls })
+    try {
+      expect(await new AclAdmin(adminConnection).describeAcls({ resourceType: 'TOPIC', resourceName: 'a' })).toEqual([
+        { resourceType: 'TOPIC', resourceName: 'a', patternType: 'LITERAL', principal: 'User:alice', host: '*', operation: 'WRITE', permission: 'ALLOW' },
+      ])
+    } finally {
+      adminConnection.close()
+    }
     const connection = aliceConnection(alice)
     try {
       // The ACL reaches every broker's image in turn: alice's write works once her leader has it.
