@@ -1,7 +1,9 @@
 /**
  * The Kafka listener with TLS (kafka-server.ts `tls`, options from protocol `tlsServerOptions`) over real sockets:
  * a TLS client is answered; a plaintext Kafka client is refused at the handshake, logged, and never crashes the
- * server; `close` does not wait for a client stuck in its handshake.
+ * server; `close` does not wait for a client stuck in its handshake. With client certificates requested, a request's
+ * principal is the verified certificate's `User:<CN>` (no certificate, or one of another CA: `User:ANONYMOUS`); on a
+ * SASL listener the certificate names no principal (the SASL login does).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { type Socket, connect as connectTcp } from 'node:net'
@@ -16,10 +18,13 @@ import { createCertificates } from '@gregor/cli'
 import { handleApiVersions } from '../../packages/broker/src/listeners/kafka/handlers/api-versions.js'
 import { KafkaServer, defaultKafkaListenerConfig } from '../../packages/broker/src/listeners/kafka/index.js'
 import { RawKafkaClient } from '../../packages/broker/src/listeners/kafka/testing/raw-kafka-client.js'
+import type { KafkaHandlers } from '../../packages/broker/src/listeners/kafka/kafka-handlers.js'
 
 let dir: string
 let brokerTls: TlsConfig
 let caOnly: TlsConfig
+let alice: TlsConfig
+let foreignAlice: TlsConfig
 const infoLines: Array<{ fields: Record<string, unknown>; message: string }> = []
 
 function infoLogger (): Logger {
@@ -33,9 +38,12 @@ function infoLogger (): Logger {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gregor-kafka-tls-'))
-  const certs = await createCertificates({ dir, brokers: 1, clients: [] })
+  const certs = await createCertificates({ dir, brokers: 1, clients: ['alice'] })
+  const foreign = await createCertificates({ dir: join(dir, 'foreign'), brokers: 0, clients: ['alice'] })
   brokerTls = await readTlsFiles({ caFile: certs.caFile, ...certs.brokers.get(1) })
   caOnly = await readTlsFiles({ caFile: certs.caFile })
+  alice = await readTlsFiles({ caFile: certs.caFile, ...certs.clients.get('alice') })
+  foreignAlice = await readTlsFiles({ caFile: certs.caFile, certFile: foreign.clients.get('alice')?.certFile, keyFile: foreign.clients.get('alice')?.keyFile })
 })
 afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
@@ -89,5 +97,38 @@ describe('Kafka listener with TLS', () => {
     await server.close()
     expect(Date.now() - closedAt).toBeLessThan(2_000) // not the 10 s handshake timeout
     silent.destroy()
+  })
+
+  test('client certificates requested: a verified certificate is User:<CN>; none, or a foreign one, is anonymous; SASL wins', async () => {
+    const principals: string[] = []
+    const handlers: KafkaHandlers = {
+      [ApiKey.ApiVersions]: (request, context) => {
+        principals.push(context.principal ?? '')
+        return handleApiVersions(request, context)
+      },
+    }
+    const asked = async (server: KafkaServer, client: TlsConfig): Promise<string | undefined> => {
+      const socket = connectTls({ host: '127.0.0.1', port: server.port, ca: client.ca, cert: client.cert, key: client.key, servername: 'localhost' })
+      expect(await answerOf(socket, apiVersions())).not.toBe('closed')
+      return principals.pop()
+    }
+    const options = {
+      listenerName: 'KAFKA', host: '127.0.0.1', port: 0, config: defaultKafkaListenerConfig, handlers, logger: infoLogger(),
+      tls: tlsServerOptions(brokerTls, 'requested'),
+    }
+    const server = await KafkaServer.start(options)
+    try {
+      expect(await asked(server, alice)).toBe('User:alice')
+      expect(await asked(server, caOnly)).toBe('User:ANONYMOUS')
+      expect(await asked(server, foreignAlice)).toBe('User:ANONYMOUS') // requested, not required: admitted, unverified
+    } finally {
+      await server.close()
+    }
+    const saslServer = await KafkaServer.start({ ...options, sasl: { mechanisms: ['PLAIN'], credential: () => undefined } })
+    try {
+      expect(await asked(saslServer, alice)).toBe('User:ANONYMOUS') // before the SASL login: not alice's certificate
+    } finally {
+      await saslServer.close()
+    }
   })
 })

@@ -5,7 +5,8 @@
  * 1. a session token (call metadata `x-gregor-session`) that this broker issued and that has not expired: the
  *    user who logged in (`User:<name>`); a token this broker does not know (expired, evicted, from before a restart)
  *    is refused with UNAUTHENTICATED, so the client logs in again rather than silently running as anonymous;
- * 2. on a TLS listener, a client certificate that chained to the CA: `User:<CN>`;
+ * 2. on a TLS listener, a client certificate that chained to the CA: `User:<CN>` (certificate-principal.ts, the
+ *    Kafka listener's rule too);
  * 3. otherwise `User:ANONYMOUS` (Kafka's principal of an unauthenticated connection).
  *
  * Login (SASL_PLAINTEXT / SASL_SSL listeners only) is the SCRAM exchange of the Kafka listener (`ScramServer`, with
@@ -24,6 +25,7 @@ import { ErrorCode, type Logger } from '@gregor/common'
 import { isScramMechanism } from '@gregor/metadata'
 import { SESSION_TOKEN_METADATA_KEY, type gregor } from '@gregor/protocol'
 import { ANONYMOUS_PRINCIPAL, type Caller, canonicalHost } from '../../security/authorizer.js'
+import { certificatePrincipal } from '../../security/certificate-principal.js'
 import { SaslAuthenticationFailure, ScramServer } from '../../security/scram-server.js'
 import { SaslAuthenticator, type SaslMechanism, type SaslOptions } from '../kafka/sasl/sasl-session.js'
 
@@ -91,11 +93,6 @@ export function peerAddress (peer: string): string {
   return canonicalHost(host === '' ? address : host)
 }
 
-function commonName (call: IdentifiedCall): string | undefined {
-  const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN
-  return Array.isArray(cn) ? cn[0] : cn
-}
-
 /** How a listener finds the caller of a call: its `GrpcAuthentication`, or (none configured) anonymous callers. */
 export type IdentifyCall = (call: IdentifiedCall) => CallIdentity | grpc.ServiceError
 
@@ -147,8 +144,9 @@ export class GrpcAuthentication {
       }
       return { principal: session.principal, host, source, listener: this.#options.listenerName }
     }
-    const cn = commonName(call)
-    return { principal: cn === undefined ? ANONYMOUS_PRINCIPAL : `User:${cn}`, host, source, listener: this.#options.listenerName }
+    // grpc-js gives the certificate only when it chained to the CA (the TLS socket is `authorized`).
+    const principal = certificatePrincipal(call.getAuthContext()?.sslPeerCertificate?.subject) ?? ANONYMOUS_PRINCIPAL
+    return { principal, host, source, listener: this.#options.listenerName }
   }
 
   /** One Authenticate call (see the file comment); never throws. */

@@ -22,7 +22,11 @@
  *
  * SASL (a listener given a `SaslSession` per connection): until the session is authenticated only ApiVersions,
  * SaslHandshake and SaslAuthenticate are accepted, in frames of at most 512 KiB; any other request, or a larger
- * frame, closes the connection unanswered, as Kafka's SaslServerAuthenticator does. Requests carry the principal the session established (`User:ANONYMOUS` without SASL).
+ * frame, closes the connection unanswered, as Kafka's SaslServerAuthenticator does.
+ *
+ * Principal: on a SASL listener the SASL identity (also over TLS with a client certificate, as Kafka); otherwise, on
+ * TLS, the verified client certificate's `User:<CN>` (certificate-principal.ts, read once after the handshake); else
+ * `User:ANONYMOUS`.
  *
  * Metrics (kafka-listener-metrics.ts): every connection reports its open and its one close (with the reason), the
  * bytes it reads and writes, and each request once received, its errors, and once completed its latency.
@@ -37,6 +41,7 @@ import type { KafkaHandler, KafkaHandlers, KafkaRequestContext } from './kafka-h
 import type { KafkaListenerConfig } from './kafka-listener-config.js'
 import type { SaslSession } from './sasl/sasl-session.js'
 import { ANONYMOUS_PRINCIPAL, canonicalHost } from '../../security/authorizer.js'
+import { tlsPeerPrincipal } from '../../security/certificate-principal.js'
 import {
   KAFKA_UNKNOWN_API, type KafkaConnectionCloseReason, type KafkaListenerMetrics, kafkaApiLabel, kafkaErrorName, responseErrorNames,
 } from './kafka-listener-metrics.js'
@@ -86,6 +91,8 @@ export class KafkaConnection {
   /** The peer's address alone, in the one text form ACL hosts are compared with. */
   readonly #peerHost: string
   readonly #sasl: SaslSession | undefined
+  /** Without SASL: the principal of the connection (a verified client certificate's, else anonymous). */
+  readonly #principal: string
   /** Bytes read and not yet cut into frames, oldest first. */
   #input: Buffer[] = []
   #inputBytes = 0
@@ -104,6 +111,7 @@ export class KafkaConnection {
   ) {
     this.#socket = socket
     this.#sasl = sasl
+    this.#principal = tlsPeerPrincipal(socket) ?? ANONYMOUS_PRINCIPAL
     this.#config = config
     this.#handlers = handlers
     this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
@@ -206,7 +214,7 @@ export class KafkaConnection {
     const slot: Slot = { api, startMs, requestBytes: frame.length, answer: undefined, answerBytes: 0, closeAfter: undefined }
     const context: KafkaRequestContext = {
       apiVersion, correlationId, clientId, peer: this.#peer, peerHost: this.#peerHost,
-      principal: this.#sasl?.principal ?? ANONYMOUS_PRINCIPAL,
+      principal: this.#sasl === undefined ? this.#principal : this.#sasl.principal ?? ANONYMOUS_PRINCIPAL,
       ...(this.#sasl === undefined ? {} : { sasl: this.#sasl }),
       closeAfterResponse: (reason, fields = {}, errorCodes = []) => {
         if (slot.closeAfter !== undefined || slot.answer !== undefined) return // asked twice, or too late

@@ -35,7 +35,8 @@ export interface KafkaServerOptions {
   readonly metrics?: KafkaListenerMetrics
   /**
    * SASL on this listener (security protocol SASL_PLAINTEXT or SASL_SSL): enabled mechanisms and the credential
-   * lookup. Absent: clients are not authenticated and every connection's principal is `User:ANONYMOUS`.
+   * lookup. Absent: no SASL; a connection's principal is its verified client certificate's `User:<CN>` (TLS with
+   * client auth), else `User:ANONYMOUS`.
    */
   readonly sasl?: SaslOptions
   /** TLS server options (grpc-credentials.ts `tlsServerOptions`); absent: plaintext TCP. */
