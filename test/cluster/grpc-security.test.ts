@@ -7,10 +7,13 @@
  * - ACLs made and removed with `gregor acls add/remove` (listed back with AclAdmin) are enforced on the gRPC API: allowed write, denied read, a
  *   topic the caller may not describe looks exactly like one that does not exist, and a removal takes effect on the
  *   next request.
+ * - The Kafka listener (SSL, same client-certificate rule) names a certificate's caller the same way: KafkaJS with
+ *   `alice`'s certificate is refused on topic `b` until an ACL for `User:alice` allows it; `client`'s still is not.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AclAdmin, Admin, ClusterConnection, type SaslConfig, type TlsConfig, connectionFor, readTlsFiles } from '@gregor/client'
 import { BrokerProcesses, type CreatedCertificates, createCertificates, loopbackHost, waitFor } from '@gregor/cli'
@@ -29,10 +32,10 @@ const alice: SaslConfig = { mechanism: 'SCRAM-SHA-512', username: 'alice', passw
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gregor-grpc-security-'))
-  certs = await createCertificates({ dir: join(dir, 'certs'), brokers: 3, clients: ['admin', 'client'], hosts: [loopbackHost()] })
+  certs = await createCertificates({ dir: join(dir, 'certs'), brokers: 3, clients: ['admin', 'client', 'alice'], hosts: [loopbackHost()] })
   cluster = await BrokerProcesses.start({
     logLevel: 'info',
-    tls: { certsDir: join(dir, 'certs'), securityProtocolMap: 'CLIENT:SASL_SSL,BROKER:SSL', clientAuth: 'requested' },
+    tls: { certsDir: join(dir, 'certs'), securityProtocolMap: 'KAFKA:SSL,CLIENT:SASL_SSL,BROKER:SSL', clientAuth: 'requested' },
     env: { GREGOR_ACLS_ENABLED: 'true', GREGOR_SUPER_USERS: 'User:admin' },
   })
   await cluster.waitForReady()
@@ -162,5 +165,38 @@ describe('principals and ACLs on the gRPC client listener', () => {
     } finally {
       connection.close()
     }
+  })
+})
+
+describe('mTLS principal on the Kafka listener', () => {
+  /** A KafkaJS send over SSL with the certificate of `identity`: 'ok' or the Kafka error it failed with. */
+  async function kafkaSendAs (identity: 'alice' | 'client', topic: string): Promise<string> {
+    const files = certs.clients.get(identity)
+    const { ca, cert, key } = await readTlsFiles({ caFile: certs.caFile, certFile: files?.certFile, keyFile: files?.keyFile })
+    const kafka = new Kafka({
+      clientId: `mtls-${identity}`, brokers: cluster.kafkaBootstrapServers.split(','), logLevel: logLevel.NOTHING,
+      ssl: { ca, cert, key }, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    })
+    const producer = kafka.producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ value: identity, partition: 0 }] })
+      return 'ok'
+    } catch (error) {
+      // A topic refused in metadata comes back as a non-retriable error that names the cause in its message.
+      const { type, message = '' } = error as { type?: string, message?: string }
+      return type ?? (message.includes('Topic authorization failed') ? 'TOPIC_AUTHORIZATION_FAILED' : message)
+    } finally {
+      await producer.disconnect()
+    }
+  }
+
+  test('KafkaJS with alice\'s certificate is User:alice: refused on b, then allowed by an ACL for User:alice (client\'s is not)', async () => {
+    expect(await kafkaSendAs('alice', 'b')).toBe('TOPIC_AUTHORIZATION_FAILED')
+    const added = await gregor(['acls', 'add', '--allow-principal', 'User:alice', '--operation', 'Write', '--topic', 'b'], 'admin')
+    expect(added.code, added.stderr).toBe(0)
+    await waitFor('alice\'s certificate may write topic b', async () => (await kafkaSendAs('alice', 'b')) === 'ok' ? true : undefined,
+      { timeoutMs: 10_000, intervalMs: 100 })
+    expect(await kafkaSendAs('client', 'b')).toBe('TOPIC_AUTHORIZATION_FAILED')
   })
 })
