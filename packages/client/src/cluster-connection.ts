@@ -80,6 +80,8 @@ export const defaultClusterConnectionConfig = Object.freeze({
 /** One unary call in flight on a transport: its answer, and a way to give it up (the promise then rejects). */
 export interface TransportCall<Response> {
   readonly response: Promise<Response>
+  /** With `ordered`: resolves once the request is written to the connection (see CallOptions.onWritten). */
+  readonly written?: Promise<void>
   cancel (): void
 }
 
@@ -89,6 +91,7 @@ export interface BrokerTransport {
     method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>,
     request: RequestProperties,
     deadlineMs: number,
+    options?: { readonly ordered?: boolean },
   ): TransportCall<Response>
   close (): void
 }
@@ -112,6 +115,12 @@ export interface CallOptions {
   readonly extraWaitMs?: number
   /** The partitions the request addresses and the leader they were sent to; watched while the call stalls. */
   readonly leaders?: readonly SentToLeader[]
+  /**
+   * Called once the whole request has been handed to the broker's connection (its last frame queued, so a call made
+   * after this reaches the broker after it), or once the call settles, whichever is first; at once when the
+   * transport cannot tell. The producer sends a broker its next Produce only then, so pipelined batches arrive in order.
+   */
+  readonly onWritten?: () => void
 }
 
 export interface CallAnyOptions {
@@ -127,10 +136,19 @@ export function grpcTransport (
   address: string, messageBytesMax: number, credentials = grpc.credentials.createInsecure(), sasl?: SaslConfig,
 ): BrokerTransport {
   const client = new grpc.Client(address, credentials, channelOptions(messageBytesMax, clientKeepalive))
+  // Ordered calls (Produce) get a channel of their own, without grpc-js's per-call retry buffer: with it, a stream
+  // write's callback comes as soon as the message is buffered, before it is sent, and `orderedUnary` needs it to mean
+  // "written". (The producer retries by itself.) Kept off the shared channel, where it slowed consumer groups here.
+  let orderedClient: grpc.Client | undefined
+  const ordered = (): grpc.Client => {
+    orderedClient ??= new grpc.Client(address, credentials, { ...channelOptions(messageBytesMax, clientKeepalive), 'grpc.per_rpc_retry_buffer_size': 0 })
+    return orderedClient
+  }
   const session = sasl === undefined ? undefined : new BrokerSession(client, sasl)
   return {
-    unary (method, request, deadlineMs) {
+    unary (method, request, deadlineMs, options) {
       if (session !== undefined) return session.unary(method, request, deadlineMs)
+      if (options?.ordered === true) return orderedUnary(ordered(), method, request, deadlineMs)
       let call: grpc.ClientUnaryCall | undefined
       const response = new Promise<never>((resolve, reject) => {
         call = client.makeUnaryRequest(
@@ -141,8 +159,40 @@ export function grpcTransport (
       })
       return { response, cancel: () => { call?.cancel() } }
     },
-    close: () => { client.close() },
+    close: () => { client.close(); orderedClient?.close() },
   }
+}
+
+/**
+ * A unary call that says when its request is written: the same bytes on the wire as `makeUnaryRequest` (one message,
+ * then the half-close), sent as a client-streaming call because only a stream write takes a callback. Node's HTTP/2
+ * calls it once the message's last DATA frame is queued on the session, that is after the broker's flow-control
+ * windows let all of it through; a call started after that cannot overtake this one.
+ */
+function orderedUnary<Request, RequestProperties, Response, ResponseProperties> (
+  client: grpc.Client, method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>, request: RequestProperties, deadlineMs: number,
+): TransportCall<Response> {
+  let call: grpc.ClientWritableStream<RequestProperties> | undefined
+  let written: () => void = () => {}
+  const writtenPromise = new Promise<void>((resolve) => { written = resolve })
+  const response = new Promise<Response>((resolve, reject) => {
+    call = client.makeClientStreamRequest(
+      method.path, method.requestSerialize, method.responseDeserialize, { deadline: Date.now() + deadlineMs },
+      (error, answer) => { written(); if (error !== null || answer === undefined) reject(error ?? new Error('empty response')); else resolve(answer) },
+    )
+    call.write(request, () => { written() })
+    call.end()
+  })
+  return { response, written: writtenPromise, cancel: () => { call?.cancel() } }
+}
+
+/** Calls `onWritten` once: when `call` is written, or when it settles (a transport that cannot tell: at once). */
+function whenWritten (call: TransportCall<unknown>, onWritten: () => void): void {
+  let called = false
+  const once = (): void => { if (!called) { called = true; onWritten() } }
+  if (call.written === undefined) { once(); return }
+  void call.written.then(once)
+  call.response.then(once, once)
 }
 
 /** A call in flight, as the stall watch sees it. */
@@ -271,7 +321,7 @@ export class ClusterConnection {
     let call: TransportCall<Response>
     try {
       // grpc's deadline a little later than our timer, so the timer (virtual in tests) decides and says why.
-      call = this.#transportFor(address).unary(method, request, timeoutMs + 1_000)
+      call = this.#transportFor(address).unary(method, request, timeoutMs + 1_000, { ordered: options.onWritten !== undefined })
     } catch (error) {
       // A channel that cannot even be opened (a malformed address) fails like any transport failure.
       throw transportError(error, details)
@@ -291,6 +341,7 @@ export class ClusterConnection {
     }
     this.#outstanding.add(outstanding)
     this.#armStallTimer()
+    if (options.onWritten !== undefined) whenWritten(call, options.onWritten)
     const cancelTimeout = this.#scheduler.setTimer(timeoutMs, () => {
       outstanding.abandon(new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'request timed out', {
         retriable: true, details: { ...details, timeoutMs, transport: true },

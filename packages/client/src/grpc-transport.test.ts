@@ -118,3 +118,35 @@ describe('client channel keepalive (grpcTransport)', () => {
     expect(failedAfterMs).toBeLessThanOrEqual(clientKeepalive.timeMs + clientKeepalive.timeoutMs + 1_500)
   }, 20_000)
 })
+
+describe('ordered unary calls (grpcTransport, producer pipelining)', () => {
+  test('a call started once the previous one is written reaches the server after it, however large that one is', async () => {
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
+    const order: number[] = []
+    server.addService({ produce: clientMethods.produce } as unknown as grpc.ServiceDefinition, {
+      produce: (call: grpc.ServerUnaryCall<{ partitions: Array<{ partition: number }> }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        order.push(call.request.partitions[0]?.partition ?? -1)
+        callback(null, { partitions: [] })
+      },
+    })
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => { if (error !== null) reject(error); else resolve(bound) })
+    })
+    cleanups.push(() => { server.forceShutdown() })
+    const transport = grpcTransport(`127.0.0.1:${port}`, 64 * 1024 * 1024)
+    cleanups.push(() => { transport.close() })
+    const request = (partition: number, bytes: number): object => ({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 't', partition, records: Buffer.alloc(bytes, 1) }] })
+
+    // Each big request (under grpc-js's per-call retry buffer, which would call back before sending) needs several
+    // flow-control windows of 64 KiB to get through; the small one needs none.
+    const calls = []
+    for (let round = 0; round < 5; round++) {
+      const big = transport.unary(clientMethods.produce, request(2 * round, 200 * 1024), 10_000, { ordered: true })
+      expect(big.written).toBeDefined()
+      await big.written
+      calls.push(big.response, transport.unary(clientMethods.produce, request(2 * round + 1, 10), 10_000, { ordered: true }).response)
+    }
+    await Promise.all(calls)
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+  }, 20_000)
+})

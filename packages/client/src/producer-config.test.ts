@@ -18,7 +18,7 @@ describe('ProducerConfig', () => {
       requestTimeoutMs: 30_000,
       retryBackoffMs: 50,
       retryBackoffMaxMs: 250,
-      maxInFlightPerPartition: 1,
+      maxInFlightPerPartition: 5,
     })
   })
 

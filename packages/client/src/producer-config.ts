@@ -43,12 +43,11 @@ export interface ProducerConfig {
    * the broker remembers a producer's last 5 batches, so a retry of any of them is recognised). Without idempotence
    * it is 1 whatever this says: nothing else keeps a retried batch ahead of the one behind it.
    *
-   * Default 1, not Kafka's 5: Kafka's requests on one connection arrive in order, but concurrent gRPC calls are
-   * HTTP/2 streams whose frames the sender interleaves, and measured here about 45% of concurrent 250 KB produce
-   * requests reached the server out of order. Each such batch is refused OUT_OF_ORDER_SEQUENCE_NUMBER and resent
-   * (correct, but a second encode and send), and the partition then recovers one batch at a time: with 5, the bench
-   * client spent 2.7–3.0 µs per record against 2.2–2.5 µs with 1, at a lower rate. A produce transport that keeps
-   * order (one long-lived stream per broker) would make 5 pay.
+   * Default 5, Kafka's. Concurrent gRPC calls are HTTP/2 streams whose frames the sender interleaves (measured here:
+   * about 45% of concurrent 250 KB produce requests reached the broker out of order, each then refused
+   * OUT_OF_ORDER_SEQUENCE_NUMBER and resent), so the sender starts a broker's next Produce only once the previous one
+   * is written to the connection (producer-sender.ts, cluster-connection.ts `orderedUnary`): they arrive in order,
+   * and a partition's next batch leaves after `lingerMs` instead of after the previous batch's whole replication.
    */
   readonly maxInFlightPerPartition: number
 }
@@ -80,7 +79,7 @@ export const defaultProducerConfig: ProducerConfig = Object.freeze({
   // (measured with `gregor bench failover`: median first ack after kill -9 fell from ~2 s to ~0.8 s).
   retryBackoffMs: 50,
   retryBackoffMaxMs: 250,
-  maxInFlightPerPartition: 1,
+  maxInFlightPerPartition: 5,
 })
 
 const acksValues: readonly Acks[] = ['all', 'leader', 'none']

@@ -143,6 +143,8 @@ export class ProducerSender {
   readonly #idempotent: boolean
   #initInFlight = false
   #initRetryTimer: (() => void) | undefined
+  /** Brokers with a Produce request still being written: the next one to them waits (see `#produce`). */
+  readonly #writing = new Set<number>()
 
   /** `config` must have passed `validateProducerConfig`. */
   constructor (config: ProducerConfig, deps: ProducerSenderDeps) {
@@ -196,6 +198,7 @@ export class ProducerSender {
     if (leaderless.length > 0) this.#refreshMetadata(leaderless.map((tp) => tp.topic))
     let sent = false
     for (const group of groups.values()) {
+      if (this.#writing.has(group.brokerId)) continue
       const batches = this.accumulator.drain({
         bytesMax: REQUEST_BYTES_MAX,
         filter: (tp) => connection.leaderFor(tp)?.brokerId === group.brokerId,
@@ -232,13 +235,25 @@ export class ProducerSender {
       topic: batch.topic, partition: batch.partition, brokerId, leaderEpoch: this.#deps.connection.leaderFor(batch)?.leaderEpoch ?? -1,
     }))
     let outcomes: ProduceOutcome[]
+    // One request being written per broker: with batches of a partition pipelined, a request started while another
+    // is still being written (its HTTP/2 stream waiting for flow-control window) could reach the broker first, and
+    // its batch would be refused OUT_OF_ORDER_SEQUENCE_NUMBER and resent. Written in order, they arrive in order.
+    this.#writing.add(brokerId)
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.#writing.delete(brokerId)
+      this.#wake()
+    }
     try {
-      const response = await this.#deps.connection.call(address, clientMethods.produce, request, { leaders })
+      const response = await this.#deps.connection.call(address, clientMethods.produce, request, { leaders, onWritten: release })
       outcomes = produceOutcomes(response, batches)
     } catch (error) {
       const failure = error instanceof GregorError ? error : new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, String(error), { cause: error })
       outcomes = batches.map((batch) => ({ batch, ok: false, error: failure }))
     }
+    // The gate opens after the outcomes unmuted their partitions, so the wake it gives can send them at once.
     for (const outcome of outcomes) {
       if (outcome.ok) {
         this.#awaitingLeader.delete(topicPartitionKey(outcome.batch.topic, outcome.batch.partition))
@@ -248,6 +263,7 @@ export class ProducerSender {
         this.#retryOrFail(outcome.batch, outcome.error, sentTo)
       }
     }
+    release()
   }
 
   #retryOrFail (batch: ProducerBatch, error: GregorError, sentTo?: { readonly brokerId: number; readonly leaderEpoch: number }): void {

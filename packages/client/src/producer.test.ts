@@ -204,8 +204,8 @@ describe('Producer with five batches in flight per partition', () => {
     await producer.close()
   })
 
-  test('without idempotence (acks=leader), or by default, a partition has one batch in flight', async () => {
-    for (const config of [{ acks: 'leader' as const, maxInFlightPerPartition: 5 }, {}]) {
+  test('without idempotence (acks=leader), or with maxInFlightPerPartition 1, a partition has one batch in flight', async () => {
+    for (const config of [{ acks: 'leader' as const, maxInFlightPerPartition: 5 }, { maxInFlightPerPartition: 1 }]) {
       const { brokers, producer, initProducerId } = await scriptedProducer({ ...config, lingerMs: 0, batchBytesMax: 61 + 2 * 12 })
       const sent = producer.sendMany('t', Array.from({ length: 8 }, (_, index) => ({ value: `v${index}`, partition: 0 })))
       await initProducerId()
