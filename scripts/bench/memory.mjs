@@ -22,8 +22,8 @@
  * WebSocket the broker log names) and the heap used is read again: `heapAfterGcBytes`, the live heap. RSS is read
  * before that GC. `--no-gc` leaves the inspector off.
  *
- * `--heap-snapshots` starts the brokers with `--heapsnapshot-signal=SIGUSR2` and takes a snapshot of each at rest,
- * after the writes and after the consume (files `Heap.*.heapsnapshot` in `--keep-dir`, which that needs; load
+ * `--heap-snapshots` starts the brokers with `--heapsnapshot-signal=SIGUSR2` and takes a snapshot of each at every checkpoint, after its
+ * GC (files `Heap.*.heapsnapshot` in `--keep-dir`, which that needs; load
  * them in Chrome DevTools' Memory tab and compare).
  *
  * `--gregor-dir <checkout>` measures another build (e.g. /tmp/gregor-before, with `npm ci && npm run build` done
@@ -253,17 +253,19 @@ async function collectGarbage (id) {
   }
 }
 
-/** A sample, then a full GC in each broker and its live heap (`heapAfterGcBytes`) added to the sample. */
+/** A sample, then a full GC in each broker and its live heap (`heapAfterGcBytes`) added to the sample; snapshots. */
 async function checkpoint (phase, entry) {
   entry ??= await sample(phase)
-  if (!values.gc) return entry
-  await Promise.all(brokerIds.map(async (id, index) => {
-    await collectGarbage(id)
-    const text = await fetch(`${adminUrl(id)}/metrics`, { signal: AbortSignal.timeout(5_000) }).then(async (response) => await response.text())
-    entry.brokers[index].heapAfterGcBytes = metricValue(text, 'nodejs_heap_size_used_bytes')
-  }))
   entry.checkpoint = true
-  out.write(`${' '.repeat(9)}  ${'  (after GC)'.padEnd(13)}  ${entry.brokers.map((b, i) => `b${i + 1} live heap ${mb(b.heapAfterGcBytes).padStart(5)}`).join(' | ')}\n`)
+  if (values.gc) {
+    await Promise.all(brokerIds.map(async (id, index) => {
+      await collectGarbage(id)
+      const text = await fetch(`${adminUrl(id)}/metrics`, { signal: AbortSignal.timeout(5_000) }).then(async (response) => await response.text())
+      entry.brokers[index].heapAfterGcBytes = metricValue(text, 'nodejs_heap_size_used_bytes')
+    }))
+    out.write(`${' '.repeat(9)}  ${'  (after GC)'.padEnd(13)}  ${entry.brokers.map((b, i) => `b${i + 1} live heap ${mb(b.heapAfterGcBytes).padStart(5)}`).join(' | ')}\n`)
+  }
+  await heapSnapshots(phase)
   return entry
 }
 
@@ -342,15 +344,12 @@ try {
     log(`bench ${op}: ${result.records} records in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.mbPerSec} MB/s`)
     return result
   }
-  await heapSnapshots('rest')
   const produce = await sampled('produce', async () => await bench('produce', ['--acks', 'all']))
   await sleep(settleMs)
   await checkpoint('after produce')
-  await heapSnapshots('after produce')
   const consume = await sampled('consume', async () => await bench('consume', []))
   await sleep(settleMs)
   await checkpoint('after consume')
-  await heapSnapshots('after consume')
   const summary = summarize()
   for (const line of summaryLines(summary)) out.write(`${line}\n`)
   if (values.json) {

@@ -39,6 +39,7 @@ import type { gregor } from '@gregor/protocol'
 import { entryDataBytesMax } from '@gregor/raft'
 import { kafkaTopicConfigs, wireTopicConfigAlterations, wireTopicConfigs } from './wire-topic-configs.js'
 import { aclBindingFromWire, aclBindingToWire, aclFilterFromWire } from './wire-acls.js'
+import { CancellableWaits } from './cancellable-waits.js'
 
 export type RegisterBrokerRequest = gregor.cluster.RegisterBrokerRequest.$Properties
 export type RegisterBrokerResponse = gregor.cluster.RegisterBrokerResponse.$Properties
@@ -131,9 +132,8 @@ export class Controller {
   #controllerActivatedMs = 0
   /** Settles when the last queued decision settled; never rejects. */
   #tail: Promise<void> = Promise.resolve()
-  /** Rejects with NOT_CONTROLLER on deactivation, failing every caller still waiting. */
-  #deactivated: Promise<never> = new Promise(() => {})
-  #rejectWaiters: (error: GregorError) => void = () => {}
+  /** The callers of queued decisions: deactivation fails them all with NOT_CONTROLLER (held only while waiting). */
+  readonly #callers = new CancellableWaits()
   #fencingTimer: TimerHandle | undefined
   /** The activation whose catch-up barrier was applied; decisions of another wait for their own. */
   #caughtUpGeneration = -1
@@ -166,8 +166,6 @@ export class Controller {
     this.#nextLeaderRebalanceMs = this.#controllerActivatedMs + this.#deps.config.leaderImbalanceCheckIntervalMs
     this.#heartbeats.clear()
     this.#offlineElectionsDue = true
-    this.#deactivated = new Promise<never>((_resolve, reject) => { this.#rejectWaiters = reject })
-    this.#deactivated.catch(() => {})
     this.#log.info({ brokerId: this.#deps.brokerId, appliedIndex: this.#deps.image().appliedIndex }, 'controller activated')
     this.#armFencingTimer()
     // Start the catch-up barrier now rather than on the first request; a failure is retried by the next decision.
@@ -183,7 +181,7 @@ export class Controller {
     this.#fencingTimer?.cancel()
     this.#fencingTimer = undefined
     this.#heartbeats.clear()
-    this.#rejectWaiters(notControllerError())
+    this.#callers.cancelAll(notControllerError())
     this.#log.info({ brokerId: this.#deps.brokerId }, 'controller deactivated')
   }
 
@@ -697,7 +695,7 @@ export class Controller {
     }
     const result = this.#tail.then(run)
     this.#tail = result.then(() => {}, () => {})
-    return await Promise.race([result, this.#deactivated])
+    return await this.#callers.wait(result)
   }
 
   /**
