@@ -11,10 +11,13 @@
  *   admin-client.properties   0600  librdkafka settings (`kcat -F`), password included
  *
  * An existing file is kept, so a second run on the same directory reuses the password and credentials the cluster
- * already has. The password is never put into a broker's environment or command line; brokers read the salted file.
+ * already has; only a broker certificate that does not cover a host asked for now (e.g. `gregor dev --secure` on a
+ * new private loopback address) is signed again, by the same CA. The password is never put into a broker's
+ * environment or command line; brokers read the salted file.
  */
-import { pbkdf2, randomBytes } from 'node:crypto'
-import { access, chmod, readFile, writeFile } from 'node:fs/promises'
+import { X509Certificate, pbkdf2, randomBytes } from 'node:crypto'
+import { access, chmod, readFile, rm, writeFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { formatScramBootstrap } from '@gregor/broker'
@@ -51,8 +54,21 @@ async function secretFile (path: string, make: () => string | Promise<string>): 
   return value
 }
 
+/** Removes broker certificates that do not cover every host of `hosts`, so that createCertificates signs new ones. */
+async function dropCertificatesWithoutHosts (dir: string, brokers: number, hosts: readonly string[]): Promise<void> {
+  for (let id = 1; id <= brokers; id++) {
+    const certFile = join(dir, `broker-${id}.pem`)
+    const pem = await readFile(certFile).catch(() => undefined)
+    if (pem === undefined) continue
+    const certificate = new X509Certificate(pem)
+    const covered = hosts.every((host) => (isIP(host) !== 0 ? certificate.checkIP(host) : certificate.checkHost(host)) !== undefined)
+    if (!covered) await Promise.all([rm(certFile, { force: true }), rm(join(dir, `broker-${id}.key`), { force: true })])
+  }
+}
+
 export async function prepareSecureCluster (options: { dir: string; brokers: number; hosts?: readonly string[] }): Promise<SecureClusterFiles> {
   const certsDir = options.dir
+  await dropCertificatesWithoutHosts(certsDir, options.brokers, options.hosts ?? [])
   const certs = await createCertificates({ dir: certsDir, brokers: options.brokers, clients: [adminUser], ...(options.hosts === undefined ? {} : { hosts: options.hosts }) })
   const admin = certs.clients.get(adminUser)
   if (admin === undefined) throw new Error('the admin certificate was not made') // createCertificates makes every client named
