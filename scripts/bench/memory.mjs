@@ -271,10 +271,11 @@ async function checkpoint (phase, entry) {
 
 async function heapSnapshots (label) {
   if (!values['heap-snapshots']) return
+  // Counted before asking: a fast snapshot can be on disk before the next line runs.
+  const wanted = (await readdir(scratch)).filter((name) => name.endsWith('.heapsnapshot')).length + dev.brokerPids.length
   for (const pid of dev.brokerPids) process.kill(pid, 'SIGUSR2')
   log(`heap snapshots requested (${label})`)
   // A snapshot blocks the broker while it is written: wait for the files before going on.
-  const wanted = (await readdir(scratch)).filter((name) => name.endsWith('.heapsnapshot')).length + dev.brokerPids.length
   const deadlineMs = Date.now() + 120_000
   while ((await readdir(scratch)).filter((name) => name.endsWith('.heapsnapshot')).length < wanted && Date.now() < deadlineMs) await sleep(500)
   await sleep(2_000)
