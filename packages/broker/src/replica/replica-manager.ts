@@ -60,6 +60,9 @@ import { ReplicaFetcher } from './replica-fetcher.js'
 import type { ReplicationConfig } from './replication-config.js'
 import { changedTopicLogSettings, topicLogConfig } from './topic-log-config.js'
 
+/** Partitions an image applies at once (opening logs, starting leader epochs): bounded, so a 1,000-partition image does not open 1,000 files together. */
+const PARTITION_CHANGES_AT_ONCE = 16
+
 export interface ReplicaManagerDeps {
   readonly brokerId: number
   /** This process's incarnation: replicas are led or followed only once the image shows it registered. */
@@ -273,17 +276,25 @@ export class ReplicaManager {
       this.#refreshFetchers()
       return
     }
+    const changes: Array<{ topic: TopicImage; partition: PartitionImage }> = []
     for (const partition of image.partitionsReplicatedOn(nodeId(this.#deps.brokerId))) {
       const topic = image.topicById(partition.topicId)
       if (topic === undefined) continue
-      const key = topicPartitionKey(topic.name, partition.partition)
-      assigned.add(key)
-      try {
-        await this.#applyPartition(topic, partition, checkpointed)
-      } catch (error) {
-        this.#log.error({ topic: topic.name, partition: partition.partition, err: error }, 'partition state change failed')
-        if (isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.#onStorageFailure(error)
-      }
+      assigned.add(topicPartitionKey(topic.name, partition.partition))
+      changes.push({ topic, partition })
+    }
+    // Partitions are independent (each its own directory, log and lock), and opening a log or starting a leader epoch
+    // waits for several fsyncs: one at a time, the 50 partitions of __consumer_offsets kept a topic created after
+    // them without a log for ~10 s on a busy machine. A bounded number at once, as Kafka's recovery threads.
+    for (let start = 0; start < changes.length; start += PARTITION_CHANGES_AT_ONCE) {
+      await Promise.all(changes.slice(start, start + PARTITION_CHANGES_AT_ONCE).map(async ({ topic, partition }) => {
+        try {
+          await this.#applyPartition(topic, partition, checkpointed)
+        } catch (error) {
+          this.#log.error({ topic: topic.name, partition: partition.partition, err: error }, 'partition state change failed')
+          if (isGregorError(error) && error.code === ErrorCode.KAFKA_STORAGE_ERROR) this.#onStorageFailure(error)
+        }
+      }))
       if (this.#logDir.failureCount !== failuresBefore) return
     }
     for (const [key, replica] of [...this.#replicas]) {
