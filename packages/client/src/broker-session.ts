@@ -32,14 +32,20 @@ interface Token {
 /** One broker's session, on the grpc-js Client that also carries the broker's other calls. */
 export class BrokerSession {
   readonly #client: grpc.Client
+  readonly #orderedClient: () => grpc.Client
   readonly #sasl: SaslConfig
   readonly #mechanism: string
   readonly #nowMs: () => number
   #token: Token | undefined
   #login: Promise<Token> | undefined
 
-  constructor (client: grpc.Client, sasl: SaslConfig, nowMs: () => number = Date.now) {
+  /**
+   * `orderedClient` carries the `ordered` calls: a channel without grpc-js's per-call retry buffer, whose write
+   * callback means "sent" (see cluster-connection.ts's grpcTransport); the shared `client` when not given.
+   */
+  constructor (client: grpc.Client, sasl: SaslConfig, nowMs: () => number = Date.now, orderedClient: () => grpc.Client = () => client) {
     this.#client = client
+    this.#orderedClient = orderedClient
     this.#sasl = sasl
     this.#mechanism = sasl.mechanism.toUpperCase()
     this.#nowMs = nowMs
@@ -76,7 +82,7 @@ export class BrokerSession {
             call = this.#client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, done)
             return
           }
-          const stream = this.#client.makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, metadata, { deadline }, done)
+          const stream = this.#orderedClient().makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, metadata, { deadline }, done)
           call = stream
           stream.write(request, () => { written() })
           stream.end()

@@ -144,10 +144,10 @@ export function grpcTransport (
     orderedClient ??= new grpc.Client(address, credentials, { ...channelOptions(messageBytesMax, clientKeepalive), 'grpc.per_rpc_retry_buffer_size': 0 })
     return orderedClient
   }
-  const session = sasl === undefined ? undefined : new BrokerSession(client, sasl)
+  const session = sasl === undefined ? undefined : new BrokerSession(client, sasl, Date.now, ordered)
   return {
     unary (method, request, deadlineMs, options) {
-      if (session !== undefined) return session.unary(method, request, deadlineMs)
+      if (session !== undefined) return session.unary(method, request, deadlineMs, options?.ordered === true ? { ordered: true } : {})
       if (options?.ordered === true) return orderedUnary(ordered(), method, request, deadlineMs)
       let call: grpc.ClientUnaryCall | undefined
       const response = new Promise<never>((resolve, reject) => {
