@@ -260,6 +260,8 @@ describe('ReplicaFetcher after a leadership moved (issue 12, failover)', () => {
     transport.sent.at(-1)?.answer(answer(['t-0']))
     await flushPromises()
     expect(transport.sent.map((sent) => sent.request.partitions?.map((p) => p.partition))).toEqual([[0, 1], [0], [0], [0]])
+    // While t-1 backs off, t-0's long poll lasts only until t-1 is due again, not the whole 500 ms.
+    expect(transport.sent.map((sent) => sent.request.maxWaitMs)).toEqual([500, 180, 180, 1])
     await timers.advance(1)
     transport.sent.at(-1)?.answer(answer(['t-0']))
     await flushPromises()

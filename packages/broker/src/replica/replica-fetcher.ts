@@ -15,7 +15,8 @@
  * A partition whose result was an error waits `replicaFetchBackoffMs` before it is asked for again, so a leader that
  * does not know it leads yet is not spun on; NOT_LEADER_OR_FOLLOWER waits only `leaderBehindBackoffMs`: right after
  * an election the follower often applies the new leadership a few milliseconds before the leader does, and the
- * leader's first acks=all write waits for this follower's next fetch (issue 12, failover).
+ * leader's first acks=all write waits for this follower's next fetch (issue 12, failover). A long poll lasts no
+ * longer than until the first partition backing off is due, so a retry is not held up by the other partitions' poll.
  *
  * A partition added while a long poll is in flight (a leadership moved here from a dead broker, and this fetcher
  * was idle-polling the new leader for other partitions) would wait for that poll's `replicaFetchMaxWaitMs`: the poll
@@ -166,8 +167,13 @@ export class ReplicaFetcher {
   #buildRequest (): ReplicaFetchRequest | undefined {
     const nowMs = this.#clock.nowMs()
     const partitions: ReplicaFetchPartition[] = []
+    // The long poll ends when the first partition backing off is due again, so its retry does not wait for the poll.
+    let maxWaitMs = this.#config.replicaFetchMaxWaitMs
     for (const [key, retryAtMs] of this.#partitions) {
-      if (retryAtMs > nowMs) continue
+      if (retryAtMs > nowMs) {
+        maxWaitMs = Math.min(maxWaitMs, retryAtMs - nowMs)
+        continue
+      }
       const state = this.#host.fetchState(key, this.leaderId)
       if (state === undefined) { this.#partitions.delete(key); continue }
       partitions.push(this.#refused.has(key) ? { ...state, verifyRecords: true } : state)
@@ -176,7 +182,7 @@ export class ReplicaFetcher {
     return {
       replicaId: this.#brokerId,
       brokerEpoch: this.#brokerEpoch(),
-      maxWaitMs: this.#config.replicaFetchMaxWaitMs,
+      maxWaitMs,
       minBytes: this.#config.replicaFetchMinBytes,
       maxBytes: this.#config.replicaFetchMaxBytes,
       partitions,
