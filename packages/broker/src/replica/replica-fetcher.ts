@@ -92,6 +92,8 @@ export class ReplicaFetcher {
   #interrupt: (() => void) | undefined
   /** Whether the current session has answered a request: only then is its connection known to work. */
   #sessionAnswered = false
+  /** A partition was added while the request in flight was too young to abandon: abandon it once it may be. */
+  #addedWhileOut = false
 
   constructor (deps: ReplicaFetcherDeps) {
     this.leaderId = deps.leaderId
@@ -114,7 +116,9 @@ export class ReplicaFetcher {
   addPartition (key: string): void {
     // Only a request sent before this call is abandoned: partitions added together (one metadata update) go out in
     // one request, since the loop sends its first one a microtask after it starts.
-    const interrupt = this.#partitions.has(key) ? undefined : this.#interrupt
+    const added = !this.#partitions.has(key)
+    const interrupt = added ? this.#interrupt : undefined
+    if (added) this.#addedWhileOut = true
     this.#partitions.set(key, 0)
     this.#loop ??= this.#run()
     this.#wake?.()
@@ -250,9 +254,13 @@ export class ReplicaFetcher {
         this.#config.replicaFetchMaxWaitMs + this.#config.replicaFetchResponseTimeoutMs)
     })
     let armTimer: TimerHandle | undefined
+    this.#addedWhileOut = false
     const interrupted = new Promise<'interrupted'>((resolve) => {
       if (!this.#sessionAnswered) return
-      armTimer = this.#timers.setTimeout(() => { this.#interrupt = () => { resolve('interrupted') } }, interruptAfterMs)
+      armTimer = this.#timers.setTimeout(() => {
+        this.#interrupt = () => { resolve('interrupted') }
+        if (this.#addedWhileOut) this.#interrupt()
+      }, interruptAfterMs)
     })
     return Promise.race([fetching, deadline, interrupted]).finally(() => {
       timer?.cancel()
