@@ -4,6 +4,8 @@
  * restarts on the same address.
  */
 import { spawn } from 'node:child_process'
+import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -114,6 +116,25 @@ describe('RaftTransport over gRPC', () => {
     child.kill('SIGKILL')
     await until(() => gone.length === 1, 'node 1 reported gone after the kill')
     expect(gone).toEqual([1])
+  })
+
+  test('keeps no envelope once delivered: the heap does not grow with the messages sent (no grpc-js retry buffer)', async () => {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const { port, received } = await receiver()
+    const t = transport(port)
+    t.send(heartbeat(1, 2))
+    await until(() => received.length === 1, 'the first message')
+    received.length = 0
+    gc()
+    const before = process.memoryUsage().heapUsed
+    // 15,000 heartbeats are ~0.7 MB of envelopes: under grpc-js's 1 MB per-call retry buffer, which (when on) keeps
+    // every one of them, with its objects, for as long as this endless stream lives (~3 MB of heap here).
+    for (let i = 0; i < 15_000; i++) t.send(heartbeat(1, 2))
+    await until(() => received.length === 15_000, '15,000 messages')
+    received.length = 0
+    gc()
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(1_000_000)
   })
 
   test('reconnects after the receiver restarts on the same port', async () => {

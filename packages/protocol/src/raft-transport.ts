@@ -71,8 +71,11 @@ class PeerStream {
   }
 
   #open (): grpc.ClientWritableStream<EnvelopeProperties> {
-    // A new client per connection attempt: grpc-js resolves the name afresh for a new channel.
-    const client = new grpc.Client(this.address, this.credentials, channelOptions(this.config.messageBytesMax))
+    // A new client per connection attempt: grpc-js resolves the name afresh for a new channel. No per-call retry
+    // buffer: with grpc-js's (1 MB per call) every envelope of this endless stream was kept until that much was sent,
+    // several MB of heap per peer (seen with npm run bench:memory), and a write's callback came once buffered, not sent,
+    // so `writableLength` did not bound what waits for the peer. Raft retries by itself.
+    const client = new grpc.Client(this.address, this.credentials, { ...channelOptions(this.config.messageBytesMax), 'grpc.per_rpc_retry_buffer_size': 0 })
     const stream = client.makeClientStreamRequest(
       raftSendMethod.path, raftSendMethod.requestSerialize, raftSendMethod.responseDeserialize,
       (error) => { if (error !== null) this.#onBroken(stream, error) },
