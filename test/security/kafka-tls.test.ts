@@ -1,7 +1,8 @@
 /**
  * The Kafka listener with TLS (kafka-server.ts `tls`, options from protocol `tlsServerOptions`) over real sockets:
  * a TLS client is answered; a plaintext Kafka client is refused at the handshake, logged, and never crashes the
- * server; `close` does not wait for a client stuck in its handshake. With client certificates requested, a request's
+ * server; `close` does not wait for a client stuck in its handshake. Every handshake failure is logged at info with the
+ * peer and OpenSSL's code, and counted by reason in the listener's metrics (`tlsHandshakeFailed`). With client certificates requested, a request's
  * principal is the verified certificate's `User:<CN>` (no certificate, or one of another CA: `User:ANONYMOUS`); on a
  * SASL listener the certificate names no principal (the SASL login does).
  */
@@ -14,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Logger } from '@gregor/common'
 import { ApiKey } from '@gregor/kafka-protocol'
 import { readTlsFiles, tlsServerOptions, type TlsConfig } from '@gregor/protocol'
-import { createCertificates } from '@gregor/cli'
+import { createCertificates, waitFor } from '@gregor/cli'
 import { handleApiVersions } from '../../packages/broker/src/listeners/kafka/handlers/api-versions.js'
 import { KafkaServer, defaultKafkaListenerConfig } from '../../packages/broker/src/listeners/kafka/index.js'
+import { type KafkaListenerMetrics, type KafkaTlsHandshakeFailureReason, noKafkaListenerMetrics } from '../../packages/broker/src/listeners/kafka/kafka-listener-metrics.js'
 import { RawKafkaClient } from '../../packages/broker/src/listeners/kafka/testing/raw-kafka-client.js'
 import type { KafkaHandlers } from '../../packages/broker/src/listeners/kafka/kafka-handlers.js'
 
@@ -47,10 +49,14 @@ beforeAll(async () => {
 })
 afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
-async function startTlsServer (): Promise<KafkaServer> {
+/** The handshake failures the listener reported, by reason. */
+const tlsFailures: KafkaTlsHandshakeFailureReason[] = []
+const metrics: KafkaListenerMetrics = { ...noKafkaListenerMetrics, tlsHandshakeFailed: (reason) => { tlsFailures.push(reason) } }
+
+async function startTlsServer (clientAuth?: 'required'): Promise<KafkaServer> {
   return await KafkaServer.start({
     listenerName: 'KAFKA', host: '127.0.0.1', port: 0, config: defaultKafkaListenerConfig,
-    handlers: { [ApiKey.ApiVersions]: handleApiVersions }, logger: infoLogger(), tls: tlsServerOptions(brokerTls),
+    handlers: { [ApiKey.ApiVersions]: handleApiVersions }, logger: infoLogger(), tls: tlsServerOptions(brokerTls, clientAuth), metrics,
   })
 }
 
@@ -78,11 +84,39 @@ describe('Kafka listener with TLS', () => {
       const answer = await answerOf(tlsClient, apiVersions())
       expect(answer).not.toBe('closed')
       expect((answer as Buffer).readInt32BE(0)).toBe(7) // the correlation id of our request
+      tlsFailures.length = 0
       const plain = connectTcp({ host: '127.0.0.1', port: server.port })
       expect(await answerOf(plain, apiVersions())).toBe('closed')
-      expect(infoLines.some((line) => line.message === 'tls handshake failed' && typeof line.fields.source === 'string')).toBe(true)
+      expect(infoLines.some((line) => line.message === 'tls handshake failed' && typeof line.fields.source === 'string' &&
+        line.fields.reason === 'not_tls' && line.fields.code === 'ERR_SSL_WRONG_VERSION_NUMBER')).toBe(true)
+      expect(tlsFailures).toEqual(['not_tls'])
       const again = connectTls({ host: '127.0.0.1', port: server.port, ca: caOnly.ca, servername: 'localhost' })
       expect(await answerOf(again, apiVersions())).not.toBe('closed')
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('client certificates required: no certificate, or one of another CA, is refused in the handshake, logged and counted as certificate', async () => {
+    const server = await startTlsServer('required')
+    try {
+      tlsFailures.length = 0
+      infoLines.length = 0
+      const refused = async (client: TlsConfig): Promise<void> => {
+        const socket = connectTls({ host: '127.0.0.1', port: server.port, ca: client.ca, cert: client.cert, key: client.key, servername: 'localhost' })
+        expect(await answerOf(socket, apiVersions())).toBe('closed')
+      }
+      await refused(caOnly)
+      await refused(foreignAlice)
+      await waitFor('both failures counted', () => tlsFailures.length === 2 ? true : undefined, { timeoutMs: 5_000 })
+      expect(tlsFailures).toEqual(['certificate', 'certificate'])
+      const logged = infoLines.filter((line) => line.message === 'tls handshake failed')
+      expect(logged.map((line) => line.fields.reason)).toEqual(['certificate', 'certificate'])
+      // The foreign certificate: node refuses it after the handshake (a bare ECONNRESET), the verification says why.
+      expect(logged.some((line) => line.fields.certificateError === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')).toBe(true)
+      expect(JSON.stringify(logged)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/)
+      expect(await answerOf(connectTls({ host: '127.0.0.1', port: server.port, ca: alice.ca, cert: alice.cert, key: alice.key, servername: 'localhost' }), apiVersions())).not.toBe('closed')
+      expect(tlsFailures).toHaveLength(2)
     } finally {
       await server.close()
     }

@@ -58,6 +58,20 @@ const apiVersionsFrame = (correlationId: number): Buffer =>
   RawKafkaClient.frame(ApiKey.ApiVersions, 3, correlationId, { clientSoftwareName: 'metrics-test', clientSoftwareVersion: '1.0.0' })
 
 describe('a Kafka listener\'s metrics', () => {
+  test('TLS handshake failures count per listener and reason; a listener without any has no series', async () => {
+    const registry = new Registry()
+    const metrics = new KafkaMetrics({ registry })
+    const tlsListener = metrics.listener('HOST')
+    metrics.listener('KAFKA')
+    tlsListener.tlsHandshakeFailed?.('not_tls')
+    tlsListener.tlsHandshakeFailed?.('not_tls')
+    tlsListener.tlsHandshakeFailed?.('certificate')
+    const text = await registry.metrics()
+    expect(sample(text, 'gregor_kafka_tls_handshake_failures_total{listener="HOST",reason="not_tls"}')).toBe(2)
+    expect(sample(text, 'gregor_kafka_tls_handshake_failures_total{listener="HOST",reason="certificate"}')).toBe(1)
+    expect(text).not.toContain('gregor_kafka_tls_handshake_failures_total{listener="KAFKA"')
+  })
+
   test('the listener\'s connection series read 0 from the first scrape, before any client', async () => {
     const { registry } = await setup()
     const text = await registry.metrics()

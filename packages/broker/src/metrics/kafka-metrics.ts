@@ -28,6 +28,7 @@ export class KafkaMetrics {
   readonly #bytesIn: Counter<'listener'>
   readonly #bytesOut: Counter<'listener'>
   readonly #authentications: Counter<'listener' | 'mechanism' | 'outcome'>
+  readonly #tlsHandshakeFailures: Counter<'listener' | 'reason'>
 
   constructor (deps: KafkaMetricsDeps) {
     const registers = [deps.registry]
@@ -76,6 +77,11 @@ export class KafkaMetrics {
       help: 'Finished SASL exchanges on a Kafka listener, by mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, none) and outcome (success, failure); Kafka\'s successful/failed-authentication-total.',
       labelNames: ['listener', 'mechanism', 'outcome'], registers,
     })
+    this.#tlsHandshakeFailures = new Counter({
+      name: 'gregor_kafka_tls_handshake_failures_total',
+      help: 'Clients refused in the TLS handshake of an SSL or SASL_SSL Kafka listener, by reason (not_tls, certificate, timeout, disconnected, other).',
+      labelNames: ['listener', 'reason'], registers,
+    })
   }
 
   /** The metrics of the Kafka listener `listener`; its series appear (at 0) from the first scrape. */
@@ -107,6 +113,8 @@ export class KafkaMetrics {
       requestErrors: (api, errors) => { for (const error of errors) this.#errors.inc({ listener, api, error }) },
       requestCompleted: (api, latencySeconds) => { bound(latency, api, () => this.#latency.labels(listener, api)).observe(latencySeconds) },
       authentication: (mechanism, outcome) => { this.#authentications.inc({ listener, mechanism, outcome }) },
+      // Bound on first failure: a plaintext listener never has these series.
+      tlsHandshakeFailed: (reason) => { this.#tlsHandshakeFailures.inc({ listener, reason }) },
     }
   }
 }

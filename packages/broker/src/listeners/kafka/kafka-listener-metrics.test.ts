@@ -1,7 +1,7 @@
 // The label vocabulary of the Kafka listener's metrics: API names, Kafka error names, and the errors of an answer.
 import { ApiKey } from '@gregor/kafka-protocol'
 import { describe, expect, test } from 'vitest'
-import { KAFKA_UNKNOWN_API, kafkaApiLabel, kafkaErrorName, responseErrorNames } from './kafka-listener-metrics.js'
+import { KAFKA_UNKNOWN_API, kafkaApiLabel, kafkaErrorName, kafkaTlsHandshakeFailureReason, responseErrorNames } from './kafka-listener-metrics.js'
 
 describe('labels', () => {
   test('an API key is its codec name; a key we do not know is one label', () => {
@@ -15,6 +15,18 @@ describe('labels', () => {
     expect(kafkaErrorName(-1)).toBe('UNKNOWN_SERVER_ERROR')
     expect(kafkaErrorName(41)).toBe('NOT_CONTROLLER') // not Gregor's PROPOSAL_DROPPED, which answers as 41 too
     expect(kafkaErrorName(53)).toBe('code_53')
+  })
+
+  test('a TLS handshake failure is one of five reasons, whatever OpenSSL code it carries', () => {
+    expect(kafkaTlsHandshakeFailureReason('ERR_SSL_WRONG_VERSION_NUMBER', undefined)).toBe('not_tls') // a plaintext Kafka client
+    expect(kafkaTlsHandshakeFailureReason('ERR_SSL_HTTP_REQUEST', undefined)).toBe('not_tls')
+    expect(kafkaTlsHandshakeFailureReason('ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE', undefined)).toBe('certificate')
+    expect(kafkaTlsHandshakeFailureReason('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', undefined)).toBe('certificate')
+    expect(kafkaTlsHandshakeFailureReason('ECONNRESET', 'CERT_HAS_EXPIRED')).toBe('certificate') // node refused it after the handshake
+    expect(kafkaTlsHandshakeFailureReason('ERR_TLS_HANDSHAKE_TIMEOUT', undefined)).toBe('timeout')
+    expect(kafkaTlsHandshakeFailureReason('ECONNRESET', undefined)).toBe('disconnected')
+    expect(kafkaTlsHandshakeFailureReason('ERR_SSL_NO_SHARED_CIPHER', undefined)).toBe('other')
+    expect(kafkaTlsHandshakeFailureReason(undefined, undefined)).toBe('other')
   })
 })
 

@@ -48,6 +48,41 @@ export interface KafkaListenerMetrics {
    * without SASL and older implementations need nothing.
    */
   readonly authentication?: (mechanism: string, outcome: 'success' | 'failure') => void
+  /**
+   * A client was refused in its TLS handshake (SSL and SASL_SSL listeners), before it was a connection: no
+   * `connectionOpened` came first. Optional, as `authentication` is.
+   */
+  readonly tlsHandshakeFailed?: (reason: KafkaTlsHandshakeFailureReason) => void
+}
+
+/**
+ * Why a TLS handshake failed, from the error the TLS server reports (bounded, unlike OpenSSL's codes): the client
+ * spoke no TLS (a plaintext Kafka client, HTTP); its certificate was refused (expired, another CA, none where one is
+ * required); it did not finish in time; it left mid-handshake (typically because it refused our certificate: a client
+ * sends no alert for that, it closes); anything else.
+ */
+export const kafkaTlsHandshakeFailureReasons = ['not_tls', 'certificate', 'timeout', 'disconnected', 'other'] as const
+export type KafkaTlsHandshakeFailureReason = typeof kafkaTlsHandshakeFailureReasons[number]
+
+const notTlsCodes: ReadonlySet<string> = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL',
+])
+const disconnectedCodes: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+/**
+ * The reason label of a handshake failure: `code` is the error's code (`ERR_SSL_*`, `ERR_TLS_HANDSHAKE_TIMEOUT`,
+ * `ECONNRESET`), `certificateError` the socket's `authorizationError` (node verifies a client certificate after the
+ * handshake and, when it is refused, destroys the socket: the error is then a bare ECONNRESET and only
+ * `authorizationError`, e.g. CERT_HAS_EXPIRED, says why).
+ */
+export function kafkaTlsHandshakeFailureReason (code: string | undefined, certificateError: string | undefined): KafkaTlsHandshakeFailureReason {
+  if (certificateError !== undefined) return 'certificate'
+  if (code === undefined) return 'other'
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'timeout'
+  if (notTlsCodes.has(code)) return 'not_tls'
+  if (/CERTIFICATE|UNKNOWN_CA|CERT_/.test(code)) return 'certificate'
+  if (disconnectedCodes.has(code)) return 'disconnected'
+  return 'other'
 }
 
 /** Reports nothing (the listener's default, and tests that do not look). */

@@ -10,7 +10,8 @@
  *
  * TLS (SSL and SASL_SSL listeners): with `tls` options the server is a `tls.Server` and a connection reaches
  * KafkaConnection only once its handshake succeeded; a client that does not speak TLS (a plaintext Kafka client on
- * this port), or whose certificate is refused, fails the handshake and its socket is closed — logged, never thrown.
+ * this port), or whose certificate is refused, fails the handshake and its socket is closed — logged at info (peer,
+ * OpenSSL's code and reason, no secrets) and counted by reason (`tlsHandshakeFailed`), never thrown.
  * SASL is not this module's business: on a SASL_* listener the connection authenticates inside the Kafka protocol.
  */
 import { type Server, type Socket, createServer } from 'node:net'
@@ -19,7 +20,7 @@ import type { Logger } from '@gregor/common'
 import { KafkaConnection, type KafkaConnectionStatus } from './kafka-connection.js'
 import type { KafkaHandlers } from './kafka-handlers.js'
 import { type KafkaListenerConfig, validateKafkaListenerConfig } from './kafka-listener-config.js'
-import { type KafkaListenerMetrics, noKafkaListenerMetrics } from './kafka-listener-metrics.js'
+import { type KafkaListenerMetrics, kafkaTlsHandshakeFailureReason, noKafkaListenerMetrics } from './kafka-listener-metrics.js'
 import { SaslAuthenticator, type SaslOptions } from './sasl/sasl-session.js'
 
 export interface KafkaServerOptions {
@@ -74,8 +75,17 @@ export class KafkaServer {
       this.#tcpSockets.add(socket)
       socket.once('close', () => { this.#tcpSockets.delete(socket) })
     })
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      this.#log.info({ source: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, error: error.message }, 'tls handshake failed')
+    server.on('tlsClientError', (error: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
+      // A refused client certificate surfaces as a bare ECONNRESET: the verification's code is on the socket.
+      const authorizationError = (socket.authorizationError as Error | string | null | undefined) ?? undefined
+      const certificateError = authorizationError instanceof Error ? (authorizationError as Error & { code?: string }).code ?? authorizationError.message : authorizationError
+      const reason = kafkaTlsHandshakeFailureReason(error.code, certificateError)
+      ;(options.metrics ?? noKafkaListenerMetrics).tlsHandshakeFailed?.(reason)
+      // OpenSSL's code and reason text name the failure, never key material or a credential.
+      this.#log.info({
+        source: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason, code: error.code, ...(error.reason === undefined ? {} : { opensslReason: error.reason }),
+        ...(certificateError === undefined ? {} : { certificateError }),
+      }, 'tls handshake failed')
     })
     this.#server = server
   }
