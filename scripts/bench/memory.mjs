@@ -337,9 +337,12 @@ try {
   }
   await sleep(settleMs)
   await checkpoint('rest')
+  // An older build's bench prints JSON only and knows neither --json nor --metrics-urls: its usage says which.
+  const usageText = await promisify(execFile)(process.execPath, [gregorBin, 'bench', 'produce']).then(({ stderr }) => stderr, (error) => String(error.stderr ?? ''))
+  const jsonFlags = usageText.includes('--json') ? ['--json', '--metrics-urls', metricsUrls] : []
   const bench = async (op, extra) => {
     const stdout = await gregor(['bench', op, '-b', grpcServers, '--topic', 'memory', '--records', String(records), '--record-bytes', String(recordBytes),
-      '--timeout-ms', '120000', '--json', '--metrics-urls', metricsUrls, ...extra])
+      '--timeout-ms', '120000', ...jsonFlags, ...extra])
     const result = JSON.parse(stdout.trim().split('\n').at(-1))
     if (result.failedRecords !== 0 || result.records !== records) throw new Error(`gregor bench ${op}: ${result.records} records, ${result.failedRecords} failed (${result.firstError ?? ''})`)
     log(`bench ${op}: ${result.records} records in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.mbPerSec} MB/s`)
