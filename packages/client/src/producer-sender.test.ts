@@ -70,18 +70,27 @@ describe('recordInput', () => {
   })
 })
 
+/**
+ * An idempotent sender on scripted brokers (t-0 led by broker 1) that has appended one record to t-0 and got producer
+ * id 42: its Produce is out. `delivered()` is the record's offset once acknowledged.
+ */
+async function oneRecordSent (overrides: Partial<typeof defaultProducerConfig>) {
+  const { brokers, scheduler, connection } = scriptedConnection()
+  await knownLeader(brokers, connection)
+  const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0, ...overrides })
+  const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
+  const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
+  let offset: number | undefined
+  void appended.delivery.then((metadata) => { offset = metadata.offset })
+  await flushMicrotasks()
+  brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
+  await flushMicrotasks()
+  return { brokers, scheduler, sender, delivered: (): number | undefined => offset }
+}
+
 describe('ProducerSender and a black-holed leader', () => {
   test('a batch stalled at a leader that stopped answering is resent, with the same producer id and sequence, to the leader another broker names', async () => {
-    const { brokers, scheduler, connection } = scriptedConnection()
-    await knownLeader(brokers, connection)
-    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0 })
-    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
-    const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
-    let delivered: number | undefined
-    void appended.delivery.then((metadata) => { delivered = metadata.offset })
-    await flushMicrotasks()
-    brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
-    await flushMicrotasks()
+    const { brokers, scheduler, sender, delivered } = await oneRecordSent({})
     const first = brokers.of('Produce')[0]
     expect(first?.address).toBe('b1:9092')
 
@@ -100,7 +109,7 @@ describe('ProducerSender and a black-holed leader', () => {
     expect(Buffer.from(resent?.request.partitions[0].records)).toEqual(Buffer.from(first?.request.partitions[0].records))
     resent?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 11 }] })
     await flushMicrotasks()
-    expect(delivered).toBe(11)
+    expect(delivered()).toBe(11)
     // Long before the 5 s request timeout.
     expect(scheduler.nowMs()).toBeLessThan(1_000)
     sender.close()
@@ -240,16 +249,7 @@ describe('ProducerSender and topic ids (KIP-516)', () => {
 
 describe('ProducerSender after its leader died (issue 12, failover)', () => {
   test('a batch waiting out its backoff goes to the new leader as soon as a metadata refresh names it, not after the doubled backoff', async () => {
-    const { brokers, scheduler, connection } = scriptedConnection()
-    await knownLeader(brokers, connection)
-    const config = validateProducerConfig({ ...defaultProducerConfig, lingerMs: 0, retryBackoffMs: 50, retryBackoffMaxMs: 1_000 })
-    const sender = new ProducerSender(config, { connection, clock: scheduler, wallClock: scheduler, scheduler, rng: seededRng(1) })
-    const appended = await sender.accumulator.append({ topic: 't', partition: 0, record: { key: null, value: Buffer.from('a'), headers: [] } }) as Appended
-    let delivered: number | undefined
-    void appended.delivery.then((metadata) => { delivered = metadata.offset })
-    await flushMicrotasks()
-    brokers.of('InitProducerId')[0]?.respond({ producerId: 42, producerEpoch: 0 })
-    await flushMicrotasks()
+    const { brokers, scheduler, sender, delivered } = await oneRecordSent({ retryBackoffMs: 50, retryBackoffMaxMs: 1_000 })
     const refused = (): Error => Object.assign(new Error('connection refused'), { code: 14 })
     // Broker 1 died: every attempt at it is refused, and the metadata still names it until the controller fences it.
     let metadataAnswered = 0
@@ -302,7 +302,7 @@ describe('ProducerSender after its leader died (issue 12, failover)', () => {
     expect(again?.address).toBe('b2:9092')
     again?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 3 }] })
     await flushMicrotasks()
-    expect(delivered).toBe(3)
+    expect(delivered()).toBe(3)
     // Acknowledged: the metadata is no longer polled.
     for (let step = 0; step < 10; step++) { await answerMetadata(2, 6); scheduler.advance(50); await flushMicrotasks() }
     const asked = brokers.of('Metadata').length
