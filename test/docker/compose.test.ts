@@ -14,9 +14,16 @@
  * address, so the host-facing listeners advertise `<address>:19092` (Kafka's protocol) and `<address>:19292` (gRPC)
  * etc. instead of `localhost:...`. The test process then uses the real client library in-process, and kcat (Kafka's
  * protocol, librdkafka) as a child process, exactly as host-side clients would. Figures are printed as JSON lines.
+ *
+ * Then the secure variant (docker-compose.secure.yml over docker-compose.yml, docs/security.md) on the same engine and
+ * image, under its own project once the plain one is down: `gregor certs bootstrap --host <engine address>` on the
+ * host (into the scratch dir, GREGOR_CERTS_DIR, so a developer's ./compose-certs is left alone), the one-shot certs
+ * service, three healthy brokers (healthcheck over HTTPS), a topic made with `gregor topics create` over gRPC
+ * SASL_SSL, and kcat over SASL_SSL (SCRAM-SHA-512 as the bootstrap admin, the generated CA) producing and consuming;
+ * a plaintext kcat on the same port gets nothing.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -34,6 +41,13 @@ const execFileAsync = promisify(execFile)
 // A short scratch path: the engine's unix socket lives in it (108-byte limit).
 const scratch = mkdtempSync('/tmp/gregor-dk-')
 const project = `gregore2e${process.pid}`
+/** The secure variant's project: its own containers, network and volumes. */
+const secureProject = `gregorsec${process.pid}`
+/** Where `gregor certs bootstrap` writes the secure variant's certificates (GREGOR_CERTS_DIR). */
+const certsDir = `${scratch}/certs`
+let secureUp = false
+/** The engine's address on our side of the veth pair: the brokers' HOST listeners advertise it. */
+let engineAddress = ''
 let engineEnv: NodeJS.ProcessEnv | undefined
 let engineStarted = false
 let composeUp = false
@@ -64,10 +78,24 @@ async function compose (...args: string[]): Promise<string> {
   return await run('docker-compose', ['-p', project, '-f', `${repoRoot}docker-compose.yml`, ...args], { env: engineEnv, timeoutMs: 240_000 })
 }
 
+async function secureCompose (...args: string[]): Promise<string> {
+  return await run('docker-compose', ['-p', secureProject, '-f', `${repoRoot}docker-compose.yml`, '-f', `${repoRoot}docker-compose.secure.yml`, ...args],
+    { env: { ...engineEnv, GREGOR_CERTS_DIR: certsDir }, timeoutMs: 240_000 })
+}
+
+/** Waits until the containers' healthchecks pass; a container that exits fails at once, with its state. */
+async function waitForHealthy (containers: readonly string[], timeoutMs: number): Promise<void> {
+  await waitFor(`${containers.length} healthy brokers`, async () => {
+    const states = (await docker('inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', ...containers)).split('\n')
+    if (states.some((state) => state.startsWith('exited'))) throw new Error(`a broker exited: ${states.join(', ')}`)
+    return states.every((state) => state === 'running healthy') ? true : undefined
+  }, { timeoutMs, intervalMs: 200 })
+}
+
 /** kcat (librdkafka) against the HOST listeners, with `input` on stdin; resolves with stdout, rejects on a non-zero exit. */
-async function kcat (args: readonly string[], input = ''): Promise<string> {
+async function kcat (args: readonly string[], input = '', servers = kafkaBootstrapServers): Promise<string> {
   return await new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', kafkaBootstrapServers, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('kcat', ['-b', servers, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
@@ -117,6 +145,7 @@ beforeAll(async () => {
   const vars = Object.fromEntries([...exports.matchAll(/^export (\w+)=(.*)$/gm)].map((match) => [match[1] as string, match[2] as string]))
   if (vars.DOCKER_HOST === undefined || vars.GREGOR_DOCKER_ADDRESS === undefined) throw new Error(`start-engine.sh printed no DOCKER_HOST/GREGOR_DOCKER_ADDRESS:\n${exports}`)
   const address = vars.GREGOR_DOCKER_ADDRESS
+  engineAddress = address
   engineEnv = { ...process.env, DOCKER_HOST: vars.DOCKER_HOST, GREGOR_ADVERTISED_HOST: address }
   await run('bash', [`${scriptsDir}/seed-base-image.sh`, scratch, repoRoot], { env: engineEnv, timeoutMs: 180_000 })
 
@@ -125,11 +154,7 @@ beforeAll(async () => {
   await compose('up', '-d', '--build')
   const upReturnedMs = Date.now()
   const containers = await Promise.all([1, 2, 3].map(containerOf))
-  await waitFor('three healthy brokers', async () => {
-    const states = (await docker('inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', ...containers)).split('\n')
-    if (states.some((state) => state.startsWith('exited'))) throw new Error(`a broker exited: ${states.join(', ')}`)
-    return states.every((state) => state === 'running healthy') ? true : undefined
-  }, { timeoutMs: 60_000, intervalMs: 200 })
+  await waitForHealthy(containers, 60_000)
   const healthyMs = Date.now()
   // The containers start at the end of `up` (after the build): measure from the last start to all healthy.
   const startedAt = (await docker('inspect', '-f', '{{.State.StartedAt}}', ...containers)).split('\n').map((text) => Date.parse(text))
@@ -150,6 +175,9 @@ afterAll(async () => {
   if (composeUp && process.env.GREGOR_KEEP_DOCKER !== '1') {
     // -t 10: the data is deleted anyway; a broker that lingers after its controlled shutdown is cut off at 10 s.
     await compose('down', '-v', '-t', '10').catch((error: unknown) => problems.push(String(error)))
+  }
+  if (secureUp && process.env.GREGOR_KEEP_DOCKER !== '1') {
+    await secureCompose('down', '-v', '-t', '10').catch((error: unknown) => problems.push(String(error)))
   }
   if (engineStarted && process.env.GREGOR_KEEP_DOCKER !== '1') {
     await run('bash', [`${scriptsDir}/stop-engine.sh`, scratch, '--purge'], { timeoutMs: 120_000 }).catch((error: unknown) => problems.push(String(error)))
@@ -239,4 +267,61 @@ describe('docker-compose: three brokers, kill one, watch the failover', () => {
       watch.child.kill('SIGTERM')
     }
   }, 240_000)
+})
+
+describe('docker-compose.secure.yml: the secure variant, run for real', () => {
+  test('certs bootstrap, the certs service, three healthy brokers; kcat over SASL_SSL produces and consumes, plaintext kcat is refused', async () => {
+    const testStartedMs = Date.now()
+    // One cluster at a time on the engine (same published ports): the plain one goes first, and its volumes with it.
+    if (composeUp) {
+      admin?.close()
+      admin = undefined
+      await compose('down', '-v', '-t', '10')
+      composeUp = false
+    }
+    const downMs = Date.now() - testStartedMs
+    // On the host, as the file's header says; the engine's address is the host name clients use (a SAN of each broker).
+    await run(process.execPath, [cliBin, 'certs', 'bootstrap', '--dir', certsDir, '--host', engineAddress], { timeoutMs: 60_000 })
+    const password = readFileSync(`${certsDir}/admin.password`, 'utf8').trim()
+    const upStartedMs = Date.now()
+    secureUp = true
+    try {
+      await secureCompose('up', '-d') // gregor:dev is the image the plain run built
+      const containers = await Promise.all([1, 2, 3].map(async (nodeId) => (await secureCompose('ps', '-q', `broker-${nodeId}`)).trim()))
+      await waitForHealthy(containers, 60_000)
+    } catch (error) {
+      // The containers' own words: why the certs service or a broker did not come up.
+      const logs = await secureCompose('logs', '--no-color', '--tail', '15').catch((failure: unknown) => String(failure))
+      throw new Error(`${String(error)}\n--- secure compose logs ---\n${logs}`)
+    }
+    const upToHealthyMs = Date.now() - upStartedMs
+    // The certs service copied what brokers need, not the CA's key or the password, and exited 0.
+    const certsContainer = (await secureCompose('ps', '-a', '-q', 'certs')).trim()
+    expect(await docker('inspect', '-f', '{{.State.ExitCode}}', certsContainer)).toBe('0')
+
+    const servers = [1, 2, 3].map((nodeId) => `${engineAddress}:${nodeId}9092`).join(',')
+    const grpcServers = [1, 2, 3].map((nodeId) => `${engineAddress}:${nodeId}9292`).join(',')
+    const secureTopic = 'secure-compose'
+    // Gregor's own CLI over the HOST_GRPC listener: TLS with the generated CA, SCRAM-SHA-512 as the admin.
+    await run(process.execPath, [cliBin, 'topics', 'create', '--topic', secureTopic, '--partitions', '3', '--replication-factor', '3', '-b', grpcServers,
+      '--ssl-ca', `${certsDir}/ca.pem`, '--sasl-mechanism', 'SCRAM-SHA-512', '--sasl-username', 'admin', '--sasl-password', password], { timeoutMs: 30_000 })
+    const secure = ['-X', 'security.protocol=SASL_SSL', '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', 'sasl.username=admin',
+      '-X', `sasl.password=${password}`, '-X', `ssl.ca.location=${certsDir}/ca.pem`]
+    const metadata = JSON.parse(await kcat([...secure, '-L', '-J', '-t', secureTopic, '-m', '10'], '', servers)) as {
+      brokers: Array<{ name: string }>; topics: Array<{ topic: string; partitions: Array<{ leader: number; isrs: number[] }> }>
+    }
+    // The HOST listener advertises the engine's address: the address the broker certificates were made for.
+    expect(metadata.brokers.map((broker) => broker.name).sort()).toEqual([1, 2, 3].map((nodeId) => `${engineAddress}:${nodeId}9092`))
+    const lines = Array.from({ length: 20 }, (_, i) => `secure-${i}`)
+    await kcat([...secure, '-P', '-t', secureTopic, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-K', ':'],
+      lines.map((line) => `${line}:${line}`).join('\n') + '\n', servers)
+    const consumed = (await kcat([...secure, '-C', '-t', secureTopic, '-o', 'beginning', '-e', '-f', '%k\\n'], '', servers)).split('\n').filter((key) => key !== '')
+    expect(consumed.sort()).toEqual([...lines].sort())
+
+    // Plaintext on the SASL_SSL port: no metadata (the TLS handshake fails, the broker closes the connection).
+    const plaintext = await kcat(['-L', '-m', '3'], '', servers).then(() => 'listed', (error: Error) => error.message)
+    expect(plaintext).not.toBe('listed')
+    expect(plaintext).toMatch(/Disconnected|transport failure|Failed to acquire metadata/)
+    console.log(JSON.stringify({ name: 'compose-secure', plainDownMs: downMs, secureUpToHealthyMs: upToHealthyMs, testMs: Date.now() - testStartedMs }))
+  }, 180_000)
 })
