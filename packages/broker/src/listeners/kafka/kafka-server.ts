@@ -71,7 +71,11 @@ export class KafkaServer {
     }
     const server = createTlsServer({ handshakeTimeout: tlsHandshakeTimeoutMs, ...options.tls }, accept)
     // A socket still in its handshake is no KafkaConnection yet: `close` cuts every accepted TCP socket.
+    // The peer's address, kept from the TCP connection: a client certificate refused after the handshake has its TLS
+    // socket destroyed (no address left) by the time `tlsClientError` reports it.
+    const peers = new WeakMap<Socket, string>()
     server.on('connection', (socket: Socket) => {
+      peers.set(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`)
       this.#tcpSockets.add(socket)
       socket.once('close', () => { this.#tcpSockets.delete(socket) })
     })
@@ -83,7 +87,8 @@ export class KafkaServer {
       ;(options.metrics ?? noKafkaListenerMetrics).tlsHandshakeFailed?.(reason)
       // OpenSSL's code and reason text name the failure, never key material or a credential.
       this.#log.info({
-        source: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason, code: error.code, ...(error.reason === undefined ? {} : { opensslReason: error.reason }),
+        // `_parent` is the TCP socket node wrapped (not public API, hence the fallback to the TLS socket's own view).
+        source: peers.get((socket as TLSSocket & { _parent?: Socket })._parent as Socket) ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason, code: error.code, ...(error.reason === undefined ? {} : { opensslReason: error.reason }),
         ...(certificateError === undefined ? {} : { certificateError }),
       }, 'tls handshake failed')
     })
