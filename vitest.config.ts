@@ -17,9 +17,16 @@ const alias = [
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
+    // Two groups, one after the other. In-process tests first, two files at a time: they are CPU-bound (the
+    // simulations) and fast, and on 2 cores one worker left the second core idle for half of them. Then the
+    // multi-process tests (broker processes, docker, kcat) one file at a time, as before: each runs three brokers
+    // and times failovers, and two at once on 2 cores would test the machine's load rather than Gregor.
+    projects: [
+      { extends: true, test: { name: 'in-process', include: ['packages/*/src/**/*.test.ts'], maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'processes', include: ['test/**/*.test.ts'], maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
   },
 })
