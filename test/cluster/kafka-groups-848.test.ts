@@ -163,12 +163,20 @@ describe('KIP-848 consumer groups and group administration on the Kafka listener
 
       const first = Array.from({ length: 40 }, (_, i) => `first-${i}`)
       await produce(topic, first)
-      await until('every record read', () => first.every((value) => [...a.received, ...b.received].some((r) => r.value === value)), 60_000,
-        () => `a read ${a.received.length}, b read ${b.received.length}`)
-      // Each member read only its own partitions, and both had some.
-      expect(a.received.every((r) => ownedByA.includes(r.partition))).toBe(true)
-      expect(b.received.every((r) => ownedByB.includes(r.partition))).toBe(true)
-      expect([a.received.length > 0, b.received.length > 0]).toEqual([true, true])
+      const partitionOf = (value: string): number | undefined => [...a.received, ...b.received].find((r) => r.value === value)?.partition
+      const unreadByOwner = (): string[] => first.filter((value) => {
+        const partition = partitionOf(value)
+        if (partition === undefined) return true
+        const owner = ownedByA.includes(partition) ? a : b
+        return !owner.received.some((r) => r.value === value)
+      })
+      await until('every record read by its partition\'s owner', () => unreadByOwner().length === 0, 60_000,
+        () => `a read ${a.received.length}, b read ${b.received.length}, unread by their owner: ${unreadByOwner().join()}`)
+      // Each member read every record of its own partitions, and both had some. (Not "only its own": a fetch the
+      // client sent while it still owned all four partitions may come back after the revocation with records of a
+      // partition it gave up; @platformatic/kafka hands those to the application, where Kafka's Java consumer drops
+      // them. The coordinator's side, one owner per partition, is what the describe above checks.)
+      for (const owned of [ownedByA, ownedByB]) expect(first.some((value) => owned.includes(partitionOf(value) ?? -1))).toBe(true)
 
       // a leaves (ConsumerGroupHeartbeat with epoch -1): b is given every partition and reads what comes next. The
       // deadline is well under the 45 s session timeout, so it is the leave that moves them, not an expiry.
