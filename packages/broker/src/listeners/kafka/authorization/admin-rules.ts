@@ -39,6 +39,24 @@ export function adminRules (scope: RuleScope): Rules {
     }
     return cluster(context, operation) ? undefined : CLUSTER_DENIED
   }
+  /** DescribeConfigs and IncrementalAlterConfigs: the resources the caller may touch, and the refused ones with their answer. */
+  const splitConfigResources = <Resource extends { resourceType: number, resourceName: string }> (
+    context: KafkaRequestContext, operation: 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS', resources: readonly Resource[],
+  ): { allowed: Resource[], denied: Array<{ errorCode: number, errorMessage: string, resourceType: number, resourceName: string }> } => {
+    const allowed: Resource[] = []
+    const denied: Array<{ errorCode: number, errorMessage: string, resourceType: number, resourceName: string }> = []
+    for (const resource of resources) {
+      const code = configResource(context, operation, resource)
+      if (code === undefined) allowed.push(resource)
+      else {
+        denied.push({
+          errorCode: code, errorMessage: code === TOPIC_DENIED ? topicMessage(operation) : clusterMessage(operation),
+          resourceType: resource.resourceType, resourceName: resource.resourceName,
+        })
+      }
+    }
+    return { allowed, denied }
+  }
   return {
     [ApiKey.CreateTopics]: (inner) => async (request, context) => {
       const caller = scope.caller(context)
@@ -87,32 +105,16 @@ export function adminRules (scope: RuleScope): Rules {
       }))
     },
     [ApiKey.DescribeConfigs]: (inner) => async (request, context) => {
-      const refusals = request.resources.map((resource) => configResource(context, 'DESCRIBE_CONFIGS', resource))
-      if (refusals.every((code) => code === undefined)) return await inner(request, context)
-      const response = await inner({ ...request, resources: request.resources.filter((_, i) => refusals[i] === undefined) }, context)
-      if (response === undefined) return undefined
-      const denied = request.resources.flatMap((resource, i) => {
-        const code = refusals[i]
-        return code === undefined ? [] : [{
-          errorCode: code, errorMessage: code === TOPIC_DENIED ? topicMessage('DESCRIBE_CONFIGS') : clusterMessage('DESCRIBE_CONFIGS'),
-          resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [],
-        }]
-      })
-      return { ...response, results: [...response.results, ...denied] }
+      const { allowed, denied } = splitConfigResources(context, 'DESCRIBE_CONFIGS', request.resources)
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, resources: allowed }), (response) => ({
+        ...response, results: [...response.results, ...denied.map((refusal) => ({ ...refusal, configs: [] }))],
+      }))
     },
     [ApiKey.IncrementalAlterConfigs]: (inner) => async (request, context) => {
-      const refusals = request.resources.map((resource) => configResource(context, 'ALTER_CONFIGS', resource))
-      if (refusals.every((code) => code === undefined)) return await inner(request, context)
-      const response = await inner({ ...request, resources: request.resources.filter((_, i) => refusals[i] === undefined) }, context)
-      if (response === undefined) return undefined
-      const denied = request.resources.flatMap((resource, i) => {
-        const code = refusals[i]
-        return code === undefined ? [] : [{
-          errorCode: code, errorMessage: code === TOPIC_DENIED ? topicMessage('ALTER_CONFIGS') : clusterMessage('ALTER_CONFIGS'),
-          resourceType: resource.resourceType, resourceName: resource.resourceName,
-        }]
-      })
-      return { ...response, responses: [...response.responses, ...denied] }
+      const { allowed, denied } = splitConfigResources(context, 'ALTER_CONFIGS', request.resources)
+      return await withRefusals(inner, request, context, denied.length, () => ({ ...request, resources: allowed }), (response) => ({
+        ...response, responses: [...response.responses, ...denied],
+      }))
     },
     [ApiKey.DescribeCluster]: (inner) => async (request, context) => cluster(context, 'DESCRIBE')
       ? await inner(request, context)
