@@ -9,12 +9,11 @@
 import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import type { Admin } from '@gregor/client'
 import { type BrokerProcesses, type SecureClusterFiles, adminUser, loopbackHost, prepareSecureCluster, waitFor } from '@gregor/cli'
-import { describePartitions, expectAckedReadBack, useCluster, waitForIsr } from './cluster-helpers.js'
-import { KafkaJsLoad } from './kafkajs-load.js'
+import { useCluster, waitForIsr } from './cluster-helpers.js'
+import { runKafkaJsFailover } from './kafkajs-load.js'
 
 let cluster: BrokerProcesses
 let admin: Admin
@@ -38,37 +37,10 @@ describe('KafkaJS over SASL_SSL through a leader failover, brokers on mTLS', () 
     await waitForIsr(cluster, topic, 3)
     await waitFor('the bootstrap admin credential', async () =>
       (await admin.describeUserScramCredentials()).some((item) => item.user === adminUser) ? true : undefined, { timeoutMs: 30_000, intervalMs: 100 })
-    const leaders = new Map((await describePartitions(cluster, topic)).map((partition) => [partition.partition, partition.leader]))
-    const counts = new Map<number, number>()
-    for (const leader of leaders.values()) counts.set(leader, (counts.get(leader) ?? 0) + 1)
-    const victim = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] as number
-
-    const kafka = new Kafka({
-      clientId: 'kafkajs-secure-failover', brokers: cluster.kafkaBootstrapServers.split(','), logLevel: logLevel.NOTHING,
+    const figures = await runKafkaJsFailover(cluster, topic, partitions, {
+      clientId: 'kafkajs-secure-failover',
       ssl: { ca: [await readFile(files.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: adminUser, password: files.password },
-      connectionTimeout: 1_000, requestTimeout: 5_000, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
-    })
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-    await producer.connect()
-    // One send loop, as kafka-failover.test.ts explains (KafkaJS 2.2.4's sequence numbers with two sends in flight).
-    const load = new KafkaJsLoad(producer, 1, topic, partitions)
-    try {
-      await load.waitForAcks(100, 'acks before the kill')
-      await cluster.kill(victim)
-      const killedAtMs = Date.now()
-      await load.waitForAcks(100, 'acks after the kill')
-      const acksAfterKillMs = Date.now() - killedAtMs
-      cluster.startBroker(victim)
-      await waitForIsr(cluster, topic, 3, 60_000)
-      await load.waitForAcks(30, 'acks after the restart')
-      await load.stop()
-      expect(load.failures).toEqual([])
-      expect(new Set(load.acked.map((item) => item.partition))).toEqual(new Set(partitions))
-      await expectAckedReadBack(cluster, topic, partitions, load.acked, load.sent)
-      console.log(JSON.stringify({ name: 'kafkajs-secure-failover', victim, acked: load.acked.length, sent: load.sent.size, acksAfterKillMs }))
-    } finally {
-      await load.stop()
-      await producer.disconnect()
-    }
+    }, { beforeKill: 100, afterKill: 100, afterRestart: 30 })
+    console.log(JSON.stringify({ name: 'kafkajs-secure-failover', ...figures }))
   }, 120_000)
 })
