@@ -5,8 +5,7 @@
  * `murmur2_random`).
  *
  * Invariants: the result is exactly Java's `int` result (signed 32-bit), for every byte sequence, including the tail
- * handling of the last `length % 4` bytes and the seed mixed with the length. Pure and allocation-free apart from a
- * DataView over the input.
+ * handling of the last `length % 4` bytes and the seed mixed with the length. Pure and allocation-free.
  */
 
 /** Kafka's seed (`Utils.murmur2`); MurmurHash2's reference code leaves the seed to the caller. */
@@ -19,11 +18,11 @@ const R = 24
 export function murmur2 (data: Uint8Array): number {
   const length = data.length
   let h = (SEED ^ length) | 0
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const tailStart = length & ~3
   for (let i = 0; i < tailStart; i += 4) {
-    // Little-endian 4-byte words, as Java assembles them from `data[i4 + 0..3] & 0xff`.
-    let k = view.getInt32(i, true)
+    // Little-endian 4-byte words, as Java assembles them from `data[i4 + 0..3] & 0xff` (read byte by byte: no
+    // DataView per key on the producer's per-record path).
+    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24)
     k = Math.imul(k, M)
     k ^= k >>> R
     k = Math.imul(k, M)

@@ -110,3 +110,74 @@ describe('ProducerBatch written in place', () => {
     expect(() => new ProducerBatch({ topic: 't', partition: 0, createdMs: 0 }).encode('none')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_REQUEST }))
   })
 })
+
+/** A BatchBuffers over a pool that records every buffer handed out and given back. */
+function countingPool () {
+  const pool = new BatchBufferPool(16 * 1024 * 1024)
+  const acquired: Buffer[] = []
+  const released: Buffer[] = []
+  return {
+    pool,
+    acquired,
+    released,
+    buffers: {
+      acquire: (bytes: number) => { const buffer = pool.acquire(bytes); acquired.push(buffer); return buffer },
+      release: (buffer: Buffer) => { released.push(buffer); pool.release(buffer) },
+    },
+  }
+}
+
+describe('ProducerBatch timestamps and buffers', () => {
+  test('records stamped in runs (one clock reading per bulk call) each get their own timestamp back', () => {
+    const stamps = [T0, T0, T0 + 1, T0 + 1, T0 + 1, T0, T0 + 7, T0 - 3, T0 - 3, T0 + 2 ** 31]
+    const records = Array.from({ length: 500 }, (_, index) => ({ value: Buffer.from(`v${index}`), timestamp: stamps[Math.floor(index / 50)] as number }))
+    const batch = written(records)
+    expect(batch.buffer.equals(buildBatch(records.map(asRecordInput)))).toBe(true)
+    expect(records.map((_, index) => batch.metadataAt(index, { baseOffset: 0 }).timestamp)).toEqual(records.map((record) => record.timestamp))
+    const single = written(records.slice(0, 3))
+    expect([0, 1, 2].map((index) => single.metadataAt(index, { baseOffset: 0 }).timestamp)).toEqual([T0, T0, T0])
+  })
+
+  test('a batch sized by capacityBytes takes one buffer and never grows it', () => {
+    const { buffers, acquired, released } = countingPool()
+    const batch = new ProducerBatch({ topic: 't', partition: 0, createdMs: 0, buffers, capacityBytes: 60_000 })
+    const records = Array.from({ length: 500 }, (_, index) => ({ value: Buffer.alloc(100, index), timestamp: T0 }))
+    for (const record of records) batch.append(record, T0, batch.appendBytes(record, T0))
+    batch.close()
+    expect(batch.encode('none').equals(buildBatch(records.map(asRecordInput)))).toBe(true)
+    expect(acquired.map((buffer) => buffer.length)).toEqual([65_536])
+    expect(released).toEqual([])
+    // Without the hint it starts at 4 KiB and doubles (each step a copy).
+    const { buffers: growing, acquired: steps } = countingPool()
+    const unsized = new ProducerBatch({ topic: 't', partition: 0, createdMs: 0, buffers: growing })
+    for (const record of records) unsized.append(record, T0, unsized.appendBytes(record, T0))
+    expect(steps.map((buffer) => buffer.length)).toEqual([4096, 8192, 16_384, 32_768, 65_536])
+  })
+
+  test('a settled batch gives its buffer back only if no request carrying it can still be read', () => {
+    const record = { value: Buffer.from('r'), timestamp: T0 }
+    const settle = (steps: (batch: ProducerBatch) => 'acknowledged' | 'other'): Buffer[] => {
+      const { buffers, released } = countingPool()
+      const batch = new ProducerBatch({ topic: 't', partition: 0, createdMs: 0, buffers })
+      batch.append(record, T0, batch.appendBytes(record, T0))
+      batch.close()
+      batch.encode('none')
+      batch.releaseBuffer(steps(batch))
+      return released
+    }
+    // Never sent: nothing else has it.
+    expect(settle(() => 'other')).toHaveLength(1)
+    // Sent once and acknowledged: the broker read the request, so the transport serialized it.
+    expect(settle((batch) => { batch.markInFlight(); batch.complete({ baseOffset: 0 }); return 'acknowledged' })).toHaveLength(1)
+    // Sent and failed (a local deadline or cancel): the transport may still hold the request unserialized.
+    expect(settle((batch) => { batch.markInFlight(); batch.fail(new Error('deadline')); return 'other' })).toHaveLength(0)
+    // Retried, then acknowledged: the first attempt's request may still be queued somewhere.
+    expect(settle((batch) => {
+      batch.markInFlight()
+      batch.markRetry(0)
+      batch.markInFlight()
+      batch.complete({ baseOffset: 0 })
+      return 'acknowledged'
+    })).toHaveLength(0)
+  })
+})

@@ -10,8 +10,16 @@
  * record's bytes at once, after the 61-byte header space, into a buffer taken from the accumulator's `BatchBuffers`
  * and grown by doubling; nothing of the record is kept, so a batch holds no object per record while it lingers and
  * waits a round trip for its acknowledgement. `encode` then writes the header (producer id, sequence, timestamps,
- * CRC) in front; only a compressed batch is copied (its records section compressed into a new buffer). The buffer
- * goes back to the pool when the batch is settled (`releaseBuffer`), never before: every attempt sends it.
+ * CRC) in front; only a compressed batch is copied (its records section compressed into a new buffer). The first
+ * buffer is sized from `capacityBytes` (the accumulator passes what the partition's previous batch came to), so a
+ * steady producer's batches never grow by copying.
+ *
+ * Buffer lifetime: the buffer goes back to the pool when the batch is settled (`releaseBuffer`), never before (every
+ * attempt sends it), and only when no request that carries it can still be read: the transport may hold a request
+ * object unserialized (a stream's write queue) after its call was given up locally (deadline, cancel), and would then
+ * send whatever the next batch wrote there. So the pool gets it back only from a batch never sent, or one whose only
+ * attempt the broker acknowledged (it read that request, so it was serialized); any other batch leaves its buffer to
+ * the garbage collector, which frees it only once nothing references it. Those are the rare failed or retried batches.
  *
  * Invariants: `sizeBytes` is exactly the uncompressed encoded size (header + records written so far); the bytes are
  * those `buildBatch` (@gregor/records) writes for the same records, producer fields and compression (tested); the
@@ -26,7 +34,7 @@ import { ErrorCode, GregorError, type Offset, offset as toOffset } from '@gregor
 import {
   ATTRIBUTE_COMPRESSION_MASK, BATCH_HEADER_BYTES, type CompressionName, compressionCodecByName, recordsLimits, writeBatchHeader,
 } from '@gregor/records'
-import { type RecordFields, bodyBytesOf, checkRecordTimestamp, recordBytes, writeRecordFields } from './record-bytes.js'
+import { type RecordFields, bodyBytesOf, checkRecordTimestamp, recordBytesAt, writeRecordFields } from './record-bytes.js'
 
 /** A record whose timestamp is fixed: stamped when it was appended, if the caller gave none. */
 export type StampedRecord = RecordFields & { readonly timestamp: number }
@@ -63,6 +71,9 @@ export interface BatchBuffers {
   release: (buffer: Buffer) => void
 }
 
+/** How a batch was settled, for `releaseBuffer`: acknowledged by the broker, or anything else (failed, expired, aborted). */
+export type BatchSettlement = 'acknowledged' | 'other'
+
 /** Without a pool: a fresh buffer each time, left to the garbage collector. */
 const unpooled: BatchBuffers = { acquire: (bytes) => Buffer.allocUnsafe(bytes), release: () => {} }
 
@@ -85,8 +96,15 @@ export class ProducerBatch {
   #buffer: Buffer | undefined
   #baseTimestamp = 0
   #maxTimestamp = -1
-  /** Per-record timestamps, only once a record's differs from the first one's (usually never: one clock reading). */
-  #timestamps: Float64Array | undefined
+  /** The timestamp of the last record appended: a record stamped otherwise starts a new run. */
+  #lastTimestamp = 0
+  /**
+   * Runs of equal timestamps, once a record's differs from the one before it: the index each run starts at (the first
+   * is 0) and its timestamp. A bulk send stamps its records with one clock reading, so a batch holds a few runs (one
+   * per call it took records from), not a timestamp per record; records with their own timestamps make one run each.
+   */
+  #runStarts: number[] | undefined
+  #runTimestamps: number[] | undefined
   #recordCount = 0
   #resolve: (result: BatchResult) => void = () => {}
   #reject: (error: unknown) => void = () => {}
@@ -98,12 +116,20 @@ export class ProducerBatch {
   #retryAtMs = 0
   #drainOrder = -1
   #pipelined = false
+  readonly #capacityBytes: number
 
-  constructor (fields: { readonly topic: string; readonly partition: number; readonly createdMs: number; readonly buffers?: BatchBuffers }) {
+  /**
+   * `capacityBytes`: the size of the first buffer to take (header included; rounded up by the pool), e.g. what the
+   * partition's last batch came to; by default 4 KiB. The buffer still doubles if the records need more.
+   */
+  constructor (fields: {
+    readonly topic: string; readonly partition: number; readonly createdMs: number; readonly buffers?: BatchBuffers; readonly capacityBytes?: number
+  }) {
     this.topic = fields.topic
     this.partition = fields.partition
     this.createdMs = fields.createdMs
     this.#buffers = fields.buffers ?? unpooled
+    this.#capacityBytes = Math.max(INITIAL_BUFFER_BYTES, fields.capacityBytes ?? 0)
     this.result = new Promise<BatchResult>((resolve, reject) => { this.#resolve = resolve; this.#reject = reject })
     this.done = this.result.then(() => {}, () => {})
   }
@@ -141,8 +167,8 @@ export class ProducerBatch {
   /** Bytes `record`, stamped `timestamp`, would add to this batch as its next record. Throws INVALID_REQUEST. */
   appendBytes (record: RecordFields, timestamp: number): number {
     checkRecordTimestamp(timestamp)
-    const timestampDeltaMs = this.#recordCount === 0 ? 0 : timestamp - this.#baseTimestamp
-    return recordBytes(record, { timestampDeltaMs, offsetDelta: this.#recordCount })
+    const count = this.#recordCount
+    return recordBytesAt(record, count === 0 ? 0 : timestamp - this.#baseTimestamp, count)
   }
 
   /**
@@ -150,11 +176,12 @@ export class ProducerBatch {
    * with no append in between. Returns the record's index in the batch.
    */
   append (record: RecordFields, timestamp: number, bytes: number): number {
-    assert.equal(this.#state, 'open', 'only an open batch takes records')
+    if (this.#state !== 'open') assert.fail('only an open batch takes records') // per record: no assert call on the way
     const index = this.#recordCount
-    if (index === 0) this.#baseTimestamp = timestamp
-    else if (timestamp !== this.#baseTimestamp && this.#timestamps === undefined) this.#timestamps = this.#timestampsFrom(index)
-    if (this.#timestamps !== undefined) this.#keepTimestamp(index, timestamp)
+    if (index === 0) {
+      this.#baseTimestamp = timestamp
+      this.#lastTimestamp = timestamp
+    } else if (timestamp !== this.#lastTimestamp) this.#startRun(index, timestamp)
     if (timestamp > this.#maxTimestamp) this.#maxTimestamp = timestamp
     const buffer = this.#room(this.#sizeBytes + bytes)
     const end = writeRecordFields(buffer, this.#sizeBytes, record, bodyBytesOf(bytes), timestamp - this.#baseTimestamp, index)
@@ -272,20 +299,26 @@ export class ProducerBatch {
   }
 
   /**
-   * Gives the batch's buffer back to its pool: the accumulator calls this once the batch is settled and no attempt
-   * of it can still be sent (`buffer` must not be read after). Idempotent.
+   * Lets go of the batch's buffer once it is settled and no attempt of it can be sent again (`buffer` must not be read
+   * after): back to the pool if no request carrying it can still be read (see the header: never sent, or its only
+   * attempt `acknowledged`), else to the garbage collector. Idempotent.
    */
-  releaseBuffer (): void {
+  releaseBuffer (settlement: BatchSettlement = 'other'): void {
     const buffer = this.#buffer
     this.#buffer = undefined
-    if (buffer !== undefined) this.#buffers.release(buffer)
+    if (buffer !== undefined && this.mayReuseBuffer(settlement)) this.#buffers.release(buffer)
+  }
+
+  /** Whether a batch settled by `settlement` may give its buffer to another batch (see the header). */
+  mayReuseBuffer (settlement: BatchSettlement): boolean {
+    return this.#attempts === 0 || (this.#attempts === 1 && settlement === 'acknowledged')
   }
 
   /** The buffer, with room for `bytes` in all (header included): the current one, or a copy twice as large. */
   #room (bytes: number): Buffer {
     const current = this.#buffer
     if (current !== undefined && current.length >= bytes) return current
-    const next = this.#buffers.acquire(Math.max(bytes, INITIAL_BUFFER_BYTES, 2 * (current?.length ?? 0)))
+    const next = this.#buffers.acquire(Math.max(bytes, current === undefined ? this.#capacityBytes : 2 * current.length))
     if (current !== undefined) {
       current.copy(next, BATCH_HEADER_BYTES, BATCH_HEADER_BYTES, this.#sizeBytes)
       this.#buffers.release(current)
@@ -294,24 +327,30 @@ export class ProducerBatch {
     return next
   }
 
+  /** The timestamp of the `index`-th record: that of the last run starting at or before it. */
   #timestampAt (index: number): number {
-    return this.#timestamps === undefined ? this.#baseTimestamp : this.#timestamps[index] as number
-  }
-
-  /** The timestamps of the first `count` records, all the first one's, with room for more. */
-  #timestampsFrom (count: number): Float64Array {
-    return new Float64Array(Math.max(16, 2 * count)).fill(this.#baseTimestamp, 0, count)
-  }
-
-  #keepTimestamp (index: number, timestamp: number): void {
-    let timestamps = this.#timestamps as Float64Array
-    if (index >= timestamps.length) {
-      const grown = new Float64Array(2 * timestamps.length)
-      grown.set(timestamps)
-      timestamps = grown
-      this.#timestamps = grown
+    const starts = this.#runStarts
+    const timestamps = this.#runTimestamps
+    if (starts === undefined || timestamps === undefined) return this.#baseTimestamp
+    let low = 0
+    let high = starts.length - 1
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1
+      if ((starts[middle] as number) <= index) low = middle
+      else high = middle - 1
     }
-    timestamps[index] = timestamp
+    return timestamps[low] as number
+  }
+
+  /** Record `index` is stamped `timestamp`, unlike the one before it. */
+  #startRun (index: number, timestamp: number): void {
+    if (this.#runStarts === undefined || this.#runTimestamps === undefined) {
+      this.#runStarts = [0]
+      this.#runTimestamps = [this.#baseTimestamp]
+    }
+    this.#runStarts.push(index)
+    this.#runTimestamps.push(timestamp)
+    this.#lastTimestamp = timestamp
   }
 }
 

@@ -482,3 +482,64 @@ describe('RecordAccumulator drain, flush and close', () => {
     expect(readyCalls()).toBe(1)
   })
 })
+
+describe('RecordAccumulator batch buffers', () => {
+  /** The memory a drained batch's bytes live in (each pooled buffer has an ArrayBuffer of its own). */
+  const memoryOf = (batch: ProducerBatch | undefined): ArrayBufferLike => {
+    if (batch === undefined) throw new Error('expected a batch')
+    return batch.buffer.buffer
+  }
+
+  test('a buffer is not reused while its batch is in flight; once acknowledged it serves a later batch', async () => {
+    const { accumulator } = setup({ lingerMs: 0 })
+    await accumulator.append({ topic: 't', partition: 0, record: record('a') })
+    const [first] = accumulator.drain()
+    const firstMemory = memoryOf(first)
+    await accumulator.append({ topic: 't', partition: 0, record: record('b') }) // a new batch while `first` is in flight
+    accumulator.complete(first as ProducerBatch, { baseOffset: 0 })
+    const [second] = accumulator.drain()
+    expect(memoryOf(second)).not.toBe(firstMemory)
+    await accumulator.append({ topic: 't', partition: 0, record: record('c') })
+    accumulator.complete(second as ProducerBatch, { baseOffset: 1 })
+    const [third] = accumulator.drain()
+    expect(memoryOf(third)).toBe(firstMemory)
+    expect(parseBatch((third as ProducerBatch).buffer).records.map((parsed) => parsed.value?.toString())).toEqual(['c'])
+  })
+
+  test('a batch that failed after it was sent, or was resent, never hands its buffer to another batch', async () => {
+    for (const ending of ['failed', 'retried'] as const) {
+      const { time, accumulator } = setup({ lingerMs: 0 })
+      const seen = new Set<ArrayBufferLike>()
+      await accumulator.append({ topic: 't', partition: 0, record: record('a') })
+      const [sent] = accumulator.drain() as [ProducerBatch]
+      const sentMemory = memoryOf(sent)
+      if (ending === 'failed') accumulator.fail(sent, new GregorError(ErrorCode.REQUEST_TIMED_OUT, 'deadline'))
+      else {
+        accumulator.reenqueue(sent, { delayMs: 10 })
+        time.advance(10)
+        expect(accumulator.drain()).toEqual([sent])
+        accumulator.complete(sent, { baseOffset: 0 })
+      }
+      for (let index = 0; index < 5; index++) {
+        await accumulator.append({ topic: 't', partition: 0, record: record(`next-${index}`) })
+        const [next] = accumulator.drain() as [ProducerBatch]
+        seen.add(memoryOf(next))
+        accumulator.complete(next, { baseOffset: index + 1 })
+      }
+      expect(seen.has(sentMemory)).toBe(false)
+      expect(seen.size).toBe(1) // the later batches do reuse each other's
+    }
+  })
+
+  test("a partition's next batch starts with a buffer the size its last batch came to", async () => {
+    const { accumulator } = setup({ lingerMs: 0, batchBytesMax: 256 * 1024 })
+    for (let index = 0; index < 300; index++) await accumulator.append({ topic: 't', partition: 0, record: record('x'.repeat(100)) })
+    const [big] = accumulator.drain() as [ProducerBatch]
+    expect(big.sizeBytes).toBeGreaterThan(32 * 1024)
+    await accumulator.append({ topic: 't', partition: 0, record: record('y') })
+    accumulator.complete(big, { baseOffset: 0 })
+    const [next] = accumulator.drain() as [ProducerBatch]
+    // 300 records of ~110 bytes: a 64 KiB buffer from the first record on, where a new batch used to start at 4 KiB.
+    expect(memoryOf(next).byteLength).toBe(64 * 1024)
+  })
+})

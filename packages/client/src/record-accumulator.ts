@@ -41,7 +41,7 @@ import assert from 'node:assert/strict'
 import { type Clock, ErrorCode, GregorError } from '@gregor/common'
 import { BATCH_HEADER_BYTES, recordsLimits } from '@gregor/records'
 import { type AllocationPlan, BatchBufferPool, BufferPool } from './buffer-pool.js'
-import { ProducerBatch, type RecordMetadata } from './producer-batch.js'
+import { type BatchSettlement, ProducerBatch, type RecordMetadata } from './producer-batch.js'
 import type { ProducerConfig } from './producer-config.js'
 import { type RecordFields, checkRecordTimestamp, recordBytes } from './record-bytes.js'
 import { deliveryTimeoutError } from './retry-policy.js'
@@ -129,6 +129,8 @@ interface PartitionQueue extends TopicPartition {
   acknowledgedProducerId: number
   /** When that acknowledgement came (monotonic ms). */
   acknowledgedAtMs: number
+  /** Bytes of the partition's last drained batch: the first buffer of its next one, so a steady stream never grows one. */
+  lastBatchBytes: number
 }
 
 /** An idempotent producer's id and epoch (Kafka InitProducerId). */
@@ -242,6 +244,14 @@ export class RecordAccumulator {
       const bytes = last.appendBytes(record, stamp)
       if (last.sizeBytes + bytes <= this.#config.batchBytesMax && this.#pool.tryTake(bytes)) return this.#appendTo(last, record, stamp, bytes)
     }
+    return this.#tryAppendPlanned(queue, record, stamp, abortOnNewBatch)
+  }
+
+  /**
+   * `tryAppendRecord`'s other cases (a new batch, a full buffer) through an allocation plan. A method of its own: a
+   * closure over the arguments in `tryAppendRecord` itself would make V8 allocate their context on every call.
+   */
+  #tryAppendPlanned (queue: PartitionQueue, record: RecordFields, stamp: number, abortOnNewBatch: boolean): RecordAppend | undefined {
     return this.#pool.tryAllocate(() => this.#planAppend(queue, record, stamp, abortOnNewBatch))
   }
 
@@ -331,7 +341,7 @@ export class RecordAccumulator {
       queue.acknowledgedProducerId = batch.producerId
       queue.acknowledgedAtMs = this.#clock.nowMs()
     }
-    this.#settled(batch)
+    this.#settled(batch, 'acknowledged')
   }
 
   /**
@@ -447,7 +457,10 @@ export class RecordAccumulator {
   }
 
   #appendToNewBatch (queue: PartitionQueue, record: RecordFields, timestamp: number, bytes: number): ProducerBatch {
-    const batch = new ProducerBatch({ topic: queue.topic, partition: queue.partition, createdMs: this.#clock.nowMs(), buffers: this.#buffers })
+    const batch = new ProducerBatch({
+      topic: queue.topic, partition: queue.partition, createdMs: this.#clock.nowMs(), buffers: this.#buffers,
+      capacityBytes: Math.min(queue.lastBatchBytes, this.#config.batchBytesMax),
+    })
     queue.batches.push(batch)
     const { lingerMs, deliveryTimeoutMs } = this.#config
     this.#timers.set(batch, {
@@ -496,6 +509,7 @@ export class RecordAccumulator {
   /** Closes and encodes `batch` (numbered if idempotent); if that fails, fails the batch and returns false. */
   #encode (batch: ProducerBatch, queue: PartitionQueue): boolean {
     batch.close()
+    if (batch.attempts === 0) queue.lastBatchBytes = batch.sizeBytes
     try {
       if (batch.isEncoded || this.#identity === undefined) {
         batch.encode(this.#config.compression)
@@ -544,14 +558,15 @@ export class RecordAccumulator {
     if (batch.producerId >= 0 && batch.producerId === this.#identity?.producerId) this.setProducerIdentity(undefined)
   }
 
-  #settled (batch: ProducerBatch): void {
+  #settled (batch: ProducerBatch, settlement: BatchSettlement = 'other'): void {
     const queue = this.#queueFor(batch.topic, batch.partition)
     const inFlightAt = queue.inFlight.indexOf(batch)
     if (inFlightAt >= 0) queue.inFlight.splice(inFlightAt, 1)
     const index = queue.batches.indexOf(batch)
     if (index >= 0) queue.batches.splice(index, 1)
-    // Settled and no longer in flight: no attempt of it can be sent again, so its buffer can serve another batch.
-    batch.releaseBuffer()
+    // Settled and no longer in flight: no attempt of it can be sent again. Its buffer serves another batch only if no
+    // request that carries it can still be read by the transport (producer-batch.ts), else the GC takes it.
+    batch.releaseBuffer(settlement)
     const timers = this.#timers.get(batch)
     assert(timers !== undefined, 'a batch is settled once')
     timers.wake?.()
@@ -575,7 +590,7 @@ export class RecordAccumulator {
     }
     let queue = byPartition[partition]
     if (queue === undefined) {
-      queue = { topic, partition, batches: [], inFlight: [], nextSequence: 0, acknowledgedProducerId: -1, acknowledgedAtMs: 0 }
+      queue = { topic, partition, batches: [], inFlight: [], nextSequence: 0, acknowledgedProducerId: -1, acknowledgedAtMs: 0, lastBatchBytes: 0 }
       byPartition[partition] = queue
       this.#queues.set(`${partition}:${topic}`, queue)
     }

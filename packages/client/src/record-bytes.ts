@@ -41,7 +41,12 @@ export interface RecordPlacement {
 
 /** Bytes `record` takes in a records section at `placement`, its length varint included. Throws INVALID_REQUEST. */
 export function recordBytes (record: RecordFields, placement: RecordPlacement): number {
-  const body = recordBodyBytes(record, placement.timestampDeltaMs, placement.offsetDelta)
+  return recordBytesAt(record, placement.timestampDeltaMs, placement.offsetDelta)
+}
+
+/** `recordBytes` with the placement as two numbers: the per-record path makes no placement object. */
+export function recordBytesAt (record: RecordFields, timestampDeltaMs: number, offsetDelta: number): number {
+  const body = recordBodyBytes(record, timestampDeltaMs, offsetDelta)
   return sizeOfVarint(body) + body
 }
 
