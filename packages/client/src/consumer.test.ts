@@ -2,6 +2,7 @@ import { ErrorCode } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
 import { Consumer } from './consumer.js'
 import type { ConsumerMessage } from './fetch-records.js'
+import type { PartitionRecords } from './partition-records.js'
 import { FakeCluster, type RecordedCall } from './testing/fake-cluster.js'
 import { flushMicrotasks } from './testing/flush-microtasks.js'
 import { ManualScheduler } from './testing/manual-scheduler.js'
@@ -92,6 +93,41 @@ describe('Consumer with a group', () => {
     await closing
     await running
   }, 10_000)
+})
+
+describe('Consumer with a group: the batch-level path', () => {
+  test('records(): a chunk counts as processed when the next one is asked for, not when the loop is left inside it', async () => {
+    const cluster = new FakeCluster({ t: 1 })
+    cluster.append('t', 0, ['a', 'b'])
+    const scheduler = new ManualScheduler()
+    const consumer = new Consumer({ bootstrapServers: 'x:1', groupId: 'g', autoOffsetReset: 'earliest', autoCommitIntervalMs: 1000 }, {
+      connection: cluster, scheduler, clock: scheduler,
+    })
+    consumer.subscribe(['t'])
+    const answer = { memberId: 'm1', memberEpoch: 1, heartbeatIntervalMs: 60_000, assignment: [{ topic: 't', partitions: [0] }] }
+    ;(await cluster.nextCall('ConsumerGroupHeartbeat')).respond(answer)
+    const chunks = consumer.records()
+    const first = await chunks.next()
+    const read = (result: IteratorResult<PartitionRecords, void>): string[] => result.done === true ? [] : result.value.messages().map((m) => `${m.offset}:${m.value?.toString() ?? ''}`)
+    expect(read(first)).toEqual(['0:a', '1:b'])
+    ;(await cluster.nextCall('ConsumerGroupHeartbeat')).respond(answer) // acknowledges t-0
+    scheduler.advance(1000)
+    await flushMicrotasks(100)
+    expect(cluster.committed.get('t\u00000') ?? 0).toBe(0) // handed out, not finished
+
+    cluster.append('t', 0, ['c'])
+    const second = chunks.next()
+    scheduler.advance(1000)
+    await flushMicrotasks(100)
+    expect(cluster.committed.get('t\u00000')).toBe(2)
+    expect(read(await second)).toEqual(['2:c'])
+    await chunks.return(undefined) // left inside the chunk: 'c' is not counted as processed
+
+    const closing = consumer.close()
+    ;(await cluster.nextCall('ConsumerGroupHeartbeat')).respond({ memberId: 'm1', memberEpoch: -1 })
+    await closing
+    expect(cluster.committed.get('t\u00000')).toBe(2)
+  })
 })
 
 describe('Consumer without a group', () => {

@@ -9,6 +9,12 @@
  * the positions after the records the application finished (the next one was asked for, or `eachMessage` /
  * `eachBatch` resolved), so a crash redelivers rather than skips (at-least-once).
  *
+ * The batch-level path (`for await (const records of consumer.records())`, `run({ eachRecords })`): one
+ * `PartitionRecords` per fetch answer and partition, decoded lazily by a cursor (partition-records.ts), with no
+ * per-record allocation unless the application asks for a record's key, value, headers or `message()`. Such a chunk
+ * counts as processed (auto-commit may commit its `nextOffset`) when `eachRecords` resolved or the next chunk is
+ * asked for; leaving the loop (break, throw) does not count it, since the application may have stopped inside it.
+ *
  * Without a group, behaviour is as before: `autoOffsetReset` defaults to 'none', `close` closes at once. With a
  * group it defaults to 'latest' (Kafka), and applies when the group has no committed offset for a partition too.
  */
@@ -17,6 +23,7 @@ import { type ClientConfig, connectionFor } from './admin.js'
 import type { BrokerConnection } from './cluster-connection.js'
 import { type ConsumerAssignment, FetchEngine, type StartOffset } from './fetch-engine.js'
 import type { ConsumerMessage } from './fetch-records.js'
+import type { PartitionRecords } from './partition-records.js'
 import { type AssignedPartition, GroupMembership, type OffsetToCommit, defaultGroupMembershipConfig } from './group-membership.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
@@ -71,6 +78,8 @@ export interface ConsumerBatch {
 }
 
 export interface ConsumerRunOptions {
+  /** The lazy batch-level path: one fetch answer of one partition at a time (taken before eachBatch/eachMessage). */
+  readonly eachRecords?: (records: PartitionRecords) => Promise<void>
   readonly eachMessage?: (message: ConsumerMessage) => Promise<void>
   readonly eachBatch?: (batch: ConsumerBatch) => Promise<void>
 }
@@ -192,14 +201,36 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 
   /**
-   * Hands records to `eachBatch` (all buffered records of one partition at a time) or else `eachMessage`, one call
-   * at a time; resolves when the consumer is closed, rejects with a fatal consumer error or a handler's error.
+   * The batch-level iteration: each fetch answer of one partition as a lazily decoded `PartitionRecords` (read it
+   * with `records.records()`, a cursor). A chunk counts as processed when the next one is asked for (see the header).
+   */
+  async * records (): AsyncGenerator<PartitionRecords, void, undefined> {
+    for (;;) {
+      const chunk = await this.#engine.nextChunk()
+      if (chunk === undefined) return
+      yield chunk
+      // Only reached when the next chunk is asked for: a loop left inside a chunk does not count it as processed.
+      this.#engine.processedUpTo(chunk.topic, chunk.partition, chunk.nextOffset)
+    }
+  }
+
+  /**
+   * Hands records to `eachRecords` (lazily decoded, one fetch answer of one partition at a time), or else
+   * `eachBatch` (the same, as messages) or else `eachMessage`, one call at a time; resolves when the consumer is
+   * closed, rejects with a fatal consumer error or a handler's error.
    */
   async run (handlers: ConsumerRunOptions): Promise<void> {
-    const { eachBatch, eachMessage } = handlers
-    if (eachBatch === undefined && eachMessage === undefined) throw new GregorError(ErrorCode.INVALID_REQUEST, 'run needs eachMessage or eachBatch')
+    const { eachRecords, eachBatch, eachMessage } = handlers
+    if (eachRecords === undefined && eachBatch === undefined && eachMessage === undefined) {
+      throw new GregorError(ErrorCode.INVALID_REQUEST, 'run needs eachRecords, eachBatch or eachMessage')
+    }
     for (;;) {
-      if (eachBatch !== undefined) {
+      if (eachRecords !== undefined) {
+        const chunk = await this.#engine.nextChunk()
+        if (chunk === undefined) return
+        await eachRecords(chunk)
+        this.#engine.processedUpTo(chunk.topic, chunk.partition, chunk.nextOffset)
+      } else if (eachBatch !== undefined) {
         const messages = await this.#engine.nextBatch()
         const first = messages[0]
         if (first === undefined) return

@@ -1,18 +1,21 @@
 import { ErrorCode, type GregorError } from '@gregor/common'
-import { buildBatch } from '@gregor/records'
+import { buildBatch, computeBatchCrc } from '@gregor/records'
 import { describe, expect, test } from 'vitest'
-import { FetchEngine } from './fetch-engine.js'
+import { FetchEngine, type FetchEngineConfig } from './fetch-engine.js'
 import type { ConsumerMessage } from './fetch-records.js'
+import type { PartitionRecords } from './partition-records.js'
 import { flushMicrotasks } from './testing/flush-microtasks.js'
 import { advanceToStall, knownLeader, metadata, refuseStaleTopicId, scriptedConnection } from './testing/scripted-brokers.js'
+
+const engineConfig = (autoOffsetReset: FetchEngineConfig['autoOffsetReset']): FetchEngineConfig => ({
+  maxWaitMs: 500, minBytes: 1, fetchBytesMax: 1024 * 1024, partitionBytesMax: 1024 * 1024, retryBackoffMs: 100, autoOffsetReset,
+})
 
 describe('FetchEngine and a black-holed leader', () => {
   test('a fetch stalled past its long poll is abandoned once another broker names a new leader, which is fetched from at once', async () => {
     const { brokers, scheduler, connection } = scriptedConnection()
     await knownLeader(brokers, connection)
-    const engine = new FetchEngine({
-      maxWaitMs: 500, minBytes: 1, fetchBytesMax: 1024 * 1024, partitionBytesMax: 1024 * 1024, retryBackoffMs: 100, autoOffsetReset: 'none',
-    }, { connection, scheduler })
+    const engine = new FetchEngine(engineConfig('none'), { connection, scheduler })
     engine.assign([{ topic: 't', partition: 0, offset: 0 }])
     let message: ConsumerMessage | undefined
     void engine.next().then((next) => { message = next })
@@ -52,9 +55,7 @@ describe('FetchEngine and topic ids (KIP-516)', () => {
   async function engineAt5 (autoOffsetReset: 'earliest' | 'none') {
     const { brokers, scheduler, connection } = scriptedConnection()
     await knownLeader(brokers, connection, 'old')
-    const engine = new FetchEngine({
-      maxWaitMs: 500, minBytes: 1, fetchBytesMax: 1024 * 1024, partitionBytesMax: 1024 * 1024, retryBackoffMs: 100, autoOffsetReset,
-    }, { connection, scheduler })
+    const engine = new FetchEngine(engineConfig(autoOffsetReset), { connection, scheduler })
     engine.assign([{ topic: 't', partition: 0, offset: 5 }])
     const outcome: { message: ConsumerMessage | undefined, error: GregorError | undefined } = { message: undefined, error: undefined }
     engine.next().then((next) => { outcome.message = next }, (error: GregorError) => { outcome.error = error })
@@ -93,6 +94,81 @@ describe('FetchEngine and topic ids (KIP-516)', () => {
     void engine.next()
     await flushMicrotasks()
     expect(brokers.of('Fetch')[1]?.request.partitions[0]).toMatchObject({ topicId: 'new', fetchOffset: 2 })
+    engine.close()
+  })
+})
+
+const batch = (values: string[], baseOffset: number): Buffer =>
+  buildBatch(values.map((value) => ({ key: null, value: Buffer.from(value), headers: [], timestamp: 1 })), { baseOffset })
+
+async function engineAt0 () {
+  const { brokers, scheduler, connection } = scriptedConnection()
+  await knownLeader(brokers, connection)
+  const engine = new FetchEngine(engineConfig('none'), { connection, scheduler })
+  engine.assign([{ topic: 't', partition: 0, offset: 0 }])
+  return { brokers, engine }
+}
+
+const values = (chunk: PartitionRecords | undefined): string[] => {
+  const cursor = chunk?.records()
+  const read: string[] = []
+  while (cursor?.next() === true) read.push(`${cursor.offset}:${cursor.value()?.toString() ?? ''}`)
+  return read
+}
+
+describe('FetchEngine: the batch-level path', () => {
+  test('a chunk is handed out whole and lazily; the next fetch goes while it is read and asks for what is there (maxWaitMs 0)', async () => {
+    const { brokers, engine } = await engineAt0()
+    let chunk: PartitionRecords | undefined
+    void engine.nextChunk().then((next) => { chunk = next })
+    await flushMicrotasks()
+    const poll = brokers.of('Fetch')[0]
+    expect(poll?.request).toMatchObject({ maxWaitMs: 500 })
+    poll?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: Buffer.concat([batch(['a', 'b'], 0), batch(['c'], 2)]) }] })
+    await flushMicrotasks()
+    expect(values(chunk)).toEqual(['0:a', '1:b', '2:c'])
+    expect(chunk?.nextOffset).toBe(3)
+    // Handed out: the position is past it; processed only once the application says so.
+    expect(engine.committable('consumed')).toEqual([{ topic: 't', partition: 0, offset: 3 }])
+    expect(engine.committable('processed')).toEqual([{ topic: 't', partition: 0, offset: 0 }])
+    engine.processedUpTo('t', 0, 3)
+    expect(engine.committable('processed')).toEqual([{ topic: 't', partition: 0, offset: 3 }])
+
+    const prefetch = brokers.of('Fetch')[1]
+    expect(prefetch?.request).toMatchObject({ maxWaitMs: 0 })
+    expect(prefetch?.request.partitions[0]).toMatchObject({ fetchOffset: 3 })
+    prefetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: Buffer.alloc(0) }] })
+    // Nothing new: the next ask long-polls again.
+    void engine.nextChunk()
+    await flushMicrotasks()
+    expect(brokers.of('Fetch')[2]?.request).toMatchObject({ maxWaitMs: 500, partitions: [expect.objectContaining({ fetchOffset: 3 })] })
+    engine.close()
+  })
+
+  test('next() hands out one record at a time from the same chunks; a record that does not decode is thrown again, never skipped', async () => {
+    const { brokers, engine } = await engineAt0()
+    const bad = batch(['abc', 'def'], 0)
+    // The second value's length (3, zigzag 6) claims 4 bytes, with a CRC to match: a bad producer, not the network.
+    bad[bad.lastIndexOf(Buffer.from([6, 0x64, 0x65, 0x66]))] = 8
+    bad.writeUInt32BE(computeBatchCrc(bad), 17)
+    const first = engine.next()
+    await flushMicrotasks()
+    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 2, records: bad }] })
+    expect((await first)?.value?.toString()).toBe('abc')
+    await expect(engine.next()).rejects.toMatchObject({ code: ErrorCode.CORRUPT_MESSAGE })
+    expect(engine.committable('consumed')).toEqual([{ topic: 't', partition: 0, offset: 1 }])
+    // Asked again: fetched again from the record that failed, which fails again. The prefetch sent when the chunk
+    // was started (from offset 2) answers for a position that moved, so it is discarded.
+    const again = engine.next()
+    await flushMicrotasks()
+    const prefetch = brokers.of('Fetch')[1]
+    expect(prefetch?.request).toMatchObject({ maxWaitMs: 0, partitions: [expect.objectContaining({ fetchOffset: 2 })] })
+    prefetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: batch(['ghi'], 2) }] })
+    await flushMicrotasks()
+    const refetch = brokers.of('Fetch').find((call) => call.request.partitions[0].fetchOffset === 1 && call.request.maxWaitMs === 500)
+    expect(refetch).toBeDefined()
+    refetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 2, records: bad }] })
+    await expect(again).rejects.toMatchObject({ code: ErrorCode.CORRUPT_MESSAGE })
     engine.close()
   })
 })

@@ -34,8 +34,9 @@
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { clientMethods, type gregor } from '@gregor/protocol'
 import type { BrokerConnection, SentToLeader } from './cluster-connection.js'
-import { type ConsumerMessage, fetchedRecords } from './fetch-records.js'
+import type { ConsumerMessage } from './fetch-records.js'
 import { groupByLeader } from './group-by-leader.js'
+import { type PartitionRecordCursor, PartitionRecords } from './partition-records.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { responseError } from './response-error.js'
 import type { Scheduler } from './scheduler.js'
@@ -67,6 +68,18 @@ export interface PartitionOffset extends TopicPartition {
   readonly offset: number
 }
 
+/** One fetch answer for one partition, waiting in the buffer; `cursor` once records are being handed out of it. */
+interface BufferedChunk {
+  readonly key: string
+  readonly chunk: PartitionRecords
+  /** Handing out has begun: the partition may be fetched again (one chunk waiting per partition at most). */
+  started: boolean
+  /** For `next()`: where handing out one record at a time has got to. */
+  cursor: PartitionRecordCursor | undefined
+  /** The first offset not handed out yet. */
+  resumeOffset: number
+}
+
 interface PartitionPosition {
   readonly topic: string
   readonly partition: number
@@ -90,7 +103,8 @@ export class FetchEngine {
   readonly #connection: BrokerConnection
   readonly #scheduler: Scheduler
   readonly #positions = new Map<string, PartitionPosition>()
-  #buffer: ConsumerMessage[] = []
+  /** Fetched chunks in arrival order; those before `#bufferIndex` are handed out. */
+  #buffer: BufferedChunk[] = []
   #bufferIndex = 0
   #closed = false
   /** Waits of the iteration that an assignment change, `fail` or `close` ends early. */
@@ -204,9 +218,17 @@ export class FetchEngine {
 
   /** Marks `message` finished by the application: auto-commit may now commit past it. */
   processed (message: ConsumerMessage): void {
-    const position = this.#positions.get(topicPartitionKey(message.topic, message.partition))
-    if (position?.processed !== undefined && position.consumed !== undefined && message.offset < position.consumed) {
-      position.processed = Math.max(position.processed, message.offset + 1)
+    this.processedUpTo(message.topic, message.partition, message.offset + 1)
+  }
+
+  /**
+   * Marks everything of a partition below `nextOffset` finished by the application (a whole `PartitionRecords`:
+   * its `nextOffset`); ignored past what was handed out.
+   */
+  processedUpTo (topic: string, partition: number, nextOffset: number): void {
+    const position = this.#positions.get(topicPartitionKey(topic, partition))
+    if (position?.processed !== undefined && position.consumed !== undefined && nextOffset <= position.consumed) {
+      position.processed = Math.max(position.processed, nextOffset)
     }
   }
 
@@ -218,44 +240,115 @@ export class FetchEngine {
 
   /**
    * The next record, fetching as needed; undefined once closed. Throws a fatal error (one not retriable, or
-   * OFFSET_OUT_OF_RANGE with autoOffsetReset 'none', or one given to `fail`).
+   * OFFSET_OUT_OF_RANGE with autoOffsetReset 'none', or one given to `fail`), or CORRUPT_MESSAGE for a record that
+   * does not decode.
    */
   async next (): Promise<ConsumerMessage | undefined> {
     while (!this.#closed) {
       this.#throwFatal()
-      const message = this.#buffer[this.#bufferIndex]
-      if (message === undefined) {
-        this.#buffer = []
-        this.#bufferIndex = 0
-        await this.#fetchRound()
+      const head = await this.#head()
+      if (head === undefined) continue
+      const cursor = this.#cursorOf(head)
+      if (!this.#decoding(head, () => cursor.next())) {
+        this.#advance(head)
         continue
       }
-      this.#bufferIndex++
-      const position = this.#positions.get(topicPartitionKey(message.topic, message.partition))
-      if (position !== undefined) position.consumed = message.offset + 1
-      return message
+      head.resumeOffset = cursor.offset + 1
+      const position = this.#positions.get(head.key)
+      if (position !== undefined) position.consumed = cursor.offset + 1
+      return cursor.message()
     }
     return undefined
   }
 
   /**
-   * The buffered records of one partition (the partition of the next record), fetching first if nothing is buffered;
-   * empty once closed. For `eachBatch`: a batch is never longer than one fetch answer.
+   * The records of one fetch answer for one partition not handed out yet, decoded lazily (partition-records.ts),
+   * fetching first if nothing is buffered; undefined once closed. The partition's position moves past the whole
+   * chunk (its `nextOffset`), and its next fetch starts now, while the application reads this one.
+   */
+  async nextChunk (): Promise<PartitionRecords | undefined> {
+    while (!this.#closed) {
+      this.#throwFatal()
+      const head = await this.#head()
+      if (head !== undefined) return this.#take(head, head.started ? head.chunk.from(head.resumeOffset) : head.chunk)
+    }
+    return undefined
+  }
+
+  /**
+   * The buffered records of one partition (one fetch answer) as messages, fetching first if nothing is buffered;
+   * empty once closed. For `eachBatch`: a batch is never longer than one fetch answer, and never empty. Decoded
+   * before anything moves, so a record that does not decode (CORRUPT_MESSAGE) leaves the position before the chunk.
    */
   async nextBatch (): Promise<ConsumerMessage[]> {
-    const first = await this.next()
-    if (first === undefined) return []
-    const batch = [first]
-    for (;;) {
-      const message = this.#buffer[this.#bufferIndex]
-      if (message === undefined || message.topic !== first.topic || message.partition !== first.partition) break
-      this.#bufferIndex++
-      batch.push(message)
+    while (!this.#closed) {
+      this.#throwFatal()
+      const head = await this.#head()
+      if (head === undefined) continue
+      const chunk = head.started ? head.chunk.from(head.resumeOffset) : head.chunk
+      const messages = this.#decoding(head, () => chunk.messages())
+      this.#take(head, chunk)
+      if (messages.length > 0) return messages
     }
-    const position = this.#positions.get(topicPartitionKey(first.topic, first.partition))
-    const last = batch[batch.length - 1]
-    if (position !== undefined && last !== undefined) position.consumed = last.offset + 1
-    return batch
+    return []
+  }
+
+  /** Hands out the rest of `head` as `chunk`: the position moves past it. */
+  #take (head: BufferedChunk, chunk: PartitionRecords): PartitionRecords {
+    this.#advance(head)
+    const position = this.#positions.get(head.key)
+    if (position !== undefined) position.consumed = Math.max(position.consumed ?? 0, chunk.nextOffset)
+    return chunk
+  }
+
+  /**
+   * Runs a decode of `head`'s records; when it throws (CORRUPT_MESSAGE: a record the CRC could not catch), the
+   * chunk is dropped and the partition fetched again from its first record not handed out, so asking again meets
+   * the same error rather than skipping the record.
+   */
+  #decoding<T> (head: BufferedChunk, decode: () => T): T {
+    try {
+      return decode()
+    } catch (error) {
+      this.#dropBuffered(new Set([head.key]))
+      throw error
+    }
+  }
+
+  /** The chunk to hand out from, after a fetch round if none is buffered (then undefined: look again). */
+  async #head (): Promise<BufferedChunk | undefined> {
+    const head = this.#buffer[this.#bufferIndex]
+    if (head !== undefined) return head
+    this.#buffer = []
+    this.#bufferIndex = 0
+    await this.#fetchRound()
+    return undefined
+  }
+
+  /** The head chunk's cursor; creating it starts the partition's next fetch (its position is already past it). */
+  #cursorOf (head: BufferedChunk): PartitionRecordCursor {
+    if (head.cursor !== undefined) return head.cursor
+    const cursor = head.chunk.records()
+    head.cursor = cursor
+    this.#started(head)
+    return cursor
+  }
+
+  /** Done with the head chunk. */
+  #advance (head: BufferedChunk): void {
+    if (this.#buffer[this.#bufferIndex] === head) this.#bufferIndex++
+    head.resumeOffset = head.chunk.nextOffset
+    this.#started(head)
+  }
+
+  /**
+   * Handing out of `head` began: the partition's next fetch may go now, while the application reads this chunk
+   * (Kafka's fetcher fetches a partition again once its buffered data is being consumed).
+   */
+  #started (head: BufferedChunk): void {
+    if (head.started) return
+    head.started = true
+    this.#startFetches('prefetch')
   }
 
   /** Ends any `next` (it returns undefined). Does not close the connection (the owner does). */
@@ -273,18 +366,17 @@ export class FetchEngine {
 
   #dropBuffered (keys: ReadonlySet<string>): void {
     if (keys.size === 0) return
-    const kept: ConsumerMessage[] = []
+    const kept: BufferedChunk[] = []
     for (let index = this.#bufferIndex; index < this.#buffer.length; index++) {
-      const message = this.#buffer[index]
-      if (message === undefined) continue
-      const partitionKey = topicPartitionKey(message.topic, message.partition)
-      if (!keys.has(partitionKey)) {
-        kept.push(message)
+      const buffered = this.#buffer[index]
+      if (buffered === undefined) continue
+      if (!keys.has(buffered.key)) {
+        kept.push(buffered)
         continue
       }
-      const position = this.#positions.get(partitionKey)
+      const position = this.#positions.get(buffered.key)
       // Still assigned (paused): fetch again from the first record not handed out.
-      if (position?.fetchOffset !== undefined && message.offset < position.fetchOffset) position.fetchOffset = message.offset
+      if (position?.fetchOffset !== undefined && buffered.resumeOffset < position.fetchOffset) position.fetchOffset = buffered.resumeOffset
     }
     this.#buffer = kept
     this.#bufferIndex = 0
@@ -312,14 +404,7 @@ export class FetchEngine {
       if (!isGregorError(error) || !error.retriable) throw error
       this.#needsRefresh = true
     }
-    const ready = [...this.#positions.entries()]
-      .filter(([partitionKey, position]) => position.fetchOffset !== undefined && !position.paused && !this.#fetching.has(partitionKey))
-      .map(([, position]) => position)
-    const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
-    if (leaderless.length > 0) this.#needsRefresh = true
-    for (const group of groups.values()) {
-      if (!this.#inFlight.has(group.brokerId)) this.#startFetch(group.brokerId, group.address, group.items)
-    }
+    this.#startFetches('poll')
     if (this.#inFlight.size > 0) {
       const wake = this.#wakeSignal()
       await Promise.race([...this.#inFlight.values(), wake.promise])
@@ -334,10 +419,36 @@ export class FetchEngine {
     }
   }
 
-  #startFetch (brokerId: number, address: string, positions: PartitionPosition[]): void {
+  /**
+   * Starts a Fetch to every leader with none in flight, for its partitions that have a position, are not paused, not
+   * in a fetch, and have no chunk waiting in the buffer (at most one waiting chunk and one being read per partition).
+   * A 'poll' (the buffer is empty) is a long poll; a 'prefetch' (the application is reading a chunk) asks for what
+   * is there now (maxWaitMs 0), so it never holds a broker's one fetch slot while a seek, resume or new assignment
+   * waits for it.
+   */
+  #startFetches (kind: 'poll' | 'prefetch'): void {
+    if (this.#closed) return
+    const waiting = new Set<string>()
+    for (let index = this.#bufferIndex; index < this.#buffer.length; index++) {
+      const buffered = this.#buffer[index]
+      if (buffered !== undefined && !buffered.started) waiting.add(buffered.key)
+    }
+    const ready = [...this.#positions.entries()]
+      .filter(([partitionKey, position]) => position.fetchOffset !== undefined && !position.paused && !this.#fetching.has(partitionKey) &&
+        !waiting.has(partitionKey))
+      .map(([, position]) => position)
+    if (ready.length === 0) return
+    const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
+    if (leaderless.length > 0) this.#needsRefresh = true
+    for (const group of groups.values()) {
+      if (!this.#inFlight.has(group.brokerId)) this.#startFetch(group.brokerId, group.address, group.items, kind === 'poll' ? this.#config.maxWaitMs : 0)
+    }
+  }
+
+  #startFetch (brokerId: number, address: string, positions: PartitionPosition[], maxWaitMs: number): void {
     const keys = positions.map((position) => topicPartitionKey(position.topic, position.partition))
     for (const partitionKey of keys) this.#fetching.add(partitionKey)
-    const fetch = this.#fetchFrom(brokerId, address, positions).then(
+    const fetch = this.#fetchFrom(brokerId, address, positions, maxWaitMs).then(
       (refresh) => { if (refresh) this.#needsRefresh = true },
       (error: unknown) => {
         if (this.#closed) return
@@ -353,9 +464,9 @@ export class FetchEngine {
   }
 
   /** One Fetch to one broker; buffers what came back. Returns whether some partition needs a metadata refresh. */
-  async #fetchFrom (brokerId: number, address: string, positions: PartitionPosition[]): Promise<boolean> {
+  async #fetchFrom (brokerId: number, address: string, positions: PartitionPosition[], maxWaitMs: number): Promise<boolean> {
     const request: gregor.cluster.FetchRequest.$Properties = {
-      maxWaitMs: this.#config.maxWaitMs,
+      maxWaitMs,
       minBytes: this.#config.minBytes,
       maxBytes: this.#config.fetchBytesMax,
       partitions: positions.map((position) => ({
@@ -367,7 +478,7 @@ export class FetchEngine {
     }
     const requestedOffsets = new Map(positions.map((position) => [position, position.fetchOffset]))
     const response = await this.#connection.call(address, clientMethods.fetch, request, {
-      extraWaitMs: this.#config.maxWaitMs, leaders: sentToLeaders(brokerId, request.partitions ?? []),
+      extraWaitMs: maxWaitMs, leaders: sentToLeaders(brokerId, request.partitions ?? []),
     })
     let refresh = false
     for (const result of response.partitions) {
@@ -387,11 +498,15 @@ export class FetchEngine {
         continue
       }
       const records = result.records ?? new Uint8Array(0)
-      const fetched = fetchedRecords(Buffer.from(records.buffer, records.byteOffset, records.byteLength), {
+      // CRC-checked here (CORRUPT_MESSAGE ends the iteration), decoded only as the records are handed out.
+      const chunk = new PartitionRecords(Buffer.from(records.buffer, records.byteOffset, records.byteLength), {
         topic: position.topic, partition: position.partition, fetchOffset: position.fetchOffset,
       })
-      for (const message of fetched.messages) this.#buffer.push(message)
-      position.fetchOffset = fetched.nextOffset
+      if (!chunk.empty) {
+        const key = topicPartitionKey(position.topic, position.partition)
+        this.#buffer.push({ key, chunk, started: false, cursor: undefined, resumeOffset: chunk.fetchOffset })
+      }
+      position.fetchOffset = chunk.nextOffset
     }
     return refresh
   }

@@ -1,14 +1,12 @@
 /**
- * Decodes the `records` of one FetchPartitionResult into consumer messages, from the fetch offset on.
- *
- * A fetch returns whole batches, so the first batch may start before the offset asked for (the broker serves from
- * the batch that contains it, as Kafka does): records below `fetchOffset` are skipped here. The last batch may be
- * cut short by the partition byte limit; `walkBatches` stops before it, and `nextOffset` points at its first record
- * so the next fetch asks for it again. Every batch is CRC-checked and decoded by `parseBatch` (CORRUPT_MESSAGE
- * otherwise). Pure.
+ * The per-record consumer API: `ConsumerMessage`, and `fetchedRecords`, which decodes the `records` of one
+ * FetchPartitionResult into messages from the fetch offset on, on top of the lazy path (partition-records.ts: every
+ * batch CRC-checked first, records below `fetchOffset` skipped, an incomplete last batch left for the next fetch
+ * with `nextOffset` pointing at it). Pure.
  */
-import { type Offset, offset as toOffset } from '@gregor/common'
-import { type RecordHeader, parseBatch, walkBatches } from '@gregor/records'
+import type { Offset } from '@gregor/common'
+import type { RecordHeader } from '@gregor/records'
+import { PartitionRecords } from './partition-records.js'
 
 /** One record as the consumer yields it. */
 export interface ConsumerMessage {
@@ -32,25 +30,6 @@ export function fetchedRecords (
   records: Buffer,
   position: { readonly topic: string; readonly partition: number; readonly fetchOffset: number },
 ): FetchedRecords {
-  const { topic, partition, fetchOffset } = position
-  const messages: ConsumerMessage[] = []
-  let nextOffset = fetchOffset
-  for (const { position: bytePosition, header } of walkBatches(records)) {
-    const batchNextOffset = header.baseOffset + header.lastOffsetDelta + 1
-    if (batchNextOffset <= fetchOffset) continue
-    const batch = parseBatch(records, bytePosition)
-    for (const record of batch.records) {
-      if (record.offset < fetchOffset) continue
-      messages.push({
-        topic, partition, offset: toOffset(record.offset), timestamp: record.timestamp,
-        // Copies: the parsed views point into the gRPC response buffer, which the caller should be free to drop.
-        key: record.key === null ? null : Buffer.from(record.key),
-        value: record.value === null ? null : Buffer.from(record.value),
-        headers: record.headers.map((h) => ({ key: h.key, value: h.value === null ? null : Buffer.from(h.value) })),
-      })
-    }
-    // The batch's last offset, not its last record's: compaction may leave gaps at the end of a batch.
-    nextOffset = Math.max(nextOffset, batchNextOffset)
-  }
-  return { messages, nextOffset }
+  const chunk = new PartitionRecords(records, position)
+  return { messages: chunk.messages(), nextOffset: chunk.nextOffset }
 }

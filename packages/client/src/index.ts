@@ -63,6 +63,7 @@ export { type ConsumerAssignment, FetchEngine, type FetchEngineConfig, type Part
 export { type ProduceOutcome, ProducerSender, type ProducerSenderDeps, produceOutcomes, produceRequest } from './producer-sender.js'
 export { Producer, type ProducerDeps, type ProducerMessage, type ProducerOptions, type ProducerRecord, recordInput } from './producer.js'
 export { type ConsumerMessage, type FetchedRecords, fetchedRecords } from './fetch-records.js'
+export { type PartitionFetchPosition, PartitionRecordCursor, PartitionRecords } from './partition-records.js'
 export {
   Consumer, type ConsumerBatch, type ConsumerDeps, type ConsumerOptions, type ConsumerRunOptions, type OffsetCommitEntry,
 } from './consumer.js'

@@ -9,6 +9,7 @@ export { buildBatch, type BuildBatchOptions } from './build-batch.js'
 export { filterBatch, type FilteredBatch } from './filter-batch.js'
 export { parseBatch, type ParseBatchOptions, type ParsedBatch } from './parse-batch.js'
 export type { ParsedRecord, RecordHeader, RecordInput } from './record-codec.js'
+export { type CheckedBatches, RecordReader, checkBatches } from './record-reader.js'
 export {
   COMPRESSION_CODEC_IDS,
   COMPRESSION_NAMES,

@@ -10,8 +10,10 @@
  * produce --throughput R: open loop (bench/open-loop-produce.ts): R records/s offered on a schedule whatever the
  * acknowledgements do, latency from each record's intended send time; the report says if the client fell behind.
  * consume: reads the topic's partitions from the beginning until N records arrived (failing after `--timeout-ms`
- * without a new record); latency is the wait of each record, from asking the iterator for it to getting it, so
- * p50 shows the in-memory path and p99/max the fetch round trips. Throughput counts value bytes only.
+ * without a new record), through the consumer's lazy batch-level path, touching every record's offset and value
+ * length (bench/consume-records.ts); latency is the wait of each record: the first of a fetched chunk waited for the
+ * chunk, the others their share of reading it, so p50 shows the in-memory path and p99/max the fetch round trips.
+ * Throughput counts value bytes only.
  * consume --group G [--consumers N]: N consumers of group G in this process (default 1) subscribe to the topic and
  * share its records as the coordinator assigns them, until N records arrived among them; throughput and latency
  * as above (the elapsed time includes joining the group), plus the records each consumer got and `firstAssignmentMs`:
@@ -24,6 +26,7 @@ import { type Acks, Admin, Consumer, Producer, type TopicPartition } from '@greg
 import { type BenchResult, benchReportLines, throughput } from '../bench/bench-report.js'
 import { latencyPercentilesMs } from '../bench/latency-stats.js'
 import { runOpenLoop } from '../bench/open-loop-produce.js'
+import { consumeChunks, consumeTally } from '../bench/consume-records.js'
 import { cpuPerRecord, readBrokerCpu } from '../bench/process-cpu.js'
 import { brokerMemory, readBrokerMemory } from '../bench/broker-memory.js'
 import { UsageError, bootstrapOption, bootstrapServers, integerFlag, parseCommandArgs, runClientCommand, tlsOption } from './client-args.js'
@@ -199,25 +202,20 @@ async function benchConsume (options: BenchOptions): Promise<Measured> {
   const [description] = await admin.describeTopics([options.topic]).finally(() => { admin.close() })
   const consumer = new Consumer({ bootstrapServers: options.servers, ...tlsOption(), autoOffsetReset: 'earliest' })
   consumer.assign((description?.partitions ?? []).map((info) => ({ topic: options.topic, partition: info.partition, offset: 'earliest' })))
-  const latenciesMs = new Float64Array(options.records)
-  let count = 0
+  // The lazy batch-level path, every record touched (bench/consume-records.ts).
+  const tally = consumeTally(options.records)
   const idleTimer = setTimeout(() => { consumer.close().catch(() => undefined) }, options.timeoutMs)
   const startMs = performance.now()
-  const iterator = consumer[Symbol.asyncIterator]()
+  const iterator = consumer.records()
   try {
-    while (count < options.records) {
-      const askedMs = performance.now()
-      const next = await iterator.next()
-      if (next.done === true) break
-      latenciesMs[count++] = performance.now() - askedMs
-      idleTimer.refresh()
-    }
+    await consumeChunks(iterator, tally, () => { idleTimer.refresh() })
   } finally {
     clearTimeout(idleTimer)
     await iterator.return(undefined)
     await consumer.close()
   }
   const elapsedMs = performance.now() - startMs
+  const { count, latenciesMs } = tally
   const failedRecords = options.records - count
   return {
     ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
@@ -239,8 +237,7 @@ interface BenchMember {
 }
 
 async function benchGroupConsume (options: BenchOptions, groupId: string): Promise<Measured> {
-  const latenciesMs = new Float64Array(options.records)
-  let count = 0
+  const tally = consumeTally(options.records)
   const members: BenchMember[] = []
   // Consumer.close is idempotent (every call returns the one close), so stopping twice waits for the same closes.
   const stop = async (): Promise<void> => { await Promise.all(members.map(async (member) => { await member.consumer.close() })) }
@@ -250,20 +247,13 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
   let endMs: number | undefined
   /** Reads until the members together got `records`, then stops all of them. */
   const read = async (member: BenchMember): Promise<void> => {
-    const iterator = member.consumer[Symbol.asyncIterator]()
+    const iterator = member.consumer.records()
     try {
-      while (count < options.records) {
-        const askedMs = performance.now()
-        const next = await iterator.next()
-        if (next.done === true || count >= options.records) break
-        latenciesMs[count++] = performance.now() - askedMs
-        member.records++
-        idleTimer.refresh()
-      }
+      await consumeChunks(iterator, tally, (records) => { member.records += records; idleTimer.refresh() })
     } finally {
       await iterator.return(undefined)
     }
-    if (count >= options.records) {
+    if (tally.count >= options.records) {
       endMs ??= performance.now()
       await stop()
     }
@@ -293,6 +283,7 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
     await stop()
   }
   const elapsedMs = (endMs ?? performance.now()) - startMs
+  const { count, latenciesMs } = tally
   const failedRecords = options.records - count
   const assignedMs = Float64Array.from(members.flatMap((member) => member.firstAssignmentMs === undefined ? [] : [member.firstAssignmentMs]))
   const { p50, max } = latencyPercentilesMs(assignedMs)

@@ -191,13 +191,16 @@ export class FakeCluster implements BrokerConnection {
     return batch?.baseOffset ?? -1
   }
 
-  /** Answers with every batch at or after each fetch offset, or holds the fetch until something is appended. */
+  /**
+   * Answers with every batch at or after each fetch offset, or holds the fetch until something is appended (at once,
+   * empty, for maxWaitMs 0, as a broker does).
+   */
   #fetch (call: RecordedCall, request: gregor.cluster.FetchRequest): void {
     const partitions = request.partitions.map((p) => {
       const batches = (this.#logs.get(key(p.topic ?? '', p.partition ?? 0)) ?? []).filter((b) => b.nextOffset > (p.fetchOffset ?? 0))
       return { topic: p.topic, partition: p.partition, highWatermark: this.logEnd(p.topic ?? '', p.partition ?? 0), records: Buffer.concat(batches.map((b) => b.bytes)) }
     })
-    if (partitions.some((p) => p.records.length > 0) || this.#closed) {
+    if (partitions.some((p) => p.records.length > 0) || this.#closed || request.maxWaitMs === 0) {
       call.respond({ partitions })
       return
     }
