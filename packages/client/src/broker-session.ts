@@ -98,6 +98,21 @@ export class BrokerSession {
     return { response, ...(writtenPromise === undefined ? {} : { written: writtenPromise }), cancel: () => { cancelled = true; call?.cancel() } }
   }
 
+  /**
+   * Call metadata carrying this session's token, logging in first when needed (before `deadline`, wall clock): for a
+   * long-lived stream, which sends it once when it opens (the produce stream, produce-stream.ts).
+   */
+  async metadata (deadline: number): Promise<grpc.Metadata> {
+    const metadata = new grpc.Metadata()
+    metadata.set(SESSION_TOKEN_METADATA_KEY, (await this.#currentToken(deadline)).value)
+    return metadata
+  }
+
+  /** The broker refused the token (UNAUTHENTICATED): the next call or stream logs in again. */
+  forgetToken (): void {
+    this.#token = undefined
+  }
+
   async #currentToken (deadline: number): Promise<Token> {
     const token = this.#token
     if (token !== undefined && this.#nowMs() < token.renewAtMs) return token

@@ -27,12 +27,13 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import { type Clock, ErrorCode, GregorError, isGregorError } from '@gregor/common'
-import { type GrpcMethod, type TlsConfig, channelCredentials, channelOptions, clientMethods } from '@gregor/protocol'
+import { type GrpcMethod, type TlsConfig, channelCredentials, channelOptions, clientMethods, type gregor } from '@gregor/protocol'
 import {
   type MetadataSnapshot, type PartitionLeader, type TopicInfo, emptySnapshot, leaderFor, mergeSnapshots, metadataSnapshot,
 } from './metadata-snapshot.js'
 import type { TopicPartition } from './record-accumulator.js'
 import { BrokerSession, type SaslConfig } from './broker-session.js'
+import { ProduceStream } from './produce-stream.js'
 import { transportError } from './response-error.js'
 import { type Scheduler, systemClock, systemScheduler } from './scheduler.js'
 
@@ -70,6 +71,9 @@ export interface ClusterConnectionConfig {
  * brokers accept pings at any rate (see protocol/grpc-method.ts on ENHANCE_YOUR_CALM).
  */
 export const clientKeepalive = Object.freeze({ timeMs: 1_000, timeoutMs: 2_000 })
+
+/** Receive window of the channel that carries produce: its stream is long-lived and shared by every request. */
+const PRODUCE_FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024
 
 export const defaultClusterConnectionConfig = Object.freeze({
   requestTimeoutMs: 30_000,
@@ -139,14 +143,32 @@ export function grpcTransport (
   // Ordered calls (Produce) get a channel of their own, without grpc-js's per-call retry buffer: with it, a stream
   // write's callback comes as soon as the message is buffered, before it is sent, and `orderedUnary` needs it to mean
   // "written". (The producer retries by itself.) Kept off the shared channel, where it slowed consumer groups here.
+  // It carries the produce stream too, hence its large receive window (as the replication stream's).
   let orderedClient: grpc.Client | undefined
   const ordered = (): grpc.Client => {
-    orderedClient ??= new grpc.Client(address, credentials, { ...channelOptions(messageBytesMax, clientKeepalive), 'grpc.per_rpc_retry_buffer_size': 0 })
+    orderedClient ??= new grpc.Client(address, credentials, {
+      ...channelOptions(messageBytesMax, clientKeepalive), 'grpc.per_rpc_retry_buffer_size': 0, 'grpc-node.flow_control_window': PRODUCE_FLOW_CONTROL_WINDOW_BYTES,
+    })
     return orderedClient
   }
   const session = sasl === undefined ? undefined : new BrokerSession(client, sasl, Date.now, ordered)
+  // Produce goes on one long-lived stream per broker (produce-stream.ts), opened on first use.
+  let produceStream: ProduceStream | undefined
+  const produceStreamOf = (): ProduceStream => {
+    const method = clientMethods.produceStream
+    produceStream ??= new ProduceStream({
+      open: session === undefined
+        ? () => ordered().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize)
+        : async (deadline) => ordered().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, await session.metadata(deadline)),
+      onUnauthenticated: () => { session?.forgetToken() },
+    })
+    return produceStream
+  }
   return {
     unary (method, request, deadlineMs, options) {
+      if (options?.ordered === true && method.path === clientMethods.produce.path) {
+        return produceStreamOf().send(request as gregor.cluster.ProduceRequest.$Properties, deadlineMs) as unknown as TransportCall<never>
+      }
       if (session !== undefined) return session.unary(method, request, deadlineMs, options?.ordered === true ? { ordered: true } : {})
       if (options?.ordered === true) return orderedUnary(ordered(), method, request, deadlineMs)
       let call: grpc.ClientUnaryCall | undefined
@@ -159,7 +181,7 @@ export function grpcTransport (
       })
       return { response, cancel: () => { call?.cancel() } }
     },
-    close: () => { client.close(); orderedClient?.close() },
+    close: () => { produceStream?.close(); client.close(); orderedClient?.close() },
   }
 }
 

@@ -10,11 +10,19 @@ const c = wire.cluster
 const unary = { requestStream: false, responseStream: false }
 const bidi = { requestStream: true, responseStream: true }
 
+/**
+ * Unanswered requests a client may have on one ClientService.ProduceStream: the broker ends a stream that has more
+ * with RESOURCE_EXHAUSTED (a client bug, not load), and Gregor's client keeps a request waiting until one answers.
+ * Generous: a broker's requests in flight are bounded by the producer's in-flight batches per partition anyway.
+ */
+export const PRODUCE_STREAM_IN_FLIGHT_MAX = 256
+
 export const clientMethods = {
   metadata: grpcMethod({ path: '/gregor.cluster.ClientService/Metadata', ...unary, request: c.MetadataRequest, response: c.MetadataResponse }),
   createTopics: grpcMethod({ path: '/gregor.cluster.ClientService/CreateTopics', ...unary, request: c.CreateTopicsRequest, response: c.CreateTopicsResponse }),
   deleteTopics: grpcMethod({ path: '/gregor.cluster.ClientService/DeleteTopics', ...unary, request: c.DeleteTopicsRequest, response: c.DeleteTopicsResponse }),
   produce: grpcMethod({ path: '/gregor.cluster.ClientService/Produce', ...unary, request: c.ProduceRequest, response: c.ProduceResponse }),
+  produceStream: grpcMethod({ path: '/gregor.cluster.ClientService/ProduceStream', ...bidi, request: c.ProduceStreamRequest, response: c.ProduceStreamResponse }),
   fetch: grpcMethod({ path: '/gregor.cluster.ClientService/Fetch', ...unary, request: c.FetchRequest, response: c.FetchResponse }),
   listOffsets: grpcMethod({ path: '/gregor.cluster.ClientService/ListOffsets', ...unary, request: c.ListOffsetsRequest, response: c.ListOffsetsResponse }),
   describeCluster: grpcMethod({ path: '/gregor.cluster.ClientService/DescribeCluster', ...unary, request: c.DescribeClusterRequest, response: c.DescribeClusterResponse }),

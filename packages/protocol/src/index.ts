@@ -4,7 +4,7 @@ export { decodeRaftMessage, encodeRaftMessage, defaultRaftCodecLimits, type Raft
 export { raftSendMethod, quorumProposeMethod, quorumStatusMethod, quorumReadAppliedMethod } from './raft-services.js'
 export { RaftTransport, addRaftService, defaultRaftTransportConfig, statusError, type RaftTransportConfig, type RaftServiceOptions } from './raft-transport.js'
 export { addQuorumService, QuorumClient, type QuorumServiceImplementation, type QuorumStatus } from './quorum-service.js'
-export { clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
+export { PRODUCE_STREAM_IN_FLIGHT_MAX, clientMethods, controllerMethods, replicationMethods, serviceDefinition, unaryCall } from './cluster-services.js'
 export { groupMethods } from './group-services.js'
 export { SESSION_TOKEN_METADATA_KEY, securityMethods } from './security-services.js'
 export { channelCredentials, readTlsFiles, serverCredentials, tlsServerOptions, type TlsClientAuth, type TlsConfig, type TlsFiles } from './grpc-credentials.js'

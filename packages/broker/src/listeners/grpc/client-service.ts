@@ -1,8 +1,9 @@
 /**
  * ClientService on one client listener: metadata and cluster description from this broker's applied image, admin
- * requests forwarded to the active controller, produce/fetch/list-offsets handed to the replica manager. Every call
- * is first given its caller (`identify`: session token, client certificate or anonymous; an unknown token is refused
- * UNAUTHENTICATED) and then authorized (client-authorization.ts; Metadata here) before anything else is looked at.
+ * requests forwarded to the active controller, produce (unary, or on a ProduceStream: produce-stream-service.ts),
+ * fetch and list-offsets handed to the replica manager. Every call is first given its caller (`identify`: session
+ * token, client certificate or anonymous; an unknown token is refused UNAUTHENTICATED) and then authorized
+ * (client-authorization.ts; Metadata here) before anything else is looked at.
  *
  * Invariant: a metadata answer names every broker by its advertised address on *this* listener (by name), so a
  * client that reached the cluster through, say, the host-facing listener of a docker network keeps using host-facing
@@ -22,6 +23,7 @@ import { requestPermissions } from '../../security/request-permissions.js'
 import { authorizedClientCalls } from './client-authorization.js'
 import { type CallIdentity, type IdentifyCall, anonymousCallers } from './grpc-authentication.js'
 import { decisions, permissionDenied, refusalFields } from './grpc-authorization.js'
+import { produceStreamHandler } from './produce-stream-service.js'
 
 
 /**
@@ -80,9 +82,16 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
     const measured = metrics.timed(api, (call: readonly [Request, CallIdentity]) => handler(call[0], call[1]))
     return async (request: Request, caller: CallIdentity) => await measured([request, caller])
   }
-  const unary = unaryWith(deps.identify ?? anonymousCallers(listenerName))
+  const identify = deps.identify ?? anonymousCallers(listenerName)
+  const unary = unaryWith(identify)
   const authorizer = deps.authorizer ?? allowEverythingAuthorizer
   const calls = authorizedClientCalls(deps, authorizer)
+  // One handler for Produce and ProduceStream: the same authorization, metrics (api="produce") and domain call.
+  const produce = timed('produce', async (request: gregor.cluster.ProduceRequest, caller: CallIdentity) => {
+    const response = await calls.produce(produceRequestFromWire(request), caller)
+    metrics?.produced(request.partitions, response.partitions ?? [])
+    return response
+  })
   const handlers = {
     metadata: unary(timed('metadata', (request: gregor.cluster.MetadataRequest, caller: CallIdentity) =>
       metadataResponse(deps, listenerName, request, authorizer, caller))),
@@ -100,11 +109,8 @@ export function addClientService (server: grpc.Server, listenerName: string, dep
         calls.describeCluster(caller, 'describeUserScramCredentials')
         return describeUserScramCredentialsResponse(deps.image(), request)
       })),
-    produce: unary(timed('produce', async (request: gregor.cluster.ProduceRequest, caller: CallIdentity) => {
-      const response = await calls.produce(produceRequestFromWire(request), caller)
-      metrics?.produced(request.partitions, response.partitions ?? [])
-      return response
-    })),
+    produce: unary(produce),
+    produceStream: produceStreamHandler({ identify, produce }),
     fetch: unary(timed('fetch', async (request: gregor.cluster.FetchRequest, caller: CallIdentity) => {
       const response = await calls.fetch(fetchRequestFromWire(request), caller)
       metrics?.fetched(response.partitions ?? [])
