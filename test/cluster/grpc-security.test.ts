@@ -2,23 +2,25 @@
  * Security of the gRPC client listener on three real broker processes (issue 13): CLIENT runs SASL_SSL with client
  * certificates requested, BROKER runs mTLS, ACLs are on and `User:admin` is a super user.
  * - SCRAM: a user made with Admin.upsertUserScramCredential logs in (SecurityService.Authenticate, a session token per
- *   broker) with the right password; a wrong password is refused with SASL_AUTHENTICATION_FAILED.
+ *   broker) with the right password; a wrong password is refused with SASL_AUTHENTICATION_FAILED; a ProduceStream
+ *   opened with a token the broker does not know is refused UNAUTHENTICATED.
  * - mTLS: the client certificate's CN is the principal (`admin`'s certificate is the super user; `client`'s is not).
- * - ACLs made and removed with `gregor acls add/remove` (listed back with AclAdmin) are enforced on the gRPC API: allowed write, denied read, a
- *   topic the caller may not describe looks exactly like one that does not exist, and a removal takes effect on the
- *   next request.
+ * - ACLs made and removed with `gregor acls add/remove` (listed back with AclAdmin) are enforced on the gRPC API (Produce
+ *   and ProduceStream alike): allowed write, denied read, a topic the caller may not describe looks exactly like one
+ *   that does not exist, and a removal takes effect on the next request.
  * - The Kafka listener (SSL, same client-certificate rule) names a certificate's caller the same way: KafkaJS with
  *   `alice`'s certificate is refused on topic `b` until an ACL for `User:alice` allows it; `client`'s still is not.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as grpc from '@grpc/grpc-js'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { AclAdmin, Admin, ClusterConnection, type SaslConfig, type TlsConfig, connectionFor, readTlsFiles } from '@gregor/client'
 import { BrokerProcesses, type CreatedCertificates, createCertificates, loopbackHost, waitFor } from '@gregor/cli'
 import { ErrorCode } from '@gregor/common'
-import { clientMethods } from '@gregor/protocol'
+import { SESSION_TOKEN_METADATA_KEY, channelCredentials, clientMethods } from '@gregor/protocol'
 import { buildBatch } from '@gregor/records'
 import { type CliRun, runGregor } from './cluster-helpers.js'
 
@@ -80,14 +82,20 @@ function aliceConnection (sasl: SaslConfig, servers = cluster.bootstrapServers):
   return new ClusterConnection({ bootstrapServers: servers.split(','), requestTimeoutMs: 10_000, messageBytesMax: 16 * 1024 * 1024, tls: caOnly, sasl })
 }
 
-/** One record produced to partition 0 of `topic` as the connection's user (to its leader when metadata names one). */
-async function produceAs (connection: ClusterConnection, topic: string): Promise<string> {
+/**
+ * One record produced to partition 0 of `topic` as the connection's user (to its leader when metadata names one).
+ * `onStream`: on the connection's ProduceStream to that broker (the producer's path; the first broker when the
+ * caller may not see the leader), rather than a unary Produce.
+ */
+async function produceAs (connection: ClusterConnection, topic: string, options: { readonly onStream?: boolean } = {}): Promise<string> {
   await connection.metadata([topic])
   const leader = connection.leaderFor({ topic, partition: 0 })
   const request = { acks: -1, timeoutMs: 5_000, partitions: [{ topic, partition: 0, records: buildBatch([{ value: Buffer.from('x') }], { nowMs: Date.now() }) }] }
-  const response = leader === undefined
-    ? await connection.callAny(clientMethods.produce, request)
-    : await connection.call(leader.address, clientMethods.produce, request)
+  const response = options.onStream === true
+    ? await connection.call(leader?.address ?? cluster.bootstrapServers.split(',')[0] as string, clientMethods.produce, request, { onWritten: () => {} })
+    : leader === undefined
+      ? await connection.callAny(clientMethods.produce, request)
+      : await connection.call(leader.address, clientMethods.produce, request)
   return response.partitions[0]?.errorCode ?? 'NO_RESULT'
 }
 
@@ -109,6 +117,26 @@ describe('authentication on the gRPC client listener', () => {
     const cli = await gregor(['topics', 'list'], 'none', { ...alice, password: 'not-her-password' })
     expect(cli.code).not.toBe(0)
     expect(cli.stderr).toContain('Authentication failed')
+  })
+
+  test('ProduceStream: a session token the broker does not know refuses the stream UNAUTHENTICATED', async () => {
+    const address = cluster.bootstrapServers.split(',')[0] as string
+    const client = new grpc.Client(address, channelCredentials(caOnly))
+    try {
+      const metadata = new grpc.Metadata()
+      metadata.set(SESSION_TOKEN_METADATA_KEY, 'not-a-session-token')
+      const method = clientMethods.produceStream
+      const stream = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, metadata)
+      const status = await new Promise<grpc.ServiceError>((resolve) => {
+        stream.on('error', resolve)
+        stream.on('data', () => {})
+        stream.write({ correlationId: 1, request: { acks: -1, partitions: [{ topic: 'a', partition: 0, records: buildBatch([{ value: Buffer.from('x') }], { nowMs: Date.now() }) }] } })
+      })
+      expect(status.code).toBe(grpc.status.UNAUTHENTICATED)
+      expect(status.details).toContain(ErrorCode.SASL_AUTHENTICATION_FAILED)
+    } finally {
+      client.close()
+    }
   })
 })
 
@@ -154,6 +182,9 @@ describe('principals and ACLs on the gRPC client listener', () => {
         .toEqual([0, 1].map(() => ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'not authorized to DESCRIBE this topic', partitions: 0 })))
       expect((await connection.callAny(clientMethods.metadata, { topics: [] })).topics.map((topic) => topic.name)).toEqual(['a'])
       expect(await produceAs(connection, 'b')).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+      // The produce stream (logged in with alice's session token) is authorized exactly as Produce.
+      expect(await produceAs(connection, 'a', { onStream: true })).toBe('')
+      expect(await produceAs(connection, 'b', { onStream: true })).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
 
       const removed = await gregor(['acls', 'remove', '--allow-principal', 'User:alice', '--operation', 'Write', '--topic', 'a'], 'admin')
       expect(removed.code, removed.stderr).toBe(0)
