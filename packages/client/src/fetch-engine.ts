@@ -1,12 +1,16 @@
 /**
  * The consumer's fetch engine (Kafka's Fetcher + SubscriptionState): fetch positions of the partitions it is given,
- * the fetches in flight, and a buffer of fetched records handed out one at a time. `Consumer` drives it, with
+ * the fetches in flight, and a buffer of fetched chunks (one `PartitionRecords` per fetch answer and partition,
+ * decoded lazily: partition-records.ts) handed out whole (`nextChunk`) or one record at a time (`next`). `Consumer` drives it, with
  * partitions assigned by the caller (group-less) or by the group membership (`group-membership.ts`).
  *
  * Rounds: when the buffer is empty, a round resolves 'earliest'/'latest' starts with ListOffsets, groups the
  * partitions by leader, keeps one long-polling Fetch in flight per leader broker (the broker holds it up to
- * `maxWaitMs` until `minBytes` are there) and returns as soon as any of them answers; answers are decoded with
- * `fetchedRecords`, which skips records below the position (a fetch returns whole batches).
+ * `maxWaitMs` until `minBytes` are there) and returns as soon as any of them answers; an answer's batches are
+ * CRC-checked as it arrives and decoded only as they are handed out, records below the position skipped (a fetch
+ * returns whole batches). Prefetch: once a chunk starts being handed out, the partition is fetched again at once,
+ * with maxWaitMs 0 (what is there now), so the next answer overlaps the application's reading and never holds the
+ * broker's one fetch slot while a seek or resume waits.
  * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
  * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
  * later round, after `retryBackoffMs`. A fetch names the leader it was sent to, so when it stalls (no answer by
@@ -28,8 +32,9 @@
  * mid-record redelivers it: at-least-once). Removing, pausing or seeking a partition drops its buffered records, and
  * an answer to a fetch sent before such a change is discarded, so a removed partition never yields again.
  *
- * Bounded: one fetch in flight per broker, each answer at most `fetchBytesMax` of encoded records, and no new fetch
- * while the buffer still holds records.
+ * Bounded: one fetch in flight per broker, each answer at most `fetchBytesMax` of encoded records, and a partition
+ * is not fetched while it has a chunk waiting that nobody started reading (so per partition at most one chunk being
+ * read and one waiting).
  */
 import { ErrorCode, GregorError, isGregorError } from '@gregor/common'
 import { clientMethods, type gregor } from '@gregor/protocol'
