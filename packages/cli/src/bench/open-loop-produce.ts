@@ -7,18 +7,30 @@
  *
  * Why groups, not a call per record: at 70k records/s a promise, a record array and a metadata object per record
  * made the bench client cost ~3× its closed-loop CPU per record (~16 against ~5 µs measured here), so the client,
- * not the cluster, set the open-loop latency. A group is what was due at one look (under a millisecond of records
- * at these rates), its records usually share one batch, and each is charged the group's acknowledgement time, which
- * is when its last batch was acknowledged: never earlier than the record's own.
+ * not the cluster, set the open-loop latency. A group is what was due at one look, its records usually share one
+ * batch, and each is charged the group's acknowledgement time, which is when its last batch was acknowledged: never
+ * earlier than the record's own.
+ *
+ * Looks come at most once per `tickMs` (1 ms): the driver sleeps on a timer between them, never spins on
+ * `setImmediate` (which, with a record due every 10 µs, kept a core busy looking and sent groups of one or two). A
+ * record due just after a look waits for the next one, up to a tick plus the timer's lateness, and that wait is in its
+ * latency (it runs from the intended time); the send lag reports it. Latencies go into a `LatencyHistogram`, one
+ * `recordLinear` per group (its records are spaced 1/rate apart and share one acknowledgement), not a sample each.
  */
-import { type LatencyPercentilesMs, latencyPercentilesMs } from './latency-stats.js'
+import { LatencyHistogram } from './latency-histogram.js'
+import type { LatencyPercentilesMs } from './latency-stats.js'
 import { type OpenLoopLag, OpenLoopSchedule } from './open-loop-schedule.js'
 
 export interface OpenLoopOptions {
   readonly ratePerSec: number
   readonly records: number
   readonly maxInFlight: number
+  /** Shortest sleep between two looks at the schedule, ms (default `defaultTickMs`). */
+  readonly tickMs?: number
 }
+
+/** Looks at the schedule at most this often: a timer's granularity, and a group of ~100 records at 100k/s. */
+export const defaultTickMs = 1
 
 export interface OpenLoopReport extends OpenLoopLag {
   readonly offeredPerSec: number
@@ -35,8 +47,8 @@ export interface OpenLoopRun {
   readonly acknowledged: number
   readonly failedRecords: number
   readonly firstError: string | undefined
-  /** Acknowledgement time minus intended send time, one per acknowledged record. */
-  readonly latenciesMs: Float64Array
+  /** Acknowledgement time minus intended send time, one value per acknowledged record. */
+  readonly latency: LatencyHistogram
   readonly elapsedMs: number
   readonly report: OpenLoopReport
 }
@@ -47,7 +59,8 @@ export const fellBehindLagMs = 10
 export async function runOpenLoop (options: OpenLoopOptions, send: (count: number) => Promise<unknown>, nowMs: () => number = () => performance.now()): Promise<OpenLoopRun> {
   const startMs = nowMs()
   const schedule = new OpenLoopSchedule({ ...options, startMs })
-  const latenciesMs = new Float64Array(options.records)
+  const latency = new LatencyHistogram()
+  const tickMs = options.tickMs ?? defaultTickMs
   let inFlight = 0
   let acknowledged = 0
   let failedRecords = 0
@@ -69,8 +82,9 @@ export async function runOpenLoop (options: OpenLoopOptions, send: (count: numbe
       inFlight += count
       send(count).then(
         () => {
-          const ackMs = nowMs()
-          for (let index = first; index < first + count; index++) latenciesMs[acknowledged++] = ackMs - schedule.intendedMs(index)
+          // The group's last record is the least late; each one before it was due one interval earlier.
+          latency.recordLinear(nowMs() - schedule.intendedMs(first + count - 1), schedule.intervalMs, count)
+          acknowledged += count
           settled(count)
         },
         (error: unknown) => { failedRecords += count; firstError ??= error instanceof Error ? error.message : String(error); settled(count) },
@@ -80,19 +94,18 @@ export async function runOpenLoop (options: OpenLoopOptions, send: (count: numbe
     if (schedule.blockedByInFlight(nowMs(), inFlight)) {
       await new Promise<void>((resolve) => { slotFreed = resolve })
     } else {
-      const waitMs = schedule.waitMs(nowMs()) ?? 0
-      // Below a millisecond setTimeout would still wait ~1 ms: yield to I/O once instead and look again.
-      await new Promise<void>((resolve) => { if (waitMs >= 1) setTimeout(resolve, Math.floor(waitMs)); else setImmediate(resolve) })
+      const waitMs = Math.max(tickMs, Math.ceil(schedule.waitMs(nowMs()) ?? 0))
+      await new Promise<void>((resolve) => { setTimeout(resolve, waitMs) })
     }
   }
   while (inFlight > 0) await new Promise<void>((resolve) => { slotFreed = resolve })
   const elapsedMs = nowMs() - startMs
-  const sendLagMs = latencyPercentilesMs(schedule.sendLagMs.slice(0, schedule.released))
+  const sendLagMs = schedule.sendLag.percentiles()
   const lag = schedule.lag()
   const releaseSpanMs = lastReleaseMs - startMs
   return {
     acknowledged, failedRecords, firstError, elapsedMs,
-    latenciesMs: latenciesMs.slice(0, acknowledged),
+    latency,
     report: {
       offeredPerSec: options.ratePerSec,
       maxInFlight: options.maxInFlight,

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Acks, Admin, Consumer, Producer, type TopicPartition } from '@gregor/client'
 import { type BenchResult, benchReportLines, throughput } from '../bench/bench-report.js'
+import { LatencyHistogram } from '../bench/latency-histogram.js'
 import { latencyPercentilesMs } from '../bench/latency-stats.js'
 import { runOpenLoop } from '../bench/open-loop-produce.js'
 import { consumeChunks, consumeTally } from '../bench/consume-records.js'
@@ -130,12 +131,13 @@ async function measured (options: BenchOptions, run: () => Promise<Omit<BenchRes
   return { ...result, cpu: cpuPerRecord(result.records, client, before, after), ...(memory.length === 0 ? {} : { memory }) }
 }
 
-function summary (options: BenchOptions, done: number, elapsedMs: number, latenciesMs: Float64Array): Omit<BenchResult, 'failedRecords' | 'cpu'> {
+/** `latencies`: every sample (consume), or the produce benches' histogram (one entry per acknowledged group). */
+function summary (options: BenchOptions, done: number, elapsedMs: number, latencies: Float64Array | LatencyHistogram): Omit<BenchResult, 'failedRecords' | 'cpu'> {
   return {
     mode: options.mode, topic: options.topic, records: done, recordBytes: options.recordBytes,
     elapsedMs: Math.round(elapsedMs),
     ...throughput(done, options.recordBytes, elapsedMs),
-    latencyMs: latencyPercentilesMs(latenciesMs),
+    latencyMs: latencies instanceof LatencyHistogram ? latencies.percentiles() : latencyPercentilesMs(latencies),
   }
 }
 
@@ -151,14 +153,14 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
       const run = await runOpenLoop({ ratePerSec: options.throughput, records: options.records, maxInFlight: options.maxInFlight },
         async (count) => { await producer.sendMany(options.topic, new Array<{ value: Buffer }>(count).fill(message)) })
       return {
-        ...summary(options, run.acknowledged, run.elapsedMs, run.latenciesMs), acks: options.acks, failedRecords: run.failedRecords,
+        ...summary(options, run.acknowledged, run.elapsedMs, run.latency), acks: options.acks, failedRecords: run.failedRecords,
         openLoop: run.report, ...(run.firstError === undefined ? {} : { firstError: run.firstError }),
       }
     } finally {
       await producer.close()
     }
   }
-  const latenciesMs = new Float64Array(options.records)
+  const latency = new LatencyHistogram()
   let outstanding = 0
   let slotFreed: (() => void) | undefined
   let failedRecords = 0
@@ -181,7 +183,7 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
       const sentMs = performance.now()
       outstanding += count
       producer.sendMany(options.topic, count === chunk.length ? chunk : chunk.slice(0, count)).then(
-        () => { latenciesMs.fill(performance.now() - sentMs, acknowledged, acknowledged + count); acknowledged += count; settled(count) },
+        () => { latency.record(performance.now() - sentMs, count); acknowledged += count; settled(count) },
         (error: unknown) => { failedRecords += count; firstError ??= error instanceof Error ? error.message : String(error); settled(count) },
       )
       while (outstanding >= options.maxInFlight) await new Promise<void>((resolve) => { slotFreed = resolve })
@@ -192,7 +194,7 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
   }
   const elapsedMs = performance.now() - startMs
   return {
-    ...summary(options, acknowledged, elapsedMs, latenciesMs.slice(0, acknowledged)), acks: options.acks, failedRecords,
+    ...summary(options, acknowledged, elapsedMs, latency), acks: options.acks, failedRecords,
     ...(firstError === undefined ? {} : { firstError }),
   }
 }
