@@ -101,10 +101,10 @@ describe('FetchEngine and topic ids (KIP-516)', () => {
 const batch = (values: string[], baseOffset: number): Buffer =>
   buildBatch(values.map((value) => ({ key: null, value: Buffer.from(value), headers: [], timestamp: 1 })), { baseOffset })
 
-async function engineAt0 () {
+async function engineAt0 (autoOffsetReset: FetchEngineConfig['autoOffsetReset'] = 'none') {
   const { brokers, scheduler, connection } = scriptedConnection()
   await knownLeader(brokers, connection)
-  const engine = new FetchEngine(engineConfig('none'), { connection, scheduler })
+  const engine = new FetchEngine(engineConfig(autoOffsetReset), { connection, scheduler })
   engine.assign([{ topic: 't', partition: 0, offset: 0 }])
   return { brokers, engine }
 }
@@ -169,6 +169,28 @@ describe('FetchEngine: the batch-level path', () => {
     expect(refetch).toBeDefined()
     refetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 2, records: bad }] })
     await expect(again).rejects.toMatchObject({ code: ErrorCode.CORRUPT_MESSAGE })
+    engine.close()
+  })
+
+  test('a prefetch that finds the log truncated under the chunk being read drops the chunk\'s rest and resets the position', async () => {
+    const { brokers, engine } = await engineAt0('earliest')
+    const first = engine.next()
+    await flushMicrotasks()
+    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: batch(['a', 'b', 'c'], 0) }] })
+    expect((await first)?.value?.toString()).toBe('a')
+    brokers.of('Fetch')[1]?.respond({ partitions: [{ topic: 't', partition: 0, errorCode: 'OFFSET_OUT_OF_RANGE' }] })
+    await flushMicrotasks()
+    let next: string | undefined
+    void engine.next().then((message) => { next = message?.value?.toString() })
+    await flushMicrotasks()
+    // 'b' and 'c' are not handed out: the position is resolved again, from the earliest offset.
+    expect(next).toBeUndefined()
+    brokers.of('ListOffsets').at(-1)?.respond({ partitions: [{ topic: 't', partition: 0, offset: 7 }] })
+    await flushMicrotasks()
+    expect(brokers.of('Fetch').at(-1)?.request.partitions[0]).toMatchObject({ fetchOffset: 7 })
+    brokers.of('Fetch').at(-1)?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 8, records: batch(['h'], 7) }] })
+    await flushMicrotasks()
+    expect(next).toBe('h')
     engine.close()
   })
 })

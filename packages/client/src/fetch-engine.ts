@@ -495,6 +495,8 @@ export class FetchEngine {
       if (error !== undefined) {
         const reset = this.#config.autoOffsetReset
         if (error.code === ErrorCode.OFFSET_OUT_OF_RANGE && reset !== 'none') {
+          // A prefetch may find the log truncated under a chunk still being read: its rest goes with the position.
+          this.#dropBuffered(new Set([topicPartitionKey(position.topic, position.partition)]))
           this.#resetPosition(position, reset, position.topicId)
           continue
         }
