@@ -3,8 +3,9 @@
  * leader is.
  *
  * Owns: one transport (a grpc-js Client) per broker address, created on first use and reused (a channel multiplexes
- * every call to that broker); the latest MetadataSnapshot, merged per topic as refreshes arrive; the choice of which
- * broker to ask for metadata and admin requests. Starts from the bootstrap servers; once metadata names the brokers,
+ * every call to that broker), whose ordered Produce calls go on one long-lived ProduceStream (produce-stream.ts);
+ * the latest MetadataSnapshot, merged per topic as refreshes arrive; the choice of which broker to ask for metadata
+ * and admin requests. Starts from the bootstrap servers; once metadata names the brokers,
  * those are candidates too. A call that fails in transport moves on to the next candidate, and the one that answered
  * last is tried first next time. Not owned: retries of produce or fetch (the producer and consumer decide).
  *

@@ -4,7 +4,8 @@
  * or a partitioned host. The server must accept the client's ping rate (a server that rejects it answers GOAWAY
  * ENHANCE_YOUR_CALM), and the keepalive must fail the call in flight within one ping interval plus the ping timeout
  * instead of leaving it to its deadline. The relay reads the HTTP/2 frames going by, so the test waits for pings to
- * be answered rather than for time to pass.
+ * be answered rather than for time to pass. And the producer's ordered Produce calls, which go on one ProduceStream,
+ * reach the server in the order they were sent.
  */
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
@@ -119,14 +120,18 @@ describe('client channel keepalive (grpcTransport)', () => {
   }, 20_000)
 })
 
-describe('ordered unary calls (grpcTransport, producer pipelining)', () => {
-  test('a call started once the previous one is written reaches the server after it, however large that one is', async () => {
+describe('ordered Produce calls (grpcTransport, producer pipelining): on one ProduceStream', () => {
+  test('requests reach the server in send order, however large, with or without waiting for each to be written', async () => {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
     const order: number[] = []
-    server.addService({ produce: clientMethods.produce } as unknown as grpc.ServiceDefinition, {
-      produce: (call: grpc.ServerUnaryCall<{ partitions: Array<{ partition: number }> }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        order.push(call.request.partitions[0]?.partition ?? -1)
-        callback(null, { partitions: [] })
+    type StreamRequest = { correlationId: number, request: { partitions: Array<{ partition: number }> } }
+    server.addService({ produceStream: clientMethods.produceStream } as unknown as grpc.ServiceDefinition, {
+      produceStream: (call: grpc.ServerDuplexStream<StreamRequest, unknown>) => {
+        call.on('data', (message: StreamRequest) => {
+          order.push(message.request.partitions[0]?.partition ?? -1)
+          call.write({ correlationId: message.correlationId, response: { partitions: [] } })
+        })
+        call.on('end', () => { call.end() })
       },
     })
     const port = await new Promise<number>((resolve, reject) => {
@@ -137,8 +142,7 @@ describe('ordered unary calls (grpcTransport, producer pipelining)', () => {
     cleanups.push(() => { transport.close() })
     const request = (partition: number, bytes: number): object => ({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 't', partition, records: Buffer.alloc(bytes, 1) }] })
 
-    // Each big request (under grpc-js's per-call retry buffer, which would call back before sending) needs several
-    // flow-control windows of 64 KiB to get through; the small one needs none.
+    // Each big request needs several flow-control windows of 64 KiB (the server's) to get through; the small one none.
     const calls = []
     for (let round = 0; round < 5; round++) {
       const big = transport.unary(clientMethods.produce, request(2 * round, 200 * 1024), 10_000, { ordered: true })
@@ -146,7 +150,11 @@ describe('ordered unary calls (grpcTransport, producer pipelining)', () => {
       await big.written
       calls.push(big.response, transport.unary(clientMethods.produce, request(2 * round + 1, 10), 10_000, { ordered: true }).response)
     }
+    // Back to back, nothing awaited: the stream keeps the order by itself.
+    for (let partition = 10; partition < 20; partition++) {
+      calls.push(transport.unary(clientMethods.produce, request(partition, partition % 2 === 0 ? 200 * 1024 : 10), 10_000, { ordered: true }).response)
+    }
     await Promise.all(calls)
-    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(order).toEqual(Array.from({ length: 20 }, (_, index) => index))
   }, 20_000)
 })

@@ -235,9 +235,10 @@ export class ProducerSender {
       topic: batch.topic, partition: batch.partition, brokerId, leaderEpoch: this.#deps.connection.leaderFor(batch)?.leaderEpoch ?? -1,
     }))
     let outcomes: ProduceOutcome[]
-    // One request being written per broker: with batches of a partition pipelined, a request started while another
-    // is still being written (its HTTP/2 stream waiting for flow-control window) could reach the broker first, and
-    // its batch would be refused OUT_OF_ORDER_SEQUENCE_NUMBER and resent. Written in order, they arrive in order.
+    // One request being written per broker. Every Produce goes on the connection's one stream to the broker
+    // (cluster-connection.ts, produce-stream.ts), which keeps send order, so this no longer guards the order: it
+    // keeps the next request's batches filling while this one waits for flow-control window (fewer, fuller requests)
+    // and bounds what waits in the stream's queue to one request per broker.
     this.#writing.add(brokerId)
     let released = false
     const release = (): void => {
