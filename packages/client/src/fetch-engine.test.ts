@@ -124,7 +124,8 @@ describe('FetchEngine: the batch-level path', () => {
     await flushMicrotasks()
     const poll = brokers.of('Fetch')[0]
     expect(poll?.request).toMatchObject({ maxWaitMs: 500 })
-    poll?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: Buffer.concat([batch(['a', 'b'], 0), batch(['c'], 2)]) }] })
+    // The answer ends below the high watermark (cut by the byte limit): more records are there now.
+    poll?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 9, records: Buffer.concat([batch(['a', 'b'], 0), batch(['c'], 2)]) }] })
     await flushMicrotasks()
     expect(values(chunk)).toEqual(['0:a', '1:b', '2:c'])
     expect(chunk?.nextOffset).toBe(3)
@@ -137,11 +138,15 @@ describe('FetchEngine: the batch-level path', () => {
     const prefetch = brokers.of('Fetch')[1]
     expect(prefetch?.request).toMatchObject({ maxWaitMs: 0 })
     expect(prefetch?.request.partitions[0]).toMatchObject({ fetchOffset: 3 })
-    prefetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: Buffer.alloc(0) }] })
-    // Nothing new: the next ask long-polls again.
+    prefetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 4, records: batch(['d'], 3) }] })
+    await flushMicrotasks()
+    // That answer reached the high watermark: handing it out sends no prefetch (a caught-up consumer long-polls).
+    expect(values(await engine.nextChunk())).toEqual(['3:d'])
+    await flushMicrotasks()
+    expect(brokers.of('Fetch')).toHaveLength(2)
     void engine.nextChunk()
     await flushMicrotasks()
-    expect(brokers.of('Fetch')[2]?.request).toMatchObject({ maxWaitMs: 500, partitions: [expect.objectContaining({ fetchOffset: 3 })] })
+    expect(brokers.of('Fetch')[2]?.request).toMatchObject({ maxWaitMs: 500, partitions: [expect.objectContaining({ fetchOffset: 4 })] })
     engine.close()
   })
 
@@ -153,7 +158,7 @@ describe('FetchEngine: the batch-level path', () => {
     bad.writeUInt32BE(computeBatchCrc(bad), 17)
     const first = engine.next()
     await flushMicrotasks()
-    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 2, records: bad }] })
+    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 5, records: bad }] })
     expect((await first)?.value?.toString()).toBe('abc')
     await expect(engine.next()).rejects.toMatchObject({ code: ErrorCode.CORRUPT_MESSAGE })
     expect(engine.committable('consumed')).toEqual([{ topic: 't', partition: 0, offset: 1 }])
@@ -176,7 +181,7 @@ describe('FetchEngine: the batch-level path', () => {
     const { brokers, engine } = await engineAt0('earliest')
     const first = engine.next()
     await flushMicrotasks()
-    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 3, records: batch(['a', 'b', 'c'], 0) }] })
+    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 5, records: batch(['a', 'b', 'c'], 0) }] })
     expect((await first)?.value?.toString()).toBe('a')
     brokers.of('Fetch')[1]?.respond({ partitions: [{ topic: 't', partition: 0, errorCode: 'OFFSET_OUT_OF_RANGE' }] })
     await flushMicrotasks()

@@ -8,9 +8,9 @@
  * partitions by leader, keeps one long-polling Fetch in flight per leader broker (the broker holds it up to
  * `maxWaitMs` until `minBytes` are there) and returns as soon as any of them answers; an answer's batches are
  * CRC-checked as it arrives and decoded only as they are handed out, records below the position skipped (a fetch
- * returns whole batches). Prefetch: once a chunk starts being handed out, the partition is fetched again at once,
- * with maxWaitMs 0 (what is there now), so the next answer overlaps the application's reading and never holds the
- * broker's one fetch slot while a seek or resume waits.
+ * returns whole batches). Prefetch: once a chunk starts being handed out and its answer ended below the high
+ * watermark, the partition is fetched again at once, with maxWaitMs 0 (what is there now), so the next answer
+ * overlaps the application's reading and never holds the broker's one fetch slot while a seek or resume waits.
  * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
  * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
  * later round, after `retryBackoffMs`. A fetch names the leader it was sent to, so when it stalls (no answer by
@@ -96,6 +96,8 @@ interface PartitionPosition {
   /** The next offset after the records the application finished; undefined until the start is resolved. */
   processed: number | undefined
   paused: boolean
+  /** The last fetch answer ended below the partition's high watermark: more records are there now (prefetch them). */
+  behind: boolean
   /** The id of the topic incarnation the offsets are in: "" until the position is first used with a known id. */
   topicId: string
 }
@@ -144,7 +146,7 @@ export class FetchEngine {
     for (const { topic, partition, offset } of assignments) {
       const known = typeof offset === 'number' ? offset : undefined
       this.#positions.set(topicPartitionKey(topic, partition), {
-        topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false, topicId: '',
+        topic, partition, start: offset, fetchOffset: known, consumed: known, processed: known, paused: false, behind: false, topicId: '',
       })
     }
     this.#wake()
@@ -427,9 +429,10 @@ export class FetchEngine {
   /**
    * Starts a Fetch to every leader with none in flight, for its partitions that have a position, are not paused, not
    * in a fetch, and have no chunk waiting in the buffer (at most one waiting chunk and one being read per partition).
-   * A 'poll' (the buffer is empty) is a long poll; a 'prefetch' (the application is reading a chunk) asks for what
-   * is there now (maxWaitMs 0), so it never holds a broker's one fetch slot while a seek, resume or new assignment
-   * waits for it.
+   * A 'poll' (the buffer is empty) is a long poll; a 'prefetch' (the application is reading a chunk) goes only to
+   * partitions whose last answer ended below their high watermark, and asks for what is there now (maxWaitMs 0): it
+   * never holds a broker's one fetch slot while a seek, resume or new assignment waits, and a consumer caught up
+   * with the log (a live tail) sends no extra empty fetches.
    */
   #startFetches (kind: 'poll' | 'prefetch'): void {
     if (this.#closed) return
@@ -440,7 +443,7 @@ export class FetchEngine {
     }
     const ready = [...this.#positions.entries()]
       .filter(([partitionKey, position]) => position.fetchOffset !== undefined && !position.paused && !this.#fetching.has(partitionKey) &&
-        !waiting.has(partitionKey))
+        !waiting.has(partitionKey) && (kind === 'poll' || position.behind))
       .map(([, position]) => position)
     if (ready.length === 0) return
     const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
@@ -514,6 +517,7 @@ export class FetchEngine {
         this.#buffer.push({ key, chunk, started: false, cursor: undefined, resumeOffset: chunk.fetchOffset })
       }
       position.fetchOffset = chunk.nextOffset
+      position.behind = Number(result.highWatermark ?? 0) > chunk.nextOffset
     }
     return refresh
   }
@@ -592,7 +596,7 @@ export class FetchEngine {
   #resetPosition (position: PartitionPosition, start: 'earliest' | 'latest', topicId: string): void {
     this.#positions.set(topicPartitionKey(position.topic, position.partition), {
       topic: position.topic, partition: position.partition, start,
-      fetchOffset: undefined, consumed: undefined, processed: undefined, paused: position.paused, topicId,
+      fetchOffset: undefined, consumed: undefined, processed: undefined, paused: position.paused, behind: false, topicId,
     })
   }
 
