@@ -141,6 +141,39 @@ describe('ReplicaFetcher', () => {
     await fetcher.close()
   })
 
+  test('the partitions of one response are applied at once (each waits for its own sync); the next request waits for all', async () => {
+    const timers = new ManualTimers()
+    const transport = new FakeTransport()
+    const started: string[] = []
+    const syncs = new Map<string, () => void>()
+    const host: ReplicaFetcherHost = {
+      fetchState: (key): ReplicaFetchPartition => ({
+        topic: key.split('-')[0], partition: Number(key.split('-')[1]), fetchOffset: 0, currentLeaderEpoch: 0, lastFetchedEpoch: -1, logStartOffset: 0, topicId: 'id-t',
+      }),
+      handleFetchResult: async (key) => {
+        started.push(key)
+        await new Promise<void>((resolve) => { syncs.set(key, resolve) })
+        return true
+      },
+    }
+    const fetcher = new ReplicaFetcher({ brokerId: 2, leaderId: 1, brokerEpoch: () => -1, transport, config, clock: timers, timers, logger: silentLogger, host })
+    for (const key of ['t-0', 't-1', 't-2']) fetcher.addPartition(key)
+    await flushPromises()
+    transport.sent[0]?.answer(answer(['t-0', 't-1', 't-2']))
+    await flushPromises()
+    // Sequential applies would have started t-1 only after t-0's sync: all three are in their syncs together.
+    expect(started).toEqual(['t-0', 't-1', 't-2'])
+    syncs.get('t-2')?.()
+    syncs.get('t-0')?.()
+    await flushPromises()
+    expect(transport.sent.length).toBe(1) // t-1 is not durable yet: its fetch offset may not be reported
+    syncs.get('t-1')?.()
+    await flushPromises()
+    expect(transport.sent.length).toBe(2)
+    expect(transport.sent[1]?.request.partitions?.map((p) => p.partition)).toEqual([0, 1, 2])
+    await fetcher.close()
+  })
+
   test('every request carries the broker epoch of the moment it is sent (KIP-903)', async () => {
     const timers = new ManualTimers()
     const transport = new FakeTransport()

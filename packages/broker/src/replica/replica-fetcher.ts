@@ -193,32 +193,41 @@ export class ReplicaFetcher {
     }
   }
 
+  /**
+   * Applies every partition's result at once: each append waits for its own fdatasync, and partitions are independent
+   * (each on its own replica's turn), so a response carrying N partitions costs the slowest sync, not the sum of N.
+   * The next request still waits for all of them, so every fetch offset it reports is durable.
+   */
   async #applyResponse (request: ReplicaFetchRequest, response: ReplicaFetchResponse): Promise<void> {
     const sent = new Map((request.partitions ?? []).map((p) => [`${p.topic ?? ''}-${p.partition ?? 0}`, p]))
-    for (const result of response.partitions ?? []) {
-      const key = `${result.topic ?? ''}-${result.partition ?? 0}`
-      const state = sent.get(key)
-      if (state === undefined || !this.#partitions.has(key)) continue
-      const errorCode = result.errorCode ?? ''
-      if (errorCode === ErrorCode.UNKNOWN_TOPIC_ID || errorCode === ErrorCode.INCONSISTENT_TOPIC_ID) {
-        // Another incarnation of the topic on the leader: nothing of it may reach this log. Wait for the metadata.
-        this.#log.info({ key, errorCode, topicId: state.topicId }, 'topic id differs from the leader\'s')
-        this.#partitions.set(key, this.#clock.nowMs() + this.#config.replicaFetchBackoffMs)
-        continue
-      }
-      let ok = false
-      try {
-        ok = await this.#host.handleFetchResult(key, this.leaderId, state, result)
-        this.#refused.delete(key)
-      } catch (error) {
-        if (isGregorError(error) && error.code === ErrorCode.CORRUPT_MESSAGE) this.#refused.add(key)
-        this.#log.warn({ key, err: error instanceof Error ? error.message : String(error) }, 'fetch result not applied')
-      }
-      const backoffMs = errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
-        ? Math.min(leaderBehindBackoffMs, this.#config.replicaFetchBackoffMs)
-        : this.#config.replicaFetchBackoffMs
-      if (!ok && this.#partitions.has(key)) this.#partitions.set(key, this.#clock.nowMs() + backoffMs)
+    const results = response.partitions ?? []
+    if (results.length === 1) await this.#applyResult(sent, results[0] as ReplicaFetchPartitionResult)
+    else await Promise.all(results.map(async (result) => { await this.#applyResult(sent, result) }))
+  }
+
+  async #applyResult (sent: ReadonlyMap<string, ReplicaFetchPartition>, result: ReplicaFetchPartitionResult): Promise<void> {
+    const key = `${result.topic ?? ''}-${result.partition ?? 0}`
+    const state = sent.get(key)
+    if (state === undefined || !this.#partitions.has(key)) return
+    const errorCode = result.errorCode ?? ''
+    if (errorCode === ErrorCode.UNKNOWN_TOPIC_ID || errorCode === ErrorCode.INCONSISTENT_TOPIC_ID) {
+      // Another incarnation of the topic on the leader: nothing of it may reach this log. Wait for the metadata.
+      this.#log.info({ key, errorCode, topicId: state.topicId }, 'topic id differs from the leader\'s')
+      this.#partitions.set(key, this.#clock.nowMs() + this.#config.replicaFetchBackoffMs)
+      return
     }
+    let ok = false
+    try {
+      ok = await this.#host.handleFetchResult(key, this.leaderId, state, result)
+      this.#refused.delete(key)
+    } catch (error) {
+      if (isGregorError(error) && error.code === ErrorCode.CORRUPT_MESSAGE) this.#refused.add(key)
+      this.#log.warn({ key, err: error instanceof Error ? error.message : String(error) }, 'fetch result not applied')
+    }
+    const backoffMs = errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
+      ? Math.min(leaderBehindBackoffMs, this.#config.replicaFetchBackoffMs)
+      : this.#config.replicaFetchBackoffMs
+    if (!ok && this.#partitions.has(key)) this.#partitions.set(key, this.#clock.nowMs() + backoffMs)
   }
 
   #untilNextDueMs (): number {
