@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { wire } from './generated.js'
+import { type gregor, wire } from './generated.js'
 import { encodeMessage } from './grpc-method.js'
 import { replicationMethods } from './cluster-services.js'
 
 const c = wire.cluster
 
-function response (recordBytes: number, fill: number): ReturnType<typeof c.ReplicaFetchResponse.toObject> {
+function response (recordBytes: number, fill: number): gregor.cluster.ReplicaFetchResponse.$Properties {
   return { partitions: [{ topic: 't', partition: 1, errorCode: '', highWatermark: 7, records: Buffer.alloc(recordBytes, fill) }] }
 }
 

@@ -21,6 +21,7 @@
 import { ErrorCode, type Clock, isGregorError, leaderEpoch, offset } from '@gregor/common'
 import { isInternalTopicName } from '@gregor/metadata'
 import type { gregor } from '@gregor/protocol'
+import type { ReadBuffers } from '@gregor/storage'
 import { walkBatches } from '@gregor/records'
 import type { ByteBudget } from './byte-budget.js'
 import type { DelayedOperations, WaiterSlot } from './delayed-operations.js'
@@ -443,9 +444,11 @@ export class LeaderRequests {
 
   /**
    * One follower fetch: records each partition's fetch offset (the follower's durable log end) first, so the HW and
-   * the acks=all waiters move at once, then long-polls until a partition has data past its fetch offset.
+   * the acks=all waiters move at once, then long-polls until a partition has data past its fetch offset. With
+   * `buffers`, the records are read into that lease's buffers: the caller releases it once the response is copied out
+   * (serialized), and keeps no reference to the records after.
    */
-  async replicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+  async replicaFetch (request: ReplicaFetchRequest, buffers?: ReadBuffers): Promise<ReplicaFetchResponse> {
     const { config, clock } = this.#host
     const followerId = request.replicaId ?? -1
     // KIP-903: kept per follower for the ISR changes the leader proposes. A registration's raft index is at least 1:
@@ -457,7 +460,7 @@ export class LeaderRequests {
     const deadlineMs = clock.nowMs() + Math.min(request.maxWaitMs ?? 0, config.fetchMaxWaitMsMax)
     const held = { bytes: 0 }
     try {
-      return await this.#replicaFetchUntil(partitions, early, maxBytes, request.minBytes ?? 0, deadlineMs, held)
+      return await this.#replicaFetchUntil(partitions, early, maxBytes, request.minBytes ?? 0, deadlineMs, held, buffers?.allocate)
     } finally {
       this.#host.bytes.release(held.bytes)
     }
@@ -465,12 +468,12 @@ export class LeaderRequests {
 
   async #replicaFetchUntil (
     partitions: readonly ReplicaFetchPartition[], early: readonly (ReplicaFetchPartitionResult | undefined)[], maxBytes: number,
-    minBytes: number, deadlineMs: number, held: { bytes: number },
+    minBytes: number, deadlineMs: number, held: { bytes: number }, allocate: ((size: number) => Buffer) | undefined,
   ): Promise<ReplicaFetchResponse> {
     const { clock } = this.#host
     let woken = false
     for (;;) {
-      const results = await this.#readForFollower(partitions, early, maxBytes, held)
+      const results = await this.#readForFollower(partitions, early, maxBytes, held, allocate)
       const bytes = results.reduce((sum, r) => sum + (r.records?.byteLength ?? 0), 0)
       const remainingMs = deadlineMs - clock.nowMs()
       // An error is a final answer, and so is a wake-up that found nothing to send: waiting again at once would
@@ -490,7 +493,7 @@ export class LeaderRequests {
       })
       const keys = partitions.map((p) => `${p.topic ?? ''}-${p.partition ?? 0}`)
       woken = await this.#host.delayed.wait({ kind: 'followerFetch', keys, timeoutMs: remainingMs, ready })
-      if (!woken) return { partitions: await this.#readForFollower(partitions, early, maxBytes, held) }
+      if (!woken) return { partitions: await this.#readForFollower(partitions, early, maxBytes, held, allocate) }
     }
   }
 
@@ -528,7 +531,7 @@ export class LeaderRequests {
 
   async #readForFollower (
     partitions: readonly ReplicaFetchPartition[], early: readonly (ReplicaFetchPartitionResult | undefined)[], maxBytes: number,
-    held: { bytes: number },
+    held: { bytes: number }, allocate: ((size: number) => Buffer) | undefined,
   ): Promise<ReplicaFetchPartitionResult[]> {
     const results: ReplicaFetchPartitionResult[] = []
     let remainingBytes = maxBytes
@@ -553,7 +556,8 @@ export class LeaderRequests {
         continue
       }
       try {
-        const read = await this.#heldRead(bytesMax, held, async () => await replica.log.read({ offset: offset(fetchOffset), bytesMax }))
+        const read = await this.#heldRead(bytesMax, held, async () =>
+          await replica.log.read({ offset: offset(fetchOffset), bytesMax, ...(allocate === undefined ? {} : { allocate }) }))
         remainingBytes -= read.bytes.length
         results.push({ ...state, errorCode: '', records: read.bytes })
       } catch (error) {

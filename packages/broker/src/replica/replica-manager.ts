@@ -40,7 +40,7 @@ import { type MetadataImage, NO_LEADER, type PartitionImage, type TopicImage } f
 import type { gregor } from '@gregor/protocol'
 import { type BatchHeader, walkBatches } from '@gregor/records'
 import {
-  type FileHandleCache, type FileSystem, type LogConfig, OffsetCheckpoints, PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE,
+  type FileHandleCache, type FileSystem, type LogConfig, OffsetCheckpoints, PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE, type ReadBuffers,
   REPLICATION_OFFSET_CHECKPOINT_FILE, mkdirDurable, topicPartitionKey,
 } from '@gregor/storage'
 import { ByteBudget } from './byte-budget.js'
@@ -201,8 +201,8 @@ export class ReplicaManager {
   }
 
   /** One request of a follower's ReplicationService.Fetch stream. */
-  handleReplicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
-    return this.#requests.replicaFetch(request)
+  handleReplicaFetch (request: ReplicaFetchRequest, buffers?: ReadBuffers): Promise<ReplicaFetchResponse> {
+    return this.#requests.replicaFetch(request, buffers)
   }
 
   /** Requests waiting now, per queue (acks=all produces, consumer and follower long polls), and bytes in flight. */

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest'
 import { nodeId, raftIndex, silentLogger } from '@gregor/common'
 import { MetadataImage } from '@gregor/metadata'
+import type { ReadBuffers } from '@gregor/storage'
 import type { ReplicaFetchRequest, ReplicaFetchResponse } from '../replica/leader-requests.js'
 import { GrpcReplicaFetchTransport, addReplicationService } from './grpc-replica-fetch-transport.js'
 
@@ -12,7 +13,7 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.forceShutdown()
 })
 
-async function serve (handle: (request: ReplicaFetchRequest) => Promise<ReplicaFetchResponse>): Promise<{ server: grpc.Server; port: number }> {
+async function serve (handle: (request: ReplicaFetchRequest, buffers?: ReadBuffers) => Promise<ReplicaFetchResponse>): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server()
   servers.push(server)
   addReplicationService(server, { handleReplicaFetch: handle })
@@ -53,6 +54,35 @@ describe('GrpcReplicaFetchTransport', () => {
     expect(seen).toEqual([7, 8])
     session.close()
     await expect(session.fetch(request)).rejects.toThrow('closed')
+  })
+
+  test('records read into the leader\'s pooled buffers arrive intact, fetch after fetch', async () => {
+    // Each answer fills its leased buffers with its own byte: a buffer handed out again before the previous response
+    // was serialized would show up as another fetch's bytes.
+    const { port } = await serve(async (r, buffers) => {
+      if (buffers === undefined) throw new Error('the server passes no read buffers')
+      const fetchOffset = r.partitions?.[0]?.fetchOffset ?? 0
+      const records = buffers.allocate(200_000 + fetchOffset).fill(fetchOffset % 256)
+      await new Promise((resolve) => setImmediate(resolve))
+      return { partitions: [{ topic: 't', partition: 0, highWatermark: fetchOffset, records }] }
+    })
+    const transport = new GrpcReplicaFetchTransport({ image: () => imageWithBroker(1, port), messageBytesMax: 16 * 1024 * 1024, logger: silentLogger })
+    const sessions = [transport.open(1), transport.open(1)]
+    const answers = await Promise.all(sessions.map(async (session, s) => {
+      if (session === undefined) throw new Error('no session')
+      const got: Array<{ fetchOffset: number; records: Uint8Array }> = []
+      for (let i = 0; i < 20; i++) {
+        const fetchOffset = s * 100 + i
+        const response = await session.fetch({ ...request, partitions: [{ ...request.partitions?.[0], fetchOffset }] })
+        got.push({ fetchOffset, records: response.partitions?.[0]?.records ?? new Uint8Array(0) })
+      }
+      session.close()
+      return got
+    }))
+    for (const { fetchOffset, records } of answers.flat()) {
+      expect(records.length).toBe(200_000 + fetchOffset)
+      expect(records.every((byte) => byte === fetchOffset % 256)).toBe(true)
+    }
   })
 
   test('the follower\'s topic ids and broker epoch reach the leader (KIP-516, KIP-903)', async () => {

@@ -20,6 +20,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { Logger, NodeId } from '@gregor/common'
 import type { MetadataImage } from '@gregor/metadata'
 import { type BrokerPeers, channelOptions, openBrokerPeers, replicationMethods, serviceDefinition, statusError, type gregor } from '@gregor/protocol'
+import { ReadBufferPool, type ReadBuffers } from '@gregor/storage'
 import type { ReplicaFetchRequest, ReplicaFetchResponse } from '../replica/leader-requests.js'
 import type { ReplicaFetchSession, ReplicaFetchTransport } from '../replica/replica-fetch-transport.js'
 
@@ -29,6 +30,12 @@ type FetchStream = grpc.ClientDuplexStream<ReplicaFetchRequest, gregor.cluster.R
 const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024
 /** Unanswered requests a follower may have on one stream (the protocol allows one; one more is tolerated). */
 const QUEUED_REQUESTS_MAX = 2
+/**
+ * The leader's read buffers for follower fetches: a follower that keeps up reads a few hundred KB per fetch, which fits;
+ * a catch-up read larger than this gets its own allocation. A few are kept free (one per follower stream in flight).
+ */
+const READ_BUFFER_BYTES = 1024 * 1024
+const READ_BUFFERS_FREE_MAX = 8
 
 export interface GrpcReplicaFetchTransportDeps {
   /** The applied metadata image: where a leader's BROKER listener is looked up. */
@@ -118,14 +125,22 @@ class GrpcReplicaFetchSession implements ReplicaFetchSession {
 
 /** What the server side needs: the leader's answer to one follower fetch. */
 export interface ReplicaFetchHandler {
-  handleReplicaFetch (request: ReplicaFetchRequest): Promise<ReplicaFetchResponse>
+  /** With `buffers`, the records may be views of that lease's buffers, released by the caller once serialized. */
+  handleReplicaFetch (request: ReplicaFetchRequest, buffers?: ReadBuffers): Promise<ReplicaFetchResponse>
 }
 
 /**
  * Registers ReplicationService on `server`: each follower stream's requests answered in order by `handler`. A request
  * whose replica id is not the caller's node (`peers`, broker-peers.ts) ends the stream with PERMISSION_DENIED.
+ *
+ * Each response's records are read into pooled buffers (read-buffer-pool.ts) and the lease is released in the write's
+ * callback: grpc-js calls it only after serializing the response, and serializing copies the records (protobufjs
+ * copies `bytes` fields into the encoded message, grpc-js copies that into its frame), so nothing references the
+ * pooled bytes by then. A response never written (stream closed) never releases its lease: those buffers are left to
+ * the garbage collector, never reused.
  */
 export function addReplicationService (server: grpc.Server, handler: ReplicaFetchHandler, peers: BrokerPeers = openBrokerPeers): void {
+  const readBuffers = new ReadBufferPool({ bufferBytes: READ_BUFFER_BYTES, freeBuffersMax: READ_BUFFERS_FREE_MAX })
   const fetch: grpc.handleBidiStreamingCall<gregor.cluster.ReplicaFetchRequest, ReplicaFetchResponse> = (call) => {
     let chain: Promise<void> = Promise.resolve()
     let queued = 0
@@ -147,8 +162,9 @@ export function addReplicationService (server: grpc.Server, handler: ReplicaFetc
       }
       queued += 1
       chain = chain.then(async () => {
-        const response = await handler.handleReplicaFetch(request)
-        if (!closed && !call.cancelled) call.write(response)
+        const buffers = readBuffers.lease()
+        const response = await handler.handleReplicaFetch(request, buffers)
+        if (!closed && !call.cancelled) call.write(response, () => { buffers.release() })
       }).catch((error: unknown) => {
         closed = true
         call.destroy(statusError(grpc.status.INTERNAL, error instanceof Error ? error.message : String(error)))

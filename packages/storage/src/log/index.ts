@@ -4,12 +4,14 @@
  * checkpoints. See partition-log.ts for the model and log-loader.ts for recovery.
  */
 export { PartitionLog } from './partition-log.js'
-export type { AppendResult, CleanResult, LeaderEpochCacheView, LogReadResult, PartitionLogOptions, RetentionResult } from './partition-log.js'
+export type { AppendResult, CleanResult, LeaderEpochCacheView, LogReadOptions, LogReadResult, PartitionLogOptions, RetentionResult } from './partition-log.js'
 export { defaultLogConfig, logConfigProblems, topicLevelLogConfigKeys, validateLogConfig } from './log-config.js'
 export type { FlushPolicy, LogCleanupPolicy, LogConfig, TopicLevelLogConfigKey } from './log-config.js'
 export { CLEANER_OFFSET_CHECKPOINT_FILE } from './segment-file-names.js'
 export type { CorruptionReport } from './log-loader.js'
 export { FileHandleCache } from './file-handle-cache.js'
+export { ReadBufferPool, ReadBuffers } from './read-buffer-pool.js'
+export type { ReadBufferPoolOptions } from './read-buffer-pool.js'
 export type { FileLease } from './file-handle-cache.js'
 export { CheckpointFile } from './checkpoint-file.js'
 export { replaceFile, writeDurably } from './replace-file.js'

@@ -58,6 +58,11 @@ export interface SegmentReadOptions {
    * must never be served to a follower or fed to its epoch cache).
    */
   readonly expectedEpoch?: (offset: number) => number | undefined
+  /**
+   * Where the read's buffers come from (read-buffer-pool.ts `ReadBuffers.allocate`); a fresh allocation when absent.
+   * The returned bytes are a view of such a buffer.
+   */
+  readonly allocate?: (size: number) => Buffer
 }
 
 /** A run of whole batches read from a segment. */
@@ -218,9 +223,9 @@ export class LogSegment {
     this.#nextOffset = (batches.at(-1) as ScannedBatch).lastOffset + 1
   }
 
-  /** Up to `length` bytes at `position` (fewer at end of file). */
-  async read (position: number, length: number): Promise<Buffer> {
-    return await this.#deps.files.use(this.logPath, async (handle) => await readFully(handle, position, length))
+  /** Up to `length` bytes at `position` (fewer at end of file), in a buffer from `allocate` when given. */
+  async read (position: number, length: number, allocate?: (size: number) => Buffer): Promise<Buffer> {
+    return await this.#deps.files.use(this.logPath, async (handle) => await readFully(handle, position, length, allocate))
   }
 
   /** fdatasync of the log file; a deleted segment has nothing left to make durable. */
@@ -290,7 +295,7 @@ export class LogSegment {
     const end = this.#sizeBytes
     const entry = (this.#offsetIndex as OffsetIndex).lookup(options.offset)
     const budget = Math.max(options.bytesMax, BATCH_HEADER_BYTES)
-    let window = await this.read(entry.position, Math.min(end - entry.position, this.#deps.indexIntervalBytes + budget + BATCH_HEADER_BYTES))
+    let window = await this.read(entry.position, Math.min(end - entry.position, this.#deps.indexIntervalBytes + budget + BATCH_HEADER_BYTES), options.allocate)
     let windowStart = entry.position
     const start = await this.#findInWindow(options.offset, window, windowStart, end)
     // Without gaps, the batch found for an offset of this segment holds it: one that starts above it has a rotted
@@ -306,7 +311,7 @@ export class LogSegment {
     if (start === undefined || start.baseOffset >= options.maxOffset) return undefined
     const runEnd = Math.min(end, start.position + Math.max(budget, start.sizeBytes))
     if (runEnd > windowStart + window.length) {
-      window = await this.read(start.position, runEnd - start.position)
+      window = await this.read(start.position, runEnd - start.position, options.allocate)
       windowStart = start.position
     }
     const run = cutRun(window, start.position - windowStart, Math.min(window.length, runEnd - windowStart), options)
@@ -572,8 +577,8 @@ function remainingBuffers (buffers: readonly Buffer[], consumed: number): Buffer
   return rest
 }
 
-async function readFully (handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length)
+async function readFully (handle: FileHandle, position: number, length: number, allocate?: (size: number) => Buffer): Promise<Buffer> {
+  const buffer = allocate === undefined ? Buffer.allocUnsafe(length) : allocate(length)
   let filled = 0
   while (filled < length) {
     const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled)

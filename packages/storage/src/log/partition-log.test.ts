@@ -9,6 +9,7 @@ import { nodeFileSystem } from '../fs/node-file-system.js'
 import { FileHandleCache } from './file-handle-cache.js'
 import type { LogConfig } from './log-config.js'
 import { PartitionLog } from './partition-log.js'
+import { ReadBufferPool } from './read-buffer-pool.js'
 import { captureLogger } from './testing/capture-logger.js'
 import { deterministicBytes, makeTestBatch } from './testing/test-batch.js'
 
@@ -50,6 +51,24 @@ describe('PartitionLog appends', () => {
     expect(result).toEqual({ baseOffset: 0, lastOffset: 7, logEndOffset: 8 })
     const read = await log.read({ offset: offset(0), bytesMax: 1 << 20 })
     expect([...walkBatches(read.bytes)].map((b) => b.header.baseOffset)).toEqual([0, 2, 7])
+    await log.close()
+  })
+
+  test('a read through pooled buffers returns the same batches, as a view of a buffer the lease handed out', async () => {
+    const log = await open({ indexIntervalBytes: 4096 })
+    for (let i = 0; i < 40; i++) await log.append(batch(5, 200, 1000, i), { leaderEpoch: leaderEpoch(0) })
+    const pool = new ReadBufferPool({ bufferBytes: 64 * 1024, freeBuffersMax: 2 })
+    for (const from of [0, 17, 120, 199]) {
+      const plain = await log.read({ offset: offset(from), bytesMax: 20_000 })
+      const lease = pool.lease()
+      const handedOut: Buffer[] = []
+      const pooled = await log.read({ offset: offset(from), bytesMax: 20_000, allocate: (size) => { const b = lease.allocate(size); handedOut.push(b); return b } })
+      expect(pooled.bytes.equals(plain.bytes)).toBe(true)
+      expect({ ...pooled, bytes: undefined }).toEqual({ ...plain, bytes: undefined })
+      expect(handedOut.some((b) => b.buffer === pooled.bytes.buffer)).toBe(true)
+      lease.release()
+    }
+    expect(pool.allocatedCount).toBeLessThanOrEqual(2)
     await log.close()
   })
 

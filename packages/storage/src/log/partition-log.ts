@@ -118,6 +118,19 @@ export interface PartitionLogOptions {
   readonly onCorruption?: (report: CorruptionReport) => void
 }
 
+/** What `read` reads. */
+export interface LogReadOptions {
+  readonly offset: Offset
+  readonly bytesMax: number
+  /** No batch starting at or after it (consumers: the high watermark); the log end when absent. */
+  readonly maxOffset?: Offset
+  /**
+   * Where the read's buffers come from (read-buffer-pool.ts `ReadBuffers.allocate`, for a response copied out soon
+   * after); a fresh allocation when absent. The result's bytes are a view of such a buffer.
+   */
+  readonly allocate?: (size: number) => Buffer
+}
+
 export interface LogReadResult {
   /** Whole batches, exactly as stored; empty when nothing qualifies. */
   readonly bytes: Buffer
@@ -473,7 +486,7 @@ export class PartitionLog {
    * `maxOffset` (the broker passes the high watermark for consumers). A read returns data from one segment; the
    * next read continues at `nextOffset`. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
-  async read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult> {
+  async read (options: LogReadOptions): Promise<LogReadResult> {
     for (let retries = 0; ; retries++) {
       const result = await this.#read(options)
       if (result !== 'raced') return result
@@ -485,7 +498,7 @@ export class PartitionLog {
     }
   }
 
-  async #read (options: { offset: Offset; bytesMax: number; maxOffset?: Offset }): Promise<LogReadResult | 'raced'> {
+  async #read (options: LogReadOptions): Promise<LogReadResult | 'raced'> {
     this.#assertReadable()
     const start = options.offset
     const logStartOffset = this.logStartOffset
@@ -502,7 +515,10 @@ export class PartitionLog {
       if (segment.baseOffset >= limit) break
       let run
       try {
-        run = await segment.readBatches({ offset: start, bytesMax: options.bytesMax, maxOffset: limit, expectedEpoch: this.#expectedEpoch })
+        run = await segment.readBatches({
+          offset: start, bytesMax: options.bytesMax, maxOffset: limit, expectedEpoch: this.#expectedEpoch,
+          ...(options.allocate === undefined ? {} : { allocate: options.allocate }),
+        })
       } catch (error) {
         throw this.#readFailure(error, start, segment)
       }
