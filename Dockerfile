@@ -78,4 +78,6 @@ HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
 # Exec form: node is PID 1 and gets SIGTERM from `docker stop` directly, which starts the controlled shutdown
 # (leaderships move away first). The default stop timeout of 10 s is enough for it; compose gives 30 s.
 STOPSIGNAL SIGTERM
-CMD ["node", "packages/cli/bin/gregor.js", "broker"]
+# --initial-old-space-size: the broker's heap option, as Kafka's KAFKA_HEAP_OPTS; why in packages/cli/src/broker-processes.ts
+# (BROKER_NODE_ARGS): Buffer churn would otherwise start a full GC every few MB under load.
+CMD ["node", "--initial-old-space-size=128", "packages/cli/bin/gregor.js", "broker"]

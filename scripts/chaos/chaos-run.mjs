@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { Admin, Consumer } from '@gregor/client'
+import { BROKER_NODE_ARGS } from '@gregor/cli'
 import { checkRecords } from './check-records.mjs'
 import { describeFault, faultSchedule } from './fault-schedule.mjs'
 import { NetworkLab } from './network-lab.mjs'
@@ -97,7 +98,7 @@ export async function runChaos ({ seconds, seed, keep }) {
     const startBroker = (id) => {
       const address = addressOf(id)
       const voters = brokerIds.map((other) => `${other}@${addressOf(other)}:${ports.broker}`).join(',')
-      const child = spawn(lab.execPrefix(`b${id}`)[0], [...lab.execPrefix(`b${id}`).slice(1), process.execPath, cliBin, 'broker',
+      const child = spawn(lab.execPrefix(`b${id}`)[0], [...lab.execPrefix(`b${id}`).slice(1), process.execPath, ...BROKER_NODE_ARGS, cliBin, 'broker',
         '--node-id', String(id), '--cluster-id', 'gregor-chaos', '--voters', voters,
         '--listeners', `CLIENT://${address}:${ports.client},BROKER://${address}:${ports.broker},ADMIN://${address}:${ports.admin}`,
         '--data-dir', join(dir, `broker-${id}`), '--log-level', 'info',
