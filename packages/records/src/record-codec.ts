@@ -88,53 +88,116 @@ export function writeRecord (
  * offsetDelta must lie in [`minOffsetDelta`, context.lastOffsetDelta] (the caller passes one past the previous
  * record's): increasing, as produced (0..n-1) or after compaction removed records (gaps, never reordering).
  */
-export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta: number): ParsedRecord {
+/**
+ * Where one record's fields lie in its section, as `scanRecord` found them. Filled in place, so a scan allocates
+ * nothing: the lazy `RecordReader` keeps one for all its records.
+ */
+export interface RecordSpan {
+  offsetDelta: number
+  /** Create time, or the batch's maxTimestamp for LOG_APPEND_TIME batches (epoch ms). */
+  timestamp: number
+  /** Start and length of the key; length -1 when it is null. */
+  keyStart: number
+  keyLength: number
+  valueStart: number
+  valueLength: number
+  /** Just after the header count; `headerCount` headers follow, already checked. */
+  headersStart: number
+  headerCount: number
+}
+
+export function emptyRecordSpan (): RecordSpan {
+  return { offsetDelta: 0, timestamp: 0, keyStart: 0, keyLength: -1, valueStart: 0, valueLength: -1, headersStart: 0, headerCount: 0 }
+}
+
+/**
+ * Reads and validates the record at `cursor.position` (the record number `index` of its batch) into `span`, leaving
+ * the cursor after it: length within the section, offsetDelta increasing (at least `minOffsetDelta`) and within the
+ * batch's lastOffsetDelta, key, value and headers within the record, fields filling the record, timestamp a safe
+ * integer. Malformed bytes are CORRUPT_MESSAGE. The one validation both `readRecord` (eager) and `RecordReader`
+ * (lazy) use.
+ */
+export function scanRecord (
+  buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta: number, span: RecordSpan,
+): void {
+  const sectionEnd = cursor.end
   const bodyBytes = readVarint(buffer, cursor)
-  if (bodyBytes < 0 || bodyBytes > cursor.end - cursor.position) {
-    throw corrupt('record length out of bounds', { index, bodyBytes, available: cursor.end - cursor.position })
+  if (bodyBytes < 0 || bodyBytes > sectionEnd - cursor.position) {
+    throw corrupt('record length out of bounds', { index, bodyBytes, available: sectionEnd - cursor.position })
   }
   const end = cursor.position + bodyBytes
+  cursor.end = end
   // Record attributes (one byte) are unused in v2 and ignored, as Kafka does.
-  const record: Cursor = { position: cursor.position + 1, end }
-  const timestampDelta = readVarlong(buffer, record)
-  const offsetDelta = readVarint(buffer, record)
+  cursor.position += 1
+  const timestampDelta = readVarlong(buffer, cursor)
+  const offsetDelta = readVarint(buffer, cursor)
   if (offsetDelta < minOffsetDelta || offsetDelta > context.lastOffsetDelta) {
     throw corrupt('record offsetDelta out of sequence', { index, offsetDelta })
   }
-  const key = readNullableBytes(buffer, record)
-  const value = readNullableBytes(buffer, record)
-  const headers = readHeaders(buffer, record)
-  if (record.position !== end) throw corrupt('record fields do not fill its length', { index, bodyBytes })
-  cursor.position = end
+  span.keyLength = skipNullableBytes(buffer, cursor)
+  span.keyStart = cursor.position - Math.max(span.keyLength, 0)
+  span.valueLength = skipNullableBytes(buffer, cursor)
+  span.valueStart = cursor.position - Math.max(span.valueLength, 0)
+  span.headerCount = readVarint(buffer, cursor)
+  // Each header takes at least two bytes, so a count beyond the remaining bytes is a lie (Kafka checks the same).
+  if (span.headerCount < 0 || span.headerCount > end - cursor.position) {
+    throw corrupt('record header count out of bounds', { count: span.headerCount })
+  }
+  span.headersStart = cursor.position
+  for (let header = 0; header < span.headerCount; header++) {
+    const keyBytes = readVarint(buffer, cursor)
+    if (keyBytes < 0 || keyBytes > end - cursor.position) throw corrupt('record header key length out of bounds', { keyBytes })
+    cursor.position += keyBytes
+    skipNullableBytes(buffer, cursor)
+  }
+  if (cursor.position !== end) throw corrupt('record fields do not fill its length', { index, bodyBytes })
   const timestamp = context.logAppendTime ?? context.baseTimestamp + timestampDelta
   if (!Number.isSafeInteger(timestamp)) throw corrupt('record timestamp out of range', { index, timestamp })
-  return { offset: context.baseOffset + offsetDelta, timestamp, key, value, headers }
+  cursor.end = sectionEnd
+  span.offsetDelta = offsetDelta
+  span.timestamp = timestamp
 }
 
-function readHeaders (buffer: Buffer, cursor: Cursor): RecordHeader[] {
-  const count = readVarint(buffer, cursor)
-  // Each header takes at least two bytes, so a count beyond the remaining bytes is a lie (Kafka checks the same).
-  if (count < 0 || count > cursor.end - cursor.position) throw corrupt('record header count out of bounds', { count })
+/** The record at `cursor.position`, validated by `scanRecord`, with its key, value and header values as views. */
+export function readRecord (buffer: Buffer, cursor: Cursor, index: number, context: RecordContext, minOffsetDelta: number): ParsedRecord {
+  const span = emptyRecordSpan()
+  scanRecord(buffer, cursor, index, context, minOffsetDelta, span)
+  return {
+    offset: context.baseOffset + span.offsetDelta,
+    timestamp: span.timestamp,
+    key: bytesAt(buffer, span.keyStart, span.keyLength),
+    value: bytesAt(buffer, span.valueStart, span.valueLength),
+    headers: headersAt(buffer, span.headersStart, span.headerCount),
+  }
+}
+
+/** A view of `length` bytes at `start`, or null for length -1. */
+export function bytesAt (buffer: Buffer, start: number, length: number): Buffer | null {
+  return length < 0 ? null : buffer.subarray(start, start + length)
+}
+
+/** The `count` headers at `position`, which `scanRecord` checked: keys as strings, values as views. */
+export function headersAt (buffer: Buffer, position: number, count: number): RecordHeader[] {
   const headers: RecordHeader[] = []
+  const cursor: Cursor = { position, end: buffer.length }
   for (let index = 0; index < count; index++) {
     const keyBytes = readVarint(buffer, cursor)
-    if (keyBytes < 0 || keyBytes > cursor.end - cursor.position) {
-      throw corrupt('record header key length out of bounds', { keyBytes })
-    }
     const key = buffer.toString('utf8', cursor.position, cursor.position + keyBytes)
     cursor.position += keyBytes
-    headers.push({ key, value: readNullableBytes(buffer, cursor) })
+    const valueBytes = readVarint(buffer, cursor)
+    headers.push({ key, value: bytesAt(buffer, cursor.position, valueBytes) })
+    cursor.position += Math.max(valueBytes, 0)
   }
   return headers
 }
 
-function readNullableBytes (buffer: Buffer, cursor: Cursor): Buffer | null {
+/** Steps over a length-prefixed field (-1 = null) within the cursor's end; returns its length. */
+function skipNullableBytes (buffer: Buffer, cursor: Cursor): number {
   const length = readVarint(buffer, cursor)
-  if (length === -1) return null
+  if (length === -1) return -1
   if (length < -1 || length > cursor.end - cursor.position) throw corrupt('record field length out of bounds', { length })
-  const bytes = buffer.subarray(cursor.position, cursor.position + length)
   cursor.position += length
-  return bytes
+  return length
 }
 
 function nullableBytesSize (bytes: Uint8Array | null, field: string): number {

@@ -6,10 +6,9 @@
  * that is a Buffer or a string.
  *
  * Invariants: a batch is CRC-checked (`validateBatch`) before any of its records is read, and the reader reads only
- * checked batches (it is built from `checkBatches`' answer). The reader validates each record as `readRecord`
- * (record-codec.ts) does — length within the section, offsetDelta increasing and within lastOffsetDelta, key, value
- * and headers within the record, fields filling the record, timestamp a safe integer, no bytes after the last
- * record — so what it yields equals `parseBatch`'s records, and malformed bytes are CORRUPT_MESSAGE as there.
+ * checked batches (it is built from `checkBatches`' answer). The reader validates each record with the same
+ * `scanRecord` (record-codec.ts) as `parseBatch`, and checks that no bytes follow the last record, so what it yields
+ * equals `parseBatch`'s records, and malformed bytes are CORRUPT_MESSAGE as there.
  * Records below `fromOffset` are skipped (a fetch serves the batch that contains the offset asked for). Keys, values
  * and header values are views of the fetched buffer (or of a batch's decompressed records): they keep it alive.
  */
@@ -19,9 +18,9 @@ import {
 } from './batch-header.js'
 import { COMPRESSION_CODEC_IDS, compressionCodecById } from './compression.js'
 import type { ParseBatchOptions } from './parse-batch.js'
-import type { RecordHeader } from './record-codec.js'
+import { type RecordContext, type RecordHeader, type RecordSpan, bytesAt, emptyRecordSpan, headersAt, scanRecord } from './record-codec.js'
 import { recordsLimits } from './records-limits.js'
-import { type Cursor, readVarint, readVarlong } from './varint.js'
+import type { Cursor } from './varint.js'
 
 /** The checked batches of a fetched buffer, from `checkBatches`. */
 export interface CheckedBatches {
@@ -82,14 +81,10 @@ export class RecordReader implements Cursor {
   #sectionEnd = 0
   #recordsLeft = 0
   #recordIndex = 0
-  #baseOffset = 0
-  #baseTimestamp = 0
-  #logAppendTime: number | undefined
-  #lastOffsetDelta = 0
+  #context: RecordContext = { baseOffset: 0, baseTimestamp: 0, logAppendTime: undefined, lastOffsetDelta: 0 }
   #minOffsetDelta = 0
-  #keyStart = 0
-  #valueStart = 0
-  #headersStart = 0
+  /** Where the current record's fields are (`scanRecord` fills it in place). */
+  readonly #span: RecordSpan = emptyRecordSpan()
 
   constructor (buffer: Buffer, batches: CheckedBatches, fromOffset: number, options: ParseBatchOptions = {}) {
     this.#buffer = buffer
@@ -116,31 +111,17 @@ export class RecordReader implements Cursor {
 
   /** The current key: a view of the fetched bytes, or null. */
   key (): Buffer | null {
-    return this.keyLength < 0 ? null : this.#section.subarray(this.#keyStart, this.#keyStart + this.keyLength)
+    return bytesAt(this.#section, this.#span.keyStart, this.#span.keyLength)
   }
 
   /** The current value: a view of the fetched bytes, or null. */
   value (): Buffer | null {
-    return this.valueLength < 0 ? null : this.#section.subarray(this.#valueStart, this.#valueStart + this.valueLength)
+    return bytesAt(this.#section, this.#span.valueStart, this.#span.valueLength)
   }
 
   /** The current record's headers, decoded now (keys as strings, values as views). */
   headers (): RecordHeader[] {
-    const headers: RecordHeader[] = []
-    if (this.headerCount === 0) return headers
-    const section = this.#section
-    const cursor: Cursor = { position: this.#headersStart, end: this.end }
-    readVarint(section, cursor)
-    for (let index = 0; index < this.headerCount; index++) {
-      const keyBytes = readVarint(section, cursor)
-      const key = section.toString('utf8', cursor.position, cursor.position + keyBytes)
-      cursor.position += keyBytes
-      const valueBytes = readVarint(section, cursor)
-      const value = valueBytes < 0 ? null : section.subarray(cursor.position, cursor.position + valueBytes)
-      if (valueBytes > 0) cursor.position += valueBytes
-      headers.push({ key, value })
-    }
-    return headers
+    return headersAt(this.#section, this.#span.headersStart, this.#span.headerCount)
   }
 
   #startBatch (position: number): void {
@@ -153,69 +134,28 @@ export class RecordReader implements Cursor {
     this.end = this.#sectionEnd
     this.#recordsLeft = header.recordCount
     this.#recordIndex = 0
-    this.#baseOffset = header.baseOffset
-    this.#baseTimestamp = header.baseTimestamp
-    this.#logAppendTime = (header.attributes & ATTRIBUTE_LOG_APPEND_TIME) !== 0 ? header.maxTimestamp : undefined
-    this.#lastOffsetDelta = header.lastOffsetDelta
+    this.#context = {
+      baseOffset: header.baseOffset,
+      baseTimestamp: header.baseTimestamp,
+      logAppendTime: (header.attributes & ATTRIBUTE_LOG_APPEND_TIME) !== 0 ? header.maxTimestamp : undefined,
+      lastOffsetDelta: header.lastOffsetDelta,
+    }
     this.#minOffsetDelta = 0
   }
 
-  /** Reads and validates the record at `position` (as record-codec.ts `readRecord`), leaving `position` after it. */
+  /** Reads and validates the record at `position` (record-codec.ts `scanRecord`), leaving `position` after it. */
   #readRecord (): void {
-    const section = this.#section
-    const index = this.#recordIndex
+    const span = this.#span
     this.end = this.#sectionEnd
-    const bodyBytes = readVarint(section, this)
-    if (bodyBytes < 0 || bodyBytes > this.#sectionEnd - this.position) {
-      throw corrupt('record length out of bounds', { index, bodyBytes, available: this.#sectionEnd - this.position })
-    }
-    const recordEnd = this.position + bodyBytes
-    this.end = recordEnd
-    // Record attributes (one byte) are unused in v2 and ignored, as Kafka does.
-    this.position++
-    const timestampDelta = readVarlong(section, this)
-    const offsetDelta = readVarint(section, this)
-    if (offsetDelta < this.#minOffsetDelta || offsetDelta > this.#lastOffsetDelta) {
-      throw corrupt('record offsetDelta out of sequence', { index, offsetDelta })
-    }
-    this.keyLength = this.#skipNullableBytes(section)
-    this.#keyStart = this.position - Math.max(this.keyLength, 0)
-    this.valueLength = this.#skipNullableBytes(section)
-    this.#valueStart = this.position - Math.max(this.valueLength, 0)
-    this.#headersStart = this.position
-    this.headerCount = this.#skipHeaders(section)
-    if (this.position !== recordEnd) throw corrupt('record fields do not fill its length', { index, bodyBytes })
-    const timestamp = this.#logAppendTime ?? this.#baseTimestamp + timestampDelta
-    if (!Number.isSafeInteger(timestamp)) throw corrupt('record timestamp out of range', { index, timestamp })
-    this.offset = this.#baseOffset + offsetDelta
-    this.timestamp = timestamp
-    this.#minOffsetDelta = offsetDelta + 1
+    scanRecord(this.#section, this, this.#recordIndex, this.#context, this.#minOffsetDelta, span)
+    this.offset = this.#context.baseOffset + span.offsetDelta
+    this.timestamp = span.timestamp
+    this.keyLength = span.keyLength
+    this.valueLength = span.valueLength
+    this.headerCount = span.headerCount
+    this.#minOffsetDelta = span.offsetDelta + 1
     this.#recordIndex++
     this.#recordsLeft--
-    this.end = this.#sectionEnd
-  }
-
-  /** Checks the headers' lengths without decoding them; returns their count. */
-  #skipHeaders (section: Buffer): number {
-    const count = readVarint(section, this)
-    // Each header takes at least two bytes, so a count beyond the remaining bytes is a lie (Kafka checks the same).
-    if (count < 0 || count > this.end - this.position) throw corrupt('record header count out of bounds', { count })
-    for (let index = 0; index < count; index++) {
-      const keyBytes = readVarint(section, this)
-      if (keyBytes < 0 || keyBytes > this.end - this.position) throw corrupt('record header key length out of bounds', { keyBytes })
-      this.position += keyBytes
-      this.#skipNullableBytes(section)
-    }
-    return count
-  }
-
-  /** Steps over a length-prefixed field (-1 = null); returns its length. */
-  #skipNullableBytes (section: Buffer): number {
-    const length = readVarint(section, this)
-    if (length === -1) return -1
-    if (length < -1 || length > this.end - this.position) throw corrupt('record field length out of bounds', { length })
-    this.position += length
-    return length
   }
 }
 

@@ -18,8 +18,11 @@ import { ErrorCode, GregorError } from '@gregor/common'
 /** A read position that decoders advance in place, so a parse allocates one cursor rather than a result per field. */
 export interface Cursor {
   position: number
-  /** First byte the reader may not touch (exclusive); never beyond the buffer's length. */
-  readonly end: number
+  /**
+   * First byte the reader may not touch (exclusive); never beyond the buffer's length. Mutable: `scanRecord` narrows
+   * it to one record while it reads that record, and restores it.
+   */
+  end: number
 }
 
 const TWO_POW_32 = 0x1_0000_0000
