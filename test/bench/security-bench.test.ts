@@ -17,10 +17,12 @@ interface Times { runs: number; medianMs: number; p90Ms: number; minMs: number }
 
 test('the security bench measures both modes, both operations and the connect times, and cleans up', async () => {
   const scratchBefore = (await readdir(tmpdir())).filter((name) => name.startsWith('gregor-security-bench-'))
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, '--records', '500', '--rounds', '1', '--connects', '2', '--json', '--port-offset', '900', '--timeout-s', '170'],
+  // 20,000 records, not fewer: the script reads kcat's CPU from /proc in clock ticks (10 ms), and a 500-record kcat
+  // run could finish inside one tick and read 0 (seen once in CI).
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, '--records', '20000', '--rounds', '1', '--connects', '2', '--json', '--port-offset', '900', '--timeout-s', '170'],
     { maxBuffer: 4 * 1024 * 1024 })
   const report = JSON.parse(stdout) as { records: number; rows: Row[]; connect: Record<string, { kcatList: Times; kafkajsConnect: Times }>; ratios: Array<Record<string, number | string>> }
-  expect(report.records).toBe(500)
+  expect(report.records).toBe(20000)
   expect(report.rows.map((row) => `${row.mode} ${row.op} ${row.round}`)).toEqual(['plaintext produce 1', 'plaintext consume 1', 'sasl_ssl produce 1', 'sasl_ssl consume 1'])
   for (const row of report.rows) {
     expect(row.recordsPerSec).toBeGreaterThan(0)
