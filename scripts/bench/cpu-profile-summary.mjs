@@ -3,16 +3,17 @@
  * Summarizes a V8 CPU profile (`node --cpu-prof`, a `.cpuprofile` file): the functions with the most self time and the
  * most inclusive time, as percentages of the busy (non-idle) time. `--from NAME` starts counting at the first sample
  * whose stack holds a function named NAME (e.g. `append` for a broker, to leave out its start-up); by default every
- * sample counts. Paths are shortened (node_modules/ → nm/, …/packages/ → pk/).
+ * sample counts. `--last-s S` counts only the profile's last S seconds (e.g. a low-rate run after a warm-up, stopped
+ * right after it). Paths are shortened (node_modules/ → nm/, …/packages/ → pk/).
  *
- * Usage: node scripts/bench/cpu-profile-summary.mjs <file.cpuprofile> [--top 40] [--from NAME]
+ * Usage: node scripts/bench/cpu-profile-summary.mjs <file.cpuprofile> [--top 40] [--from NAME] [--last-s S]
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '40' }, from: { type: 'string' } }, allowPositionals: true })
+const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '40' }, from: { type: 'string' }, 'last-s': { type: 'string' } }, allowPositionals: true })
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node scripts/bench/cpu-profile-summary.mjs <file.cpuprofile> [--top 40] [--from NAME]\n')
+  process.stderr.write('usage: node scripts/bench/cpu-profile-summary.mjs <file.cpuprofile> [--top 40] [--from NAME] [--last-s S]\n')
   process.exit(2)
 }
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'))
@@ -30,6 +31,12 @@ let start = 0
 if (values.from !== undefined) {
   start = profile.samples.findIndex((id) => { for (let at = id; at !== undefined; at = parentOf.get(at)) if (functionName(at) === values.from) return true; return false })
   if (start < 0) { process.stderr.write(`no sample under a function named ${values.from}\n`); process.exit(1) }
+}
+if (values['last-s'] !== undefined) {
+  let tailUs = 0
+  let at = profile.samples.length
+  while (at > start && tailUs < Number(values['last-s']) * 1e6) tailUs += profile.timeDeltas[--at] ?? 0
+  start = at
 }
 // timeDeltas[i] is the time before sample i, so sample i lasted timeDeltas[i + 1].
 const self = new Map()

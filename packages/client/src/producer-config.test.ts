@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest'
 import { type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 
 describe('ProducerConfig', () => {
-  test('the defaults are valid, frozen, and Kafka\'s except for a 256 KiB batch and shorter backoffs', () => {
+  test('the defaults are valid, frozen, and Kafka\'s except for a 1 MiB batch (librdkafka's) and shorter backoffs', () => {
     expect(validateProducerConfig(defaultProducerConfig)).toEqual(defaultProducerConfig)
     expect(Object.isFrozen(defaultProducerConfig)).toBe(true)
     expect(defaultProducerConfig).toEqual({
@@ -11,7 +11,7 @@ describe('ProducerConfig', () => {
       idempotent: true,
       compression: 'none',
       lingerMs: 5,
-      batchBytesMax: 262_144,
+      batchBytesMax: 1_048_576,
       bufferBytesMax: 33_554_432,
       maxBlockMs: 60_000,
       deliveryTimeoutMs: 120_000,

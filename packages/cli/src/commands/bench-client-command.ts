@@ -38,6 +38,7 @@ const usage = `usage:
                                [--metrics-urls URL,URL,...] [--json]
   gregor bench produce ... --throughput R [--max-in-flight N]    open loop: R records/s offered on a schedule
   gregor bench produce ... --linger-ms L                         the producer's lingerMs (default its own, 5)
+  gregor bench produce ... --batch-bytes B                       the producer's batchBytesMax (default its own)
   gregor bench consume --group G [--consumers N] --topic T --records N --record-bytes S [--timeout-ms T] [-b servers]
 `
 
@@ -63,6 +64,8 @@ interface BenchOptions {
   readonly maxInFlight: number
   /** The producer's lingerMs; undefined: its default. */
   readonly lingerMs: number | undefined
+  /** The producer's batchBytesMax; undefined: its default. */
+  readonly batchBytesMax: number | undefined
   /** Where each broker's `/metrics` is read for its CPU; empty: brokers not measured. */
   readonly metricsUrls: readonly string[]
   readonly json: boolean
@@ -85,7 +88,7 @@ function benchOptions (argv: string[]): BenchOptions {
   const { values } = parseCommandArgs(rest, {
     ...bootstrapOption, topic: { type: 'string' }, records: { type: 'string' }, 'record-bytes': { type: 'string' },
     acks: { type: 'string' }, 'timeout-ms': { type: 'string' }, group: { type: 'string' }, consumers: { type: 'string' },
-    throughput: { type: 'string' }, 'max-in-flight': { type: 'string' }, 'linger-ms': { type: 'string' }, 'metrics-urls': { type: 'string' }, json: { type: 'boolean' },
+    throughput: { type: 'string' }, 'max-in-flight': { type: 'string' }, 'linger-ms': { type: 'string' }, 'batch-bytes': { type: 'string' }, 'metrics-urls': { type: 'string' }, json: { type: 'boolean' },
   })
   const problems: string[] = []
   if (mode !== 'produce' && mode !== 'consume') problems.push(`expected 'bench produce' or 'bench consume'${mode === undefined ? '' : ` (got '${mode}')`}`)
@@ -105,13 +108,15 @@ function benchOptions (argv: string[]): BenchOptions {
   const maxInFlight = integerFlag('max-in-flight', values['max-in-flight'], problems, 1) ?? WINDOW_RECORDS
   const lingerMs = integerFlag('linger-ms', values['linger-ms'], problems, 0)
   if (values['linger-ms'] !== undefined && mode !== 'produce') problems.push('--linger-ms only goes with bench produce')
+  const batchBytesMax = integerFlag('batch-bytes', values['batch-bytes'], problems, 1)
+  if (values['batch-bytes'] !== undefined && mode !== 'produce') problems.push('--batch-bytes only goes with bench produce')
   const servers = bootstrapServers(values['bootstrap-server'])
   const metricsUrls = metricsUrlsFlag(values['metrics-urls'], values['bootstrap-server'] === undefined && (process.env.GREGOR_BOOTSTRAP_SERVERS ?? '').trim() === '', problems)
   if (problems.length > 0) throw new UsageError(problems)
   return {
     mode: mode === 'produce' ? 'produce' : 'consume', servers,
     topic: values.topic ?? '', records: records ?? 0, recordBytes, acks: acks ?? 'all', timeoutMs,
-    groupId: values.group, consumers, throughput: rate, maxInFlight, lingerMs, metricsUrls, json: values.json === true,
+    groupId: values.group, consumers, throughput: rate, maxInFlight, lingerMs, batchBytesMax, metricsUrls, json: values.json === true,
   }
 }
 
@@ -151,6 +156,7 @@ type Measured = Omit<BenchResult, 'cpu'>
 async function benchProduce (options: BenchOptions): Promise<Measured> {
   const producer = new Producer({
     bootstrapServers: options.servers, ...tlsOption(), acks: options.acks, ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+    ...(options.batchBytesMax === undefined ? {} : { batchBytesMax: options.batchBytesMax }),
   })
   const value = randomBytes(options.recordBytes)
   if (options.throughput !== undefined) {

@@ -263,4 +263,13 @@ describe('usage errors exit 2 before connecting', () => {
     expect(produce.code).toBe(2)
     expect(produce.err).toContain('--group only goes with bench consume')
   })
+
+  test('bench: --batch-bytes only with produce, and a positive integer', async () => {
+    const consume = await capture(async () => await benchClientCommand(['consume', '--topic', 't', '--records', '1', '--batch-bytes', '1024', '-b', '127.0.0.1:1']))
+    expect(consume.code).toBe(2)
+    expect(consume.err).toContain('--batch-bytes only goes with bench produce')
+    const zero = await capture(async () => await benchClientCommand(['produce', '--topic', 't', '--records', '1', '--batch-bytes', '0', '-b', '127.0.0.1:1']))
+    expect(zero.code).toBe(2)
+    expect(zero.err).toContain('--batch-bytes')
+  })
 })
