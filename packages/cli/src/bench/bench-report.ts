@@ -3,7 +3,7 @@
  * for people, the same object as one JSON line with `--json` for scripts (scripts/bench/side-by-side.mjs reads that).
  * MB are 10^6 bytes of record values.
  */
-import type { LatencyPercentilesMs } from './latency-stats.js'
+import type { LatencyPercentilesMs } from './latency-histogram.js'
 import type { OpenLoopReport } from './open-loop-produce.js'
 import type { CpuPerRecord } from './process-cpu.js'
 import { type BrokerMemory, brokerMemoryLines } from './broker-memory.js'

@@ -12,10 +12,12 @@ describe('the consume benchmark reader', () => {
     const tally = consumeTally(4)
     expect(tallyChunk(chunk(['aa', null, 'bbb'], 10, 11), tally, 7)).toBe(2)
     expect(tally).toMatchObject({ count: 2, valueBytes: 3 })
-    expect(tally.latenciesMs[0]).toBe(7)
-    expect(tallyChunk(chunk(['c', 'dd', 'eee'], 13), tally, 5)).toBe(2)
+    expect(tally.latency.count).toBe(2)
+    expect(tally.latency.maxMs).toBe(7)
+    expect(tallyChunk(chunk(['c', 'dd', 'eee'], 13), tally, 9)).toBe(2)
     expect(tally).toMatchObject({ count: 4, valueBytes: 6 })
-    expect(tally.latenciesMs[2]).toBe(5)
+    expect(tally.latency.count).toBe(4)
+    expect(tally.latency.maxMs).toBe(9)
   })
 
   test('reads chunks until the tally is full or the iteration ends', async () => {

@@ -6,21 +6,23 @@
  *
  * Latency per record, in the shape of the per-record bench: the first record of a chunk waited for the chunk (from
  * asking the iterator to getting it: p99/max show the fetch round trips), the others their share of the walk over
- * the chunk (the in-memory path). Timing per chunk, not per record, so the clock is not the cost measured.
+ * the chunk (the in-memory path). Timing per chunk, not per record, so the clock is not the cost measured, and one
+ * histogram entry per chunk (the walk's share with its count), so nothing is kept per record.
  */
 import type { PartitionRecords } from '@gregor/client'
+import { LatencyHistogram } from './latency-histogram.js'
 
 /** What the readers of one benchmark share: every record up to `limit`, and each one's wait. */
 export interface ConsumeTally {
   readonly limit: number
-  readonly latenciesMs: Float64Array
+  readonly latency: LatencyHistogram
   count: number
   /** Value bytes seen (null values count 0). */
   valueBytes: number
 }
 
 export function consumeTally (limit: number): ConsumeTally {
-  return { limit, latenciesMs: new Float64Array(limit), count: 0, valueBytes: 0 }
+  return { limit, latency: new LatencyHistogram(), count: 0, valueBytes: 0 }
 }
 
 /**
@@ -40,8 +42,8 @@ export function tallyChunk (chunk: PartitionRecords, tally: ConsumeTally, waited
   }
   const counted = tally.count - first
   if (counted > 0) {
-    tally.latenciesMs[first] = waitedMs
-    if (counted > 1) tally.latenciesMs.fill((performance.now() - startMs) / (counted - 1), first + 1, tally.count)
+    tally.latency.record(waitedMs)
+    tally.latency.record((performance.now() - startMs) / Math.max(1, counted - 1), counted - 1)
   }
   return counted
 }

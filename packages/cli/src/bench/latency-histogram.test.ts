@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'vitest'
 import { LatencyHistogram, bucketHighestMs } from './latency-histogram.js'
-import { latencyPercentilesMs } from './latency-stats.js'
 
 /** A deterministic pseudo-random sequence in [0, 1) (xorshift32), so a failure can be replayed. */
 function random (seed: number): () => number {
@@ -20,7 +19,9 @@ function expectedMs (exactMs: number, maxMs: number): number {
 
 /** The per-sample nearest-rank percentiles of values truncated to the microsecond, as the histogram keeps them. */
 function perSample (values: readonly number[]): { p50: number; p99: number; p999: number; max: number } {
-  return latencyPercentilesMs(Float64Array.from(values, (value) => Math.floor(Math.max(0, value) * 1000) / 1000))
+  const sorted = Float64Array.from(values, (value) => Math.floor(Math.max(0, value) * 1000) / 1000).sort()
+  const rank = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(quantile * sorted.length) - 1))] ?? 0
+  return { p50: rank(0.5), p99: rank(0.99), p999: rank(0.999), max: sorted[sorted.length - 1] ?? 0 }
 }
 
 function expectMatchesPerSample (histogram: LatencyHistogram, values: readonly number[]): void {

@@ -7,13 +7,21 @@
  * bucket is at most 1/1,024 of its values wide (three significant digits: ±0.1% at 100 ms). Values at or above
  * 2^32 µs (71 minutes) share the last bucket. The exact maximum (µs) is kept beside the counts.
  *
- * Percentiles are nearest rank over the recorded values, like `latencyPercentilesMs` over every sample: the bucket of
- * the value of that rank, reported as the bucket's highest value (never below the true value, never above the max).
- * So each percentile equals the per-sample one up to its bucket's width; `bucketHighestMs` says what that is.
+ * Percentiles are nearest rank over the recorded values, as over a sorted array of every sample: the bucket of the
+ * value of that rank, reported as the bucket's highest value (never below the true value, never above the max). So
+ * each percentile equals the per-sample one up to its bucket's width; `bucketHighestMs` says what that is. Every
+ * benchmark of the CLI (produce closed and open loop, consume) reports its latencies through this one histogram.
  *
  * Pure, synchronous; counts are doubles (exact up to 2^53 records).
  */
-import type { LatencyPercentilesMs } from './latency-stats.js'
+
+/** The latency figures a benchmark reports, ms. */
+export interface LatencyPercentilesMs {
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly max: number
+}
 
 /** Buckets per power of two above the linear range; the linear range is 2 × this many microseconds. */
 const SUB_BUCKETS = 1024
@@ -113,7 +121,7 @@ export class LatencyHistogram {
     return this.#maxUs / 1000
   }
 
-  /** p50, p99, p99.9 and max, as `latencyPercentilesMs` reports them (rounded to 0.001 ms). */
+  /** p50, p99, p99.9 and max (whole microseconds, as ms). */
   percentiles (): LatencyPercentilesMs {
     return { p50: this.valueAtMs(0.5), p99: this.valueAtMs(0.99), p999: this.valueAtMs(0.999), max: this.maxMs }
   }

@@ -18,7 +18,7 @@
  * `recordLinear` per group (its records are spaced 1/rate apart and share one acknowledgement), not a sample each.
  */
 import { LatencyHistogram } from './latency-histogram.js'
-import type { LatencyPercentilesMs } from './latency-stats.js'
+import type { LatencyPercentilesMs } from './latency-histogram.js'
 import { type OpenLoopLag, OpenLoopSchedule } from './open-loop-schedule.js'
 
 export interface OpenLoopOptions {

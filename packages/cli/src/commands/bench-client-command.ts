@@ -25,7 +25,6 @@ import { randomBytes } from 'node:crypto'
 import { type Acks, Admin, Consumer, Producer, type TopicPartition } from '@gregor/client'
 import { type BenchResult, benchReportLines, throughput } from '../bench/bench-report.js'
 import { LatencyHistogram } from '../bench/latency-histogram.js'
-import { latencyPercentilesMs } from '../bench/latency-stats.js'
 import { runOpenLoop } from '../bench/open-loop-produce.js'
 import { consumeChunks, consumeTally } from '../bench/consume-records.js'
 import { cpuPerRecord, readBrokerCpu } from '../bench/process-cpu.js'
@@ -141,13 +140,12 @@ async function measured (options: BenchOptions, run: () => Promise<Omit<BenchRes
   return { ...result, cpu: cpuPerRecord(result.records, client, before, after), ...(memory.length === 0 ? {} : { memory }) }
 }
 
-/** `latencies`: every sample (consume), or the produce benches' histogram (one entry per acknowledged group). */
-function summary (options: BenchOptions, done: number, elapsedMs: number, latencies: Float64Array | LatencyHistogram): Omit<BenchResult, 'failedRecords' | 'cpu'> {
+function summary (options: BenchOptions, done: number, elapsedMs: number, latency: LatencyHistogram): Omit<BenchResult, 'failedRecords' | 'cpu'> {
   return {
     mode: options.mode, topic: options.topic, records: done, recordBytes: options.recordBytes,
     elapsedMs: Math.round(elapsedMs),
     ...throughput(done, options.recordBytes, elapsedMs),
-    latencyMs: latencies instanceof LatencyHistogram ? latencies.percentiles() : latencyPercentilesMs(latencies),
+    latencyMs: latency.percentiles(),
   }
 }
 
@@ -230,10 +228,10 @@ async function benchConsume (options: BenchOptions): Promise<Measured> {
     await consumer.close()
   }
   const elapsedMs = performance.now() - startMs
-  const { count, latenciesMs } = tally
+  const { count, latency } = tally
   const failedRecords = options.records - count
   return {
-    ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
+    ...summary(options, count, elapsedMs, latency), failedRecords,
     ...(failedRecords === 0 ? {} : { firstError: idleTimeoutError(count, options) }),
   }
 }
@@ -298,15 +296,16 @@ async function benchGroupConsume (options: BenchOptions, groupId: string): Promi
     await stop()
   }
   const elapsedMs = (endMs ?? performance.now()) - startMs
-  const { count, latenciesMs } = tally
+  const { count, latency } = tally
   const failedRecords = options.records - count
-  const assignedMs = Float64Array.from(members.flatMap((member) => member.firstAssignmentMs === undefined ? [] : [member.firstAssignmentMs]))
-  const { p50, max } = latencyPercentilesMs(assignedMs)
+  const assigned = new LatencyHistogram()
+  for (const member of members) if (member.firstAssignmentMs !== undefined) assigned.record(member.firstAssignmentMs)
+  const { p50, max } = assigned.percentiles()
   firstError ??= failedRecords === 0 ? undefined : idleTimeoutError(count, options)
   return {
-    ...summary(options, count, elapsedMs, latenciesMs.slice(0, count)), failedRecords,
+    ...summary(options, count, elapsedMs, latency), failedRecords,
     group: groupId, consumers: options.consumers, recordsPerConsumer: members.map((member) => member.records),
-    consumersAssigned: assignedMs.length, firstAssignmentMs: { median: p50, max },
+    consumersAssigned: assigned.count, firstAssignmentMs: { median: p50, max },
     ...(firstError === undefined ? {} : { firstError }),
   }
 }

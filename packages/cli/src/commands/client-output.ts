@@ -1,6 +1,6 @@
 /**
  * Output helpers of the client commands: lines on stdout that respect backpressure (a `consume | head` or a slow
- * pipe must not buffer without bound) and bytes shown as text. (The benchmarks' latency percentiles: bench/latency-stats.ts.)
+ * pipe must not buffer without bound) and bytes shown as text. (The benchmarks' latency percentiles: bench/latency-histogram.ts.)
  */
 import type { RecordHeader } from '@gregor/records'
 
