@@ -92,7 +92,7 @@ async function produceAs (connection: ClusterConnection, topic: string, options:
   const leader = connection.leaderFor({ topic, partition: 0 })
   const request = { acks: -1, timeoutMs: 5_000, partitions: [{ topic, partition: 0, records: buildBatch([{ value: Buffer.from('x') }], { nowMs: Date.now() }) }] }
   const response = options.onStream === true
-    ? await connection.call(leader?.address ?? cluster.bootstrapServers.split(',')[0] as string, clientMethods.produce, request, { onWritten: () => {} })
+    ? await connection.produce(leader?.address ?? cluster.bootstrapServers.split(',')[0] as string, request)
     : leader === undefined
       ? await connection.callAny(clientMethods.produce, request)
       : await connection.call(leader.address, clientMethods.produce, request)

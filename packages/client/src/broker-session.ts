@@ -32,42 +32,28 @@ interface Token {
 /** One broker's session, on the grpc-js Client that also carries the broker's other calls. */
 export class BrokerSession {
   readonly #client: grpc.Client
-  readonly #orderedClient: () => grpc.Client
   readonly #sasl: SaslConfig
   readonly #mechanism: string
   readonly #nowMs: () => number
   #token: Token | undefined
   #login: Promise<Token> | undefined
 
-  /**
-   * `orderedClient` carries the `ordered` calls: a channel without grpc-js's per-call retry buffer, whose write
-   * callback means "sent" (see cluster-connection.ts's grpcTransport); the shared `client` when not given.
-   */
-  constructor (client: grpc.Client, sasl: SaslConfig, nowMs: () => number = Date.now, orderedClient: () => grpc.Client = () => client) {
+  constructor (client: grpc.Client, sasl: SaslConfig, nowMs: () => number = Date.now) {
     this.#client = client
-    this.#orderedClient = orderedClient
     this.#sasl = sasl
     this.#mechanism = sasl.mechanism.toUpperCase()
     this.#nowMs = nowMs
   }
 
-  /**
-   * A unary call with this session's token, logging in first when needed; once more after UNAUTHENTICATED. With
-   * `ordered`, `written` resolves once the request is written to the connection (a client-streaming call of one
-   * message, whose write callback says so), as the plaintext transport's ordered calls do; a call repeated after a
-   * new login is written later than that.
-   */
+  /** A unary call with this session's token, logging in first when needed; once more after UNAUTHENTICATED. */
   unary<Request, RequestProperties, Response, ResponseProperties> (
     method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>,
     request: RequestProperties,
     deadlineMs: number,
-    options: { readonly ordered?: boolean } = {},
-  ): { response: Promise<Response>, written?: Promise<void>, cancel: () => void } {
+  ): { response: Promise<Response>, cancel: () => void } {
     const deadline = this.#nowMs() + deadlineMs
     let cancelled = false
     let call: grpc.Call | undefined
-    let written: () => void = () => {}
-    const writtenPromise = options.ordered === true ? new Promise<void>((resolve) => { written = resolve }) : undefined
     const attempt = async (retry: boolean): Promise<Response> => {
       const token = await this.#currentToken(deadline)
       if (cancelled) throw Object.assign(new Error('call cancelled'), { code: grpc.status.CANCELLED })
@@ -78,14 +64,7 @@ export class BrokerSession {
           const done = (error: grpc.ServiceError | null, answer?: Response): void => {
             if (error !== null || answer === undefined) reject(error ?? new Error('empty response')); else resolve(answer)
           }
-          if (writtenPromise === undefined) {
-            call = this.#client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, done)
-            return
-          }
-          const stream = this.#orderedClient().makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, metadata, { deadline }, done)
-          call = stream
-          stream.write(request, () => { written() })
-          stream.end()
+          call = this.#client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, done)
         })
       } catch (error) {
         if ((error as { code?: unknown }).code !== grpc.status.UNAUTHENTICATED || !retry) throw error
@@ -93,9 +72,7 @@ export class BrokerSession {
         return await attempt(false)
       }
     }
-    const response = attempt(true)
-    if (writtenPromise !== undefined) response.then(written, written)
-    return { response, ...(writtenPromise === undefined ? {} : { written: writtenPromise }), cancel: () => { cancelled = true; call?.cancel() } }
+    return { response: attempt(true), cancel: () => { cancelled = true; call?.cancel() } }
   }
 
   /**

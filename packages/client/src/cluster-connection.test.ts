@@ -19,7 +19,7 @@ const produce = { acks: -1, timeoutMs: 5_000, partitions: [{ topic: 't', partiti
 describe('per-attempt timeout', () => {
   test('a call nobody answers fails at requestTimeoutMs (plus a long poll wait) as a retriable transport timeout, and is cancelled', async () => {
     const { brokers, scheduler, connection } = setup()
-    const plain = track(connection.call('b1:9092', clientMethods.produce, produce))
+    const plain = track(connection.produce('b1:9092', produce))
     const longPoll = track(connection.call('b2:9092', clientMethods.fetch, { maxWaitMs: 500, partitions: [] }, { extraWaitMs: 500 }))
     await flushMicrotasks()
     scheduler.advance(4_999)
@@ -39,7 +39,7 @@ describe('per-attempt timeout', () => {
 
   test('an answer before the deadline is returned and cancels nothing', async () => {
     const { brokers, scheduler, connection } = setup()
-    const call = track(connection.call('b1:9092', clientMethods.produce, produce))
+    const call = track(connection.produce('b1:9092', produce))
     await flushMicrotasks()
     brokers.of('Produce')[0]?.respond({ partitions: [{ topic: 't', partition: 0, baseOffset: 7 }] })
     await flushMicrotasks()
@@ -54,7 +54,7 @@ describe('stalled requests', () => {
   test('a stalled call asks another broker for its leaders, keeps waiting while they stay, and is abandoned when they move', async () => {
     const { brokers, scheduler, connection } = setup()
     await knownLeader(brokers, connection)
-    const call = track(connection.call('b1:9092', clientMethods.produce, produce, {
+    const call = track(connection.produce('b1:9092', produce, {
       leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }],
     }))
     await flushMicrotasks()
@@ -88,7 +88,7 @@ describe('stalled requests', () => {
   test('a newer leader epoch on the same broker also abandons the call', async () => {
     const { brokers, scheduler, connection } = setup()
     await knownLeader(brokers, connection)
-    const call = track(connection.call('b1:9092', clientMethods.produce, produce, { leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }] }))
+    const call = track(connection.produce('b1:9092', produce, { leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }] }))
     await flushMicrotasks()
     scheduler.advance(300)
     await flushMicrotasks()
@@ -148,14 +148,14 @@ describe('close', () => {
   test('cancels calls in flight and leaves no timer behind; later calls fail with SHUTTING_DOWN', async () => {
     const { brokers, scheduler, connection } = setup()
     await knownLeader(brokers, connection)
-    const call = track(connection.call('b1:9092', clientMethods.produce, produce, { leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }] }))
+    const call = track(connection.produce('b1:9092', produce, { leaders: [{ topic: 't', partition: 0, brokerId: 1, leaderEpoch: 5 }] }))
     await flushMicrotasks()
     connection.close()
     await flushMicrotasks()
     expect(call.error).toMatchObject({ details: { transport: true, grpcCode: 1 } })
     expect(brokers.of('Produce')[0]?.cancelled).toBe(true)
     expect(scheduler.pendingTimerCount).toBe(0)
-    await expect(connection.call('b1:9092', clientMethods.produce, produce)).rejects.toMatchObject({ code: ErrorCode.SHUTTING_DOWN })
+    await expect(connection.produce('b1:9092', produce)).rejects.toMatchObject({ code: ErrorCode.SHUTTING_DOWN })
   })
 })
 

@@ -3,11 +3,11 @@
  * leader is.
  *
  * Owns: one transport (a grpc-js Client) per broker address, created on first use and reused (a channel multiplexes
- * every call to that broker), whose ordered Produce calls go on one long-lived ProduceStream (produce-stream.ts);
- * the latest MetadataSnapshot, merged per topic as refreshes arrive; the choice of which broker to ask for metadata
- * and admin requests. Starts from the bootstrap servers; once metadata names the brokers,
- * those are candidates too. A call that fails in transport moves on to the next candidate, and the one that answered
- * last is tried first next time. Not owned: retries of produce or fetch (the producer and consumer decide).
+ * every call to that broker), whose Produce requests (`produce`) go on one long-lived ProduceStream
+ * (produce-stream.ts); the latest MetadataSnapshot, merged per topic as refreshes arrive; the choice of which broker
+ * to ask for metadata and admin requests. Starts from the bootstrap servers; once metadata names the brokers, those
+ * are candidates too. A call that fails in transport moves on to the next candidate, and the one that answered last
+ * is tried first next time. Not owned: retries of produce or fetch (the producer and consumer decide).
  *
  * Unreachable leaders (a black hole: the TCP connection stays open and nothing answers, as with a paused process or a
  * partitioned host) are left fast, without waiting for a deadline:
@@ -82,10 +82,13 @@ export const defaultClusterConnectionConfig = Object.freeze({
   requestStallMs: 300,
 })
 
-/** One unary call in flight on a transport: its answer, and a way to give it up (the promise then rejects). */
+type ProduceRequest = gregor.cluster.ProduceRequest.$Properties
+type ProduceResponse = gregor.cluster.ProduceResponse
+
+/** One call in flight on a transport: its answer, and a way to give it up (the promise then rejects). */
 export interface TransportCall<Response> {
   readonly response: Promise<Response>
-  /** With `ordered`: resolves once the request is written to the connection (see CallOptions.onWritten). */
+  /** A Produce's: resolves once the request is written to the connection (see ProduceOptions.onWritten). */
   readonly written?: Promise<void>
   cancel (): void
 }
@@ -96,8 +99,12 @@ export interface BrokerTransport {
     method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>,
     request: RequestProperties,
     deadlineMs: number,
-    options?: { readonly ordered?: boolean },
   ): TransportCall<Response>
+  /**
+   * One Produce on the broker's ProduceStream: requests are written in the order of these calls, and `written`
+   * resolves once this one is (or once it settles).
+   */
+  produce (request: ProduceRequest, deadlineMs: number): TransportCall<ProduceResponse>
   close (): void
 }
 
@@ -120,10 +127,14 @@ export interface CallOptions {
   readonly extraWaitMs?: number
   /** The partitions the request addresses and the leader they were sent to; watched while the call stalls. */
   readonly leaders?: readonly SentToLeader[]
+}
+
+/** A Produce's options: its `leaders`, watched as a call's are (there is no long poll), and when it is written. */
+export interface ProduceOptions extends Pick<CallOptions, 'leaders'> {
   /**
-   * Called once the whole request has been handed to the broker's connection (its last frame queued, so a call made
-   * after this reaches the broker after it), or once the call settles, whichever is first; at once when the
-   * transport cannot tell. The producer sends a broker its next Produce only then, so pipelined batches arrive in order.
+   * Called once the whole request has been handed to the broker's connection (its last frame queued, so a request
+   * sent after this reaches the broker after it), or once the call settles, whichever is first; at once when the
+   * transport cannot tell. The producer sends a broker its next Produce only then (producer-sender.ts).
    */
   readonly onWritten?: () => void
 }
@@ -135,43 +146,41 @@ export interface CallAnyOptions {
 
 /**
  * grpc-js's Client as a BrokerTransport; the deadline is grpc's own as well as the connection's timer. With `sasl`,
- * calls go through the broker's `BrokerSession` (login first, its token on every call).
+ * calls go through the broker's `BrokerSession` (login first, its token on every call), and the produce stream opens
+ * with the session's token.
  */
 export function grpcTransport (
   address: string, messageBytesMax: number, credentials = grpc.credentials.createInsecure(), sasl?: SaslConfig,
 ): BrokerTransport {
   const client = new grpc.Client(address, credentials, channelOptions(messageBytesMax, clientKeepalive))
-  // Ordered calls (Produce) get a channel of their own, without grpc-js's per-call retry buffer: with it, a stream
-  // write's callback comes as soon as the message is buffered, before it is sent, and `orderedUnary` needs it to mean
-  // "written". (The producer retries by itself.) Kept off the shared channel, where it slowed consumer groups here.
-  // It carries the produce stream too, hence its large receive window (as the replication stream's).
-  let orderedClient: grpc.Client | undefined
-  const ordered = (): grpc.Client => {
-    orderedClient ??= new grpc.Client(address, credentials, {
+  const session = sasl === undefined ? undefined : new BrokerSession(client, sasl)
+  // Produce goes on one long-lived stream per broker (produce-stream.ts), opened on first use, on a channel of its
+  // own without grpc-js's per-call retry buffer: with it, a stream write's callback comes as soon as the message is
+  // buffered, before it is sent, and `written` must mean "handed to the connection" (the producer sends the broker's
+  // next request only then). (The producer retries by itself.) The stream is shared by every request, hence the
+  // channel's large receive window (as the replication stream's). Kept off the shared channel, where these options
+  // slowed consumer groups here.
+  let produceClient: grpc.Client | undefined
+  const produceChannel = (): grpc.Client => {
+    produceClient ??= new grpc.Client(address, credentials, {
       ...channelOptions(messageBytesMax, clientKeepalive), 'grpc.per_rpc_retry_buffer_size': 0, 'grpc-node.flow_control_window': PRODUCE_FLOW_CONTROL_WINDOW_BYTES,
     })
-    return orderedClient
+    return produceClient
   }
-  const session = sasl === undefined ? undefined : new BrokerSession(client, sasl, Date.now, ordered)
-  // Produce goes on one long-lived stream per broker (produce-stream.ts), opened on first use.
   let produceStream: ProduceStream | undefined
   const produceStreamOf = (): ProduceStream => {
     const method = clientMethods.produceStream
     produceStream ??= new ProduceStream({
       open: session === undefined
-        ? () => ordered().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize)
-        : async (deadline) => ordered().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, await session.metadata(deadline)),
+        ? () => produceChannel().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize)
+        : async (deadline) => produceChannel().makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, await session.metadata(deadline)),
       onUnauthenticated: () => { session?.forgetToken() },
     })
     return produceStream
   }
   return {
-    unary (method, request, deadlineMs, options) {
-      if (options?.ordered === true && method.path === clientMethods.produce.path) {
-        return produceStreamOf().send(request as gregor.cluster.ProduceRequest.$Properties, deadlineMs) as unknown as TransportCall<never>
-      }
-      if (session !== undefined) return session.unary(method, request, deadlineMs, options?.ordered === true ? { ordered: true } : {})
-      if (options?.ordered === true) return orderedUnary(ordered(), method, request, deadlineMs)
+    unary (method, request, deadlineMs) {
+      if (session !== undefined) return session.unary(method, request, deadlineMs)
       let call: grpc.ClientUnaryCall | undefined
       const response = new Promise<never>((resolve, reject) => {
         call = client.makeUnaryRequest(
@@ -182,31 +191,9 @@ export function grpcTransport (
       })
       return { response, cancel: () => { call?.cancel() } }
     },
-    close: () => { produceStream?.close(); client.close(); orderedClient?.close() },
+    produce: (request, deadlineMs) => produceStreamOf().send(request, deadlineMs),
+    close: () => { produceStream?.close(); client.close(); produceClient?.close() },
   }
-}
-
-/**
- * A unary call that says when its request is written: the same bytes on the wire as `makeUnaryRequest` (one message,
- * then the half-close), sent as a client-streaming call because only a stream write takes a callback. Node's HTTP/2
- * calls it once the message's last DATA frame is queued on the session, that is after the broker's flow-control
- * windows let all of it through; a call started after that cannot overtake this one.
- */
-function orderedUnary<Request, RequestProperties, Response, ResponseProperties> (
-  client: grpc.Client, method: GrpcMethod<Request, RequestProperties, Response, ResponseProperties>, request: RequestProperties, deadlineMs: number,
-): TransportCall<Response> {
-  let call: grpc.ClientWritableStream<RequestProperties> | undefined
-  let written: () => void = () => {}
-  const writtenPromise = new Promise<void>((resolve) => { written = resolve })
-  const response = new Promise<Response>((resolve, reject) => {
-    call = client.makeClientStreamRequest(
-      method.path, method.requestSerialize, method.responseDeserialize, { deadline: Date.now() + deadlineMs },
-      (error, answer) => { written(); if (error !== null || answer === undefined) reject(error ?? new Error('empty response')); else resolve(answer) },
-    )
-    call.write(request, () => { written() })
-    call.end()
-  })
-  return { response, written: writtenPromise, cancel: () => { call?.cancel() } }
 }
 
 /** Calls `onWritten` once: when `call` is written, or when it settles (a transport that cannot tell: at once). */
@@ -337,14 +324,29 @@ export class ClusterConnection {
     request: RequestProperties,
     options: CallOptions = {},
   ): Promise<Response> {
+    return await this.#watched(address, method.path, (deadlineMs) => this.#transportFor(address).unary(method, request, deadlineMs), options)
+  }
+
+  /**
+   * A Produce to the broker at `address`, on that broker's one ProduceStream (produce-stream.ts): given up, failing
+   * and abandoned as `call` is; `onWritten` says when the next Produce to that broker may go.
+   */
+  async produce (address: string, request: ProduceRequest, options: ProduceOptions = {}): Promise<ProduceResponse> {
+    return await this.#watched(address, clientMethods.produce.path, (deadlineMs) => this.#transportFor(address).produce(request, deadlineMs), options)
+  }
+
+  /** Starts a transport call (`start` given grpc's deadline) under the connection's timer and stall watch. */
+  async #watched<Response> (
+    address: string, path: string, start: (deadlineMs: number) => TransportCall<Response>, options: CallOptions & ProduceOptions,
+  ): Promise<Response> {
     if (this.#closed) throw new GregorError(ErrorCode.SHUTTING_DOWN, 'connection closed')
     const extraWaitMs = options.extraWaitMs ?? 0
     const timeoutMs = this.#config.requestTimeoutMs + extraWaitMs
-    const details = { address, method: method.path }
+    const details = { address, method: path }
     let call: TransportCall<Response>
     try {
       // grpc's deadline a little later than our timer, so the timer (virtual in tests) decides and says why.
-      call = this.#transportFor(address).unary(method, request, timeoutMs + 1_000, { ordered: options.onWritten !== undefined })
+      call = start(timeoutMs + 1_000)
     } catch (error) {
       // A channel that cannot even be opened (a malformed address) fails like any transport failure.
       throw transportError(error, details)

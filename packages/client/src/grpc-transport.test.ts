@@ -4,12 +4,12 @@
  * or a partitioned host. The server must accept the client's ping rate (a server that rejects it answers GOAWAY
  * ENHANCE_YOUR_CALM), and the keepalive must fail the call in flight within one ping interval plus the ping timeout
  * instead of leaving it to its deadline. The relay reads the HTTP/2 frames going by, so the test waits for pings to
- * be answered rather than for time to pass. And the producer's ordered Produce calls, which go on one ProduceStream,
- * reach the server in the order they were sent.
+ * be answered rather than for time to pass. And Produce requests (`produce`), which go on one ProduceStream, reach
+ * the server in the order they were sent.
  */
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
-import { clientMethods } from '@gregor/protocol'
+import { clientMethods, type gregor } from '@gregor/protocol'
 import { afterEach, describe, expect, test } from 'vitest'
 import { clientKeepalive, grpcTransport } from './cluster-connection.js'
 
@@ -102,7 +102,7 @@ describe('client channel keepalive (grpcTransport)', () => {
     cleanups.push(() => { transport.close() })
 
     const call = transport.unary(clientMethods.describeCluster, {}, 60_000)
-    let outcome: 'in flight' | 'answered' | grpc.ServiceError = 'in flight'
+    let outcome = 'in flight' as 'in flight' | 'answered' | grpc.ServiceError
     const settled = call.response.then(() => { outcome = 'answered' }, (error: grpc.ServiceError) => { outcome = error })
     await reached
     // Two pings answered with the call in flight, and no GOAWAY: the server lets the client ping this often.
@@ -120,7 +120,7 @@ describe('client channel keepalive (grpcTransport)', () => {
   }, 20_000)
 })
 
-describe('ordered Produce calls (grpcTransport, producer pipelining): on one ProduceStream', () => {
+describe('Produce (grpcTransport.produce, producer pipelining): on one ProduceStream', () => {
   test('requests reach the server in send order, however large, with or without waiting for each to be written', async () => {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
     const order: number[] = []
@@ -140,19 +140,19 @@ describe('ordered Produce calls (grpcTransport, producer pipelining): on one Pro
     cleanups.push(() => { server.forceShutdown() })
     const transport = grpcTransport(`127.0.0.1:${port}`, 64 * 1024 * 1024)
     cleanups.push(() => { transport.close() })
-    const request = (partition: number, bytes: number): object => ({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 't', partition, records: Buffer.alloc(bytes, 1) }] })
+    const request = (partition: number, bytes: number): gregor.cluster.ProduceRequest.$Properties => ({ acks: -1, timeoutMs: 1000, partitions: [{ topic: 't', partition, records: Buffer.alloc(bytes, 1) }] })
 
     // Each big request needs several flow-control windows of 64 KiB (the server's) to get through; the small one none.
     const calls = []
     for (let round = 0; round < 5; round++) {
-      const big = transport.unary(clientMethods.produce, request(2 * round, 200 * 1024), 10_000, { ordered: true })
+      const big = transport.produce(request(2 * round, 200 * 1024), 10_000)
       expect(big.written).toBeDefined()
       await big.written
-      calls.push(big.response, transport.unary(clientMethods.produce, request(2 * round + 1, 10), 10_000, { ordered: true }).response)
+      calls.push(big.response, transport.produce(request(2 * round + 1, 10), 10_000).response)
     }
     // Back to back, nothing awaited: the stream keeps the order by itself.
     for (let partition = 10; partition < 20; partition++) {
-      calls.push(transport.unary(clientMethods.produce, request(partition, partition % 2 === 0 ? 200 * 1024 : 10), 10_000, { ordered: true }).response)
+      calls.push(transport.produce(request(partition, partition % 2 === 0 ? 200 * 1024 : 10), 10_000).response)
     }
     await Promise.all(calls)
     expect(order).toEqual(Array.from({ length: 20 }, (_, index) => index))

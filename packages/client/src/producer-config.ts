@@ -43,11 +43,12 @@ export interface ProducerConfig {
    * the broker remembers a producer's last 5 batches, so a retry of any of them is recognised). Without idempotence
    * it is 1 whatever this says: nothing else keeps a retried batch ahead of the one behind it.
    *
-   * Default 5, Kafka's. Concurrent gRPC calls are HTTP/2 streams whose frames the sender interleaves (measured here:
-   * about 45% of concurrent 250 KB produce requests reached the broker out of order, each then refused
-   * OUT_OF_ORDER_SEQUENCE_NUMBER and resent), so the sender starts a broker's next Produce only once the previous one
-   * is written to the connection (producer-sender.ts, cluster-connection.ts `orderedUnary`): they arrive in order,
-   * and a partition's next batch leaves after `lingerMs` instead of after the previous batch's whole replication.
+   * Default 5, Kafka's. A broker's Produce requests all go on one ProduceStream (produce-stream.ts), whose messages
+   * reach the broker in the order they were written, so pipelined batches of a partition arrive in order (concurrent
+   * unary calls would not: HTTP/2 interleaves their frames, and about 45% of concurrent 250 KB produce requests
+   * reached the broker out of order here, each then refused OUT_OF_ORDER_SEQUENCE_NUMBER and resent). The sender
+   * starts a broker's next Produce once the previous one is written to the connection (producer-sender.ts), and a
+   * partition's next batch leaves after `lingerMs` instead of after the previous batch's whole replication.
    */
   readonly maxInFlightPerPartition: number
 }

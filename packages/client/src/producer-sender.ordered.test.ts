@@ -1,6 +1,6 @@
 import { seededRng } from '@gregor/common'
 import { describe, expect, test } from 'vitest'
-import type { CallOptions, ClusterConnection } from './cluster-connection.js'
+import type { ClusterConnection, ProduceOptions } from './cluster-connection.js'
 import { defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 import { ProducerSender } from './producer-sender.js'
 import { flushMicrotasks } from './testing/flush-microtasks.js'
@@ -8,7 +8,7 @@ import { ManualScheduler } from './testing/manual-scheduler.js'
 
 interface HeldCall {
   readonly partitions: number[]
-  readonly options: CallOptions
+  readonly options: ProduceOptions
   readonly answer: () => void
 }
 
@@ -20,7 +20,7 @@ function heldConnection (): { connection: ClusterConnection; calls: HeldCall[] }
     leaderFor: () => ({ brokerId: 1, address: 'b1:9092', leaderEpoch: 0 }),
     callAny: async () => ({ errorCode: '', producerId: 7, producerEpoch: 0 }),
     metadata: async () => undefined,
-    call: async (_address: string, _method: unknown, request: { partitions: Array<{ partition: number }> }, options: CallOptions) =>
+    produce: async (_address: string, request: { partitions: Array<{ partition: number }> }, options: ProduceOptions) =>
       await new Promise((resolve) => {
         const partitions = request.partitions.map((p) => p.partition)
         calls.push({

@@ -23,15 +23,14 @@
  * asks for a new one (InitProducerId), so no sequence number whose fate is unknown is ever followed by another under
  * the same id.
  *
- * Batches in flight per partition (the accumulator enforces the order, record-accumulator.ts): an idempotent
- * producer keeps up to `maxInFlightPerPartition` (1..5, Kafka's `max.in.flight.requests.per.connection` with
- * idempotence: the batches a broker remembers per producer for duplicate detection; default 1, see producer-config.ts
- * for why), each in its own request; any other keeps one,
- * since without sequence numbers a retry could overtake the batch behind it. The loop drains until nothing more is
- * ready, so a partition's next full batch leaves without waiting for the previous acknowledgement. Two requests may
- * reach the broker in either order: a batch sent behind another of its partition (`pipelined`) that comes back
- * OUT_OF_ORDER_SEQUENCE_NUMBER may simply have arrived first, so it is retried (the accumulator resends it alone,
- * after its predecessors); the same answer to a batch sent alone is final, as in Kafka.
+ * Batches in flight per partition (the accumulator enforces the order, record-accumulator.ts): an idempotent producer
+ * keeps up to `maxInFlightPerPartition` (1..5, Kafka's `max.in.flight.requests.per.connection` with idempotence: the
+ * batches a broker remembers per producer for duplicate detection; default 5, see producer-config.ts), each in its
+ * own request; any other keeps one, since without sequence numbers a retry could overtake the batch behind it. The
+ * loop drains until nothing more is ready, so a partition's next full batch leaves without waiting for the previous
+ * acknowledgement. Two requests may reach the broker in either order: a batch sent behind another of its partition
+ * (`pipelined`) that comes back OUT_OF_ORDER_SEQUENCE_NUMBER may simply have arrived first, so it is retried (the
+ * accumulator resends it alone, after its predecessors); the same answer to a batch sent alone is final, as in Kafka.
  *
  * Each partition of a request carries the topic id of the metadata snapshot (KIP-516; "" while unknown): a topic
  * deleted and re-created under the same name is another topic, refused with UNKNOWN_TOPIC_ID or
@@ -248,7 +247,7 @@ export class ProducerSender {
       this.#wake()
     }
     try {
-      const response = await this.#deps.connection.call(address, clientMethods.produce, request, { leaders, onWritten: release })
+      const response = await this.#deps.connection.produce(address, request, { leaders, onWritten: release })
       outcomes = produceOutcomes(response, batches)
     } catch (error) {
       const failure = error instanceof GregorError ? error : new GregorError(ErrorCode.UNKNOWN_SERVER_ERROR, String(error), { cause: error })

@@ -3,7 +3,7 @@
  * slow or silent: every call waits until the test answers it, fails it, or leaves it unanswered (a black hole), and a
  * cancelled call is marked. With a ManualScheduler as clock and scheduler, time moves only when the test says.
  */
-import type { GrpcMethod } from '@gregor/protocol'
+import { type GrpcMethod, clientMethods } from '@gregor/protocol'
 import { type BrokerTransport, ClusterConnection, type TransportCall } from '../cluster-connection.js'
 import { flushMicrotasks } from './flush-microtasks.js'
 import { ManualScheduler } from './manual-scheduler.js'
@@ -46,6 +46,8 @@ export class ScriptedBrokers {
         },
       }
     },
+    // A Produce is scripted like a unary Produce (method 'Produce'); it says nothing of when it is written.
+    produce (request, deadlineMs) { return this.unary(clientMethods.produce, request, deadlineMs) },
     close: () => {},
   })
 
