@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest'
 import { type ProducerConfig, defaultProducerConfig, validateProducerConfig } from './producer-config.js'
 
 describe('ProducerConfig', () => {
-  test('the defaults are valid, frozen, and Kafka\'s except for a 1 MiB batch (librdkafka's) and shorter backoffs', () => {
+  test('the defaults are valid, frozen, and Kafka\'s except for a 1 MiB batch (librdkafka\'s) and shorter backoffs', () => {
     expect(validateProducerConfig(defaultProducerConfig)).toEqual(defaultProducerConfig)
     expect(Object.isFrozen(defaultProducerConfig)).toBe(true)
     expect(defaultProducerConfig).toEqual({
