@@ -9,6 +9,12 @@
  *      npm client publishing with acks (bounded window) and reading back with an ordered consumer (nats-client.mjs).
  * Every record is `--record-bytes` bytes (100); `--records` N each (1,000,000).
  *
+ * Warm-up: before its measured runs each system gets `--warmup-records` W (200,000; 0 for none) produced and consumed
+ * the same way on a topic or stream of its own, not measured: a Node process's first second runs cold code (V8
+ * interprets, then compiles what gets hot), and at 400k records/s a 1M-record run lasts 2.5 s, so without it the
+ * table measured the brokers' JIT warm-up as much as their steady state. Every client is still a new process per
+ * run, as a user's would be.
+ *
  * CPU µs per record, per process: each server's and each client's utime+stime from /proc/<pid>/stat (clock ticks,
  * `getconf CLK_TCK`) read before and after each client run. A client is run under `sh`, which prints its own
  * /proc/self/stat after waiting for it: the cutime+cstime fields there are the client's whole CPU, start-up included
@@ -26,7 +32,8 @@
  * clients only).
  *
  * Usage: node scripts/bench/side-by-side.mjs [--records N] [--record-bytes S] [--gregor-dir D] [--port-offset K]
- *          [--nats-window W] [--open-loop-seconds 10] [--timeout-s T] [--json] [--skip kcat,nats,open-loop]
+ *          [--nats-window W] [--open-loop-seconds 10] [--warmup-records 200000] [--timeout-s T] [--json]
+ *          [--skip kcat,nats,open-loop]
  */
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -46,6 +53,7 @@ const { values } = parseArgs({
     'port-offset': { type: 'string', default: '0' },
     'nats-window': { type: 'string', default: '1000' },
     'open-loop-seconds': { type: 'string', default: '10' },
+    'warmup-records': { type: 'string', default: '200000' },
     'timeout-s': { type: 'string', default: '1800' },
     skip: { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
@@ -57,9 +65,11 @@ const recordBytes = Number(values['record-bytes'])
 const gregorDir = resolve(values['gregor-dir'])
 const portOffset = Number(values['port-offset'])
 const natsWindow = Number(values['nats-window'])
+const warmupRecords = Number(values['warmup-records'])
 const skip = new Set(values.skip.split(',').filter((part) => part !== ''))
 const gregorBin = join(gregorDir, 'packages/cli/bin/gregor.js')
 if (!Number.isSafeInteger(records) || records < 1 || !Number.isSafeInteger(recordBytes) || recordBytes < 1) usage('--records and --record-bytes must be positive integers')
+if (!Number.isSafeInteger(warmupRecords) || warmupRecords < 0) usage('--warmup-records must be a non-negative integer')
 if (!existsSync(join(gregorDir, 'packages/cli/dist/main.js'))) usage(`${gregorDir} has no built CLI: run \`npm ci && npm run build\` there`)
 
 const ports = {
@@ -269,16 +279,27 @@ async function gregorBench (cluster, features, servers, op, args, label) {
   })
 }
 
-async function kcatRuns (cluster, servers) {
-  // N distinct lines of S bytes (a line number, padded), written before the timing.
-  const file = join(scratch, 'lines.txt')
+/** A file of `count` distinct lines of `recordBytes` bytes (a line number, padded): kcat's records. */
+async function writeLines (name, count) {
+  const file = join(scratch, name)
   const out = createWriteStream(file)
   const pad = 'x'.repeat(recordBytes)
-  for (let i = 0; i < records; i++) {
+  for (let i = 0; i < count; i++) {
     if (!out.write(`${`${i} ${pad}`.slice(0, recordBytes)}\n`)) await once(out, 'drain')
   }
   out.end()
   await once(out, 'finish')
+  return file
+}
+
+async function kcatRuns (cluster, servers) {
+  const file = await writeLines('lines.txt', records)
+  if (warmupRecords > 0) {
+    const warmup = await writeLines('warmup-lines.txt', warmupRecords)
+    await runClient('kcat', ['-b', cluster.kafka, '-P', '-t', 'bench-warmup-kcat', '-X', 'linger.ms=5', '-X', 'acks=-1', '-l', warmup])
+    await runClient('kcat', ['-b', cluster.kafka, '-C', '-t', 'bench-warmup-kcat', '-o', 'beginning', '-c', String(warmupRecords), '-e', '-q', '-f', '.'], { countOnly: true })
+    log(`kcat warm-up: ${warmupRecords} records produced and consumed`)
+  }
 
   let before = await serverCpu(servers)
   let startMs = performance.now()
@@ -312,7 +333,12 @@ async function gregorRuns () {
   const cluster = await startGregor()
   const servers = cluster.servers
   const features = await benchFeatures()
-  await createTopics(cluster, ['bench-gregor', ...skip.has('kcat') ? [] : ['bench-kcat']])
+  await createTopics(cluster, ['bench-gregor', ...warmupRecords > 0 ? ['bench-warmup'] : [], ...skip.has('kcat') ? [] : ['bench-kcat', ...warmupRecords > 0 ? ['bench-warmup-kcat'] : []]])
+  if (warmupRecords > 0) {
+    await gregor(['bench', 'produce', '-b', cluster.grpc, '--topic', 'bench-warmup', '--records', String(warmupRecords), '--record-bytes', String(recordBytes), '--acks', 'all'])
+    await gregor(['bench', 'consume', '-b', cluster.grpc, '--topic', 'bench-warmup', '--records', String(warmupRecords), '--record-bytes', String(recordBytes)])
+    log(`gregor warm-up: ${warmupRecords} records produced and consumed`)
+  }
   const produce = await gregorBench(cluster, features, servers, 'produce', ['--topic', 'bench-gregor', '--records', String(records), '--acks', 'all'], 'produce acks=all')
   await gregorBench(cluster, features, servers, 'consume', ['--topic', 'bench-gregor', '--records', String(records)], 'consume')
   if (skip.has('open-loop')) {
@@ -389,6 +415,16 @@ async function natsRuns () {
     if (run.code !== 0) throw new Error(`nats-client ${args.join(' ')} exited ${run.code}: ${run.stderr}`)
     return { ...run, result: run.stdout.trim() === '' ? undefined : JSON.parse(run.stdout.trim()) }
   }
+  if (warmupRecords > 0) {
+    const warmup = async (args) => {
+      const run = await runClient(process.execPath, [join(here, 'nats-client.mjs'), args[0], nats.urls, 'WARMUP', ...args.slice(1)])
+      if (run.code !== 0) throw new Error(`nats-client ${args.join(' ')} (warm-up) exited ${run.code}: ${run.stderr}`)
+    }
+    await warmup(['setup', '3'])
+    await warmup(['pub', String(warmupRecords), String(recordBytes), String(natsWindow)])
+    await warmup(['sub', String(warmupRecords)])
+    log(`NATS warm-up: ${warmupRecords} records published and consumed`)
+  }
   await client(['setup', '3'])
   for (const [op, args, label] of [['pub', [String(records), String(recordBytes), String(natsWindow)], `publish acked (window ${natsWindow})`], ['sub', [String(records)], 'consume (ordered)']]) {
     const before = await serverCpu(nats.servers)
@@ -435,7 +471,7 @@ function table () {
   const widths = tableColumns.map((_, column) => Math.max(...lines.map((line) => line[column].length)))
   const format = (line) => `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`
   return [
-    `${records.toLocaleString('en-US')} records of ${recordBytes} bytes each; Gregor build ${gregorDir}; CPU in µs per record from /proc (client: whole process, start-up included; in-run: what the client itself reports)`,
+    `${records.toLocaleString('en-US')} records of ${recordBytes} bytes each (after a warm-up of ${warmupRecords.toLocaleString('en-US')}); Gregor build ${gregorDir}; CPU in µs per record from /proc (client: whole process, start-up included; in-run: what the client itself reports)`,
     format(lines[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...lines.slice(1).map(format),
     'rate ×, CPU ×: records/s and client+servers CPU µs/record relative to gregor bench of the same kind (produce or consume)',
   ].join('\n')
@@ -452,7 +488,7 @@ try {
   const text = `${table()}\n`
   if (values.json) {
     process.stderr.write(text)
-    process.stdout.write(`${JSON.stringify({ records, recordBytes, gregorDir, rows, ratios: ratios() })}\n`)
+    process.stdout.write(`${JSON.stringify({ records, recordBytes, warmupRecords, gregorDir, rows, ratios: ratios() })}\n`)
   } else {
     process.stdout.write(text)
   }

@@ -27,9 +27,13 @@ interface Row {
 test('side-by-side prints every system, client and operation with every column', async () => {
   const scratchBefore = (await readdir(tmpdir())).filter((name) => name.startsWith('gregor-side-by-side-'))
   // A port offset of its own, so that a side-by-side run on this machine's default ports does not collide with it.
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, '--records', '2000', '--json', '--port-offset', '500', '--open-loop-seconds', '1', '--timeout-s', '170'], { maxBuffer: 4 * 1024 * 1024 })
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, '--records', '2000', '--warmup-records', '300', '--json', '--port-offset', '500', '--open-loop-seconds', '1', '--timeout-s', '170'], { maxBuffer: 4 * 1024 * 1024 })
   const report = JSON.parse(stdout) as { records: number; recordBytes: number; rows: Row[]; ratios: Array<{ recordsPerSecVsGregorBench: number | null; cpuVsGregorBench: number | null }> }
-  expect(report).toMatchObject({ records: 2000, recordBytes: 100 })
+  expect(report).toMatchObject({ records: 2000, recordBytes: 100, warmupRecords: 300 })
+  // The warm-up is run, not measured: each system says so, and no row is added for it.
+  expect(stderr).toContain('gregor warm-up: 300 records produced and consumed')
+  expect(stderr).toContain('kcat warm-up: 300 records produced and consumed')
+  expect(stderr).toContain('NATS warm-up: 300 records published and consumed')
   expect(report.rows.map((row) => `${row.system} | ${row.client} | ${row.op.replace(/\d+\/s/, 'R/s')}`)).toEqual([
     'Gregor | gregor bench | produce acks=all',
     'Gregor | gregor bench | consume',
