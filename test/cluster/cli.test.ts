@@ -113,6 +113,8 @@ describe('gregor CLI against three brokers', () => {
     expect(produce.code).toBe(0)
     const produced = JSON.parse(produce.stdout) as { memory: Array<{ url: string; start: Record<string, number>; end: Record<string, number> }> }
     expect(produced).toMatchObject({ mode: 'produce', records: 20_000, recordBytes: 100, acks: 'all', failedRecords: 0 })
+    // bin/gregor.js runs the bench with the brokers' heap flag (NODE_OPTIONS cannot carry it).
+    expect(produced).toMatchObject({ node: { version: process.version, execArgv: expect.arrayContaining(['--initial-old-space-size=128']) } })
     // Each broker's memory at the start and end (issue 12), and its logs' size, which the run made grow.
     expect(produced.memory.map((broker) => broker.url)).toEqual(metricsUrls.split(','))
     for (const broker of produced.memory) {

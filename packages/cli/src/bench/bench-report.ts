@@ -33,6 +33,8 @@ export interface BenchResult {
   readonly consumersAssigned?: number
   /** From a consumer's start to owning its first partitions, over the assigned consumers. */
   readonly firstAssignmentMs?: { readonly median: number; readonly max: number }
+  /** The client's runtime: its figures depend on the node version and flags (bin/gregor.js gives the bench a heap flag). */
+  readonly node?: { readonly version: string; readonly execArgv: readonly string[] }
 }
 
 /** Throughput figures of `records` of `recordBytes` in `elapsedMs`. */

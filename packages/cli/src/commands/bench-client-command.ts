@@ -137,7 +137,10 @@ async function measured (options: BenchOptions, run: () => Promise<Omit<BenchRes
   const client = process.cpuUsage(clientStart)
   const after = await readBrokerCpu(options.metricsUrls)
   const memory = brokerMemory(memoryBefore, await readBrokerMemory(options.metricsUrls))
-  return { ...result, cpu: cpuPerRecord(result.records, client, before, after), ...(memory.length === 0 ? {} : { memory }) }
+  return {
+    ...result, cpu: cpuPerRecord(result.records, client, before, after), ...(memory.length === 0 ? {} : { memory }),
+    node: { version: process.version, execArgv: process.execArgv },
+  }
 }
 
 function summary (options: BenchOptions, done: number, elapsedMs: number, latency: LatencyHistogram): Omit<BenchResult, 'failedRecords' | 'cpu'> {
