@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
+import { BROKER_NODE_ARGS } from '../../packages/cli/dist/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -129,7 +130,8 @@ async function startCluster () {
   const password = (await readFile(join(certs, 'admin.password'), 'utf8')).trim()
   const voters = [1, 2, 3].map((n) => `${n}@${address(3, n)}`).join(',')
   for (const n of [1, 2, 3]) {
-    const child = spawn(process.execPath, [gregorBin, 'broker', '--node-id', String(n), '--cluster-id', 'security-bench', '--voters', voters,
+    // Started as `gregor dev` starts its brokers (BROKER_NODE_ARGS: the heap flag), so the figures compare with the others.
+    const child = spawn(process.execPath, [...BROKER_NODE_ARGS, gregorBin, 'broker', '--node-id', String(n), '--cluster-id', 'security-bench', '--voters', voters,
       '--listeners', `KAFKA://${address(0, n)},SECURE://${address(1, n)},CLIENT://${address(2, n)},BROKER://${address(3, n)},ADMIN://${address(4, n)}`,
       '--listener-protocol-map', 'KAFKA:kafka,SECURE:kafka,CLIENT:grpc', '--listener-security-protocol-map', 'SECURE:SASL_SSL',
       '--ssl-cert-file', join(certs, `broker-${n}.pem`), '--ssl-key-file', join(certs, `broker-${n}.key`), '--ssl-ca-file', join(certs, 'ca.pem'),
