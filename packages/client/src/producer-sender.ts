@@ -28,9 +28,11 @@
  * batches a broker remembers per producer for duplicate detection; default 5, see producer-config.ts), each in its
  * own request; any other keeps one, since without sequence numbers a retry could overtake the batch behind it. The
  * loop drains until nothing more is ready, so a partition's next full batch leaves without waiting for the previous
- * acknowledgement. Two requests may reach the broker in either order: a batch sent behind another of its partition
- * (`pipelined`) that comes back OUT_OF_ORDER_SEQUENCE_NUMBER may simply have arrived first, so it is retried (the
- * accumulator resends it alone, after its predecessors); the same answer to a batch sent alone is final, as in Kafka.
+ * acknowledgement. Requests to one broker are written in send order on its one ProduceStream, but a stream that breaks
+ * and is reopened, or a predecessor retried at a new leader, can still let a batch arrive before the one ahead of it:
+ * a batch sent behind another of its partition (`pipelined`) that comes back OUT_OF_ORDER_SEQUENCE_NUMBER may simply
+ * have arrived first, so it is retried (the accumulator resends it alone, after its predecessors); the same answer to
+ * a batch sent alone is final, as in Kafka.
  *
  * Each partition of a request carries the topic id of the metadata snapshot (KIP-516; "" while unknown): a topic
  * deleted and re-created under the same name is another topic, refused with UNKNOWN_TOPIC_ID or
