@@ -128,4 +128,12 @@ describe('gregor CLI against three brokers', () => {
     expect(consumed).toMatchObject({ mode: 'consume', records: 20_000 })
     expect(consumed.recordsPerSec).toBeGreaterThan(0)
   }, 90_000)
+
+  test('bench produce stops at the first failed send: a missing topic ends after one --timeout-ms, not one per window', async () => {
+    const run = await gregor(['bench', 'produce', '--topic', 'no-such-topic', '--records', '1000000', '--timeout-ms', '1000', '--json'])
+    expect(run.code).toBe(1)
+    const result = JSON.parse(run.stdout) as { records: number; failedRecords: number; firstError: string }
+    expect(result).toMatchObject({ records: 0, failedRecords: 1_000_000 })
+    expect(result.firstError).toMatch(/unknown topic/i)
+  }, 30_000)
 })

@@ -6,7 +6,10 @@
  *
  * produce: N keyless records of S random bytes through `sendMany`, 1,000 records per call (one promise per call, none
  * per record; batching is still the producer's), at most `--max-in-flight` unacknowledged; each record's latency is
- * its call's, from the call to its acknowledgement.
+ * its call's, from the call to its acknowledgement. A send may wait `--timeout-ms` for metadata or buffer space (the
+ * producer's `maxBlockMs`), and the run stops sending at the first failed call (the producer already retried it
+ * within its delivery timeout): every record not acknowledged counts as failed, and the first error is reported. A
+ * mistyped topic so ends after one timeout, not after one per window of records.
  * produce --throughput R: open loop (bench/open-loop-produce.ts): R records/s offered on a schedule whatever the
  * acknowledgements do, latency from each record's intended send time; the report says if the client fell behind.
  * consume: reads the topic's partitions from the beginning until N records arrived (failing after `--timeout-ms`
@@ -156,7 +159,8 @@ type Measured = Omit<BenchResult, 'cpu'>
 
 async function benchProduce (options: BenchOptions): Promise<Measured> {
   const producer = new Producer({
-    bootstrapServers: options.servers, ...tlsOption(), acks: options.acks, ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+    bootstrapServers: options.servers, ...tlsOption(), acks: options.acks, maxBlockMs: options.timeoutMs,
+    ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
     ...(options.batchBytesMax === undefined ? {} : { batchBytesMax: options.batchBytesMax }),
   })
   const value = randomBytes(options.recordBytes)
@@ -177,7 +181,6 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
   const latency = new LatencyHistogram()
   let outstanding = 0
   let slotFreed: (() => void) | undefined
-  let failedRecords = 0
   let acknowledged = 0
   let firstError: string | undefined
   const startMs = performance.now()
@@ -192,13 +195,13 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
     }
     // The producer's bulk path (issue 12): one promise and one handler pair per call of up to 1,000 records.
     const chunk = Array.from({ length: Math.max(1, Math.min(1_000, options.maxInFlight, options.records)) }, () => ({ value }))
-    for (let index = 0; index < options.records; index += chunk.length) {
+    for (let index = 0; index < options.records && firstError === undefined; index += chunk.length) {
       const count = Math.min(chunk.length, options.records - index)
       const sentMs = performance.now()
       outstanding += count
       producer.sendMany(options.topic, count === chunk.length ? chunk : chunk.slice(0, count)).then(
         () => { latency.record(performance.now() - sentMs, count); acknowledged += count; settled(count) },
-        (error: unknown) => { failedRecords += count; firstError ??= error instanceof Error ? error.message : String(error); settled(count) },
+        (error: unknown) => { firstError ??= error instanceof Error ? error.message : String(error); settled(count) },
       )
       while (outstanding >= options.maxInFlight) await new Promise<void>((resolve) => { slotFreed = resolve })
     }
@@ -207,6 +210,8 @@ async function benchProduce (options: BenchOptions): Promise<Measured> {
     await producer.close()
   }
   const elapsedMs = performance.now() - startMs
+  // Failed: the calls that failed, and the records never sent after the first failure.
+  const failedRecords = options.records - acknowledged
   return {
     ...summary(options, acknowledged, elapsedMs, latency), acks: options.acks, failedRecords,
     ...(firstError === undefined ? {} : { firstError }),
