@@ -199,3 +199,48 @@ describe('FetchEngine: the batch-level path', () => {
     engine.close()
   })
 })
+
+describe('FetchEngine and its retry backoff', () => {
+  const batchAt = (baseOffset: number): Buffer =>
+    buildBatch([{ key: null, value: Buffer.from('x'), headers: [], timestamp: 1 }], { baseOffset })
+
+  test('a new consumer fetches as soon as the metadata names the leader, with no backoff', async () => {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    const engine = new FetchEngine(engineConfig('none'), { connection, scheduler })
+    engine.assign([{ topic: 't', partition: 0, offset: 0 }])
+    let message: ConsumerMessage | undefined
+    void engine.next().then((next) => { message = next })
+    await flushMicrotasks()
+    // The first round knows no leader: it asks for metadata, and fetches once the answer names one.
+    brokers.of('Metadata')[0]?.respond(metadata(1, 5))
+    await flushMicrotasks()
+    expect(scheduler.nowMs()).toBe(0)
+    const fetch = brokers.of('Fetch')[0]
+    expect(fetch?.address).toBe('b1:9092')
+    fetch?.respond({ partitions: [{ topic: 't', partition: 0, highWatermark: 1, records: batchAt(0) }] })
+    await flushMicrotasks()
+    expect(message?.offset).toBe(0)
+    engine.close()
+  })
+
+  test('after a refusal (NOT_LEADER_OR_FOLLOWER) the refreshed partition is fetched again only after retryBackoffMs', async () => {
+    const { brokers, scheduler, connection } = scriptedConnection()
+    await knownLeader(brokers, connection)
+    const engine = new FetchEngine(engineConfig('none'), { connection, scheduler })
+    engine.assign([{ topic: 't', partition: 0, offset: 0 }])
+    void engine.next()
+    await flushMicrotasks()
+    brokers.of('Fetch')[0]?.respond({ partitions: [{ topic: 't', partition: 0, errorCode: 'NOT_LEADER_OR_FOLLOWER' }] })
+    await flushMicrotasks()
+    brokers.of('Metadata').at(-1)?.respond(metadata(2, 6))
+    await flushMicrotasks()
+    expect(brokers.of('Fetch')).toHaveLength(1)
+    scheduler.advance(99)
+    await flushMicrotasks()
+    expect(brokers.of('Fetch')).toHaveLength(1)
+    scheduler.advance(1)
+    await flushMicrotasks()
+    expect(brokers.of('Fetch')[1]?.address).toBe('b2:9092')
+    engine.close()
+  })
+})

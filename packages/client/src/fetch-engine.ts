@@ -13,7 +13,9 @@
  * overlaps the application's reading and never holds the broker's one fetch slot while a seek or resume waits.
  * Leader changes: a partition whose leader is unknown, or whose fetch says the leader moved (NOT_LEADER_OR_FOLLOWER,
  * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
- * later round, after `retryBackoffMs`. A fetch names the leader it was sent to, so when it stalls (no answer by
+ * later round, after `retryBackoffMs`. A partition whose leader was only not known yet (a new consumer's first round,
+ * a newly assigned topic) is fetched as soon as the refreshed metadata names its leader, with no backoff: as Kafka's
+ * consumer waits for the metadata, not for `retry.backoff.ms`, before its first fetch. A fetch names the leader it was sent to, so when it stalls (no answer by
  * `maxWaitMs` + the connection's `requestStallMs`) and another broker's metadata names a new leader, the connection
  * abandons it (`details.leaderMoved`) and the next round fetches from the new leader at once: the metadata is already
  * fresh, so no refresh and no backoff. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
@@ -121,6 +123,8 @@ export class FetchEngine {
   /** Partitions (by key) in a fetch in flight: not fetched again until it answers. */
   readonly #fetching = new Set<string>()
   #needsRefresh = false
+  /** Set with `#needsRefresh` when a broker refused or failed a request: the refresh is followed by a backoff. */
+  #refreshAfterError = false
   #fatalError: unknown
 
   constructor (config: FetchEngineConfig, deps: { readonly connection: BrokerConnection; readonly scheduler: Scheduler }) {
@@ -406,10 +410,10 @@ export class FetchEngine {
     this.#resetRecreatedTopics()
     this.#throwFatal()
     try {
-      if (await this.#resolveStartOffsets()) this.#needsRefresh = true
+      if (await this.#resolveStartOffsets()) this.#refreshAfterError = this.#needsRefresh = true
     } catch (error) {
       if (!isGregorError(error) || !error.retriable) throw error
-      this.#needsRefresh = true
+      this.#refreshAfterError = this.#needsRefresh = true
     }
     this.#startFetches('poll')
     if (this.#inFlight.size > 0) {
@@ -420,9 +424,13 @@ export class FetchEngine {
     if (this.#closed) return
     this.#throwFatal()
     if (this.#needsRefresh && this.#bufferIndex >= this.#buffer.length) {
+      const afterError = this.#refreshAfterError
       this.#needsRefresh = false
+      this.#refreshAfterError = false
       await this.#connection.metadata([...new Set([...this.#positions.values()].map((p) => p.topic))]).catch(() => undefined)
-      await this.#waitForWake(this.#config.retryBackoffMs)
+      // A refresh that only had to learn leaders goes on at once when it did (measured: a new consumer's first
+      // records came ~100 ms later, one whole backoff); after a refusal, or with a leader still unknown, back off.
+      if (afterError || this.#someLeaderUnknown()) await this.#waitForWake(this.#config.retryBackoffMs)
     }
   }
 
@@ -457,11 +465,11 @@ export class FetchEngine {
     const keys = positions.map((position) => topicPartitionKey(position.topic, position.partition))
     for (const partitionKey of keys) this.#fetching.add(partitionKey)
     const fetch = this.#fetchFrom(brokerId, address, positions, maxWaitMs).then(
-      (refresh) => { if (refresh) this.#needsRefresh = true },
+      (refresh) => { if (refresh) this.#refreshAfterError = this.#needsRefresh = true },
       (error: unknown) => {
         if (this.#closed) return
         if (isGregorError(error) && error.details.leaderMoved === true) return
-        if (isGregorError(error) && error.retriable) this.#needsRefresh = true
+        if (isGregorError(error) && error.retriable) this.#refreshAfterError = this.#needsRefresh = true
         else this.#fatalError ??= error
       },
     ).finally(() => {
@@ -522,12 +530,24 @@ export class FetchEngine {
     return refresh
   }
 
-  /** Resolves 'earliest'/'latest' positions with ListOffsets to each leader; returns whether to back off. */
+  /** Whether some partition being fetched has no leader in the metadata. */
+  #someLeaderUnknown (): boolean {
+    for (const position of this.#positions.values()) {
+      if (!position.paused && this.#connection.leaderFor(position) === undefined) return true
+    }
+    return false
+  }
+
+  /**
+   * Resolves 'earliest'/'latest' positions with ListOffsets to each leader; returns whether a broker refused (back
+   * off). Positions with no known leader only ask for a metadata refresh.
+   */
   async #resolveStartOffsets (): Promise<boolean> {
     const unresolved = [...this.#positions.values()].filter((position) => position.fetchOffset === undefined && !position.paused)
     if (unresolved.length === 0) return false
     const { groups, leaderless } = groupByLeader(unresolved, (tp) => this.#connection.leaderFor(tp))
-    let backoff = leaderless.length > 0
+    if (leaderless.length > 0) this.#needsRefresh = true
+    let backoff = false
     for (const group of groups.values()) {
       const leaders = group.items.map((position) => ({
         topic: position.topic, partition: position.partition, leaderEpoch: this.#connection.leaderFor(position)?.leaderEpoch ?? -1,
