@@ -90,4 +90,36 @@ describe('LogSegment', () => {
     expect(await readdir(temp.path)).toEqual([])
     await segment.sync()
   })
+
+  test('a read at the last append\'s base offset is answered from its buffer, with the file read\'s limits', async () => {
+    const segment = await LogSegment.create(temp.path, 0, deps)
+    await fill(segment, [100, 100])
+    // One append of two batches (offsets 2 and 3), as a leader writes a coalesced request.
+    const two = [2, 3].map((baseOffset) => makeTestBatch({ baseOffset, payload: deterministicBytes(baseOffset, 300) }))
+    const last = Buffer.concat(two)
+    const position = segment.sizeBytes
+    await segment.append([last], last.length, two.map((batch, i) => ({
+      position: position + i * (two[0] as Buffer).length, sizeBytes: batch.length, baseOffset: 2 + i, lastOffset: 2 + i, maxTimestamp: 0, partitionLeaderEpoch: -1,
+    })))
+    // Zeros over the last append on disk: only a read from memory still returns its batches.
+    await files.use(segment.logPath, async (handle) => { await handle.write(Buffer.alloc(last.length), 0, last.length, position) })
+    expect((await segment.readBatches({ offset: 2, bytesMax: 1 << 20, maxOffset: 100 }))?.bytes.equals(last)).toBe(true)
+    const one = await segment.readBatches({ offset: 2, bytesMax: 10, maxOffset: 100 })
+    expect([one?.bytes.equals(two[0] as Buffer), one?.nextOffset]).toEqual([true, 3])
+    expect(await segment.readBatches({ offset: 2, bytesMax: 1 << 20, maxOffset: 2 })).toBeUndefined()
+    // A read that starts elsewhere goes to the file, which now has zeros where offsets 2 and 3 were.
+    await expect(segment.readBatches({ offset: 1, bytesMax: 1 << 20, maxOffset: 100 })).rejects.toThrow('segment is corrupt')
+    // The appender broke its promise not to change the buffer (a new stamp): the read goes to the file too.
+    last.writeBigInt64BE(7n, 0)
+    await expect(segment.readBatches({ offset: 2, bytesMax: 1 << 20, maxOffset: 100 })).rejects.toThrow('segment is corrupt')
+  })
+
+  test('after a truncation the last append\'s buffer no longer answers reads', async () => {
+    const segment = await LogSegment.create(temp.path, 0, deps)
+    const written = await fill(segment, [100, 100, 100])
+    expect(await segment.truncateTo(2)).toBeGreaterThan(0)
+    expect(await segment.readBatches({ offset: 2, bytesMax: 1 << 20, maxOffset: 100 })).toBeUndefined()
+    const again = await fill(segment, [50], 2)
+    expect((await segment.readBatches({ offset: 1, bytesMax: 1 << 20, maxOffset: 100 }))?.bytes.equals(Buffer.concat([written[1] as Buffer, again[0] as Buffer]))).toBe(true)
+  })
 })

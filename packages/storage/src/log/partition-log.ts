@@ -25,7 +25,9 @@
  *   synced, so recovery after a crash starts from the segment holding it).
  * - An append's promise resolves only after its bytes are durable under the flush policy ('always': after an
  *   fdatasync that covers them); a batch is stamped in the caller's buffer (baseOffset, partitionLeaderEpoch), so the
- *   caller must not reuse the buffer before the promise settles.
+ *   caller must not change the buffer before the promise settles, nor afterwards except by appending it again: the
+ *   segment keeps the last append's buffer to answer the next read from memory (log-segment.ts), and checks the
+ *   offset stamped in it before it does.
  * - A new leader epoch reaches the `leader-epoch-checkpoint` before the first batch of that epoch is written.
  * - Any I/O failure on the write path takes the log offline (`failure`, KAFKA_STORAGE_ERROR on every later call) and
  *   is never retried: after a failed write or fdatasync nothing can be assumed about the file, and recovery on the
