@@ -207,6 +207,10 @@ describe('docker-compose: three brokers, kill one, watch the failover', () => {
 
     const load = new AcksAllLoad(new Producer({ bootstrapServers, lingerMs: 5, deliveryTimeoutMs: 30_000, requestTimeoutMs: 5_000 }), topic)
     try {
+      // The watch's events are diffs between its polls: it reports the leader change only if a poll saw the leaders before
+      // the kill (a watch process still starting when the failover is done sees the new leaders first, and no event).
+      await waitFor('cluster watch to show the leaders before the kill', () => watch.updates.some((update) =>
+        (update.partitions ?? []).filter((partition) => partition.topic === topic).length === 3) ? true : undefined, { timeoutMs: 30_000 })
       await load.waitForAcks(2_000, 'load before the kill')
       const killStartedMs = Date.now()
       // `docker kill` returns once the daemon has handled the exit (seconds here): the victim is dead from then on,
