@@ -15,12 +15,13 @@
  * FENCED_LEADER_EPOCH, …) or failed in transport, triggers a metadata refresh and is fetched from the new leader in a
  * later round, after `retryBackoffMs`. A partition whose leader was only not known yet (a new consumer's first round,
  * a newly assigned topic) is fetched as soon as the refreshed metadata names its leader, with no backoff: as Kafka's
- * consumer waits for the metadata, not for `retry.backoff.ms`, before its first fetch. A fetch names the leader it was sent to, so when it stalls (no answer by
- * `maxWaitMs` + the connection's `requestStallMs`) and another broker's metadata names a new leader, the connection
- * abandons it (`details.leaderMoved`) and the next round fetches from the new leader at once: the metadata is already
- * fresh, so no refresh and no backoff. OFFSET_OUT_OF_RANGE (the position fell below the log start through retention,
- * or was never in the log) moves the position to `autoOffsetReset` ('earliest' or 'latest', Kafka's
- * `auto.offset.reset`), or with 'none' ends the iteration with that error, as other errors that are not retriable do.
+ * consumer waits for the metadata, not for `retry.backoff.ms`, before its first fetch. A fetch names the leader it
+ * was sent to, so when it stalls (no answer by `maxWaitMs` + the connection's `requestStallMs`) and another broker's
+ * metadata names a new leader, the connection abandons it (`details.leaderMoved`) and the next round fetches from the
+ * new leader at once: the metadata is already fresh, so no refresh and no backoff. OFFSET_OUT_OF_RANGE (the position
+ * fell below the log start through retention, or was never in the log) moves the position to `autoOffsetReset`
+ * ('earliest' or 'latest', Kafka's `auto.offset.reset`), or with 'none' ends the iteration with that error, as other
+ * errors that are not retriable do.
  * Topic incarnations (KIP-516): a position is an offset in one incarnation of its topic, bound to the topic id the
  * metadata had when the position was first used; Fetch and ListOffsets carry that id, and the broker refuses a stale
  * one (UNKNOWN_TOPIC_ID, INCONSISTENT_TOPIC_ID: retriable, so metadata is refreshed). Once the metadata names another
@@ -122,9 +123,11 @@ export class FetchEngine {
   readonly #inFlight = new Map<number, Promise<void>>()
   /** Partitions (by key) in a fetch in flight: not fetched again until it answers. */
   readonly #fetching = new Set<string>()
-  #needsRefresh = false
-  /** Set with `#needsRefresh` when a broker refused or failed a request: the refresh is followed by a backoff. */
-  #refreshAfterError = false
+  /**
+   * The metadata refresh the next round owes: 'leaders' when only a leader was not known yet (no backoff once the
+   * metadata names it), 'backoff' after a broker refused or a request failed (a refresh, then `retryBackoffMs`).
+   */
+  #refresh: 'none' | 'leaders' | 'backoff' = 'none'
   #fatalError: unknown
 
   constructor (config: FetchEngineConfig, deps: { readonly connection: BrokerConnection; readonly scheduler: Scheduler }) {
@@ -410,10 +413,10 @@ export class FetchEngine {
     this.#resetRecreatedTopics()
     this.#throwFatal()
     try {
-      if (await this.#resolveStartOffsets()) this.#refreshAfterError = this.#needsRefresh = true
+      if (await this.#resolveStartOffsets()) this.#refresh = 'backoff'
     } catch (error) {
       if (!isGregorError(error) || !error.retriable) throw error
-      this.#refreshAfterError = this.#needsRefresh = true
+      this.#refresh = 'backoff'
     }
     this.#startFetches('poll')
     if (this.#inFlight.size > 0) {
@@ -423,10 +426,9 @@ export class FetchEngine {
     }
     if (this.#closed) return
     this.#throwFatal()
-    if (this.#needsRefresh && this.#bufferIndex >= this.#buffer.length) {
-      const afterError = this.#refreshAfterError
-      this.#needsRefresh = false
-      this.#refreshAfterError = false
+    if (this.#refresh !== 'none' && this.#bufferIndex >= this.#buffer.length) {
+      const afterError = this.#refresh === 'backoff'
+      this.#refresh = 'none'
       await this.#connection.metadata([...new Set([...this.#positions.values()].map((p) => p.topic))]).catch(() => undefined)
       // A refresh that only had to learn leaders goes on at once when it did (measured: a new consumer's first
       // records came ~100 ms later, one whole backoff); after a refusal, or with a leader still unknown, back off.
@@ -455,7 +457,7 @@ export class FetchEngine {
       .map(([, position]) => position)
     if (ready.length === 0) return
     const { groups, leaderless } = groupByLeader(ready, (tp) => this.#connection.leaderFor(tp))
-    if (leaderless.length > 0) this.#needsRefresh = true
+    if (leaderless.length > 0) this.#refreshForLeaders()
     for (const group of groups.values()) {
       if (!this.#inFlight.has(group.brokerId)) this.#startFetch(group.brokerId, group.address, group.items, kind === 'poll' ? this.#config.maxWaitMs : 0)
     }
@@ -465,11 +467,11 @@ export class FetchEngine {
     const keys = positions.map((position) => topicPartitionKey(position.topic, position.partition))
     for (const partitionKey of keys) this.#fetching.add(partitionKey)
     const fetch = this.#fetchFrom(brokerId, address, positions, maxWaitMs).then(
-      (refresh) => { if (refresh) this.#refreshAfterError = this.#needsRefresh = true },
+      (refresh) => { if (refresh) this.#refresh = 'backoff' },
       (error: unknown) => {
         if (this.#closed) return
         if (isGregorError(error) && error.details.leaderMoved === true) return
-        if (isGregorError(error) && error.retriable) this.#refreshAfterError = this.#needsRefresh = true
+        if (isGregorError(error) && error.retriable) this.#refresh = 'backoff'
         else this.#fatalError ??= error
       },
     ).finally(() => {
@@ -530,6 +532,11 @@ export class FetchEngine {
     return refresh
   }
 
+  /** Asks the next round for a refresh to learn leaders, unless one with a backoff is owed already. */
+  #refreshForLeaders (): void {
+    if (this.#refresh === 'none') this.#refresh = 'leaders'
+  }
+
   /** Whether some partition being fetched has no leader in the metadata. */
   #someLeaderUnknown (): boolean {
     for (const position of this.#positions.values()) {
@@ -546,7 +553,7 @@ export class FetchEngine {
     const unresolved = [...this.#positions.values()].filter((position) => position.fetchOffset === undefined && !position.paused)
     if (unresolved.length === 0) return false
     const { groups, leaderless } = groupByLeader(unresolved, (tp) => this.#connection.leaderFor(tp))
-    if (leaderless.length > 0) this.#needsRefresh = true
+    if (leaderless.length > 0) this.#refreshForLeaders()
     let backoff = false
     for (const group of groups.values()) {
       const leaders = group.items.map((position) => ({
